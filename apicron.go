@@ -1,0 +1,107 @@
+// Package apicron holds the domain of apicron, cron for API calls: targets,
+// schedules, runs and attempts, their rules, the error codes, and the small
+// interfaces the internal packages meet at. It depends on the standard
+// library only.
+package apicron
+
+import (
+	"context"
+	"time"
+)
+
+// Version is the build's version; the APP_VERSION setting overrides what is reported.
+var Version = "0.1.0"
+
+// Store is everything the API asks of the database. Implementations return
+// *Error values with the codes listed; anything else is EINTERNAL.
+type Store interface {
+	// CreateTarget validates and inserts t, setting its ID and times. EINVALID.
+	CreateTarget(ctx context.Context, t *Target) error
+	// FindTargetByID returns one target. ENOTFOUND.
+	FindTargetByID(ctx context.Context, id int64) (*Target, error)
+	// FindTargets returns a page of targets by id and the total count.
+	FindTargets(ctx context.Context, p Page) ([]*Target, int, error)
+	// UpdateTarget applies upd and validates the result. ENOTFOUND, EINVALID.
+	UpdateTarget(ctx context.Context, id int64, upd TargetUpdate) (*Target, error)
+	// DeleteTarget deletes a target that no schedule uses. ENOTFOUND, ECONFLICT.
+	DeleteTarget(ctx context.Context, id int64) error
+
+	// CreateSchedule validates s, checks its target exists, and inserts it
+	// ACTIVE with its first occurrence now. EINVALID.
+	CreateSchedule(ctx context.Context, s *Schedule) error
+	// FindScheduleByID returns one schedule. ENOTFOUND.
+	FindScheduleByID(ctx context.Context, id int64) (*Schedule, error)
+	// FindSchedules returns a page of schedules by id and the total count.
+	FindSchedules(ctx context.Context, f ScheduleFilter) ([]*Schedule, int, error)
+	// UpdateSchedule applies upd, validates and replans. ENOTFOUND, EINVALID.
+	UpdateSchedule(ctx context.Context, id int64, upd ScheduleUpdate) (*Schedule, error)
+	// DeleteSchedule deletes a schedule; its runs stay as history. ENOTFOUND.
+	DeleteSchedule(ctx context.Context, id int64) error
+	// PauseSchedule pauses an ACTIVE schedule (a PAUSED one is left as it is).
+	// No occurrence is claimed once it returns. ENOTFOUND, ECONFLICT (STOPPED).
+	PauseSchedule(ctx context.Context, id int64) (*Schedule, error)
+	// ResumeSchedule activates a PAUSED schedule (an ACTIVE one is left as it
+	// is). ENOTFOUND, ECONFLICT (a STOPPED window).
+	ResumeSchedule(ctx context.Context, id int64) (*Schedule, error)
+
+	// FindRunByID returns one run with its attempts. ENOTFOUND.
+	FindRunByID(ctx context.Context, id int64) (*Run, error)
+	// FindRuns returns a page of runs, newest first, and the total count.
+	FindRuns(ctx context.Context, f RunFilter) ([]*Run, int, error)
+
+	// SystemMetrics reads the service-wide counters as of now.
+	SystemMetrics(ctx context.Context, now time.Time) (*SystemMetrics, error)
+	// ScheduleMetrics reads a page of per-schedule counters and the total count.
+	ScheduleMetrics(ctx context.Context, p Page) ([]*ScheduleMetrics, int, error)
+
+	// Ping checks that the database answers. EUNAVAILABLE.
+	Ping(ctx context.Context) error
+}
+
+// ClaimResult is what Claim decided for one schedule.
+type ClaimResult struct {
+	ScheduleID int64
+	// Job is the run to execute now, or nil (not due, not active, overlapping or stopped).
+	Job *Job
+	// Next is when the schedule is next due, or nil when it is no longer ACTIVE.
+	Next *time.Time
+}
+
+// Engine is what the scheduling engine asks of the database.
+type Engine interface {
+	// Claim takes the given schedules' due occurrences at now, in one
+	// transaction: for each, it inserts a RUNNING run and advances
+	// next_run_at, or counts an overlap skip, or stops an elapsed window.
+	Claim(ctx context.Context, now time.Time, ids []int64) ([]ClaimResult, error)
+	// Finish records results, their attempts and the counters, in one transaction.
+	// A run that is no longer RUNNING (interrupted meanwhile) is left as it is.
+	Finish(ctx context.Context, results []RunResult) error
+	// InterruptRunning marks every RUNNING run INTERRUPTED and returns how many it marked.
+	InterruptRunning(ctx context.Context, now time.Time, reason string) (int64, error)
+	// ActiveSchedules calls fn with the id and next_run_at of every ACTIVE schedule.
+	ActiveSchedules(ctx context.Context, fn func(id int64, next time.Time)) error
+	// NextRunAt returns when an ACTIVE schedule is next due, or nil. A missing schedule is nil, not an error.
+	NextRunAt(ctx context.Context, id int64) (*time.Time, error)
+}
+
+// Notifier hears about schedule changes the API wrote, so the engine can
+// replan at once. It must not block; correctness never depends on it.
+type Notifier interface {
+	Changed(scheduleID int64)
+}
+
+// Executor sends one job's request(s) and reports the result.
+type Executor interface {
+	Execute(ctx context.Context, job *Job) RunResult
+}
+
+// Clock tells the time; tests step a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }

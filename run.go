@@ -1,0 +1,201 @@
+package apicron
+
+import "time"
+
+// RunStatus is the outcome of a run, or RUNNING while it is in flight.
+type RunStatus string
+
+// Run statuses. A finished run's status is its last attempt's.
+const (
+	Running         RunStatus = "RUNNING"
+	Success         RunStatus = "SUCCESS"
+	Failed          RunStatus = "FAILED"
+	Timeout         RunStatus = "TIMEOUT"
+	DNSError        RunStatus = "DNS_ERROR"
+	ConnectionError RunStatus = "CONNECTION_ERROR"
+	// Interrupted marks a run whose process stopped or died before it finished.
+	Interrupted RunStatus = "INTERRUPTED"
+)
+
+// RunStatuses lists every run status.
+var RunStatuses = []RunStatus{Running, Success, Failed, Timeout, DNSError, ConnectionError, Interrupted}
+
+// Error types, the finer classification a run or attempt records.
+const (
+	ErrHTTP4xx        = "http_4xx"
+	ErrHTTP5xx        = "http_5xx"
+	ErrTimeout        = "timeout"
+	ErrDNS            = "dns"
+	ErrConnection     = "connection"
+	ErrTLS            = "tls"
+	ErrRedirectLimit  = "redirect_limit"
+	ErrTemplate       = "template"
+	ErrOther          = "other"
+	ErrInterrupted    = "interrupted"
+	ErrBodyTooLarge   = "body_too_large"
+	ErrBlocked        = "blocked"
+	ErrResponseHeader = "response_headers"
+)
+
+// MaxStoredBody is how much of a response body a run keeps.
+const MaxStoredBody = 10 << 10
+
+// Run is one occurrence of a schedule: claimed, executed, recorded.
+type Run struct {
+	ID          int64
+	ScheduleID  int64
+	TargetID    int64
+	Status      RunStatus
+	ScheduledAt time.Time
+	StartedAt   time.Time
+	FinishedAt  *time.Time
+	Missed      int64 // earlier occurrences coalesced into this run
+	// Outcome of the last attempt; zero values while RUNNING.
+	LatencyMs    *float64
+	StatusCode   *int
+	ResponseSize *int64
+	ErrorType    string
+	ErrorMessage string
+	Timings      Timings
+	Request      RequestInfo
+	// ResponseBody is the first MaxStoredBody bytes of the response body.
+	ResponseBody    string
+	ResponseHeaders map[string]string
+	Attempts        []Attempt // filled by FindRunByID only
+	NodeID          string
+}
+
+// Timings break a request's latency down, in milliseconds; nil when a phase did not happen.
+type Timings struct {
+	DNSMs       *float64
+	ConnectMs   *float64
+	TLSMs       *float64
+	FirstByteMs *float64
+}
+
+// RequestInfo is what was actually sent, after templates were rendered.
+type RequestInfo struct {
+	Method string
+	URL    string
+}
+
+// Attempt is one HTTP request within a run.
+type Attempt struct {
+	Number       int
+	Status       RunStatus
+	StartedAt    time.Time
+	FinishedAt   time.Time
+	LatencyMs    *float64
+	StatusCode   *int
+	ResponseSize *int64
+	ErrorType    string
+	ErrorMessage string
+	Timings      Timings
+}
+
+// Job is a claimed occurrence, self-contained: everything the executor needs,
+// copied from the target at claim time so that an edit to the target while
+// the run is in flight does not change what it sends or records.
+type Job struct {
+	RunID        int64
+	ScheduleID   int64
+	ScheduleName string
+	TargetID     int64
+	ScheduledAt  time.Time
+	Missed       int64
+	Method       string
+	URL          string // template
+	Headers      map[string]string
+	BodyTemplate string
+	// Timeout bounds each attempt; zero means the executor's default.
+	Timeout time.Duration
+	// MaxRetries is how many attempts may follow the first; negative means
+	// the executor's default (MAX_RETRIES).
+	MaxRetries int
+	// RetryDeadline is the schedule's next occurrence: no retry starts at or after it.
+	// Zero means no bound.
+	RetryDeadline time.Time
+}
+
+// RunResult is what the executor reports for a job: a target's 500 or
+// timeout is a result, never a Go error.
+type RunResult struct {
+	RunID           int64
+	ScheduleID      int64
+	Status          RunStatus
+	StartedAt       time.Time
+	FinishedAt      time.Time
+	LatencyMs       *float64
+	StatusCode      *int
+	ResponseSize    *int64
+	ErrorType       string
+	ErrorMessage    string
+	Timings         Timings
+	Request         RequestInfo
+	ResponseBody    string
+	ResponseHeaders map[string]string
+	Attempts        []Attempt
+}
+
+// RunFilter selects runs. Zero fields do not filter.
+type RunFilter struct {
+	ScheduleID *int64
+	TargetID   *int64
+	Status     *RunStatus
+	Since      *time.Time // scheduled_at >= Since
+	Until      *time.Time // scheduled_at < Until
+	Limit      int
+	Offset     int
+}
+
+// ScheduleFilter selects schedules.
+type ScheduleFilter struct {
+	Status   *ScheduleStatus
+	TargetID *int64
+	Limit    int
+	Offset   int
+}
+
+// Page selects a slice of a list.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// SystemMetrics are the service-wide counters behind GET /metrics.
+type SystemMetrics struct {
+	TotalTargets      int64
+	TotalSchedules    int64
+	SchedulesByStatus map[ScheduleStatus]int64
+	TotalRuns         int64 // finished runs
+	RunsLastHour      int64
+	RunsByStatus      map[RunStatus]int64
+	SuccessRate       float64 // successful / finished, 0..1... see httpapi for the percentage
+	AvgLatencyMs      float64
+	P50LatencyMs      float64
+	P95LatencyMs      float64
+	P99LatencyMs      float64
+	SkippedOverlap    int64
+	Missed            int64
+	RunningRuns       int64
+}
+
+// ScheduleMetrics are one schedule's counters behind GET /metrics/schedules.
+type ScheduleMetrics struct {
+	ScheduleID     int64
+	ScheduleName   string
+	Status         ScheduleStatus
+	TotalRuns      int64
+	SuccessfulRuns int64
+	FailedRuns     int64
+	RunsByStatus   map[RunStatus]int64
+	AvgLatencyMs   float64
+	P50LatencyMs   float64
+	P95LatencyMs   float64
+	P99LatencyMs   float64
+	LastRunAt      *time.Time
+	LastStatus     *RunStatus
+	NextRunAt      *time.Time
+	SkippedOverlap int64
+	Missed         int64
+}

@@ -1,0 +1,282 @@
+package apicron
+
+import (
+	"time"
+)
+
+// ScheduleType says how a schedule's occurrences are laid out in time.
+type ScheduleType string
+
+// Schedule types.
+const (
+	// Interval fires every IntervalSeconds, indefinitely.
+	Interval ScheduleType = "INTERVAL"
+	// Window fires every IntervalSeconds for DurationSeconds, then stops.
+	Window ScheduleType = "WINDOW"
+)
+
+// ScheduleTypes lists the valid schedule types.
+var ScheduleTypes = []ScheduleType{Interval, Window}
+
+// ScheduleStatus is the state of a schedule.
+type ScheduleStatus string
+
+// Schedule statuses.
+const (
+	Active  ScheduleStatus = "ACTIVE"
+	Paused  ScheduleStatus = "PAUSED"
+	Stopped ScheduleStatus = "STOPPED"
+)
+
+// ScheduleStatuses lists the valid schedule statuses.
+var ScheduleStatuses = []ScheduleStatus{Active, Paused, Stopped}
+
+// StoppedWindowElapsed is the stopped reason of a WINDOW schedule whose window ended.
+const StoppedWindowElapsed = "window_elapsed"
+
+// MaxIntervalSeconds is the longest interval: one year.
+const MaxIntervalSeconds = 31_536_000
+
+// MaxDurationSeconds is the longest window: ten years.
+const MaxDurationSeconds = 10 * MaxIntervalSeconds
+
+// Schedule fires a target on a grid of occurrences. The row carries its own
+// future (NextRunAt, EndsAt, RemainingMs), so nothing about it lives only in memory.
+type Schedule struct {
+	ID              int64
+	Name            string
+	TargetID        int64
+	Type            ScheduleType
+	IntervalSeconds int
+	DurationSeconds *int // WINDOW only
+	Status          ScheduleStatus
+	StoppedReason   string
+	// AnchorAt is the instant the grid is laid from: occurrences are at
+	// AnchorAt + k*IntervalSeconds. It is set when the schedule becomes active.
+	AnchorAt time.Time
+	// NextRunAt is the next occurrence to claim; for an ACTIVE WINDOW schedule
+	// past its last occurrence it equals EndsAt, the moment it stops. Nil unless ACTIVE.
+	NextRunAt *time.Time
+	// EndsAt is when an ACTIVE WINDOW schedule's window closes (exclusive).
+	EndsAt *time.Time
+	// RemainingMs is the window time left while a WINDOW schedule is paused.
+	RemainingMs *int64
+	Version     int64 // bumped on every change
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// ScheduleUpdate holds the fields of a partial update; nil leaves a field as it is.
+type ScheduleUpdate struct {
+	Name            *string
+	TargetID        *int64
+	Type            *ScheduleType
+	IntervalSeconds *int
+	DurationSeconds *int
+}
+
+// Validate checks the fields a client sets. Whether the target exists is the store's to check.
+func (s *Schedule) Validate() error {
+	if err := ValidateName("name", s.Name); err != nil {
+		return err
+	}
+	if s.TargetID <= 0 {
+		return Invalid("target_id", "must be a positive target id")
+	}
+	switch s.Type {
+	case Interval, Window:
+	default:
+		return Invalid("schedule_type", "must be INTERVAL or WINDOW, got %q", s.Type)
+	}
+	if s.IntervalSeconds < 1 || s.IntervalSeconds > MaxIntervalSeconds {
+		return Invalid("interval_seconds", "must be an integer between 1 and %d", MaxIntervalSeconds)
+	}
+	if s.Type == Interval && s.DurationSeconds != nil {
+		return Invalid("duration_seconds", "is only allowed on WINDOW schedules")
+	}
+	if s.Type == Window {
+		if s.DurationSeconds == nil {
+			return Invalid("duration_seconds", "is required for WINDOW schedules")
+		}
+		d := *s.DurationSeconds
+		if d < s.IntervalSeconds {
+			return Invalid("duration_seconds", "must be at least interval_seconds (%d), got %d", s.IntervalSeconds, d)
+		}
+		if d > MaxDurationSeconds {
+			return Invalid("duration_seconds", "must be at most %d", MaxDurationSeconds)
+		}
+	}
+	return nil
+}
+
+// Interval returns the schedule's interval as a duration.
+func (s *Schedule) Interval() time.Duration {
+	return time.Duration(s.IntervalSeconds) * time.Second
+}
+
+// Timetable returns the schedule's occurrences as they stand now.
+func (s *Schedule) Timetable() Timetable {
+	g := IntervalGrid{Anchor: s.AnchorAt, Every: s.Interval()}
+	if s.Type == Window && s.EndsAt != nil {
+		g.Until = *s.EndsAt
+	}
+	return g
+}
+
+// Activate makes s ACTIVE at now: the grid is anchored at now, so the first
+// occurrence is now. A WINDOW gets remaining (or, when it has none, its full
+// duration) from now. It is used on creation and on resume.
+func (s *Schedule) Activate(now time.Time) {
+	now = TruncMillis(now)
+	s.Status = Active
+	s.StoppedReason = ""
+	s.AnchorAt = now
+	next := now
+	s.NextRunAt = &next
+	s.EndsAt = nil
+	if s.Type == Window {
+		rem := int64(*s.DurationSeconds) * 1000
+		if s.RemainingMs != nil {
+			rem = *s.RemainingMs
+		}
+		end := now.Add(time.Duration(rem) * time.Millisecond)
+		s.EndsAt = &end
+	}
+	s.RemainingMs = nil
+}
+
+// Pause makes s PAUSED at now; a WINDOW keeps the time it had left.
+func (s *Schedule) Pause(now time.Time) {
+	now = TruncMillis(now)
+	if s.Type == Window && s.EndsAt != nil {
+		rem := s.EndsAt.Sub(now).Milliseconds()
+		if rem < 0 {
+			rem = 0
+		}
+		s.RemainingMs = &rem
+	}
+	s.Status = Paused
+	s.NextRunAt = nil
+	s.EndsAt = nil
+}
+
+// Stop makes s STOPPED for reason.
+func (s *Schedule) Stop(reason string) {
+	s.Status = Stopped
+	s.StoppedReason = reason
+	s.NextRunAt = nil
+	s.EndsAt = nil
+	s.RemainingMs = nil
+}
+
+// Apply copies the set fields of u onto s and keeps an ACTIVE schedule's
+// future consistent with them, at now: a new interval continues the grid from
+// the next occurrence already planned; a new window duration moves the end by
+// the difference.
+func (u ScheduleUpdate) Apply(s *Schedule, now time.Time) {
+	if u.Name != nil {
+		s.Name = *u.Name
+	}
+	if u.TargetID != nil {
+		s.TargetID = *u.TargetID
+	}
+	if u.Type != nil {
+		s.Type = *u.Type
+	}
+	if u.IntervalSeconds != nil && *u.IntervalSeconds != s.IntervalSeconds {
+		s.IntervalSeconds = *u.IntervalSeconds
+		if s.Status == Active && s.NextRunAt != nil {
+			next := *s.NextRunAt
+			if s.EndsAt != nil && !next.Before(*s.EndsAt) {
+				next = TruncMillis(now) // past its last occurrence: restart the grid now
+			}
+			s.AnchorAt = next
+			s.NextRunAt = &next
+		}
+	}
+	if u.DurationSeconds != nil {
+		old := 0
+		if s.DurationSeconds != nil {
+			old = *s.DurationSeconds
+		}
+		d := *u.DurationSeconds
+		s.DurationSeconds = &d
+		delta := time.Duration(d-old) * time.Second
+		switch {
+		case s.Status == Active && s.EndsAt != nil:
+			end := s.EndsAt.Add(delta)
+			s.EndsAt = &end
+			s.replanWindow(now)
+		case s.Status == Paused && s.RemainingMs != nil:
+			rem := *s.RemainingMs + delta.Milliseconds()
+			if rem < 0 {
+				rem = 0
+			}
+			s.RemainingMs = &rem
+		}
+	}
+}
+
+// replanWindow puts NextRunAt back on the grid after EndsAt moved.
+func (s *Schedule) replanWindow(now time.Time) {
+	if s.NextRunAt == nil || s.EndsAt == nil {
+		return
+	}
+	g := IntervalGrid{Anchor: s.AnchorAt, Every: s.Interval()}
+	next := *s.NextRunAt
+	if !next.Before(*s.EndsAt) || next.Equal(*s.EndsAt) {
+		// It was parked at the old end: find the grid point again.
+		next = g.NextAtOrAfter(TruncMillis(now))
+	}
+	if !next.Before(*s.EndsAt) {
+		next = *s.EndsAt
+	}
+	s.NextRunAt = &next
+}
+
+// Claim is the decision taken for one due schedule at one instant.
+type Claim struct {
+	// Fire is true when an occurrence is to run now.
+	Fire bool
+	// ScheduledAt is the occurrence that fires (the latest one due).
+	ScheduledAt time.Time
+	// Missed counts the earlier due occurrences coalesced into this one.
+	Missed int64
+	// Stop is true when the schedule's window has ended.
+	Stop bool
+	// Next is the schedule's next occurrence (or, for a window past its
+	// last occurrence, its end); nil after Stop.
+	Next *time.Time
+}
+
+// Plan decides what an ACTIVE schedule whose NextRunAt is due at now does:
+// fire its latest due occurrence and coalesce the others (misfires), or stop
+// because its window ended. It does not change s.
+func (s *Schedule) Plan(now time.Time) Claim {
+	if s.Status != Active || s.NextRunAt == nil || s.NextRunAt.After(now) {
+		return Claim{Next: s.NextRunAt}
+	}
+	tt := s.Timetable()
+	due := *s.NextRunAt
+	if s.EndsAt != nil && !now.Before(*s.EndsAt) {
+		// The window is wall-clock: once it has ended nothing more fires, and
+		// the occurrences it still had are counted as missed.
+		return Claim{Stop: true, Missed: tt.Count(due, *s.EndsAt)}
+	}
+	last := tt.Last(now)
+	if last.IsZero() || last.Before(due) {
+		last = due
+	}
+	c := Claim{Fire: true, ScheduledAt: last, Missed: tt.Count(due, last)}
+	next := tt.Next(last)
+	if next.IsZero() { // no occurrence left in the window: park at its end
+		next = *s.EndsAt
+	}
+	c.Next = &next
+	return c
+}
+
+// TruncMillis drops what is below a millisecond, the precision apicron stores, and converts to UTC.
+func TruncMillis(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Millisecond)
+}

@@ -1,0 +1,283 @@
+package apicron
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on what a target may hold. They keep one target from costing more
+// than its share of memory, disk or time.
+const (
+	MaxNameLength         = 200
+	MaxURLLength          = 2048
+	MaxHeaders            = 50
+	MaxHeaderBytes        = 8 << 10
+	MaxBodyTemplateBytes  = 64 << 10
+	MaxTimeoutSeconds     = 3600
+	MaxRetriesLimit       = 10
+	DefaultMethod         = "GET"
+	templateSampleRunID   = 1
+	templateSampleSchedID = 1
+)
+
+// Methods lists the HTTP methods a target may use.
+var Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+// Target is an HTTP request apicron can send: where, how and with what.
+type Target struct {
+	ID             int64
+	Name           string
+	URL            string // may contain template actions
+	Method         string
+	Headers        map[string]string // values may contain template actions
+	BodyTemplate   string
+	TimeoutSeconds *float64 // nil: the service's DEFAULT_TIMEOUT
+	MaxRetries     *int     // nil: the service's MAX_RETRIES
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// TargetUpdate holds the fields of a partial update; nil leaves a field as it is.
+type TargetUpdate struct {
+	Name           *string
+	URL            *string
+	Method         *string
+	Headers        *map[string]string
+	BodyTemplate   *string
+	TimeoutSeconds **float64 // set to a nil *float64 to clear
+	MaxRetries     **int
+}
+
+// Apply copies the set fields of u onto t.
+func (u TargetUpdate) Apply(t *Target) {
+	if u.Name != nil {
+		t.Name = *u.Name
+	}
+	if u.URL != nil {
+		t.URL = *u.URL
+	}
+	if u.Method != nil {
+		t.Method = *u.Method
+	}
+	if u.Headers != nil {
+		t.Headers = *u.Headers
+	}
+	if u.BodyTemplate != nil {
+		t.BodyTemplate = *u.BodyTemplate
+	}
+	if u.TimeoutSeconds != nil {
+		t.TimeoutSeconds = *u.TimeoutSeconds
+	}
+	if u.MaxRetries != nil {
+		t.MaxRetries = *u.MaxRetries
+	}
+}
+
+// Normalize canonicalizes fields that have one meaning in several spellings.
+func (t *Target) Normalize() {
+	t.Name = strings.TrimSpace(t.Name)
+	t.URL = strings.TrimSpace(t.URL)
+	t.Method = strings.ToUpper(strings.TrimSpace(t.Method))
+	if t.Method == "" {
+		t.Method = DefaultMethod
+	}
+	if t.Headers == nil {
+		t.Headers = map[string]string{}
+	}
+}
+
+// Validate returns an EINVALID error naming the first field that breaks a rule.
+func (t *Target) Validate() error {
+	if err := ValidateName("name", t.Name); err != nil {
+		return err
+	}
+	if err := validateMethod(t.Method); err != nil {
+		return err
+	}
+	if err := validateHeaders(t.Headers); err != nil {
+		return err
+	}
+	if err := validateURLTemplate(t.URL); err != nil {
+		return err
+	}
+	if len(t.BodyTemplate) > MaxBodyTemplateBytes {
+		return Invalid("body_template", "must be at most %d bytes, got %d", MaxBodyTemplateBytes, len(t.BodyTemplate))
+	}
+	if err := checkTemplate("body_template", t.BodyTemplate); err != nil {
+		return err
+	}
+	if t.TimeoutSeconds != nil {
+		if v := *t.TimeoutSeconds; !(v > 0) || v > MaxTimeoutSeconds {
+			return Invalid("timeout_seconds", "must be greater than 0 and at most %d", MaxTimeoutSeconds)
+		}
+	}
+	if t.MaxRetries != nil {
+		if v := *t.MaxRetries; v < 0 || v > MaxRetriesLimit {
+			return Invalid("max_retries", "must be between 0 and %d", MaxRetriesLimit)
+		}
+	}
+	return nil
+}
+
+// ValidateName checks a resource name: not blank, at most MaxNameLength characters.
+func ValidateName(field, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return Invalid(field, "must not be empty")
+	}
+	if n := utf8.RuneCountInString(name); n > MaxNameLength {
+		return Invalid(field, "must be at most %d characters, got %d", MaxNameLength, n)
+	}
+	if !utf8.ValidString(name) {
+		return Invalid(field, "must be valid UTF-8")
+	}
+	return nil
+}
+
+func validateMethod(m string) error {
+	for _, ok := range Methods {
+		if m == ok {
+			return nil
+		}
+	}
+	return Invalid("method", "must be one of %s, got %q", strings.Join(Methods, ", "), m)
+}
+
+func validateHeaders(h map[string]string) error {
+	if len(h) > MaxHeaders {
+		return Invalid("headers", "at most %d headers, got %d", MaxHeaders, len(h))
+	}
+	for name, value := range h {
+		field := "headers." + name
+		if !isToken(name) {
+			return Invalid("headers", "header name %q is not a valid HTTP token", name)
+		}
+		if len(name)+len(value) > MaxHeaderBytes {
+			return Invalid(field, "header must be at most %d bytes", MaxHeaderBytes)
+		}
+		if strings.ContainsAny(value, "\r\n\x00") {
+			return Invalid(field, "header value must not contain CR, LF or NUL")
+		}
+		if err := checkTemplate(field, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func validateURLTemplate(raw string) error {
+	if raw == "" {
+		return Invalid("url", "must not be empty")
+	}
+	if len(raw) > MaxURLLength {
+		return Invalid("url", "must be at most %d characters, got %d", MaxURLLength, len(raw))
+	}
+	if err := checkTemplate("url", raw); err != nil {
+		return err
+	}
+	// Validate the URL as it would be sent, with sample values in its actions.
+	rendered, err := RenderTemplate("url", raw, sampleTemplateData())
+	if err != nil {
+		return Invalid("url", "%v", err)
+	}
+	return ValidateURL("url", rendered)
+}
+
+// ValidateURL checks that raw is an absolute http or https URL with a host.
+func ValidateURL(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Invalid(field, "is not a valid URL: %v", unwrapURLError(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return Invalid(field, "must be an absolute http or https URL, got scheme %q", u.Scheme)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return Invalid(field, "must include a host")
+	}
+	if u.User != nil {
+		return Invalid(field, "must not embed credentials; use an Authorization header")
+	}
+	return nil
+}
+
+func unwrapURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+// TemplateData is what the URL, header values and body template of a target
+// can refer to, for example {{.RunID}}.
+type TemplateData struct {
+	ScheduleID   int64
+	ScheduleName string
+	TargetID     int64
+	RunID        int64
+	ScheduledAt  string // RFC 3339, UTC, millisecond precision
+	Attempt      int
+	Now          string // RFC 3339, UTC, millisecond precision
+}
+
+// TimeFormat is how apicron writes instants: RFC 3339 in UTC with milliseconds.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+func sampleTemplateData() TemplateData {
+	at := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Format(TimeFormat)
+	return TemplateData{
+		ScheduleID: templateSampleSchedID, ScheduleName: "sample", TargetID: 1,
+		RunID: templateSampleRunID, ScheduledAt: at, Attempt: 1, Now: at,
+	}
+}
+
+// checkTemplate parses text as a template and executes it against sample data,
+// so a reference to an unknown field is refused when the target is saved rather
+// than failing every run.
+func checkTemplate(field, text string) error {
+	if !strings.Contains(text, "{{") {
+		return nil
+	}
+	if _, err := RenderTemplate(field, text, sampleTemplateData()); err != nil {
+		return Invalid(field, "%v", err)
+	}
+	return nil
+}
+
+// RenderTemplate executes text as a text/template with data. Text without
+// actions is returned as it is.
+func RenderTemplate(name, text string, data TemplateData) (string, error) {
+	if !strings.Contains(text, "{{") {
+		return text, nil
+	}
+	tmpl, err := template.New(name).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("template does not parse: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, data); err != nil {
+		return "", fmt.Errorf("template does not execute: %w", err)
+	}
+	return buf.String(), nil
+}
