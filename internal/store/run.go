@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/apicron/apicron"
+)
+
+const runColumns = `id, schedule_id, target_id, status, scheduled_at, started_at, finished_at, missed, latency_ms,
+	status_code, response_size, error_type, error_message`
+
+const runDetailColumns = runColumns + `, dns_ms, connect_ms, tls_ms, first_byte_ms, request_method, request_url,
+	response_body, response_headers, node_id`
+
+func scanRun(row scanner, detail bool) (*apicron.Run, error) {
+	var (
+		r                        apicron.Run
+		status                   string
+		scheduled, started       int64
+		finished, code, size     sql.NullInt64
+		latency                  sql.NullFloat64
+		dns, connect, tls, first sql.NullFloat64
+		body, headers            sql.NullString
+	)
+	dest := []any{&r.ID, &r.ScheduleID, &r.TargetID, &status, &scheduled, &started, &finished, &r.Missed, &latency,
+		&code, &size, &r.ErrorType, &r.ErrorMessage}
+	if detail {
+		dest = append(dest, &dns, &connect, &tls, &first, &r.Request.Method, &r.Request.URL, &body, &headers, &r.NodeID)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	r.Status = apicron.RunStatus(status)
+	r.ScheduledAt, r.StartedAt, r.FinishedAt = fromMs(scheduled), fromMs(started), timePtr(finished)
+	r.LatencyMs, r.StatusCode, r.ResponseSize = floatPtr(latency), intPtr(code), int64Ptr(size)
+	if detail {
+		r.Timings = apicron.Timings{DNSMs: floatPtr(dns), ConnectMs: floatPtr(connect), TLSMs: floatPtr(tls), FirstByteMs: floatPtr(first)}
+		r.ResponseBody = body.String
+		if headers.Valid && headers.String != "" {
+			if err := json.Unmarshal([]byte(headers.String), &r.ResponseHeaders); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &r, nil
+}
+
+// FindRunByID implements apicron.Store.
+func (db *DB) FindRunByID(ctx context.Context, id int64) (*apicron.Run, error) {
+	var r *apicron.Run
+	err := db.read(ctx, func(tx *tx) (err error) {
+		r, err = scanRun(tx.queryRow(ctx, "SELECT "+runDetailColumns+" FROM runs WHERE id = ?", id), true)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apicron.Errorf(apicron.ENOTFOUND, "run %d not found", id)
+		} else if err != nil {
+			return err
+		}
+		rows, err := tx.query(ctx, `SELECT attempt_number, status, started_at, finished_at, latency_ms, status_code,
+			response_size, error_type, error_message, dns_ms, connect_ms, tls_ms, first_byte_ms
+			FROM attempts WHERE run_id = ? ORDER BY attempt_number`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				a                        apicron.Attempt
+				status                   string
+				started, finished        int64
+				code, size               sql.NullInt64
+				latency                  sql.NullFloat64
+				dns, connect, tls, first sql.NullFloat64
+			)
+			if err := rows.Scan(&a.Number, &status, &started, &finished, &latency, &code, &size, &a.ErrorType,
+				&a.ErrorMessage, &dns, &connect, &tls, &first); err != nil {
+				return err
+			}
+			a.Status = apicron.RunStatus(status)
+			a.StartedAt, a.FinishedAt = fromMs(started), fromMs(finished)
+			a.LatencyMs, a.StatusCode, a.ResponseSize = floatPtr(latency), intPtr(code), int64Ptr(size)
+			a.Timings = apicron.Timings{DNSMs: floatPtr(dns), ConnectMs: floatPtr(connect), TLSMs: floatPtr(tls), FirstByteMs: floatPtr(first)}
+			r.Attempts = append(r.Attempts, a)
+		}
+		return rows.Err()
+	})
+	return r, err
+}
+
+// FindRuns implements apicron.Store. Newest first.
+func (db *DB) FindRuns(ctx context.Context, f apicron.RunFilter) ([]*apicron.Run, int, error) {
+	limit, offset := clampPage(f.Limit, f.Offset)
+	var (
+		where []string
+		args  []any
+	)
+	if f.ScheduleID != nil {
+		where, args = append(where, "schedule_id = ?"), append(args, *f.ScheduleID)
+	}
+	if f.TargetID != nil {
+		where, args = append(where, "target_id = ?"), append(args, *f.TargetID)
+	}
+	if f.Status != nil {
+		where, args = append(where, "status = ?"), append(args, string(*f.Status))
+	}
+	if f.Since != nil {
+		where, args = append(where, "scheduled_at >= ?"), append(args, ms(*f.Since))
+	}
+	if f.Until != nil {
+		where, args = append(where, "scheduled_at < ?"), append(args, ms(*f.Until))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var (
+		list  []*apicron.Run
+		total int
+	)
+	err := db.read(ctx, func(tx *tx) error {
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM runs"+cond, args...).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.query(ctx, "SELECT "+runColumns+" FROM runs"+cond+" ORDER BY id DESC LIMIT ? OFFSET ?",
+			append(args, limit, offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanRun(rows, false)
+			if err != nil {
+				return err
+			}
+			list = append(list, r)
+		}
+		return rows.Err()
+	})
+	return list, total, err
+}

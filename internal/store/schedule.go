@@ -1,0 +1,251 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apicron/apicron"
+)
+
+const scheduleColumns = `id, name, target_id, schedule_type, interval_seconds, duration_seconds, status, stopped_reason,
+	anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at`
+
+func scanSchedule(row scanner) (*apicron.Schedule, error) {
+	var (
+		s                     apicron.Schedule
+		typ, status           string
+		duration              sql.NullInt64
+		anchor                int64
+		next, ends, remaining sql.NullInt64
+		createdAt, updatedAt  int64
+	)
+	err := row.Scan(&s.ID, &s.Name, &s.TargetID, &typ, &s.IntervalSeconds, &duration, &status, &s.StoppedReason,
+		&anchor, &next, &ends, &remaining, &s.Version, &createdAt, &updatedAt)
+	if err != nil {
+		return nil, err
+	}
+	s.Type, s.Status = apicron.ScheduleType(typ), apicron.ScheduleStatus(status)
+	s.DurationSeconds = intPtr(duration)
+	s.AnchorAt = fromMs(anchor)
+	s.NextRunAt, s.EndsAt, s.RemainingMs = timePtr(next), timePtr(ends), int64Ptr(remaining)
+	s.CreatedAt, s.UpdatedAt = fromMs(createdAt), fromMs(updatedAt)
+	return &s, nil
+}
+
+func findSchedule(ctx context.Context, tx *tx, id int64, lock bool) (*apicron.Schedule, error) {
+	q := "SELECT " + scheduleColumns + " FROM schedules WHERE id = ?"
+	if lock {
+		q += tx.d.forUpdate
+	}
+	s, err := scanSchedule(tx.queryRow(ctx, q, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apicron.Errorf(apicron.ENOTFOUND, "schedule %d not found", id)
+	}
+	return s, err
+}
+
+func checkTargetExists(ctx context.Context, tx *tx, id int64) error {
+	var n int
+	if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM targets WHERE id = ?", id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return apicron.Invalid("target_id", "target %d does not exist", id)
+	}
+	return nil
+}
+
+// CreateSchedule implements apicron.Store.
+func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
+	s.Name = strings.TrimSpace(s.Name)
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	return db.write(ctx, func(tx *tx) error {
+		if err := checkTargetExists(ctx, tx, s.TargetID); err != nil {
+			return err
+		}
+		s.RemainingMs = nil
+		s.Activate(tx.now)
+		s.Version = 1
+		s.CreatedAt, s.UpdatedAt = tx.now, tx.now
+		err := tx.queryRow(ctx, `INSERT INTO schedules (name, target_id, schedule_type, interval_seconds, duration_seconds, status,
+			stopped_reason, anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
+			s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
+			s.Version, ms(tx.now), ms(tx.now)).Scan(&s.ID)
+		if err != nil {
+			return fmt.Errorf("insert schedule: %w", err)
+		}
+		_, err = tx.exec(ctx, "INSERT INTO run_stats (scope) VALUES (?)", s.ID)
+		return err
+	})
+}
+
+// saveSchedule writes every mutable field of s and bumps its version.
+func saveSchedule(ctx context.Context, tx *tx, s *apicron.Schedule) error {
+	s.Version++
+	s.UpdatedAt = tx.now
+	_, err := tx.exec(ctx, `UPDATE schedules SET name = ?, target_id = ?, schedule_type = ?, interval_seconds = ?,
+		duration_seconds = ?, status = ?, stopped_reason = ?, anchor_at = ?, next_run_at = ?, ends_at = ?,
+		remaining_ms = ?, version = ?, updated_at = ? WHERE id = ?`,
+		s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
+		s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
+		s.Version, ms(tx.now), s.ID)
+	if err != nil {
+		return fmt.Errorf("update schedule %d: %w", s.ID, err)
+	}
+	return nil
+}
+
+// FindScheduleByID implements apicron.Store.
+func (db *DB) FindScheduleByID(ctx context.Context, id int64) (*apicron.Schedule, error) {
+	var s *apicron.Schedule
+	err := db.read(ctx, func(tx *tx) (err error) {
+		s, err = findSchedule(ctx, tx, id, false)
+		return err
+	})
+	return s, err
+}
+
+// FindSchedules implements apicron.Store.
+func (db *DB) FindSchedules(ctx context.Context, f apicron.ScheduleFilter) ([]*apicron.Schedule, int, error) {
+	limit, offset := clampPage(f.Limit, f.Offset)
+	var (
+		where []string
+		args  []any
+	)
+	if f.Status != nil {
+		where, args = append(where, "status = ?"), append(args, string(*f.Status))
+	}
+	if f.TargetID != nil {
+		where, args = append(where, "target_id = ?"), append(args, *f.TargetID)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var (
+		list  []*apicron.Schedule
+		total int
+	)
+	err := db.read(ctx, func(tx *tx) error {
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM schedules"+cond, args...).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.query(ctx, "SELECT "+scheduleColumns+" FROM schedules"+cond+" ORDER BY id LIMIT ? OFFSET ?",
+			append(args, limit, offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			s, err := scanSchedule(rows)
+			if err != nil {
+				return err
+			}
+			list = append(list, s)
+		}
+		return rows.Err()
+	})
+	return list, total, err
+}
+
+// UpdateSchedule implements apicron.Store.
+func (db *DB) UpdateSchedule(ctx context.Context, id int64, upd apicron.ScheduleUpdate) (*apicron.Schedule, error) {
+	var s *apicron.Schedule
+	err := db.write(ctx, func(tx *tx) (err error) {
+		if s, err = findSchedule(ctx, tx, id, true); err != nil {
+			return err
+		}
+		if upd.Type != nil && *upd.Type != s.Type {
+			return apicron.Invalid("schedule_type", "cannot be changed from %s to %s; create a new schedule instead", s.Type, *upd.Type)
+		}
+		if upd.Name != nil {
+			trimmed := strings.TrimSpace(*upd.Name)
+			upd.Name = &trimmed
+		}
+		upd.Apply(s, tx.now)
+		if err := s.Validate(); err != nil {
+			return err
+		}
+		if upd.TargetID != nil {
+			if err := checkTargetExists(ctx, tx, s.TargetID); err != nil {
+				return err
+			}
+		}
+		return saveSchedule(ctx, tx, s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// DeleteSchedule implements apicron.Store. A run in flight finishes and is
+// recorded: runs are history and are not deleted with their schedule.
+func (db *DB) DeleteSchedule(ctx context.Context, id int64) error {
+	return db.write(ctx, func(tx *tx) error {
+		if _, err := findSchedule(ctx, tx, id, true); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM run_stats WHERE scope = ?", id); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, "DELETE FROM schedules WHERE id = ?", id)
+		return err
+	})
+}
+
+// PauseSchedule implements apicron.Store. The write transaction serializes
+// with claims, so once it commits no claim can see the schedule ACTIVE.
+func (db *DB) PauseSchedule(ctx context.Context, id int64) (*apicron.Schedule, error) {
+	return db.transition(ctx, id, func(s *apicron.Schedule, now time.Time) (bool, error) {
+		switch s.Status {
+		case apicron.Paused:
+			return false, nil
+		case apicron.Stopped:
+			return false, apicron.Errorf(apicron.ECONFLICT, "schedule %d is STOPPED (%s) and cannot be paused", id, s.StoppedReason)
+		}
+		s.Pause(now)
+		return true, nil
+	})
+}
+
+// ResumeSchedule implements apicron.Store.
+func (db *DB) ResumeSchedule(ctx context.Context, id int64) (*apicron.Schedule, error) {
+	return db.transition(ctx, id, func(s *apicron.Schedule, now time.Time) (bool, error) {
+		switch s.Status {
+		case apicron.Active:
+			return false, nil
+		case apicron.Stopped:
+			return false, apicron.Errorf(apicron.ECONFLICT,
+				"schedule %d is STOPPED (%s): its window has ended and cannot be resumed; create a new schedule", id, s.StoppedReason)
+		}
+		s.Activate(now)
+		return true, nil
+	})
+}
+
+func (db *DB) transition(ctx context.Context, id int64, fn func(*apicron.Schedule, time.Time) (bool, error)) (*apicron.Schedule, error) {
+	var s *apicron.Schedule
+	err := db.write(ctx, func(tx *tx) (err error) {
+		if s, err = findSchedule(ctx, tx, id, true); err != nil {
+			return err
+		}
+		changed, err := fn(s, tx.now)
+		if err != nil || !changed {
+			return err
+		}
+		return saveSchedule(ctx, tx, s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}

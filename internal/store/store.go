@@ -1,0 +1,236 @@
+// Package store keeps apicron's targets, schedules, runs and counters in
+// SQLite (the embedded default) or PostgreSQL, behind one set of SQL
+// statements and a dialect. It is the single source of truth: the engine's
+// memory only caches what is here.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/apicron/apicron"
+)
+
+// Config says which database to open and how.
+type Config struct {
+	// Driver is "sqlite" or "postgres".
+	Driver string
+	// DSN is a file path for SQLite, a connection URL for PostgreSQL.
+	DSN string
+	// Clock gives "now" to writes that need one; the real clock by default.
+	Clock apicron.Clock
+	// Logger receives store logs; discarded by default.
+	Logger *slog.Logger
+	// NodeID is recorded on the runs this process claims.
+	NodeID string
+}
+
+// DB is an open store. It implements apicron.Store and apicron.Engine.
+type DB struct {
+	w       *sql.DB // the writer: for SQLite a single connection
+	r       *sql.DB // readers
+	d       dialect
+	clock   apicron.Clock
+	logger  *slog.Logger
+	nodeID  string
+	release func() // drops the single-process lock
+}
+
+var (
+	_ apicron.Store  = (*DB)(nil)
+	_ apicron.Engine = (*DB)(nil)
+)
+
+// Open connects to the database, takes the single-process lock for SQLite,
+// and applies pending migrations.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	db := &DB{clock: cfg.Clock, logger: cfg.Logger, nodeID: cfg.NodeID, release: func() {}}
+	if db.clock == nil {
+		db.clock = apicron.SystemClock{}
+	}
+	if db.logger == nil {
+		db.logger = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	switch cfg.Driver {
+	case "sqlite", "":
+		err = db.openSQLite(ctx, cfg.DSN)
+	case "postgres":
+		err = db.openPostgres(ctx, cfg.DSN)
+	default:
+		return nil, fmt.Errorf("unknown database driver %q", cfg.Driver)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
+// Close closes the connections and releases the lock.
+func (db *DB) Close() error {
+	var errs []error
+	if db.r != nil && db.r != db.w {
+		errs = append(errs, db.r.Close())
+	}
+	if db.w != nil {
+		errs = append(errs, db.w.Close())
+	}
+	db.release()
+	db.release = func() {}
+	return errors.Join(errs...)
+}
+
+// Driver returns "sqlite" or "postgres".
+func (db *DB) Driver() string { return db.d.name }
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return &apicron.Error{Code: apicron.EUNAVAILABLE, Message: "database does not answer: " + err.Error()}
+	}
+	return nil
+}
+
+func (db *DB) now() time.Time { return apicron.TruncMillis(db.clock.Now()) }
+
+// tx is a transaction that speaks the store's SQL (with ? placeholders).
+type tx struct {
+	*sql.Tx
+	d   dialect
+	now time.Time
+}
+
+func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.ExecContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.QueryContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.QueryRowContext(ctx, t.d.rebind(q), args...)
+}
+
+// write runs fn in a write transaction and commits it.
+func (db *DB) write(ctx context.Context, fn func(*tx) error) error {
+	return db.inTx(ctx, db.w, false, fn)
+}
+
+// read runs fn in a read-only transaction, so every query in it sees one snapshot.
+func (db *DB) read(ctx context.Context, fn func(*tx) error) error {
+	return db.inTx(ctx, db.r, true, fn)
+}
+
+func (db *DB) inTx(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*tx) error) error {
+	var opts *sql.TxOptions
+	if readOnly && db.d.name == "postgres" {
+		opts = &sql.TxOptions{ReadOnly: true}
+	}
+	sqlTx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return db.mapErr(fmt.Errorf("begin: %w", err))
+	}
+	defer sqlTx.Rollback()
+	if err := fn(&tx{Tx: sqlTx, d: db.d, now: db.now()}); err != nil {
+		return db.mapErr(err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return db.mapErr(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// mapErr turns driver errors that mean something to a client into coded errors.
+func (db *DB) mapErr(err error) error {
+	var ae *apicron.Error
+	if err == nil || errors.As(err, &ae) {
+		return err
+	}
+	if db.d.isUnavailable(err) {
+		return &apicron.Error{Code: apicron.EUNAVAILABLE, Message: "database unavailable"}
+	}
+	return err
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMs(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func nullMs(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+func timePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMs(v.Int64)
+	return &t
+}
+
+func int64Ptr(v sql.NullInt64) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Int64
+}
+
+func intPtr(v sql.NullInt64) *int {
+	if !v.Valid {
+		return nil
+	}
+	i := int(v.Int64)
+	return &i
+}
+
+func floatPtr(v sql.NullFloat64) *float64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Float64
+}
+
+func nullFloat(f *float64) sql.NullFloat64 {
+	if f == nil {
+		return sql.NullFloat64{}
+	}
+	return sql.NullFloat64{Float64: *f, Valid: true}
+}
+
+func nullInt(i *int) sql.NullInt64 {
+	if i == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(*i), Valid: true}
+}
+
+func nullInt64(i *int64) sql.NullInt64 {
+	if i == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *i, Valid: true}
+}
+
+func clampPage(limit, offset int) (int, int) {
+	if limit <= 0 {
+		limit = 100
+	}
+	if offset < 0 {
+		offset = 0
+	}
+	return limit, offset
+}

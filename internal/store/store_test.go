@@ -1,0 +1,386 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/store"
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// fakeClock is a clock the test steps by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
+func (c *fakeClock) Add(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return c.now
+}
+
+var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// opener opens a fresh, empty store on one database kind.
+type opener func(t *testing.T, clock apicron.Clock) *store.DB
+
+func openSQLite(t *testing.T, clock apicron.Clock) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), store.Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "apicron.db"), Clock: clock, NodeID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openPostgres gives each test its own schema in the database named by
+// APICRON_TEST_POSTGRES_URL.
+func openPostgres(t *testing.T, clock apicron.Clock) *store.DB {
+	t.Helper()
+	url := PostgresURL(t)
+	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), os.Getpid())
+	admin, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", url)
+		if err == nil {
+			a.Exec("DROP SCHEMA " + schema + " CASCADE")
+			a.Close()
+		}
+	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	db, err := store.Open(context.Background(), store.Config{Driver: "postgres", DSN: url + sep + "search_path=" + schema, Clock: clock, NodeID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// PostgresURL returns APICRON_TEST_POSTGRES_URL or skips the test.
+func PostgresURL(t *testing.T) string {
+	url := os.Getenv("APICRON_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("APICRON_TEST_POSTGRES_URL is not set; skipping the PostgreSQL run of this test")
+	}
+	return url
+}
+
+func forEachDB(t *testing.T, fn func(t *testing.T, open opener)) {
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, openSQLite) })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, openPostgres) })
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func mustCreateTarget(t *testing.T, db *store.DB) *apicron.Target {
+	t.Helper()
+	tg := &apicron.Target{Name: "t", URL: "http://127.0.0.1:9/x", Headers: map[string]string{"X-A": "1"}}
+	if err := db.CreateTarget(context.Background(), tg); err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+func mustCreateSchedule(t *testing.T, db *store.DB, s *apicron.Schedule) *apicron.Schedule {
+	t.Helper()
+	if err := db.CreateSchedule(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustClaim(t *testing.T, db *store.DB, now time.Time, id int64) apicron.ClaimResult {
+	t.Helper()
+	res, err := db.Claim(context.Background(), now, []int64{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 {
+		t.Fatalf("claim returned %d results", len(res))
+	}
+	return res[0]
+}
+
+func finish(t *testing.T, db *store.DB, job *apicron.Job, status apicron.RunStatus, latency float64, at time.Time) {
+	t.Helper()
+	code := 200
+	err := db.Finish(context.Background(), []apicron.RunResult{{
+		RunID: job.RunID, ScheduleID: job.ScheduleID, Status: status, StartedAt: at, FinishedAt: at,
+		LatencyMs: &latency, StatusCode: &code,
+		Attempts: []apicron.Attempt{{Number: 1, Status: status, StartedAt: at, FinishedAt: at, LatencyMs: &latency}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStore_Targets(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		db := open(t, &fakeClock{now: t0})
+		tg := &apicron.Target{Name: " api ", URL: "https://example.com/{{.RunID}}", Method: "post",
+			Headers: map[string]string{"Authorization": "Bearer x"}, BodyTemplate: `{"at":"{{.ScheduledAt}}"}`,
+			TimeoutSeconds: ptr(2.5), MaxRetries: ptr(2)}
+		if err := db.CreateTarget(ctx, tg); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.FindTargetByID(ctx, tg.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != "api" || got.Method != "POST" || got.Headers["Authorization"] != "Bearer x" ||
+			*got.TimeoutSeconds != 2.5 || *got.MaxRetries != 2 || !got.CreatedAt.Equal(t0) {
+			t.Fatalf("round trip: %+v", got)
+		}
+		if _, err := db.UpdateTarget(ctx, tg.ID, apicron.TargetUpdate{URL: ptr("ftp://x")}); apicron.ErrorCode(err) != apicron.EINVALID {
+			t.Fatalf("bad update: %v", err)
+		}
+		got, _ = db.FindTargetByID(ctx, tg.ID)
+		if got.URL != tg.URL {
+			t.Fatalf("refused update changed the url to %q", got.URL)
+		}
+		up, err := db.UpdateTarget(ctx, tg.ID, apicron.TargetUpdate{Name: ptr("renamed"), TimeoutSeconds: ptr[*float64](nil)})
+		if err != nil || up.Name != "renamed" || up.TimeoutSeconds != nil || up.Method != "POST" {
+			t.Fatalf("update: %+v %v", up, err)
+		}
+		if _, err := db.FindTargetByID(ctx, 999); apicron.ErrorCode(err) != apicron.ENOTFOUND {
+			t.Fatalf("missing target: %v", err)
+		}
+		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 5})
+		err = db.DeleteTarget(ctx, tg.ID)
+		if apicron.ErrorCode(err) != apicron.ECONFLICT || !strings.Contains(apicron.ErrorMessage(err), "1 schedule") {
+			t.Fatalf("delete used target: %v", err)
+		}
+		if err := db.DeleteSchedule(ctx, s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteTarget(ctx, tg.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, n, _ := db.FindTargets(ctx, apicron.Page{}); n != 0 {
+			t.Fatalf("%d targets left", n)
+		}
+	})
+}
+
+func TestStore_ScheduleLifecycle(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		clock := &fakeClock{now: t0}
+		db := open(t, clock)
+		tg := mustCreateTarget(t, db)
+		if err := db.CreateSchedule(ctx, &apicron.Schedule{Name: "x", TargetID: 999, Type: apicron.Interval, IntervalSeconds: 5}); apicron.ErrorField(err) != "target_id" {
+			t.Fatalf("missing target: %v", err)
+		}
+		w := mustCreateSchedule(t, db, &apicron.Schedule{Name: "w", TargetID: tg.ID, Type: apicron.Window, IntervalSeconds: 10, DurationSeconds: ptr(300)})
+		if w.Status != apicron.Active || !w.NextRunAt.Equal(t0) || !w.EndsAt.Equal(t0.Add(300*time.Second)) {
+			t.Fatalf("created: %+v", w)
+		}
+		clock.Add(100 * time.Second)
+		p, err := db.PauseSchedule(ctx, w.ID)
+		if err != nil || p.Status != apicron.Paused || *p.RemainingMs != 200_000 || p.NextRunAt != nil {
+			t.Fatalf("pause: %+v %v", p, err)
+		}
+		if res := mustClaim(t, db, clock.Now(), w.ID); res.Job != nil || res.Next != nil {
+			t.Fatalf("claimed a paused schedule: %+v", res)
+		}
+		clock.Add(time.Hour)
+		r, err := db.ResumeSchedule(ctx, w.ID)
+		if err != nil || r.Status != apicron.Active || !r.EndsAt.Equal(clock.Now().Add(200*time.Second)) || !r.NextRunAt.Equal(clock.Now()) {
+			t.Fatalf("resume: %+v %v", r, err)
+		}
+		if again, err := db.ResumeSchedule(ctx, w.ID); err != nil || again.Version != r.Version {
+			t.Fatalf("resume of ACTIVE should change nothing: %+v %v", again, err)
+		}
+		// Past the end the claim stops it.
+		res := mustClaim(t, db, clock.Add(201*time.Second), w.ID)
+		if res.Job != nil || res.Next != nil {
+			t.Fatalf("claim after end: %+v", res)
+		}
+		got, _ := db.FindScheduleByID(ctx, w.ID)
+		if got.Status != apicron.Stopped || got.StoppedReason != apicron.StoppedWindowElapsed {
+			t.Fatalf("after end: %+v", got)
+		}
+		if _, err := db.ResumeSchedule(ctx, w.ID); apicron.ErrorCode(err) != apicron.ECONFLICT {
+			t.Fatalf("resume stopped: %v", err)
+		}
+		if _, err := db.UpdateSchedule(ctx, w.ID, apicron.ScheduleUpdate{Type: ptr(apicron.Interval)}); apicron.ErrorCode(err) != apicron.EINVALID {
+			t.Fatalf("type change: %v", err)
+		}
+		list, total, err := db.FindSchedules(ctx, apicron.ScheduleFilter{Status: ptr(apicron.Stopped)})
+		if err != nil || total != 1 || len(list) != 1 {
+			t.Fatalf("filter: %d %v", total, err)
+		}
+	})
+}
+
+func TestStore_ClaimAndFinish(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		clock := &fakeClock{now: t0}
+		db := open(t, clock)
+		tg := mustCreateTarget(t, db)
+		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 10})
+
+		// Not due yet: nothing claimed, next unchanged.
+		if res := mustClaim(t, db, t0.Add(-time.Second), s.ID); res.Job != nil || !res.Next.Equal(t0) {
+			t.Fatalf("early claim: %+v", res)
+		}
+		res := mustClaim(t, db, t0.Add(3*time.Millisecond), s.ID)
+		if res.Job == nil || !res.Job.ScheduledAt.Equal(t0) || !res.Next.Equal(t0.Add(10*time.Second)) ||
+			res.Job.URL != tg.URL || res.Job.Headers["X-A"] != "1" || res.Job.MaxRetries != -1 {
+			t.Fatalf("claim: %+v %+v", res, res.Job)
+		}
+		first := res.Job
+		// Due again while the first is RUNNING: skipped, counted, grid kept.
+		res = mustClaim(t, db, t0.Add(10*time.Second), s.ID)
+		if res.Job != nil || !res.Next.Equal(t0.Add(20*time.Second)) {
+			t.Fatalf("overlap: %+v", res)
+		}
+		finish(t, db, first, apicron.Success, 12.5, t0.Add(11*time.Second))
+		// A late duplicate result is fenced off.
+		finish(t, db, first, apicron.Failed, 99, t0.Add(12*time.Second))
+		run, err := db.FindRunByID(ctx, first.RunID)
+		if err != nil || run.Status != apicron.Success || *run.LatencyMs != 12.5 || len(run.Attempts) != 1 {
+			t.Fatalf("run: %+v %v", run, err)
+		}
+		// Downtime: 5 occurrences due (20..60 s); one fires, the latest; 4 missed.
+		res = mustClaim(t, db, t0.Add(65*time.Second), s.ID)
+		if res.Job == nil || !res.Job.ScheduledAt.Equal(t0.Add(60*time.Second)) || res.Job.Missed != 4 || !res.Next.Equal(t0.Add(70*time.Second)) {
+			t.Fatalf("coalesce: %+v %+v", res, res.Job)
+		}
+		finish(t, db, res.Job, apicron.Timeout, 5000, t0.Add(66*time.Second))
+
+		m, err := db.SystemMetrics(ctx, t0.Add(70*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.TotalRuns != 2 || m.RunsByStatus[apicron.Success] != 1 || m.RunsByStatus[apicron.Timeout] != 1 ||
+			m.SuccessRate != 50 || m.SkippedOverlap != 1 || m.Missed != 4 || m.RunsLastHour != 2 || m.AvgLatencyMs != 2506.25 {
+			t.Fatalf("system metrics: %+v", m)
+		}
+		if m.P99LatencyMs < 4500 || m.P99LatencyMs > 5500 {
+			t.Fatalf("p99 %v, want about 5000", m.P99LatencyMs)
+		}
+		sm, total, err := db.ScheduleMetrics(ctx, apicron.Page{})
+		if err != nil || total != 1 {
+			t.Fatal(err)
+		}
+		if sm[0].TotalRuns != 2 || sm[0].SuccessfulRuns != 1 || sm[0].FailedRuns != 1 || *sm[0].LastStatus != apicron.Timeout || sm[0].Missed != 4 {
+			t.Fatalf("schedule metrics: %+v", sm[0])
+		}
+		runs, total, err := db.FindRuns(ctx, apicron.RunFilter{ScheduleID: &s.ID, Status: ptr(apicron.Success)})
+		if err != nil || total != 1 || runs[0].ID != first.RunID {
+			t.Fatalf("find runs: %d %v", total, err)
+		}
+	})
+}
+
+func TestStore_InterruptRunning(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		db := open(t, &fakeClock{now: t0})
+		tg := mustCreateTarget(t, db)
+		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
+		job := mustClaim(t, db, t0, s.ID).Job
+		n, err := db.InterruptRunning(ctx, t0.Add(time.Second), "process restarted")
+		if err != nil || n != 1 {
+			t.Fatalf("interrupt: %d %v", n, err)
+		}
+		run, _ := db.FindRunByID(ctx, job.RunID)
+		if run.Status != apicron.Interrupted || run.ErrorMessage != "process restarted" || !run.StartedAt.Equal(t0) {
+			t.Fatalf("run: %+v", run)
+		}
+		m, _ := db.SystemMetrics(ctx, t0)
+		if m.RunsByStatus[apicron.Interrupted] != 1 || m.RunningRuns != 0 {
+			t.Fatalf("metrics: %+v", m)
+		}
+	})
+}
+
+func TestStore_ConcurrentClaimsNeverDuplicate(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		db := open(t, &fakeClock{now: t0})
+		tg := mustCreateTarget(t, db)
+		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		jobs := 0
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := db.Claim(ctx, t0, []int64{s.ID})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if res[0].Job != nil {
+					mu.Lock()
+					jobs++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if jobs != 1 {
+			t.Fatalf("%d claims fired the same occurrence", jobs)
+		}
+	})
+}
+
+func TestStore_SQLiteSingleProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "one.db")
+	db, err := store.Open(context.Background(), store.Config{DSN: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = store.Open(context.Background(), store.Config{DSN: path})
+	if err == nil || !strings.Contains(err.Error(), "in use by another apicron process") {
+		t.Fatalf("second open: %v", err)
+	}
+}
+
+func TestStore_PersistsAcrossReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.db")
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{DSN: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := mustCreateTarget(t, db)
+	db.Close()
+	db, err = store.Open(ctx, store.Config{DSN: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.FindTargetByID(ctx, tg.ID); err != nil {
+		t.Fatal(err)
+	}
+}

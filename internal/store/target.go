@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/apicron/apicron"
+)
+
+const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, created_at, updated_at"
+
+// CreateTarget implements apicron.Store.
+func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
+	t.Normalize()
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	return db.write(ctx, func(tx *tx) error {
+		headers, err := json.Marshal(t.Headers)
+		if err != nil {
+			return fmt.Errorf("encode headers: %w", err)
+		}
+		t.CreatedAt, t.UpdatedAt = tx.now, tx.now
+		err = tx.queryRow(ctx, `INSERT INTO targets (name, url, method, headers, body_template, timeout_seconds, max_retries, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			t.Name, t.URL, t.Method, string(headers), t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
+			ms(tx.now), ms(tx.now)).Scan(&t.ID)
+		if err != nil {
+			return fmt.Errorf("insert target: %w", err)
+		}
+		return nil
+	})
+}
+
+// FindTargetByID implements apicron.Store.
+func (db *DB) FindTargetByID(ctx context.Context, id int64) (*apicron.Target, error) {
+	var t *apicron.Target
+	err := db.read(ctx, func(tx *tx) (err error) {
+		t, err = findTarget(ctx, tx, id)
+		return err
+	})
+	return t, err
+}
+
+func findTarget(ctx context.Context, tx *tx, id int64) (*apicron.Target, error) {
+	t, err := scanTarget(tx.queryRow(ctx, "SELECT "+targetColumns+" FROM targets WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apicron.Errorf(apicron.ENOTFOUND, "target %d not found", id)
+	}
+	return t, err
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanTarget(row scanner) (*apicron.Target, error) {
+	var (
+		t                    apicron.Target
+		headers              string
+		timeout              sql.NullFloat64
+		retries              sql.NullInt64
+		createdAt, updatedAt int64
+	)
+	if err := row.Scan(&t.ID, &t.Name, &t.URL, &t.Method, &headers, &t.BodyTemplate, &timeout, &retries, &createdAt, &updatedAt); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(headers), &t.Headers); err != nil {
+		return nil, fmt.Errorf("decode headers of target %d: %w", t.ID, err)
+	}
+	t.TimeoutSeconds = floatPtr(timeout)
+	t.MaxRetries = intPtr(retries)
+	t.CreatedAt, t.UpdatedAt = fromMs(createdAt), fromMs(updatedAt)
+	return &t, nil
+}
+
+// FindTargets implements apicron.Store.
+func (db *DB) FindTargets(ctx context.Context, p apicron.Page) ([]*apicron.Target, int, error) {
+	limit, offset := clampPage(p.Limit, p.Offset)
+	var (
+		list  []*apicron.Target
+		total int
+	)
+	err := db.read(ctx, func(tx *tx) error {
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM targets").Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.query(ctx, "SELECT "+targetColumns+" FROM targets ORDER BY id LIMIT ? OFFSET ?", limit, offset)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			t, err := scanTarget(rows)
+			if err != nil {
+				return err
+			}
+			list = append(list, t)
+		}
+		return rows.Err()
+	})
+	return list, total, err
+}
+
+// UpdateTarget implements apicron.Store.
+func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpdate) (*apicron.Target, error) {
+	var t *apicron.Target
+	err := db.write(ctx, func(tx *tx) (err error) {
+		if t, err = findTarget(ctx, tx, id); err != nil {
+			return err
+		}
+		upd.Apply(t)
+		t.Normalize()
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		headers, err := json.Marshal(t.Headers)
+		if err != nil {
+			return fmt.Errorf("encode headers: %w", err)
+		}
+		t.UpdatedAt = tx.now
+		_, err = tx.exec(ctx, `UPDATE targets SET name = ?, url = ?, method = ?, headers = ?, body_template = ?,
+			timeout_seconds = ?, max_retries = ?, updated_at = ? WHERE id = ?`,
+			t.Name, t.URL, t.Method, string(headers), t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
+			ms(tx.now), id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// DeleteTarget implements apicron.Store.
+func (db *DB) DeleteTarget(ctx context.Context, id int64) error {
+	return db.write(ctx, func(tx *tx) error {
+		if _, err := findTarget(ctx, tx, id); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM schedules WHERE target_id = ?", id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return apicron.Errorf(apicron.ECONFLICT, "target %d is used by %d schedule(s); delete them or point them at another target first", id, n)
+		}
+		_, err := tx.exec(ctx, "DELETE FROM targets WHERE id = ?", id)
+		return err
+	})
+}
