@@ -1,0 +1,377 @@
+// Package scheduler is apicron's engine: it keeps the ACTIVE schedules in a
+// min-heap by next due time, sleeps on one timer until the earliest, claims
+// what is due through the store (one transaction per batch), hands the jobs to
+// the executor under a global concurrency bound, and writes results back in
+// group-committed batches. The database stays the source of truth: the heap
+// only caches when to look.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/apicron/apicron"
+)
+
+// Config holds a Scheduler's dependencies and knobs.
+type Config struct {
+	Store    apicron.Engine
+	Executor apicron.Executor
+	Clock    apicron.Clock
+	Logger   *slog.Logger
+	// MaxConcurrent bounds requests in flight across all schedules (MAX_CONCURRENT_JOBS).
+	MaxConcurrent int
+	// ClaimBatch is the most schedules claimed in one transaction.
+	ClaimBatch int
+	// FlushInterval is how long finished results wait to be written together.
+	FlushInterval time.Duration
+	// FlushBatch writes at once when this many results wait.
+	FlushBatch int
+	// ResyncInterval reloads every ACTIVE schedule from the database, a
+	// safety net under the change notifications. Zero disables it.
+	ResyncInterval time.Duration
+	// ShutdownGrace is how long in-flight requests may finish after the context ends.
+	ShutdownGrace time.Duration
+	// RetryDelay is how long a batch waits after the database refused it.
+	RetryDelay time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Clock == nil {
+		c.Clock = apicron.SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxConcurrent <= 0 {
+		c.MaxConcurrent = 100
+	}
+	if c.ClaimBatch <= 0 {
+		c.ClaimBatch = 1000
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 5 * time.Millisecond
+	}
+	if c.FlushBatch <= 0 {
+		c.FlushBatch = 1000
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 30 * time.Second
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = time.Second
+	}
+}
+
+// Scheduler fires due schedules. Create it with New, start it with Run.
+type Scheduler struct {
+	cfg    Config
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	q       *queue
+	changed map[int64]struct{} // schedules to re-read from the store
+	wake    chan struct{}      // size 1: a change or a new earliest time
+
+	sem      chan struct{} // MaxConcurrent slots
+	inflight sync.WaitGroup
+	execCtx  context.Context
+	stopExec context.CancelFunc
+
+	resMu   sync.Mutex
+	results []apicron.RunResult
+	flushC  chan struct{} // size 1: FlushBatch reached
+}
+
+// New returns a Scheduler; it does nothing until Run.
+func New(cfg Config) *Scheduler {
+	cfg.setDefaults()
+	s := &Scheduler{
+		cfg:     cfg,
+		logger:  cfg.Logger.With("component", "scheduler"),
+		q:       newQueue(),
+		changed: map[int64]struct{}{},
+		wake:    make(chan struct{}, 1),
+		sem:     make(chan struct{}, cfg.MaxConcurrent),
+		flushC:  make(chan struct{}, 1),
+	}
+	s.execCtx, s.stopExec = context.WithCancel(context.Background())
+	return s
+}
+
+// Changed implements apicron.Notifier: the schedule is re-read from the
+// store before the next step. It never blocks.
+func (s *Scheduler) Changed(id int64) {
+	s.mu.Lock()
+	s.changed[id] = struct{}{}
+	s.mu.Unlock()
+	s.nudge()
+}
+
+func (s *Scheduler) nudge() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Load marks runs left RUNNING by a previous process INTERRUPTED and fills
+// the queue with every ACTIVE schedule. Run calls it; tests call it directly.
+func (s *Scheduler) Load(ctx context.Context) error {
+	now := s.cfg.Clock.Now()
+	n, err := s.cfg.Store.InterruptRunning(ctx, now, "apicron stopped before the run finished")
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.logger.Warn("runs left RUNNING by the previous process marked INTERRUPTED", "runs", n)
+	}
+	return s.resync(ctx)
+}
+
+// resync replaces the queue with the store's ACTIVE schedules.
+func (s *Scheduler) resync(ctx context.Context) error {
+	q := newQueue()
+	if err := s.cfg.Store.ActiveSchedules(ctx, func(id int64, next time.Time) { q.set(id, next) }); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.q = q
+	s.mu.Unlock()
+	s.nudge()
+	return nil
+}
+
+// Run loads the schedules and fires them until ctx ends, then shuts down:
+// it stops claiming, lets requests in flight finish within ShutdownGrace,
+// writes their results, and marks what is left INTERRUPTED.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if err := s.Load(ctx); err != nil {
+		return err
+	}
+	flushDone := make(chan struct{})
+	flushCtx, stopFlush := context.WithCancel(context.Background())
+	go func() { defer close(flushDone); s.flushLoop(flushCtx) }()
+
+	s.loop(ctx)
+
+	s.shutdown()
+	stopFlush()
+	<-flushDone
+	return nil
+}
+
+func (s *Scheduler) loop(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var resync <-chan time.Time
+	if s.cfg.ResyncInterval > 0 {
+		t := time.NewTicker(s.cfg.ResyncInterval)
+		defer t.Stop()
+		resync = t.C
+	}
+	for {
+		wait := s.Step(ctx, s.cfg.Clock.Now())
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-s.wake:
+		case <-resync:
+			if err := s.resync(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Error("resync schedules", "err", err)
+			}
+		}
+	}
+}
+
+// idleWait is how long the loop sleeps with nothing queued; a change wakes it sooner.
+const idleWait = time.Minute
+
+// Step applies pending changes, claims every schedule due at now, dispatches
+// the jobs, and returns how long until the next is due. It is the loop's
+// deterministic step: tests call it with a fake clock.
+func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
+	s.applyChanges(ctx)
+	for {
+		s.mu.Lock()
+		ids := s.q.popDue(now, s.cfg.ClaimBatch)
+		s.mu.Unlock()
+		if len(ids) == 0 {
+			break
+		}
+		s.claim(ctx, now, ids)
+		if len(ids) < s.cfg.ClaimBatch {
+			break
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next, ok := s.q.peek()
+	if !ok {
+		return idleWait
+	}
+	return max(next.Sub(s.cfg.Clock.Now()), 0)
+}
+
+func (s *Scheduler) applyChanges(ctx context.Context) {
+	s.mu.Lock()
+	if len(s.changed) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	ids := make([]int64, 0, len(s.changed))
+	for id := range s.changed {
+		ids = append(ids, id)
+	}
+	clear(s.changed)
+	s.mu.Unlock()
+	for _, id := range ids {
+		next, err := s.cfg.Store.NextRunAt(ctx, id)
+		if err != nil {
+			s.logger.Error("read changed schedule", "schedule_id", id, "err", err)
+			s.Changed(id) // try again on the next step
+			continue
+		}
+		s.mu.Lock()
+		if next == nil {
+			s.q.remove(id)
+		} else {
+			s.q.set(id, *next)
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *Scheduler) claim(ctx context.Context, now time.Time, ids []int64) {
+	results, err := s.cfg.Store.Claim(ctx, now, ids)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.logger.Error("claim due schedules; retrying", "schedules", len(ids), "err", err)
+		}
+		// Nothing was claimed: the transaction rolled back. Try again later.
+		s.mu.Lock()
+		for _, id := range ids {
+			s.q.set(id, now.Add(s.cfg.RetryDelay))
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	for _, r := range results {
+		if r.Next != nil {
+			s.q.set(r.ScheduleID, *r.Next)
+		}
+	}
+	s.mu.Unlock()
+	for _, r := range results {
+		if r.Job != nil {
+			s.dispatch(r.Job)
+		}
+	}
+}
+
+// dispatch runs job under the concurrency bound without blocking the loop.
+func (s *Scheduler) dispatch(job *apicron.Job) {
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		select {
+		case s.sem <- struct{}{}:
+		case <-s.execCtx.Done():
+			return // shutting down: the run is marked INTERRUPTED
+		}
+		res := s.cfg.Executor.Execute(s.execCtx, job)
+		<-s.sem
+		if s.execCtx.Err() != nil {
+			return // cut off by shutdown: INTERRUPTED, not whatever the cut produced
+		}
+		s.addResult(res)
+	}()
+}
+
+func (s *Scheduler) addResult(r apicron.RunResult) {
+	s.resMu.Lock()
+	s.results = append(s.results, r)
+	full := len(s.results) >= s.cfg.FlushBatch
+	s.resMu.Unlock()
+	if full {
+		select {
+		case s.flushC <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// flushLoop writes waiting results every FlushInterval (group commit) until
+// ctx ends, then writes what is left.
+func (s *Scheduler) flushLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.Flush(context.Background())
+			return
+		case <-t.C:
+		case <-s.flushC:
+		}
+		s.Flush(ctx)
+	}
+}
+
+// Flush writes the results waiting in the buffer. When the database refuses
+// them they stay in the buffer, in order, for the next flush: a result is
+// never dropped because the database was briefly away.
+func (s *Scheduler) Flush(ctx context.Context) error {
+	s.resMu.Lock()
+	batch := s.results
+	s.results = nil
+	s.resMu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	err := s.cfg.Store.Finish(ctx, batch)
+	if err != nil {
+		s.resMu.Lock()
+		s.results = append(batch, s.results...)
+		s.resMu.Unlock()
+		if !errors.Is(err, context.Canceled) {
+			s.logger.Error("write run results; keeping them to retry", "results", len(batch), "err", err)
+		}
+	}
+	return err
+}
+
+// Wait blocks until every dispatched job has finished and its result is
+// written. Tests use it after Step.
+func (s *Scheduler) Wait(ctx context.Context) error {
+	s.inflight.Wait()
+	return s.Flush(ctx)
+}
+
+func (s *Scheduler) shutdown() {
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.ShutdownGrace):
+		s.logger.Warn("shutdown grace elapsed; interrupting requests still in flight", "grace", s.cfg.ShutdownGrace)
+	}
+	s.stopExec()
+	s.inflight.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Flush(ctx); err != nil {
+		s.logger.Error("write last results", "err", err)
+	}
+	if n, err := s.cfg.Store.InterruptRunning(ctx, s.cfg.Clock.Now(), "apicron shut down before the run finished"); err != nil {
+		s.logger.Error("mark unfinished runs INTERRUPTED", "err", err)
+	} else if n > 0 {
+		s.logger.Warn("unfinished runs marked INTERRUPTED", "runs", n)
+	}
+}
