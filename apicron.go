@@ -69,10 +69,11 @@ type ClaimResult struct {
 
 // Engine is what the scheduling engine asks of the database.
 type Engine interface {
-	// Claim takes the given schedules' due occurrences at now, in one
+	// Claim takes the given schedules' occurrences due by until (>= now;
+	// claiming a little ahead lets requests leave on time), in one
 	// transaction: for each, it inserts a RUNNING run and advances
 	// next_run_at, or counts an overlap skip, or stops an elapsed window.
-	Claim(ctx context.Context, now time.Time, ids []int64) ([]ClaimResult, error)
+	Claim(ctx context.Context, now, until time.Time, ids []int64) ([]ClaimResult, error)
 	// Finish records results, their attempts and the counters, in one transaction.
 	// A run that is no longer RUNNING (interrupted meanwhile) is left as it is.
 	Finish(ctx context.Context, results []RunResult) error

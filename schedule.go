@@ -160,12 +160,12 @@ func (s *Schedule) Pause(now time.Time) {
 	s.EndsAt = nil
 }
 
-// Stop makes s STOPPED for reason.
+// Stop makes s STOPPED for reason. A window keeps EndsAt, so it still says
+// when it ended.
 func (s *Schedule) Stop(reason string) {
 	s.Status = Stopped
 	s.StoppedReason = reason
 	s.NextRunAt = nil
-	s.EndsAt = nil
 	s.RemainingMs = nil
 }
 
@@ -249,23 +249,36 @@ type Claim struct {
 	Next *time.Time
 }
 
-// Plan decides what an ACTIVE schedule whose NextRunAt is due at now does:
-// fire its latest due occurrence and coalesce the others (misfires), or stop
-// because its window ended. It does not change s.
-func (s *Schedule) Plan(now time.Time) Claim {
-	if s.Status != Active || s.NextRunAt == nil || s.NextRunAt.After(now) {
+// Plan decides what an ACTIVE schedule does when it is looked at, at now,
+// taking occurrences due up to until (until >= now: the engine claims a
+// little ahead so requests leave on time). An occurrence already past is
+// coalesced with the others missed since NextRunAt into one run of the
+// latest; a window whose last occurrence is taken (or whose end has passed)
+// stops. It does not change s.
+func (s *Schedule) Plan(now, until time.Time) Claim {
+	if until.Before(now) {
+		until = now
+	}
+	if s.Status != Active || s.NextRunAt == nil || s.NextRunAt.After(until) {
 		return Claim{Next: s.NextRunAt}
 	}
 	tt := s.Timetable()
 	due := *s.NextRunAt
-	if s.EndsAt != nil && !now.Before(*s.EndsAt) {
-		// The window is wall-clock: once it has ended nothing more fires, and
-		// the occurrences it still had are counted as missed.
-		return Claim{Stop: true, Missed: tt.Count(due, *s.EndsAt)}
+	if s.EndsAt != nil {
+		if !now.Before(*s.EndsAt) {
+			// The window is wall-clock: once it has ended nothing more fires, and
+			// the occurrences it still had are counted as missed.
+			return Claim{Stop: true, Missed: tt.Count(due, *s.EndsAt)}
+		}
+		if !due.Before(*s.EndsAt) {
+			return Claim{Stop: true} // parked at its end: nothing left to fire
+		}
 	}
-	last := tt.Last(now)
-	if last.IsZero() || last.Before(due) {
-		last = due
+	last := due
+	if due.Before(now) {
+		if l := tt.Last(now); l.After(due) {
+			last = l
+		}
 	}
 	c := Claim{Fire: true, ScheduledAt: last, Missed: tt.Count(due, last)}
 	next := tt.Next(last)

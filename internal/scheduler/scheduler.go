@@ -26,6 +26,10 @@ type Config struct {
 	MaxConcurrent int
 	// ClaimBatch is the most schedules claimed in one transaction.
 	ClaimBatch int
+	// ClaimLead is how far ahead of its time an occurrence is claimed; the
+	// request then waits for its exact time, so the claim's database write
+	// does not make it late. Zero claims at the due time.
+	ClaimLead time.Duration
 	// FlushInterval is how long finished results wait to be written together.
 	FlushInterval time.Duration
 	// FlushBatch writes at once when this many results wait.
@@ -197,14 +201,15 @@ const idleWait = time.Minute
 // deterministic step: tests call it with a fake clock.
 func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
 	s.applyChanges(ctx)
+	until := now.Add(s.cfg.ClaimLead)
 	for {
 		s.mu.Lock()
-		ids := s.q.popDue(now, s.cfg.ClaimBatch)
+		ids := s.q.popDue(until, s.cfg.ClaimBatch)
 		s.mu.Unlock()
 		if len(ids) == 0 {
 			break
 		}
-		s.claim(ctx, now, ids)
+		s.claim(ctx, now, until, ids)
 		if len(ids) < s.cfg.ClaimBatch {
 			break
 		}
@@ -215,7 +220,7 @@ func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
 	if !ok {
 		return idleWait
 	}
-	return max(next.Sub(s.cfg.Clock.Now()), 0)
+	return max(next.Sub(s.cfg.Clock.Now())-s.cfg.ClaimLead, 0)
 }
 
 func (s *Scheduler) applyChanges(ctx context.Context) {
@@ -247,8 +252,8 @@ func (s *Scheduler) applyChanges(ctx context.Context) {
 	}
 }
 
-func (s *Scheduler) claim(ctx context.Context, now time.Time, ids []int64) {
-	results, err := s.cfg.Store.Claim(ctx, now, ids)
+func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64) {
+	results, err := s.cfg.Store.Claim(ctx, now, until, ids)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.logger.Error("claim due schedules; retrying", "schedules", len(ids), "err", err)
@@ -275,11 +280,21 @@ func (s *Scheduler) claim(ctx context.Context, now time.Time, ids []int64) {
 	}
 }
 
-// dispatch runs job under the concurrency bound without blocking the loop.
+// dispatch runs job at its time, under the concurrency bound, without
+// blocking the loop.
 func (s *Scheduler) dispatch(job *apicron.Job) {
 	s.inflight.Add(1)
 	go func() {
 		defer s.inflight.Done()
+		if d := job.ScheduledAt.Sub(s.cfg.Clock.Now()); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-s.execCtx.Done():
+				t.Stop()
+				return
+			}
+		}
 		select {
 		case s.sem <- struct{}{}:
 		case <-s.execCtx.Done():
@@ -374,4 +389,19 @@ func (s *Scheduler) shutdown() {
 	} else if n > 0 {
 		s.logger.Warn("unfinished runs marked INTERRUPTED", "runs", n)
 	}
+}
+
+// Health reports the engine's state for /health.
+func (s *Scheduler) Health(ctx context.Context) (map[string]any, error) {
+	s.mu.Lock()
+	queued := s.q.Len()
+	s.mu.Unlock()
+	s.resMu.Lock()
+	pending := len(s.results)
+	s.resMu.Unlock()
+	return map[string]any{"engine": map[string]any{
+		"scheduled":       queued,
+		"in_flight":       len(s.sem),
+		"pending_results": pending,
+	}}, nil
 }

@@ -334,7 +334,7 @@ func TestScheduler_LoadInterruptsLeftovers(t *testing.T) {
 	h := newHarness(t, nil, 10)
 	s := h.schedule(&apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 1})
 	// Claim without executing, as if the process died mid-request.
-	if _, err := h.db.Claim(h.ctx, t0, []int64{s.ID}); err != nil {
+	if _, err := h.db.Claim(h.ctx, t0, t0, []int64{s.ID}); err != nil {
 		t.Fatal(err)
 	}
 	s2 := scheduler.New(scheduler.Config{Store: h.db, Executor: succeed(h.clock), Clock: h.clock})

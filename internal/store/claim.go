@@ -16,13 +16,13 @@ import (
 // run row and the advanced next_run_at go in the same transaction, so a crash
 // neither loses the schedule's place nor fires an occurrence twice, and the
 // UNIQUE (schedule_id, scheduled_at) key refuses a duplicate whatever happens above it.
-func (db *DB) Claim(ctx context.Context, now time.Time, ids []int64) ([]apicron.ClaimResult, error) {
-	now = apicron.TruncMillis(now)
+func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64) ([]apicron.ClaimResult, error) {
+	now, until = apicron.TruncMillis(now), apicron.TruncMillis(until)
 	out := make([]apicron.ClaimResult, 0, len(ids))
 	err := db.write(ctx, func(tx *tx) error {
 		out = out[:0]
 		for _, id := range ids {
-			res, err := db.claimOne(ctx, tx, now, id)
+			res, err := db.claimOne(ctx, tx, now, until, id)
 			if err != nil {
 				return fmt.Errorf("claim schedule %d: %w", id, err)
 			}
@@ -36,7 +36,7 @@ func (db *DB) Claim(ctx context.Context, now time.Time, ids []int64) ([]apicron.
 	return out, nil
 }
 
-func (db *DB) claimOne(ctx context.Context, tx *tx, now time.Time, id int64) (apicron.ClaimResult, error) {
+func (db *DB) claimOne(ctx context.Context, tx *tx, now, until time.Time, id int64) (apicron.ClaimResult, error) {
 	res := apicron.ClaimResult{ScheduleID: id}
 	var (
 		headers string
@@ -57,7 +57,7 @@ func (db *DB) claimOne(ctx context.Context, tx *tx, now time.Time, id int64) (ap
 	} else if err != nil {
 		return res, err
 	}
-	plan := s.Plan(now)
+	plan := s.Plan(now, until)
 	switch {
 	case plan.Stop:
 		s.Stop(apicron.StoppedWindowElapsed)
@@ -85,7 +85,7 @@ func (db *DB) claimOne(ctx context.Context, tx *tx, now time.Time, id int64) (ap
 	}
 	err = tx.queryRow(ctx, `INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id)
 		VALUES (?, ?, 'RUNNING', ?, ?, ?, ?, ?) ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id`,
-		id, s.TargetID, ms(plan.ScheduledAt), ms(now), plan.Missed, job.Method, db.nodeID).Scan(&job.RunID)
+		id, s.TargetID, ms(plan.ScheduledAt), ms(maxTime(now, plan.ScheduledAt)), plan.Missed, job.Method, db.nodeID).Scan(&job.RunID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return res, nil // the occurrence has a run already
 	} else if err != nil {
@@ -329,4 +329,11 @@ func (db *DB) NextRunAt(ctx context.Context, id int64) (*time.Time, error) {
 		return nil, db.mapErr(err)
 	}
 	return timePtr(next), nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -1,0 +1,153 @@
+// Command apicron is cron for API calls: it stores HTTP targets and
+// schedules, fires each request on time, records every run, and serves the
+// REST API, all in one process.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // SCHEDULER_TIMEZONE works on machines without a zoneinfo database
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/config"
+	"github.com/apicron/apicron/internal/executor"
+	"github.com/apicron/apicron/internal/httpapi"
+	"github.com/apicron/apicron/internal/scheduler"
+	"github.com/apicron/apicron/internal/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	wd, _ := os.Getwd()
+	if err := run(ctx, os.Args[1:], os.Getenv, wd, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "apicron:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program: it reads the configuration, and runs the
+// subcommand it names (serve by default) until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, dir string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv, dir)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stdout, "apicron: cron for API calls.")
+		fmt.Fprintln(stdout, "\nUsage: apicron [serve|version] [flags]")
+		fmt.Fprintln(stdout)
+		config.Usage(stdout)
+		return err
+	} else if err != nil {
+		return err
+	}
+	version := apicron.Version
+	if cfg.AppVersion != "" {
+		version = cfg.AppVersion
+	}
+	cmd := "serve"
+	if len(cfg.Args) > 0 {
+		cmd = cfg.Args[0]
+	}
+	switch cmd {
+	case "version":
+		fmt.Fprintln(stdout, "apicron", version)
+		return nil
+	case "serve":
+		return serve(ctx, cfg, version, newLogger(cfg, stderr))
+	default:
+		return fmt.Errorf("unknown command %q (want serve or version; see --help)", cmd)
+	}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == config.LogFormatJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs the API and the engine until ctx ends, then shuts down in
+// order: stop claiming, let requests in flight finish within the grace
+// period, mark the rest INTERRUPTED, close the HTTP server, close the database.
+func serve(ctx context.Context, cfg config.Config, version string, logger *slog.Logger) error {
+	logger.Info("starting apicron", "version", version, "config", cfg)
+	db, err := store.Open(ctx, store.Config{
+		Driver: cfg.Database.Driver, DSN: cfg.Database.DSN, Logger: logger.With("component", "store"), NodeID: cfg.NodeID,
+	})
+	if err != nil {
+		return fmt.Errorf("open database (DATABASE_URL): %w", err)
+	}
+	defer db.Close()
+
+	exec := executor.New(executor.Config{
+		DefaultTimeout: cfg.DefaultTimeout, MaxRetries: cfg.MaxRetries,
+		Logger: logger.With("component", "executor"), UserAgent: "apicron/" + version,
+	})
+	engine := scheduler.New(scheduler.Config{
+		Store: db, Executor: exec, Logger: logger, MaxConcurrent: cfg.MaxConcurrentJobs,
+		ShutdownGrace: cfg.ShutdownGrace, ClaimLead: claimLead,
+	})
+	api, err := httpapi.New(httpapi.Config{
+		Store: db, Notifier: engine, Logger: logger.With("component", "httpapi"), Title: cfg.AppTitle,
+		Version: version, NodeID: cfg.NodeID, HealthFunc: engine.Health,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		return fmt.Errorf("listen on %s (HOST, PORT): %w", cfg.Addr(), err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "database", cfg.Database.Driver, "node_id", cfg.NodeID)
+
+	g, gctx := errgroup.WithContext(ctx)
+	engineDone := make(chan struct{})
+	g.Go(func() error {
+		defer close(engineDone)
+		return engine.Run(gctx)
+	})
+	g.Go(func() error {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		<-engineDone // the API keeps answering while runs drain
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	err = g.Wait()
+	logger.Info("stopped")
+	return err
+}
+
+// claimLead is how far ahead the engine claims occurrences, so that the
+// claim's database write is done by the time the request is due.
+const claimLead = 50 * time.Millisecond

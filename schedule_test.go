@@ -1,0 +1,240 @@
+package apicron_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apicron/apicron"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func sec(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Second))) }
+
+func ptr[T any](v T) *T { return &v }
+
+func TestIntervalGrid(t *testing.T) {
+	g := apicron.IntervalGrid{Anchor: t0, Every: 10 * time.Second}
+	cases := []struct {
+		name string
+		got  time.Time
+		want time.Time
+	}{
+		{"next before anchor", g.Next(sec(-5)), t0},
+		{"next at anchor is strictly after", g.Next(t0), sec(10)},
+		{"next mid-interval", g.Next(sec(15)), sec(20)},
+		{"last before anchor", g.Last(sec(-1)), time.Time{}},
+		{"last on a point", g.Last(sec(20)), sec(20)},
+		{"last mid-interval", g.Last(sec(29.9)), sec(20)},
+	}
+	for _, c := range cases {
+		if !c.got.Equal(c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if n := g.Count(sec(0), sec(100)); n != 10 {
+		t.Errorf("count [0,100) = %d, want 10", n)
+	}
+	if n := g.Count(sec(5), sec(25)); n != 2 {
+		t.Errorf("count [5,25) = %d, want 2", n)
+	}
+	w := apicron.IntervalGrid{Anchor: t0, Every: 10 * time.Second, Until: sec(300)}
+	if n := w.Count(t0, sec(1000)); n != 30 {
+		t.Errorf("window 300 s at 10 s has %d occurrences, want 30", n)
+	}
+	if got := w.Next(sec(290)); !got.IsZero() {
+		t.Errorf("window has an occurrence after its last: %v", got)
+	}
+	if got := w.Last(sec(500)); !got.Equal(sec(290)) {
+		t.Errorf("window last = %v, want 290 s", got)
+	}
+}
+
+func newWindow(interval, duration int) *apicron.Schedule {
+	s := &apicron.Schedule{Name: "w", TargetID: 1, Type: apicron.Window, IntervalSeconds: interval, DurationSeconds: ptr(duration)}
+	s.Activate(t0)
+	return s
+}
+
+// step applies a plan to s as the store would.
+func step(s *apicron.Schedule, now, until time.Time) apicron.Claim {
+	c := s.Plan(now, until)
+	if c.Stop {
+		s.Stop(apicron.StoppedWindowElapsed)
+	} else if c.Fire {
+		s.NextRunAt = c.Next
+	}
+	return c
+}
+
+func TestSchedule_PlanWindow(t *testing.T) {
+	s := newWindow(10, 300)
+	var fired []time.Time
+	for now := t0; now.Before(sec(400)); now = now.Add(time.Second) {
+		if c := step(s, now, now); c.Fire {
+			fired = append(fired, c.ScheduledAt)
+		}
+		if s.Status == apicron.Stopped {
+			if !now.Equal(sec(300)) {
+				t.Fatalf("stopped at %v, want at 300 s", now.Sub(t0))
+			}
+			break
+		}
+	}
+	if len(fired) != 30 || !fired[29].Equal(sec(290)) {
+		t.Fatalf("fired %d times, last at %v; want 30, last at 290 s", len(fired), fired[len(fired)-1].Sub(t0))
+	}
+	if s.EndsAt == nil || !s.EndsAt.Equal(sec(300)) {
+		t.Fatalf("a stopped window should keep its end, got %v", s.EndsAt)
+	}
+}
+
+func TestSchedule_PlanAhead(t *testing.T) {
+	s := &apicron.Schedule{Name: "i", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 1}
+	s.Activate(t0)
+	step(s, t0, t0)
+	// 50 ms ahead of 1 s the occurrence at 1 s is taken exactly, nothing missed.
+	c := step(s, sec(0.95), sec(1))
+	if !c.Fire || !c.ScheduledAt.Equal(sec(1)) || c.Missed != 0 || !c.Next.Equal(sec(2)) {
+		t.Fatalf("ahead: %+v", c)
+	}
+	if c := s.Plan(sec(1.5), sec(1.55)); c.Fire {
+		t.Fatalf("fired before its time: %+v", c)
+	}
+	// A window parked at its end stops only once its end is within reach.
+	w := newWindow(1, 2)
+	step(w, t0, t0)
+	step(w, sec(1), sec(1))
+	if c := w.Plan(sec(1.5), sec(1.55)); c.Stop || c.Fire {
+		t.Fatalf("window stopped early: %+v", c)
+	}
+	if c := w.Plan(sec(1.96), sec(2.01)); !c.Stop {
+		t.Fatalf("window not stopped at its end: %+v", c)
+	}
+}
+
+func TestSchedule_PlanCoalescesMisfires(t *testing.T) {
+	s := &apicron.Schedule{Name: "i", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 60}
+	s.Activate(t0)
+	step(s, t0, t0)
+	c := step(s, sec(60*60+30), sec(60*60+30)) // down for an hour
+	if !c.Fire || !c.ScheduledAt.Equal(sec(3600)) || c.Missed != 59 || !c.Next.Equal(sec(3660)) {
+		t.Fatalf("coalesce: %+v", c)
+	}
+	// A window whose end passed during the downtime stops without firing.
+	w := newWindow(10, 60)
+	step(w, t0, t0)
+	c = step(w, sec(500), sec(500))
+	if !c.Stop || c.Fire || c.Missed != 5 {
+		t.Fatalf("window after downtime: %+v", c)
+	}
+}
+
+func TestSchedule_PauseResumeKeepsRemaining(t *testing.T) {
+	s := newWindow(10, 300)
+	s.Pause(sec(120))
+	if s.Status != apicron.Paused || *s.RemainingMs != 180_000 || s.NextRunAt != nil {
+		t.Fatalf("paused: %+v", s)
+	}
+	s.Activate(sec(1000))
+	if !s.EndsAt.Equal(sec(1180)) || !s.NextRunAt.Equal(sec(1000)) || s.RemainingMs != nil {
+		t.Fatalf("resumed: ends %v next %v", s.EndsAt.Sub(t0), s.NextRunAt.Sub(t0))
+	}
+}
+
+func TestSchedule_UpdateInterval(t *testing.T) {
+	s := &apicron.Schedule{Name: "i", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 10}
+	s.Activate(t0)
+	step(s, t0, t0)
+	apicron.ScheduleUpdate{IntervalSeconds: ptr(30)}.Apply(s, sec(3))
+	if !s.NextRunAt.Equal(sec(10)) || !s.AnchorAt.Equal(sec(10)) {
+		t.Fatalf("next %v anchor %v", s.NextRunAt.Sub(t0), s.AnchorAt.Sub(t0))
+	}
+	step(s, sec(10), sec(10))
+	if !s.NextRunAt.Equal(sec(40)) {
+		t.Fatalf("after the new interval next is %v, want 40 s", s.NextRunAt.Sub(t0))
+	}
+}
+
+func TestSchedule_Validate(t *testing.T) {
+	long := strings.Repeat("n", apicron.MaxNameLength+1)
+	cases := []struct {
+		s     apicron.Schedule
+		field string
+	}{
+		{apicron.Schedule{Name: "", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 1}, "name"},
+		{apicron.Schedule{Name: long, TargetID: 1, Type: apicron.Interval, IntervalSeconds: 1}, "name"},
+		{apicron.Schedule{Name: "a", TargetID: 1, Type: "CRONISH", IntervalSeconds: 1}, "schedule_type"},
+		{apicron.Schedule{Name: "a", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 0}, "interval_seconds"},
+		{apicron.Schedule{Name: "a", TargetID: 1, Type: apicron.Interval, IntervalSeconds: apicron.MaxIntervalSeconds + 1}, "interval_seconds"},
+		{apicron.Schedule{Name: "a", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 5, DurationSeconds: ptr(10)}, "duration_seconds"},
+		{apicron.Schedule{Name: "a", TargetID: 1, Type: apicron.Window, IntervalSeconds: 5}, "duration_seconds"},
+		{apicron.Schedule{Name: "a", TargetID: 1, Type: apicron.Window, IntervalSeconds: 5, DurationSeconds: ptr(4)}, "duration_seconds"},
+		{apicron.Schedule{Name: "a", TargetID: 0, Type: apicron.Interval, IntervalSeconds: 5}, "target_id"},
+	}
+	for _, c := range cases {
+		err := c.s.Validate()
+		if apicron.ErrorCode(err) != apicron.EINVALID || apicron.ErrorField(err) != c.field {
+			t.Errorf("%+v: got %v, want EINVALID on %s", c.s, err, c.field)
+		}
+	}
+}
+
+func TestTarget_Validate(t *testing.T) {
+	ok := func() apicron.Target {
+		return apicron.Target{Name: "a", URL: "https://example.com/x?run={{.RunID}}", Method: "POST", Headers: map[string]string{"X-Id": "{{.ScheduleID}}"}}
+	}
+	cases := []struct {
+		mod   func(*apicron.Target)
+		field string
+	}{
+		{func(t *apicron.Target) { t.URL = "example.com/x" }, "url"},
+		{func(t *apicron.Target) { t.URL = "ftp://example.com/" }, "url"},
+		{func(t *apicron.Target) { t.URL = "http:///nohost" }, "url"},
+		{func(t *apicron.Target) { t.URL = "https://" + strings.Repeat("a", 2048) + ".com" }, "url"},
+		{func(t *apicron.Target) { t.URL = "https://x/{{.Nope}}" }, "url"},
+		{func(t *apicron.Target) { t.Method = "TRACE" }, "method"},
+		{func(t *apicron.Target) { t.Headers = map[string]string{"Bad Header": "v"} }, "headers"},
+		{func(t *apicron.Target) { t.Headers = map[string]string{"X-A": "a\r\nInjected: 1"} }, "headers.X-A"},
+		{func(t *apicron.Target) { t.Headers = map[string]string{"X-A": "a\x00"} }, "headers.X-A"},
+		{func(t *apicron.Target) { t.BodyTemplate = "{{.RunID" }, "body_template"},
+		{func(t *apicron.Target) { t.BodyTemplate = "{{.Unknown}}" }, "body_template"},
+		{func(t *apicron.Target) { t.TimeoutSeconds = ptr(0.0) }, "timeout_seconds"},
+		{func(t *apicron.Target) { t.TimeoutSeconds = ptr(math.Inf(1)) }, "timeout_seconds"},
+		{func(t *apicron.Target) { t.MaxRetries = ptr(11) }, "max_retries"},
+		{func(t *apicron.Target) { t.Name = " " }, "name"},
+	}
+	base := ok()
+	base.Normalize()
+	if err := base.Validate(); err != nil {
+		t.Fatalf("valid target refused: %v", err)
+	}
+	for i, c := range cases {
+		tg := ok()
+		c.mod(&tg)
+		tg.Normalize()
+		err := tg.Validate()
+		if apicron.ErrorCode(err) != apicron.EINVALID || apicron.ErrorField(err) != c.field {
+			t.Errorf("case %d: got %v, want EINVALID on %s", i, err, c.field)
+		}
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	var h apicron.Histogram
+	for i := 1; i <= 1000; i++ {
+		h.Add(float64(i))
+	}
+	for _, c := range []struct{ q, want float64 }{{0.5, 500}, {0.95, 950}, {0.99, 990}} {
+		got := h.Quantile(c.q)
+		if math.Abs(got-c.want)/c.want > 0.06 {
+			t.Errorf("p%v = %v, want within 6%% of %v", c.q*100, got, c.want)
+		}
+	}
+	round := apicron.DecodeHistogram(h.Encode())
+	if round != h {
+		t.Fatal("histogram does not survive encode/decode")
+	}
+}
