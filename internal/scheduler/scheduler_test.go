@@ -18,14 +18,16 @@ type fakeClock struct {
 	now time.Time
 }
 
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 
 // execFunc is an executor made of a function; the engine's tests control
 // when and how a run ends.
 type execFunc func(ctx context.Context, job *apicron.Job) apicron.RunResult
 
-func (f execFunc) Execute(ctx context.Context, job *apicron.Job) apicron.RunResult { return f(ctx, job) }
+func (f execFunc) Execute(ctx context.Context, job *apicron.Job) apicron.RunResult {
+	return f(ctx, job)
+}
 
 func succeed(clock apicron.Clock) execFunc {
 	return func(ctx context.Context, job *apicron.Job) apicron.RunResult {
