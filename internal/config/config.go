@@ -1,0 +1,229 @@
+// Package config reads apicron's settings from flags, the environment, a .env
+// file and defaults, in that order of precedence, and validates them into one
+// Config value. It keeps no state of its own: Load is a pure function of its
+// arguments (plus the host name and process id for the default node id).
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Log formats accepted by LOG_FORMAT.
+const (
+	LogFormatText = "text"
+	LogFormatJSON = "json"
+)
+
+// Config is every apicron setting, validated. Build it with Load.
+type Config struct {
+	// DatabaseURL is the setting as given. It may hold a password: log
+	// RedactURL(DatabaseURL) or the Config itself, never this field.
+	DatabaseURL string
+	// Database is DatabaseURL parsed for a driver.
+	Database Database
+
+	// TimezoneName is SCHEDULER_TIMEZONE as given, e.g. "UTC" or "Europe/Paris".
+	TimezoneName string
+	// Timezone is TimezoneName loaded with time.LoadLocation.
+	Timezone *time.Location
+
+	MaxConcurrentJobs int           // 1..100000
+	DefaultTimeout    time.Duration // (0, 1h]
+	MaxRetries        int           // 0..10
+
+	AppTitle   string
+	AppVersion string // "" means: use the build version
+
+	LogLevel  slog.Level
+	LogFormat string // LogFormatText or LogFormatJSON
+
+	Host string // without brackets, e.g. "127.0.0.1", "::1", "localhost"
+	Port int    // 0..65535; 0 picks a free port
+
+	NodeID        string
+	ShutdownGrace time.Duration // >= 0
+	LeaseTTL      time.Duration // (0, 1h]
+	RunRetention  time.Duration // >= 0; 0 keeps runs forever
+
+	// Args holds the arguments that are not flags (a subcommand and its
+	// arguments), in order.
+	Args []string
+}
+
+// Addr returns the address to listen on, host:port.
+func (c Config) Addr() string {
+	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+}
+
+// String returns the settings as space-separated key=value pairs for a
+// start-up log line. The database password is masked.
+func (c Config) String() string {
+	var b strings.Builder
+	for i, s := range settings {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		v := s.get(&c)
+		if v == "" || strings.ContainsAny(v, " \t\"=") {
+			v = strconv.Quote(v)
+		}
+		fmt.Fprintf(&b, "%s=%s", strings.ToLower(s.env), v)
+	}
+	return b.String()
+}
+
+// LogValue implements slog.LogValuer: the settings as a group keyed by the
+// lower-case environment names. The database password is masked.
+func (c Config) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, len(settings))
+	for _, s := range settings {
+		attrs = append(attrs, slog.String(strings.ToLower(s.env), s.get(&c)))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Load builds a Config from, in order of precedence, the flags in args, the
+// environment read through getenv, the file .env in dotenvDir, and the
+// defaults. A value that is empty (or only white space) counts as unset at
+// every level, so DATABASE_URL= in the environment does not hide the .env
+// file, and --app-title= falls back to the default.
+//
+// getenv may be nil (no environment); dotenvDir may be "" (no .env file). A
+// missing .env file is not an error; one that cannot be read or parsed is.
+//
+// Flags may come before or after other arguments: "apicron --port 9 version"
+// and "apicron version --port 9" both give Port 9 and Args ["version"]. "--"
+// ends the flags. For -h, -help or --help Load returns flag.ErrHelp, and the
+// caller prints Usage. Every invalid setting is reported, each naming its
+// environment variable, in one error.
+func Load(args []string, getenv func(string) string, dotenvDir string) (Config, error) {
+	fs := flag.NewFlagSet("apicron", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	flagValues := make(map[string]*string, len(settings))
+	for _, s := range settings {
+		flagValues[s.flag] = fs.String(s.flag, "", s.help)
+	}
+	flagArgs, positional := splitArgs(args)
+	if err := fs.Parse(flagArgs); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, flag.ErrHelp
+		}
+		return Config{}, fmt.Errorf("%w (see --help)", err)
+	}
+
+	var dotenv map[string]dotenvEntry
+	var dotenvPath string
+	if dotenvDir != "" {
+		dotenvPath = filepath.Join(dotenvDir, ".env")
+		var err error
+		if dotenv, err = readDotenv(dotenvPath); err != nil {
+			return Config{}, err
+		}
+	}
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+
+	cfg := Config{Args: positional}
+	var errs []error
+	for _, s := range settings {
+		var value, source string
+		if v := strings.TrimSpace(*flagValues[s.flag]); v != "" {
+			value, source = v, "flag --"+s.flag
+		} else if v := strings.TrimSpace(getenv(s.env)); v != "" {
+			value, source = v, "environment"
+		} else if e, ok := dotenv[s.env]; ok && strings.TrimSpace(e.value) != "" {
+			value, source = strings.TrimSpace(e.value), fmt.Sprintf("%s line %d", dotenvPath, e.line)
+		} else {
+			value, source = s.defaultValue(), "default"
+		}
+		if err := s.set(&cfg, value); err != nil {
+			shown := value
+			if s.secret {
+				shown = RedactURL(value)
+			}
+			errs = append(errs, fmt.Errorf("invalid %s %q: %w (from %s)", s.env, shown, err, source))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// splitArgs separates flags (with their values) from other arguments, so that
+// flags may follow a subcommand. Every apicron flag takes a value, so "--name"
+// without "=" takes the next argument as its value, as package flag does.
+func splitArgs(args []string) (flagArgs, positional []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return flagArgs, append(positional, args[i+1:]...)
+		case len(a) > 1 && a[0] == '-':
+			flagArgs = append(flagArgs, a)
+			name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+			if !strings.Contains(name, "=") && isSettingFlag(name) && i+1 < len(args) {
+				i++
+				flagArgs = append(flagArgs, args[i])
+			}
+		default:
+			positional = append(positional, a)
+		}
+	}
+	return flagArgs, positional
+}
+
+func isSettingFlag(name string) bool {
+	for _, s := range settings {
+		if s.flag == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Usage writes the help text: how settings are read, and every setting with
+// its flag, environment variable and default. Callers add their commands.
+func Usage(w io.Writer) {
+	fmt.Fprint(w, `Usage:
+  apicron [flags] [command]
+
+Each setting is read from a flag, else an environment variable, else a line
+KEY=VALUE in the file .env, else its default. An empty value counts as unset.
+Durations take Go syntax (1m30s); where noted, a plain number means seconds.
+
+Settings:
+`)
+	for _, s := range settings {
+		def := s.defaultText
+		if def == "" {
+			def = strconv.Quote(s.def)
+		}
+		fmt.Fprintf(w, "  --%s, %s (default %s)\n", s.flag, s.env, def)
+		for _, line := range strings.Split(s.help, "\n") {
+			fmt.Fprintf(w, "        %s\n", line)
+		}
+	}
+}
+
+// defaultNodeID is "<hostname>-<pid>", unique enough among the nodes sharing
+// one database.
+func defaultNodeID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "apicron"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}

@@ -1,0 +1,437 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env returns a getenv func over m.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// mustWriteDotenv writes text to dir/.env.
+func mustWriteDotenv(t *testing.T, dir, text string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustLoad calls Load and fails the test on error.
+func mustLoad(t *testing.T, args []string, getenv func(string) string, dir string) Config {
+	t.Helper()
+	c, err := Load(args, getenv, dir)
+	if err != nil {
+		t.Fatalf("Load(%q): %v", args, err)
+	}
+	return c
+}
+
+func TestLoad_Defaults(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, nil, nil, t.TempDir())
+	want := Config{
+		DatabaseURL:       "sqlite:///./apicron.db",
+		Database:          Database{Driver: DriverSQLite, DSN: "./apicron.db"},
+		TimezoneName:      "UTC",
+		Timezone:          time.UTC,
+		MaxConcurrentJobs: 100,
+		DefaultTimeout:    30 * time.Second,
+		MaxRetries:        0,
+		AppTitle:          "apicron",
+		AppVersion:        "",
+		LogLevel:          slog.LevelInfo,
+		LogFormat:         LogFormatText,
+		Host:              "127.0.0.1",
+		Port:              8000,
+		NodeID:            c.NodeID, // checked below
+		ShutdownGrace:     30 * time.Second,
+		LeaseTTL:          5 * time.Second,
+		RunRetention:      720 * time.Hour,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("Load() =\n%#v\nwant\n%#v", c, want)
+	}
+	if host, _ := os.Hostname(); c.NodeID != fmt.Sprintf("%s-%d", host, os.Getpid()) {
+		t.Errorf("NodeID = %q, want <hostname>-<pid>", c.NodeID)
+	}
+	if got := c.Addr(); got != "127.0.0.1:8000" {
+		t.Errorf("Addr() = %q", got)
+	}
+}
+
+// layerValues holds, for every setting, three valid values (for the flag, the
+// environment and the .env file) and what the setting's get prints for each.
+var layerValues = map[string][3][2]string{
+	"DATABASE_URL":        {{"sqlite:///flag.db", "sqlite:///flag.db"}, {"sqlite:///env.db", "sqlite:///env.db"}, {"dotenv.db", "dotenv.db"}},
+	"SCHEDULER_TIMEZONE":  {{"Europe/Paris", "Europe/Paris"}, {"Asia/Tokyo", "Asia/Tokyo"}, {"America/New_York", "America/New_York"}},
+	"MAX_CONCURRENT_JOBS": {{"1", "1"}, {"2", "2"}, {"3", "3"}},
+	"DEFAULT_TIMEOUT":     {{"1", "1s"}, {"0.5", "500ms"}, {"2m", "2m0s"}},
+	"MAX_RETRIES":         {{"1", "1"}, {"2", "2"}, {"3", "3"}},
+	"APP_TITLE":           {{"Flag title", "Flag title"}, {"Env title", "Env title"}, {"Dotenv title", "Dotenv title"}},
+	"APP_VERSION":         {{"1.0.0", "1.0.0"}, {"2.0.0", "2.0.0"}, {"3.0.0", "3.0.0"}},
+	"LOG_LEVEL":           {{"debug", "DEBUG"}, {"WARNING", "WARN"}, {"Error", "ERROR"}},
+	"LOG_FORMAT":          {{"json", "json"}, {"JSON", "json"}, {"Json", "json"}},
+	"HOST":                {{"0.0.0.0", "0.0.0.0"}, {"[::1]", "::1"}, {"localhost", "localhost"}},
+	"PORT":                {{"0", "0"}, {"65535", "65535"}, {"8080", "8080"}},
+	"NODE_ID":             {{"flag-node", "flag-node"}, {"env-node", "env-node"}, {"dotenv-node", "dotenv-node"}},
+	"SHUTDOWN_GRACE":      {{"0", "0s"}, {"10", "10s"}, {"1m", "1m0s"}},
+	"LEASE_TTL":           {{"1", "1s"}, {"250ms", "250ms"}, {"1.5", "1.5s"}},
+	"RUN_RETENTION":       {{"0", "0s"}, {"7d", "7d"}, {"36h", "36h0m0s"}},
+}
+
+func TestLoad_Precedence(t *testing.T) {
+	t.Parallel()
+	if len(layerValues) != len(settings) {
+		t.Fatalf("layerValues has %d settings, want all %d", len(layerValues), len(settings))
+	}
+	for _, s := range settings {
+		vals, ok := layerValues[s.env]
+		if !ok {
+			t.Fatalf("layerValues lacks %s", s.env)
+		}
+		flagArg := "--" + s.flag + "=" + vals[0][0]
+		dotenvLine := s.env + "=" + `"` + vals[2][0] + `"` + "\n"
+		var defaultCfg Config
+		if err := s.set(&defaultCfg, s.defaultValue()); err != nil {
+			t.Fatalf("%s: default %q: %v", s.env, s.defaultValue(), err)
+		}
+		tests := []struct {
+			name   string
+			args   []string
+			env    map[string]string
+			dotenv string
+			want   string
+		}{
+			{"flag over env and dotenv", []string{flagArg}, map[string]string{s.env: vals[1][0]}, dotenvLine, vals[0][1]},
+			{"env over dotenv", nil, map[string]string{s.env: vals[1][0]}, dotenvLine, vals[1][1]},
+			{"dotenv over default", nil, nil, dotenvLine, vals[2][1]},
+			{"default", nil, nil, "", s.get(&defaultCfg)},
+			{"empty env is unset", nil, map[string]string{s.env: ""}, dotenvLine, vals[2][1]},
+			{"empty flag is unset", []string{"--" + s.flag + "="}, map[string]string{s.env: vals[1][0]}, "", vals[1][1]},
+			{"flag with separate value", []string{"--" + s.flag, vals[0][0]}, nil, "", vals[0][1]},
+		}
+		for _, tt := range tests {
+			t.Run(s.env+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				if tt.dotenv != "" {
+					mustWriteDotenv(t, dir, tt.dotenv)
+				}
+				c := mustLoad(t, tt.args, env(tt.env), dir)
+				if got := s.get(&c); got != tt.want && !(s.env == "NODE_ID" && tt.name == "default") {
+					t.Errorf("%s = %q, want %q", s.env, got, tt.want)
+				}
+			})
+		}
+	}
+}
+
+func TestLoad_Values(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env   string
+		value string
+		check func(Config) bool
+	}{
+		{"DEFAULT_TIMEOUT", "30", func(c Config) bool { return c.DefaultTimeout == 30*time.Second }},
+		{"DEFAULT_TIMEOUT", "0.5", func(c Config) bool { return c.DefaultTimeout == 500*time.Millisecond }},
+		{"DEFAULT_TIMEOUT", "30s", func(c Config) bool { return c.DefaultTimeout == 30*time.Second }},
+		{"DEFAULT_TIMEOUT", "3600", func(c Config) bool { return c.DefaultTimeout == time.Hour }},
+		{"SHUTDOWN_GRACE", "1m30s", func(c Config) bool { return c.ShutdownGrace == 90*time.Second }},
+		{"RUN_RETENTION", "30d", func(c Config) bool { return c.RunRetention == 720*time.Hour }},
+		{"RUN_RETENTION", "1.5d", func(c Config) bool { return c.RunRetention == 36*time.Hour }},
+		{"RUN_RETENTION", "1d12h", func(c Config) bool { return c.RunRetention == 36*time.Hour }},
+		{"RUN_RETENTION", "0", func(c Config) bool { return c.RunRetention == 0 }},
+		{"LOG_LEVEL", "warn", func(c Config) bool { return c.LogLevel == slog.LevelWarn }},
+		{"LOG_LEVEL", "Warning", func(c Config) bool { return c.LogLevel == slog.LevelWarn }},
+		{"LOG_LEVEL", "DEBUG", func(c Config) bool { return c.LogLevel == slog.LevelDebug }},
+		{"SCHEDULER_TIMEZONE", "Europe/Paris", func(c Config) bool {
+			return c.TimezoneName == "Europe/Paris" && c.Timezone.String() == "Europe/Paris"
+		}},
+		{"HOST", "::", func(c Config) bool { return c.Addr() == "[::]:8000" }},
+		{"PORT", " 9000 ", func(c Config) bool { return c.Port == 9000 }},
+		{"MAX_CONCURRENT_JOBS", "100000", func(c Config) bool { return c.MaxConcurrentJobs == 100000 }},
+		{"MAX_RETRIES", "10", func(c Config) bool { return c.MaxRetries == 10 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
+			t.Parallel()
+			c := mustLoad(t, nil, env(map[string]string{tt.env: tt.value}), "")
+			if !tt.check(c) {
+				t.Errorf("%s=%q gave %v", tt.env, tt.value, c)
+			}
+		})
+	}
+}
+
+func TestLoad_Invalid(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env, value string
+		want       string // in the message, besides the name and value
+	}{
+		{"DATABASE_URL", "mysql://u@h/db", "unsupported scheme"},
+		{"DATABASE_URL", "sqlite://:memory:", "in-memory"},
+		{"DATABASE_URL", "apicron", "must be"},
+		{"SCHEDULER_TIMEZONE", "Mars/Olympus", "time zone"},
+		{"MAX_CONCURRENT_JOBS", "abc", "integer from 1 to 100000"},
+		{"MAX_CONCURRENT_JOBS", "0", "integer from 1 to 100000"},
+		{"MAX_CONCURRENT_JOBS", "100001", "integer from 1 to 100000"},
+		{"MAX_CONCURRENT_JOBS", "1.5", "integer"},
+		{"DEFAULT_TIMEOUT", "0", "more than 0"},
+		{"DEFAULT_TIMEOUT", "-5s", "more than 0"},
+		{"DEFAULT_TIMEOUT", "3601", "at most 1h"},
+		{"DEFAULT_TIMEOUT", "soon", "seconds"},
+		{"DEFAULT_TIMEOUT", "1e3", "seconds"},
+		{"DEFAULT_TIMEOUT", "Inf", "seconds"},
+		{"MAX_RETRIES", "-1", "from 0 to 10"},
+		{"MAX_RETRIES", "11", "from 0 to 10"},
+		{"LOG_LEVEL", "TRACE", "DEBUG, INFO, WARNING or ERROR"},
+		{"LOG_FORMAT", "xml", "text or json"},
+		{"HOST", "localhost:8000", "without a port"},
+		{"HOST", "a b", "without a port"},
+		{"PORT", "65536", "from 0 to 65535"},
+		{"PORT", "-1", "from 0 to 65535"},
+		{"PORT", "http", "from 0 to 65535"},
+		{"NODE_ID", "node one", "without spaces"},
+		{"NODE_ID", strings.Repeat("n", 201), "at most 200"},
+		{"SHUTDOWN_GRACE", "-1s", "not negative"},
+		{"SHUTDOWN_GRACE", "forever", "seconds"},
+		{"LEASE_TTL", "0", "more than 0"},
+		{"LEASE_TTL", "2h", "at most 1h"},
+		{"RUN_RETENTION", "30", "duration such as 720h or 30d"},
+		{"RUN_RETENTION", "-1h", "duration such as 720h or 30d"},
+		{"RUN_RETENTION", "1d-1h", "duration such as 720h or 30d"},
+		{"RUN_RETENTION", "999999999d", "duration such as 720h or 30d"},
+	}
+	names := make(map[string]bool)
+	for _, tt := range tests {
+		names[tt.env] = true
+		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(nil, env(map[string]string{tt.env: tt.value}), "")
+			if err == nil {
+				t.Fatalf("Load with %s=%q: no error", tt.env, tt.value)
+			}
+			msg := err.Error()
+			prefix := fmt.Sprintf("invalid %s %q: ", tt.env, tt.value)
+			if !strings.HasPrefix(msg, prefix) || !strings.Contains(msg, tt.want) || !strings.HasSuffix(msg, "(from environment)") {
+				t.Errorf("error %q, want %q...%q...(from environment)", msg, prefix, tt.want)
+			}
+		})
+	}
+	// Every setting that can be invalid has a case.
+	for _, s := range settings {
+		if s.env != "APP_TITLE" && s.env != "APP_VERSION" && !names[s.env] {
+			t.Errorf("no invalid case for %s", s.env)
+		}
+	}
+}
+
+func TestLoad_InvalidSource(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mustWriteDotenv(t, dir, "# settings\nMAX_RETRIES=99\n")
+	_, err := Load([]string{"--port=x"}, env(map[string]string{"LOG_LEVEL": "loud"}), dir)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	// All three are reported at once, each with where it came from.
+	for _, want := range []string{
+		`invalid PORT "x": must be an integer from 0 to 65535 (from flag --port)`,
+		`invalid LOG_LEVEL "loud": must be DEBUG, INFO, WARNING or ERROR (from environment)`,
+		`invalid MAX_RETRIES "99": must be an integer from 0 to 10 (from ` + filepath.Join(dir, ".env") + ` line 2)`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error\n%s\nlacks\n%s", err, want)
+		}
+	}
+}
+
+func TestLoad_InvalidDatabaseURLHidesPassword(t *testing.T) {
+	t.Parallel()
+	_, err := Load(nil, env(map[string]string{"DATABASE_URL": "mysql://user:s3cret@db/app"}), "")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Errorf("error %q: want DATABASE_URL named and the password hidden", err)
+	}
+	// A malformed postgres URL: url.Parse's own error would quote it whole.
+	_, err = Load(nil, env(map[string]string{"DATABASE_URL": "postgres://user:s3cret@db:port/app"}), "")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error %q shows the password", err)
+	}
+}
+
+func TestLoad_Args(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		wantArgs []string
+		wantPort int
+		wantHost string
+	}{
+		{"none", nil, nil, 8000, "127.0.0.1"},
+		{"subcommand", []string{"version"}, []string{"version"}, 8000, "127.0.0.1"},
+		{"flags before", []string{"--port", "9", "-host=::1", "version"}, []string{"version"}, 9, "::1"},
+		{"flags after", []string{"migrate", "up", "--port=9", "--host", "0.0.0.0"}, []string{"migrate", "up"}, 9, "0.0.0.0"},
+		{"double dash ends flags", []string{"--port=9", "--", "run", "--host=x"}, []string{"run", "--host=x"}, 9, "127.0.0.1"},
+		{"single dash is an argument", []string{"-"}, []string{"-"}, 8000, "127.0.0.1"},
+		{"last flag wins", []string{"--port=1", "--port=2"}, nil, 2, "127.0.0.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := mustLoad(t, tt.args, nil, "")
+			if !reflect.DeepEqual(c.Args, tt.wantArgs) || c.Port != tt.wantPort || c.Host != tt.wantHost {
+				t.Errorf("Args %q Port %d Host %q, want %q %d %q", c.Args, c.Port, c.Host, tt.wantArgs, tt.wantPort, tt.wantHost)
+			}
+		})
+	}
+}
+
+func TestLoad_FlagErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args     []string
+		wantHelp bool
+		want     string
+	}{
+		{[]string{"--help"}, true, ""},
+		{[]string{"-h"}, true, ""},
+		{[]string{"-help"}, true, ""},
+		{[]string{"version", "--help"}, true, ""},
+		{[]string{"--bogus"}, false, "flag provided but not defined: -bogus"},
+		{[]string{"--port"}, false, "flag needs an argument: -port"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			// A bad environment must not hide --help.
+			_, err := Load(tt.args, env(map[string]string{"PORT": "x"}), "")
+			if got := errors.Is(err, flag.ErrHelp); got != tt.wantHelp {
+				t.Fatalf("Load(%q) = %v, want ErrHelp %v", tt.args, err, tt.wantHelp)
+			}
+			if !tt.wantHelp && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Load(%q) = %v, want %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoad_Dotenv(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mustWriteDotenv(t, dir, `# the seed's .env
+DATABASE_URL=sqlite+aiosqlite:///./scheduler.db
+export SCHEDULER_TIMEZONE='Europe/Paris'
+MAX_CONCURRENT_JOBS = 50   # inline comment
+DEFAULT_TIMEOUT="12.5"
+APP_TITLE="API Scheduler"
+APP_VERSION=1.0.0
+LOG_LEVEL=WARNING
+UNRELATED=ignored
+`)
+	c := mustLoad(t, nil, nil, dir)
+	if c.Database != (Database{Driver: DriverSQLite, DSN: "./scheduler.db"}) ||
+		c.TimezoneName != "Europe/Paris" || c.MaxConcurrentJobs != 50 ||
+		c.DefaultTimeout != 12500*time.Millisecond || c.AppTitle != "API Scheduler" ||
+		c.AppVersion != "1.0.0" || c.LogLevel != slog.LevelWarn {
+		t.Errorf("Load = %v", c)
+	}
+}
+
+func TestLoad_DotenvErrors(t *testing.T) {
+	t.Parallel()
+	t.Run("malformed", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		mustWriteDotenv(t, dir, "PORT=1\nnot a setting\n")
+		_, err := Load(nil, nil, dir)
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, ".env")) || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("Load = %v, want the file and line 2 named", err)
+		}
+	})
+	t.Run("missing file", func(t *testing.T) {
+		t.Parallel()
+		mustLoad(t, nil, nil, filepath.Join(t.TempDir(), "nowhere"))
+	})
+	t.Run("unreadable", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, ".env"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(nil, nil, dir); err == nil {
+			t.Error("Load with .env a directory: no error")
+		}
+	})
+}
+
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	Usage(&b)
+	out := b.String()
+	for _, s := range settings {
+		line := regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(s.flag) + `, ` + s.env + ` \(default [^)]+\)$`)
+		if !line.MatchString(out) {
+			t.Errorf("usage lacks a line for --%s, %s with its default", s.flag, s.env)
+		}
+	}
+	for _, want := range []string{
+		"DATABASE_URL", "SCHEDULER_TIMEZONE", "MAX_CONCURRENT_JOBS", "DEFAULT_TIMEOUT", "MAX_RETRIES",
+		"APP_TITLE", "APP_VERSION", "LOG_LEVEL", "LOG_FORMAT", "HOST", "PORT", "NODE_ID",
+		"SHUTDOWN_GRACE", "LEASE_TTL", "RUN_RETENTION",
+		`(default "sqlite:///./apicron.db")`, `(default "100")`, `(default <hostname>-<pid>)`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("usage lacks %q", want)
+		}
+	}
+}
+
+func TestConfig_LogHidesPassword(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, []string{"--database-url", "postgresql+asyncpg://user:s3cret@localhost/scheduler"}, nil, "")
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("start", "config", c)
+	for name, out := range map[string]string{
+		"String":   c.String(),
+		"%v":       fmt.Sprintf("%v", c),
+		"%+v":      fmt.Sprintf("%+v", c),
+		"Database": c.Database.String(),
+		"slog":     logged.String(),
+	} {
+		if strings.Contains(out, "s3cret") || !strings.Contains(out, "user:xxxxx@localhost") {
+			t.Errorf("%s: %s", name, out)
+		}
+	}
+	var rec struct {
+		Config map[string]string `json:"config"`
+	}
+	if err := json.Unmarshal(logged.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Config) != len(settings) || rec.Config["max_concurrent_jobs"] != "100" {
+		t.Errorf("logged config %v, want every setting", rec.Config)
+	}
+}

@@ -1,0 +1,316 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// setting is one row of the settings table: its names, default, help, and how
+// it is parsed into and printed from a Config. Usage, Load, String and
+// LogValue all walk this one table, so a setting cannot be half-added.
+type setting struct {
+	env, flag   string
+	def         string        // default value, parsed like any other
+	defaultFunc func() string // computes the default when set (then def is unused)
+	defaultText string        // how Usage shows the default, if not %q of def
+	help        string
+	secret      bool // the value may hold a password: redact it in errors
+
+	// set parses v (trimmed, never empty) into c; the error says what v must be.
+	set func(c *Config, v string) error
+	// get returns the value of c for logs, secrets masked.
+	get func(c *Config) string
+}
+
+func (s setting) defaultValue() string {
+	if s.defaultFunc != nil {
+		return s.defaultFunc()
+	}
+	return s.def
+}
+
+const maxDuration = time.Duration(math.MaxInt64)
+
+var settings = []setting{
+	{
+		env: "DATABASE_URL", flag: "database-url", def: "sqlite:///./apicron.db", secret: true,
+		help: "Database: sqlite:///relative.db, sqlite:////absolute.db, a path ending\n" +
+			"in .db, a file: URI, or postgres://user:password@host:5432/dbname.\n" +
+			"SQLAlchemy forms (sqlite+aiosqlite://, postgresql+asyncpg://) work too.",
+		set: func(c *Config, v string) error {
+			db, err := ParseDatabaseURL(v)
+			if err != nil {
+				return err
+			}
+			c.DatabaseURL, c.Database = v, db
+			return nil
+		},
+		get: func(c *Config) string { return RedactURL(c.DatabaseURL) },
+	},
+	{
+		env: "SCHEDULER_TIMEZONE", flag: "scheduler-timezone", def: "UTC",
+		help: "IANA time zone for schedules, e.g. UTC or Europe/Paris.",
+		set: func(c *Config, v string) error {
+			loc, err := time.LoadLocation(v)
+			if err != nil {
+				return errors.New("must be an IANA time zone name such as UTC or Europe/Paris")
+			}
+			c.TimezoneName, c.Timezone = v, loc
+			return nil
+		},
+		get: func(c *Config) string { return c.TimezoneName },
+	},
+	{
+		env: "MAX_CONCURRENT_JOBS", flag: "max-concurrent-jobs", def: "100",
+		help: "Most HTTP calls in flight at once, 1 to 100000.",
+		set:  intSetting(func(c *Config) *int { return &c.MaxConcurrentJobs }, 1, 100000),
+		get:  func(c *Config) string { return strconv.Itoa(c.MaxConcurrentJobs) },
+	},
+	{
+		env: "DEFAULT_TIMEOUT", flag: "default-timeout", def: "30s",
+		help: "Timeout of a call whose target sets none: seconds (30, 0.5) or a\n" +
+			"duration (30s), at most 1h.",
+		set: secondsSetting(func(c *Config) *time.Duration { return &c.DefaultTimeout }, false, time.Hour),
+		get: func(c *Config) string { return c.DefaultTimeout.String() },
+	},
+	{
+		env: "MAX_RETRIES", flag: "max-retries", def: "0",
+		help: "Retries of a failed call whose target sets none, 0 to 10.",
+		set:  intSetting(func(c *Config) *int { return &c.MaxRetries }, 0, 10),
+		get:  func(c *Config) string { return strconv.Itoa(c.MaxRetries) },
+	},
+	{
+		env: "APP_TITLE", flag: "app-title", def: "apicron",
+		help: "Title shown in the API documentation and dashboard.",
+		set:  func(c *Config, v string) error { c.AppTitle = v; return nil },
+		get:  func(c *Config) string { return c.AppTitle },
+	},
+	{
+		env: "APP_VERSION", flag: "app-version", def: "", defaultText: "the build version",
+		help: "Version shown in the API documentation.",
+		set:  func(c *Config, v string) error { c.AppVersion = v; return nil },
+		get:  func(c *Config) string { return c.AppVersion },
+	},
+	{
+		env: "LOG_LEVEL", flag: "log-level", def: "INFO",
+		help: "DEBUG, INFO, WARNING (or WARN) or ERROR.",
+		set: func(c *Config, v string) error {
+			switch strings.ToUpper(v) {
+			case "DEBUG":
+				c.LogLevel = slog.LevelDebug
+			case "INFO":
+				c.LogLevel = slog.LevelInfo
+			case "WARNING", "WARN":
+				c.LogLevel = slog.LevelWarn
+			case "ERROR":
+				c.LogLevel = slog.LevelError
+			default:
+				return errors.New("must be DEBUG, INFO, WARNING or ERROR")
+			}
+			return nil
+		},
+		get: func(c *Config) string { return c.LogLevel.String() },
+	},
+	{
+		env: "LOG_FORMAT", flag: "log-format", def: LogFormatText,
+		help: "text or json.",
+		set: func(c *Config, v string) error {
+			switch f := strings.ToLower(v); f {
+			case LogFormatText, LogFormatJSON:
+				c.LogFormat = f
+				return nil
+			}
+			return errors.New("must be text or json")
+		},
+		get: func(c *Config) string { return c.LogFormat },
+	},
+	{
+		env: "HOST", flag: "host", def: "127.0.0.1",
+		help: "Address to listen on; 0.0.0.0 or :: for every interface.",
+		set: func(c *Config, v string) error {
+			h := v
+			if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+				h = h[1 : len(h)-1]
+			}
+			if h == "" || strings.ContainsAny(h, "/[] \t") || strings.ContainsFunc(h, unicode.IsControl) {
+				return errors.New("must be a host name or IP address, without a port")
+			}
+			if strings.Contains(h, ":") {
+				if _, err := netip.ParseAddr(h); err != nil {
+					return errors.New("must be a host name or IP address, without a port (set the port with PORT)")
+				}
+			}
+			c.Host = h
+			return nil
+		},
+		get: func(c *Config) string { return c.Host },
+	},
+	{
+		env: "PORT", flag: "port", def: "8000",
+		help: "TCP port to listen on, 0 to 65535; 0 picks a free port.",
+		set:  intSetting(func(c *Config) *int { return &c.Port }, 0, 65535),
+		get:  func(c *Config) string { return strconv.Itoa(c.Port) },
+	},
+	{
+		env: "NODE_ID", flag: "node-id", defaultFunc: defaultNodeID, defaultText: "<hostname>-<pid>",
+		help: "Name of this process among the nodes sharing a database.",
+		set: func(c *Config, v string) error {
+			if len(v) > 200 || strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+				return errors.New("must be at most 200 bytes, without spaces")
+			}
+			c.NodeID = v
+			return nil
+		},
+		get: func(c *Config) string { return c.NodeID },
+	},
+	{
+		env: "SHUTDOWN_GRACE", flag: "shutdown-grace", def: "30s",
+		help: "How long calls in flight may finish at shutdown: seconds or a duration;\n" +
+			"0 interrupts them at once.",
+		set: secondsSetting(func(c *Config) *time.Duration { return &c.ShutdownGrace }, true, maxDuration),
+		get: func(c *Config) string { return c.ShutdownGrace.String() },
+	},
+	{
+		env: "LEASE_TTL", flag: "lease-ttl", def: "5s",
+		help: "How long a node's lease lasts without renewal (PostgreSQL with several\n" +
+			"nodes): seconds or a duration, at most 1h.",
+		set: secondsSetting(func(c *Config) *time.Duration { return &c.LeaseTTL }, false, time.Hour),
+		get: func(c *Config) string { return c.LeaseTTL.String() },
+	},
+	{
+		env: "RUN_RETENTION", flag: "run-retention", def: "720h",
+		help: "How long run records are kept: a duration (720h) or days (30d);\n" +
+			"0 keeps them forever.",
+		set: func(c *Config, v string) error {
+			d, err := parseRetention(v)
+			if err != nil || d < 0 {
+				return errors.New("must be a duration such as 720h or 30d, or 0 to keep runs forever")
+			}
+			c.RunRetention = d
+			return nil
+		},
+		get: func(c *Config) string { return formatRetention(c.RunRetention) },
+	},
+}
+
+func intSetting(field func(*Config) *int, lo, hi int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("must be an integer from %d to %d", lo, hi)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// secondsSetting parses a number of seconds or a duration into field, which
+// must be positive (or, with zeroOK, not negative) and at most hi.
+func secondsSetting(field func(*Config) *time.Duration, zeroOK bool, hi time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := parseSeconds(v)
+		if err != nil || d < 0 || (d == 0 && !zeroOK) || d > hi {
+			var want string
+			switch {
+			case zeroOK && hi == maxDuration:
+				want = "must be seconds (30, 0.5) or a duration (30s, 1m), not negative"
+			case zeroOK:
+				want = fmt.Sprintf("must be seconds (30, 0.5) or a duration (30s, 1m), from 0 to %s", shortDuration(hi))
+			default:
+				want = fmt.Sprintf("must be seconds (30, 0.5) or a duration (30s, 1m), more than 0 and at most %s", shortDuration(hi))
+			}
+			return errors.New(want)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// parseSeconds parses a plain decimal number of seconds ("30", "0.5"), as the
+// Python seed took DEFAULT_TIMEOUT, or else a Go duration ("30s", "1m30s").
+func parseSeconds(s string) (time.Duration, error) {
+	if !isDecimal(s) {
+		return time.ParseDuration(s)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, err
+	}
+	ns := math.Round(f * float64(time.Second))
+	if ns >= math.MaxInt64 {
+		return 0, errors.New("too large")
+	}
+	return time.Duration(ns), nil
+}
+
+// parseRetention parses a Go duration, optionally led by a number of days:
+// "720h", "30d", "1.5d", "1d12h", "0".
+func parseRetention(s string) (time.Duration, error) {
+	days, rest, ok := strings.Cut(s, "d")
+	if !ok || !isDecimal(days) {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.ParseFloat(days, 64)
+	if err != nil {
+		return 0, err
+	}
+	ns := math.Round(n * float64(24*time.Hour))
+	var extra time.Duration
+	if rest != "" {
+		if extra, err = time.ParseDuration(rest); err != nil {
+			return 0, err
+		}
+		if extra < 0 {
+			return 0, errors.New("negative")
+		}
+	}
+	if ns+float64(extra) >= math.MaxInt64 {
+		return 0, errors.New("too large")
+	}
+	return time.Duration(ns) + extra, nil
+}
+
+// formatRetention prints whole days as "30d", anything else as a duration.
+func formatRetention(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d > 0 && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	return d.String()
+}
+
+// shortDuration prints d without trailing zero units: 1h, not 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// isDecimal reports whether s is digits with at most one decimal point, like
+// "30", "0.5" or ".5"; ParseFloat alone would also take "1e3", "Inf" and hex.
+func isDecimal(s string) bool {
+	digits, dots := 0, 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return digits > 0 && dots <= 1
+}
