@@ -110,6 +110,11 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		return err
 	}
 
+	// Recover before the API answers: runs the last process left RUNNING
+	// are INTERRUPTED by the time anyone can look.
+	if err := engine.Load(ctx); err != nil {
+		return fmt.Errorf("load schedules: %w", err)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		return fmt.Errorf("listen on %s (HOST, PORT): %w", cfg.Addr(), err)

@@ -76,6 +76,7 @@ type Scheduler struct {
 	logger *slog.Logger
 
 	mu      sync.Mutex
+	loaded  bool
 	q       *queue
 	changed map[int64]struct{} // schedules to re-read from the store
 	wake    chan struct{}      // size 1: a change or a new earliest time
@@ -133,7 +134,13 @@ func (s *Scheduler) Load(ctx context.Context) error {
 	if n > 0 {
 		s.logger.Warn("runs left RUNNING by the previous process marked INTERRUPTED", "runs", n)
 	}
-	return s.resync(ctx)
+	if err := s.resync(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.loaded = true
+	s.mu.Unlock()
+	return nil
 }
 
 // resync replaces the queue with the store's ACTIVE schedules.
@@ -149,12 +156,18 @@ func (s *Scheduler) resync(ctx context.Context) error {
 	return nil
 }
 
-// Run loads the schedules and fires them until ctx ends, then shuts down:
-// it stops claiming, lets requests in flight finish within ShutdownGrace,
-// writes their results, and marks what is left INTERRUPTED.
+// Run fires schedules until ctx ends, then shuts down: it stops claiming,
+// lets requests in flight finish within ShutdownGrace, writes their results,
+// and marks what is left INTERRUPTED. It calls Load first unless the caller
+// did (to recover before the API answers).
 func (s *Scheduler) Run(ctx context.Context) error {
-	if err := s.Load(ctx); err != nil {
-		return err
+	s.mu.Lock()
+	loaded := s.loaded
+	s.mu.Unlock()
+	if !loaded {
+		if err := s.Load(ctx); err != nil {
+			return err
+		}
 	}
 	flushDone := make(chan struct{})
 	flushCtx, stopFlush := context.WithCancel(context.Background())

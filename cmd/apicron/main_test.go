@@ -1,0 +1,476 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// logWatcher collects a server's log output and reports the address it listens on.
+type logWatcher struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	addr chan string
+	once sync.Once
+}
+
+var listenRE = regexp.MustCompile(`msg=listening addr=(http://\S+)`)
+
+func (w *logWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := listenRE.FindSubmatch(w.buf.Bytes()); m != nil {
+		w.once.Do(func() { w.addr <- string(m[1]) })
+	}
+	return len(p), nil
+}
+
+func (w *logWatcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+type server struct {
+	url  string
+	stop func()
+	logs *logWatcher
+}
+
+// startServer calls run, as main does, on port 0 with the database file db.
+func startServer(t *testing.T, db string, env map[string]string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &logWatcher{addr: make(chan string, 1)}
+	getenv := func(k string) string { return env[k] }
+	done := make(chan error, 1)
+	args := []string{"--port", "0", "--database-url", "sqlite:///" + db, "--shutdown-grace", "2s"}
+	go func() { done <- run(ctx, args, getenv, "", io.Discard, logs) }()
+	var url string
+	select {
+	case url = <-logs.addr:
+	case err := <-done:
+		cancel()
+		t.Fatalf("server exited: %v\n%s", err, logs)
+	case <-time.After(15 * time.Second):
+		cancel()
+		t.Fatalf("server did not start:\n%s", logs)
+	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &server{url: url, stop: stop, logs: logs}
+}
+
+func call(t *testing.T, method, url string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, url, data, err)
+		}
+	}
+	if resp.StatusCode >= 300 && out != nil {
+		t.Logf("%s %s: %d %s", method, url, resp.StatusCode, data)
+	}
+	return resp.StatusCode
+}
+
+type idOnly struct {
+	ID int64 `json:"id"`
+}
+
+type runJSON struct {
+	ID           int64    `json:"id"`
+	ScheduleID   int64    `json:"schedule_id"`
+	Status       string   `json:"status"`
+	ScheduledAt  string   `json:"scheduled_at"`
+	StartedAt    string   `json:"started_at"`
+	FinishedAt   *string  `json:"finished_at"`
+	LatencyMs    *float64 `json:"latency_ms"`
+	StatusCode   *int     `json:"status_code"`
+	ResponseSize *int64   `json:"response_size"`
+	ErrorType    *string  `json:"error_type"`
+	ErrorMessage *string  `json:"error_message"`
+	Missed       int64    `json:"missed"`
+}
+
+type scheduleJSON struct {
+	ID            int64   `json:"id"`
+	Status        string  `json:"status"`
+	StoppedReason *string `json:"stopped_reason"`
+	EndsAt        *string `json:"ends_at"`
+	NextRunAt     *string `json:"next_run_at"`
+}
+
+func createTarget(t *testing.T, s *server, body map[string]any) int64 {
+	t.Helper()
+	var out idOnly
+	if code := call(t, "POST", s.url+"/targets", body, &out); code != 201 {
+		t.Fatalf("create target: %d", code)
+	}
+	return out.ID
+}
+
+func createSchedule(t *testing.T, s *server, body map[string]any) int64 {
+	t.Helper()
+	var out idOnly
+	if code := call(t, "POST", s.url+"/schedules", body, &out); code != 201 {
+		t.Fatalf("create schedule: %d", code)
+	}
+	return out.ID
+}
+
+func runsOf(t *testing.T, baseURL string, scheduleID int64) []runJSON {
+	t.Helper()
+	var runs []runJSON
+	call(t, "GET", fmt.Sprintf("%s/runs?schedule_id=%d&limit=1000", baseURL, scheduleID), nil, &runs)
+	return runs
+}
+
+func finished(runs []runJSON) []runJSON {
+	var out []runJSON
+	for _, r := range runs {
+		if r.Status != "RUNNING" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func okTarget(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var hits atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(ts.Close)
+	return ts, &hits
+}
+
+func TestServe_IntervalPauseResume(t *testing.T) {
+	t.Parallel()
+	ts, hits := okTarget(t)
+	s := startServer(t, filepath.Join(t.TempDir(), "a.db"), nil)
+	tid := createTarget(t, s, map[string]any{"name": "ok", "url": ts.URL})
+	sid := createSchedule(t, s, map[string]any{"name": "every-1", "target_id": tid, "schedule_type": "INTERVAL", "interval_seconds": 1})
+	time.Sleep(5500 * time.Millisecond)
+	runs := runsOf(t, s.url, sid)
+	if n := len(runs); n < 5 || n > 6 {
+		t.Fatalf("%d runs in 5.5 s, want 5 to 6", n)
+	}
+	for _, r := range finished(runs) {
+		if r.Status != "SUCCESS" || r.StatusCode == nil || *r.StatusCode != 200 || r.LatencyMs == nil || r.ResponseSize == nil || *r.ResponseSize != 11 {
+			t.Fatalf("run %+v", r)
+		}
+	}
+	var sch scheduleJSON
+	if code := call(t, "POST", fmt.Sprintf("%s/schedules/%d/pause", s.url, sid), nil, &sch); code != 200 || sch.Status != "PAUSED" {
+		t.Fatalf("pause: %d %+v", code, sch)
+	}
+	paused := hits.Load()
+	time.Sleep(1500 * time.Millisecond)
+	if h := hits.Load(); h != paused {
+		t.Fatalf("target hit %d times after pause", h-paused)
+	}
+	if code := call(t, "POST", fmt.Sprintf("%s/schedules/%d/resume", s.url, sid), nil, &sch); code != 200 || sch.Status != "ACTIVE" {
+		t.Fatalf("resume: %d %+v", code, sch)
+	}
+	waitFor(t, 3*time.Second, "a run after resume", func() bool { return hits.Load() > paused })
+}
+
+func TestServe_WindowStops(t *testing.T) {
+	t.Parallel()
+	ts, _ := okTarget(t)
+	s := startServer(t, filepath.Join(t.TempDir(), "w.db"), nil)
+	tid := createTarget(t, s, map[string]any{"name": "ok", "url": ts.URL})
+	sid := createSchedule(t, s, map[string]any{"name": "w", "target_id": tid, "schedule_type": "WINDOW", "interval_seconds": 1, "duration_seconds": 3})
+	var sch scheduleJSON
+	waitFor(t, 6*time.Second, "the window to stop", func() bool {
+		call(t, "GET", fmt.Sprintf("%s/schedules/%d", s.url, sid), nil, &sch)
+		return sch.Status == "STOPPED"
+	})
+	if sch.StoppedReason == nil || *sch.StoppedReason != "window_elapsed" {
+		t.Fatalf("stopped_reason %v", sch.StoppedReason)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(runsOf(t, s.url, sid)); n != 3 {
+		t.Fatalf("%d runs, want 3", n)
+	}
+	if code := call(t, "POST", fmt.Sprintf("%s/schedules/%d/resume", s.url, sid), nil, nil); code != 409 {
+		t.Fatalf("resume of a stopped window: %d, want 409", code)
+	}
+}
+
+func TestServe_ErrorClasses(t *testing.T) {
+	t.Parallel()
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedURL := "http://" + closed.Addr().String() + "/"
+	closed.Close()
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); hang.Close() })
+	status := func(code int) string {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(code) }))
+		t.Cleanup(ts.Close)
+		return ts.URL
+	}
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(tlsSrv.Close)
+	var loop *httptest.Server
+	loop = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, loop.URL+"/again", http.StatusFound)
+	}))
+	t.Cleanup(loop.Close)
+	endless := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(endless.Close)
+
+	cases := []struct {
+		name, url         string
+		timeout           float64
+		status, errorType string
+	}{
+		{"closed port", closedURL, 2, "CONNECTION_ERROR", "connection"},
+		{"hang", hang.URL, 0.3, "TIMEOUT", "timeout"},
+		{"404", status(404), 2, "FAILED", "http_4xx"},
+		{"500", status(500), 2, "FAILED", "http_5xx"},
+		{"dns", "http://no-such-host.invalid/", 5, "DNS_ERROR", "dns"},
+		{"tls", tlsSrv.URL, 2, "CONNECTION_ERROR", "tls"},
+		{"redirect loop", loop.URL, 2, "FAILED", "redirect_limit"},
+		{"endless body", endless.URL, 1, "TIMEOUT", "timeout"},
+	}
+	s := startServer(t, filepath.Join(t.TempDir(), "e.db"), nil)
+	ids := map[string]int64{}
+	for _, c := range cases {
+		tid := createTarget(t, s, map[string]any{"name": c.name, "url": c.url, "timeout_seconds": c.timeout})
+		ids[c.name] = createSchedule(t, s, map[string]any{"name": c.name, "target_id": tid, "schedule_type": "INTERVAL", "interval_seconds": 3600})
+	}
+	for _, c := range cases {
+		var runs []runJSON
+		waitFor(t, 10*time.Second, c.name+" to finish", func() bool {
+			runs = finished(runsOf(t, s.url, ids[c.name]))
+			return len(runs) == 1
+		})
+		r := runs[0]
+		if r.Status != c.status || r.ErrorType == nil || *r.ErrorType != c.errorType {
+			t.Errorf("%s: status %s error_type %v (%v), want %s %s", c.name, r.Status, deref(r.ErrorType), deref(r.ErrorMessage), c.status, c.errorType)
+		}
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return *p
+}
+
+func TestServe_PersistsAcrossRestart(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "p.db")
+	s := startServer(t, db, nil)
+	tid := createTarget(t, s, map[string]any{"name": "keep", "url": "http://127.0.0.1:9/"})
+	sid := createSchedule(t, s, map[string]any{"name": "keep", "target_id": tid, "schedule_type": "INTERVAL", "interval_seconds": 3600})
+	call(t, "POST", fmt.Sprintf("%s/schedules/%d/pause", s.url, sid), nil, nil)
+	s.stop()
+	s2 := startServer(t, db, nil)
+	var sch scheduleJSON
+	if code := call(t, "GET", fmt.Sprintf("%s/schedules/%d", s2.url, sid), nil, &sch); code != 200 || sch.Status != "PAUSED" {
+		t.Fatalf("after restart: %d %+v", code, sch)
+	}
+	if code := call(t, "GET", fmt.Sprintf("%s/targets/%d", s2.url, tid), nil, &idOnly{}); code != 200 {
+		t.Fatalf("target after restart: %d", code)
+	}
+}
+
+func TestServe_SecondProcessRefused(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "one.db")
+	startServer(t, db, nil)
+	err := run(context.Background(), []string{"--port", "0", "--database-url", "sqlite:///" + db}, func(string) string { return "" }, "", io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "another apicron process") {
+		t.Fatalf("second process on the same file: %v", err)
+	}
+}
+
+func TestRun_VersionAndBadSetting(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, "", &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "apicron ") {
+		t.Fatalf("version: %q %v", out.String(), err)
+	}
+	err := run(context.Background(), nil, func(k string) string {
+		if k == "MAX_CONCURRENT_JOBS" {
+			return "lots"
+		}
+		return ""
+	}, "", io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "MAX_CONCURRENT_JOBS") {
+		t.Fatalf("bad setting: %v", err)
+	}
+}
+
+// TestBinary_SIGKILLRestart runs the real binary, kills it with SIGKILL while
+// a window is open and a request is in flight, starts it again, and checks
+// that nothing was lost or doubled.
+func TestBinary_SIGKILLRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "apicron")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "k.db")
+	ts, _ := okTarget(t)
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); slow.Close() })
+
+	start := func() (*exec.Cmd, string) {
+		cmd := exec.Command(bin, "--port", "0", "--database-url", "sqlite:///"+db)
+		logs := &logWatcher{addr: make(chan string, 1)}
+		cmd.Stderr = logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		select {
+		case url := <-logs.addr:
+			return cmd, url
+		case <-time.After(15 * time.Second):
+			t.Fatalf("binary did not start:\n%s", logs)
+		}
+		return nil, ""
+	}
+	cmd, url := start()
+	s := &server{url: url}
+	fast := createTarget(t, s, map[string]any{"name": "fast", "url": ts.URL})
+	hung := createTarget(t, s, map[string]any{"name": "hung", "url": slow.URL, "timeout_seconds": 60})
+	win := createSchedule(t, s, map[string]any{"name": "win", "target_id": fast, "schedule_type": "WINDOW", "interval_seconds": 1, "duration_seconds": 8})
+	inflight := createSchedule(t, s, map[string]any{"name": "inflight", "target_id": hung, "schedule_type": "INTERVAL", "interval_seconds": 3600})
+	var before scheduleJSON
+	call(t, "GET", fmt.Sprintf("%s/schedules/%d", url, win), nil, &before)
+	time.Sleep(2500 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	restarted := time.Now()
+	_, url = start()
+	var after scheduleJSON
+	call(t, "GET", fmt.Sprintf("%s/schedules/%d", url, win), nil, &after)
+	if before.EndsAt == nil || after.EndsAt == nil || *before.EndsAt != *after.EndsAt {
+		t.Fatalf("window end moved: %v -> %v", deref(before.EndsAt), deref(after.EndsAt))
+	}
+	// The in-flight run of the killed process is INTERRUPTED.
+	hr := runsOf(t, url, inflight)
+	if len(hr) != 1 || hr[0].Status != "INTERRUPTED" {
+		t.Fatalf("in-flight run after restart: %+v", hr)
+	}
+	// The window fires again within a second of the restart.
+	waitFor(t, 5*time.Second, "a run after restart", func() bool {
+		for _, r := range runsOf(t, url, win) {
+			st, _ := time.Parse(time.RFC3339Nano, r.StartedAt)
+			if st.After(restarted) {
+				if st.Sub(restarted) > time.Second+500*time.Millisecond {
+					t.Errorf("first run after restart started %v after the restart", st.Sub(restarted))
+				}
+				return true
+			}
+		}
+		return false
+	})
+	// It stops at the end it always had.
+	waitFor(t, 10*time.Second, "the window to stop", func() bool {
+		call(t, "GET", fmt.Sprintf("%s/schedules/%d", url, win), nil, &after)
+		return after.Status == "STOPPED"
+	})
+	end, _ := time.Parse(time.RFC3339Nano, *before.EndsAt)
+	if late := time.Since(end); late > 2*time.Second {
+		t.Errorf("window stopped %v after its end", late)
+	}
+	runs := runsOf(t, url, win)
+	seen := map[string]bool{}
+	for _, r := range runs {
+		if seen[r.ScheduledAt] {
+			t.Fatalf("occurrence %s ran twice", r.ScheduledAt)
+		}
+		seen[r.ScheduledAt] = true
+		sa, _ := time.Parse(time.RFC3339Nano, r.ScheduledAt)
+		if !sa.Before(end) {
+			t.Fatalf("run at %s is not before the window's end %s", r.ScheduledAt, *before.EndsAt)
+		}
+	}
+	if len(runs) < 5 || len(runs) > 8 {
+		t.Fatalf("%d runs for an 8 s window with a short outage", len(runs))
+	}
+}
