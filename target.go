@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/template"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -134,6 +135,11 @@ func ValidateName(field, name string) error {
 	}
 	if !utf8.ValidString(name) {
 		return Invalid(field, "must be valid UTF-8")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return Invalid(field, "must not contain control characters")
+		}
 	}
 	return nil
 }
@@ -271,13 +277,23 @@ func RenderTemplate(name, text string, data TemplateData) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
 	}
-	tmpl, err := template.New(name).Option("missingkey=error").Parse(text)
+	tmpl, err := ParseTemplate(name, text)
 	if err != nil {
-		return "", fmt.Errorf("template does not parse: %w", err)
+		return "", err
 	}
 	var buf bytes.Buffer
 	if err := tmpl.Execute(&buf, data); err != nil {
 		return "", fmt.Errorf("template does not execute: %w", err)
 	}
 	return buf.String(), nil
+}
+
+// ParseTemplate parses text the way every target template is parsed: a
+// reference to a missing key is an error, not "<no value>".
+func ParseTemplate(name, text string) (*template.Template, error) {
+	tmpl, err := template.New(name).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("template does not parse: %w", err)
+	}
+	return tmpl, nil
 }

@@ -296,7 +296,7 @@ func TestServe_ErrorClasses(t *testing.T) {
 		{"dns", "http://no-such-host.invalid/", 5, "DNS_ERROR", "dns"},
 		{"tls", tlsSrv.URL, 2, "CONNECTION_ERROR", "tls"},
 		{"redirect loop", loop.URL, 2, "FAILED", "redirect_limit"},
-		{"endless body", endless.URL, 1, "TIMEOUT", "timeout"},
+		{"endless body", endless.URL, 1, "FAILED", "body_too_large"},
 	}
 	s := startServer(t, filepath.Join(t.TempDir(), "e.db"), nil)
 	ids := map[string]int64{}

@@ -21,12 +21,17 @@ func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64) ([]a
 	out := make([]apicron.ClaimResult, 0, len(ids))
 	err := db.write(ctx, func(tx *tx) error {
 		out = out[:0]
+		queued := false
 		for _, id := range ids {
 			res, err := db.claimOne(ctx, tx, now, until, id)
 			if err != nil {
 				return fmt.Errorf("claim schedule %d: %w", id, err)
 			}
+			queued = queued || res.Job != nil
 			out = append(out, res)
+		}
+		if queued && db.queued() {
+			return tx.notify(ctx, ChannelRuns, "")
 		}
 		return nil
 	})
@@ -47,7 +52,7 @@ func (db *DB) claimOne(ctx context.Context, tx *tx, now, until time.Time, id int
 	q := `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds, s.status, s.stopped_reason,
 		s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
 		t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries
-		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id = ?` + tx.d.forUpdate
+		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id = ?` + tx.d.forUpdateOf("s")
 	var s *apicron.Schedule
 	s, err := scanSchedule(rowFunc(func(dest ...any) error {
 		return tx.queryRow(ctx, q, id).Scan(append(dest, &job.URL, &job.Method, &headers, &job.BodyTemplate, &timeout, &retries)...)
@@ -83,19 +88,6 @@ func (db *DB) claimOne(ctx context.Context, tx *tx, now, until time.Time, id int
 	if running > 0 {
 		return res, addClaimStats(ctx, tx, id, 1, plan.Missed)
 	}
-	err = tx.queryRow(ctx, `INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id)
-		VALUES (?, ?, 'RUNNING', ?, ?, ?, ?, ?) ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id`,
-		id, s.TargetID, ms(plan.ScheduledAt), ms(maxTime(now, plan.ScheduledAt)), plan.Missed, job.Method, db.nodeID).Scan(&job.RunID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return res, nil // the occurrence has a run already
-	} else if err != nil {
-		return res, fmt.Errorf("insert run: %w", err)
-	}
-	if plan.Missed > 0 {
-		if err := addClaimStats(ctx, tx, id, 0, plan.Missed); err != nil {
-			return res, err
-		}
-	}
 	if err := json.Unmarshal([]byte(headers), &job.Headers); err != nil {
 		return res, fmt.Errorf("decode headers: %w", err)
 	}
@@ -109,6 +101,29 @@ func (db *DB) claimOne(ctx context.Context, tx *tx, now, until time.Time, id int
 		job.MaxRetries = int(retries.Int64)
 	}
 	job.RetryDeadline = *plan.Next
+	// On PostgreSQL the run waits, with its job, for any node to take it;
+	// on SQLite this process runs it.
+	owner, queuedJob := db.nodeID, sql.NullString{}
+	if db.queued() {
+		b, err := json.Marshal(toJobJSON(&job))
+		if err != nil {
+			return res, err
+		}
+		owner, queuedJob = "", sql.NullString{String: string(b), Valid: true}
+	}
+	err = tx.queryRow(ctx, `INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id, job)
+		VALUES (?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?) ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id`,
+		id, s.TargetID, ms(plan.ScheduledAt), ms(maxTime(now, plan.ScheduledAt)), plan.Missed, job.Method, owner, queuedJob).Scan(&job.RunID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return res, nil // the occurrence has a run already
+	} else if err != nil {
+		return res, fmt.Errorf("insert run: %w", err)
+	}
+	if plan.Missed > 0 {
+		if err := addClaimStats(ctx, tx, id, 0, plan.Missed); err != nil {
+			return res, err
+		}
+	}
 	res.Job = &job
 	return res, nil
 }
@@ -170,10 +185,12 @@ func (db *DB) Finish(ctx context.Context, results []apicron.RunResult) error {
 	if len(results) == 0 {
 		return nil
 	}
-	return db.write(ctx, func(tx *tx) error { return finishTx(ctx, tx, results) })
+	return db.write(ctx, func(tx *tx) error { return finishTx(ctx, tx, results, db.nodeID) })
 }
 
-func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult) error {
+// finishTx records results. With owner set, only runs owned by that node
+// are written: a node that lost its runs to the reaper cannot record over them.
+func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner string) error {
 	deltas := map[int64]*statsDelta{}
 	minutes := map[int64]int64{}
 	for i := range results {
@@ -204,10 +221,11 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult) error {
 		res, err := tx.exec(ctx, `UPDATE runs SET status = ?, started_at = COALESCE(?, started_at), finished_at = ?,
 			latency_ms = ?, status_code = ?, response_size = ?, error_type = ?, error_message = ?, dns_ms = ?, connect_ms = ?,
 			tls_ms = ?, first_byte_ms = ?, request_method = COALESCE(NULLIF(?, ''), request_method), request_url = ?,
-			response_body = ?, response_headers = ? WHERE id = ? AND status = 'RUNNING'`,
+			response_body = ?, response_headers = ?, job = NULL
+			WHERE id = ? AND status = 'RUNNING' AND (? = '' OR node_id = ?)`,
 			string(r.Status), started, finished, nullFloat(r.LatencyMs), nullInt(r.StatusCode), nullInt64(r.ResponseSize),
 			r.ErrorType, r.ErrorMessage, nullFloat(r.Timings.DNSMs), nullFloat(r.Timings.ConnectMs), nullFloat(r.Timings.TLSMs),
-			nullFloat(r.Timings.FirstByteMs), r.Request.Method, r.Request.URL, body, headers, r.RunID)
+			nullFloat(r.Timings.FirstByteMs), r.Request.Method, r.Request.URL, body, headers, r.RunID, owner, owner)
 		if err != nil {
 			return fmt.Errorf("finish run %d: %w", r.RunID, err)
 		}
@@ -273,12 +291,23 @@ func applyDelta(ctx context.Context, tx *tx, scope int64, d *statsDelta) error {
 	return err
 }
 
-// InterruptRunning implements apicron.Engine. It goes through Finish's path,
-// so the counters count interrupted runs exactly like the others.
+// InterruptRunning implements apicron.Engine: on SQLite every RUNNING run
+// (one process owns the database), on PostgreSQL this node's. It goes through
+// Finish's path, so the counters count interrupted runs like the others.
 func (db *DB) InterruptRunning(ctx context.Context, now time.Time, reason string) (int64, error) {
+	q := "SELECT id, schedule_id FROM runs WHERE status = 'RUNNING'"
+	var args []any
+	if db.queued() {
+		q, args = q+" AND node_id = ?", []any{db.nodeID}
+	}
+	return db.interrupt(ctx, now, reason, q, args...)
+}
+
+// interrupt marks the runs that query selects (id, schedule_id) INTERRUPTED.
+func (db *DB) interrupt(ctx context.Context, now time.Time, reason, query string, args ...any) (int64, error) {
 	var n int64
 	err := db.write(ctx, func(tx *tx) error {
-		rows, err := tx.query(ctx, "SELECT id, schedule_id FROM runs WHERE status = 'RUNNING'")
+		rows, err := tx.query(ctx, query+tx.d.forUpdate, args...)
 		if err != nil {
 			return err
 		}
@@ -297,7 +326,7 @@ func (db *DB) InterruptRunning(ctx context.Context, now time.Time, reason string
 			return err
 		}
 		n = int64(len(results))
-		return finishTx(ctx, tx, results)
+		return finishTx(ctx, tx, results, "")
 	})
 	return n, err
 }

@@ -82,8 +82,10 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 		if err != nil {
 			return fmt.Errorf("insert schedule: %w", err)
 		}
-		_, err = tx.exec(ctx, "INSERT INTO run_stats (scope) VALUES (?)", s.ID)
-		return err
+		if _, err = tx.exec(ctx, "INSERT INTO run_stats (scope) VALUES (?)", s.ID); err != nil {
+			return err
+		}
+		return notifyScheduleChanged(ctx, tx, s.ID)
 	})
 }
 
@@ -91,6 +93,9 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 func saveSchedule(ctx context.Context, tx *tx, s *apicron.Schedule) error {
 	s.Version++
 	s.UpdatedAt = tx.now
+	if err := notifyScheduleChanged(ctx, tx, s.ID); err != nil {
+		return err
+	}
 	_, err := tx.exec(ctx, `UPDATE schedules SET name = ?, target_id = ?, schedule_type = ?, interval_seconds = ?,
 		duration_seconds = ?, status = ?, stopped_reason = ?, anchor_at = ?, next_run_at = ?, ends_at = ?,
 		remaining_ms = ?, version = ?, updated_at = ? WHERE id = ?`,
@@ -197,8 +202,10 @@ func (db *DB) DeleteSchedule(ctx context.Context, id int64) error {
 		if _, err := tx.exec(ctx, "DELETE FROM run_stats WHERE scope = ?", id); err != nil {
 			return err
 		}
-		_, err := tx.exec(ctx, "DELETE FROM schedules WHERE id = ?", id)
-		return err
+		if _, err := tx.exec(ctx, "DELETE FROM schedules WHERE id = ?", id); err != nil {
+			return err
+		}
+		return notifyScheduleChanged(ctx, tx, id)
 	})
 }
 

@@ -1,0 +1,33 @@
+package executor
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/apicron/apicron"
+)
+
+func BenchmarkExecute(b *testing.B) {
+	srv := mustServer(b, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"ok":true}`)
+	})
+	e := New(Config{})
+	b.Cleanup(e.CloseIdleConnections)
+	run := func(b *testing.B, url string) {
+		job := newTestJob(url)
+		job.Headers = map[string]string{"Authorization": "Bearer x", "X-Run": "{{.RunID}}"}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if res := e.Execute(context.Background(), job); res.Status != apicron.Success {
+					b.Errorf("status %s %s", res.Status, res.ErrorMessage)
+					return
+				}
+			}
+		})
+	}
+	b.Run("plain", func(b *testing.B) { run(b, srv.URL+"/hook") })
+	b.Run("templated", func(b *testing.B) { run(b, srv.URL+"/hook?run={{.RunID}}&at={{.ScheduledAt}}") })
+}

@@ -1,0 +1,549 @@
+// Package executor turns an apicron.Job into HTTP requests and reports what
+// happened as an apicron.RunResult: one or more attempts, each classified,
+// timed and bounded. A target's 500 or timeout is a result, never a Go error.
+// It owns the shared HTTP client and does not touch the database.
+//
+// What it decides:
+//
+//   - Only 2xx is SUCCESS. A 3xx that is not followed (304, 300, a 3xx
+//     without Location) is FAILED other: the target did not do what was asked.
+//   - Each attempt, connecting to reading the last body byte, has the job's
+//     timeout. A body is read through a fixed buffer up to MaxResponseBytes;
+//     past that reading stops, response_size is the cap, the status code
+//     still decides the class and error_message says the body was cut.
+//   - ResponseBody is the first apicron.MaxStoredBody bytes as valid UTF-8
+//     text: a rune split by the cut is dropped, invalid bytes and NUL become
+//     U+FFFD, so any body can be stored in SQLite or PostgreSQL text.
+//   - Timeouts, connection and DNS errors, 5xx and 429 are retried with
+//     Backoff; TLS errors, other 4xx, templates and redirect loops are not.
+//   - Cancelling Execute's context (shutdown) makes the attempt in flight
+//     INTERRUPTED and stops retrying.
+//   - Templates are rendered as apicron.RenderTemplate does, from a bounded
+//     cache of parsed templates.
+package executor
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apicron/apicron"
+)
+
+// Defaults and limits of the executor.
+const (
+	// DefaultTimeout bounds an attempt whose job sets no timeout.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxResponseBytes is how much of a response body is read at most.
+	DefaultMaxResponseBytes = 10 << 20
+	// MaxRedirects is how many redirects an attempt follows; needing one more
+	// fails it with error_type redirect_limit.
+	MaxRedirects = 10
+	// MaxRetryAfter is the longest Retry-After wait honoured. A target that
+	// asks for a longer one ends the run's retries rather than holding a
+	// worker that long.
+	MaxRetryAfter = 5 * time.Minute
+	// maxHeaderValue bounds each response header value kept in a result.
+	maxHeaderValue = 1024
+)
+
+// Config configures an Executor. Zero fields take the documented defaults.
+type Config struct {
+	// DefaultTimeout bounds an attempt, body included, when job.Timeout is
+	// zero. Default 30s.
+	DefaultTimeout time.Duration
+	// MaxRetries is how many attempts may follow the first when
+	// job.MaxRetries is negative. Default 0; at most apicron.MaxRetriesLimit.
+	MaxRetries int
+	// MaxResponseBytes is how many body bytes are read and counted at most.
+	// Beyond it reading stops, response_size is the cap, and the attempt is
+	// FAILED with error_type body_too_large: an endless body is not a success.
+	// Default 10 MiB.
+	MaxResponseBytes int64
+	// Logger receives one Debug line per attempt. Default: discard.
+	Logger *slog.Logger
+	// Now stamps StartedAt and FinishedAt, the template's Now, and decides
+	// RetryDeadline. Latencies and timings use the monotonic clock instead.
+	// Default time.Now.
+	Now func() time.Time
+	// Sleep waits between attempts and returns ctx.Err() if ctx ends first.
+	// Default: a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Rand returns a number in [0, 1) for backoff jitter. It is called
+	// concurrently. Default math/rand/v2.Float64.
+	Rand func() float64
+	// Transport overrides the tuned transport New builds, for tests (a TLS
+	// server's own client transport, say). Redirects are still capped.
+	Transport http.RoundTripper
+	// UserAgent is sent unless a target sets its own. Default
+	// "apicron/" + apicron.Version.
+	UserAgent string
+}
+
+// Validate reports a setting out of range. New does not call it: New
+// replaces zero and out-of-range values with defaults, so callers that want
+// bad settings refused call Validate first.
+func (c Config) Validate() error {
+	if c.DefaultTimeout < 0 {
+		return fmt.Errorf("executor: default timeout must not be negative, got %s", c.DefaultTimeout)
+	}
+	if c.MaxRetries < 0 || c.MaxRetries > apicron.MaxRetriesLimit {
+		return fmt.Errorf("executor: max retries must be between 0 and %d, got %d", apicron.MaxRetriesLimit, c.MaxRetries)
+	}
+	if c.MaxResponseBytes < 0 {
+		return fmt.Errorf("executor: max response bytes must not be negative, got %d", c.MaxResponseBytes)
+	}
+	return nil
+}
+
+// Executor sends jobs' requests. It is safe for concurrent use; make one and
+// share it, since it holds the connection pool.
+type Executor struct {
+	timeout    time.Duration
+	maxRetries int
+	maxBody    int64
+	logger     *slog.Logger
+	now        func() time.Time
+	sleep      func(context.Context, time.Duration) error
+	rand       func() float64
+	userAgent  string
+	client     *http.Client
+	templates  *templateCache
+}
+
+var _ apicron.Executor = (*Executor)(nil)
+
+// New returns an Executor for cfg, with defaults for the zero fields.
+func New(cfg Config) *Executor {
+	e := &Executor{
+		timeout:    cfg.DefaultTimeout,
+		maxRetries: min(max(cfg.MaxRetries, 0), apicron.MaxRetriesLimit),
+		maxBody:    cfg.MaxResponseBytes,
+		logger:     cfg.Logger,
+		now:        cfg.Now,
+		sleep:      cfg.Sleep,
+		rand:       cfg.Rand,
+		userAgent:  cfg.UserAgent,
+		templates:  newTemplateCache(templateCacheEntries, templateCacheBytes),
+	}
+	if e.timeout <= 0 {
+		e.timeout = DefaultTimeout
+	}
+	if e.maxBody <= 0 {
+		e.maxBody = DefaultMaxResponseBytes
+	}
+	if e.logger == nil {
+		e.logger = slog.New(slog.DiscardHandler)
+	}
+	e.logger = e.logger.With("component", "executor")
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.sleep == nil {
+		e.sleep = sleepContext
+	}
+	if e.rand == nil {
+		e.rand = rand.Float64
+	}
+	if e.userAgent == "" {
+		e.userAgent = "apicron/" + apicron.Version
+	}
+	rt := cfg.Transport
+	if rt == nil {
+		rt = newTransport()
+	}
+	e.client = &http.Client{Transport: rt, CheckRedirect: checkRedirect}
+	return e
+}
+
+// CloseIdleConnections closes the pooled connections not in use, for shutdown.
+func (e *Executor) CloseIdleConnections() { e.client.CloseIdleConnections() }
+
+// newTransport returns the transport shared by every request: keep-alive
+// with a deep idle pool per host (a hot target at thousands of requests per
+// second must not redial), bounded dial and handshake, the system's roots
+// only, no proxy from the environment (targets are arbitrary hosts; an
+// operator's HTTP_PROXY meant for something else must not silently reroute
+// them), and no transparent gzip, so response_size counts the bytes the
+// target sent and no CPU goes on decompressing bodies nobody reads.
+func newTransport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    10 * time.Second,
+		MaxIdleConns:           4096,
+		MaxIdleConnsPerHost:    1024,
+		IdleConnTimeout:        90 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 256 << 10,
+		DisableCompression:     true,
+	}
+}
+
+// errTooManyRedirects is what checkRedirect returns past MaxRedirects;
+// Classify finds it with errors.Is.
+var errTooManyRedirects = fmt.Errorf("stopped after %d redirects", MaxRedirects)
+
+func checkRedirect(_ *http.Request, via []*http.Request) error {
+	// via holds the requests already sent: the first plus the redirects followed.
+	if len(via) > MaxRedirects {
+		return errTooManyRedirects
+	}
+	return nil
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// plan is what stays the same across a run's attempts.
+type plan struct {
+	job         *apicron.Job
+	method      string
+	runID       string
+	scheduleID  string
+	scheduledAt string
+	timeout     time.Duration
+	retries     int
+}
+
+// outcome is one attempt and what only the last attempt's outcome reports.
+type outcome struct {
+	apicron.Attempt
+	request       apicron.RequestInfo
+	body          string
+	headers       map[string]string
+	retryAfter    time.Duration
+	hasRetryAfter bool // a Retry-After header was present and valid
+}
+
+// Execute sends job's request, retrying as the job allows, and reports every
+// attempt. The result's top-level fields are the last attempt's. Cancelling
+// ctx interrupts the attempt in flight (status INTERRUPTED) and stops
+// retrying. When a template fails no request is sent, and if it is the
+// URL's, Request.URL is the unrendered template. job must not be nil.
+func (e *Executor) Execute(ctx context.Context, job *apicron.Job) apicron.RunResult {
+	p := plan{
+		job:         job,
+		method:      job.Method,
+		runID:       strconv.FormatInt(job.RunID, 10),
+		scheduleID:  strconv.FormatInt(job.ScheduleID, 10),
+		scheduledAt: job.ScheduledAt.UTC().Format(apicron.TimeFormat),
+		timeout:     job.Timeout,
+		retries:     e.maxRetries,
+	}
+	if p.method == "" {
+		p.method = apicron.DefaultMethod
+	}
+	if p.timeout <= 0 {
+		p.timeout = e.timeout
+	}
+	if job.MaxRetries >= 0 {
+		p.retries = min(job.MaxRetries, apicron.MaxRetriesLimit)
+	}
+
+	res := apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID}
+	var last outcome
+	for n := 1; ; n++ {
+		last = e.attempt(ctx, &p, n)
+		e.logAttempt(ctx, job, &last)
+		if n == 1 {
+			res.StartedAt = last.StartedAt
+			res.Attempts = make([]apicron.Attempt, 0, min(p.retries+1, 4))
+		}
+		res.Attempts = append(res.Attempts, last.Attempt)
+		wait, ok := e.retryWait(ctx, &p, &last)
+		if !ok || e.sleep(ctx, wait) != nil {
+			break
+		}
+		if !job.RetryDeadline.IsZero() && !e.now().Before(job.RetryDeadline) {
+			break
+		}
+	}
+	res.Status = last.Status
+	res.FinishedAt = last.FinishedAt
+	res.LatencyMs = last.LatencyMs
+	res.StatusCode = last.StatusCode
+	res.ResponseSize = last.ResponseSize
+	res.ErrorType = last.ErrorType
+	res.ErrorMessage = last.ErrorMessage
+	res.Timings = last.Timings
+	res.Request = last.request
+	res.ResponseBody = last.body
+	res.ResponseHeaders = last.headers
+	return res
+}
+
+// retryWait decides whether another attempt follows o, and after how long.
+func (e *Executor) retryWait(ctx context.Context, p *plan, o *outcome) (time.Duration, bool) {
+	if o.Number > p.retries || ctx.Err() != nil || !retryable(o) {
+		return 0, false
+	}
+	if o.hasRetryAfter && o.retryAfter > MaxRetryAfter {
+		return 0, false
+	}
+	d := Backoff(o.Number, o.retryAfter, e.rand())
+	if dl := p.job.RetryDeadline; !dl.IsZero() && !e.now().Add(d).Before(dl) {
+		return 0, false
+	}
+	return d, true
+}
+
+// retryable reports whether an attempt's failure may pass if tried again:
+// timeouts, connection and DNS errors, 5xx and 429. A TLS certificate
+// problem, another 4xx, a template or a redirect loop will not fix itself.
+func retryable(o *outcome) bool {
+	switch o.Status {
+	case apicron.Timeout, apicron.DNSError:
+		return true
+	case apicron.ConnectionError:
+		return o.ErrorType != apicron.ErrTLS
+	case apicron.Failed:
+		switch o.ErrorType {
+		case apicron.ErrHTTP5xx:
+			return true
+		case apicron.ErrHTTP4xx:
+			return o.StatusCode != nil && *o.StatusCode == http.StatusTooManyRequests
+		}
+	}
+	return false
+}
+
+func (e *Executor) logAttempt(ctx context.Context, job *apicron.Job, o *outcome) {
+	if !e.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.Int64("run_id", job.RunID),
+		slog.Int64("schedule_id", job.ScheduleID),
+		slog.Int("attempt", o.Number),
+		slog.String("status", string(o.Status)),
+	}
+	if o.StatusCode != nil {
+		attrs = append(attrs, slog.Int("status_code", *o.StatusCode))
+	}
+	if o.LatencyMs != nil {
+		attrs = append(attrs, slog.Float64("latency_ms", *o.LatencyMs))
+	}
+	if o.ErrorType != "" {
+		attrs = append(attrs, slog.String("error_type", o.ErrorType), slog.String("error", o.ErrorMessage))
+	}
+	e.logger.LogAttrs(ctx, slog.LevelDebug, "attempt finished", attrs...)
+}
+
+// attempt renders and sends one request and reads its response, all within
+// the job's timeout.
+func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
+	job := p.job
+	o := outcome{}
+	o.Number = n
+	o.StartedAt = e.now()
+	o.request = apicron.RequestInfo{Method: p.method, URL: job.URL}
+
+	var data any = apicron.TemplateData{
+		ScheduleID:   job.ScheduleID,
+		ScheduleName: job.ScheduleName,
+		TargetID:     job.TargetID,
+		RunID:        job.RunID,
+		ScheduledAt:  p.scheduledAt,
+		Attempt:      n,
+		Now:          o.StartedAt.UTC().Format(apicron.TimeFormat),
+	}
+	rawURL, err := e.templates.render("url", "", job.URL, data)
+	if err != nil {
+		return e.failed(o, err)
+	}
+	o.request.URL = rawURL
+	header := make(http.Header, len(job.Headers)+5)
+	var host string
+	for name, tmpl := range job.Headers {
+		v, err := e.templates.render("headers", name, tmpl, data)
+		if err != nil {
+			return e.failed(o, err)
+		}
+		if strings.EqualFold(name, "Host") {
+			host = v // Go sends req.Host, never a Host header
+			continue
+		}
+		header.Set(name, v)
+	}
+	var body io.Reader
+	if job.BodyTemplate != "" {
+		b, err := e.templates.render("body_template", "", job.BodyTemplate, data)
+		if err != nil {
+			return e.failed(o, err)
+		}
+		body = strings.NewReader(b)
+	}
+	if _, ok := header["User-Agent"]; !ok {
+		header["User-Agent"] = []string{e.userAgent}
+	}
+	// The run's own headers come last so a target cannot forge them.
+	vals := [...]string{p.runID, p.scheduleID, p.scheduledAt, strconv.Itoa(n)}
+	header["X-Apicron-Run-Id"] = vals[0:1:1]
+	header["X-Apicron-Schedule-Id"] = vals[1:2:2]
+	header["X-Apicron-Scheduled-At"] = vals[2:3:3]
+	header["X-Apicron-Attempt"] = vals[3:4:4]
+
+	actx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	tr := newTracer()
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(actx, &tr.trace), p.method, rawURL, body)
+	if err != nil {
+		return e.failed(o, fmt.Errorf("build request: %w", err))
+	}
+	req.Header = header
+	if host != "" {
+		req.Host = host
+	}
+
+	tr.start = time.Now()
+	resp, err := e.client.Do(req)
+	var truncated, inBody bool
+	if resp != nil {
+		// With a redirect error, resp is the last response, body closed.
+		code := resp.StatusCode
+		o.StatusCode = &code
+		o.headers = keptHeaders(resp.Header)
+		if ra := resp.Header.Get("Retry-After"); ra != "" {
+			o.retryAfter, o.hasRetryAfter = parseRetryAfter(ra, e.now())
+		}
+	}
+	if err == nil {
+		var size int64
+		size, o.body, truncated, err = readBody(resp.Body, e.maxBody)
+		resp.Body.Close()
+		o.ResponseSize = &size
+		inBody = err != nil
+	}
+	latency := msSince(tr.start)
+	o.LatencyMs = &latency
+	o.Timings = tr.timings()
+	o.FinishedAt = e.now()
+
+	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			// Shutdown, whatever error the transport made of it (a closed
+			// connection mid-body, say).
+			err = context.Canceled
+		}
+		o.Status, o.ErrorType = Classify(err)
+		o.ErrorMessage = describe(err, o.ErrorType, p.timeout, inBody)
+		return o
+	}
+	if truncated {
+		// The response never ended within what apicron reads: whatever its
+		// status, the run did not get a whole answer, and an endless body
+		// must not pass for a success.
+		o.Status, o.ErrorType = apicron.Failed, apicron.ErrBodyTooLarge
+		o.ErrorMessage = fmt.Sprintf("HTTP %d with a response body over %d bytes; reading stopped there", *o.StatusCode, e.maxBody)
+		return o
+	}
+	o.Status, o.ErrorType = ClassifyStatus(*o.StatusCode)
+	o.ErrorMessage = statusMessage(*o.StatusCode)
+	return o
+}
+
+// failed finishes an attempt that ended before any request was sent.
+func (e *Executor) failed(o outcome, err error) outcome {
+	o.FinishedAt = e.now()
+	o.Status, o.ErrorType = Classify(err)
+	o.ErrorMessage = describe(err, o.ErrorType, 0, false)
+	return o
+}
+
+func msSince(t time.Time) float64 {
+	return float64(time.Since(t)) / float64(time.Millisecond)
+}
+
+// keptHeaderNames are the response headers a result keeps, canonical key
+// first, name as reported second.
+var keptHeaderNames = [...][2]string{
+	{"Content-Type", "Content-Type"},
+	{"Content-Length", "Content-Length"},
+	{"Location", "Location"},
+	{"Retry-After", "Retry-After"},
+	{"Server", "Server"},
+	{"Date", "Date"},
+	{"Etag", "ETag"},
+	{"Last-Modified", "Last-Modified"},
+	{"Cache-Control", "Cache-Control"},
+}
+
+// keptHeaders returns the present keptHeaderNames, repeated values joined
+// with ", ", each cut to maxHeaderValue bytes of valid UTF-8; nil if none.
+func keptHeaders(h http.Header) map[string]string {
+	var m map[string]string
+	for _, kn := range keptHeaderNames {
+		vs := h[kn[0]]
+		if len(vs) == 0 {
+			continue
+		}
+		v := vs[0]
+		if len(vs) > 1 {
+			v = strings.Join(vs, ", ")
+		}
+		if m == nil {
+			m = make(map[string]string, 6)
+		}
+		m[kn[1]] = truncateText(v, maxHeaderValue)
+	}
+	return m
+}
+
+// parseRetryAfter reads a Retry-After value, delay-seconds or an HTTP date
+// taken relative to now. A date in the past means no wait.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter + time.Second, true // anything over the limit is as good
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// statusMessage is the error message of a response with code: empty for 2xx.
+func statusMessage(code int) string {
+	if code >= 200 && code < 300 {
+		return ""
+	}
+	msg := "HTTP " + strconv.Itoa(code)
+	if text := http.StatusText(code); text != "" {
+		msg += " " + text
+	}
+	if code >= 300 && code < 400 {
+		msg += ": 3xx response not followed"
+	}
+	return msg
+}

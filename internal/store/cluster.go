@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/apicron/apicron"
+	"github.com/jackc/pgx/v5"
+)
+
+// Notification channels (PostgreSQL LISTEN/NOTIFY).
+const (
+	// ChannelRuns is notified when claimed runs wait for a node to take them.
+	ChannelRuns = "apicron_runs"
+	// ChannelSchedules is notified with a schedule id when the schedule changed.
+	ChannelSchedules = "apicron_schedules"
+)
+
+const dispatcherLease = "dispatcher"
+
+// queued reports whether claimed runs wait in the database for any node to
+// take them (PostgreSQL, several nodes) rather than being run by the
+// process that claimed them (SQLite, one process).
+func (db *DB) queued() bool { return db.d.name == "postgres" }
+
+// Clustered reports whether this store coordinates several nodes.
+func (db *DB) Clustered() bool { return db.queued() }
+
+// NodeID returns the node identity the store records on runs.
+func (db *DB) NodeID() string { return db.nodeID }
+
+func (t *tx) notify(ctx context.Context, channel, payload string) error {
+	if t.d.name != "postgres" {
+		return nil
+	}
+	_, err := t.exec(ctx, "SELECT pg_notify(?, ?)", channel, payload)
+	return err
+}
+
+// notifyScheduleChanged tells the other nodes, on commit, that schedule id changed.
+func notifyScheduleChanged(ctx context.Context, tx *tx, id int64) error {
+	return tx.notify(ctx, ChannelSchedules, strconv.FormatInt(id, 10))
+}
+
+// jobJSON is a job as it waits in runs.job.
+type jobJSON struct {
+	ScheduleName  string            `json:"schedule_name"`
+	Method        string            `json:"method"`
+	URL           string            `json:"url"`
+	Headers       map[string]string `json:"headers"`
+	BodyTemplate  string            `json:"body_template"`
+	TimeoutMs     int64             `json:"timeout_ms"`
+	MaxRetries    int               `json:"max_retries"`
+	RetryDeadline int64             `json:"retry_deadline"`
+}
+
+func toJobJSON(j *apicron.Job) jobJSON {
+	return jobJSON{ScheduleName: j.ScheduleName, Method: j.Method, URL: j.URL, Headers: j.Headers,
+		BodyTemplate: j.BodyTemplate, TimeoutMs: j.Timeout.Milliseconds(), MaxRetries: j.MaxRetries,
+		RetryDeadline: ms(j.RetryDeadline)}
+}
+
+// dbNow is the database's clock in unix milliseconds: leases and heartbeats
+// compare times from one clock, so the nodes' clocks may disagree.
+const dbNowSQL = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+
+// TakeRuns gives this node up to max claimed runs that no node has taken,
+// earliest first. SKIP LOCKED lets every node take at once without waiting
+// on each other or taking the same run.
+func (db *DB) TakeRuns(ctx context.Context, max int) ([]*apicron.Job, error) {
+	if !db.queued() || max <= 0 {
+		return nil, nil
+	}
+	var jobs []*apicron.Job
+	err := db.write(ctx, func(tx *tx) error {
+		rows, err := tx.query(ctx, `UPDATE runs SET node_id = ? WHERE id IN (
+			SELECT id FROM runs WHERE status = 'RUNNING' AND node_id = '' ORDER BY scheduled_at LIMIT ? FOR UPDATE SKIP LOCKED)
+			RETURNING id, schedule_id, target_id, scheduled_at, missed, job`, db.nodeID, max)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				j         apicron.Job
+				scheduled int64
+				raw       sql.NullString
+				jj        jobJSON
+			)
+			if err := rows.Scan(&j.RunID, &j.ScheduleID, &j.TargetID, &scheduled, &j.Missed, &raw); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(raw.String), &jj); err != nil {
+				return fmt.Errorf("decode job of run %d: %w", j.RunID, err)
+			}
+			j.ScheduledAt = fromMs(scheduled)
+			j.ScheduleName, j.Method, j.URL, j.Headers, j.BodyTemplate = jj.ScheduleName, jj.Method, jj.URL, jj.Headers, jj.BodyTemplate
+			j.Timeout, j.MaxRetries = time.Duration(jj.TimeoutMs)*time.Millisecond, jj.MaxRetries
+			j.RetryDeadline = fromMs(jj.RetryDeadline)
+			jobs = append(jobs, &j)
+		}
+		return rows.Err()
+	})
+	return jobs, err
+}
+
+// Lease is what a heartbeat learned about the dispatcher lease.
+type Lease struct {
+	Holder    string
+	Epoch     int64
+	ExpiresAt time.Time
+}
+
+// Heartbeat records that this node is alive and takes or renews the
+// dispatcher lease for ttl when it is free, expired or already this node's.
+// The epoch grows each time the lease changes hands.
+func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (Lease, error) {
+	var l Lease
+	err := db.write(ctx, func(tx *tx) error {
+		var now int64
+		if err := tx.queryRow(ctx, "SELECT "+dbNowSQL).Scan(&now); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO nodes (node_id, started_at, heartbeat_at) VALUES (?, ?, ?)
+			ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, db.nodeID, now, now); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO leases (name, holder, epoch, expires_at) VALUES (?, ?, 1, ?)
+			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+				epoch = CASE WHEN leases.holder = excluded.holder THEN leases.epoch ELSE leases.epoch + 1 END,
+				expires_at = excluded.expires_at
+			WHERE leases.holder = excluded.holder OR leases.expires_at < ?`,
+			dispatcherLease, db.nodeID, now+ttl.Milliseconds(), now); err != nil {
+			return err
+		}
+		var exp int64
+		if err := tx.queryRow(ctx, "SELECT holder, epoch, expires_at FROM leases WHERE name = ?", dispatcherLease).Scan(&l.Holder, &l.Epoch, &exp); err != nil {
+			return err
+		}
+		l.ExpiresAt = fromMs(exp)
+		return nil
+	})
+	return l, err
+}
+
+// Resign gives up the dispatcher lease if this node holds it, so another
+// node can take over at once instead of waiting for it to expire.
+func (db *DB) Resign(ctx context.Context) error {
+	return db.write(ctx, func(tx *tx) error {
+		_, err := tx.exec(ctx, "UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?", dispatcherLease, db.nodeID)
+		return err
+	})
+}
+
+// ReapDeadNodes marks INTERRUPTED the runs held by nodes whose last
+// heartbeat is older than ttl. A dead node's results, should it come back,
+// are then fenced off by Finish.
+func (db *DB) ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duration) (int64, error) {
+	return db.interrupt(ctx, now, "the node running it stopped (no heartbeat for "+ttl.String()+")",
+		`SELECT id, schedule_id FROM runs WHERE status = 'RUNNING' AND node_id <> '' AND node_id NOT IN (
+			SELECT node_id FROM nodes WHERE heartbeat_at >= `+dbNowSQL+` - ?)`, ttl.Milliseconds())
+}
+
+// Listen calls fn for every notification on the store's channels until ctx
+// ends, reconnecting after errors. It returns at once on SQLite, which has
+// no other process to hear from.
+func (db *DB) Listen(ctx context.Context, url string, fn func(channel, payload string)) {
+	if !db.queued() {
+		return
+	}
+	for ctx.Err() == nil {
+		err := db.listenOnce(ctx, url, fn)
+		if ctx.Err() != nil {
+			return
+		}
+		db.logger.Warn("notification listener lost; reconnecting", "err", err)
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (db *DB) listenOnce(ctx context.Context, url string, fn func(channel, payload string)) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	for _, ch := range []string{ChannelRuns, ChannelSchedules} {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			return err
+		}
+	}
+	fn(ChannelRuns, "") // anything queued while not listening
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		fn(n.Channel, n.Payload)
+	}
+}
