@@ -98,10 +98,18 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		DefaultTimeout: cfg.DefaultTimeout, MaxRetries: cfg.MaxRetries,
 		Logger: logger.With("component", "executor"), UserAgent: "apicron/" + version,
 	})
-	engine := scheduler.New(scheduler.Config{
+	engineCfg := scheduler.Config{
 		Store: db, Executor: exec, Logger: logger, MaxConcurrent: cfg.MaxConcurrentJobs,
-		ShutdownGrace: cfg.ShutdownGrace, ClaimLead: claimLead,
-	})
+		ShutdownGrace: cfg.ShutdownGrace, ClaimLead: claimLead, LeaseTTL: cfg.LeaseTTL,
+	}
+	if db.Clustered() {
+		// Several nodes may share this database: hold the lease to claim,
+		// take claimed runs from the database, and resync now and then in
+		// case a change notification was lost.
+		engineCfg.Cluster = db
+		engineCfg.ResyncInterval = 30 * time.Second
+	}
+	engine := scheduler.New(engineCfg)
 	api, err := httpapi.New(httpapi.Config{
 		Store: db, Notifier: engine, Logger: logger.With("component", "httpapi"), Title: cfg.AppTitle,
 		Version: version, NodeID: cfg.NodeID, HealthFunc: engine.Health,

@@ -376,14 +376,8 @@ func TestBinary_SIGKILLRestart(t *testing.T) {
 		t.Skip("builds and kills the real binary")
 	}
 	t.Parallel()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "apicron")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	db := filepath.Join(dir, "k.db")
+	bin := buildBinary(t)
+	db := filepath.Join(t.TempDir(), "k.db")
 	ts, _ := okTarget(t)
 	release := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -395,20 +389,7 @@ func TestBinary_SIGKILLRestart(t *testing.T) {
 	t.Cleanup(func() { close(release); slow.Close() })
 
 	start := func() (*exec.Cmd, string) {
-		cmd := exec.Command(bin, "--port", "0", "--database-url", "sqlite:///"+db)
-		logs := &logWatcher{addr: make(chan string, 1)}
-		cmd.Stderr = logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		select {
-		case url := <-logs.addr:
-			return cmd, url
-		case <-time.After(15 * time.Second):
-			t.Fatalf("binary did not start:\n%s", logs)
-		}
-		return nil, ""
+		return startBinary(t, bin, nil, "--port", "0", "--database-url", "sqlite:///"+db)
 	}
 	cmd, url := start()
 	s := &server{url: url}
@@ -473,4 +454,59 @@ func TestBinary_SIGKILLRestart(t *testing.T) {
 	if len(runs) < 5 || len(runs) > 8 {
 		t.Fatalf("%d runs for an 8 s window with a short outage", len(runs))
 	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// buildBinary builds apicron once per test run, without cgo, as users get it.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "apicron-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "apicron")
+		build := exec.Command("go", "build", "-o", binPath, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// startBinary starts the binary with args and extra environment, waits until
+// it listens, and kills it when the test ends if it is still running.
+func startBinary(t *testing.T, bin string, env []string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	logs := &logWatcher{addr: make(chan string, 1)}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("logs of %v:\n%s", args, logs)
+		}
+	})
+	select {
+	case url := <-logs.addr:
+		return cmd, url
+	case <-time.After(30 * time.Second):
+		t.Fatalf("binary did not start:\n%s", logs)
+	}
+	return nil, ""
 }

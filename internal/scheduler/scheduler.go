@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -41,6 +42,11 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// RetryDelay is how long a batch waits after the database refused it.
 	RetryDelay time.Duration
+	// Cluster, when set, shares the work with other nodes on one database:
+	// only the lease holder claims, and every node takes claimed runs.
+	Cluster Cluster
+	// LeaseTTL is how long the dispatcher lease lasts without renewal.
+	LeaseTTL time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -68,6 +74,9 @@ func (c *Config) setDefaults() {
 	if c.RetryDelay <= 0 {
 		c.RetryDelay = time.Second
 	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 5 * time.Second
+	}
 }
 
 // Scheduler fires due schedules. Create it with New, start it with Run.
@@ -82,7 +91,11 @@ type Scheduler struct {
 	wake    chan struct{}      // size 1: a change or a new earliest time
 
 	sem      chan struct{} // MaxConcurrent slots
+	active   atomic.Int64  // jobs dispatched and not yet done
 	inflight sync.WaitGroup
+	leader   atomic.Bool   // holds the dispatcher lease (always true without a cluster)
+	epoch    atomic.Int64  // the lease's epoch while leader
+	takeC    chan struct{} // size 1: claimed runs wait to be taken
 	execCtx  context.Context
 	stopExec context.CancelFunc
 
@@ -102,6 +115,7 @@ func New(cfg Config) *Scheduler {
 		wake:    make(chan struct{}, 1),
 		sem:     make(chan struct{}, cfg.MaxConcurrent),
 		flushC:  make(chan struct{}, 1),
+		takeC:   make(chan struct{}, 1),
 	}
 	s.execCtx, s.stopExec = context.WithCancel(context.Background())
 	return s
@@ -172,9 +186,16 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	flushDone := make(chan struct{})
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	go func() { defer close(flushDone); s.flushLoop(flushCtx) }()
+	clusterDone := make(chan struct{})
+	if s.cfg.Cluster != nil {
+		go s.runCluster(ctx, clusterDone)
+	} else {
+		close(clusterDone)
+	}
 
 	s.loop(ctx)
 
+	<-clusterDone // no more runs taken
 	s.shutdown()
 	stopFlush()
 	<-flushDone
@@ -214,6 +235,9 @@ const idleWait = time.Minute
 // deterministic step: tests call it with a fake clock.
 func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
 	s.applyChanges(ctx)
+	if !s.isLeader() {
+		return idleWait
+	}
 	until := now.Add(s.cfg.ClaimLead)
 	for {
 		s.mu.Lock()
@@ -286,6 +310,12 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 		}
 	}
 	s.mu.Unlock()
+	if s.cfg.Cluster != nil {
+		// The runs wait in the database for whichever node takes them; the
+		// claim's NOTIFY wakes every node, this one included, so they race
+		// fairly.
+		return
+	}
 	for _, r := range results {
 		if r.Job != nil {
 			s.dispatch(r.Job)
@@ -297,8 +327,10 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 // blocking the loop.
 func (s *Scheduler) dispatch(job *apicron.Job) {
 	s.inflight.Add(1)
+	s.active.Add(1)
 	go func() {
 		defer s.inflight.Done()
+		defer s.active.Add(-1)
 		if d := job.ScheduledAt.Sub(s.cfg.Clock.Now()); d > 0 {
 			t := time.NewTimer(d)
 			select {
@@ -412,9 +444,20 @@ func (s *Scheduler) Health(ctx context.Context) (map[string]any, error) {
 	s.resMu.Lock()
 	pending := len(s.results)
 	s.resMu.Unlock()
-	return map[string]any{"engine": map[string]any{
+	role := "single"
+	if s.cfg.Cluster != nil {
+		role = "follower"
+		if s.leader.Load() {
+			role = "leader"
+		}
+	}
+	engine := map[string]any{
 		"scheduled":       queued,
-		"in_flight":       len(s.sem),
+		"in_flight":       s.active.Load(),
 		"pending_results": pending,
-	}}, nil
+	}
+	if role == "leader" {
+		engine["lease_epoch"] = s.epoch.Load()
+	}
+	return map[string]any{"role": role, "engine": engine}, nil
 }

@@ -118,8 +118,14 @@ type Lease struct {
 
 // Heartbeat records that this node is alive and takes or renews the
 // dispatcher lease for ttl when it is free, expired or already this node's.
-// The epoch grows each time the lease changes hands.
-func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (Lease, error) {
+// It returns the lease's holder and epoch; the epoch grows each time the
+// lease changes hands.
+func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (string, int64, error) {
+	l, err := db.heartbeat(ctx, ttl)
+	return l.Holder, l.Epoch, err
+}
+
+func (db *DB) heartbeat(ctx context.Context, ttl time.Duration) (Lease, error) {
 	var l Lease
 	err := db.write(ctx, func(tx *tx) error {
 		var now int64
@@ -169,12 +175,12 @@ func (db *DB) ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duratio
 // Listen calls fn for every notification on the store's channels until ctx
 // ends, reconnecting after errors. It returns at once on SQLite, which has
 // no other process to hear from.
-func (db *DB) Listen(ctx context.Context, url string, fn func(channel, payload string)) {
+func (db *DB) Listen(ctx context.Context, fn func(channel, payload string)) {
 	if !db.queued() {
 		return
 	}
 	for ctx.Err() == nil {
-		err := db.listenOnce(ctx, url, fn)
+		err := db.listenOnce(ctx, db.dsn, fn)
 		if ctx.Err() != nil {
 			return
 		}

@@ -37,6 +37,7 @@ type DB struct {
 	clock   apicron.Clock
 	logger  *slog.Logger
 	nodeID  string
+	dsn     string
 	release func() // drops the single-process lock
 }
 
@@ -48,7 +49,7 @@ var (
 // Open connects to the database, takes the single-process lock for SQLite,
 // and applies pending migrations.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	db := &DB{clock: cfg.Clock, logger: cfg.Logger, nodeID: cfg.NodeID, release: func() {}}
+	db := &DB{clock: cfg.Clock, logger: cfg.Logger, nodeID: cfg.NodeID, dsn: cfg.DSN, release: func() {}}
 	if db.clock == nil {
 		db.clock = apicron.SystemClock{}
 	}

@@ -1,0 +1,364 @@
+package httpapi
+
+import (
+	"math"
+	"time"
+
+	"github.com/apicron/apicron"
+)
+
+// The DTOs below are the API's JSON, in snake_case; the domain types carry no
+// JSON tags. Instants are strings in apicron.TimeFormat: RFC 3339, UTC,
+// milliseconds. Validation tags document the schema; the domain's Validate
+// is the source of truth for the rules.
+
+// Target is a target as the API returns it.
+type Target struct {
+	ID             int64             `json:"id"`
+	Name           string            `json:"name"`
+	URL            string            `json:"url"`
+	Method         string            `json:"method"`
+	Headers        map[string]string `json:"headers"`
+	BodyTemplate   *string           `json:"body_template" doc:"Body sent with each request; Go text/template actions such as {{.RunID}} are rendered"`
+	TimeoutSeconds *float64          `json:"timeout_seconds" doc:"Per-attempt timeout; null uses the service's DEFAULT_TIMEOUT"`
+	MaxRetries     *int              `json:"max_retries" doc:"Retries after a failed attempt; null uses the service's MAX_RETRIES"`
+	CreatedAt      string            `json:"created_at" format:"date-time"`
+	UpdatedAt      string            `json:"updated_at" format:"date-time"`
+}
+
+// TargetCreate is the body of POST /targets.
+type TargetCreate struct {
+	_              struct{}          `json:"-" additionalProperties:"false"`
+	Name           string            `json:"name" minLength:"1" maxLength:"200" example:"httpbin-test"`
+	URL            string            `json:"url" maxLength:"2048" example:"https://httpbin.org/get" doc:"Absolute http or https URL; may contain template actions"`
+	Method         *string           `json:"method,omitempty" doc:"One of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS (default GET)" example:"GET"`
+	Headers        map[string]string `json:"headers,omitempty" doc:"Request headers; values may contain template actions" example:"{\"User-Agent\":\"API-Scheduler/1.0\"}"`
+	BodyTemplate   *string           `json:"body_template,omitempty" nullable:"true" maxLength:"65536"`
+	TimeoutSeconds *float64          `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0" maximum:"3600"`
+	MaxRetries     *int              `json:"max_retries,omitempty" nullable:"true" minimum:"0" maximum:"10"`
+}
+
+// TargetUpdate is the body of PUT and PATCH /targets/{id}: any subset of the
+// fields, an absent one is left as it is. A null timeout_seconds or
+// max_retries returns to the service default; a null body_template clears it.
+type TargetUpdate struct {
+	_              struct{}           `json:"-" additionalProperties:"false"`
+	Name           *string            `json:"name,omitempty" minLength:"1" maxLength:"200"`
+	URL            *string            `json:"url,omitempty" maxLength:"2048"`
+	Method         *string            `json:"method,omitempty" doc:"One of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"`
+	Headers        *map[string]string `json:"headers,omitempty" doc:"Replaces all headers"`
+	BodyTemplate   *string            `json:"body_template,omitempty" nullable:"true" maxLength:"65536"`
+	TimeoutSeconds *float64           `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0" maximum:"3600"`
+	MaxRetries     *int               `json:"max_retries,omitempty" nullable:"true" minimum:"0" maximum:"10"`
+}
+
+func newTarget(t *apicron.Target) Target {
+	headers := t.Headers
+	if headers == nil {
+		headers = map[string]string{}
+	}
+	return Target{
+		ID:             t.ID,
+		Name:           t.Name,
+		URL:            t.URL,
+		Method:         t.Method,
+		Headers:        headers,
+		BodyTemplate:   nullString(t.BodyTemplate),
+		TimeoutSeconds: t.TimeoutSeconds,
+		MaxRetries:     t.MaxRetries,
+		CreatedAt:      formatTime(t.CreatedAt),
+		UpdatedAt:      formatTime(t.UpdatedAt),
+	}
+}
+
+// Schedule is a schedule as the API returns it.
+type Schedule struct {
+	ID               int64    `json:"id"`
+	Name             string   `json:"name"`
+	TargetID         int64    `json:"target_id"`
+	ScheduleType     string   `json:"schedule_type" enum:"INTERVAL,WINDOW"`
+	IntervalSeconds  int      `json:"interval_seconds"`
+	DurationSeconds  *int     `json:"duration_seconds" doc:"Window length; WINDOW schedules only"`
+	Status           string   `json:"status" enum:"ACTIVE,PAUSED,STOPPED"`
+	StoppedReason    *string  `json:"stopped_reason" doc:"Why a STOPPED schedule stopped, e.g. window_elapsed"`
+	NextRunAt        *string  `json:"next_run_at" format:"date-time" doc:"Next occurrence; null unless ACTIVE"`
+	EndsAt           *string  `json:"ends_at" format:"date-time" doc:"When an ACTIVE window closes"`
+	RemainingSeconds *float64 `json:"remaining_seconds" doc:"Window time left while a WINDOW schedule is paused"`
+	CreatedAt        string   `json:"created_at" format:"date-time"`
+	UpdatedAt        string   `json:"updated_at" format:"date-time"`
+}
+
+// ScheduleCreate is the body of POST /schedules.
+type ScheduleCreate struct {
+	_               struct{} `json:"-" additionalProperties:"false"`
+	Name            string   `json:"name" minLength:"1" maxLength:"200" example:"every-30-seconds"`
+	TargetID        int64    `json:"target_id" minimum:"1" example:"1"`
+	ScheduleType    string   `json:"schedule_type" enum:"INTERVAL,WINDOW" example:"INTERVAL"`
+	IntervalSeconds int      `json:"interval_seconds" minimum:"1" maximum:"31536000" example:"30"`
+	DurationSeconds *int     `json:"duration_seconds,omitempty" nullable:"true" minimum:"1" maximum:"315360000" doc:"Required for WINDOW, at least interval_seconds; refused for INTERVAL (null is the same as absent)"`
+}
+
+// ScheduleUpdate is the body of PUT and PATCH /schedules/{id}: any subset of
+// the fields, an absent one is left as it is.
+type ScheduleUpdate struct {
+	_               struct{} `json:"-" additionalProperties:"false"`
+	Name            *string  `json:"name,omitempty" minLength:"1" maxLength:"200"`
+	TargetID        *int64   `json:"target_id,omitempty" minimum:"1"`
+	ScheduleType    *string  `json:"schedule_type,omitempty" enum:"INTERVAL,WINDOW"`
+	IntervalSeconds *int     `json:"interval_seconds,omitempty" minimum:"1" maximum:"31536000"`
+	DurationSeconds *int     `json:"duration_seconds,omitempty" minimum:"1" maximum:"315360000"`
+}
+
+func newSchedule(s *apicron.Schedule) Schedule {
+	out := Schedule{
+		ID:              s.ID,
+		Name:            s.Name,
+		TargetID:        s.TargetID,
+		ScheduleType:    string(s.Type),
+		IntervalSeconds: s.IntervalSeconds,
+		DurationSeconds: s.DurationSeconds,
+		Status:          string(s.Status),
+		StoppedReason:   nullString(s.StoppedReason),
+		NextRunAt:       nullTime(s.NextRunAt),
+		EndsAt:          nullTime(s.EndsAt),
+		CreatedAt:       formatTime(s.CreatedAt),
+		UpdatedAt:       formatTime(s.UpdatedAt),
+	}
+	if s.RemainingMs != nil {
+		rem := float64(*s.RemainingMs) / 1000
+		out.RemainingSeconds = &rem
+	}
+	return out
+}
+
+// Run is a run as GET /runs lists it.
+type Run struct {
+	ID           int64    `json:"id"`
+	ScheduleID   int64    `json:"schedule_id"`
+	TargetID     int64    `json:"target_id"`
+	Status       string   `json:"status" enum:"RUNNING,SUCCESS,FAILED,TIMEOUT,DNS_ERROR,CONNECTION_ERROR,INTERRUPTED"`
+	ScheduledAt  string   `json:"scheduled_at" format:"date-time"`
+	StartedAt    string   `json:"started_at" format:"date-time"`
+	FinishedAt   *string  `json:"finished_at" format:"date-time"`
+	LatencyMs    *float64 `json:"latency_ms"`
+	StatusCode   *int     `json:"status_code"`
+	ResponseSize *int64   `json:"response_size"`
+	ErrorType    *string  `json:"error_type" doc:"http_4xx, http_5xx, timeout, dns, connection, tls, ..."`
+	ErrorMessage *string  `json:"error_message"`
+	Missed       int64    `json:"missed" doc:"Earlier occurrences coalesced into this run"`
+	LatenessMs   int64    `json:"lateness_ms" doc:"started_at - scheduled_at"`
+}
+
+// RunDetail is a run as GET /runs/{id} returns it: a Run with what was
+// sent and received, and every attempt.
+type RunDetail struct {
+	Run
+	RequestMethod   *string           `json:"request_method"`
+	RequestURL      *string           `json:"request_url"`
+	Timings         Timings           `json:"timings"`
+	ResponseBody    *string           `json:"response_body" doc:"The first 10 KiB of the response body"`
+	ResponseHeaders map[string]string `json:"response_headers"`
+	NodeID          *string           `json:"node_id"`
+	Attempts        []Attempt         `json:"attempts" nullable:"false"`
+}
+
+// Timings break a request's latency down, in milliseconds; null when a phase did not happen.
+type Timings struct {
+	DNSMs       *float64 `json:"dns_ms"`
+	ConnectMs   *float64 `json:"connect_ms"`
+	TLSMs       *float64 `json:"tls_ms"`
+	FirstByteMs *float64 `json:"first_byte_ms"`
+}
+
+// Attempt is one HTTP request within a run.
+type Attempt struct {
+	AttemptNumber int      `json:"attempt_number"`
+	Status        string   `json:"status"`
+	StartedAt     string   `json:"started_at" format:"date-time"`
+	FinishedAt    string   `json:"finished_at" format:"date-time"`
+	LatencyMs     *float64 `json:"latency_ms"`
+	StatusCode    *int     `json:"status_code"`
+	ResponseSize  *int64   `json:"response_size"`
+	ErrorType     *string  `json:"error_type"`
+	ErrorMessage  *string  `json:"error_message"`
+	Timings       Timings  `json:"timings"`
+}
+
+func newRun(r *apicron.Run) Run {
+	return Run{
+		ID:           r.ID,
+		ScheduleID:   r.ScheduleID,
+		TargetID:     r.TargetID,
+		Status:       string(r.Status),
+		ScheduledAt:  formatTime(r.ScheduledAt),
+		StartedAt:    formatTime(r.StartedAt),
+		FinishedAt:   nullTime(r.FinishedAt),
+		LatencyMs:    r.LatencyMs,
+		StatusCode:   r.StatusCode,
+		ResponseSize: r.ResponseSize,
+		ErrorType:    nullString(r.ErrorType),
+		ErrorMessage: nullString(r.ErrorMessage),
+		Missed:       r.Missed,
+		LatenessMs:   r.StartedAt.Sub(r.ScheduledAt).Milliseconds(),
+	}
+}
+
+func newRunDetail(r *apicron.Run) RunDetail {
+	headers := r.ResponseHeaders
+	if headers == nil {
+		headers = map[string]string{}
+	}
+	out := RunDetail{
+		Run:             newRun(r),
+		RequestMethod:   nullString(r.Request.Method),
+		RequestURL:      nullString(r.Request.URL),
+		Timings:         newTimings(r.Timings),
+		ResponseBody:    nullString(r.ResponseBody),
+		ResponseHeaders: headers,
+		NodeID:          nullString(r.NodeID),
+		Attempts:        make([]Attempt, 0, len(r.Attempts)),
+	}
+	for _, a := range r.Attempts {
+		out.Attempts = append(out.Attempts, Attempt{
+			AttemptNumber: a.Number,
+			Status:        string(a.Status),
+			StartedAt:     formatTime(a.StartedAt),
+			FinishedAt:    formatTime(a.FinishedAt),
+			LatencyMs:     a.LatencyMs,
+			StatusCode:    a.StatusCode,
+			ResponseSize:  a.ResponseSize,
+			ErrorType:     nullString(a.ErrorType),
+			ErrorMessage:  nullString(a.ErrorMessage),
+			Timings:       newTimings(a.Timings),
+		})
+	}
+	return out
+}
+
+func newTimings(t apicron.Timings) Timings {
+	return Timings{DNSMs: t.DNSMs, ConnectMs: t.ConnectMs, TLSMs: t.TLSMs, FirstByteMs: t.FirstByteMs}
+}
+
+// SystemMetrics is the body of GET /metrics.
+type SystemMetrics struct {
+	TotalTargets      int64            `json:"total_targets"`
+	TotalSchedules    int64            `json:"total_schedules"`
+	SchedulesByStatus map[string]int64 `json:"schedules_by_status" doc:"Every schedule status, zeros included"`
+	TotalRuns         int64            `json:"total_runs" doc:"Finished runs"`
+	RunsLastHour      int64            `json:"runs_last_hour"`
+	SuccessRate       float64          `json:"success_rate" doc:"Percentage of finished runs that succeeded, 0 to 100"`
+	AvgLatencyMs      float64          `json:"avg_latency_ms"`
+	P50LatencyMs      float64          `json:"p50_latency_ms"`
+	P95LatencyMs      float64          `json:"p95_latency_ms"`
+	P99LatencyMs      float64          `json:"p99_latency_ms"`
+	RunsByStatus      map[string]int64 `json:"runs_by_status" doc:"Every run status, zeros included"`
+	SkippedOverlap    int64            `json:"skipped_overlap" doc:"Occurrences skipped because the previous run was still going"`
+	Missed            int64            `json:"missed" doc:"Occurrences coalesced into a later run"`
+	RunningRuns       int64            `json:"running_runs"`
+}
+
+func newSystemMetrics(m *apicron.SystemMetrics) SystemMetrics {
+	return SystemMetrics{
+		TotalTargets:      m.TotalTargets,
+		TotalSchedules:    m.TotalSchedules,
+		SchedulesByStatus: scheduleCounts(m.SchedulesByStatus),
+		TotalRuns:         m.TotalRuns,
+		RunsLastHour:      m.RunsLastHour,
+		SuccessRate:       round2(m.SuccessRate), // the store reports a percentage
+		AvgLatencyMs:      round2(m.AvgLatencyMs),
+		P50LatencyMs:      round2(m.P50LatencyMs),
+		P95LatencyMs:      round2(m.P95LatencyMs),
+		P99LatencyMs:      round2(m.P99LatencyMs),
+		RunsByStatus:      runCounts(m.RunsByStatus),
+		SkippedOverlap:    m.SkippedOverlap,
+		Missed:            m.Missed,
+		RunningRuns:       m.RunningRuns,
+	}
+}
+
+// ScheduleMetrics is one item of GET /metrics/schedules.
+type ScheduleMetrics struct {
+	ScheduleID     int64            `json:"schedule_id"`
+	ScheduleName   string           `json:"schedule_name"`
+	Status         string           `json:"status" enum:"ACTIVE,PAUSED,STOPPED"`
+	TotalRuns      int64            `json:"total_runs"`
+	SuccessfulRuns int64            `json:"successful_runs"`
+	FailedRuns     int64            `json:"failed_runs"`
+	AvgLatencyMs   float64          `json:"avg_latency_ms"`
+	P50LatencyMs   float64          `json:"p50_latency_ms"`
+	P95LatencyMs   float64          `json:"p95_latency_ms"`
+	P99LatencyMs   float64          `json:"p99_latency_ms"`
+	RunsByStatus   map[string]int64 `json:"runs_by_status"`
+	LastRunAt      *string          `json:"last_run_at" format:"date-time"`
+	LastStatus     *string          `json:"last_status"`
+	NextRunAt      *string          `json:"next_run_at" format:"date-time"`
+	SkippedOverlap int64            `json:"skipped_overlap"`
+	Missed         int64            `json:"missed"`
+}
+
+func newScheduleMetrics(m *apicron.ScheduleMetrics) ScheduleMetrics {
+	out := ScheduleMetrics{
+		ScheduleID:     m.ScheduleID,
+		ScheduleName:   m.ScheduleName,
+		Status:         string(m.Status),
+		TotalRuns:      m.TotalRuns,
+		SuccessfulRuns: m.SuccessfulRuns,
+		FailedRuns:     m.FailedRuns,
+		AvgLatencyMs:   round2(m.AvgLatencyMs),
+		P50LatencyMs:   round2(m.P50LatencyMs),
+		P95LatencyMs:   round2(m.P95LatencyMs),
+		P99LatencyMs:   round2(m.P99LatencyMs),
+		RunsByStatus:   runCounts(m.RunsByStatus),
+		LastRunAt:      nullTime(m.LastRunAt),
+		NextRunAt:      nullTime(m.NextRunAt),
+		SkippedOverlap: m.SkippedOverlap,
+		Missed:         m.Missed,
+	}
+	if m.LastStatus != nil {
+		s := string(*m.LastStatus)
+		out.LastStatus = &s
+	}
+	return out
+}
+
+func scheduleCounts(in map[apicron.ScheduleStatus]int64) map[string]int64 {
+	out := make(map[string]int64, len(apicron.ScheduleStatuses))
+	for _, st := range apicron.ScheduleStatuses {
+		out[string(st)] = in[st]
+	}
+	return out
+}
+
+func runCounts(in map[apicron.RunStatus]int64) map[string]int64 {
+	out := make(map[string]int64, len(apicron.RunStatuses))
+	for _, st := range apicron.RunStatuses {
+		out[string(st)] = in[st]
+	}
+	return out
+}
+
+func formatTime(t time.Time) string {
+	return t.UTC().Format(apicron.TimeFormat)
+}
+
+func nullTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := formatTime(*t)
+	return &s
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func round2(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return math.Round(f*100) / 100
+}

@@ -1,0 +1,193 @@
+// Package httpapi serves apicron's REST API: the routes, the request and
+// response types (DTOs), and the one place where apicron error codes become
+// HTTP statuses. It is built on Huma, so the OpenAPI document, request
+// validation and the /docs page come from the same Go types.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/apicron/apicron"
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+)
+
+// MaxBodyBytes is the largest request body the API reads; a larger one is
+// refused with 413 before it is parsed.
+const MaxBodyBytes = 1 << 20
+
+// Config holds the dependencies of a Server.
+type Config struct {
+	// Store is the database. Required.
+	Store apicron.Store
+	// Notifier hears about every schedule the API created, changed or
+	// deleted, so the engine can replan at once. Optional.
+	Notifier apicron.Notifier
+	// Logger receives internal errors, once each; the caller names the
+	// component. Optional: nothing is logged without it.
+	Logger *slog.Logger
+	// Clock is the time /health reports and /metrics counts "the last hour"
+	// from. Optional: the system clock.
+	Clock apicron.Clock
+	// Title and Version describe the API in its OpenAPI document; Version
+	// is also what /health reports. Optional.
+	Title   string
+	Version string
+	// NodeID names this process in /health. Optional.
+	NodeID string
+	// HealthFunc, when set, adds to /health: its entries are merged into the
+	// response (they cannot replace status, version, node_id, database or
+	// time), and an error makes the service report "unavailable" with 503.
+	HealthFunc func(ctx context.Context) (map[string]any, error)
+}
+
+// Validate reports a missing required dependency.
+func (c *Config) Validate() error {
+	if c.Store == nil {
+		return errors.New("httpapi: config: Store is required")
+	}
+	return nil
+}
+
+// Server is the HTTP API. It implements http.Handler.
+type Server struct {
+	store      apicron.Store
+	notifier   apicron.Notifier
+	logger     *slog.Logger
+	clock      apicron.Clock
+	version    string
+	nodeID     string
+	healthFunc func(ctx context.Context) (map[string]any, error)
+
+	mux *http.ServeMux
+	api huma.API
+}
+
+// New builds a Server with every route registered.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		store:      cfg.Store,
+		notifier:   cfg.Notifier,
+		logger:     cfg.Logger,
+		clock:      cfg.Clock,
+		version:    cfg.Version,
+		nodeID:     cfg.NodeID,
+		healthFunc: cfg.HealthFunc,
+		mux:        http.NewServeMux(),
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.clock == nil {
+		s.clock = apicron.SystemClock{}
+	}
+	if s.version == "" {
+		s.version = apicron.Version
+	}
+	title := cfg.Title
+	if title == "" {
+		title = "apicron"
+	}
+	s.api = humago.New(s.mux, s.humaConfig(title, s.version))
+	s.routes()
+	return s, nil
+}
+
+// humaConfig is Huma's default configuration less what does not fit this API:
+// no $schema property or Link header in responses (they are not part of the
+// contract), no /schemas route, integral numbers such as 10.0 accepted for
+// integers (see format.go), and errors with a readable detail (see errors.go).
+func (s *Server) humaConfig(title, version string) huma.Config {
+	cfg := huma.DefaultConfig(title, version)
+	cfg.CreateHooks = nil // drops the schema link transformer
+	cfg.SchemasPath = ""
+	cfg.Info.Description = "apicron stores HTTP targets and schedules, fires requests on time and records every run."
+	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
+	cfg.Transformers = append(cfg.Transformers, s.transformError)
+	return cfg
+}
+
+// ServeHTTP implements http.Handler. A request that matches no route gets a
+// problem+json 404 or 405 like every other error, rather than the mux's plain text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+			writeProblem(w, http.StatusInternalServerError, "internal error")
+		}
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.unmatched(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// OpenAPI returns the API's OpenAPI document.
+func (s *Server) OpenAPI() *huma.OpenAPI {
+	return s.api.OpenAPI()
+}
+
+// unmatched lets the mux decide between 404 and 405 (and set Allow), then
+// writes the problem body itself.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{header: http.Header{}}
+	s.mux.ServeHTTP(rec, r)
+	status := rec.status
+	if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
+		// A redirect to the cleaned path, say: let the mux answer.
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	if allow := rec.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	msg := "no such route: " + r.URL.Path
+	if status == http.StatusMethodNotAllowed {
+		msg = "method " + r.Method + " is not allowed on " + r.URL.Path
+	}
+	writeProblem(w, status, msg)
+}
+
+// statusRecorder keeps the status and headers a handler writes and drops its body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header { return r.header }
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+// notify tells the engine that a schedule changed; it never blocks.
+func (s *Server) notify(id int64) {
+	if s.notifier != nil {
+		s.notifier.Changed(id)
+	}
+}
+
+// now returns the current time in UTC.
+func (s *Server) now() time.Time {
+	return s.clock.Now().UTC()
+}

@@ -1,0 +1,131 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/apicron/apicron"
+)
+
+type createScheduleInput struct {
+	Body ScheduleCreate
+}
+
+type updateScheduleInput struct {
+	ID      int64 `path:"id" doc:"Resource id"`
+	RawBody []byte
+	Body    ScheduleUpdate
+}
+
+type scheduleOutput struct {
+	Body Schedule
+}
+
+type listSchedulesInput struct {
+	Limit    int    `query:"limit" default:"100" minimum:"1" maximum:"1000" doc:"Page size"`
+	Offset   int    `query:"offset" default:"0" minimum:"0" doc:"Items to skip"`
+	Status   string `query:"status" enum:"ACTIVE,PAUSED,STOPPED" doc:"Only schedules in this status"`
+	TargetID int64  `query:"target_id" minimum:"1" doc:"Only schedules of this target"`
+}
+
+type listSchedulesOutput struct {
+	TotalCount int        `header:"X-Total-Count" doc:"Number of matching schedules in all pages"`
+	Body       []Schedule `nullable:"false"`
+}
+
+func (s *Server) createSchedule(ctx context.Context, in *createScheduleInput) (*scheduleOutput, error) {
+	b := in.Body
+	sc := &apicron.Schedule{
+		Name:            b.Name,
+		TargetID:        b.TargetID,
+		Type:            apicron.ScheduleType(b.ScheduleType),
+		IntervalSeconds: b.IntervalSeconds,
+		DurationSeconds: b.DurationSeconds,
+	}
+	if err := sc.Validate(); err != nil {
+		return nil, s.apiError(ctx, "create schedule", err)
+	}
+	if err := s.store.CreateSchedule(ctx, sc); err != nil {
+		return nil, s.apiError(ctx, "create schedule", err)
+	}
+	s.notify(sc.ID)
+	return &scheduleOutput{Body: newSchedule(sc)}, nil
+}
+
+func (s *Server) getSchedule(ctx context.Context, in *idPath) (*scheduleOutput, error) {
+	sc, err := s.store.FindScheduleByID(ctx, in.ID)
+	if err != nil {
+		return nil, s.apiError(ctx, "get schedule", err)
+	}
+	return &scheduleOutput{Body: newSchedule(sc)}, nil
+}
+
+func (s *Server) listSchedules(ctx context.Context, in *listSchedulesInput) (*listSchedulesOutput, error) {
+	f := apicron.ScheduleFilter{Limit: in.Limit, Offset: in.Offset}
+	if in.Status != "" {
+		st := apicron.ScheduleStatus(in.Status)
+		f.Status = &st
+	}
+	if in.TargetID != 0 {
+		f.TargetID = &in.TargetID
+	}
+	scs, total, err := s.store.FindSchedules(ctx, f)
+	if err != nil {
+		return nil, s.apiError(ctx, "list schedules", err)
+	}
+	out := &listSchedulesOutput{TotalCount: total, Body: make([]Schedule, 0, len(scs))}
+	for _, sc := range scs {
+		out.Body = append(out.Body, newSchedule(sc))
+	}
+	return out, nil
+}
+
+// updateSchedule converts the body; the store applies it in its transaction,
+// validates the result, checks that the target exists and replans.
+func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*scheduleOutput, error) {
+	if _, err := nullFields(in.RawBody, "name", "target_id", "schedule_type", "interval_seconds", "duration_seconds"); err != nil {
+		return nil, s.apiError(ctx, "update schedule", err)
+	}
+	b := in.Body
+	upd := apicron.ScheduleUpdate{
+		Name:            b.Name,
+		TargetID:        b.TargetID,
+		IntervalSeconds: b.IntervalSeconds,
+		DurationSeconds: b.DurationSeconds,
+	}
+	if b.ScheduleType != nil {
+		t := apicron.ScheduleType(*b.ScheduleType)
+		upd.Type = &t
+	}
+	sc, err := s.store.UpdateSchedule(ctx, in.ID, upd)
+	if err != nil {
+		return nil, s.apiError(ctx, "update schedule", err)
+	}
+	s.notify(sc.ID)
+	return &scheduleOutput{Body: newSchedule(sc)}, nil
+}
+
+func (s *Server) deleteSchedule(ctx context.Context, in *idPath) (*struct{}, error) {
+	if err := s.store.DeleteSchedule(ctx, in.ID); err != nil {
+		return nil, s.apiError(ctx, "delete schedule", err)
+	}
+	s.notify(in.ID)
+	return &struct{}{}, nil
+}
+
+func (s *Server) pauseSchedule(ctx context.Context, in *idPath) (*scheduleOutput, error) {
+	sc, err := s.store.PauseSchedule(ctx, in.ID)
+	if err != nil {
+		return nil, s.apiError(ctx, "pause schedule", err)
+	}
+	s.notify(sc.ID)
+	return &scheduleOutput{Body: newSchedule(sc)}, nil
+}
+
+func (s *Server) resumeSchedule(ctx context.Context, in *idPath) (*scheduleOutput, error) {
+	sc, err := s.store.ResumeSchedule(ctx, in.ID)
+	if err != nil {
+		return nil, s.apiError(ctx, "resume schedule", err)
+	}
+	s.notify(sc.ID)
+	return &scheduleOutput{Body: newSchedule(sc)}, nil
+}

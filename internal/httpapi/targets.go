@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/apicron/apicron"
+)
+
+type idPath struct {
+	ID int64 `path:"id" doc:"Resource id"`
+}
+
+type createTargetInput struct {
+	Body TargetCreate
+}
+
+type updateTargetInput struct {
+	ID      int64 `path:"id" doc:"Resource id"`
+	RawBody []byte
+	Body    TargetUpdate
+}
+
+type targetOutput struct {
+	Body Target
+}
+
+type listTargetsInput struct {
+	Limit  int `query:"limit" default:"100" minimum:"1" maximum:"1000" doc:"Page size"`
+	Offset int `query:"offset" default:"0" minimum:"0" doc:"Items to skip"`
+}
+
+type listTargetsOutput struct {
+	TotalCount int      `header:"X-Total-Count" doc:"Number of targets in all pages"`
+	Body       []Target `nullable:"false"`
+}
+
+func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targetOutput, error) {
+	b := in.Body
+	t := &apicron.Target{
+		Name:           b.Name,
+		URL:            b.URL,
+		Headers:        b.Headers,
+		TimeoutSeconds: b.TimeoutSeconds,
+		MaxRetries:     b.MaxRetries,
+	}
+	if b.Method != nil {
+		t.Method = *b.Method
+	}
+	if b.BodyTemplate != nil {
+		t.BodyTemplate = *b.BodyTemplate
+	}
+	t.Normalize()
+	if err := t.Validate(); err != nil {
+		return nil, s.apiError(ctx, "create target", err)
+	}
+	if err := s.store.CreateTarget(ctx, t); err != nil {
+		return nil, s.apiError(ctx, "create target", err)
+	}
+	return &targetOutput{Body: newTarget(t)}, nil
+}
+
+func (s *Server) getTarget(ctx context.Context, in *idPath) (*targetOutput, error) {
+	t, err := s.store.FindTargetByID(ctx, in.ID)
+	if err != nil {
+		return nil, s.apiError(ctx, "get target", err)
+	}
+	return &targetOutput{Body: newTarget(t)}, nil
+}
+
+func (s *Server) listTargets(ctx context.Context, in *listTargetsInput) (*listTargetsOutput, error) {
+	ts, total, err := s.store.FindTargets(ctx, apicron.Page{Limit: in.Limit, Offset: in.Offset})
+	if err != nil {
+		return nil, s.apiError(ctx, "list targets", err)
+	}
+	out := &listTargetsOutput{TotalCount: total, Body: make([]Target, 0, len(ts))}
+	for _, t := range ts {
+		out.Body = append(out.Body, newTarget(t))
+	}
+	return out, nil
+}
+
+// updateTarget converts the body; the store applies it in its transaction,
+// normalizes and validates the result.
+func (s *Server) updateTarget(ctx context.Context, in *updateTargetInput) (*targetOutput, error) {
+	upd, err := targetUpdate(in.Body, in.RawBody)
+	if err != nil {
+		return nil, s.apiError(ctx, "update target", err)
+	}
+	t, err := s.store.UpdateTarget(ctx, in.ID, upd)
+	if err != nil {
+		return nil, s.apiError(ctx, "update target", err)
+	}
+	return &targetOutput{Body: newTarget(t)}, nil
+}
+
+// targetUpdate converts the body of a target update. A null is told from an
+// absent field by the raw body: null clears body_template and returns
+// timeout_seconds and max_retries to the service defaults; it is refused for
+// the fields that cannot be empty.
+func targetUpdate(b TargetUpdate, raw []byte) (apicron.TargetUpdate, error) {
+	nulls, err := nullFields(raw, "name", "url", "method", "headers")
+	if err != nil {
+		return apicron.TargetUpdate{}, err
+	}
+	upd := apicron.TargetUpdate{
+		Name:    b.Name,
+		URL:     b.URL,
+		Method:  b.Method,
+		Headers: b.Headers,
+	}
+	if b.BodyTemplate != nil {
+		upd.BodyTemplate = b.BodyTemplate
+	} else if nulls["body_template"] {
+		empty := ""
+		upd.BodyTemplate = &empty
+	}
+	if b.TimeoutSeconds != nil || nulls["timeout_seconds"] {
+		upd.TimeoutSeconds = &b.TimeoutSeconds
+	}
+	if b.MaxRetries != nil || nulls["max_retries"] {
+		upd.MaxRetries = &b.MaxRetries
+	}
+	return upd, nil
+}
+
+// nullFields returns the top-level fields of a JSON object that are null,
+// or an EINVALID error for the first of them that is in notNull.
+func nullFields(raw []byte, notNull ...string) (map[string]bool, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, apicron.Errorf(apicron.EINVALID, "the body must be a JSON object")
+	}
+	nulls := map[string]bool{}
+	for k, v := range fields {
+		if string(v) == "null" {
+			nulls[k] = true
+		}
+	}
+	for _, k := range notNull {
+		if nulls[k] {
+			return nil, apicron.Invalid(k, "must not be null")
+		}
+	}
+	return nulls, nil
+}
+
+func (s *Server) deleteTarget(ctx context.Context, in *idPath) (*struct{}, error) {
+	if err := s.store.DeleteTarget(ctx, in.ID); err != nil {
+		return nil, s.apiError(ctx, "delete target", err)
+	}
+	return &struct{}{}, nil
+}

@@ -1,0 +1,165 @@
+package scheduler
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/apicron/apicron"
+)
+
+// Cluster is what the engine asks of a database shared by several nodes
+// (PostgreSQL). Without one, the engine runs what it claims itself.
+type Cluster interface {
+	// NodeID names this node.
+	NodeID() string
+	// Heartbeat marks this node alive and takes or renews the dispatcher
+	// lease when free, expired or already held; it returns the holder and epoch.
+	Heartbeat(ctx context.Context, ttl time.Duration) (holder string, epoch int64, err error)
+	// Resign gives up the lease if this node holds it.
+	Resign(ctx context.Context) error
+	// TakeRuns assigns up to max claimed runs that no node has taken to this node.
+	TakeRuns(ctx context.Context, max int) ([]*apicron.Job, error)
+	// ReapDeadNodes marks INTERRUPTED the runs of nodes silent for longer than ttl.
+	ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duration) (int64, error)
+	// Listen calls fn for each notification until ctx ends.
+	Listen(ctx context.Context, fn func(channel, payload string))
+}
+
+// Notification channels the engine listens on.
+const (
+	channelRuns      = "apicron_runs"
+	channelSchedules = "apicron_schedules"
+)
+
+// takeBatch is the most runs a node takes at once, so that runs claimed
+// together spread over the nodes instead of all going to the fastest.
+const takeBatch = 16
+
+// isLeader reports whether this node may claim. Without a cluster it always may.
+func (s *Scheduler) isLeader() bool {
+	if s.cfg.Cluster == nil {
+		return true
+	}
+	return s.leader.Load()
+}
+
+// runCluster runs the node's part in a cluster until ctx ends: the
+// heartbeat that holds or seeks the lease, the reaper (while leader), the
+// notification listener, and the worker that takes claimed runs.
+func (s *Scheduler) runCluster(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	c := s.cfg.Cluster
+	go c.Listen(ctx, func(channel, payload string) {
+		switch channel {
+		case channelRuns:
+			s.nudgeTake()
+		case channelSchedules:
+			if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
+				s.Changed(id)
+			}
+		}
+	})
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); s.takeLoop(ctx) }()
+
+	interval := max(s.cfg.LeaseTTL/5, 100*time.Millisecond)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var lastRenewed time.Time
+	for {
+		holder, epoch, err := c.Heartbeat(ctx, s.cfg.LeaseTTL)
+		now := time.Now()
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				s.logger.Error("heartbeat", "err", err)
+			}
+			// Without a renewal for a whole TTL the lease may be someone
+			// else's: stop claiming (claims stay exactly-once regardless).
+			if s.leader.Load() && now.Sub(lastRenewed) > s.cfg.LeaseTTL {
+				s.setLeader(ctx, false, 0)
+			}
+		case holder == c.NodeID():
+			lastRenewed = now
+			if !s.leader.Load() {
+				s.setLeader(ctx, true, epoch)
+			}
+			if n, err := c.ReapDeadNodes(ctx, s.cfg.Clock.Now(), s.cfg.LeaseTTL); err != nil && ctx.Err() == nil {
+				s.logger.Error("reap runs of dead nodes", "err", err)
+			} else if n > 0 {
+				s.logger.Warn("runs of a dead node marked INTERRUPTED", "runs", n)
+			}
+		default:
+			if s.leader.Load() {
+				s.setLeader(ctx, false, 0)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			<-workerDone
+			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := c.Resign(rctx); err != nil {
+				s.logger.Error("resign the dispatcher lease", "err", err)
+			}
+			cancel()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Scheduler) setLeader(ctx context.Context, leader bool, epoch int64) {
+	s.leader.Store(leader)
+	s.epoch.Store(epoch)
+	if leader {
+		s.logger.Info("took the dispatcher lease", "node_id", s.cfg.Cluster.NodeID(), "epoch", epoch)
+		if err := s.resync(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Error("load schedules after taking the lease", "err", err)
+		}
+	} else {
+		s.logger.Warn("lost the dispatcher lease", "node_id", s.cfg.Cluster.NodeID())
+	}
+	s.nudge()
+}
+
+func (s *Scheduler) nudgeTake() {
+	select {
+	case s.takeC <- struct{}{}:
+	default:
+	}
+}
+
+// takeLoop takes claimed runs, as free slots allow, whenever notified and
+// at least every second (in case a notification was missed).
+func (s *Scheduler) takeLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		for {
+			free := min(s.cfg.MaxConcurrent-int(s.active.Load()), takeBatch)
+			if free <= 0 {
+				break
+			}
+			jobs, err := s.cfg.Cluster.TakeRuns(ctx, free)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.logger.Error("take claimed runs", "err", err)
+				}
+				break
+			}
+			for _, j := range jobs {
+				s.dispatch(j)
+			}
+			if len(jobs) < free {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.takeC:
+		}
+	}
+}
