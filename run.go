@@ -170,7 +170,7 @@ type SystemMetrics struct {
 	TotalRuns         int64 // finished runs
 	RunsLastHour      int64
 	RunsByStatus      map[RunStatus]int64
-	SuccessRate       float64 // successful / finished, 0..1... see httpapi for the percentage
+	SuccessRate       float64 // percent of finished runs that succeeded, 0..100
 	AvgLatencyMs      float64
 	P50LatencyMs      float64
 	P95LatencyMs      float64

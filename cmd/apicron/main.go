@@ -88,6 +88,8 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	logger.Info("starting apicron", "version", version, "config", cfg)
 	db, err := store.Open(ctx, store.Config{
 		Driver: cfg.Database.Driver, DSN: cfg.Database.DSN, Logger: logger.With("component", "store"), NodeID: cfg.NodeID,
+		// Any PostgreSQL database may gain a second node at any time.
+		Shared: cfg.Database.Driver == config.DriverPostgres,
 	})
 	if err != nil {
 		return fmt.Errorf("open database (DATABASE_URL): %w", err)

@@ -24,9 +24,9 @@ const (
 const dispatcherLease = "dispatcher"
 
 // queued reports whether claimed runs wait in the database for any node to
-// take them (PostgreSQL, several nodes) rather than being run by the
-// process that claimed them (SQLite, one process).
-func (db *DB) queued() bool { return db.d.name == "postgres" }
+// take them (a shared PostgreSQL database) rather than being run by the
+// process that claimed them (SQLite, or PostgreSQL used by one process).
+func (db *DB) queued() bool { return db.shared }
 
 // Clustered reports whether this store coordinates several nodes.
 func (db *DB) Clustered() bool { return db.queued() }

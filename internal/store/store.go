@@ -27,6 +27,11 @@ type Config struct {
 	Logger *slog.Logger
 	// NodeID is recorded on the runs this process claims.
 	NodeID string
+	// Shared says several nodes may use the database at once (PostgreSQL
+	// only): claimed runs then wait in the database for any node to take
+	// them, and a node interrupts only its own runs. Without it the process
+	// that claims a run executes it.
+	Shared bool
 }
 
 // DB is an open store. It implements apicron.Store and apicron.Engine.
@@ -38,6 +43,7 @@ type DB struct {
 	logger  *slog.Logger
 	nodeID  string
 	dsn     string
+	shared  bool
 	release func() // drops the single-process lock
 }
 
@@ -61,6 +67,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	case "sqlite", "":
 		err = db.openSQLite(ctx, cfg.DSN)
 	case "postgres":
+		db.shared = cfg.Shared
 		err = db.openPostgres(ctx, cfg.DSN)
 	default:
 		return nil, fmt.Errorf("unknown database driver %q", cfg.Driver)
