@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -18,6 +20,10 @@ import (
 // UNIQUE (schedule_id, scheduled_at) key refuses a duplicate whatever happens above it.
 func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64) ([]apicron.ClaimResult, error) {
 	now, until = apicron.TruncMillis(now), apicron.TruncMillis(until)
+	// Rows are locked in one order everywhere (schedules by id; run_stats
+	// scope 0 first, then by schedule id), so transactions on several nodes
+	// wait for each other instead of deadlocking.
+	ids = slices.Sorted(slices.Values(ids))
 	out := make([]apicron.ClaimResult, 0, len(ids))
 	err := db.write(ctx, func(tx *tx) error {
 		out = out[:0]
@@ -137,9 +143,13 @@ func addClaimStats(ctx context.Context, tx *tx, id, skipped, missed int64) error
 	if skipped == 0 && missed == 0 {
 		return nil
 	}
-	_, err := tx.exec(ctx, "UPDATE run_stats SET skipped_overlap = skipped_overlap + ?, missed = missed + ? WHERE scope IN (?, 0)",
-		skipped, missed, id)
-	return err
+	for _, scope := range []int64{0, id} {
+		if _, err := tx.exec(ctx, "UPDATE run_stats SET skipped_overlap = skipped_overlap + ?, missed = missed + ? WHERE scope = ?",
+			skipped, missed, scope); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // statusColumn is the run_stats counter of each final status.
@@ -254,12 +264,13 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner st
 		}
 		minutes[finished/60000*60000]++
 	}
-	for scope, d := range deltas {
-		if err := applyDelta(ctx, tx, scope, d); err != nil {
+	for _, scope := range slices.Sorted(maps.Keys(deltas)) {
+		if err := applyDelta(ctx, tx, scope, deltas[scope]); err != nil {
 			return err
 		}
 	}
-	for minute, n := range minutes {
+	for _, minute := range slices.Sorted(maps.Keys(minutes)) {
+		n := minutes[minute]
 		if _, err := tx.exec(ctx, `INSERT INTO run_stats_minute (minute, runs) VALUES (?, ?)
 			ON CONFLICT (minute) DO UPDATE SET runs = run_stats_minute.runs + excluded.runs`, minute, n); err != nil {
 			return err
