@@ -46,8 +46,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, dir string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(args, getenv, dir)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stdout, "apicron: cron for API calls.")
-		fmt.Fprintln(stdout, "\nUsage: apicron [serve|version] [flags]")
+		fmt.Fprintln(stdout, "apicron: cron for API calls. Commands: serve (the default), version.")
 		fmt.Fprintln(stdout)
 		config.Usage(stdout)
 		return err
@@ -103,6 +102,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	engineCfg := scheduler.Config{
 		Store: db, Executor: exec, Logger: logger, MaxConcurrent: cfg.MaxConcurrentJobs,
 		ShutdownGrace: cfg.ShutdownGrace, ClaimLead: claimLead, LeaseTTL: cfg.LeaseTTL,
+		Pruner: db, Retention: cfg.RunRetention,
 	}
 	if db.Clustered() {
 		// Several nodes may share this database: hold the lease to claim,

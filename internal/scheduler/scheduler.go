@@ -38,7 +38,8 @@ type Config struct {
 	// ResyncInterval reloads every ACTIVE schedule from the database, a
 	// safety net under the change notifications. Zero disables it.
 	ResyncInterval time.Duration
-	// ShutdownGrace is how long in-flight requests may finish after the context ends.
+	// ShutdownGrace is how long in-flight requests may finish after the
+	// context ends; zero interrupts them at once.
 	ShutdownGrace time.Duration
 	// RetryDelay is how long a batch waits after the database refused it.
 	RetryDelay time.Duration
@@ -47,6 +48,10 @@ type Config struct {
 	Cluster Cluster
 	// LeaseTTL is how long the dispatcher lease lasts without renewal.
 	LeaseTTL time.Duration
+	// Pruner and Retention delete runs finished longer than Retention ago.
+	// A nil Pruner or zero Retention keeps runs forever.
+	Pruner    Pruner
+	Retention time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -67,9 +72,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.FlushBatch <= 0 {
 		c.FlushBatch = 1000
-	}
-	if c.ShutdownGrace <= 0 {
-		c.ShutdownGrace = 30 * time.Second
 	}
 	if c.RetryDelay <= 0 {
 		c.RetryDelay = time.Second
@@ -186,6 +188,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	flushDone := make(chan struct{})
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	go func() { defer close(flushDone); s.flushLoop(flushCtx) }()
+	if s.cfg.Pruner != nil && s.cfg.Retention > 0 {
+		go s.pruneLoop(ctx)
+	}
 	clusterDone := make(chan struct{})
 	if s.cfg.Cluster != nil {
 		go s.runCluster(ctx, clusterDone)

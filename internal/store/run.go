@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/apicron/apicron"
 )
@@ -140,4 +141,21 @@ func (db *DB) FindRuns(ctx context.Context, f apicron.RunFilter) ([]*apicron.Run
 		return rows.Err()
 	})
 	return list, total, err
+}
+
+// PruneRuns deletes up to limit finished runs (and their attempts) that
+// finished before cutoff, oldest first, and returns how many it deleted.
+// Counters are left as they are: metrics keep counting pruned runs.
+func (db *DB) PruneRuns(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(tx *tx) error {
+		res, err := tx.exec(ctx, `DELETE FROM runs WHERE id IN (
+			SELECT id FROM runs WHERE finished_at < ? AND status <> 'RUNNING' ORDER BY id LIMIT ?)`, ms(cutoff), limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
