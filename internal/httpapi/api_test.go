@@ -10,242 +10,252 @@ import (
 
 	"github.com/apicron/apicron"
 	"github.com/apicron/apicron/internal/httpapi"
+	"github.com/apicron/apicron/internal/storetest"
 )
 
 // TestSeedExamples sends the bodies and requests of the seed's README,
 // sections 1 to 5 of "API Usage", verbatim.
 func TestSeedExamples(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
 
-	// 1. Create a Target
-	var tg target
-	e.expect(t, http.MethodPost, "/targets", `{
+		// 1. Create a Target
+		var tg target
+		e.expect(t, http.MethodPost, "/targets", `{
     "name": "httpbin-test",
     "url": "https://httpbin.org/get",
     "method": "GET",
     "headers": {"User-Agent": "API-Scheduler/1.0"}
   }`, http.StatusCreated, &tg)
-	if tg.ID != 1 || tg.Name != "httpbin-test" || tg.Headers["User-Agent"] != "API-Scheduler/1.0" {
-		t.Errorf("target %+v", tg)
-	}
+		if tg.ID != 1 || tg.Name != "httpbin-test" || tg.Headers["User-Agent"] != "API-Scheduler/1.0" {
+			t.Errorf("target %+v", tg)
+		}
 
-	// 2. Create a Schedule
-	var s schedule
-	e.expect(t, http.MethodPost, "/schedules", `{
+		// 2. Create a Schedule
+		var s schedule
+		e.expect(t, http.MethodPost, "/schedules", `{
     "name": "every-30-seconds",
     "target_id": 1,
     "schedule_type": "INTERVAL",
     "interval_seconds": 30
   }`, http.StatusCreated, &s)
-	if s.ID != 1 || s.Status != "ACTIVE" || s.IntervalSeconds != 30 {
-		t.Errorf("interval schedule %+v", s)
-	}
-	e.expect(t, http.MethodPost, "/schedules", `{
+		if s.ID != 1 || s.Status != "ACTIVE" || s.IntervalSeconds != 30 {
+			t.Errorf("interval schedule %+v", s)
+		}
+		e.expect(t, http.MethodPost, "/schedules", `{
     "name": "5-minute-test",
     "target_id": 1,
     "schedule_type": "WINDOW",
     "interval_seconds": 10,
     "duration_seconds": 300
   }`, http.StatusCreated, &s)
-	if s.ID != 2 || s.ScheduleType != "WINDOW" || s.DurationSeconds == nil || *s.DurationSeconds != 300 {
-		t.Errorf("window schedule %+v", s)
-	}
+		if s.ID != 2 || s.ScheduleType != "WINDOW" || s.DurationSeconds == nil || *s.DurationSeconds != 300 {
+			t.Errorf("window schedule %+v", s)
+		}
 
-	// 3. Pause/Resume Schedule
-	e.expect(t, http.MethodPost, "/schedules/1/pause", nil, http.StatusOK, &s)
-	if s.Status != "PAUSED" {
-		t.Errorf("after pause: %+v", s)
-	}
-	e.expect(t, http.MethodPost, "/schedules/1/resume", nil, http.StatusOK, &s)
-	if s.Status != "ACTIVE" {
-		t.Errorf("after resume: %+v", s)
-	}
+		// 3. Pause/Resume Schedule
+		e.expect(t, http.MethodPost, "/schedules/1/pause", nil, http.StatusOK, &s)
+		if s.Status != "PAUSED" {
+			t.Errorf("after pause: %+v", s)
+		}
+		e.expect(t, http.MethodPost, "/schedules/1/resume", nil, http.StatusOK, &s)
+		if s.Status != "ACTIVE" {
+			t.Errorf("after resume: %+v", s)
+		}
 
-	// 4. View Runs (the engine is not running here; make one run as it would).
-	mustRun(t, e, 1, apicron.Success, 200, 42)
-	var runs []run
-	e.expect(t, http.MethodGet, "/runs", nil, http.StatusOK, &runs)
-	if len(runs) != 1 {
-		t.Errorf("runs %+v", runs)
-	}
-	e.expect(t, http.MethodGet, "/runs?schedule_id=1", nil, http.StatusOK, &runs)
-	if len(runs) != 1 {
-		t.Errorf("runs of schedule 1: %+v", runs)
-	}
-	e.expect(t, http.MethodGet, "/runs?status_filter=SUCCESS", nil, http.StatusOK, &runs)
-	if len(runs) != 1 {
-		t.Errorf("successful runs: %+v", runs)
-	}
-	var d runDetail
-	e.expect(t, http.MethodGet, "/runs/1", nil, http.StatusOK, &d)
-	if d.ID != 1 || len(d.Attempts) != 1 {
-		t.Errorf("run 1: %+v", d)
-	}
+		// 4. View Runs (the engine is not running here; make one run as it would).
+		mustRun(t, e, 1, apicron.Success, 200, 42)
+		var runs []run
+		e.expect(t, http.MethodGet, "/runs", nil, http.StatusOK, &runs)
+		if len(runs) != 1 {
+			t.Errorf("runs %+v", runs)
+		}
+		e.expect(t, http.MethodGet, "/runs?schedule_id=1", nil, http.StatusOK, &runs)
+		if len(runs) != 1 {
+			t.Errorf("runs of schedule 1: %+v", runs)
+		}
+		e.expect(t, http.MethodGet, "/runs?status_filter=SUCCESS", nil, http.StatusOK, &runs)
+		if len(runs) != 1 {
+			t.Errorf("successful runs: %+v", runs)
+		}
+		var d runDetail
+		e.expect(t, http.MethodGet, "/runs/1", nil, http.StatusOK, &d)
+		if d.ID != 1 || len(d.Attempts) != 1 {
+			t.Errorf("run 1: %+v", d)
+		}
 
-	// 5. View Metrics
-	var m map[string]any
-	e.expect(t, http.MethodGet, "/metrics", nil, http.StatusOK, &m)
-	if m["total_targets"] != 1.0 || m["total_schedules"] != 2.0 || m["total_runs"] != 1.0 || m["success_rate"] != 100.0 {
-		t.Errorf("metrics %v", m)
-	}
-	var ms []map[string]any
-	e.expect(t, http.MethodGet, "/metrics/schedules", nil, http.StatusOK, &ms)
-	if len(ms) != 2 {
-		t.Errorf("schedule metrics %v", ms)
-	}
+		// 5. View Metrics
+		var m map[string]any
+		e.expect(t, http.MethodGet, "/metrics", nil, http.StatusOK, &m)
+		if m["total_targets"] != 1.0 || m["total_schedules"] != 2.0 || m["total_runs"] != 1.0 || m["success_rate"] != 100.0 {
+			t.Errorf("metrics %v", m)
+		}
+		var ms []map[string]any
+		e.expect(t, http.MethodGet, "/metrics/schedules", nil, http.StatusOK, &ms)
+		if len(ms) != 2 {
+			t.Errorf("schedule metrics %v", ms)
+		}
+	})
 }
 
 // TestNotFound checks that every route with an id answers 404 for an unknown one.
 func TestNotFound(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
-	for _, c := range []struct {
-		method, path string
-		body         any
-	}{
-		{http.MethodGet, "/targets/999", nil},
-		{http.MethodPut, "/targets/999", `{"name": "x"}`},
-		{http.MethodPatch, "/targets/999", `{"name": "x"}`},
-		{http.MethodDelete, "/targets/999", nil},
-		{http.MethodGet, "/schedules/999", nil},
-		{http.MethodPut, "/schedules/999", `{"name": "x"}`},
-		{http.MethodPatch, "/schedules/999", `{"interval_seconds": 5}`},
-		{http.MethodDelete, "/schedules/999", nil},
-		{http.MethodPost, "/schedules/999/pause", nil},
-		{http.MethodPost, "/schedules/999/resume", nil},
-		{http.MethodGet, "/runs/999", nil},
-		{http.MethodGet, "/targets/0", nil},
-	} {
-		t.Run(c.method+" "+c.path, func(t *testing.T) {
-			p := e.expectProblem(t, c.method, c.path, c.body, http.StatusNotFound, "")
-			if !strings.Contains(p.Detail, "not found") {
-				t.Errorf("detail %q", p.Detail)
-			}
-		})
-	}
-	if ids := e.notifier.take(); len(ids) != 0 {
-		t.Errorf("notified %v about schedules that do not exist", ids)
-	}
-	e.expectProblem(t, http.MethodGet, "/targets/abc", nil, 422, "path.id")
-	e.expectProblem(t, http.MethodPost, "/schedules/1.5/pause", nil, 422, "path.id")
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		for _, c := range []struct {
+			method, path string
+			body         any
+		}{
+			{http.MethodGet, "/targets/999", nil},
+			{http.MethodPut, "/targets/999", `{"name": "x"}`},
+			{http.MethodPatch, "/targets/999", `{"name": "x"}`},
+			{http.MethodDelete, "/targets/999", nil},
+			{http.MethodGet, "/schedules/999", nil},
+			{http.MethodPut, "/schedules/999", `{"name": "x"}`},
+			{http.MethodPatch, "/schedules/999", `{"interval_seconds": 5}`},
+			{http.MethodDelete, "/schedules/999", nil},
+			{http.MethodPost, "/schedules/999/pause", nil},
+			{http.MethodPost, "/schedules/999/resume", nil},
+			{http.MethodGet, "/runs/999", nil},
+			{http.MethodGet, "/targets/0", nil},
+		} {
+			t.Run(c.method+" "+c.path, func(t *testing.T) {
+				p := e.expectProblem(t, c.method, c.path, c.body, http.StatusNotFound, "")
+				if !strings.Contains(p.Detail, "not found") {
+					t.Errorf("detail %q", p.Detail)
+				}
+			})
+		}
+		if ids := e.notifier.take(); len(ids) != 0 {
+			t.Errorf("notified %v about schedules that do not exist", ids)
+		}
+		e.expectProblem(t, http.MethodGet, "/targets/abc", nil, 422, "path.id")
+		e.expectProblem(t, http.MethodPost, "/schedules/1.5/pause", nil, 422, "path.id")
+	})
 }
 
 func TestUnknownRoutes(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
-	e.expectProblem(t, http.MethodGet, "/nope", nil, http.StatusNotFound, "")
-	e.expectProblem(t, http.MethodGet, "/targets/1/runs", nil, http.StatusNotFound, "")
-	r := e.do(t, http.MethodDelete, "/targets", nil)
-	if r.status != http.StatusMethodNotAllowed || !strings.Contains(r.header.Get("Allow"), "POST") {
-		t.Errorf("DELETE /targets: %s, Allow %q", r, r.header.Get("Allow"))
-	}
-	e.expectProblem(t, http.MethodGet, "/schedules/1/pause", nil, http.StatusMethodNotAllowed, "")
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		e.expectProblem(t, http.MethodGet, "/nope", nil, http.StatusNotFound, "")
+		e.expectProblem(t, http.MethodGet, "/targets/1/runs", nil, http.StatusNotFound, "")
+		r := e.do(t, http.MethodDelete, "/targets", nil)
+		if r.status != http.StatusMethodNotAllowed || !strings.Contains(r.header.Get("Allow"), "POST") {
+			t.Errorf("DELETE /targets: %s, Allow %q", r, r.header.Get("Allow"))
+		}
+		e.expectProblem(t, http.MethodGet, "/schedules/1/pause", nil, http.StatusMethodNotAllowed, "")
+	})
 }
 
 func TestOpenAPI(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
-	var doc struct {
-		OpenAPI string                               `json:"openapi"`
-		Info    struct{ Title, Version string }      `json:"info"`
-		Paths   map[string]map[string]map[string]any `json:"paths"`
-	}
-	r := e.expect(t, http.MethodGet, "/openapi.json", nil, http.StatusOK, &doc)
-	if !strings.Contains(r.header.Get("Content-Type"), "json") || !strings.HasPrefix(doc.OpenAPI, "3.1") || doc.Info.Version != "9.9.9" {
-		t.Errorf("openapi %s, info %+v, content type %q", doc.OpenAPI, doc.Info, r.header.Get("Content-Type"))
-	}
-	want := map[string][]string{
-		"/targets":               {"post", "get"},
-		"/targets/{id}":          {"get", "put", "patch", "delete"},
-		"/schedules":             {"post", "get"},
-		"/schedules/{id}":        {"get", "put", "patch", "delete"},
-		"/schedules/{id}/pause":  {"post"},
-		"/schedules/{id}/resume": {"post"},
-		"/runs":                  {"get"},
-		"/runs/{id}":             {"get"},
-		"/metrics":               {"get"},
-		"/metrics/schedules":     {"get"},
-		"/health":                {"get"},
-	}
-	for path, methods := range want {
-		for _, m := range methods {
-			if _, ok := doc.Paths[path][m]; !ok {
-				t.Errorf("openapi.json lacks %s %s", strings.ToUpper(m), path)
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		var doc struct {
+			OpenAPI string                               `json:"openapi"`
+			Info    struct{ Title, Version string }      `json:"info"`
+			Paths   map[string]map[string]map[string]any `json:"paths"`
+		}
+		r := e.expect(t, http.MethodGet, "/openapi.json", nil, http.StatusOK, &doc)
+		if !strings.Contains(r.header.Get("Content-Type"), "json") || !strings.HasPrefix(doc.OpenAPI, "3.1") || doc.Info.Version != "9.9.9" {
+			t.Errorf("openapi %s, info %+v, content type %q", doc.OpenAPI, doc.Info, r.header.Get("Content-Type"))
+		}
+		want := map[string][]string{
+			"/targets":               {"post", "get"},
+			"/targets/{id}":          {"get", "put", "patch", "delete"},
+			"/schedules":             {"post", "get"},
+			"/schedules/{id}":        {"get", "put", "patch", "delete"},
+			"/schedules/{id}/pause":  {"post"},
+			"/schedules/{id}/resume": {"post"},
+			"/runs":                  {"get"},
+			"/runs/{id}":             {"get"},
+			"/metrics":               {"get"},
+			"/metrics/schedules":     {"get"},
+			"/health":                {"get"},
+		}
+		for path, methods := range want {
+			for _, m := range methods {
+				if _, ok := doc.Paths[path][m]; !ok {
+					t.Errorf("openapi.json lacks %s %s", strings.ToUpper(m), path)
+				}
 			}
 		}
-	}
-	if len(doc.Paths) != len(want) {
-		t.Errorf("openapi.json has %d paths, want %d", len(doc.Paths), len(want))
-	}
-	params := map[string]bool{}
-	for _, p := range doc.Paths["/runs"]["get"]["parameters"].([]any) {
-		params[p.(map[string]any)["name"].(string)] = true
-	}
-	for _, name := range []string{"limit", "offset", "schedule_id", "target_id", "status_filter", "status", "since", "until"} {
-		if !params[name] {
-			t.Errorf("GET /runs does not document query parameter %s", name)
+		if len(doc.Paths) != len(want) {
+			t.Errorf("openapi.json has %d paths, want %d", len(doc.Paths), len(want))
 		}
-	}
+		params := map[string]bool{}
+		for _, p := range doc.Paths["/runs"]["get"]["parameters"].([]any) {
+			params[p.(map[string]any)["name"].(string)] = true
+		}
+		for _, name := range []string{"limit", "offset", "schedule_id", "target_id", "status_filter", "status", "since", "until"} {
+			if !params[name] {
+				t.Errorf("GET /runs does not document query parameter %s", name)
+			}
+		}
 
-	r = e.expect(t, http.MethodGet, "/openapi.yaml", nil, http.StatusOK, nil)
-	if !strings.Contains(string(r.body), "openapi: 3.1") || !strings.Contains(string(r.body), "/schedules/{id}/pause") {
-		t.Errorf("openapi.yaml: %.200s", r.body)
-	}
-	for _, page := range []struct{ path, want string }{{"/docs", "openapi.yaml"}, {"/redoc", "/openapi.json"}} {
-		r = e.expect(t, http.MethodGet, page.path, nil, http.StatusOK, nil)
-		if !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.body), "<html") || !strings.Contains(string(r.body), page.want) {
-			t.Errorf("%s: %q %.300s", page.path, r.header.Get("Content-Type"), r.body)
+		r = e.expect(t, http.MethodGet, "/openapi.yaml", nil, http.StatusOK, nil)
+		if !strings.Contains(string(r.body), "openapi: 3.1") || !strings.Contains(string(r.body), "/schedules/{id}/pause") {
+			t.Errorf("openapi.yaml: %.200s", r.body)
 		}
-	}
+		for _, page := range []struct{ path, want string }{{"/docs", "openapi.yaml"}, {"/redoc", "/openapi.json"}} {
+			r = e.expect(t, http.MethodGet, page.path, nil, http.StatusOK, nil)
+			if !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.body), "<html") || !strings.Contains(string(r.body), page.want) {
+				t.Errorf("%s: %q %.300s", page.path, r.header.Get("Content-Type"), r.body)
+			}
+		}
+	})
 }
 
 func TestHealth(t *testing.T) {
 	t.Parallel()
-
-	t.Run("ok", func(t *testing.T) {
-		t.Parallel()
-		e := newTestEnv(t)
-		var h map[string]any
-		e.expect(t, http.MethodGet, "/health", nil, http.StatusOK, &h)
-		if h["status"] != "ok" || h["version"] != "9.9.9" || h["node_id"] != "node-a" || h["database"] != "ok" || h["time"] != "2030-01-02T03:04:05.000Z" {
-			t.Errorf("health %v", h)
-		}
-	})
-
-	t.Run("database down", func(t *testing.T) {
-		t.Parallel()
-		e := newTestEnv(t)
-		e.db.Close()
-		var h map[string]any
-		e.expect(t, http.MethodGet, "/health", nil, http.StatusServiceUnavailable, &h)
-		if h["status"] != "unavailable" || h["database"] == "ok" || h["database"] == "" || h["version"] != "9.9.9" {
-			t.Errorf("health %v", h)
-		}
-	})
-
-	t.Run("health func", func(t *testing.T) {
-		t.Parallel()
-		var fail bool
-		e := newTestEnv(t, func(c *httpapi.Config) {
-			c.HealthFunc = func(context.Context) (map[string]any, error) {
-				extra := map[string]any{"scheduler": map[string]any{"running": !fail}, "status": "overridden?"}
-				if fail {
-					return extra, errors.New("scheduler stopped")
-				}
-				return extra, nil
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		t.Run("ok", func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t, driver)
+			var h map[string]any
+			e.expect(t, http.MethodGet, "/health", nil, http.StatusOK, &h)
+			if h["status"] != "ok" || h["version"] != "9.9.9" || h["node_id"] != "node-a" || h["database"] != "ok" || h["time"] != "2030-01-02T03:04:05.000Z" {
+				t.Errorf("health %v", h)
 			}
 		})
-		var h map[string]any
-		e.expect(t, http.MethodGet, "/health", nil, http.StatusOK, &h)
-		if h["status"] != "ok" || h["scheduler"].(map[string]any)["running"] != true {
-			t.Errorf("health %v", h)
-		}
-		fail = true
-		e.expect(t, http.MethodGet, "/health", nil, http.StatusServiceUnavailable, &h)
-		if h["status"] != "unavailable" || h["database"] != "ok" || h["error"] != "internal error" {
-			t.Errorf("health %v", h)
-		}
+
+		t.Run("database down", func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t, driver)
+			e.db.Close()
+			var h map[string]any
+			e.expect(t, http.MethodGet, "/health", nil, http.StatusServiceUnavailable, &h)
+			if h["status"] != "unavailable" || h["database"] == "ok" || h["database"] == "" || h["version"] != "9.9.9" {
+				t.Errorf("health %v", h)
+			}
+		})
+
+		t.Run("health func", func(t *testing.T) {
+			t.Parallel()
+			var fail bool
+			e := newTestEnv(t, driver, func(c *httpapi.Config) {
+				c.HealthFunc = func(context.Context) (map[string]any, error) {
+					extra := map[string]any{"scheduler": map[string]any{"running": !fail}, "status": "overridden?"}
+					if fail {
+						return extra, errors.New("scheduler stopped")
+					}
+					return extra, nil
+				}
+			})
+			var h map[string]any
+			e.expect(t, http.MethodGet, "/health", nil, http.StatusOK, &h)
+			if h["status"] != "ok" || h["scheduler"].(map[string]any)["running"] != true {
+				t.Errorf("health %v", h)
+			}
+			fail = true
+			e.expect(t, http.MethodGet, "/health", nil, http.StatusServiceUnavailable, &h)
+			if h["status"] != "unavailable" || h["database"] != "ok" || h["error"] != "internal error" {
+				t.Errorf("health %v", h)
+			}
+		})
 	})
 }
 
@@ -262,72 +272,76 @@ func (s failingStore) FindTargets(context.Context, apicron.Page) ([]*apicron.Tar
 
 func TestErrors_Internal(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct {
-		name   string
-		err    error
-		status int
-		detail string
-	}{
-		{"unclassified", errors.New("sql: connection reset by peer at 10.0.0.7"), 500, "internal error"},
-		{"wrapped internal", apicron.Errorf(apicron.EINTERNAL, "disk full at /var/lib"), 500, "internal error"},
-		{"unavailable", apicron.Errorf(apicron.EUNAVAILABLE, "database unavailable"), 503, "database unavailable"},
-		{"unauthorized", apicron.Errorf(apicron.EUNAUTHORIZED, "token required"), 401, "token required"},
-		{"too large", apicron.Errorf(apicron.ETOOLARGE, "too many targets"), 413, "too many targets"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			e := newTestEnv(t, func(cfg *httpapi.Config) { cfg.Store = failingStore{Store: cfg.Store, err: c.err} })
-			p := e.expectProblem(t, http.MethodGet, "/targets", nil, c.status, "")
-			if p.Detail != c.detail {
-				t.Errorf("detail %q, want %q", p.Detail, c.detail)
-			}
-			logs := e.logs.String()
-			if c.status == 500 && (strings.Count(logs, "level=ERROR") != 1 || !strings.Contains(logs, c.err.Error())) {
-				t.Errorf("want the internal error logged once, got logs:\n%s", logs)
-			}
-			if c.status != 500 && strings.Contains(logs, "level=ERROR") {
-				t.Errorf("a %d logged an error:\n%s", c.status, logs)
-			}
-		})
-	}
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		for _, c := range []struct {
+			name   string
+			err    error
+			status int
+			detail string
+		}{
+			{"unclassified", errors.New("sql: connection reset by peer at 10.0.0.7"), 500, "internal error"},
+			{"wrapped internal", apicron.Errorf(apicron.EINTERNAL, "disk full at /var/lib"), 500, "internal error"},
+			{"unavailable", apicron.Errorf(apicron.EUNAVAILABLE, "database unavailable"), 503, "database unavailable"},
+			{"unauthorized", apicron.Errorf(apicron.EUNAUTHORIZED, "token required"), 401, "token required"},
+			{"too large", apicron.Errorf(apicron.ETOOLARGE, "too many targets"), 413, "too many targets"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				e := newTestEnv(t, driver, func(cfg *httpapi.Config) { cfg.Store = failingStore{Store: cfg.Store, err: c.err} })
+				p := e.expectProblem(t, http.MethodGet, "/targets", nil, c.status, "")
+				if p.Detail != c.detail {
+					t.Errorf("detail %q, want %q", p.Detail, c.detail)
+				}
+				logs := e.logs.String()
+				if c.status == 500 && (strings.Count(logs, "level=ERROR") != 1 || !strings.Contains(logs, c.err.Error())) {
+					t.Errorf("want the internal error logged once, got logs:\n%s", logs)
+				}
+				if c.status != 500 && strings.Contains(logs, "level=ERROR") {
+					t.Errorf("a %d logged an error:\n%s", c.status, logs)
+				}
+			})
+		}
+	})
 }
 
 func TestErrors_Body(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t)
-	t.Run("validation names the field in detail and errors", func(t *testing.T) {
-		r := e.do(t, http.MethodPost, "/schedules", `{"name": "s", "target_id": 1, "schedule_type": "INTERVAL", "interval_seconds": 1.5}`)
-		var raw map[string]any
-		if err := json.Unmarshal(r.body, &raw); err != nil {
-			t.Fatal(err)
-		}
-		detail, _ := raw["detail"].(string)
-		if r.status != 422 || raw["status"] != 422.0 || raw["title"] != "Unprocessable Entity" || !strings.Contains(detail, "interval_seconds") {
-			t.Errorf("problem %s", r.body)
-		}
-	})
-	t.Run("the body is not echoed back", func(t *testing.T) {
-		secret := "Bearer s3cr3t-token"
-		r := e.do(t, http.MethodPost, "/targets", `{"name": "n", "url": "https://example.com/", "headers": {"Authorization": "`+secret+`"}, "extra": 1}`)
-		if r.status != 422 || strings.Contains(string(r.body), secret) {
-			t.Errorf("problem %s", r.body)
-		}
-		r = e.do(t, http.MethodPost, "/targets", `{"name": "n", "headers": {"Authorization": "`+secret+`"},`)
-		if r.status != 400 || strings.Contains(string(r.body), secret) {
-			t.Errorf("problem %s", r.body)
-		}
-	})
-	t.Run("missing field is located", func(t *testing.T) {
-		p := e.expectProblem(t, http.MethodPost, "/targets", `{"url": "https://example.com/"}`, 422, "body.name")
-		if !strings.Contains(p.Detail, "name") {
-			t.Errorf("detail %q", p.Detail)
-		}
-	})
-	t.Run("domain rule", func(t *testing.T) {
-		p := e.expectProblem(t, http.MethodPost, "/targets", `{"name": "n", "url": "ftp://example.com/"}`, 422, "body.url")
-		if !strings.HasPrefix(p.Detail, "url must be an absolute http or https URL") || p.Errors[0].Message == p.Detail {
-			t.Errorf("problem %+v", p)
-		}
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		t.Run("validation names the field in detail and errors", func(t *testing.T) {
+			r := e.do(t, http.MethodPost, "/schedules", `{"name": "s", "target_id": 1, "schedule_type": "INTERVAL", "interval_seconds": 1.5}`)
+			var raw map[string]any
+			if err := json.Unmarshal(r.body, &raw); err != nil {
+				t.Fatal(err)
+			}
+			detail, _ := raw["detail"].(string)
+			if r.status != 422 || raw["status"] != 422.0 || raw["title"] != "Unprocessable Entity" || !strings.Contains(detail, "interval_seconds") {
+				t.Errorf("problem %s", r.body)
+			}
+		})
+		t.Run("the body is not echoed back", func(t *testing.T) {
+			secret := "Bearer s3cr3t-token"
+			r := e.do(t, http.MethodPost, "/targets", `{"name": "n", "url": "https://example.com/", "headers": {"Authorization": "`+secret+`"}, "extra": 1}`)
+			if r.status != 422 || strings.Contains(string(r.body), secret) {
+				t.Errorf("problem %s", r.body)
+			}
+			r = e.do(t, http.MethodPost, "/targets", `{"name": "n", "headers": {"Authorization": "`+secret+`"},`)
+			if r.status != 400 || strings.Contains(string(r.body), secret) {
+				t.Errorf("problem %s", r.body)
+			}
+		})
+		t.Run("missing field is located", func(t *testing.T) {
+			p := e.expectProblem(t, http.MethodPost, "/targets", `{"url": "https://example.com/"}`, 422, "body.name")
+			if !strings.Contains(p.Detail, "name") {
+				t.Errorf("detail %q", p.Detail)
+			}
+		})
+		t.Run("domain rule", func(t *testing.T) {
+			p := e.expectProblem(t, http.MethodPost, "/targets", `{"name": "n", "url": "ftp://example.com/"}`, 422, "body.url")
+			if !strings.HasPrefix(p.Detail, "url must be an absolute http or https URL") || p.Errors[0].Message == p.Detail {
+				t.Errorf("problem %+v", p)
+			}
+		})
 	})
 }
 

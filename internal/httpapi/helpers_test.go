@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/apicron/apicron"
 	"github.com/apicron/apicron/internal/httpapi"
 	"github.com/apicron/apicron/internal/store"
+	"github.com/apicron/apicron/internal/storetest"
 )
 
 // testClock is a clock the tests move by hand; the store and the API share it.
@@ -82,23 +82,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// mustOpenStore opens a real SQLite store in a temporary directory.
-func mustOpenStore(t *testing.T, clock apicron.Clock) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), store.Config{
-		Driver: "sqlite",
-		DSN:    filepath.Join(t.TempDir(), "apicron.db"),
-		Clock:  clock,
-		NodeID: "test-node",
-	})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// testEnv is a real server over a real store.
+// testEnv is a real server over a real store, on one of storetest.Drivers.
 type testEnv struct {
 	db       *store.DB
 	clock    *testClock
@@ -107,10 +91,10 @@ type testEnv struct {
 	srv      *httptest.Server
 }
 
-func newTestEnv(t *testing.T, mod ...func(*httpapi.Config)) *testEnv {
+func newTestEnv(t *testing.T, driver string, mod ...func(*httpapi.Config)) *testEnv {
 	t.Helper()
 	e := &testEnv{clock: newTestClock(), notifier: &recordingNotifier{}, logs: &syncBuffer{}}
-	e.db = mustOpenStore(t, e.clock)
+	e.db = storetest.Open(t, driver, e.clock)
 	cfg := httpapi.Config{
 		Store:    e.db,
 		Notifier: e.notifier,

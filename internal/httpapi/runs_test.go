@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/storetest"
 )
 
 type run struct {
@@ -66,9 +67,9 @@ type runFixture struct {
 	r1, r2, r3, r4 int64 // sa SUCCESS, sb FAILED at t0; sa SUCCESS, sb TIMEOUT at t1
 }
 
-func newRunFixture(t *testing.T) *runFixture {
+func newRunFixture(t *testing.T, driver string) *runFixture {
 	t.Helper()
-	f := &runFixture{e: newTestEnv(t)}
+	f := &runFixture{e: newTestEnv(t, driver)}
 	e := f.e
 	f.ta = mustCreateTarget(t, e, `{"name": "a", "url": "https://a.example.com/"}`)
 	f.tb = mustCreateTarget(t, e, `{"name": "b", "url": "https://b.example.com/", "method": "POST"}`)
@@ -85,245 +86,250 @@ func newRunFixture(t *testing.T) *runFixture {
 
 func TestRuns_List(t *testing.T) {
 	t.Parallel()
-	f := newRunFixture(t)
-	e := f.e
-	ids := func(path string) []int64 {
-		t.Helper()
-		var list []run
-		e.expect(t, http.MethodGet, path, nil, http.StatusOK, &list)
-		out := []int64{}
-		for _, r := range list {
-			out = append(out, r.ID)
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		f := newRunFixture(t, driver)
+		e := f.e
+		ids := func(path string) []int64 {
+			t.Helper()
+			var list []run
+			e.expect(t, http.MethodGet, path, nil, http.StatusOK, &list)
+			out := []int64{}
+			for _, r := range list {
+				out = append(out, r.ID)
+			}
+			return out
 		}
-		return out
-	}
-	at := func(tm time.Time) string { return url.QueryEscape(tm.Format(time.RFC3339)) }
-	cases := []struct {
-		path string
-		want []int64
-	}{
-		{"/runs", []int64{f.r4, f.r3, f.r2, f.r1}},
-		{fmt.Sprintf("/runs?schedule_id=%d", f.sa.ID), []int64{f.r3, f.r1}},
-		{fmt.Sprintf("/runs?target_id=%d", f.tb.ID), []int64{f.r4, f.r2}},
-		{"/runs?status_filter=SUCCESS", []int64{f.r3, f.r1}},
-		{"/runs?status=FAILED", []int64{f.r2}},
-		{"/runs?status=TIMEOUT&status_filter=TIMEOUT", []int64{f.r4}},
-		{"/runs?status_filter=RUNNING", []int64{}},
-		{fmt.Sprintf("/runs?schedule_id=%d&status_filter=TIMEOUT", f.sb.ID), []int64{f.r4}},
-		{fmt.Sprintf("/runs?schedule_id=%d&target_id=%d", f.sa.ID, f.tb.ID), []int64{}},
-		{"/runs?since=" + at(f.t1), []int64{f.r4, f.r3}},
-		{"/runs?until=" + at(f.t1), []int64{f.r2, f.r1}},
-		{"/runs?since=" + at(f.t0) + "&until=" + at(f.t1.Add(time.Second)), []int64{f.r4, f.r3, f.r2, f.r1}},
-		{"/runs?since=" + url.QueryEscape(f.t1.In(time.FixedZone("X", 3600)).Format(time.RFC3339Nano)), []int64{f.r4, f.r3}},
-		{"/runs?schedule_id=999", []int64{}},
-		{"/runs?limit=2", []int64{f.r4, f.r3}},
-		{"/runs?limit=2&offset=2", []int64{f.r2, f.r1}},
-		{"/runs?offset=3", []int64{f.r1}},
-		{"/runs?offset=4", []int64{}},
-	}
-	for _, c := range cases {
-		t.Run(c.path, func(t *testing.T) {
-			if got := ids(c.path); fmt.Sprint(got) != fmt.Sprint(c.want) {
-				t.Errorf("got runs %v, want %v", got, c.want)
+		at := func(tm time.Time) string { return url.QueryEscape(tm.Format(time.RFC3339)) }
+		cases := []struct {
+			path string
+			want []int64
+		}{
+			{"/runs", []int64{f.r4, f.r3, f.r2, f.r1}},
+			{fmt.Sprintf("/runs?schedule_id=%d", f.sa.ID), []int64{f.r3, f.r1}},
+			{fmt.Sprintf("/runs?target_id=%d", f.tb.ID), []int64{f.r4, f.r2}},
+			{"/runs?status_filter=SUCCESS", []int64{f.r3, f.r1}},
+			{"/runs?status=FAILED", []int64{f.r2}},
+			{"/runs?status=TIMEOUT&status_filter=TIMEOUT", []int64{f.r4}},
+			{"/runs?status_filter=RUNNING", []int64{}},
+			{fmt.Sprintf("/runs?schedule_id=%d&status_filter=TIMEOUT", f.sb.ID), []int64{f.r4}},
+			{fmt.Sprintf("/runs?schedule_id=%d&target_id=%d", f.sa.ID, f.tb.ID), []int64{}},
+			{"/runs?since=" + at(f.t1), []int64{f.r4, f.r3}},
+			{"/runs?until=" + at(f.t1), []int64{f.r2, f.r1}},
+			{"/runs?since=" + at(f.t0) + "&until=" + at(f.t1.Add(time.Second)), []int64{f.r4, f.r3, f.r2, f.r1}},
+			{"/runs?since=" + url.QueryEscape(f.t1.In(time.FixedZone("X", 3600)).Format(time.RFC3339Nano)), []int64{f.r4, f.r3}},
+			{"/runs?schedule_id=999", []int64{}},
+			{"/runs?limit=2", []int64{f.r4, f.r3}},
+			{"/runs?limit=2&offset=2", []int64{f.r2, f.r1}},
+			{"/runs?offset=3", []int64{f.r1}},
+			{"/runs?offset=4", []int64{}},
+		}
+		for _, c := range cases {
+			t.Run(c.path, func(t *testing.T) {
+				if got := ids(c.path); fmt.Sprint(got) != fmt.Sprint(c.want) {
+					t.Errorf("got runs %v, want %v", got, c.want)
+				}
+			})
+		}
+		if n := e.total(t, "/runs?limit=1"); n != 4 {
+			t.Errorf("X-Total-Count with limit=1: %d, want 4", n)
+		}
+		if n := e.total(t, fmt.Sprintf("/runs?target_id=%d&offset=1", f.tb.ID)); n != 2 {
+			t.Errorf("X-Total-Count of a filtered page: %d, want 2", n)
+		}
+
+		t.Run("fields", func(t *testing.T) {
+			var list []run
+			e.expect(t, http.MethodGet, "/runs?status_filter=FAILED", nil, http.StatusOK, &list)
+			r := list[0]
+			if r.ScheduleID != f.sb.ID || r.TargetID != f.tb.ID || r.Status != "FAILED" || r.StatusCode == nil || *r.StatusCode != 500 {
+				t.Errorf("run %+v", r)
+			}
+			if r.ScheduledAt != "2030-01-02T03:04:05.000Z" || r.StartedAt != "2030-01-02T03:04:05.025Z" || r.LatenessMs != 25 {
+				t.Errorf("scheduled_at %s, started_at %s, lateness_ms %d", r.ScheduledAt, r.StartedAt, r.LatenessMs)
+			}
+			if r.FinishedAt == nil || *r.FinishedAt != "2030-01-02T03:04:05.225Z" || r.LatencyMs == nil || *r.LatencyMs != 200 {
+				t.Errorf("finished_at %v, latency_ms %v", r.FinishedAt, r.LatencyMs)
+			}
+			if r.ErrorType == nil || *r.ErrorType != "http_5xx" || r.ErrorMessage == nil || r.ResponseSize == nil {
+				t.Errorf("error_type %v, error_message %v, response_size %v", r.ErrorType, r.ErrorMessage, r.ResponseSize)
 			}
 		})
-	}
-	if n := e.total(t, "/runs?limit=1"); n != 4 {
-		t.Errorf("X-Total-Count with limit=1: %d, want 4", n)
-	}
-	if n := e.total(t, fmt.Sprintf("/runs?target_id=%d&offset=1", f.tb.ID)); n != 2 {
-		t.Errorf("X-Total-Count of a filtered page: %d, want 2", n)
-	}
 
-	t.Run("fields", func(t *testing.T) {
-		var list []run
-		e.expect(t, http.MethodGet, "/runs?status_filter=FAILED", nil, http.StatusOK, &list)
-		r := list[0]
-		if r.ScheduleID != f.sb.ID || r.TargetID != f.tb.ID || r.Status != "FAILED" || r.StatusCode == nil || *r.StatusCode != 500 {
-			t.Errorf("run %+v", r)
-		}
-		if r.ScheduledAt != "2030-01-02T03:04:05.000Z" || r.StartedAt != "2030-01-02T03:04:05.025Z" || r.LatenessMs != 25 {
-			t.Errorf("scheduled_at %s, started_at %s, lateness_ms %d", r.ScheduledAt, r.StartedAt, r.LatenessMs)
-		}
-		if r.FinishedAt == nil || *r.FinishedAt != "2030-01-02T03:04:05.225Z" || r.LatencyMs == nil || *r.LatencyMs != 200 {
-			t.Errorf("finished_at %v, latency_ms %v", r.FinishedAt, r.LatencyMs)
-		}
-		if r.ErrorType == nil || *r.ErrorType != "http_5xx" || r.ErrorMessage == nil || r.ResponseSize == nil {
-			t.Errorf("error_type %v, error_message %v, response_size %v", r.ErrorType, r.ErrorMessage, r.ResponseSize)
-		}
-	})
-
-	t.Run("bad parameters", func(t *testing.T) {
-		for _, c := range []struct{ query, loc string }{
-			{"status_filter=OK", "query.status_filter"},
-			{"status_filter=success", "query.status_filter"},
-			{"status=DONE", "query.status"},
-			{"status=SUCCESS&status_filter=FAILED", "query.status"},
-			{"schedule_id=abc", "query.schedule_id"},
-			{"schedule_id=0", "query.schedule_id"},
-			{"target_id=-1", "query.target_id"},
-			{"since=yesterday", "query.since"},
-			{"until=2030-01-02", "query.until"},
-			{"limit=0", "query.limit"},
-			{"limit=1001", "query.limit"},
-			{"limit=ten", "query.limit"},
-			{"offset=-1", "query.offset"},
-		} {
-			e.expectProblem(t, http.MethodGet, "/runs?"+c.query, nil, 422, c.loc)
-		}
+		t.Run("bad parameters", func(t *testing.T) {
+			for _, c := range []struct{ query, loc string }{
+				{"status_filter=OK", "query.status_filter"},
+				{"status_filter=success", "query.status_filter"},
+				{"status=DONE", "query.status"},
+				{"status=SUCCESS&status_filter=FAILED", "query.status"},
+				{"schedule_id=abc", "query.schedule_id"},
+				{"schedule_id=0", "query.schedule_id"},
+				{"target_id=-1", "query.target_id"},
+				{"since=yesterday", "query.since"},
+				{"until=2030-01-02", "query.until"},
+				{"limit=0", "query.limit"},
+				{"limit=1001", "query.limit"},
+				{"limit=ten", "query.limit"},
+				{"offset=-1", "query.offset"},
+			} {
+				e.expectProblem(t, http.MethodGet, "/runs?"+c.query, nil, 422, c.loc)
+			}
+		})
 	})
 }
 
 func TestRuns_Get(t *testing.T) {
 	t.Parallel()
-	f := newRunFixture(t)
-	e := f.e
-	var d runDetail
-	e.expect(t, http.MethodGet, fmt.Sprintf("/runs/%d", f.r2), nil, http.StatusOK, &d)
-	if d.ID != f.r2 || d.Status != "FAILED" || d.LatenessMs != 25 {
-		t.Errorf("run %+v", d.run)
-	}
-	if d.RequestMethod == nil || *d.RequestMethod != "POST" || d.RequestURL == nil || *d.RequestURL != "https://b.example.com/" {
-		t.Errorf("request_method %v, request_url %v", d.RequestMethod, d.RequestURL)
-	}
-	if d.Timings.DNSMs == nil || *d.Timings.DNSMs != 1.5 || d.Timings.ConnectMs == nil || d.Timings.TLSMs != nil || d.Timings.FirstByteMs != nil {
-		t.Errorf("timings %+v", d.Timings)
-	}
-	if d.ResponseBody == nil || *d.ResponseBody != "{}" || d.ResponseHeaders["Content-Type"] != "application/json" {
-		t.Errorf("response_body %v, response_headers %v", d.ResponseBody, d.ResponseHeaders)
-	}
-	if d.NodeID == nil || *d.NodeID != "test-node" {
-		t.Errorf("node_id %v", d.NodeID)
-	}
-	if len(d.Attempts) != 1 {
-		t.Fatalf("attempts %+v", d.Attempts)
-	}
-	a := d.Attempts[0]
-	if a.AttemptNumber != 1 || a.Status != "FAILED" || a.StartedAt != d.StartedAt || a.FinishedAt != *d.FinishedAt ||
-		a.StatusCode == nil || *a.StatusCode != 500 || a.Timings.DNSMs == nil || a.ErrorType == nil {
-		t.Errorf("attempt %+v", a)
-	}
-
-	t.Run("without a response", func(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		f := newRunFixture(t, driver)
+		e := f.e
 		var d runDetail
-		r := e.expect(t, http.MethodGet, fmt.Sprintf("/runs/%d", f.r4), nil, http.StatusOK, &d)
-		if d.StatusCode != nil || d.ResponseBody != nil || d.ResponseHeaders == nil || len(d.ResponseHeaders) != 0 {
-			t.Errorf("run without a response: %s", r.body)
+		e.expect(t, http.MethodGet, fmt.Sprintf("/runs/%d", f.r2), nil, http.StatusOK, &d)
+		if d.ID != f.r2 || d.Status != "FAILED" || d.LatenessMs != 25 {
+			t.Errorf("run %+v", d.run)
 		}
-	})
+		if d.RequestMethod == nil || *d.RequestMethod != "POST" || d.RequestURL == nil || *d.RequestURL != "https://b.example.com/" {
+			t.Errorf("request_method %v, request_url %v", d.RequestMethod, d.RequestURL)
+		}
+		if d.Timings.DNSMs == nil || *d.Timings.DNSMs != 1.5 || d.Timings.ConnectMs == nil || d.Timings.TLSMs != nil || d.Timings.FirstByteMs != nil {
+			t.Errorf("timings %+v", d.Timings)
+		}
+		if d.ResponseBody == nil || *d.ResponseBody != "{}" || d.ResponseHeaders["Content-Type"] != "application/json" {
+			t.Errorf("response_body %v, response_headers %v", d.ResponseBody, d.ResponseHeaders)
+		}
+		if d.NodeID == nil || *d.NodeID != storetest.NodeID {
+			t.Errorf("node_id %v", d.NodeID)
+		}
+		if len(d.Attempts) != 1 {
+			t.Fatalf("attempts %+v", d.Attempts)
+		}
+		a := d.Attempts[0]
+		if a.AttemptNumber != 1 || a.Status != "FAILED" || a.StartedAt != d.StartedAt || a.FinishedAt != *d.FinishedAt ||
+			a.StatusCode == nil || *a.StatusCode != 500 || a.Timings.DNSMs == nil || a.ErrorType == nil {
+			t.Errorf("attempt %+v", a)
+		}
 
-	t.Run("running", func(t *testing.T) {
-		e.clock.Advance(10 * time.Second)
-		res, err := e.db.Claim(t.Context(), e.clock.Now(), e.clock.Now(), []int64{f.sa.ID})
-		if err != nil || res[0].Job == nil {
-			t.Fatalf("claim: %v %+v", err, res)
-		}
-		var d runDetail
-		r := e.expect(t, http.MethodGet, fmt.Sprintf("/runs/%d", res[0].Job.RunID), nil, http.StatusOK, &d)
-		if d.Status != "RUNNING" || d.FinishedAt != nil || d.LatencyMs != nil || d.Attempts == nil || len(d.Attempts) != 0 {
-			t.Errorf("running run: %s", r.body)
-		}
-		if n := e.total(t, "/runs?status=RUNNING"); n != 1 {
-			t.Errorf("status=RUNNING counts %d", n)
-		}
+		t.Run("without a response", func(t *testing.T) {
+			var d runDetail
+			r := e.expect(t, http.MethodGet, fmt.Sprintf("/runs/%d", f.r4), nil, http.StatusOK, &d)
+			if d.StatusCode != nil || d.ResponseBody != nil || d.ResponseHeaders == nil || len(d.ResponseHeaders) != 0 {
+				t.Errorf("run without a response: %s", r.body)
+			}
+		})
+
+		t.Run("running", func(t *testing.T) {
+			e.clock.Advance(10 * time.Second)
+			res, err := e.db.Claim(t.Context(), e.clock.Now(), e.clock.Now(), []int64{f.sa.ID})
+			if err != nil || res[0].Job == nil {
+				t.Fatalf("claim: %v %+v", err, res)
+			}
+			var d runDetail
+			r := e.expect(t, http.MethodGet, fmt.Sprintf("/runs/%d", res[0].Job.RunID), nil, http.StatusOK, &d)
+			if d.Status != "RUNNING" || d.FinishedAt != nil || d.LatencyMs != nil || d.Attempts == nil || len(d.Attempts) != 0 {
+				t.Errorf("running run: %s", r.body)
+			}
+			if n := e.total(t, "/runs?status=RUNNING"); n != 1 {
+				t.Errorf("status=RUNNING counts %d", n)
+			}
+		})
 	})
 }
 
 func TestMetrics(t *testing.T) {
 	t.Parallel()
-
-	t.Run("empty", func(t *testing.T) {
-		t.Parallel()
-		e := newTestEnv(t)
-		var m map[string]any
-		e.expect(t, http.MethodGet, "/metrics", nil, http.StatusOK, &m)
-		for _, k := range []string{"total_targets", "total_schedules", "total_runs", "runs_last_hour", "success_rate", "avg_latency_ms",
-			"p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "skipped_overlap", "missed", "running_runs"} {
-			if v, ok := m[k]; !ok || v != 0.0 {
-				t.Errorf("%s = %v, want 0", k, v)
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		t.Run("empty", func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t, driver)
+			var m map[string]any
+			e.expect(t, http.MethodGet, "/metrics", nil, http.StatusOK, &m)
+			for _, k := range []string{"total_targets", "total_schedules", "total_runs", "runs_last_hour", "success_rate", "avg_latency_ms",
+				"p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "skipped_overlap", "missed", "running_runs"} {
+				if v, ok := m[k]; !ok || v != 0.0 {
+					t.Errorf("%s = %v, want 0", k, v)
+				}
 			}
-		}
-		byStatus, _ := m["schedules_by_status"].(map[string]any)
-		for _, st := range apicron.ScheduleStatuses {
-			if byStatus[string(st)] != 0.0 {
-				t.Errorf("schedules_by_status[%s] = %v, want 0", st, byStatus[string(st)])
+			byStatus, _ := m["schedules_by_status"].(map[string]any)
+			for _, st := range apicron.ScheduleStatuses {
+				if byStatus[string(st)] != 0.0 {
+					t.Errorf("schedules_by_status[%s] = %v, want 0", st, byStatus[string(st)])
+				}
 			}
-		}
-		runsByStatus, _ := m["runs_by_status"].(map[string]any)
-		for _, st := range apicron.RunStatuses {
-			if runsByStatus[string(st)] != 0.0 {
-				t.Errorf("runs_by_status[%s] = %v, want 0", st, runsByStatus[string(st)])
+			runsByStatus, _ := m["runs_by_status"].(map[string]any)
+			for _, st := range apicron.RunStatuses {
+				if runsByStatus[string(st)] != 0.0 {
+					t.Errorf("runs_by_status[%s] = %v, want 0", st, runsByStatus[string(st)])
+				}
 			}
-		}
-		var list []map[string]any
-		r := e.expect(t, http.MethodGet, "/metrics/schedules", nil, http.StatusOK, &list)
-		if string(r.body) != "[]\n" || r.header.Get("X-Total-Count") != "0" {
-			t.Errorf("schedule metrics of nothing: %q, X-Total-Count %q", r.body, r.header.Get("X-Total-Count"))
-		}
-	})
+			var list []map[string]any
+			r := e.expect(t, http.MethodGet, "/metrics/schedules", nil, http.StatusOK, &list)
+			if string(r.body) != "[]\n" || r.header.Get("X-Total-Count") != "0" {
+				t.Errorf("schedule metrics of nothing: %q, X-Total-Count %q", r.body, r.header.Get("X-Total-Count"))
+			}
+		})
 
-	t.Run("with runs", func(t *testing.T) {
-		t.Parallel()
-		f := newRunFixture(t)
-		e := f.e
-		e.expect(t, http.MethodPost, fmt.Sprintf("/schedules/%d/pause", f.sb.ID), nil, http.StatusOK, nil)
-		var m struct {
-			TotalTargets      int64            `json:"total_targets"`
-			TotalSchedules    int64            `json:"total_schedules"`
-			SchedulesByStatus map[string]int64 `json:"schedules_by_status"`
-			TotalRuns         int64            `json:"total_runs"`
-			RunsLastHour      int64            `json:"runs_last_hour"`
-			SuccessRate       float64          `json:"success_rate"`
-			AvgLatencyMs      float64          `json:"avg_latency_ms"`
-			P50LatencyMs      float64          `json:"p50_latency_ms"`
-			P99LatencyMs      float64          `json:"p99_latency_ms"`
-			RunsByStatus      map[string]int64 `json:"runs_by_status"`
-		}
-		e.expect(t, http.MethodGet, "/metrics", nil, http.StatusOK, &m)
-		if m.TotalTargets != 2 || m.TotalSchedules != 2 || m.SchedulesByStatus["ACTIVE"] != 1 || m.SchedulesByStatus["PAUSED"] != 1 {
-			t.Errorf("targets and schedules: %+v", m)
-		}
-		if m.TotalRuns != 4 || m.RunsLastHour != 4 || m.SuccessRate != 50 || m.AvgLatencyMs != 250 {
-			t.Errorf("runs: %+v, want 4 runs, success_rate 50 (a percentage), avg_latency_ms 250", m)
-		}
-		if m.RunsByStatus["SUCCESS"] != 2 || m.RunsByStatus["FAILED"] != 1 || m.RunsByStatus["TIMEOUT"] != 1 || m.RunsByStatus["DNS_ERROR"] != 0 {
-			t.Errorf("runs_by_status %v", m.RunsByStatus)
-		}
-		if m.P50LatencyMs < 190 || m.P50LatencyMs > 210 || m.P99LatencyMs < 380 || m.P99LatencyMs > 420 {
-			t.Errorf("p50 %v, p99 %v: want about 200 and 400", m.P50LatencyMs, m.P99LatencyMs)
-		}
+		t.Run("with runs", func(t *testing.T) {
+			t.Parallel()
+			f := newRunFixture(t, driver)
+			e := f.e
+			e.expect(t, http.MethodPost, fmt.Sprintf("/schedules/%d/pause", f.sb.ID), nil, http.StatusOK, nil)
+			var m struct {
+				TotalTargets      int64            `json:"total_targets"`
+				TotalSchedules    int64            `json:"total_schedules"`
+				SchedulesByStatus map[string]int64 `json:"schedules_by_status"`
+				TotalRuns         int64            `json:"total_runs"`
+				RunsLastHour      int64            `json:"runs_last_hour"`
+				SuccessRate       float64          `json:"success_rate"`
+				AvgLatencyMs      float64          `json:"avg_latency_ms"`
+				P50LatencyMs      float64          `json:"p50_latency_ms"`
+				P99LatencyMs      float64          `json:"p99_latency_ms"`
+				RunsByStatus      map[string]int64 `json:"runs_by_status"`
+			}
+			e.expect(t, http.MethodGet, "/metrics", nil, http.StatusOK, &m)
+			if m.TotalTargets != 2 || m.TotalSchedules != 2 || m.SchedulesByStatus["ACTIVE"] != 1 || m.SchedulesByStatus["PAUSED"] != 1 {
+				t.Errorf("targets and schedules: %+v", m)
+			}
+			if m.TotalRuns != 4 || m.RunsLastHour != 4 || m.SuccessRate != 50 || m.AvgLatencyMs != 250 {
+				t.Errorf("runs: %+v, want 4 runs, success_rate 50 (a percentage), avg_latency_ms 250", m)
+			}
+			if m.RunsByStatus["SUCCESS"] != 2 || m.RunsByStatus["FAILED"] != 1 || m.RunsByStatus["TIMEOUT"] != 1 || m.RunsByStatus["DNS_ERROR"] != 0 {
+				t.Errorf("runs_by_status %v", m.RunsByStatus)
+			}
+			if m.P50LatencyMs < 190 || m.P50LatencyMs > 210 || m.P99LatencyMs < 380 || m.P99LatencyMs > 420 {
+				t.Errorf("p50 %v, p99 %v: want about 200 and 400", m.P50LatencyMs, m.P99LatencyMs)
+			}
 
-		var list []struct {
-			ScheduleID     int64            `json:"schedule_id"`
-			ScheduleName   string           `json:"schedule_name"`
-			Status         string           `json:"status"`
-			TotalRuns      int64            `json:"total_runs"`
-			SuccessfulRuns int64            `json:"successful_runs"`
-			FailedRuns     int64            `json:"failed_runs"`
-			AvgLatencyMs   float64          `json:"avg_latency_ms"`
-			RunsByStatus   map[string]int64 `json:"runs_by_status"`
-			LastRunAt      *string          `json:"last_run_at"`
-			LastStatus     *string          `json:"last_status"`
-			NextRunAt      *string          `json:"next_run_at"`
-		}
-		r := e.expect(t, http.MethodGet, "/metrics/schedules", nil, http.StatusOK, &list)
-		if len(list) != 2 || r.header.Get("X-Total-Count") != "2" {
-			t.Fatalf("schedule metrics %s", r.body)
-		}
-		a, b := list[0], list[1]
-		if a.ScheduleID != f.sa.ID || a.ScheduleName != "s" || a.Status != "ACTIVE" || a.TotalRuns != 2 || a.SuccessfulRuns != 2 ||
-			a.FailedRuns != 0 || a.AvgLatencyMs != 200 || a.NextRunAt == nil || a.LastStatus == nil || *a.LastStatus != "SUCCESS" || a.LastRunAt == nil {
-			t.Errorf("metrics of schedule a: %+v", a)
-		}
-		if b.ScheduleID != f.sb.ID || b.Status != "PAUSED" || b.TotalRuns != 2 || b.FailedRuns != 2 || b.NextRunAt != nil ||
-			b.RunsByStatus["FAILED"] != 1 || b.RunsByStatus["TIMEOUT"] != 1 || b.RunsByStatus["RUNNING"] != 0 || len(b.RunsByStatus) != len(apicron.RunStatuses) {
-			t.Errorf("metrics of schedule b: %+v", b)
-		}
-		var page []map[string]any
-		r = e.expect(t, http.MethodGet, "/metrics/schedules?limit=1&offset=1", nil, http.StatusOK, &page)
-		if len(page) != 1 || page[0]["schedule_id"] != float64(f.sb.ID) || r.header.Get("X-Total-Count") != "2" {
-			t.Errorf("second page: %s", r.body)
-		}
-		e.expectProblem(t, http.MethodGet, "/metrics/schedules?limit=1001", nil, 422, "query.limit")
+			var list []struct {
+				ScheduleID     int64            `json:"schedule_id"`
+				ScheduleName   string           `json:"schedule_name"`
+				Status         string           `json:"status"`
+				TotalRuns      int64            `json:"total_runs"`
+				SuccessfulRuns int64            `json:"successful_runs"`
+				FailedRuns     int64            `json:"failed_runs"`
+				AvgLatencyMs   float64          `json:"avg_latency_ms"`
+				RunsByStatus   map[string]int64 `json:"runs_by_status"`
+				LastRunAt      *string          `json:"last_run_at"`
+				LastStatus     *string          `json:"last_status"`
+				NextRunAt      *string          `json:"next_run_at"`
+			}
+			r := e.expect(t, http.MethodGet, "/metrics/schedules", nil, http.StatusOK, &list)
+			if len(list) != 2 || r.header.Get("X-Total-Count") != "2" {
+				t.Fatalf("schedule metrics %s", r.body)
+			}
+			a, b := list[0], list[1]
+			if a.ScheduleID != f.sa.ID || a.ScheduleName != "s" || a.Status != "ACTIVE" || a.TotalRuns != 2 || a.SuccessfulRuns != 2 ||
+				a.FailedRuns != 0 || a.AvgLatencyMs != 200 || a.NextRunAt == nil || a.LastStatus == nil || *a.LastStatus != "SUCCESS" || a.LastRunAt == nil {
+				t.Errorf("metrics of schedule a: %+v", a)
+			}
+			if b.ScheduleID != f.sb.ID || b.Status != "PAUSED" || b.TotalRuns != 2 || b.FailedRuns != 2 || b.NextRunAt != nil ||
+				b.RunsByStatus["FAILED"] != 1 || b.RunsByStatus["TIMEOUT"] != 1 || b.RunsByStatus["RUNNING"] != 0 || len(b.RunsByStatus) != len(apicron.RunStatuses) {
+				t.Errorf("metrics of schedule b: %+v", b)
+			}
+			var page []map[string]any
+			r = e.expect(t, http.MethodGet, "/metrics/schedules?limit=1&offset=1", nil, http.StatusOK, &page)
+			if len(page) != 1 || page[0]["schedule_id"] != float64(f.sb.ID) || r.header.Get("X-Total-Count") != "2" {
+				t.Errorf("second page: %s", r.body)
+			}
+			e.expectProblem(t, http.MethodGet, "/metrics/schedules?limit=1001", nil, 422, "query.limit")
+		})
 	})
 }

@@ -8,35 +8,44 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apicron/apicron"
 )
 
-// Claim implements apicron.Engine. For each schedule it reads the row (locked
-// on PostgreSQL), lets the domain plan decide, and writes the decision: the
-// run row and the advanced next_run_at go in the same transaction, so a crash
-// neither loses the schedule's place nor fires an occurrence twice, and the
-// UNIQUE (schedule_id, scheduled_at) key refuses a duplicate whatever happens above it.
+// claimChunk is the most schedules one claim statement handles, well under
+// the databases' limits on bound parameters.
+const claimChunk = 500
+
+// Claim implements apicron.Engine. It reads the due schedules (locked on
+// PostgreSQL), lets the domain plan decide for each, and writes the
+// decisions: the run rows and the advanced next_run_at go in the same
+// transaction, so a crash neither loses a schedule's place nor fires an
+// occurrence twice, and the UNIQUE (schedule_id, scheduled_at) key refuses a
+// duplicate whatever happens above it. A batch costs a handful of statements,
+// not a handful per schedule.
 func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64) ([]apicron.ClaimResult, error) {
 	now, until = apicron.TruncMillis(now), apicron.TruncMillis(until)
 	// Rows are locked in one order everywhere (schedules by id; run_stats
 	// scope 0 first, then by schedule id), so transactions on several nodes
 	// wait for each other instead of deadlocking.
-	ids = slices.Sorted(slices.Values(ids))
-	out := make([]apicron.ClaimResult, 0, len(ids))
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	var out []apicron.ClaimResult
 	err := db.write(ctx, func(tx *tx) error {
-		out = out[:0]
-		queued := false
-		for _, id := range ids {
-			res, err := db.claimOne(ctx, tx, now, until, id)
+		out = make([]apicron.ClaimResult, 0, len(ids))
+		stats := map[int64]*claimStats{}
+		for start := 0; start < len(ids); start += claimChunk {
+			res, err := db.claimChunk(ctx, tx, now, until, ids[start:min(start+claimChunk, len(ids))], stats)
 			if err != nil {
-				return fmt.Errorf("claim schedule %d: %w", id, err)
+				return fmt.Errorf("claim: %w", err)
 			}
-			queued = queued || res.Job != nil
-			out = append(out, res)
+			out = append(out, res...)
 		}
-		if queued && db.queued() {
+		if err := applyClaimStats(ctx, tx, stats); err != nil {
+			return err
+		}
+		if db.queued() && slices.ContainsFunc(out, func(r apicron.ClaimResult) bool { return r.Job != nil }) {
 			return tx.notify(ctx, ChannelRuns, "")
 		}
 		return nil
@@ -47,91 +56,242 @@ func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64) ([]a
 	return out, nil
 }
 
-func (db *DB) claimOne(ctx context.Context, tx *tx, now, until time.Time, id int64) (apicron.ClaimResult, error) {
-	res := apicron.ClaimResult{ScheduleID: id}
-	var (
-		headers string
-		timeout sql.NullFloat64
-		retries sql.NullInt64
-		job     apicron.Job
-	)
-	q := `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds, s.status, s.stopped_reason,
-		s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
+// claimStats is what a claim adds to a schedule's counters.
+type claimStats struct{ skipped, missed int64 }
+
+// due is a schedule read for a claim, with the target fields its job needs.
+type due struct {
+	s       *apicron.Schedule
+	job     apicron.Job
+	headers string
+	timeout sql.NullFloat64
+	retries sql.NullInt64
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func int64Args(ids []int64) []any {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return args
+}
+
+func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, stats map[int64]*claimStats) ([]apicron.ClaimResult, error) {
+	in := placeholders(len(ids))
+	rows, err := tx.query(ctx, `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds,
+		s.status, s.stopped_reason, s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
 		t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries
-		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id = ?` + tx.d.forUpdateOf("s")
-	var s *apicron.Schedule
-	s, err := scanSchedule(rowFunc(func(dest ...any) error {
-		return tx.queryRow(ctx, q, id).Scan(append(dest, &job.URL, &job.Method, &headers, &job.BodyTemplate, &timeout, &retries)...)
-	}))
-	if errors.Is(err, sql.ErrNoRows) {
-		return res, nil // deleted meanwhile
-	} else if err != nil {
-		return res, err
+		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (`+in+`) ORDER BY s.id`+tx.d.forUpdateOf("s"),
+		int64Args(ids)...)
+	if err != nil {
+		return nil, err
 	}
-	plan := s.Plan(now, until)
-	switch {
-	case plan.Stop:
-		s.Stop(apicron.StoppedWindowElapsed)
-		if err := saveSchedule(ctx, tx, s); err != nil {
-			return res, err
+	found := make(map[int64]*due, len(ids))
+	for rows.Next() {
+		d := &due{}
+		s, err := scanSchedule(rowFunc(func(dest ...any) error {
+			return rows.Scan(append(dest, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries)...)
+		}))
+		if err != nil {
+			rows.Close()
+			return nil, err
 		}
-		return res, addClaimStats(ctx, tx, id, 0, plan.Missed)
-	case !plan.Fire:
-		res.Next = plan.Next
-		return res, nil
+		d.s = s
+		found[s.ID] = d
 	}
-	res.Next = plan.Next
-	if _, err := tx.exec(ctx, "UPDATE schedules SET next_run_at = ? WHERE id = ? AND next_run_at = ?",
-		ms(*plan.Next), id, ms(*s.NextRunAt)); err != nil {
-		return res, fmt.Errorf("advance next_run_at: %w", err)
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
+
 	// At most one run of a schedule in flight: a due occurrence that finds
 	// one RUNNING is skipped and counted, never queued.
-	var running int
-	if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM runs WHERE schedule_id = ? AND status = 'RUNNING'", id).Scan(&running); err != nil {
-		return res, err
+	running := map[int64]bool{}
+	rows, err = tx.query(ctx, "SELECT DISTINCT schedule_id FROM runs WHERE status = 'RUNNING' AND schedule_id IN ("+in+")", int64Args(ids)...)
+	if err != nil {
+		return nil, err
 	}
-	if running > 0 {
-		return res, addClaimStats(ctx, tx, id, 1, plan.Missed)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		running[id] = true
 	}
-	if err := json.Unmarshal([]byte(headers), &job.Headers); err != nil {
-		return res, fmt.Errorf("decode headers: %w", err)
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
-	job.ScheduleID, job.ScheduleName, job.TargetID = id, s.Name, s.TargetID
-	job.ScheduledAt, job.Missed = plan.ScheduledAt, plan.Missed
-	if timeout.Valid {
-		job.Timeout = time.Duration(timeout.Float64 * float64(time.Second))
+
+	out := make([]apicron.ClaimResult, len(ids))
+	var (
+		advance []any // id, next pairs
+		fire    []int // indexes into out of the runs to insert
+	)
+	addStats := func(id, skipped, missed int64) {
+		if skipped == 0 && missed == 0 {
+			return
+		}
+		if stats[id] == nil {
+			stats[id] = &claimStats{}
+		}
+		stats[id].skipped += skipped
+		stats[id].missed += missed
 	}
-	job.MaxRetries = -1
-	if retries.Valid {
-		job.MaxRetries = int(retries.Int64)
+	for i, id := range ids {
+		out[i].ScheduleID = id
+		d := found[id]
+		if d == nil {
+			continue // deleted meanwhile
+		}
+		plan := d.s.Plan(now, until)
+		switch {
+		case plan.Stop:
+			d.s.Stop(apicron.StoppedWindowElapsed)
+			if err := saveSchedule(ctx, tx, d.s); err != nil {
+				return nil, err
+			}
+			addStats(id, 0, plan.Missed)
+			continue
+		case !plan.Fire:
+			out[i].Next = plan.Next
+			continue
+		}
+		out[i].Next = plan.Next
+		advance = append(advance, id, ms(*plan.Next))
+		if running[id] {
+			addStats(id, 1, plan.Missed)
+			continue
+		}
+		addStats(id, 0, plan.Missed)
+		j := &d.job
+		if err := json.Unmarshal([]byte(d.headers), &j.Headers); err != nil {
+			return nil, fmt.Errorf("decode headers of target %d: %w", d.s.TargetID, err)
+		}
+		j.ScheduleID, j.ScheduleName, j.TargetID = id, d.s.Name, d.s.TargetID
+		j.ScheduledAt, j.Missed = plan.ScheduledAt, plan.Missed
+		if d.timeout.Valid {
+			j.Timeout = time.Duration(d.timeout.Float64 * float64(time.Second))
+		}
+		j.MaxRetries = -1
+		if d.retries.Valid {
+			j.MaxRetries = int(d.retries.Int64)
+		}
+		j.RetryDeadline = *plan.Next
+		out[i].Job = j
+		fire = append(fire, i)
 	}
-	job.RetryDeadline = *plan.Next
-	// On PostgreSQL the run waits, with its job, for any node to take it;
-	// on SQLite this process runs it.
-	owner, queuedJob := db.nodeID, sql.NullString{}
+	if len(advance) > 0 {
+		if err := advanceSchedules(ctx, tx, advance); err != nil {
+			return nil, err
+		}
+	}
+	if len(fire) > 0 {
+		if err := db.insertRuns(ctx, tx, now, out, fire); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// advanceSchedules sets next_run_at for (id, next) pairs in one statement,
+// joined to a VALUES list so its cost grows linearly with the batch.
+func advanceSchedules(ctx context.Context, tx *tx, pairs []any) error {
+	var b strings.Builder
+	b.WriteString("UPDATE schedules SET next_run_at = v.column2 FROM (VALUES ")
+	for i := 0; i < len(pairs); i += 2 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT))")
+	}
+	b.WriteString(") AS v WHERE schedules.id = v.column1")
+	if _, err := tx.exec(ctx, b.String(), pairs...); err != nil {
+		return fmt.Errorf("advance next_run_at: %w", err)
+	}
+	return nil
+}
+
+// insertRuns inserts the RUNNING rows of the jobs at out[fire...] in one
+// statement and sets their RunIDs. An occurrence that already has a run
+// (which the UNIQUE key refuses) gets no job. On a shared database the run
+// waits, with its job, for any node to take it; otherwise this process runs it.
+func (db *DB) insertRuns(ctx context.Context, tx *tx, now time.Time, out []apicron.ClaimResult, fire []int) error {
+	owner := db.nodeID
 	if db.queued() {
-		b, err := json.Marshal(toJobJSON(&job))
-		if err != nil {
-			return res, err
+		owner = ""
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id, job) VALUES `)
+	args := make([]any, 0, len(fire)*8)
+	for n, i := range fire {
+		j := out[i].Job
+		var queuedJob sql.NullString
+		if db.queued() {
+			raw, err := json.Marshal(toJobJSON(j))
+			if err != nil {
+				return err
+			}
+			queuedJob = sql.NullString{String: string(raw), Valid: true}
 		}
-		owner, queuedJob = "", sql.NullString{String: string(b), Valid: true}
+		if n > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?)")
+		args = append(args, j.ScheduleID, j.TargetID, ms(j.ScheduledAt), ms(maxTime(now, j.ScheduledAt)), j.Missed, j.Method, owner, queuedJob)
 	}
-	err = tx.queryRow(ctx, `INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id, job)
-		VALUES (?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?) ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id`,
-		id, s.TargetID, ms(plan.ScheduledAt), ms(maxTime(now, plan.ScheduledAt)), plan.Missed, job.Method, owner, queuedJob).Scan(&job.RunID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return res, nil // the occurrence has a run already
-	} else if err != nil {
-		return res, fmt.Errorf("insert run: %w", err)
+	b.WriteString(" ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id, schedule_id")
+	rows, err := tx.query(ctx, b.String(), args...)
+	if err != nil {
+		return fmt.Errorf("insert runs: %w", err)
 	}
-	if plan.Missed > 0 {
-		if err := addClaimStats(ctx, tx, id, 0, plan.Missed); err != nil {
-			return res, err
+	defer rows.Close()
+	runIDs := make(map[int64]int64, len(fire))
+	for rows.Next() {
+		var id, scheduleID int64
+		if err := rows.Scan(&id, &scheduleID); err != nil {
+			return err
+		}
+		runIDs[scheduleID] = id
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, i := range fire {
+		if id, ok := runIDs[out[i].ScheduleID]; ok {
+			out[i].Job.RunID = id
+		} else {
+			out[i].Job = nil // the occurrence has a run already
 		}
 	}
-	res.Job = &job
-	return res, nil
+	return nil
+}
+
+// applyClaimStats adds a claim's skips and misses to the counters: the
+// service's first, then each schedule's by id.
+func applyClaimStats(ctx context.Context, tx *tx, stats map[int64]*claimStats) error {
+	if len(stats) == 0 {
+		return nil
+	}
+	var total claimStats
+	for _, c := range stats {
+		total.skipped += c.skipped
+		total.missed += c.missed
+	}
+	if err := addClaimStats(ctx, tx, 0, total.skipped, total.missed); err != nil {
+		return err
+	}
+	for _, id := range slices.Sorted(maps.Keys(stats)) {
+		if err := addClaimStats(ctx, tx, id, stats[id].skipped, stats[id].missed); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rowFunc adapts a function to the scanner interface.
@@ -139,17 +299,13 @@ type rowFunc func(dest ...any) error
 
 func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
 
-func addClaimStats(ctx context.Context, tx *tx, id, skipped, missed int64) error {
+func addClaimStats(ctx context.Context, tx *tx, scope, skipped, missed int64) error {
 	if skipped == 0 && missed == 0 {
 		return nil
 	}
-	for _, scope := range []int64{0, id} {
-		if _, err := tx.exec(ctx, "UPDATE run_stats SET skipped_overlap = skipped_overlap + ?, missed = missed + ? WHERE scope = ?",
-			skipped, missed, scope); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := tx.exec(ctx, "UPDATE run_stats SET skipped_overlap = skipped_overlap + ?, missed = missed + ? WHERE scope = ?",
+		skipped, missed, scope)
+	return err
 }
 
 // statusColumn is the run_stats counter of each final status.

@@ -2,9 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,7 +10,7 @@ import (
 
 	"github.com/apicron/apicron"
 	"github.com/apicron/apicron/internal/store"
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/apicron/apicron/internal/storetest"
 )
 
 // fakeClock is a clock the test steps by hand.
@@ -32,66 +29,6 @@ func (c *fakeClock) Add(d time.Duration) time.Time {
 }
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-
-// opener opens a fresh, empty store on one database kind.
-type opener func(t *testing.T, clock apicron.Clock) *store.DB
-
-func openSQLite(t *testing.T, clock apicron.Clock) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), store.Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "apicron.db"), Clock: clock, NodeID: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// openPostgres gives each test its own schema in the database named by
-// APICRON_TEST_POSTGRES_URL.
-func openPostgres(t *testing.T, clock apicron.Clock) *store.DB {
-	t.Helper()
-	url := PostgresURL(t)
-	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), os.Getpid())
-	admin, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		a, err := sql.Open("pgx", url)
-		if err == nil {
-			a.Exec("DROP SCHEMA " + schema + " CASCADE")
-			a.Close()
-		}
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	db, err := store.Open(context.Background(), store.Config{Driver: "postgres", DSN: url + sep + "search_path=" + schema, Clock: clock, NodeID: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// PostgresURL returns APICRON_TEST_POSTGRES_URL or skips the test.
-func PostgresURL(t *testing.T) string {
-	url := os.Getenv("APICRON_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Skip("APICRON_TEST_POSTGRES_URL is not set; skipping the PostgreSQL run of this test")
-	}
-	return url
-}
-
-func forEachDB(t *testing.T, fn func(t *testing.T, open opener)) {
-	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, openSQLite) })
-	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, openPostgres) })
-}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -138,9 +75,9 @@ func finish(t *testing.T, db *store.DB, job *apicron.Job, status apicron.RunStat
 }
 
 func TestStore_Targets(t *testing.T) {
-	forEachDB(t, func(t *testing.T, open opener) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		db := open(t, &fakeClock{now: t0})
+		db := storetest.Open(t, driver, &fakeClock{now: t0})
 		tg := &apicron.Target{Name: " api ", URL: "https://example.com/{{.RunID}}", Method: "post",
 			Headers: map[string]string{"Authorization": "Bearer x"}, BodyTemplate: `{"at":"{{.ScheduledAt}}"}`,
 			TimeoutSeconds: ptr(2.5), MaxRetries: ptr(2)}
@@ -187,10 +124,10 @@ func TestStore_Targets(t *testing.T) {
 }
 
 func TestStore_ScheduleLifecycle(t *testing.T) {
-	forEachDB(t, func(t *testing.T, open opener) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		clock := &fakeClock{now: t0}
-		db := open(t, clock)
+		db := storetest.Open(t, driver, clock)
 		tg := mustCreateTarget(t, db)
 		if err := db.CreateSchedule(ctx, &apicron.Schedule{Name: "x", TargetID: 999, Type: apicron.Interval, IntervalSeconds: 5}); apicron.ErrorField(err) != "target_id" {
 			t.Fatalf("missing target: %v", err)
@@ -238,10 +175,10 @@ func TestStore_ScheduleLifecycle(t *testing.T) {
 }
 
 func TestStore_ClaimAndFinish(t *testing.T) {
-	forEachDB(t, func(t *testing.T, open opener) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		clock := &fakeClock{now: t0}
-		db := open(t, clock)
+		db := storetest.Open(t, driver, clock)
 		tg := mustCreateTarget(t, db)
 		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 10})
 
@@ -300,9 +237,9 @@ func TestStore_ClaimAndFinish(t *testing.T) {
 }
 
 func TestStore_InterruptRunning(t *testing.T) {
-	forEachDB(t, func(t *testing.T, open opener) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		db := open(t, &fakeClock{now: t0})
+		db := storetest.Open(t, driver, &fakeClock{now: t0})
 		tg := mustCreateTarget(t, db)
 		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
 		job := mustClaim(t, db, t0, s.ID).Job
@@ -322,9 +259,9 @@ func TestStore_InterruptRunning(t *testing.T) {
 }
 
 func TestStore_ConcurrentClaimsNeverDuplicate(t *testing.T) {
-	forEachDB(t, func(t *testing.T, open opener) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		db := open(t, &fakeClock{now: t0})
+		db := storetest.Open(t, driver, &fakeClock{now: t0})
 		tg := mustCreateTarget(t, db)
 		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
 		var wg sync.WaitGroup

@@ -10,7 +10,7 @@ import (
 	"github.com/apicron/apicron"
 )
 
-const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, created_at, updated_at"
+const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, created_at, updated_at"
 
 // CreateTarget implements apicron.Store.
 func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
@@ -19,20 +19,38 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 		return err
 	}
 	return db.write(ctx, func(tx *tx) error {
-		headers, err := json.Marshal(t.Headers)
+		headers, secret, err := encodeHeaders(t)
 		if err != nil {
-			return fmt.Errorf("encode headers: %w", err)
+			return err
 		}
 		t.CreatedAt, t.UpdatedAt = tx.now, tx.now
-		err = tx.queryRow(ctx, `INSERT INTO targets (name, url, method, headers, body_template, timeout_seconds, max_retries, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			t.Name, t.URL, t.Method, string(headers), t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
-			ms(tx.now), ms(tx.now)).Scan(&t.ID)
+		err = tx.queryRow(ctx, `INSERT INTO targets (name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
+			secret, ms(tx.now), ms(tx.now)).Scan(&t.ID)
 		if err != nil {
 			return fmt.Errorf("insert target: %w", err)
 		}
 		return nil
 	})
+}
+
+// encodeHeaders returns a target's headers and secret header names as the
+// JSON the targets table holds.
+func encodeHeaders(t *apicron.Target) (headers, secret string, err error) {
+	h, err := json.Marshal(t.Headers)
+	if err != nil {
+		return "", "", fmt.Errorf("encode headers: %w", err)
+	}
+	names := t.SecretHeaders
+	if names == nil {
+		names = []string{}
+	}
+	s, err := json.Marshal(names)
+	if err != nil {
+		return "", "", fmt.Errorf("encode secret headers: %w", err)
+	}
+	return string(h), string(s), nil
 }
 
 // FindTargetByID implements apicron.Store.
@@ -58,16 +76,19 @@ type scanner interface{ Scan(dest ...any) error }
 func scanTarget(row scanner) (*apicron.Target, error) {
 	var (
 		t                    apicron.Target
-		headers              string
+		headers, secret      string
 		timeout              sql.NullFloat64
 		retries              sql.NullInt64
 		createdAt, updatedAt int64
 	)
-	if err := row.Scan(&t.ID, &t.Name, &t.URL, &t.Method, &headers, &t.BodyTemplate, &timeout, &retries, &createdAt, &updatedAt); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &t.URL, &t.Method, &headers, &t.BodyTemplate, &timeout, &retries, &secret, &createdAt, &updatedAt); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(headers), &t.Headers); err != nil {
 		return nil, fmt.Errorf("decode headers of target %d: %w", t.ID, err)
+	}
+	if err := json.Unmarshal([]byte(secret), &t.SecretHeaders); err != nil {
+		return nil, fmt.Errorf("decode secret headers of target %d: %w", t.ID, err)
 	}
 	t.TimeoutSeconds = floatPtr(timeout)
 	t.MaxRetries = intPtr(retries)
@@ -115,15 +136,15 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		if err := t.Validate(); err != nil {
 			return err
 		}
-		headers, err := json.Marshal(t.Headers)
+		headers, secret, err := encodeHeaders(t)
 		if err != nil {
-			return fmt.Errorf("encode headers: %w", err)
+			return err
 		}
 		t.UpdatedAt = tx.now
 		_, err = tx.exec(ctx, `UPDATE targets SET name = ?, url = ?, method = ?, headers = ?, body_template = ?,
-			timeout_seconds = ?, max_retries = ?, updated_at = ? WHERE id = ?`,
-			t.Name, t.URL, t.Method, string(headers), t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
-			ms(tx.now), id)
+			timeout_seconds = ?, max_retries = ?, secret_headers = ?, updated_at = ? WHERE id = ?`,
+			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
+			secret, ms(tx.now), id)
 		return err
 	})
 	if err != nil {
