@@ -357,57 +357,31 @@ func (db *DB) Finish(ctx context.Context, results []apicron.RunResult) error {
 // finishTx records results. With owner set, only runs owned by that node
 // are written: a node that lost its runs to the reaper cannot record over them.
 func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner string) error {
+	done := make(map[int64]bool, len(results))
+	for start := 0; start < len(results); start += finishChunk {
+		if err := updateRuns(ctx, tx, results[start:min(start+finishChunk, len(results))], owner, done); err != nil {
+			return err
+		}
+	}
 	deltas := map[int64]*statsDelta{}
 	minutes := map[int64]int64{}
+	var attempts []any
+	nAttempts := 0
 	for i := range results {
 		r := &results[i]
-		if _, ok := statusColumn[r.Status]; !ok {
-			return fmt.Errorf("finish run %d: %q is not a final status", r.RunID, r.Status)
+		if !done[r.RunID] {
+			continue // fenced off: no longer RUNNING, or not this node's
 		}
-		finished := ms(r.FinishedAt)
-		if r.FinishedAt.IsZero() {
-			finished = ms(tx.now)
-		}
-		var started sql.NullInt64
-		if !r.StartedAt.IsZero() {
-			started = sql.NullInt64{Int64: ms(r.StartedAt), Valid: true}
-		}
-		var headers sql.NullString
-		if len(r.ResponseHeaders) > 0 {
-			b, err := json.Marshal(r.ResponseHeaders)
-			if err != nil {
-				return err
-			}
-			headers = sql.NullString{String: string(b), Valid: true}
-		}
-		var body sql.NullString
-		if r.ResponseBody != "" {
-			body = sql.NullString{String: r.ResponseBody, Valid: true}
-		}
-		res, err := tx.exec(ctx, `UPDATE runs SET status = ?, started_at = COALESCE(?, started_at), finished_at = ?,
-			latency_ms = ?, status_code = ?, response_size = ?, error_type = ?, error_message = ?, dns_ms = ?, connect_ms = ?,
-			tls_ms = ?, first_byte_ms = ?, request_method = COALESCE(NULLIF(?, ''), request_method), request_url = ?,
-			response_body = ?, response_headers = ?, job = NULL
-			WHERE id = ? AND status = 'RUNNING' AND (? = '' OR node_id = ?)`,
-			string(r.Status), started, finished, nullFloat(r.LatencyMs), nullInt(r.StatusCode), nullInt64(r.ResponseSize),
-			r.ErrorType, r.ErrorMessage, nullFloat(r.Timings.DNSMs), nullFloat(r.Timings.ConnectMs), nullFloat(r.Timings.TLSMs),
-			nullFloat(r.Timings.FirstByteMs), r.Request.Method, r.Request.URL, body, headers, r.RunID, owner, owner)
-		if err != nil {
-			return fmt.Errorf("finish run %d: %w", r.RunID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			continue
-		}
+		finished := finishedAt(tx, r)
 		for _, a := range r.Attempts {
-			if _, err := tx.exec(ctx, `INSERT INTO attempts (run_id, attempt_number, status, started_at, finished_at, latency_ms,
-				status_code, response_size, error_type, error_message, dns_ms, connect_ms, tls_ms, first_byte_ms)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				r.RunID, a.Number, string(a.Status), ms(a.StartedAt), ms(a.FinishedAt), nullFloat(a.LatencyMs),
+			attempts = append(attempts, r.RunID, a.Number, string(a.Status), ms(a.StartedAt), ms(a.FinishedAt), nullFloat(a.LatencyMs),
 				nullInt(a.StatusCode), nullInt64(a.ResponseSize), a.ErrorType, a.ErrorMessage, nullFloat(a.Timings.DNSMs),
-				nullFloat(a.Timings.ConnectMs), nullFloat(a.Timings.TLSMs), nullFloat(a.Timings.FirstByteMs)); err != nil {
-				return fmt.Errorf("insert attempt %d of run %d: %w", a.Number, r.RunID, err)
+				nullFloat(a.Timings.ConnectMs), nullFloat(a.Timings.TLSMs), nullFloat(a.Timings.FirstByteMs))
+			if nAttempts++; nAttempts == finishChunk {
+				if err := insertAttempts(ctx, tx, attempts); err != nil {
+					return err
+				}
+				attempts, nAttempts = attempts[:0], 0
 			}
 		}
 		for _, scope := range []int64{r.ScheduleID, 0} {
@@ -420,42 +394,166 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner st
 		}
 		minutes[finished/60000*60000]++
 	}
-	for _, scope := range slices.Sorted(maps.Keys(deltas)) {
-		if err := applyDelta(ctx, tx, scope, deltas[scope]); err != nil {
+	if nAttempts > 0 {
+		if err := insertAttempts(ctx, tx, attempts); err != nil {
 			return err
 		}
 	}
+	if err := applyDeltas(ctx, tx, deltas); err != nil {
+		return err
+	}
 	for _, minute := range slices.Sorted(maps.Keys(minutes)) {
-		n := minutes[minute]
 		if _, err := tx.exec(ctx, `INSERT INTO run_stats_minute (minute, runs) VALUES (?, ?)
-			ON CONFLICT (minute) DO UPDATE SET runs = run_stats_minute.runs + excluded.runs`, minute, n); err != nil {
+			ON CONFLICT (minute) DO UPDATE SET runs = run_stats_minute.runs + excluded.runs`, minute, minutes[minute]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func applyDelta(ctx context.Context, tx *tx, scope int64, d *statsDelta) error {
-	var enc string
-	err := tx.queryRow(ctx, "SELECT histogram FROM run_stats WHERE scope = ?"+tx.d.forUpdate, scope).Scan(&enc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil // the schedule was deleted; its counters went with it
-	} else if err != nil {
-		return err
+// finishChunk is the most rows one statement of Finish writes.
+const finishChunk = 200
+
+func finishedAt(tx *tx, r *apicron.RunResult) int64 {
+	if r.FinishedAt.IsZero() {
+		return ms(tx.now)
 	}
-	h := apicron.DecodeHistogram(enc)
-	h.Merge(&d.hist)
-	c := d.counts
-	_, err = tx.exec(ctx, `UPDATE run_stats SET runs_success = runs_success + ?, runs_failed = runs_failed + ?,
-		runs_timeout = runs_timeout + ?, runs_dns_error = runs_dns_error + ?, runs_connection_error = runs_connection_error + ?,
-		runs_interrupted = runs_interrupted + ?, latency_sum_ms = latency_sum_ms + ?, latency_count = latency_count + ?,
-		histogram = ?,
-		last_status = CASE WHEN last_run_at IS NULL OR last_run_at <= ? THEN ? ELSE last_status END,
-		last_run_at = CASE WHEN last_run_at IS NULL OR last_run_at <= ? THEN ? ELSE last_run_at END
-		WHERE scope = ?`,
-		c[apicron.Success], c[apicron.Failed], c[apicron.Timeout], c[apicron.DNSError], c[apicron.ConnectionError],
-		c[apicron.Interrupted], d.latSum, d.latCount, h.Encode(), d.lastAt, string(d.lastStatus), d.lastAt, d.lastAt, scope)
-	return err
+	return ms(r.FinishedAt)
+}
+
+// updateRuns records results on their RUNNING runs in one statement and
+// marks in done the runs it wrote. With owner set, only that node's runs.
+func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner string, done map[int64]bool) error {
+	var b strings.Builder
+	b.WriteString(`UPDATE runs SET status = v.column2, started_at = COALESCE(v.column3, runs.started_at), finished_at = v.column4,
+		latency_ms = v.column5, status_code = v.column6, response_size = v.column7, error_type = v.column8,
+		error_message = v.column9, dns_ms = v.column10, connect_ms = v.column11, tls_ms = v.column12, first_byte_ms = v.column13,
+		request_method = COALESCE(NULLIF(v.column14, ''), runs.request_method), request_url = v.column15,
+		response_body = v.column16, response_headers = v.column17, job = NULL
+		FROM (VALUES `)
+	args := make([]any, 0, len(results)*17+2)
+	for i := range results {
+		r := &results[i]
+		if _, ok := statusColumn[r.Status]; !ok {
+			return fmt.Errorf("finish run %d: %q is not a final status", r.RunID, r.Status)
+		}
+		var started sql.NullInt64
+		if !r.StartedAt.IsZero() {
+			started = sql.NullInt64{Int64: ms(r.StartedAt), Valid: true}
+		}
+		var headers sql.NullString
+		if len(r.ResponseHeaders) > 0 {
+			raw, err := json.Marshal(r.ResponseHeaders)
+			if err != nil {
+				return err
+			}
+			headers = sql.NullString{String: string(raw), Valid: true}
+		}
+		var body sql.NullString
+		if r.ResponseBody != "" {
+			body = sql.NullString{String: r.ResponseBody, Valid: true}
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION),
+			CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION),
+			CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS TEXT),
+			CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`)
+		args = append(args, r.RunID, string(r.Status), started, finishedAt(tx, r), nullFloat(r.LatencyMs), nullInt(r.StatusCode),
+			nullInt64(r.ResponseSize), r.ErrorType, r.ErrorMessage, nullFloat(r.Timings.DNSMs), nullFloat(r.Timings.ConnectMs),
+			nullFloat(r.Timings.TLSMs), nullFloat(r.Timings.FirstByteMs), r.Request.Method, r.Request.URL, body, headers)
+	}
+	b.WriteString(`) AS v WHERE runs.id = v.column1 AND runs.status = 'RUNNING' AND (? = '' OR runs.node_id = ?) RETURNING runs.id`)
+	rows, err := tx.query(ctx, b.String(), append(args, owner, owner)...)
+	if err != nil {
+		return fmt.Errorf("finish runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		done[id] = true
+	}
+	return rows.Err()
+}
+
+// insertAttempts inserts attempts given as rows of 14 values.
+func insertAttempts(ctx context.Context, tx *tx, args []any) error {
+	n := len(args) / 14
+	q := `INSERT INTO attempts (run_id, attempt_number, status, started_at, finished_at, latency_ms, status_code, response_size,
+		error_type, error_message, dns_ms, connect_ms, tls_ms, first_byte_ms) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+	if _, err := tx.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("insert attempts: %w", err)
+	}
+	return nil
+}
+
+// applyDeltas adds each scope's delta to its run_stats row: the rows are
+// read and locked in scope order, their histograms merged, and all written
+// back in one statement. A scope whose schedule was deleted is skipped.
+func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) error {
+	scopes := slices.Sorted(maps.Keys(deltas))
+	for start := 0; start < len(scopes); start += finishChunk {
+		chunk := scopes[start:min(start+finishChunk, len(scopes))]
+		rows, err := tx.query(ctx, "SELECT scope, histogram FROM run_stats WHERE scope IN ("+placeholders(len(chunk))+
+			") ORDER BY scope"+tx.d.forUpdate, int64Args(chunk)...)
+		if err != nil {
+			return err
+		}
+		hists := map[int64]string{}
+		for rows.Next() {
+			var scope int64
+			var enc string
+			if err := rows.Scan(&scope, &enc); err != nil {
+				rows.Close()
+				return err
+			}
+			hists[scope] = enc
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(hists) == 0 {
+			continue
+		}
+		var b strings.Builder
+		b.WriteString(`UPDATE run_stats SET runs_success = runs_success + v.column2, runs_failed = runs_failed + v.column3,
+			runs_timeout = runs_timeout + v.column4, runs_dns_error = runs_dns_error + v.column5,
+			runs_connection_error = runs_connection_error + v.column6, runs_interrupted = runs_interrupted + v.column7,
+			latency_sum_ms = latency_sum_ms + v.column8, latency_count = latency_count + v.column9, histogram = v.column10,
+			last_status = CASE WHEN run_stats.last_run_at IS NULL OR run_stats.last_run_at <= v.column11 THEN v.column12 ELSE run_stats.last_status END,
+			last_run_at = CASE WHEN run_stats.last_run_at IS NULL OR run_stats.last_run_at <= v.column11 THEN v.column11 ELSE run_stats.last_run_at END
+			FROM (VALUES `)
+		var args []any
+		for _, scope := range chunk {
+			enc, ok := hists[scope]
+			if !ok {
+				continue
+			}
+			d := deltas[scope]
+			h := apicron.DecodeHistogram(enc)
+			h.Merge(&d.hist)
+			c := d.counts
+			if len(args) > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(`(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT),
+				CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS TEXT),
+				CAST(? AS BIGINT), CAST(? AS TEXT))`)
+			args = append(args, scope, c[apicron.Success], c[apicron.Failed], c[apicron.Timeout], c[apicron.DNSError],
+				c[apicron.ConnectionError], c[apicron.Interrupted], d.latSum, d.latCount, h.Encode(), d.lastAt, string(d.lastStatus))
+		}
+		b.WriteString(") AS v WHERE run_stats.scope = v.column1")
+		if _, err := tx.exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("update counters: %w", err)
+		}
+	}
+	return nil
 }
 
 // InterruptRunning implements apicron.Engine: on SQLite every RUNNING run
