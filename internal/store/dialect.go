@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -111,7 +112,10 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	// the last commits. FULL would fsync every claim and result batch, which
 	// on ordinary disks costs milliseconds per transaction and makes requests late.
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	// The writer never checkpoints (wal_autocheckpoint=0): a checkpoint
+	// fsyncs the database file, and done by the writer it would stall the
+	// claim that happened to trigger it. checkpointLoop does it beside.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("open sqlite: %w", err)
 	}
@@ -129,7 +133,38 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	db.r = r
+	c, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
+	if err != nil {
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	c.SetMaxOpenConns(1)
+	db.ckpt = c
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); db.checkpointLoop(ctx) }()
+	db.stopCkpt = func() { cancel(); <-done; c.Close() }
 	return nil
+}
+
+// checkpointInterval is how often the write-ahead log is copied back into
+// the database file.
+const checkpointInterval = 500 * time.Millisecond
+
+// checkpointLoop checkpoints the WAL from its own connection, in PASSIVE
+// mode: it copies what it can without waiting for or blocking the writer.
+func (db *DB) checkpointLoop(ctx context.Context) {
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := db.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil {
+			db.logger.Warn("checkpoint the write-ahead log", "err", err)
+		}
+	}
 }
 
 func (db *DB) openPostgres(ctx context.Context, url string) error {

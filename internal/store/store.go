@@ -36,15 +36,17 @@ type Config struct {
 
 // DB is an open store. It implements apicron.Store and apicron.Engine.
 type DB struct {
-	w       *sql.DB // the writer: for SQLite a single connection
-	r       *sql.DB // readers
-	d       dialect
-	clock   apicron.Clock
-	logger  *slog.Logger
-	nodeID  string
-	dsn     string
-	shared  bool
-	release func() // drops the single-process lock
+	w        *sql.DB // the writer: for SQLite a single connection
+	r        *sql.DB // readers
+	ckpt     *sql.DB // SQLite: the connection that checkpoints the WAL
+	stopCkpt func()
+	d        dialect
+	clock    apicron.Clock
+	logger   *slog.Logger
+	nodeID   string
+	dsn      string
+	shared   bool
+	release  func() // drops the single-process lock
 }
 
 var (
@@ -86,6 +88,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 // Close closes the connections and releases the lock.
 func (db *DB) Close() error {
 	var errs []error
+	if db.stopCkpt != nil {
+		db.stopCkpt()
+		db.stopCkpt = nil
+	}
 	if db.r != nil && db.r != db.w {
 		errs = append(errs, db.r.Close())
 	}

@@ -1,0 +1,138 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/store"
+)
+
+// benchBatch is how many due schedules one Claim or Finish handles in these
+// benchmarks: what the engine batches when 100 schedules share an instant.
+const benchBatch = 100
+
+var benchT0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// benchClock is a clock the benchmarks set by hand.
+type benchClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *benchClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *benchClock) set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
+
+// benchOpenSQLite opens a real SQLite file in b.TempDir(), configured as
+// apicron runs it (WAL, one writer), with n INTERVAL schedules at 1 s, all
+// first due at benchT0.
+func benchOpenSQLite(b *testing.B, n int) (*store.DB, []int64) {
+	b.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Driver: "sqlite", DSN: filepath.Join(b.TempDir(), "bench.db"),
+		Clock: &benchClock{now: benchT0}, NodeID: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	tg := &apicron.Target{Name: "sink", URL: "http://127.0.0.1:9/hook", Method: "GET",
+		Headers: map[string]string{"Authorization": "Bearer x"}}
+	if err := db.CreateTarget(ctx, tg); err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		s := &apicron.Schedule{Name: fmt.Sprintf("s%d", i), TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1}
+		if err := db.CreateSchedule(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = s.ID
+	}
+	return db, ids
+}
+
+// benchClaimRound claims round's occurrence of every schedule and returns the jobs.
+func benchClaimRound(b *testing.B, db *store.DB, ids []int64, round int) []*apicron.Job {
+	b.Helper()
+	now := benchT0.Add(time.Duration(round) * time.Second)
+	res, err := db.Claim(context.Background(), now, now, ids)
+	if err != nil {
+		b.Fatal(err)
+	}
+	jobs := make([]*apicron.Job, 0, len(res))
+	for _, r := range res {
+		if r.Job != nil {
+			jobs = append(jobs, r.Job)
+		}
+	}
+	if len(jobs) != len(ids) {
+		b.Fatalf("round %d claimed %d of %d schedules", round, len(jobs), len(ids))
+	}
+	return jobs
+}
+
+// benchResults is what the executor reports for jobs against a fast target:
+// a 200 with a small body, one attempt, the headers it keeps.
+func benchResults(jobs []*apicron.Job) []apicron.RunResult {
+	out := make([]apicron.RunResult, len(jobs))
+	for i, j := range jobs {
+		lat, fb, code, size := 1.5, 1.2, 200, int64(2)
+		started := j.ScheduledAt
+		finished := started.Add(2 * time.Millisecond)
+		a := apicron.Attempt{Number: 1, Status: apicron.Success, StartedAt: started, FinishedAt: finished, LatencyMs: &lat,
+			StatusCode: &code, ResponseSize: &size, Timings: apicron.Timings{FirstByteMs: &fb}}
+		out[i] = apicron.RunResult{
+			RunID: j.RunID, ScheduleID: j.ScheduleID, Status: apicron.Success, StartedAt: started, FinishedAt: finished,
+			LatencyMs: &lat, StatusCode: &code, ResponseSize: &size, Timings: a.Timings,
+			Request:      apicron.RequestInfo{Method: j.Method, URL: j.URL},
+			ResponseBody: "ok",
+			ResponseHeaders: map[string]string{"Content-Type": "text/plain", "Content-Length": "2",
+				"Date": finished.Format(http.TimeFormat)},
+			Attempts: []apicron.Attempt{a},
+		}
+	}
+	return out
+}
+
+// BenchmarkClaim measures one Claim of 100 due schedules on SQLite: one
+// transaction that advances each schedule and inserts its RUNNING run. The
+// runs are finished outside the timer, so every round is due again.
+func BenchmarkClaim(b *testing.B) {
+	db, ids := benchOpenSQLite(b, benchBatch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		jobs := benchClaimRound(b, db, ids, i)
+		b.StopTimer()
+		if err := db.Finish(context.Background(), benchResults(jobs)); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "claims/s")
+}
+
+// BenchmarkFinish measures one Finish of 100 results on SQLite: the run
+// rows, their attempts and the counters, in one transaction. The claims are
+// made outside the timer.
+func BenchmarkFinish(b *testing.B) {
+	db, ids := benchOpenSQLite(b, benchBatch)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		results := benchResults(benchClaimRound(b, db, ids, i))
+		b.StartTimer()
+		if err := db.Finish(ctx, results); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "results/s")
+}
