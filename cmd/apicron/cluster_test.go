@@ -107,9 +107,10 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 	waitFor(t, 10*time.Second, "a leader", func() bool { return leader() != nil })
 
 	tid := createTarget(t, &server{url: nodes[0].url}, map[string]any{"name": "sink", "url": sink.URL, "timeout_seconds": 5})
+	var scheduleIDs []int64
 	for i := 0; i < 50; i++ {
 		n := nodes[i%3]
-		createSchedule(t, &server{url: n.url}, map[string]any{"name": fmt.Sprintf("s%d", i), "target_id": tid, "schedule_type": "INTERVAL", "interval_seconds": 1})
+		scheduleIDs = append(scheduleIDs, createSchedule(t, &server{url: n.url}, map[string]any{"name": fmt.Sprintf("s%d", i), "target_id": tid, "schedule_type": "INTERVAL", "interval_seconds": 1}))
 	}
 	begin := time.Now()
 	time.Sleep(10 * time.Second)
@@ -132,6 +133,19 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 		}
 		return false
 	})
+	// A pause made through a follower reaches the leader within a second.
+	time.Sleep(time.Until(begin.Add(17 * time.Second)))
+	var follower *node
+	for _, n := range nodes {
+		if n.url != "" && n != leader() {
+			follower = n
+		}
+	}
+	paused := scheduleIDs[7]
+	if code := call(t, "POST", fmt.Sprintf("%s/schedules/%d/pause", follower.url, paused), nil, nil); code != 200 {
+		t.Fatalf("pause through a follower: %d", code)
+	}
+	pausedAt := time.Now()
 	time.Sleep(time.Until(begin.Add(20 * time.Second)))
 	for _, n := range nodes {
 		if n.url != "" {
@@ -250,6 +264,14 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 		if accounted != span {
 			t.Errorf("schedule %d: %d runs + missed + skipped account for %d occurrences, its grid has %d", id, len(runs), accounted, span)
 		}
+	}
+	var afterPause int
+	if err := db.QueryRow("SELECT COUNT(*) FROM runs WHERE schedule_id = $1 AND scheduled_at > $2", paused,
+		pausedAt.Add(time.Second).UnixMilli()).Scan(&afterPause); err != nil {
+		t.Fatal(err)
+	}
+	if afterPause > 0 {
+		t.Errorf("schedule %d paused through a follower still ran %d times more than a second later", paused, afterPause)
 	}
 	t.Logf("three-node kill: runs per node %v; duplicates in db %d, at target %d (of %d arrivals); leader %s killed at %.1fs; new leader after %.1fs; worst gap on a schedule %.1fs",
 		perNode, dupes, sinkDupes, sinkTotal, dead.id, killedAt.Sub(begin).Seconds(), takeover.Seconds(), worstGap.Seconds())
