@@ -21,6 +21,7 @@ const (
 	MaxBodyTemplateBytes  = 64 << 10
 	MaxTimeoutSeconds     = 3600
 	MaxRetriesLimit       = 10
+	MaxSecretHeaders      = 50
 	DefaultMethod         = "GET"
 	templateSampleRunID   = 1
 	templateSampleSchedID = 1
@@ -28,6 +29,16 @@ const (
 
 // Methods lists the HTTP methods a target may use.
 var Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+// MaskedValue is what the API shows in place of a secret header's value.
+// An update that sends it back for a secret header keeps the stored value,
+// so reading a target, editing it and writing it back does not replace its
+// secrets with stars.
+const MaskedValue = "********"
+
+// DefaultSecretHeaders are the request headers whose values are always
+// secret, whatever a target's SecretHeaders say.
+var DefaultSecretHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-Api-Key"}
 
 // Target is an HTTP request apicron can send: where, how and with what.
 type Target struct {
@@ -39,8 +50,11 @@ type Target struct {
 	BodyTemplate   string
 	TimeoutSeconds *float64 // nil: the service's DEFAULT_TIMEOUT
 	MaxRetries     *int     // nil: the service's MAX_RETRIES
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// SecretHeaders names headers, besides DefaultSecretHeaders, whose values
+	// are write-only: the API masks them. Compared case-insensitively.
+	SecretHeaders []string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // TargetUpdate holds the fields of a partial update; nil leaves a field as it is.
@@ -52,10 +66,16 @@ type TargetUpdate struct {
 	BodyTemplate   *string
 	TimeoutSeconds **float64 // set to a nil *float64 to clear
 	MaxRetries     **int
+	SecretHeaders  *[]string
 }
 
-// Apply copies the set fields of u onto t.
+// Apply copies the set fields of u onto t. A header value equal to
+// MaskedValue, for a header that is secret in the result and that t already
+// has, keeps t's value: it is the mask the API showed, sent back.
 func (u TargetUpdate) Apply(t *Target) {
+	if u.SecretHeaders != nil {
+		t.SecretHeaders = *u.SecretHeaders
+	}
 	if u.Name != nil {
 		t.Name = *u.Name
 	}
@@ -66,7 +86,16 @@ func (u TargetUpdate) Apply(t *Target) {
 		t.Method = *u.Method
 	}
 	if u.Headers != nil {
-		t.Headers = *u.Headers
+		headers := make(map[string]string, len(*u.Headers))
+		for name, v := range *u.Headers {
+			if v == MaskedValue && t.IsSecretHeader(name) {
+				if old, ok := lookupHeader(t.Headers, name); ok {
+					v = old
+				}
+			}
+			headers[name] = v
+		}
+		t.Headers = headers
 	}
 	if u.BodyTemplate != nil {
 		t.BodyTemplate = *u.BodyTemplate
@@ -90,6 +119,54 @@ func (t *Target) Normalize() {
 	if t.Headers == nil {
 		t.Headers = map[string]string{}
 	}
+	t.SecretHeaders = normalizeHeaderNames(t.SecretHeaders)
+}
+
+// IsSecretHeader reports whether the value of header name is write-only: it
+// is one of DefaultSecretHeaders or of t.SecretHeaders, in any case.
+func (t *Target) IsSecretHeader(name string) bool {
+	for _, s := range DefaultSecretHeaders {
+		if strings.EqualFold(s, name) {
+			return true
+		}
+	}
+	for _, s := range t.SecretHeaders {
+		if strings.EqualFold(strings.TrimSpace(s), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupHeader returns the value of header name in h: the exact key if
+// present, else the first key equal to it in any case.
+func lookupHeader(h map[string]string, name string) (string, bool) {
+	if v, ok := h[name]; ok {
+		return v, true
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// normalizeHeaderNames trims the names and drops repeats (in any case),
+// keeping the first spelling; it never returns nil.
+func normalizeHeaderNames(names []string) []string {
+	out := make([]string, 0, len(names))
+next:
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		for _, o := range out {
+			if strings.EqualFold(o, n) {
+				continue next
+			}
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // Validate returns an EINVALID error naming the first field that breaks a rule.
@@ -101,6 +178,9 @@ func (t *Target) Validate() error {
 		return err
 	}
 	if err := validateHeaders(t.Headers); err != nil {
+		return err
+	}
+	if err := t.validateSecretHeaders(); err != nil {
 		return err
 	}
 	if err := validateURLTemplate(t.URL); err != nil {
@@ -170,6 +250,26 @@ func validateHeaders(h map[string]string) error {
 		}
 		if err := checkTemplate(field, value); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// validateSecretHeaders checks the names in SecretHeaders, and that no
+// secret header holds the mask itself: a masked value sent back keeps the
+// stored one (see TargetUpdate.Apply), so one that is left had none to keep.
+func (t *Target) validateSecretHeaders() error {
+	if len(t.SecretHeaders) > MaxSecretHeaders {
+		return Invalid("secret_headers", "at most %d header names, got %d", MaxSecretHeaders, len(t.SecretHeaders))
+	}
+	for _, name := range t.SecretHeaders {
+		if !isToken(name) || len(name) > MaxHeaderBytes {
+			return Invalid("secret_headers", "header name %q is not a valid HTTP token", name)
+		}
+	}
+	for name, v := range t.Headers {
+		if v == MaskedValue && t.IsSecretHeader(name) {
+			return Invalid("headers."+name, "is the mask %s, not a value: send the real value (the mask keeps a value only when the target already has one)", MaskedValue)
 		}
 	}
 	return nil

@@ -85,6 +85,17 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // period, mark the rest INTERRUPTED, close the HTTP server, close the database.
 func serve(ctx context.Context, cfg config.Config, version string, logger *slog.Logger) error {
 	logger.Info("starting apicron", "version", version, "config", cfg)
+	if err := cfg.CheckExposure(); err != nil {
+		return err
+	}
+	if cfg.InsecureNoAuth && len(cfg.APITokens)+len(cfg.APIReadTokens) == 0 && !config.IsLoopback(cfg.Host) {
+		logger.Warn("INSECURE_NO_AUTH is set: the API has no access token and anyone who can reach " + cfg.Addr() +
+			" can read and change every target; this is only safe behind a proxy that authenticates every request")
+	}
+	policy, err := executor.NewPolicy(cfg.OutboundAllow, cfg.OutboundDeny, cfg.OutboundDenyPrivate)
+	if err != nil {
+		return fmt.Errorf("outbound policy (OUTBOUND_ALLOW_CIDRS, OUTBOUND_DENY_CIDRS): %w", err)
+	}
 	db, err := store.Open(ctx, store.Config{
 		Driver: cfg.Database.Driver, DSN: cfg.Database.DSN, Logger: logger.With("component", "store"), NodeID: cfg.NodeID,
 		// Any PostgreSQL database may gain a second node at any time.
@@ -96,7 +107,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	defer db.Close()
 
 	exec := executor.New(executor.Config{
-		DefaultTimeout: cfg.DefaultTimeout, MaxRetries: cfg.MaxRetries,
+		DefaultTimeout: cfg.DefaultTimeout, MaxRetries: cfg.MaxRetries, Policy: policy,
 		Logger: logger.With("component", "executor"), UserAgent: "apicron/" + version,
 	})
 	engineCfg := scheduler.Config{
@@ -115,6 +126,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	api, err := httpapi.New(httpapi.Config{
 		Store: db, Notifier: engine, Logger: logger.With("component", "httpapi"), Title: cfg.AppTitle,
 		Version: version, NodeID: cfg.NodeID, HealthFunc: engine.Health,
+		Tokens: cfg.APITokens, ReadTokens: cfg.APIReadTokens, URLCheckFunc: policy.CheckURL,
 	})
 	if err != nil {
 		return err

@@ -510,3 +510,42 @@ func startBinary(t *testing.T, bin string, env []string, args ...string) (*exec.
 	}
 	return nil, ""
 }
+
+func TestServe_AccessControl(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), []string{"--host", "0.0.0.0", "--port", "0", "--database-url", "sqlite:///" + filepath.Join(t.TempDir(), "x.db")},
+		func(string) string { return "" }, "", io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "API_TOKEN") {
+		t.Fatalf("a non-loopback bind without a token should refuse to start and say how to set one: %v", err)
+	}
+	token := "correct-horse-battery-staple"
+	s := startServer(t, filepath.Join(t.TempDir(), "auth.db"), map[string]string{"API_TOKEN": token})
+	if code := call(t, "GET", s.url+"/targets", nil, nil); code != 401 {
+		t.Fatalf("GET /targets without a token: %d, want 401", code)
+	}
+	req, _ := http.NewRequest("GET", s.url+"/targets", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /targets with the token: %d, want 200", resp.StatusCode)
+	}
+	if code := call(t, "GET", s.url+"/health", nil, nil); code != 200 {
+		t.Fatalf("/health without a token: %d, want 200", code)
+	}
+	// A target at the cloud metadata address is refused when it is saved.
+	req, _ = http.NewRequest("POST", s.url+"/targets", strings.NewReader(`{"name":"meta","url":"http://169.254.169.254/latest/meta-data/"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 422 {
+		t.Fatalf("metadata target: %d, want 422", resp.StatusCode)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,6 +56,22 @@ type Config struct {
 	LeaseTTL      time.Duration // (0, 1h]
 	RunRetention  time.Duration // >= 0; 0 keeps runs forever
 
+	// APITokens may call every endpoint; APIReadTokens only GET and HEAD
+	// ones. When either is set, every endpoint but /health needs one. They
+	// are secrets: String and LogValue mask them.
+	APITokens     []string
+	APIReadTokens []string
+	// InsecureNoAuth lets the API listen beyond loopback without a token
+	// (see CheckExposure).
+	InsecureNoAuth bool
+
+	// The outbound policy: OutboundDenyPrivate denies private addresses
+	// besides the link-local and metadata ones always denied; OutboundAllow
+	// prefixes are allowed even so, except OutboundDeny ones, never reached.
+	OutboundDenyPrivate bool
+	OutboundAllow       []netip.Prefix
+	OutboundDeny        []netip.Prefix
+
 	// Args holds the arguments that are not flags (a subcommand and its
 	// arguments), in order.
 	Args []string
@@ -65,8 +82,35 @@ func (c Config) Addr() string {
 	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 }
 
+// CheckExposure refuses to serve the API beyond this machine with no access
+// token: listening on an address that is not loopback (127.0.0.0/8, ::1 or
+// "localhost"; 0.0.0.0 and :: are every interface) needs API_TOKEN or
+// API_READ_TOKEN, or INSECURE_NO_AUTH=true. The error says how to set one.
+func (c Config) CheckExposure() error {
+	if len(c.APITokens) > 0 || len(c.APIReadTokens) > 0 || c.InsecureNoAuth || IsLoopback(c.Host) {
+		return nil
+	}
+	return fmt.Errorf("refusing to listen on %s without an access token: anyone who can reach it could "+
+		"read and change every target. Set API_TOKEN (or --api-token) to a random secret of at least %d "+
+		"characters, for example API_TOKEN=$(openssl rand -hex 32), and send it as "+
+		"\"Authorization: Bearer <token>\"; or listen on 127.0.0.1 (HOST); or, only if a proxy in front of "+
+		"apicron authenticates every request, set INSECURE_NO_AUTH=true (--insecure-no-auth)", c.Addr(), MinTokenLength)
+}
+
+// IsLoopback reports whether host, a HOST setting, is a loopback address
+// (127.0.0.0/8, ::1, or either IPv4-mapped) or "localhost". Other names are
+// not: what they resolve to is not known here.
+func IsLoopback(host string) bool {
+	host = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), ".")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
 // String returns the settings as space-separated key=value pairs for a
-// start-up log line. The database password is masked.
+// start-up log line. The database password and the tokens are masked.
 func (c Config) String() string {
 	var b strings.Builder
 	for i, s := range settings {
@@ -83,7 +127,7 @@ func (c Config) String() string {
 }
 
 // LogValue implements slog.LogValuer: the settings as a group keyed by the
-// lower-case environment names. The database password is masked.
+// lower-case environment names. The database password and the tokens are masked.
 func (c Config) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, len(settings))
 	for _, s := range settings {
@@ -112,6 +156,12 @@ func Load(args []string, getenv func(string) string, dotenvDir string) (Config, 
 	fs.Usage = func() {}
 	flagValues := make(map[string]*string, len(settings))
 	for _, s := range settings {
+		if s.boolean {
+			v := new(string)
+			fs.Var(boolFlag{v}, s.flag, s.help)
+			flagValues[s.flag] = v
+			continue
+		}
 		flagValues[s.flag] = fs.String(s.flag, "", s.help)
 	}
 	flagArgs, positional := splitArgs(args)
@@ -149,12 +199,17 @@ func Load(args []string, getenv func(string) string, dotenvDir string) (Config, 
 			value, source = s.defaultValue(), "default"
 		}
 		if err := s.set(&cfg, value); err != nil {
-			shown := value
+			shown := strconv.Quote(value)
 			if s.secret {
-				shown = RedactURL(value)
+				shown = strconv.Quote(RedactURL(value))
+			} else if s.hidden {
+				shown = "(value hidden)"
 			}
-			errs = append(errs, fmt.Errorf("invalid %s %q: %w (from %s)", s.env, shown, err, source))
+			errs = append(errs, fmt.Errorf("invalid %s %s: %w (from %s)", s.env, shown, err, source))
 		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, cfg.checkTokens())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
@@ -162,9 +217,38 @@ func Load(args []string, getenv func(string) string, dotenvDir string) (Config, 
 	return cfg, nil
 }
 
+// checkTokens refuses a token that is both a full and a read-only one: which
+// it is would be a guess.
+func (c Config) checkTokens() error {
+	for i, t := range c.APIReadTokens {
+		for _, full := range c.APITokens {
+			if t == full {
+				return fmt.Errorf("API_READ_TOKEN token %d is also in API_TOKEN; a token is either read-only or not", i+1)
+			}
+		}
+	}
+	return nil
+}
+
+// boolFlag is the flag.Value of a boolean setting: "--name" alone sets
+// "true", "--name=false" sets "false", and the setting parses the text.
+type boolFlag struct{ v *string }
+
+func (b boolFlag) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+
+func (b boolFlag) Set(s string) error { *b.v = s; return nil }
+
+func (b boolFlag) IsBoolFlag() bool { return true }
+
 // splitArgs separates flags (with their values) from other arguments, so that
-// flags may follow a subcommand. Every apicron flag takes a value, so "--name"
-// without "=" takes the next argument as its value, as package flag does.
+// flags may follow a subcommand. A flag that takes a value, as all but the
+// boolean ones do, takes the next argument as its value when it has no "=",
+// as package flag does.
 func splitArgs(args []string) (flagArgs, positional []string) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -174,7 +258,7 @@ func splitArgs(args []string) (flagArgs, positional []string) {
 		case len(a) > 1 && a[0] == '-':
 			flagArgs = append(flagArgs, a)
 			name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
-			if !strings.Contains(name, "=") && isSettingFlag(name) && i+1 < len(args) {
+			if !strings.Contains(name, "=") && takesValue(name) && i+1 < len(args) {
 				i++
 				flagArgs = append(flagArgs, args[i])
 			}
@@ -185,10 +269,11 @@ func splitArgs(args []string) (flagArgs, positional []string) {
 	return flagArgs, positional
 }
 
-func isSettingFlag(name string) bool {
+// takesValue reports whether name is a setting's flag that takes a value.
+func takesValue(name string) bool {
 	for _, s := range settings {
 		if s.flag == name {
-			return true
+			return !s.boolean
 		}
 	}
 	return false

@@ -90,6 +90,20 @@ var layerValues = map[string][3][2]string{
 	"SHUTDOWN_GRACE":      {{"0", "0s"}, {"10", "10s"}, {"1m", "1m0s"}},
 	"LEASE_TTL":           {{"1", "1s"}, {"250ms", "250ms"}, {"1.5", "1.5s"}},
 	"RUN_RETENTION":       {{"0", "0s"}, {"7d", "7d"}, {"36h", "36h0m0s"}},
+	"API_TOKEN": {
+		{"flag-token-0123456789,flag-token-abcdefghij,flag-token-ABCDEFGHIJ", "********,********,********"},
+		{"env-token-0123456789, env-token-abcdefghij", "********,********"},
+		{"dotenv-token-0123456789", "********"},
+	},
+	"API_READ_TOKEN": {
+		{"flag-token-0123456789,flag-token-abcdefghij,flag-token-ABCDEFGHIJ", "********,********,********"},
+		{"env-token-0123456789, env-token-abcdefghij", "********,********"},
+		{"dotenv-token-0123456789", "********"},
+	},
+	"INSECURE_NO_AUTH":      {{"true", "true"}, {"false", "false"}, {"T", "true"}},
+	"OUTBOUND_DENY_PRIVATE": {{"true", "true"}, {"0", "false"}, {"1", "true"}},
+	"OUTBOUND_ALLOW_CIDRS":  {{"10.0.0.0/8", "10.0.0.0/8"}, {"192.0.2.7, fd00::/8", "192.0.2.7/32,fd00::/8"}, {"172.16.9.9/12", "172.16.0.0/12"}},
+	"OUTBOUND_DENY_CIDRS":   {{"10.0.0.0/8", "10.0.0.0/8"}, {"192.0.2.7, fd00::/8", "192.0.2.7/32,fd00::/8"}, {"172.16.9.9/12", "172.16.0.0/12"}},
 }
 
 func TestLoad_Precedence(t *testing.T) {
@@ -216,6 +230,17 @@ func TestLoad_Invalid(t *testing.T) {
 		{"RUN_RETENTION", "-1h", "duration such as 720h or 30d"},
 		{"RUN_RETENTION", "1d-1h", "duration such as 720h or 30d"},
 		{"RUN_RETENTION", "999999999d", "duration such as 720h or 30d"},
+		{"API_TOKEN", "tiny-tok", "at least 16 characters"},
+		{"API_TOKEN", "long-enough-token-0123456789,tiny-tok", "token 2 is too short"},
+		{"API_TOKEN", "long enough token 0123456789", "printable ASCII"},
+		{"API_TOKEN", " , ", "at least one token"},
+		{"API_READ_TOKEN", "tiny-tok", "at least 16 characters"},
+		{"INSECURE_NO_AUTH", "maybe", "true or false"},
+		{"OUTBOUND_DENY_PRIVATE", "yes please", "true or false"},
+		{"OUTBOUND_ALLOW_CIDRS", "10.0.0.0/33", "not a CIDR prefix"},
+		{"OUTBOUND_ALLOW_CIDRS", "10.0.0.0/8,example.com", `"example.com" is not a CIDR prefix`},
+		{"OUTBOUND_DENY_CIDRS", "fe80::1%eth0", "not a CIDR prefix"},
+		{"OUTBOUND_DENY_CIDRS", "::ffff:0:0/80", "IPv4-mapped"},
 	}
 	names := make(map[string]bool)
 	for _, tt := range tests {
@@ -228,6 +253,14 @@ func TestLoad_Invalid(t *testing.T) {
 			}
 			msg := err.Error()
 			prefix := fmt.Sprintf("invalid %s %q: ", tt.env, tt.value)
+			if strings.HasSuffix(tt.env, "TOKEN") {
+				prefix = fmt.Sprintf("invalid %s (value hidden): ", tt.env)
+				for _, part := range strings.Split(tt.value, ",") {
+					if p := strings.TrimSpace(part); len(p) > 2 && strings.Contains(msg, p) {
+						t.Errorf("error %q shows the token %q", msg, p)
+					}
+				}
+			}
 			if !strings.HasPrefix(msg, prefix) || !strings.Contains(msg, tt.want) || !strings.HasSuffix(msg, "(from environment)") {
 				t.Errorf("error %q, want %q...%q...(from environment)", msg, prefix, tt.want)
 			}
@@ -400,7 +433,8 @@ func TestUsage(t *testing.T) {
 	for _, want := range []string{
 		"DATABASE_URL", "SCHEDULER_TIMEZONE", "MAX_CONCURRENT_JOBS", "DEFAULT_TIMEOUT", "MAX_RETRIES",
 		"APP_TITLE", "APP_VERSION", "LOG_LEVEL", "LOG_FORMAT", "HOST", "PORT", "NODE_ID",
-		"SHUTDOWN_GRACE", "LEASE_TTL", "RUN_RETENTION",
+		"SHUTDOWN_GRACE", "LEASE_TTL", "RUN_RETENTION", "API_TOKEN", "API_READ_TOKEN", "INSECURE_NO_AUTH",
+		"OUTBOUND_DENY_PRIVATE", "OUTBOUND_ALLOW_CIDRS", "OUTBOUND_DENY_CIDRS",
 		`(default "sqlite:///./apicron.db")`, `(default "100")`, `(default <hostname>-<pid>)`,
 	} {
 		if !strings.Contains(out, want) {

@@ -22,6 +22,8 @@ type setting struct {
 	defaultText string        // how Usage shows the default, if not %q of def
 	help        string
 	secret      bool // the value may hold a password: redact it in errors
+	hidden      bool // the value is a secret: never show it, not even in errors
+	boolean     bool // a flag that needs no value: --name means --name=true
 
 	// set parses v (trimmed, never empty) into c; the error says what v must be.
 	set func(c *Config, v string) error
@@ -198,6 +200,139 @@ var settings = []setting{
 		},
 		get: func(c *Config) string { return formatRetention(c.RunRetention) },
 	},
+	{
+		env: "API_TOKEN", flag: "api-token", def: "", defaultText: "none", hidden: true,
+		help: "Access token(s), comma-separated, each at least 16 characters. When\n" +
+			"any token is set, every endpoint but /health needs the header\n" +
+			"Authorization: Bearer <token>.",
+		set: tokenSetting(func(c *Config) *[]string { return &c.APITokens }),
+		get: func(c *Config) string { return maskTokens(c.APITokens) },
+	},
+	{
+		env: "API_READ_TOKEN", flag: "api-read-token", def: "", defaultText: "none", hidden: true,
+		help: "Read-only access token(s), comma-separated: they may only GET and HEAD.",
+		set:  tokenSetting(func(c *Config) *[]string { return &c.APIReadTokens }),
+		get:  func(c *Config) string { return maskTokens(c.APIReadTokens) },
+	},
+	{
+		env: "INSECURE_NO_AUTH", flag: "insecure-no-auth", def: "false", boolean: true,
+		help: "Serve without an access token on an address that is not loopback.\n" +
+			"Only behind a proxy that authenticates every request.",
+		set: boolSetting(func(c *Config) *bool { return &c.InsecureNoAuth }),
+		get: func(c *Config) string { return strconv.FormatBool(c.InsecureNoAuth) },
+	},
+	{
+		env: "OUTBOUND_DENY_PRIVATE", flag: "outbound-deny-private", def: "false", boolean: true,
+		help: "Also refuse calls to loopback, private (RFC 1918, fc00::/7), CGNAT\n" +
+			"and unspecified addresses; link-local and cloud metadata addresses are\n" +
+			"always refused.",
+		set: boolSetting(func(c *Config) *bool { return &c.OutboundDenyPrivate }),
+		get: func(c *Config) string { return strconv.FormatBool(c.OutboundDenyPrivate) },
+	},
+	{
+		env: "OUTBOUND_ALLOW_CIDRS", flag: "outbound-allow-cidrs", def: "", defaultText: "none",
+		help: "Comma-separated CIDRs calls may reach even when the built-in rules\n" +
+			"deny them, e.g. 10.1.2.3/32.",
+		set: prefixSetting(func(c *Config) *[]netip.Prefix { return &c.OutboundAllow }),
+		get: func(c *Config) string { return joinPrefixes(c.OutboundAllow) },
+	},
+	{
+		env: "OUTBOUND_DENY_CIDRS", flag: "outbound-deny-cidrs", def: "", defaultText: "none",
+		help: "Comma-separated CIDRs calls may never reach; they win over\n" +
+			"OUTBOUND_ALLOW_CIDRS.",
+		set: prefixSetting(func(c *Config) *[]netip.Prefix { return &c.OutboundDeny }),
+		get: func(c *Config) string { return joinPrefixes(c.OutboundDeny) },
+	},
+}
+
+// MinTokenLength is the shortest access token accepted.
+const MinTokenLength = 16
+
+// tokenSetting parses a comma-separated list of access tokens into field.
+// The error never quotes a token.
+func tokenSetting(field func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var tokens []string
+		for i, t := range splitList(v) {
+			if len(t) < MinTokenLength {
+				return fmt.Errorf("token %d is too short; each must be at least %d characters", i+1, MinTokenLength)
+			}
+			for j := 0; j < len(t); j++ {
+				if t[j] <= ' ' || t[j] > '~' {
+					return fmt.Errorf("token %d has a character other than printable ASCII (no spaces)", i+1)
+				}
+			}
+			tokens = append(tokens, t)
+		}
+		if v != "" && len(tokens) == 0 {
+			return errors.New("must hold at least one token")
+		}
+		*field(c) = tokens
+		return nil
+	}
+}
+
+// maskTokens shows how many tokens there are, not what they are.
+func maskTokens(tokens []string) string {
+	masked := make([]string, len(tokens))
+	for i := range masked {
+		masked[i] = "********"
+	}
+	return strings.Join(masked, ",")
+}
+
+func boolSetting(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+// prefixSetting parses comma-separated CIDR prefixes into field; a bare
+// address is a prefix of that one address.
+func prefixSetting(field func(*Config) *[]netip.Prefix) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var out []netip.Prefix
+		for _, item := range splitList(v) {
+			p, err := netip.ParsePrefix(item)
+			if err != nil {
+				a, aerr := netip.ParseAddr(item)
+				if aerr != nil || a.Zone() != "" {
+					return fmt.Errorf("%q is not a CIDR prefix; want comma-separated prefixes such as 10.0.0.0/8, fd00::/8 or 192.0.2.7", item)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			if p.Addr().Is4In6() && p.Bits() < 96 {
+				return fmt.Errorf("%q mixes IPv4-mapped and other IPv6 addresses; write the IPv4 part as an IPv4 prefix", item)
+			}
+			out = append(out, p.Masked())
+		}
+		*field(c) = out
+		return nil
+	}
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// splitList splits a comma-separated value, trims each item and drops empty ones.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func intSetting(field func(*Config) *int, lo, hi int) func(*Config, string) error {

@@ -24,6 +24,7 @@ const maxMessage = 300
 //
 //	nil                                      SUCCESS
 //	a template that fails                    FAILED            template
+//	a dial the outbound policy refused       FAILED            blocked
 //	more than MaxRedirects redirects         FAILED            redirect_limit
 //	context.Canceled (shutdown)              INTERRUPTED       interrupted
 //	context.DeadlineExceeded                 TIMEOUT           timeout
@@ -39,11 +40,14 @@ const maxMessage = 300
 func Classify(err error) (apicron.RunStatus, string) {
 	var te *templateError
 	var de *net.DNSError
+	var be *BlockedError
 	switch {
 	case err == nil:
 		return apicron.Success, ""
 	case errors.As(err, &te):
 		return apicron.Failed, apicron.ErrTemplate
+	case errors.As(err, &be):
+		return apicron.Failed, apicron.ErrBlocked
 	case errors.Is(err, errTooManyRedirects):
 		return apicron.Failed, apicron.ErrRedirectLimit
 	case errors.Is(err, context.Canceled):
@@ -172,6 +176,11 @@ func describe(err error, errType string, timeout time.Duration, inBody bool) str
 		return "cancelled before the attempt finished"
 	case apicron.ErrRedirectLimit:
 		return errTooManyRedirects.Error()
+	case apicron.ErrBlocked:
+		var be *BlockedError
+		if errors.As(err, &be) {
+			return truncateText(be.Error(), maxMessage)
+		}
 	case apicron.ErrDNS:
 		var de *net.DNSError
 		if errors.As(err, &de) {

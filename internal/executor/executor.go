@@ -15,7 +15,10 @@
 //     text: a rune split by the cut is dropped, invalid bytes and NUL become
 //     U+FFFD, so any body can be stored in SQLite or PostgreSQL text.
 //   - Timeouts, connection and DNS errors, 5xx and 429 are retried with
-//     Backoff; TLS errors, other 4xx, templates and redirect loops are not.
+//     Backoff; TLS errors, other 4xx, templates, redirect loops and
+//     connections the outbound policy blocks are not.
+//   - Every connection is checked against the outbound Policy when it is
+//     dialled; a denied one fails the attempt with error_type blocked.
 //   - Cancelling Execute's context (shutdown) makes the attempt in flight
 //     INTERRUPTED and stops retrying.
 //   - Templates are rendered as apicron.RenderTemplate does, from a bounded
@@ -83,8 +86,13 @@ type Config struct {
 	// concurrently. Default math/rand/v2.Float64.
 	Rand func() float64
 	// Transport overrides the tuned transport New builds, for tests (a TLS
-	// server's own client transport, say). Redirects are still capped.
+	// server's own client transport, say). Redirects are still capped, but
+	// Policy is not enforced: set Policy.Control on its dialer for that.
 	Transport http.RoundTripper
+	// Policy is the outbound policy every connection is checked against
+	// when it is dialled. Default: NewPolicy(nil, nil, false), which denies
+	// link-local and cloud metadata addresses.
+	Policy *Policy
 	// UserAgent is sent unless a target sets its own. Default
 	// "apicron/" + apicron.Version.
 	UserAgent string
@@ -158,9 +166,13 @@ func New(cfg Config) *Executor {
 	if e.userAgent == "" {
 		e.userAgent = "apicron/" + apicron.Version
 	}
+	policy := cfg.Policy
+	if policy == nil {
+		policy = defaultPolicy
+	}
 	rt := cfg.Transport
 	if rt == nil {
-		rt = newTransport()
+		rt = newTransport(policy)
 	}
 	e.client = &http.Client{Transport: rt, CheckRedirect: checkRedirect}
 	return e
@@ -175,9 +187,10 @@ func (e *Executor) CloseIdleConnections() { e.client.CloseIdleConnections() }
 // only, no proxy from the environment (targets are arbitrary hosts; an
 // operator's HTTP_PROXY meant for something else must not silently reroute
 // them), and no transparent gzip, so response_size counts the bytes the
-// target sent and no CPU goes on decompressing bodies nobody reads.
-func newTransport() *http.Transport {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+// target sent and no CPU goes on decompressing bodies nobody reads. The
+// dialer checks every address it connects to against policy.
+func newTransport(policy *Policy) *http.Transport {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: policy.Control}
 	return &http.Transport{
 		Proxy:                  nil,
 		DialContext:            dialer.DialContext,
@@ -314,7 +327,8 @@ func (e *Executor) retryWait(ctx context.Context, p *plan, o *outcome) (time.Dur
 
 // retryable reports whether an attempt's failure may pass if tried again:
 // timeouts, connection and DNS errors, 5xx and 429. A TLS certificate
-// problem, another 4xx, a template or a redirect loop will not fix itself.
+// problem, another 4xx, a template, a redirect loop or an address the
+// outbound policy blocks will not fix itself.
 func retryable(o *outcome) bool {
 	switch o.Status {
 	case apicron.Timeout, apicron.DNSError:

@@ -12,13 +12,15 @@ import (
 // milliseconds. Validation tags document the schema; the domain's Validate
 // is the source of truth for the rules.
 
-// Target is a target as the API returns it.
+// Target is a target as the API returns it. The values of secret headers
+// are masked.
 type Target struct {
 	ID             int64             `json:"id"`
 	Name           string            `json:"name"`
 	URL            string            `json:"url"`
 	Method         string            `json:"method"`
-	Headers        map[string]string `json:"headers"`
+	Headers        map[string]string `json:"headers" doc:"Request headers; the values of secret headers (Authorization, Proxy-Authorization, Cookie, X-Api-Key and those in secret_headers) are shown as ********"`
+	SecretHeaders  []string          `json:"secret_headers" nullable:"false" doc:"More headers whose values are write-only"`
 	BodyTemplate   *string           `json:"body_template" doc:"Body sent with each request; Go text/template actions such as {{.RunID}} are rendered"`
 	TimeoutSeconds *float64          `json:"timeout_seconds" doc:"Per-attempt timeout; null uses the service's DEFAULT_TIMEOUT"`
 	MaxRetries     *int              `json:"max_retries" doc:"Retries after a failed attempt; null uses the service's MAX_RETRIES"`
@@ -32,7 +34,8 @@ type TargetCreate struct {
 	Name           string            `json:"name" minLength:"1" maxLength:"200" example:"httpbin-test"`
 	URL            string            `json:"url" maxLength:"2048" example:"https://httpbin.org/get" doc:"Absolute http or https URL; may contain template actions"`
 	Method         *string           `json:"method,omitempty" doc:"One of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS (default GET)" example:"GET"`
-	Headers        map[string]string `json:"headers,omitempty" doc:"Request headers; values may contain template actions" example:"{\"User-Agent\":\"API-Scheduler/1.0\"}"`
+	Headers        map[string]string `json:"headers,omitempty" doc:"Request headers; values may contain template actions. The values of Authorization, Proxy-Authorization, Cookie, X-Api-Key and the headers in secret_headers are write-only: responses show ********" example:"{\"User-Agent\":\"API-Scheduler/1.0\"}"`
+	SecretHeaders  []string          `json:"secret_headers,omitempty" maxItems:"50" doc:"Names of more headers whose values are write-only (case-insensitive)" example:"[\"X-Signature\"]"`
 	BodyTemplate   *string           `json:"body_template,omitempty" nullable:"true" maxLength:"65536"`
 	TimeoutSeconds *float64          `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0" maximum:"3600"`
 	MaxRetries     *int              `json:"max_retries,omitempty" nullable:"true" minimum:"0" maximum:"10"`
@@ -46,16 +49,26 @@ type TargetUpdate struct {
 	Name           *string            `json:"name,omitempty" minLength:"1" maxLength:"200"`
 	URL            *string            `json:"url,omitempty" maxLength:"2048"`
 	Method         *string            `json:"method,omitempty" doc:"One of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"`
-	Headers        *map[string]string `json:"headers,omitempty" doc:"Replaces all headers"`
+	Headers        *map[string]string `json:"headers,omitempty" doc:"Replaces all headers. A secret header sent with the value ******** keeps its stored value, so a target read, edited and sent back keeps its secrets"`
+	SecretHeaders  *[]string          `json:"secret_headers,omitempty" maxItems:"50" doc:"Replaces the names of the headers whose values are write-only"`
 	BodyTemplate   *string            `json:"body_template,omitempty" nullable:"true" maxLength:"65536"`
 	TimeoutSeconds *float64           `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0" maximum:"3600"`
 	MaxRetries     *int               `json:"max_retries,omitempty" nullable:"true" minimum:"0" maximum:"10"`
 }
 
+// newTarget converts a target for a response, the values of its secret
+// headers replaced with apicron.MaskedValue: they are write-only.
 func newTarget(t *apicron.Target) Target {
-	headers := t.Headers
-	if headers == nil {
-		headers = map[string]string{}
+	headers := make(map[string]string, len(t.Headers))
+	for name, v := range t.Headers {
+		if t.IsSecretHeader(name) {
+			v = apicron.MaskedValue
+		}
+		headers[name] = v
+	}
+	secret := t.SecretHeaders
+	if secret == nil {
+		secret = []string{}
 	}
 	return Target{
 		ID:             t.ID,
@@ -63,6 +76,7 @@ func newTarget(t *apicron.Target) Target {
 		URL:            t.URL,
 		Method:         t.Method,
 		Headers:        headers,
+		SecretHeaders:  secret,
 		BodyTemplate:   nullString(t.BodyTemplate),
 		TimeoutSeconds: t.TimeoutSeconds,
 		MaxRetries:     t.MaxRetries,

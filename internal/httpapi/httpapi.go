@@ -9,6 +9,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -43,12 +45,32 @@ type Config struct {
 	// response (they cannot replace status, version, node_id, database or
 	// time), and an error makes the service report "unavailable" with 503.
 	HealthFunc func(ctx context.Context) (map[string]any, error)
+	// Tokens may call every endpoint; ReadTokens only GET and HEAD ones.
+	// When either is set, every request but /health needs the header
+	// "Authorization: Bearer <token>", the documentation pages and the
+	// OpenAPI document included. Optional: without them the API is open.
+	Tokens     []string
+	ReadTokens []string
+	// URLCheckFunc, when set, vets the URL of a target being created or
+	// updated (the outbound policy's executor.Policy.CheckURL, say). An error
+	// refuses it with 422 on field url; its message is shown to the client.
+	URLCheckFunc func(rawURL string) error
 }
 
 // Validate reports a missing required dependency.
 func (c *Config) Validate() error {
 	if c.Store == nil {
 		return errors.New("httpapi: config: Store is required")
+	}
+	for _, t := range append(append([]string(nil), c.Tokens...), c.ReadTokens...) {
+		if strings.TrimSpace(t) == "" {
+			return errors.New("httpapi: config: a token is empty")
+		}
+	}
+	for _, t := range c.ReadTokens {
+		if slices.Contains(c.Tokens, t) {
+			return errors.New("httpapi: config: a token is in both Tokens and ReadTokens")
+		}
 	}
 	return nil
 }
@@ -62,6 +84,8 @@ type Server struct {
 	version    string
 	nodeID     string
 	healthFunc func(ctx context.Context) (map[string]any, error)
+	auth       *authenticator // nil: no tokens, the API is open
+	urlCheck   func(rawURL string) error
 
 	mux *http.ServeMux
 	api huma.API
@@ -80,6 +104,8 @@ func New(cfg Config) (*Server, error) {
 		version:    cfg.Version,
 		nodeID:     cfg.NodeID,
 		healthFunc: cfg.HealthFunc,
+		auth:       newAuthenticator(cfg.Tokens, cfg.ReadTokens),
+		urlCheck:   cfg.URLCheckFunc,
 		mux:        http.NewServeMux(),
 	}
 	if s.logger == nil {
@@ -97,25 +123,30 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.api = humago.New(s.mux, s.humaConfig(title, s.version))
 	s.routes()
+	s.documentAuth()
 	return s, nil
 }
 
 // humaConfig is Huma's default configuration less what does not fit this API:
 // no $schema property or Link header in responses (they are not part of the
-// contract), no /schemas route, integral numbers such as 10.0 accepted for
-// integers (see format.go), and errors with a readable detail (see errors.go).
+// contract), no /schemas route, no /docs page of its own (see docs.go),
+// integral numbers such as 10.0 accepted for integers (see format.go), and
+// errors with a readable detail (see errors.go).
 func (s *Server) humaConfig(title, version string) huma.Config {
 	cfg := huma.DefaultConfig(title, version)
 	cfg.CreateHooks = nil // drops the schema link transformer
 	cfg.SchemasPath = ""
+	cfg.DocsPath = "" // Huma's /docs loads from a CDN; ours (docs.go) is embedded
 	cfg.Info.Description = "apicron stores HTTP targets and schedules, fires requests on time and records every run."
 	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	cfg.Transformers = append(cfg.Transformers, s.transformError)
 	return cfg
 }
 
-// ServeHTTP implements http.Handler. A request that matches no route gets a
-// problem+json 404 or 405 like every other error, rather than the mux's plain text.
+// ServeHTTP implements http.Handler. With tokens configured, a request
+// without a valid one is refused first (see authorize). A request that
+// matches no route gets a problem+json 404 or 405 like every other error,
+// rather than the mux's plain text.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -126,6 +157,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusInternalServerError, "internal error")
 		}
 	}()
+	if !s.authorize(w, r) {
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.unmatched(w, r)
 		return

@@ -6,8 +6,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 )
 
-// routes registers the whole API surface. Huma adds /openapi.json,
-// /openapi.yaml (and their -3.0 variants) and /docs itself.
+// routes registers the whole API surface. Huma adds /openapi.json and
+// /openapi.yaml (and their -3.0 variants) itself; /docs is ours (docs.go).
 func (s *Server) routes() {
 	api := s.api
 
@@ -44,8 +44,11 @@ func (s *Server) routes() {
 	}
 	huma.Register(api, healthOp, s.health)
 
-	// Documentation pages outside the OpenAPI document.
+	// Documentation pages outside the OpenAPI document, and the scripts and
+	// styles they load, embedded in the binary (docs.go).
+	s.mux.HandleFunc("GET /docs", serveDocs)
 	s.mux.HandleFunc("GET /redoc", serveRedoc)
+	s.mux.HandleFunc("GET "+docsAssetsPrefix+"{file...}", serveDocsAsset)
 }
 
 // op describes one operation. Every operation with a body reads at most

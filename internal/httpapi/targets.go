@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"strings"
 
 	"github.com/apicron/apicron"
 )
@@ -43,6 +45,7 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 		Headers:        b.Headers,
 		TimeoutSeconds: b.TimeoutSeconds,
 		MaxRetries:     b.MaxRetries,
+		SecretHeaders:  b.SecretHeaders,
 	}
 	if b.Method != nil {
 		t.Method = *b.Method
@@ -52,6 +55,9 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 	}
 	t.Normalize()
 	if err := t.Validate(); err != nil {
+		return nil, s.apiError(ctx, "create target", err)
+	}
+	if err := s.checkURL(t.URL); err != nil {
 		return nil, s.apiError(ctx, "create target", err)
 	}
 	if err := s.store.CreateTarget(ctx, t); err != nil {
@@ -87,6 +93,11 @@ func (s *Server) updateTarget(ctx context.Context, in *updateTargetInput) (*targ
 	if err != nil {
 		return nil, s.apiError(ctx, "update target", err)
 	}
+	if upd.URL != nil {
+		if err := s.checkURL(*upd.URL); err != nil {
+			return nil, s.apiError(ctx, "update target", err)
+		}
+	}
 	t, err := s.store.UpdateTarget(ctx, in.ID, upd)
 	if err != nil {
 		return nil, s.apiError(ctx, "update target", err)
@@ -99,15 +110,16 @@ func (s *Server) updateTarget(ctx context.Context, in *updateTargetInput) (*targ
 // timeout_seconds and max_retries to the service defaults; it is refused for
 // the fields that cannot be empty.
 func targetUpdate(b TargetUpdate, raw []byte) (apicron.TargetUpdate, error) {
-	nulls, err := nullFields(raw, "name", "url", "method", "headers")
+	nulls, err := nullFields(raw, "name", "url", "method", "headers", "secret_headers")
 	if err != nil {
 		return apicron.TargetUpdate{}, err
 	}
 	upd := apicron.TargetUpdate{
-		Name:    b.Name,
-		URL:     b.URL,
-		Method:  b.Method,
-		Headers: b.Headers,
+		Name:          b.Name,
+		URL:           b.URL,
+		Method:        b.Method,
+		Headers:       b.Headers,
+		SecretHeaders: b.SecretHeaders,
 	}
 	if b.BodyTemplate != nil {
 		upd.BodyTemplate = b.BodyTemplate
@@ -143,6 +155,25 @@ func nullFields(raw []byte, notNull ...string) (map[string]bool, error) {
 		}
 	}
 	return nulls, nil
+}
+
+// checkURL vets a target's URL with Config.URLCheckFunc: an error refuses
+// it as invalid, on field url.
+func (s *Server) checkURL(raw string) error {
+	if s.urlCheck == nil {
+		return nil
+	}
+	err := s.urlCheck(strings.TrimSpace(raw))
+	if err == nil {
+		return nil
+	}
+	var e *apicron.Error
+	if errors.As(err, &e) && e.Code == apicron.EINVALID && e.Field == "url" {
+		return e
+	} else if e != nil {
+		return apicron.Invalid("url", "%s", e.Message)
+	}
+	return apicron.Invalid("url", "%s", err.Error())
 }
 
 func (s *Server) deleteTarget(ctx context.Context, in *idPath) (*struct{}, error) {

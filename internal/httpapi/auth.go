@@ -1,0 +1,156 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// authRealm is the realm of the WWW-Authenticate challenge.
+const authRealm = `Bearer realm="apicron"`
+
+// access is what a request's credentials allow.
+type access int
+
+const (
+	accessNone access = iota
+	accessRead        // GET and HEAD
+	accessFull
+)
+
+// authenticator checks bearer tokens. It keeps only their SHA-256 digests
+// and compares a presented token's digest with every one of them in constant
+// time, so neither the time a check takes nor an early exit tells which
+// token matched, how long the tokens are, or how much of one was right.
+type authenticator struct {
+	full, read [][sha256.Size]byte
+}
+
+// newAuthenticator returns nil when there are no tokens: the API is open.
+func newAuthenticator(full, read []string) *authenticator {
+	if len(full) == 0 && len(read) == 0 {
+		return nil
+	}
+	a := &authenticator{}
+	for _, t := range full {
+		a.full = append(a.full, sha256.Sum256([]byte(t)))
+	}
+	for _, t := range read {
+		a.read = append(a.read, sha256.Sum256([]byte(t)))
+	}
+	return a
+}
+
+// check returns what token allows. Every digest is compared, whatever matched.
+func (a *authenticator) check(token string) access {
+	d := sha256.Sum256([]byte(token))
+	full, read := 0, 0
+	for i := range a.full {
+		full |= subtle.ConstantTimeCompare(d[:], a.full[i][:])
+	}
+	for i := range a.read {
+		read |= subtle.ConstantTimeCompare(d[:], a.read[i][:])
+	}
+	switch {
+	case full == 1:
+		return accessFull
+	case read == 1:
+		return accessRead
+	}
+	return accessNone
+}
+
+// bearerToken returns the token of the request's one Authorization header,
+// if it uses the Bearer scheme (in any case, RFC 9110 section 11.1).
+func bearerToken(r *http.Request) (string, bool) {
+	values := r.Header.Values("Authorization")
+	if len(values) != 1 {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// authorize lets a request through, or answers it with 401 (no or a wrong
+// token) or 403 (a read-only token on a method other than GET and HEAD) and
+// returns false. Without tokens, and for /health (load balancers and
+// orchestrators probe it without credentials), everything passes. It logs
+// the method, path and peer, never the Authorization header.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
+	if s.auth == nil || r.URL.Path == "/health" {
+		return true
+	}
+	token, ok := bearerToken(r)
+	if !ok {
+		s.logger.DebugContext(r.Context(), "request without a token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
+		w.Header().Set("WWW-Authenticate", authRealm)
+		writeProblem(w, http.StatusUnauthorized, `this API needs an access token: send "Authorization: Bearer <token>"`)
+		return false
+	}
+	switch s.auth.check(token) {
+	case accessFull:
+		return true
+	case accessRead:
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			return true
+		}
+		s.logger.InfoContext(r.Context(), "read-only token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
+		w.Header().Set("WWW-Authenticate", authRealm+`, error="insufficient_scope"`)
+		writeProblem(w, http.StatusForbidden, "this token is read-only: it may only GET and HEAD")
+		return false
+	}
+	s.logger.InfoContext(r.Context(), "invalid token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
+	w.Header().Set("WWW-Authenticate", authRealm+`, error="invalid_token"`)
+	writeProblem(w, http.StatusUnauthorized, "the access token is not valid")
+	return false
+}
+
+// bearerScheme names the security scheme in the OpenAPI document.
+const bearerScheme = "bearer"
+
+// documentAuth records in the OpenAPI document that every operation but
+// health needs a bearer token, and may answer 401 and 403. It does nothing
+// when the API has no tokens.
+func (s *Server) documentAuth() {
+	if s.auth == nil {
+		return
+	}
+	oapi := s.api.OpenAPI()
+	if oapi.Components.SecuritySchemes == nil {
+		oapi.Components.SecuritySchemes = map[string]*huma.SecurityScheme{}
+	}
+	oapi.Components.SecuritySchemes[bearerScheme] = &huma.SecurityScheme{
+		Type:        "http",
+		Scheme:      "bearer",
+		Description: "An access token (API_TOKEN; API_READ_TOKEN for GET only) in the header Authorization: Bearer <token>.",
+	}
+	oapi.Security = []map[string][]string{{bearerScheme: {}}}
+	problemContent := map[string]*huma.MediaType{
+		"application/problem+json": {Schema: &huma.Schema{Ref: "#/components/schemas/ErrorModel"}},
+	}
+	for _, item := range oapi.Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch, item.Head, item.Options} {
+			if op == nil {
+				continue
+			}
+			if op.OperationID == "health" {
+				op.Security = []map[string][]string{} // no token needed
+				continue
+			}
+			if op.Responses == nil {
+				op.Responses = map[string]*huma.Response{}
+			}
+			op.Responses["401"] = &huma.Response{Description: "No access token, or not a valid one", Content: problemContent}
+			if op.Method != http.MethodGet && op.Method != http.MethodHead {
+				op.Responses["403"] = &huma.Response{Description: "A read-only token", Content: problemContent}
+			}
+		}
+	}
+}
