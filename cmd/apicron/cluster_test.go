@@ -252,12 +252,20 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 				continue
 			}
 			gap := time.Duration(runs[i].at-runs[i-1].at) * time.Millisecond
-			if gap > time.Second {
-				if runs[i-1].at < killMs-1500 || runs[i].at > killMs+leaseTTL.Milliseconds()+3000 {
-					t.Errorf("schedule %d: gap of %v from %+dms to %+dms around the kill, outside the failover window",
-						id, gap, runs[i-1].at-killMs, runs[i].at-killMs)
-				}
+			if gap <= time.Second {
+				continue
+			}
+			inWindow := runs[i-1].at >= killMs-1500 && runs[i].at <= killMs+leaseTTL.Milliseconds()+3000
+			switch {
+			case inWindow:
 				worstGap = max(worstGap, gap)
+			case runs[i].missed > 0:
+				// A coalesced misfire: the claimer was late by more than an interval.
+				t.Errorf("schedule %d: %d occurrences missed (gap of %v from %+dms to %+dms around the kill), outside the failover window",
+					id, runs[i].missed, gap, runs[i-1].at-killMs, runs[i].at-killMs)
+			default:
+				// Skipped because the previous run was still in flight: by design, and counted.
+				t.Logf("schedule %d: overlap skip outside the failover window (gap of %v at %+dms)", id, gap, runs[i].at-killMs)
 			}
 		}
 		span := (runs[len(runs)-1].at-runs[0].at)/1000 + 1

@@ -131,35 +131,48 @@ func (s *Scheduler) nudgeTake() {
 }
 
 // takeLoop takes claimed runs, as free slots allow, whenever notified and
-// at least every second (in case a notification was missed).
+// at least every second (in case a notification was missed). When ctx ends
+// it waits until this node has stopped claiming and, if it led, takes what
+// it claimed last, so that a cluster stopping whole leaves no run untaken.
 func (s *Scheduler) takeLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
-		for {
-			free := min(s.cfg.MaxConcurrent-int(s.active.Load()), takeBatch)
-			if free <= 0 {
-				break
-			}
-			jobs, err := s.cfg.Cluster.TakeRuns(ctx, free)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.logger.Error("take claimed runs", "err", err)
-				}
-				break
-			}
-			for _, j := range jobs {
-				s.dispatch(j)
-			}
-			if len(jobs) < free {
-				break
-			}
-		}
+		s.take(ctx)
 		select {
 		case <-ctx.Done():
+			<-s.claimsDone
+			if s.leader.Load() {
+				fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				s.take(fctx)
+				cancel()
+			}
 			return
 		case <-t.C:
 		case <-s.takeC:
+		}
+	}
+}
+
+// take takes and dispatches claimed runs until none wait or no slot is free.
+func (s *Scheduler) take(ctx context.Context) {
+	for {
+		free := min(s.cfg.MaxConcurrent-int(s.active.Load()), takeBatch)
+		if free <= 0 {
+			return
+		}
+		jobs, err := s.cfg.Cluster.TakeRuns(ctx, free)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logger.Error("take claimed runs", "err", err)
+			}
+			return
+		}
+		for _, j := range jobs {
+			s.dispatch(j)
+		}
+		if len(jobs) < free {
+			return
 		}
 	}
 }

@@ -98,8 +98,10 @@ type Scheduler struct {
 	leader   atomic.Bool   // holds the dispatcher lease (always true without a cluster)
 	epoch    atomic.Int64  // the lease's epoch while leader
 	takeC    chan struct{} // size 1: claimed runs wait to be taken
-	execCtx  context.Context
-	stopExec context.CancelFunc
+	// claimsDone is closed when the loop has stopped claiming for good.
+	claimsDone chan struct{}
+	execCtx    context.Context
+	stopExec   context.CancelFunc
 
 	resMu   sync.Mutex
 	results []apicron.RunResult
@@ -118,6 +120,8 @@ func New(cfg Config) *Scheduler {
 		sem:     make(chan struct{}, cfg.MaxConcurrent),
 		flushC:  make(chan struct{}, 1),
 		takeC:   make(chan struct{}, 1),
+
+		claimsDone: make(chan struct{}),
 	}
 	s.execCtx, s.stopExec = context.WithCancel(context.Background())
 	return s
@@ -199,6 +203,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 
 	s.loop(ctx)
+	close(s.claimsDone)
 
 	<-clusterDone // no more runs taken
 	s.shutdown()
