@@ -115,6 +115,11 @@ type Job struct {
 	// RetryDeadline is the schedule's next occurrence: no retry starts at or after it.
 	// Zero means no bound.
 	RetryDeadline time.Time
+	// DecryptError, when set, says which secret header values the store
+	// could not decrypt (SECRET_KEY missing or wrong); their values in
+	// Headers are empty. The executor sends nothing and records the run
+	// FAILED with error type other and this message.
+	DecryptError string
 }
 
 // RunResult is what the executor reports for a job: a target's 500 or

@@ -85,6 +85,10 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // period, mark the rest INTERRUPTED, close the HTTP server, close the database.
 func serve(ctx context.Context, cfg config.Config, version string, logger *slog.Logger) error {
 	logger.Info("starting apicron", "version", version, "config", cfg)
+	if len(cfg.SecretKey) == 0 {
+		logger.Warn("SECRET_KEY is not set: the values of secret headers are stored in the database in clear text; " +
+			"to encrypt them, set SECRET_KEY (or --secret-key) to a key made with: openssl rand -base64 32")
+	}
 	if err := cfg.CheckExposure(); err != nil {
 		return err
 	}
@@ -98,6 +102,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	}
 	db, err := store.Open(ctx, store.Config{
 		Driver: cfg.Database.Driver, DSN: cfg.Database.DSN, Logger: logger.With("component", "store"), NodeID: cfg.NodeID,
+		SecretKey: cfg.SecretKey,
 		// Any PostgreSQL database may gain a second node at any time.
 		Shared: cfg.Database.Driver == config.DriverPostgres,
 	})

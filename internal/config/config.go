@@ -72,6 +72,11 @@ type Config struct {
 	OutboundAllow       []netip.Prefix
 	OutboundDeny        []netip.Prefix
 
+	// SecretKey encrypts the values of secret headers in the database: 32
+	// bytes, or nil to store them in clear text. It is a secret: String
+	// and LogValue mask it.
+	SecretKey []byte
+
 	// Args holds the arguments that are not flags (a subcommand and its
 	// arguments), in order.
 	Args []string
@@ -110,7 +115,8 @@ func IsLoopback(host string) bool {
 }
 
 // String returns the settings as space-separated key=value pairs for a
-// start-up log line. The database password and the tokens are masked.
+// start-up log line. The database password, the tokens and the secret key
+// are masked.
 func (c Config) String() string {
 	var b strings.Builder
 	for i, s := range settings {
@@ -127,7 +133,8 @@ func (c Config) String() string {
 }
 
 // LogValue implements slog.LogValuer: the settings as a group keyed by the
-// lower-case environment names. The database password and the tokens are masked.
+// lower-case environment names. The database password, the tokens and the
+// secret key are masked.
 func (c Config) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, len(settings))
 	for _, s := range settings {

@@ -104,6 +104,11 @@ var layerValues = map[string][3][2]string{
 	"OUTBOUND_DENY_PRIVATE": {{"true", "true"}, {"0", "false"}, {"1", "true"}},
 	"OUTBOUND_ALLOW_CIDRS":  {{"10.0.0.0/8", "10.0.0.0/8"}, {"192.0.2.7, fd00::/8", "192.0.2.7/32,fd00::/8"}, {"172.16.9.9/12", "172.16.0.0/12"}},
 	"OUTBOUND_DENY_CIDRS":   {{"10.0.0.0/8", "10.0.0.0/8"}, {"192.0.2.7, fd00::/8", "192.0.2.7/32,fd00::/8"}, {"172.16.9.9/12", "172.16.0.0/12"}},
+	"SECRET_KEY": {
+		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "********"},
+		{"+//++//++//++//++//++//++//++//++//++//++/8=", "********"},
+		{"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=", "********"},
+	},
 }
 
 func TestLoad_Precedence(t *testing.T) {
@@ -241,6 +246,10 @@ func TestLoad_Invalid(t *testing.T) {
 		{"OUTBOUND_ALLOW_CIDRS", "10.0.0.0/8,example.com", `"example.com" is not a CIDR prefix`},
 		{"OUTBOUND_DENY_CIDRS", "fe80::1%eth0", "not a CIDR prefix"},
 		{"OUTBOUND_DENY_CIDRS", "::ffff:0:0/80", "IPv4-mapped"},
+		{"SECRET_KEY", "not-a-key", "openssl rand -base64 32"},
+		{"SECRET_KEY", "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBw==", "must be 32 bytes as base64 or 64 hex digits"},
+		{"SECRET_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20", "must be 32 bytes"},
+		{"SECRET_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g", "must be 32 bytes"},
 	}
 	names := make(map[string]bool)
 	for _, tt := range tests {
@@ -253,7 +262,7 @@ func TestLoad_Invalid(t *testing.T) {
 			}
 			msg := err.Error()
 			prefix := fmt.Sprintf("invalid %s %q: ", tt.env, tt.value)
-			if strings.HasSuffix(tt.env, "TOKEN") {
+			if strings.HasSuffix(tt.env, "TOKEN") || tt.env == "SECRET_KEY" {
 				prefix = fmt.Sprintf("invalid %s (value hidden): ", tt.env)
 				for _, part := range strings.Split(tt.value, ",") {
 					if p := strings.TrimSpace(part); len(p) > 2 && strings.Contains(msg, p) {
@@ -434,7 +443,7 @@ func TestUsage(t *testing.T) {
 		"DATABASE_URL", "SCHEDULER_TIMEZONE", "MAX_CONCURRENT_JOBS", "DEFAULT_TIMEOUT", "MAX_RETRIES",
 		"APP_TITLE", "APP_VERSION", "LOG_LEVEL", "LOG_FORMAT", "HOST", "PORT", "NODE_ID",
 		"SHUTDOWN_GRACE", "LEASE_TTL", "RUN_RETENTION", "API_TOKEN", "API_READ_TOKEN", "INSECURE_NO_AUTH",
-		"OUTBOUND_DENY_PRIVATE", "OUTBOUND_ALLOW_CIDRS", "OUTBOUND_DENY_CIDRS",
+		"OUTBOUND_DENY_PRIVATE", "OUTBOUND_ALLOW_CIDRS", "OUTBOUND_DENY_CIDRS", "SECRET_KEY",
 		`(default "sqlite:///./apicron.db")`, `(default "100")`, `(default <hostname>-<pid>)`,
 	} {
 		if !strings.Contains(out, want) {

@@ -2,6 +2,8 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -41,6 +43,64 @@ func TestLoad_Tokens(t *testing.T) {
 	}), "")
 	if err == nil || !strings.Contains(err.Error(), "API_READ_TOKEN token 2 is also in API_TOKEN") || strings.Contains(err.Error(), "same-token") {
 		t.Errorf("a token in both lists: %v", err)
+	}
+}
+
+func TestParseSecretKey(t *testing.T) {
+	t.Parallel()
+	key := make([]byte, SecretKeySize)
+	for i := range key {
+		key[i] = byte(0xf0 + i%16) // '+' and '/' in standard base64, '-' and '_' in URL base64
+	}
+	for name, v := range map[string]string{
+		"hex":                hex.EncodeToString(key),
+		"hex upper case":     strings.ToUpper(hex.EncodeToString(key)),
+		"base64":             base64.StdEncoding.EncodeToString(key),
+		"base64 unpadded":    base64.RawStdEncoding.EncodeToString(key),
+		"base64url":          base64.URLEncoding.EncodeToString(key),
+		"base64url unpadded": base64.RawURLEncoding.EncodeToString(key),
+	} {
+		got, err := ParseSecretKey(v)
+		if err != nil || !bytes.Equal(got, key) {
+			t.Errorf("%s %q: %x, %v", name, v, got, err)
+		}
+	}
+	for name, v := range map[string]string{
+		"31 bytes":          base64.StdEncoding.EncodeToString(key[:31]),
+		"33 bytes":          base64.StdEncoding.EncodeToString(append(key, 1)),
+		"63 hex digits":     hex.EncodeToString(key)[:63],
+		"64 non-hex digits": strings.Repeat("g", 64),
+		"a passphrase":      "correct horse battery staple",
+	} {
+		if got, err := ParseSecretKey(v); err == nil || !strings.Contains(err.Error(), "openssl rand -base64 32") {
+			t.Errorf("%s: %x, %v; want an error saying how to make a key", name, got, err)
+		}
+	}
+}
+
+func TestLoad_SecretKey(t *testing.T) {
+	t.Parallel()
+	const hexKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	c := mustLoad(t, []string{"--secret-key", hexKey}, nil, "")
+	if want, _ := hex.DecodeString(hexKey); !bytes.Equal(c.SecretKey, want) {
+		t.Fatalf("SecretKey = %x", c.SecretKey)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("start", "config", c)
+	b64 := base64.StdEncoding.EncodeToString(c.SecretKey)
+	for name, out := range map[string]string{"String": c.String(), "%v": fmt.Sprintf("%v", c), "slog": logged.String()} {
+		if strings.Contains(out, hexKey) || strings.Contains(out, b64) || !strings.Contains(out, "secret_key") {
+			t.Errorf("%s: %s", name, out)
+		}
+	}
+	if c := mustLoad(t, nil, nil, ""); c.SecretKey != nil {
+		t.Errorf("SecretKey without the setting = %x, want nil", c.SecretKey)
+	}
+
+	_, err := Load(nil, env(map[string]string{"SECRET_KEY": "hunter2-is-my-key"}), "")
+	if err == nil || !strings.Contains(err.Error(), "invalid SECRET_KEY (value hidden)") ||
+		!strings.Contains(err.Error(), "openssl rand -base64 32") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("invalid key: %v", err)
 	}
 }
 

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -243,6 +245,52 @@ var settings = []setting{
 		set: prefixSetting(func(c *Config) *[]netip.Prefix { return &c.OutboundDeny }),
 		get: func(c *Config) string { return joinPrefixes(c.OutboundDeny) },
 	},
+	{
+		env: "SECRET_KEY", flag: "secret-key", def: "", defaultText: "none", hidden: true,
+		help: "Key that encrypts the values of secret headers in the database: 32\n" +
+			"bytes as base64 or 64 hex digits; make one with openssl rand -base64 32.\n" +
+			"Without it they are stored in clear text. Keep it: secrets stored\n" +
+			"with it cannot be read without it.",
+		set: func(c *Config, v string) error {
+			if v == "" {
+				c.SecretKey = nil
+				return nil
+			}
+			key, err := ParseSecretKey(v)
+			if err != nil {
+				return err
+			}
+			c.SecretKey = key
+			return nil
+		},
+		get: func(c *Config) string {
+			if len(c.SecretKey) == 0 {
+				return ""
+			}
+			return "********"
+		},
+	},
+}
+
+// SecretKeySize is the length of SECRET_KEY, decoded: an AES-256 key.
+const SecretKeySize = 32
+
+// ParseSecretKey decodes a SECRET_KEY: SecretKeySize bytes as 64 hex digits
+// or as base64 (standard or URL alphabet, padded or not). The error never
+// quotes the value.
+func ParseSecretKey(v string) ([]byte, error) {
+	if len(v) == 2*SecretKeySize {
+		if key, err := hex.DecodeString(v); err == nil {
+			return key, nil
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if key, err := enc.DecodeString(v); err == nil && len(key) == SecretKeySize {
+			return key, nil
+		}
+	}
+	return nil, fmt.Errorf("must be %d bytes as base64 or %d hex digits; make one with: openssl rand -base64 32",
+		SecretKeySize, 2*SecretKeySize)
 }
 
 // MinTokenLength is the shortest access token accepted.

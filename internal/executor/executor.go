@@ -257,7 +257,9 @@ type outcome struct {
 // attempt. The result's top-level fields are the last attempt's. Cancelling
 // ctx interrupts the attempt in flight (status INTERRUPTED) and stops
 // retrying. When a template fails no request is sent, and if it is the
-// URL's, Request.URL is the unrendered template. job must not be nil.
+// URL's, Request.URL is the unrendered template. When job.DecryptError is
+// set no request is sent either: the run is FAILED, error type other, with
+// that message. job must not be nil.
 func (e *Executor) Execute(ctx context.Context, job *apicron.Job) apicron.RunResult {
 	p := plan{
 		job:         job,
@@ -376,6 +378,13 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 	o.Number = n
 	o.StartedAt = e.now()
 	o.request = apicron.RequestInfo{Method: p.method, URL: job.URL}
+	if job.DecryptError != "" {
+		// Sending without the secret, or with its ciphertext, would be wrong:
+		// send nothing. FAILED other is not retried.
+		o.FinishedAt = e.now()
+		o.Status, o.ErrorType, o.ErrorMessage = apicron.Failed, apicron.ErrOther, job.DecryptError
+		return o
+	}
 
 	var data any = apicron.TemplateData{
 		ScheduleID:   job.ScheduleID,

@@ -535,6 +535,27 @@ func TestExecute_TemplateFailureSendsNothing(t *testing.T) {
 	}
 }
 
+func TestExecute_DecryptErrorSendsNothing(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) { hits.Add(1) })
+	job := newTestJob(srv.URL + "/")
+	job.MaxRetries = 3
+	job.Headers = map[string]string{"Authorization": "", "X-Plain": "1"}
+	job.DecryptError = "secret header Authorization cannot be decrypted: SECRET_KEY missing or wrong"
+	res := execute(t, New(Config{}), job, time.Second)
+	if res.Status != apicron.Failed || res.ErrorType != apicron.ErrOther || res.ErrorMessage != job.DecryptError {
+		t.Fatalf("got %s %s %q", res.Status, res.ErrorType, res.ErrorMessage)
+	}
+	if len(res.Attempts) != 1 || res.Attempts[0].ErrorMessage != job.DecryptError || res.StatusCode != nil ||
+		res.Request.Method != "GET" || res.StartedAt.IsZero() || res.FinishedAt.IsZero() {
+		t.Errorf("result %+v, want one attempt and no request", res)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("target hit %d times, want 0", n)
+	}
+}
+
 // fakeSleep records waits and advances a fake clock by them.
 type fakeSleep struct {
 	mu    sync.Mutex

@@ -64,6 +64,7 @@ type due struct {
 	s       *apicron.Schedule
 	job     apicron.Job
 	headers string
+	secret  string // secret header names, JSON
 	timeout sql.NullFloat64
 	retries sql.NullInt64
 }
@@ -84,7 +85,7 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 	in := placeholders(len(ids))
 	rows, err := tx.query(ctx, `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds,
 		s.status, s.stopped_reason, s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
-		t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries
+		t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers
 		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (`+in+`) ORDER BY s.id`+tx.d.forUpdateOf("s"),
 		int64Args(ids)...)
 	if err != nil {
@@ -94,7 +95,7 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 	for rows.Next() {
 		d := &due{}
 		s, err := scanSchedule(rowFunc(func(dest ...any) error {
-			return rows.Scan(append(dest, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries)...)
+			return rows.Scan(append(dest, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries, &d.secret)...)
 		}))
 		if err != nil {
 			rows.Close()
@@ -170,7 +171,8 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		}
 		addStats(id, 0, plan.Missed)
 		j := &d.job
-		if err := json.Unmarshal([]byte(d.headers), &j.Headers); err != nil {
+		var err error
+		if j.Headers, j.DecryptError, err = db.secrets.decodeJobHeaders(d.headers, d.secret); err != nil {
 			return nil, fmt.Errorf("decode headers of target %d: %w", d.s.TargetID, err)
 		}
 		j.ScheduleID, j.ScheduleName, j.TargetID = id, d.s.Name, d.s.TargetID
@@ -233,7 +235,11 @@ func (db *DB) insertRuns(ctx context.Context, tx *tx, now time.Time, out []apicr
 		j := out[i].Job
 		var queuedJob sql.NullString
 		if db.queued() {
-			raw, err := json.Marshal(toJobJSON(j))
+			jj, err := db.toJobJSON(j)
+			if err != nil {
+				return err
+			}
+			raw, err := json.Marshal(jj)
 			if err != nil {
 				return err
 			}

@@ -49,20 +49,47 @@ func notifyScheduleChanged(ctx context.Context, tx *tx, id int64) error {
 
 // jobJSON is a job as it waits in runs.job.
 type jobJSON struct {
-	ScheduleName  string            `json:"schedule_name"`
-	Method        string            `json:"method"`
-	URL           string            `json:"url"`
-	Headers       map[string]string `json:"headers"`
-	BodyTemplate  string            `json:"body_template"`
-	TimeoutMs     int64             `json:"timeout_ms"`
-	MaxRetries    int               `json:"max_retries"`
-	RetryDeadline int64             `json:"retry_deadline"`
+	ScheduleName string            `json:"schedule_name"`
+	Method       string            `json:"method"`
+	URL          string            `json:"url"`
+	Headers      map[string]string `json:"headers"`
+	// SealedHeaders replaces Headers when the store has a SecretKey: the
+	// headers, decrypted at claim time, wait here encrypted as one value.
+	SealedHeaders string `json:"sealed_headers,omitempty"`
+	DecryptError  string `json:"decrypt_error,omitempty"`
+	BodyTemplate  string `json:"body_template"`
+	TimeoutMs     int64  `json:"timeout_ms"`
+	MaxRetries    int    `json:"max_retries"`
+	RetryDeadline int64  `json:"retry_deadline"`
 }
 
-func toJobJSON(j *apicron.Job) jobJSON {
-	return jobJSON{ScheduleName: j.ScheduleName, Method: j.Method, URL: j.URL, Headers: j.Headers,
-		BodyTemplate: j.BodyTemplate, TimeoutMs: j.Timeout.Milliseconds(), MaxRetries: j.MaxRetries,
-		RetryDeadline: ms(j.RetryDeadline)}
+func (db *DB) toJobJSON(j *apicron.Job) (jobJSON, error) {
+	jj := jobJSON{ScheduleName: j.ScheduleName, Method: j.Method, URL: j.URL, Headers: j.Headers,
+		DecryptError: j.DecryptError, BodyTemplate: j.BodyTemplate, TimeoutMs: j.Timeout.Milliseconds(),
+		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline)}
+	if db.secrets != nil {
+		sealed, err := db.secrets.sealJobHeaders(j.Headers)
+		if err != nil {
+			return jobJSON{}, fmt.Errorf("encrypt job headers: %w", err)
+		}
+		jj.Headers, jj.SealedHeaders = nil, sealed
+	}
+	return jj, nil
+}
+
+// jobHeaders returns the headers of a queued job, and the job's
+// DecryptError. Sealed headers this node cannot open (its SECRET_KEY is
+// missing or differs from the claiming node's) fail the run rather than
+// send it without them.
+func (db *DB) jobHeaders(jj *jobJSON) (map[string]string, string) {
+	if jj.SealedHeaders == "" {
+		return jj.Headers, jj.DecryptError
+	}
+	h, err := db.secrets.openJobHeaders(jj.SealedHeaders)
+	if err != nil {
+		return nil, "the request's headers cannot be decrypted: SECRET_KEY missing on this node, or not the claiming node's"
+	}
+	return h, jj.DecryptError
 }
 
 // dbNow is the database's clock in unix milliseconds: leases and heartbeats
@@ -99,7 +126,8 @@ func (db *DB) TakeRuns(ctx context.Context, max int) ([]*apicron.Job, error) {
 				return fmt.Errorf("decode job of run %d: %w", j.RunID, err)
 			}
 			j.ScheduledAt = fromMs(scheduled)
-			j.ScheduleName, j.Method, j.URL, j.Headers, j.BodyTemplate = jj.ScheduleName, jj.Method, jj.URL, jj.Headers, jj.BodyTemplate
+			j.ScheduleName, j.Method, j.URL, j.BodyTemplate = jj.ScheduleName, jj.Method, jj.URL, jj.BodyTemplate
+			j.Headers, j.DecryptError = db.jobHeaders(&jj)
 			j.Timeout, j.MaxRetries = time.Duration(jj.TimeoutMs)*time.Millisecond, jj.MaxRetries
 			j.RetryDeadline = fromMs(jj.RetryDeadline)
 			jobs = append(jobs, &j)
@@ -164,12 +192,20 @@ func (db *DB) Resign(ctx context.Context) error {
 }
 
 // ReapDeadNodes marks INTERRUPTED the runs held by nodes whose last
-// heartbeat is older than ttl. A dead node's results, should it come back,
-// are then fenced off by Finish.
+// heartbeat is older than ttl, and the claimed runs no node took within ttl
+// of their time (their claimer stopped and no other node was there). A dead
+// node's results, should it come back, are then fenced off by Finish.
 func (db *DB) ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duration) (int64, error) {
-	return db.interrupt(ctx, now, "the node running it stopped (no heartbeat for "+ttl.String()+")",
+	dead, err := db.interrupt(ctx, now, "the node running it stopped (no heartbeat for "+ttl.String()+")",
 		`SELECT id, schedule_id FROM runs WHERE status = 'RUNNING' AND node_id <> '' AND node_id NOT IN (
 			SELECT node_id FROM nodes WHERE heartbeat_at >= `+dbNowSQL+` - ?)`, ttl.Milliseconds())
+	if err != nil {
+		return dead, err
+	}
+	untaken, err := db.interrupt(ctx, now, "no node took the run within "+ttl.String()+" of its time",
+		`SELECT id, schedule_id FROM runs WHERE status = 'RUNNING' AND node_id = '' AND scheduled_at < `+dbNowSQL+` - ?`,
+		ttl.Milliseconds())
+	return dead + untaken, err
 }
 
 // Listen calls fn for every notification on the store's channels until ctx

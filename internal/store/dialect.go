@@ -70,25 +70,49 @@ func (d dialect) isUnique(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-// isUnavailable reports whether err means the database cannot be used at
-// the moment (locked, read-only, full, connection lost), as opposed to a bug.
-func (d dialect) isUnavailable(err error) bool {
+// unavailable says why err means the database cannot be used at the moment
+// (locked, read-only, full, connection lost), as opposed to a bug, in words
+// fit for a client and for /health; "" when it does not.
+func (d dialect) unavailable(err error) string {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY,
-			sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
-			return true
+		case sqlite3.SQLITE_BUSY:
+			return "the database is locked by another connection (SQLITE_BUSY)"
+		case sqlite3.SQLITE_LOCKED:
+			return "a table is locked (SQLITE_LOCKED)"
+		case sqlite3.SQLITE_READONLY:
+			return "the database is read-only (SQLITE_READONLY)"
+		case sqlite3.SQLITE_FULL:
+			return "the database or disk is full (SQLITE_FULL)"
+		case sqlite3.SQLITE_IOERR:
+			return "disk I/O error (SQLITE_IOERR)"
+		case sqlite3.SQLITE_CANTOPEN:
+			return "cannot open the database file (SQLITE_CANTOPEN)"
 		}
-		return false
+		return ""
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		// Class 08: connection exception; 57P: operator intervention (shutdown); 53: insufficient resources.
-		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "53")
+		switch {
+		case strings.HasPrefix(pe.Code, "08"):
+			return "connection to PostgreSQL failed (SQLSTATE " + pe.Code + ")"
+		case strings.HasPrefix(pe.Code, "57P"):
+			return "PostgreSQL ended the connection or is shutting down (SQLSTATE " + pe.Code + ")"
+		case strings.HasPrefix(pe.Code, "53"):
+			return "PostgreSQL is out of resources (SQLSTATE " + pe.Code + ")"
+		}
+		return ""
 	}
 	var ce *pgconn.ConnectError
-	return errors.As(err, &ce) || errors.Is(err, sql.ErrConnDone)
+	if errors.As(err, &ce) {
+		return "cannot connect to PostgreSQL"
+	}
+	if errors.Is(err, sql.ErrConnDone) {
+		return "the connection to the database was lost"
+	}
+	return ""
 }
 
 func (db *DB) openSQLite(ctx context.Context, path string) error {
@@ -155,14 +179,21 @@ const checkpointInterval = 500 * time.Millisecond
 func (db *DB) checkpointLoop(ctx context.Context) {
 	t := time.NewTicker(checkpointInterval)
 	defer t.Stop()
+	failing := false // log a failing checkpoint once, not twice a second
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if _, err := db.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil {
-			db.logger.Warn("checkpoint the write-ahead log", "err", err)
+		_, err := db.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			db.logger.Warn("checkpoint the write-ahead log; retrying", "err", err)
+			failing = true
+		case err == nil && failing:
+			db.logger.Info("checkpoint of the write-ahead log works again")
+			failing = false
 		}
 	}
 }

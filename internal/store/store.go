@@ -32,6 +32,13 @@ type Config struct {
 	// them, and a node interrupts only its own runs. Without it the process
 	// that claims a run executes it.
 	Shared bool
+	// SecretKey, when set, is the SecretKeySize-byte key that encrypts the
+	// values of secret headers (apicron.Target.IsSecretHeader) at rest with
+	// AES-256-GCM, and the headers of claimed runs waiting in a shared
+	// database. Clear values already stored still read, and are encrypted
+	// the next time their target is written. Without it they are stored in
+	// clear text.
+	SecretKey []byte
 }
 
 // DB is an open store. It implements apicron.Store and apicron.Engine.
@@ -46,7 +53,8 @@ type DB struct {
 	nodeID   string
 	dsn      string
 	shared   bool
-	release  func() // drops the single-process lock
+	secrets  *sealer // nil without a SecretKey
+	release  func()  // drops the single-process lock
 }
 
 var (
@@ -65,6 +73,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.logger = slog.New(slog.DiscardHandler)
 	}
 	var err error
+	if db.secrets, err = newSealer(cfg.SecretKey); err != nil {
+		return nil, err
+	}
 	switch cfg.Driver {
 	case "sqlite", "":
 		err = db.openSQLite(ctx, cfg.DSN)
@@ -171,8 +182,8 @@ func (db *DB) mapErr(err error) error {
 	if err == nil || errors.As(err, &ae) {
 		return err
 	}
-	if db.d.isUnavailable(err) {
-		return &apicron.Error{Code: apicron.EUNAVAILABLE, Message: "database unavailable"}
+	if why := db.d.unavailable(err); why != "" {
+		return &apicron.Error{Code: apicron.EUNAVAILABLE, Message: "database unavailable: " + why}
 	}
 	return err
 }

@@ -19,7 +19,7 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 		return err
 	}
 	return db.write(ctx, func(tx *tx) error {
-		headers, secret, err := encodeHeaders(t)
+		headers, secret, err := db.encodeHeaders(t)
 		if err != nil {
 			return err
 		}
@@ -36,9 +36,14 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 }
 
 // encodeHeaders returns a target's headers and secret header names as the
-// JSON the targets table holds.
-func encodeHeaders(t *apicron.Target) (headers, secret string, err error) {
-	h, err := json.Marshal(t.Headers)
+// JSON the targets table holds, secret values encrypted when the store has
+// a key.
+func (db *DB) encodeHeaders(t *apicron.Target) (headers, secret string, err error) {
+	sealed, err := db.secrets.sealHeaders(t)
+	if err != nil {
+		return "", "", fmt.Errorf("encrypt headers: %w", err)
+	}
+	h, err := json.Marshal(sealed)
 	if err != nil {
 		return "", "", fmt.Errorf("encode headers: %w", err)
 	}
@@ -57,23 +62,35 @@ func encodeHeaders(t *apicron.Target) (headers, secret string, err error) {
 func (db *DB) FindTargetByID(ctx context.Context, id int64) (*apicron.Target, error) {
 	var t *apicron.Target
 	err := db.read(ctx, func(tx *tx) (err error) {
-		t, err = findTarget(ctx, tx, id)
+		t, _, err = db.findTarget(ctx, tx, id)
 		return err
 	})
 	return t, err
 }
 
-func findTarget(ctx context.Context, tx *tx, id int64) (*apicron.Target, error) {
-	t, err := scanTarget(tx.queryRow(ctx, "SELECT "+targetColumns+" FROM targets WHERE id = ?", id))
+// findTarget reads target id, its secret values decrypted. Those that
+// cannot be (SECRET_KEY missing or wrong) are kept as stored, which the API
+// masks like any secret, and their header names returned in sealed.
+func (db *DB) findTarget(ctx context.Context, tx *tx, id int64) (t *apicron.Target, sealed []string, err error) {
+	t, sealed, err = db.scanTarget(tx.queryRow(ctx, "SELECT "+targetColumns+" FROM targets WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apicron.Errorf(apicron.ENOTFOUND, "target %d not found", id)
+		return nil, nil, apicron.Errorf(apicron.ENOTFOUND, "target %d not found", id)
 	}
-	return t, err
+	return t, sealed, err
 }
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanTarget(row scanner) (*apicron.Target, error) {
+// scanTarget reads a target row and decrypts what it can, as findTarget does.
+func (db *DB) scanTarget(row scanner) (*apicron.Target, []string, error) {
+	t, err := scanTargetRow(row)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, db.secrets.openHeaders(t), nil
+}
+
+func scanTargetRow(row scanner) (*apicron.Target, error) {
 	var (
 		t                    apicron.Target
 		headers, secret      string
@@ -113,7 +130,7 @@ func (db *DB) FindTargets(ctx context.Context, p apicron.Page) ([]*apicron.Targe
 		}
 		defer rows.Close()
 		for rows.Next() {
-			t, err := scanTarget(rows)
+			t, _, err := db.scanTarget(rows)
 			if err != nil {
 				return err
 			}
@@ -128,7 +145,8 @@ func (db *DB) FindTargets(ctx context.Context, p apicron.Page) ([]*apicron.Targe
 func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpdate) (*apicron.Target, error) {
 	var t *apicron.Target
 	err := db.write(ctx, func(tx *tx) (err error) {
-		if t, err = findTarget(ctx, tx, id); err != nil {
+		var sealed []string
+		if t, sealed, err = db.findTarget(ctx, tx, id); err != nil {
 			return err
 		}
 		upd.Apply(t)
@@ -136,7 +154,15 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		if err := t.Validate(); err != nil {
 			return err
 		}
-		headers, secret, err := encodeHeaders(t)
+		for _, name := range sealed {
+			// A kept ciphertext must stay in a secret header: in any other it
+			// would be sent, and shown, as it is.
+			if v, ok := t.Headers[name]; ok && isSealed(v) && !t.IsSecretHeader(name) {
+				return apicron.Invalid("headers."+name, "its stored value cannot be decrypted (SECRET_KEY missing or wrong), "+
+					"so it cannot stop being secret; send a new value")
+			}
+		}
+		headers, secret, err := db.encodeHeaders(t)
 		if err != nil {
 			return err
 		}
@@ -156,7 +182,7 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 // DeleteTarget implements apicron.Store.
 func (db *DB) DeleteTarget(ctx context.Context, id int64) error {
 	return db.write(ctx, func(tx *tx) error {
-		if _, err := findTarget(ctx, tx, id); err != nil {
+		if _, _, err := db.findTarget(ctx, tx, id); err != nil {
 			return err
 		}
 		var n int

@@ -117,3 +117,37 @@ func postgresSchema(t testing.TB) string {
 	}
 	return url + sep + "search_path=" + schema
 }
+
+// NewDSN returns the DSN of a fresh, empty database for driver, for tests
+// that open it themselves with OpenDSN, perhaps more than once: for "sqlite"
+// a file path in t.TempDir(), for "postgres" a new schema, dropped when the
+// test ends. Without APICRON_TEST_POSTGRES_URL a "postgres" test skips.
+func NewDSN(t testing.TB, driver string) string {
+	t.Helper()
+	switch driver {
+	case "sqlite":
+		return filepath.Join(t.TempDir(), "apicron.db")
+	case "postgres":
+		return postgresSchema(t)
+	}
+	t.Fatalf("storetest: unknown driver %q", driver)
+	return ""
+}
+
+// OpenDSN opens and migrates the database at dsn (from NewDSN) with cfg,
+// whose Driver and DSN it sets, and whose NodeID defaults to NodeID. The
+// store is closed when the test ends, if the test has not closed it. SQLite
+// admits one store at a time: close one before opening the file again.
+func OpenDSN(t testing.TB, driver, dsn string, cfg store.Config) *store.DB {
+	t.Helper()
+	cfg.Driver, cfg.DSN = driver, dsn
+	if cfg.NodeID == "" {
+		cfg.NodeID = NodeID
+	}
+	db, err := store.Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("open %s store: %v", driver, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
