@@ -68,13 +68,12 @@ func (s *Scheduler) runCluster(ctx context.Context, done chan<- struct{}) {
 	defer t.Stop()
 	var lastRenewed time.Time
 	for {
+		s.writes.start(opHeartbeat)
 		holder, epoch, err := c.Heartbeat(ctx, s.cfg.LeaseTTL)
+		s.writes.end(ctx, s.logger, opHeartbeat, err, "heartbeat")
 		now := time.Now()
 		switch {
 		case err != nil:
-			if ctx.Err() == nil {
-				s.logger.Error("heartbeat", "err", err)
-			}
 			// Without a renewal for a whole TTL the lease may be someone
 			// else's: stop claiming (claims stay exactly-once regardless).
 			if s.leader.Load() && now.Sub(lastRenewed) > s.cfg.LeaseTTL {
@@ -161,11 +160,10 @@ func (s *Scheduler) take(ctx context.Context) {
 		if free <= 0 {
 			return
 		}
+		s.writes.start(opTake)
 		jobs, err := s.cfg.Cluster.TakeRuns(ctx, free)
+		s.writes.end(ctx, s.logger, opTake, err, "take claimed runs")
 		if err != nil {
-			if ctx.Err() == nil {
-				s.logger.Error("take claimed runs", "err", err)
-			}
 			return
 		}
 		for _, j := range jobs {

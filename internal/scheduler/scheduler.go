@@ -9,7 +9,10 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,6 +109,8 @@ type Scheduler struct {
 	resMu   sync.Mutex
 	results []apicron.RunResult
 	flushC  chan struct{} // size 1: FlushBatch reached
+
+	writes writeHealth // the database writes the engine depends on, for /health
 }
 
 // New returns a Scheduler; it does nothing until Run.
@@ -122,6 +127,7 @@ func New(cfg Config) *Scheduler {
 		takeC:   make(chan struct{}, 1),
 
 		claimsDone: make(chan struct{}),
+		writes:     writeHealth{faults: map[string]*writeFault{}, started: map[string]time.Time{}},
 	}
 	s.execCtx, s.stopExec = context.WithCancel(context.Background())
 	return s
@@ -246,6 +252,7 @@ const idleWait = time.Minute
 func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
 	s.applyChanges(ctx)
 	if !s.isLeader() {
+		s.writes.forget(opClaim) // claiming is another node's job now
 		return idleWait
 	}
 	until := now.Add(s.cfg.ClaimLead)
@@ -265,6 +272,9 @@ func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
 	defer s.mu.Unlock()
 	next, ok := s.q.peek()
 	if !ok {
+		// Nothing left to claim (the schedules whose claim failed were
+		// paused or deleted since): no claim is failing any more.
+		s.writes.forget(opClaim)
 		return idleWait
 	}
 	return max(next.Sub(s.cfg.Clock.Now())-s.cfg.ClaimLead, 0)
@@ -300,11 +310,10 @@ func (s *Scheduler) applyChanges(ctx context.Context) {
 }
 
 func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64) {
+	s.writes.start(opClaim)
 	results, err := s.cfg.Store.Claim(ctx, now, until, ids)
+	s.writes.end(ctx, s.logger, opClaim, err, "claim due schedules; retrying", "schedules", len(ids))
 	if err != nil {
-		if ctx.Err() == nil {
-			s.logger.Error("claim due schedules; retrying", "schedules", len(ids), "err", err)
-		}
 		// Nothing was claimed: the transaction rolled back. Try again later.
 		s.mu.Lock()
 		for _, id := range ids {
@@ -379,9 +388,12 @@ func (s *Scheduler) addResult(r apicron.RunResult) {
 
 // flushLoop writes waiting results every FlushInterval (group commit) until
 // ctx ends, then writes what is left.
+// After a failed write it waits RetryDelay before the next try, so a
+// database that refuses writes is not hammered every few milliseconds.
 func (s *Scheduler) flushLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.FlushInterval)
 	defer t.Stop()
+	var retryAt time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -390,7 +402,13 @@ func (s *Scheduler) flushLoop(ctx context.Context) {
 		case <-t.C:
 		case <-s.flushC:
 		}
-		s.Flush(ctx)
+		if !retryAt.IsZero() && time.Now().Before(retryAt) {
+			continue
+		}
+		retryAt = time.Time{}
+		if err := s.Flush(ctx); err != nil {
+			retryAt = time.Now().Add(s.cfg.RetryDelay)
+		}
 	}
 }
 
@@ -405,14 +423,13 @@ func (s *Scheduler) Flush(ctx context.Context) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	s.writes.start(opFlush)
 	err := s.cfg.Store.Finish(ctx, batch)
+	s.writes.end(ctx, s.logger, opFlush, err, "write run results; keeping them to retry", "results", len(batch))
 	if err != nil {
 		s.resMu.Lock()
 		s.results = append(batch, s.results...)
 		s.resMu.Unlock()
-		if !errors.Is(err, context.Canceled) {
-			s.logger.Error("write run results; keeping them to retry", "results", len(batch), "err", err)
-		}
 	}
 	return err
 }
@@ -465,9 +482,112 @@ func (s *Scheduler) Health(ctx context.Context) (map[string]any, error) {
 		"scheduled":       queued,
 		"in_flight":       s.active.Load(),
 		"pending_results": pending,
+		"database_writes": "ok",
 	}
 	if role == "leader" {
 		engine["lease_epoch"] = s.epoch.Load()
 	}
-	return map[string]any{"role": role, "engine": engine}, nil
+	out := map[string]any{"role": role, "engine": engine}
+	faults := s.writes.report(time.Now())
+	if len(faults) == 0 {
+		return out, nil
+	}
+	engine["database_writes"] = faults
+	return out, apicron.Errorf(apicron.EUNAVAILABLE, "database writes failing: %s", strings.Join(faults, "; "))
+}
+
+// Database writes the engine cannot do without; /health reports those failing.
+const (
+	opClaim     = "claim"
+	opFlush     = "write results"
+	opHeartbeat = "heartbeat"
+	opTake      = "take runs"
+)
+
+// stuckWrite is how long a write may wait on the database (a lock held
+// elsewhere, a server that does not answer) before /health reports it.
+const stuckWrite = 5 * time.Second
+
+// writeHealth remembers, per operation, the writes that failed and have not
+// succeeded since, and the writes under way, so /health can say the database
+// refuses writes even while it still answers reads. It costs a lock per write.
+type writeHealth struct {
+	mu      sync.Mutex
+	faults  map[string]*writeFault
+	started map[string]time.Time
+}
+
+// writeFault is an operation failing since a time.
+type writeFault struct {
+	since time.Time
+	tries int
+	last  error
+}
+
+func (w *writeHealth) start(op string) {
+	w.mu.Lock()
+	w.started[op] = time.Now()
+	w.mu.Unlock()
+}
+
+// end records how a write of op ended. A failure is logged as an Error once,
+// when op starts failing, then at Debug; the recovery is logged once.
+// Failures caused by ctx ending (shutdown) are not faults of the database.
+func (w *writeHealth) end(ctx context.Context, logger *slog.Logger, op string, err error, msg string, args ...any) {
+	w.mu.Lock()
+	delete(w.started, op)
+	f := w.faults[op]
+	switch {
+	case err == nil:
+		delete(w.faults, op)
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		w.mu.Unlock()
+		return
+	default:
+		if f == nil {
+			f = &writeFault{since: time.Now()}
+			w.faults[op] = f
+		}
+		f.tries++
+		f.last = err
+	}
+	var tries int
+	var since time.Time
+	if f != nil {
+		tries, since = f.tries, f.since
+	}
+	w.mu.Unlock()
+	switch {
+	case err == nil && f != nil:
+		logger.Info("database writes work again", "op", op, "failed_for", time.Since(since).Round(time.Millisecond), "tries", tries)
+	case err != nil && tries == 1:
+		logger.Error(msg, append(args, "err", err)...)
+	case err != nil:
+		logger.Debug(msg, append(args, "err", err, "tries", tries)...)
+	}
+}
+
+// forget drops op's fault without a success: nothing is left to retry.
+func (w *writeHealth) forget(op string) {
+	w.mu.Lock()
+	delete(w.faults, op)
+	w.mu.Unlock()
+}
+
+// report describes the failing and stuck writes as of now, sorted; none when all is well.
+func (w *writeHealth) report(now time.Time) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for op, f := range w.faults {
+		out = append(out, fmt.Sprintf("%s failing since %s (%d tries): %s",
+			op, f.since.UTC().Format(apicron.TimeFormat), f.tries, apicron.ErrorMessage(f.last)))
+	}
+	for op, t := range w.started {
+		if d := now.Sub(t); d > stuckWrite {
+			out = append(out, fmt.Sprintf("%s waiting on the database for %s", op, d.Round(time.Second)))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
