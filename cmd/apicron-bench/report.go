@@ -123,15 +123,15 @@ type DBStats struct {
 
 // BaselineRun is the bare firer's delivery.
 type BaselineRun struct {
-	All             Figures   `json:"all"`
-	Steady          Figures   `json:"steady"`
-	First           Figures   `json:"first_runs"`
-	Errors          int64     `json:"errors"`
-	HarnessCPUSec   F         `json:"harness_cpu_s"` // sink + firer
-	Noise           Noise     `json:"noise"`
-	FirerCPUPer1000 F         `json:"firer_cpu_s_per_1000_est"`
-	SinkCPUPer1000  F         `json:"sink_cpu_s_per_1000"`
-	Origin          time.Time `json:"origin"`
+	All               Figures   `json:"all"`
+	Steady            Figures   `json:"steady"`
+	First             Figures   `json:"first_runs"`
+	Errors            int64     `json:"errors"`
+	HarnessCPUSec     F         `json:"harness_cpu_s"` // sink + firer
+	Noise             Noise     `json:"noise"`
+	HarnessCPUPer1000 F         `json:"harness_cpu_s_per_1000"` // firer + sink, per request that arrived
+	SinkCPUPer1000    F         `json:"sink_cpu_s_per_1000"`
+	Origin            time.Time `json:"origin"`
 }
 
 // Ratios compare apicron to the baseline over the steady window.
@@ -140,7 +140,7 @@ type Ratios struct {
 	LatenessP50     F `json:"lateness_sink_p50"`
 	LatenessP99     F `json:"lateness_sink_p99"`
 	LatenessMax     F `json:"lateness_sink_max"`
-	CPUPer1000Runs  F `json:"cpu_per_1000"`
+	CPUPer1000Runs  F `json:"cpu_per_1000_vs_harness"` // apicron's CPU per run / the baseline harness's per request
 	LatenessP50Diff F `json:"lateness_sink_p50_diff_ms"`
 	LatenessP99Diff F `json:"lateness_sink_p99_diff_ms"`
 }
@@ -391,6 +391,8 @@ func renderDelivery(b *strings.Builder, r *Report) {
 	row("first runs only: lateness at sink / in runs p50 / p99 / max (ms)",
 		fmtDist(a.First.LatenessSink)+"; "+fmtDist(a.First.LatenessDB), "excluded", "excluded", "")
 	row("other processes on the machine (cores busy, average)", "", fmtF(a.Noise.OtherCores, 2), bv(func(Figures) string { return fmtF(bl.Noise.OtherCores, 2) }), "")
+	row("CPU-ms per request: apicron process / baseline harness (firer + sink)", "", fmtF(a.Process.CPUPer1000Window, 3),
+		bv(func(Figures) string { return fmtF(bl.HarnessCPUPer1000, 3) }), ra(func(x *Ratios) F { return x.CPUPer1000Runs }, 1))
 	var statuses []string
 	for s, n := range a.All.Statuses {
 		statuses = append(statuses, fmt.Sprintf("%s %s", s, fmtInt(n)))
