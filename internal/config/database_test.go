@@ -119,7 +119,9 @@ func FuzzRedactURL(f *testing.F) {
 		got := RedactURL(s)
 		// Whatever url.Parse takes for the password must be gone.
 		if u, err := url.Parse(s); err == nil && u.Scheme != "" {
-			if p, ok := u.User.Password(); ok && len(p) >= 4 && !strings.Contains(redacted, p) && strings.Contains(got, p) {
+			// The password may also stand elsewhere in the input (as the host,
+			// say); what counts is that its place in the userinfo is masked.
+			if p, ok := u.User.Password(); ok && len(p) >= 4 && !strings.Contains(redacted, p) && strings.Count(got, p) >= strings.Count(s, p) {
 				t.Errorf("RedactURL(%q) = %q shows password %q", s, got, p)
 			}
 		}
