@@ -40,6 +40,9 @@ const MaxIntervalSeconds = 31_536_000
 // MaxDurationSeconds is the longest window: ten years.
 const MaxDurationSeconds = 10 * MaxIntervalSeconds
 
+// MaxKeepRuns is the largest cap on the runs a schedule keeps.
+const MaxKeepRuns = 1_000_000
+
 // Schedule fires a target on a grid of occurrences. The row carries its own
 // future (NextRunAt, EndsAt, RemainingMs), so nothing about it lives only in memory.
 type Schedule struct {
@@ -49,8 +52,12 @@ type Schedule struct {
 	Type            ScheduleType
 	IntervalSeconds int
 	DurationSeconds *int // WINDOW only
-	Status          ScheduleStatus
-	StoppedReason   string
+	// KeepRuns caps the finished runs the schedule keeps: retention deletes
+	// the older ones beyond its newest KeepRuns. Nil applies the service's
+	// default (RUN_KEEP_PER_SCHEDULE), itself possibly no cap.
+	KeepRuns      *int
+	Status        ScheduleStatus
+	StoppedReason string
 	// AnchorAt is the instant the grid is laid from: occurrences are at
 	// AnchorAt + k*IntervalSeconds. It is set when the schedule becomes active.
 	AnchorAt time.Time
@@ -73,6 +80,7 @@ type ScheduleUpdate struct {
 	Type            *ScheduleType
 	IntervalSeconds *int
 	DurationSeconds *int
+	KeepRuns        **int // set to a nil *int to return to the service's default
 }
 
 // Validate checks the fields a client sets. Whether the target exists is the store's to check.
@@ -105,6 +113,9 @@ func (s *Schedule) Validate() error {
 		if d > MaxDurationSeconds {
 			return Invalid("duration_seconds", "must be at most %d", MaxDurationSeconds)
 		}
+	}
+	if s.KeepRuns != nil && (*s.KeepRuns < 1 || *s.KeepRuns > MaxKeepRuns) {
+		return Invalid("keep_runs", "must be an integer between 1 and %d, or null for the service's default", MaxKeepRuns)
 	}
 	return nil
 }
@@ -182,6 +193,9 @@ func (u ScheduleUpdate) Apply(s *Schedule, now time.Time) {
 	}
 	if u.Type != nil {
 		s.Type = *u.Type
+	}
+	if u.KeepRuns != nil {
+		s.KeepRuns = *u.KeepRuns
 	}
 	if u.IntervalSeconds != nil && *u.IntervalSeconds != s.IntervalSeconds {
 		s.IntervalSeconds = *u.IntervalSeconds

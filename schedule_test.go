@@ -173,11 +173,20 @@ func TestSchedule_Validate(t *testing.T) {
 		{apicron.Schedule{Name: "a", TargetID: 1, Type: apicron.Window, IntervalSeconds: 5}, "duration_seconds"},
 		{apicron.Schedule{Name: "a", TargetID: 1, Type: apicron.Window, IntervalSeconds: 5, DurationSeconds: ptr(4)}, "duration_seconds"},
 		{apicron.Schedule{Name: "a", TargetID: 0, Type: apicron.Interval, IntervalSeconds: 5}, "target_id"},
+		{apicron.Schedule{Name: "a", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 5, KeepRuns: ptr(0)}, "keep_runs"},
+		{apicron.Schedule{Name: "a", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 5, KeepRuns: ptr(-1)}, "keep_runs"},
+		{apicron.Schedule{Name: "a", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 5, KeepRuns: ptr(apicron.MaxKeepRuns + 1)}, "keep_runs"},
 	}
 	for _, c := range cases {
 		err := c.s.Validate()
 		if apicron.ErrorCode(err) != apicron.EINVALID || apicron.ErrorField(err) != c.field {
 			t.Errorf("%+v: got %v, want EINVALID on %s", c.s, err, c.field)
+		}
+	}
+	for _, keep := range []*int{nil, ptr(1), ptr(apicron.MaxKeepRuns)} {
+		s := apicron.Schedule{Name: "a", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 5, KeepRuns: keep}
+		if err := s.Validate(); err != nil {
+			t.Errorf("keep_runs %v: %v", keep, err)
 		}
 	}
 }

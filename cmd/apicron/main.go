@@ -118,7 +118,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	engineCfg := scheduler.Config{
 		Store: db, Executor: exec, Logger: logger, MaxConcurrent: cfg.MaxConcurrentJobs,
 		ShutdownGrace: cfg.ShutdownGrace, ClaimLead: claimLead, LeaseTTL: cfg.LeaseTTL,
-		Pruner: db, Retention: cfg.RunRetention,
+		Pruner: db, Retention: cfg.RunRetention, DefaultKeepRuns: cfg.RunKeepPerSchedule,
 	}
 	if db.Clustered() {
 		// Several nodes may share this database: hold the lease to claim,

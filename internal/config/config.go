@@ -55,6 +55,9 @@ type Config struct {
 	ShutdownGrace time.Duration // >= 0
 	LeaseTTL      time.Duration // (0, 1h]
 	RunRetention  time.Duration // >= 0; 0 keeps runs forever
+	// RunKeepPerSchedule caps the finished runs kept per schedule whose
+	// keep_runs is null: 0..1000000, 0 for no cap.
+	RunKeepPerSchedule int
 
 	// APITokens may call every endpoint; APIReadTokens only GET and HEAD
 	// ones. When either is set, every endpoint but /health needs one. They

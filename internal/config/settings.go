@@ -42,6 +42,9 @@ func (s setting) defaultValue() string {
 
 const maxDuration = time.Duration(math.MaxInt64)
 
+// maxKeepRuns is apicron.MaxKeepRuns, the largest keep_runs.
+const maxKeepRuns = 1_000_000
+
 var settings = []setting{
 	{
 		env: "DATABASE_URL", flag: "database-url", def: "sqlite:///./apicron.db", secret: true,
@@ -201,6 +204,13 @@ var settings = []setting{
 			return nil
 		},
 		get: func(c *Config) string { return formatRetention(c.RunRetention) },
+	},
+	{
+		env: "RUN_KEEP_PER_SCHEDULE", flag: "run-keep-per-schedule", def: "0",
+		help: "How many finished runs each schedule keeps at most when it sets no\n" +
+			"keep_runs of its own: older ones are deleted (0 to 1000000; 0 is no cap).",
+		set: intSetting(func(c *Config) *int { return &c.RunKeepPerSchedule }, 0, maxKeepRuns),
+		get: func(c *Config) string { return strconv.Itoa(c.RunKeepPerSchedule) },
 	},
 	{
 		env: "API_TOKEN", flag: "api-token", def: "", defaultText: "none", hidden: true,

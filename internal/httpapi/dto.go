@@ -98,6 +98,7 @@ type Schedule struct {
 	NextRunAt        *string  `json:"next_run_at" format:"date-time" doc:"Next occurrence; null unless ACTIVE"`
 	EndsAt           *string  `json:"ends_at" format:"date-time" doc:"When an ACTIVE window closes"`
 	RemainingSeconds *float64 `json:"remaining_seconds" doc:"Window time left while a WINDOW schedule is paused"`
+	KeepRuns         *int     `json:"keep_runs" doc:"How many finished runs the schedule keeps, its newest; null applies the service's RUN_KEEP_PER_SCHEDULE"`
 	CreatedAt        string   `json:"created_at" format:"date-time"`
 	UpdatedAt        string   `json:"updated_at" format:"date-time"`
 }
@@ -110,10 +111,12 @@ type ScheduleCreate struct {
 	ScheduleType    string   `json:"schedule_type" enum:"INTERVAL,WINDOW" example:"INTERVAL"`
 	IntervalSeconds int      `json:"interval_seconds" minimum:"1" maximum:"31536000" example:"30"`
 	DurationSeconds *int     `json:"duration_seconds,omitempty" nullable:"true" minimum:"1" maximum:"315360000" doc:"Required for WINDOW, at least interval_seconds; refused for INTERVAL (null is the same as absent)"`
+	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" maximum:"1000000" doc:"Keep only this many finished runs, the newest: retention deletes older ones. Null or absent applies the service's RUN_KEEP_PER_SCHEDULE (by default no cap)"`
 }
 
 // ScheduleUpdate is the body of PUT and PATCH /schedules/{id}: any subset of
-// the fields, an absent one is left as it is.
+// the fields, an absent one is left as it is. A null keep_runs returns to the
+// service default.
 type ScheduleUpdate struct {
 	_               struct{} `json:"-" additionalProperties:"false"`
 	Name            *string  `json:"name,omitempty" minLength:"1" maxLength:"200"`
@@ -121,6 +124,7 @@ type ScheduleUpdate struct {
 	ScheduleType    *string  `json:"schedule_type,omitempty" enum:"INTERVAL,WINDOW"`
 	IntervalSeconds *int     `json:"interval_seconds,omitempty" minimum:"1" maximum:"31536000"`
 	DurationSeconds *int     `json:"duration_seconds,omitempty" minimum:"1" maximum:"315360000"`
+	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" maximum:"1000000" doc:"Keep only this many finished runs; null returns to the service's RUN_KEEP_PER_SCHEDULE"`
 }
 
 func newSchedule(s *apicron.Schedule) Schedule {
@@ -131,6 +135,7 @@ func newSchedule(s *apicron.Schedule) Schedule {
 		ScheduleType:    string(s.Type),
 		IntervalSeconds: s.IntervalSeconds,
 		DurationSeconds: s.DurationSeconds,
+		KeepRuns:        s.KeepRuns,
 		Status:          string(s.Status),
 		StoppedReason:   nullString(s.StoppedReason),
 		NextRunAt:       nullTime(s.NextRunAt),

@@ -40,6 +40,7 @@ func (s *Server) createSchedule(ctx context.Context, in *createScheduleInput) (*
 		Type:            apicron.ScheduleType(b.ScheduleType),
 		IntervalSeconds: b.IntervalSeconds,
 		DurationSeconds: b.DurationSeconds,
+		KeepRuns:        b.KeepRuns,
 	}
 	if err := sc.Validate(); err != nil {
 		return nil, s.apiError(ctx, "create schedule", err)
@@ -82,7 +83,8 @@ func (s *Server) listSchedules(ctx context.Context, in *listSchedulesInput) (*li
 // updateSchedule converts the body; the store applies it in its transaction,
 // validates the result, checks that the target exists and replans.
 func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*scheduleOutput, error) {
-	if _, err := nullFields(in.RawBody, "name", "target_id", "schedule_type", "interval_seconds", "duration_seconds"); err != nil {
+	nulls, err := nullFields(in.RawBody, "name", "target_id", "schedule_type", "interval_seconds", "duration_seconds")
+	if err != nil {
 		return nil, s.apiError(ctx, "update schedule", err)
 	}
 	b := in.Body
@@ -95,6 +97,9 @@ func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*
 	if b.ScheduleType != nil {
 		t := apicron.ScheduleType(*b.ScheduleType)
 		upd.Type = &t
+	}
+	if b.KeepRuns != nil || nulls["keep_runs"] {
+		upd.KeepRuns = &b.KeepRuns // null: back to the service default
 	}
 	sc, err := s.store.UpdateSchedule(ctx, in.ID, upd)
 	if err != nil {

@@ -9,6 +9,10 @@ import (
 type Pruner interface {
 	// PruneRuns deletes up to limit runs finished before cutoff and returns how many.
 	PruneRuns(ctx context.Context, cutoff time.Time, limit int) (int64, error)
+	// PruneKeptRuns deletes up to limit finished runs of the schedules that
+	// keep more than their keep_runs (or keepDefault for a schedule without
+	// one; 0 is no cap), the oldest beyond each one's newest, and returns how many.
+	PruneKeptRuns(ctx context.Context, keepDefault, limit int) (int64, error)
 }
 
 const (
@@ -19,8 +23,9 @@ const (
 	prunePause = 50 * time.Millisecond
 )
 
-// pruneLoop deletes runs older than Retention, in small batches, every
-// minute, while this node may claim (the leader, or the only node).
+// pruneLoop deletes runs older than Retention and runs beyond the schedules'
+// caps, in small batches, every minute, while this node may claim (the
+// leader, or the only node).
 func (s *Scheduler) pruneLoop(ctx context.Context) {
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
@@ -37,17 +42,41 @@ func (s *Scheduler) pruneLoop(ctx context.Context) {
 	}
 }
 
-// Prune deletes the runs older than Retention, in batches, and returns how
-// many it deleted. The prune loop calls it every minute; tests call it directly.
+// Prune deletes the runs older than Retention (when it is not zero), then
+// the finished runs of each schedule beyond its newest keep_runs (or
+// DefaultKeepRuns), in batches, and returns how many it deleted. The prune
+// loop calls it every minute; tests call it directly.
 func (s *Scheduler) Prune(ctx context.Context) int64 {
-	cutoff := s.cfg.Clock.Now().Add(-s.cfg.Retention)
+	var total int64
+	if s.cfg.Retention > 0 {
+		cutoff := s.cfg.Clock.Now().Add(-s.cfg.Retention)
+		n := s.pruneBatches(ctx, "prune old runs", func() (int64, error) {
+			return s.cfg.Pruner.PruneRuns(ctx, cutoff, pruneBatch)
+		})
+		if n > 0 {
+			s.logger.Info("pruned old runs", "runs", n, "finished_before", cutoff)
+		}
+		total += n
+	}
+	n := s.pruneBatches(ctx, "prune runs beyond keep_runs", func() (int64, error) {
+		return s.cfg.Pruner.PruneKeptRuns(ctx, s.cfg.DefaultKeepRuns, pruneBatch)
+	})
+	if n > 0 {
+		s.logger.Info("pruned runs beyond their schedule's keep_runs", "runs", n, "default_keep_runs", s.cfg.DefaultKeepRuns)
+	}
+	return total + n
+}
+
+// pruneBatches calls batch until it deletes fewer than pruneBatch runs, an
+// error or ctx ends it, pausing between batches, and returns how many it deleted.
+func (s *Scheduler) pruneBatches(ctx context.Context, what string, batch func() (int64, error)) int64 {
 	var total int64
 	for ctx.Err() == nil {
-		n, err := s.cfg.Pruner.PruneRuns(ctx, cutoff, pruneBatch)
+		n, err := batch()
 		total += n
 		if err != nil {
 			if ctx.Err() == nil {
-				s.logger.Error("prune old runs", "err", err)
+				s.logger.Error(what, "err", err)
 			}
 			break
 		}
@@ -60,9 +89,6 @@ func (s *Scheduler) Prune(ctx context.Context) int64 {
 			pause.Stop()
 		case <-pause.C:
 		}
-	}
-	if total > 0 {
-		s.logger.Info("pruned old runs", "runs", total, "finished_before", cutoff)
 	}
 	return total
 }

@@ -51,10 +51,13 @@ type Config struct {
 	Cluster Cluster
 	// LeaseTTL is how long the dispatcher lease lasts without renewal.
 	LeaseTTL time.Duration
-	// Pruner and Retention delete runs finished longer than Retention ago.
-	// A nil Pruner or zero Retention keeps runs forever.
-	Pruner    Pruner
-	Retention time.Duration
+	// Pruner and Retention delete runs finished longer than Retention ago
+	// (zero: none), and a schedule's finished runs beyond its keep_runs
+	// newest, or DefaultKeepRuns for one without (zero: no cap). A nil
+	// Pruner keeps runs forever.
+	Pruner          Pruner
+	Retention       time.Duration
+	DefaultKeepRuns int
 }
 
 func (c *Config) setDefaults() {
@@ -198,7 +201,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	flushDone := make(chan struct{})
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	go func() { defer close(flushDone); s.flushLoop(flushCtx) }()
-	if s.cfg.Pruner != nil && s.cfg.Retention > 0 {
+	if s.cfg.Pruner != nil {
 		go s.pruneLoop(ctx)
 	}
 	clusterDone := make(chan struct{})

@@ -11,8 +11,15 @@ import (
 	"github.com/apicron/apicron"
 )
 
+// scheduleColumns are the columns scanSchedule reads: those a claim needs
+// (Claim reads them beside its target's). keep_runs is left out: it is read
+// with scheduleFullColumns and scanFullSchedule, and written only on create
+// and update, so saving a schedule a claim read never clears it.
 const scheduleColumns = `id, name, target_id, schedule_type, interval_seconds, duration_seconds, status, stopped_reason,
 	anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at`
+
+// scheduleFullColumns are the columns scanFullSchedule reads: every field.
+const scheduleFullColumns = scheduleColumns + ", keep_runs"
 
 func scanSchedule(row scanner) (*apicron.Schedule, error) {
 	var (
@@ -36,12 +43,23 @@ func scanSchedule(row scanner) (*apicron.Schedule, error) {
 	return &s, nil
 }
 
+// scanFullSchedule reads scheduleFullColumns.
+func scanFullSchedule(row scanner) (*apicron.Schedule, error) {
+	var keep sql.NullInt64
+	s, err := scanSchedule(rowFunc(func(dest ...any) error { return row.Scan(append(dest, &keep)...) }))
+	if err != nil {
+		return nil, err
+	}
+	s.KeepRuns = intPtr(keep)
+	return s, nil
+}
+
 func findSchedule(ctx context.Context, tx *tx, id int64, lock bool) (*apicron.Schedule, error) {
-	q := "SELECT " + scheduleColumns + " FROM schedules WHERE id = ?"
+	q := "SELECT " + scheduleFullColumns + " FROM schedules WHERE id = ?"
 	if lock {
 		q += tx.d.forUpdate
 	}
-	s, err := scanSchedule(tx.queryRow(ctx, q, id))
+	s, err := scanFullSchedule(tx.queryRow(ctx, q, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apicron.Errorf(apicron.ENOTFOUND, "schedule %d not found", id)
 	}
@@ -74,11 +92,11 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 		s.Version = 1
 		s.CreatedAt, s.UpdatedAt = tx.now, tx.now
 		err := tx.queryRow(ctx, `INSERT INTO schedules (name, target_id, schedule_type, interval_seconds, duration_seconds, status,
-			stopped_reason, anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			stopped_reason, anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, keep_runs)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 			s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
-			s.Version, ms(tx.now), ms(tx.now)).Scan(&s.ID)
+			s.Version, ms(tx.now), ms(tx.now), nullInt(s.KeepRuns)).Scan(&s.ID)
 		if err != nil {
 			return fmt.Errorf("insert schedule: %w", err)
 		}
@@ -89,7 +107,8 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 	})
 }
 
-// saveSchedule writes every mutable field of s and bumps its version.
+// saveSchedule writes every mutable field of s but KeepRuns (see
+// scheduleColumns) and bumps its version.
 func saveSchedule(ctx context.Context, tx *tx, s *apicron.Schedule) error {
 	s.Version++
 	s.UpdatedAt = tx.now
@@ -143,14 +162,14 @@ func (db *DB) FindSchedules(ctx context.Context, f apicron.ScheduleFilter) ([]*a
 		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM schedules"+cond, args...).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.query(ctx, "SELECT "+scheduleColumns+" FROM schedules"+cond+" ORDER BY id LIMIT ? OFFSET ?",
+		rows, err := tx.query(ctx, "SELECT "+scheduleFullColumns+" FROM schedules"+cond+" ORDER BY id LIMIT ? OFFSET ?",
 			append(args, limit, offset)...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			s, err := scanSchedule(rows)
+			s, err := scanFullSchedule(rows)
 			if err != nil {
 				return err
 			}
@@ -182,6 +201,11 @@ func (db *DB) UpdateSchedule(ctx context.Context, id int64, upd apicron.Schedule
 		if upd.TargetID != nil {
 			if err := checkTargetExists(ctx, tx, s.TargetID); err != nil {
 				return err
+			}
+		}
+		if upd.KeepRuns != nil {
+			if _, err := tx.exec(ctx, "UPDATE schedules SET keep_runs = ? WHERE id = ?", nullInt(s.KeepRuns), s.ID); err != nil {
+				return fmt.Errorf("update schedule %d: %w", s.ID, err)
 			}
 		}
 		return saveSchedule(ctx, tx, s)

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// finishedCounted is the number of a schedule's finished runs its run_stats
+// row (alias r) has counted, pruned ones included.
+const finishedCounted = `(r.runs_success + r.runs_failed + r.runs_timeout + r.runs_dns_error + r.runs_connection_error +
+	r.runs_interrupted)`
+
+// keepCandidate is a schedule that may keep more finished runs than its cap.
+type keepCandidate struct {
+	id       int64
+	keep     int64 // its cap: keep_runs, or the default
+	finished int64 // finishedCounted when it was read
+}
+
+// PruneKeptRuns deletes up to limit finished runs (and their attempts) of
+// the schedules that keep more than their cap: keep_runs, or keepDefault for
+// a schedule without one (0: no cap). Of such a schedule it keeps the newest
+// cap finished runs, by scheduled_at, and deletes the older finished ones;
+// a run not yet finished is never deleted and not counted. It returns how
+// many it deleted; fewer than limit means the pass is done. Counters are
+// left as they are.
+//
+// It reads the runs of a schedule only when they may exceed its cap: the
+// schedule's counters minus runs_gone (the finished runs known deleted at
+// its last check) bound what it keeps, so a pass costs one read of the
+// capped schedules' counters plus, for each schedule that ran past its cap
+// since, a walk of its newest cap runs on the (schedule_id, scheduled_at)
+// index. Each deletion is a transaction of its own, of at most limit runs.
+func (db *DB) PruneKeptRuns(ctx context.Context, keepDefault, limit int) (int64, error) {
+	if limit <= 0 || keepDefault < 0 {
+		return 0, nil
+	}
+	cands, err := db.keepCandidates(ctx, keepDefault)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		deleted int64
+		marks   []keepMark
+	)
+	for _, c := range cands {
+		if deleted >= int64(limit) || ctx.Err() != nil {
+			break
+		}
+		boundary, kept, err := db.keepBoundary(ctx, c)
+		if err != nil {
+			return deleted, err
+		}
+		if boundary == nil {
+			// Within its cap (runs were pruned by age, or are running):
+			// remember how many are gone, so it is not read again until
+			// enough new runs finish.
+			marks = append(marks, keepMark{c.id, c.finished - kept})
+			continue
+		}
+		n, err := db.deleteBeyondKeep(ctx, c, keepDefault, *boundary, int64(limit)-deleted)
+		deleted += n
+		if err != nil {
+			return deleted, err
+		}
+	}
+	if err := db.markRunsGone(ctx, marks); err != nil {
+		return deleted, err
+	}
+	return deleted, nil
+}
+
+// keepCandidates returns, by id, the schedules with a cap whose counters
+// exceed it by more than the runs known gone. Without a default only those
+// with keep_runs are read, through their partial index.
+func (db *DB) keepCandidates(ctx context.Context, keepDefault int) ([]keepCandidate, error) {
+	keep, where, args := "s.keep_runs", "s.keep_runs IS NOT NULL AND ", []any(nil)
+	if keepDefault > 0 {
+		keep, where, args = "COALESCE(s.keep_runs, ?)", "", []any{keepDefault, keepDefault}
+	}
+	q := `SELECT s.id, ` + keep + `, ` + finishedCounted + ` FROM schedules s JOIN run_stats r ON r.scope = s.id
+		WHERE ` + where + finishedCounted + ` - s.runs_gone > ` + keep + ` ORDER BY s.id`
+	var out []keepCandidate
+	err := db.read(ctx, func(tx *tx) error {
+		rows, err := tx.query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c keepCandidate
+			if err := rows.Scan(&c.id, &c.keep, &c.finished); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// keepBoundary returns the scheduled_at of the oldest finished run c keeps
+// (its keep-th newest) when older finished runs are to go; otherwise nil
+// and the number of finished runs it has, at most its cap. It only reads,
+// so the walk never holds the writer.
+func (db *DB) keepBoundary(ctx context.Context, c keepCandidate) (*int64, int64, error) {
+	var (
+		boundary *int64
+		kept     int64
+	)
+	err := db.read(ctx, func(tx *tx) error {
+		var at int64
+		err := tx.queryRow(ctx, `SELECT scheduled_at FROM runs
+			WHERE schedule_id = ? AND status <> 'RUNNING' AND finished_at IS NOT NULL
+			ORDER BY scheduled_at DESC LIMIT 1 OFFSET ?`, c.id, c.keep-1).Scan(&at)
+		if errors.Is(err, sql.ErrNoRows) {
+			return tx.queryRow(ctx, `SELECT COUNT(*) FROM runs
+				WHERE schedule_id = ? AND status <> 'RUNNING' AND finished_at IS NOT NULL`, c.id).Scan(&kept)
+		} else if err != nil {
+			return err
+		}
+		var older int
+		err = tx.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM runs
+			WHERE schedule_id = ? AND scheduled_at < ? AND status <> 'RUNNING' AND finished_at IS NOT NULL LIMIT 1) AS older`,
+			c.id, at).Scan(&older)
+		if err != nil {
+			return err
+		}
+		if older == 0 {
+			kept = c.keep // exactly its cap
+			return nil
+		}
+		boundary = &at
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return boundary, kept, nil
+}
+
+// deleteBeyondKeep deletes up to batch finished runs of c scheduled before
+// boundary, oldest first, unless its cap changed since it was read (the
+// next pass sees the new one). Once none is left it records the runs gone.
+func (db *DB) deleteBeyondKeep(ctx context.Context, c keepCandidate, keepDefault int, boundary, batch int64) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(tx *tx) error {
+		var keep sql.NullInt64
+		err := tx.queryRow(ctx, "SELECT keep_runs FROM schedules WHERE id = ?"+tx.d.forUpdate, c.id).Scan(&keep)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // deleted meanwhile: its runs stay as history
+		} else if err != nil {
+			return err
+		}
+		current := int64(keepDefault)
+		if keep.Valid {
+			current = keep.Int64
+		}
+		if current != c.keep {
+			return nil
+		}
+		// The batch is a range of the (schedule_id, scheduled_at) index, up
+		// to its batch-th finished run, so the delete reads only that range
+		// (PostgreSQL may plan "id IN (SELECT ... LIMIT ?)" as a scan of
+		// the whole table).
+		upper := boundary
+		var at int64
+		err = tx.queryRow(ctx, `SELECT scheduled_at FROM runs
+			WHERE schedule_id = ? AND scheduled_at < ? AND status <> 'RUNNING' AND finished_at IS NOT NULL
+			ORDER BY scheduled_at LIMIT 1 OFFSET ?`, c.id, boundary, batch-1).Scan(&at)
+		if err == nil {
+			upper = at + 1
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		res, err := tx.exec(ctx, `DELETE FROM runs
+			WHERE schedule_id = ? AND scheduled_at < ? AND status <> 'RUNNING' AND finished_at IS NOT NULL`, c.id, upper)
+		if err != nil {
+			return fmt.Errorf("prune runs of schedule %d: %w", c.id, err)
+		}
+		if n, err = res.RowsAffected(); err != nil || n == batch {
+			return err // maybe more to delete: the next batch checks again
+		}
+		// It keeps its cap of finished runs, plus those that finished since c was read.
+		_, err = tx.exec(ctx, "UPDATE schedules SET runs_gone = ? WHERE id = ?", c.finished-c.keep, c.id)
+		return err
+	})
+	return n, err
+}
+
+// markChunk is the most runs_gone updates one transaction writes.
+const markChunk = 500
+
+// keepMark is a schedule's runs_gone as a check found it.
+type keepMark struct{ id, gone int64 }
+
+// markRunsGone records runs_gone of schedules found within their cap, in
+// id order (the order every transaction locks schedules in), a few hundred
+// per transaction.
+func (db *DB) markRunsGone(ctx context.Context, marks []keepMark) error {
+	for start := 0; start < len(marks); start += markChunk {
+		chunk := marks[start:min(start+markChunk, len(marks))]
+		err := db.write(ctx, func(tx *tx) error {
+			for _, m := range chunk {
+				if _, err := tx.exec(ctx, "UPDATE schedules SET runs_gone = ? WHERE id = ?", m.gone, m.id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
