@@ -73,7 +73,10 @@ type Engine interface {
 	// claiming a little ahead lets requests leave on time), in one
 	// transaction: for each, it inserts a RUNNING run and advances
 	// next_run_at, or counts an overlap skip, or stops an elapsed window.
-	Claim(ctx context.Context, now, until time.Time, ids []int64) ([]ClaimResult, error)
+	// busy says which schedules have a run in flight (the engine knows when
+	// it executes every run itself); nil asks the database, whose RUNNING
+	// rows also cover runs executed by other nodes.
+	Claim(ctx context.Context, now, until time.Time, ids []int64, busy func(id int64) bool) ([]ClaimResult, error)
 	// Finish records results, their attempts and the counters, in one transaction.
 	// A run that is no longer RUNNING (interrupted meanwhile) is left as it is.
 	Finish(ctx context.Context, results []RunResult) error

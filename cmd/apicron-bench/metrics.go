@@ -120,7 +120,7 @@ load:
 			}
 			chunk := ids[i:min(i+claimBatch, len(ids))]
 			t0 := time.Now()
-			claimed, err := st.Claim(ctx, now, now, chunk)
+			claimed, err := st.Claim(ctx, now, now, chunk, nil)
 			claimDur += time.Since(t0)
 			if err != nil {
 				return fmt.Errorf("claim at step %d: %w", k, err)

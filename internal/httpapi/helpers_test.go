@@ -283,7 +283,7 @@ func mustRun(t *testing.T, e *testEnv, scheduleID int64, status apicron.RunStatu
 	t.Helper()
 	ctx := context.Background()
 	now := e.clock.Now()
-	res, err := e.db.Claim(ctx, now, now, []int64{scheduleID})
+	res, err := e.db.Claim(ctx, now, now, []int64{scheduleID}, nil)
 	if err != nil {
 		t.Fatalf("claim: %v", err)
 	}

@@ -218,7 +218,7 @@ func TestRuns_Get(t *testing.T) {
 
 		t.Run("running", func(t *testing.T) {
 			e.clock.Advance(10 * time.Second)
-			res, err := e.db.Claim(t.Context(), e.clock.Now(), e.clock.Now(), []int64{f.sa.ID})
+			res, err := e.db.Claim(t.Context(), e.clock.Now(), e.clock.Now(), []int64{f.sa.ID}, nil)
 			if err != nil || res[0].Job == nil {
 				t.Fatalf("claim: %v %+v", err, res)
 			}

@@ -297,7 +297,7 @@ func TestSchedules_PauseResume(t *testing.T) {
 			var w schedule
 			e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(`{"name": "short", "target_id": %d, "schedule_type": "WINDOW", "interval_seconds": 1, "duration_seconds": 2}`, tg.ID), http.StatusCreated, &w)
 			e.clock.Advance(3 * time.Second)
-			if _, err := e.db.Claim(context.Background(), e.clock.Now(), e.clock.Now(), []int64{w.ID}); err != nil {
+			if _, err := e.db.Claim(context.Background(), e.clock.Now(), e.clock.Now(), []int64{w.ID}, nil); err != nil {
 				t.Fatal(err)
 			}
 			wpath := fmt.Sprintf("/schedules/%d", w.ID)

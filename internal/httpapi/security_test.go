@@ -372,7 +372,7 @@ func mustExecute(t *testing.T, e *testEnv, exec *executor.Executor, scheduleID i
 	t.Helper()
 	ctx := context.Background()
 	now := e.clock.Now()
-	res, err := e.db.Claim(ctx, now, now, []int64{scheduleID})
+	res, err := e.db.Claim(ctx, now, now, []int64{scheduleID}, nil)
 	if err != nil || len(res) != 1 || res[0].Job == nil {
 		t.Fatalf("claim of schedule %d: %+v, %v", scheduleID, res, err)
 	}

@@ -22,11 +22,11 @@ type refusingEngine struct {
 
 var errRefused = apicron.Errorf(apicron.EUNAVAILABLE, "database unavailable: the database or disk is full (SQLITE_FULL)")
 
-func (e *refusingEngine) Claim(ctx context.Context, now, until time.Time, ids []int64) ([]apicron.ClaimResult, error) {
+func (e *refusingEngine) Claim(ctx context.Context, now, until time.Time, ids []int64, busy func(int64) bool) ([]apicron.ClaimResult, error) {
 	if e.claims.Load() {
 		return nil, errRefused
 	}
-	return e.DB.Claim(ctx, now, until, ids)
+	return e.DB.Claim(ctx, now, until, ids, busy)
 }
 
 func (e *refusingEngine) Finish(ctx context.Context, results []apicron.RunResult) error {

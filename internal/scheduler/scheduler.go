@@ -32,9 +32,15 @@ type Config struct {
 	ClaimBatch int
 	// ClaimLead is how far ahead of its time an occurrence is claimed; the
 	// request then waits for its exact time, so the claim's database write
-	// does not make it late. Zero claims at the due time.
+	// does not make it late. The loop wakes when the earliest occurrence is
+	// half the lead away and claims everything due within the whole lead,
+	// so occurrences spread in time are claimed in batches (half a lead's
+	// worth), not one transaction each. Zero claims at the due time.
 	ClaimLead time.Duration
-	// FlushInterval is how long finished results wait to be written together.
+	// FlushInterval is how long finished results wait to be written together
+	// (group commit). Each commit costs the pages it touches, whatever the
+	// number of results: at 10,000 runs/s, 20 ms makes 50 commits of 200
+	// results a second instead of 200 commits of 50.
 	FlushInterval time.Duration
 	// FlushBatch writes at once when this many results wait.
 	FlushBatch int
@@ -74,7 +80,7 @@ func (c *Config) setDefaults() {
 		c.ClaimBatch = 1000
 	}
 	if c.FlushInterval <= 0 {
-		c.FlushInterval = 5 * time.Millisecond
+		c.FlushInterval = 20 * time.Millisecond
 	}
 	if c.FlushBatch <= 0 {
 		c.FlushBatch = 1000
@@ -100,6 +106,8 @@ type Scheduler struct {
 
 	sem      chan struct{} // MaxConcurrent slots
 	active   atomic.Int64  // jobs dispatched and not yet done
+	busyMu   sync.Mutex
+	busy     map[int64]int // schedule id -> its jobs dispatched and not yet executed
 	inflight sync.WaitGroup
 	leader   atomic.Bool   // holds the dispatcher lease (always true without a cluster)
 	epoch    atomic.Int64  // the lease's epoch while leader
@@ -128,6 +136,7 @@ func New(cfg Config) *Scheduler {
 		sem:     make(chan struct{}, cfg.MaxConcurrent),
 		flushC:  make(chan struct{}, 1),
 		takeC:   make(chan struct{}, 1),
+		busy:    map[int64]int{},
 
 		claimsDone: make(chan struct{}),
 		writes:     writeHealth{faults: map[string]*writeFault{}, started: map[string]time.Time{}},
@@ -280,7 +289,7 @@ func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
 		s.writes.forget(opClaim)
 		return idleWait
 	}
-	return max(next.Sub(s.cfg.Clock.Now())-s.cfg.ClaimLead, 0)
+	return max(next.Sub(s.cfg.Clock.Now())-s.cfg.ClaimLead/2, 0)
 }
 
 func (s *Scheduler) applyChanges(ctx context.Context) {
@@ -313,8 +322,16 @@ func (s *Scheduler) applyChanges(ctx context.Context) {
 }
 
 func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64) {
+	// Alone on its database this process executes every run it claims, so
+	// it knows which schedules have one in flight, at once and without a
+	// query; the runs table would still show a run as RUNNING until its
+	// result is written. Sharing the database, other nodes' runs count too.
+	busy := s.isBusy
+	if s.cfg.Cluster != nil {
+		busy = nil
+	}
 	s.writes.start(opClaim)
-	results, err := s.cfg.Store.Claim(ctx, now, until, ids)
+	results, err := s.cfg.Store.Claim(ctx, now, until, ids, busy)
 	s.writes.end(ctx, s.logger, opClaim, err, "claim due schedules; retrying", "schedules", len(ids))
 	if err != nil {
 		// Nothing was claimed: the transaction rolled back. Try again later.
@@ -345,14 +362,37 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 	}
 }
 
+func (s *Scheduler) isBusy(id int64) bool {
+	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	return s.busy[id] > 0
+}
+
+func (s *Scheduler) setBusy(id int64, delta int) {
+	s.busyMu.Lock()
+	if n := s.busy[id] + delta; n > 0 {
+		s.busy[id] = n
+	} else {
+		delete(s.busy, id)
+	}
+	s.busyMu.Unlock()
+}
+
 // dispatch runs job at its time, under the concurrency bound, without
 // blocking the loop.
 func (s *Scheduler) dispatch(job *apicron.Job) {
 	s.inflight.Add(1)
 	s.active.Add(1)
+	s.setBusy(job.ScheduleID, 1)
 	go func() {
 		defer s.inflight.Done()
 		defer s.active.Add(-1)
+		busy := true
+		defer func() {
+			if busy {
+				s.setBusy(job.ScheduleID, -1)
+			}
+		}()
 		if d := job.ScheduledAt.Sub(s.cfg.Clock.Now()); d > 0 {
 			t := time.NewTimer(d)
 			select {
@@ -372,7 +412,11 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 		if s.execCtx.Err() != nil {
 			return // cut off by shutdown: INTERRUPTED, not whatever the cut produced
 		}
+		// The request is over: the schedule's next occurrence may fire,
+		// though this result may wait a few milliseconds to be written.
 		s.addResult(res)
+		s.setBusy(job.ScheduleID, -1)
+		busy = false
 	}()
 }
 

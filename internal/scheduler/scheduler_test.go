@@ -284,6 +284,40 @@ func TestScheduler_OverlapSkipped(t *testing.T) {
 	})
 }
 
+// A run whose request is over is not in flight any more, though its result
+// still waits to be written (group commit): the next occurrence fires.
+func TestScheduler_UnwrittenResultIsNoOverlap(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		h := newHarness(t, driver, nil, 10)
+		s := h.schedule(&apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 1})
+		h.s.Step(h.ctx, t0)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			health, _ := h.s.Health(h.ctx)
+			engine := health["engine"].(map[string]any)
+			if engine["in_flight"].(int64) == 0 {
+				if engine["pending_results"].(int) != 1 {
+					t.Fatalf("pending results %v, want the first run's", engine["pending_results"])
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the first run did not end")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		h.at(time.Second)
+		if got := scheduledOffsets(h.runs(s.ID)); !equalDurations(got, []time.Duration{0, time.Second}) {
+			t.Fatalf("runs at %v, want 0s and 1s", got)
+		}
+		m, _, _ := h.db.ScheduleMetrics(h.ctx, apicron.Page{})
+		if m[0].SkippedOverlap != 0 || m[0].TotalRuns != 2 {
+			t.Fatalf("metrics %+v, want 2 runs and no overlap", m[0])
+		}
+	})
+}
+
 func TestScheduler_ConcurrencyBound(t *testing.T) {
 	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, driver string) {
@@ -358,7 +392,7 @@ func TestScheduler_LoadInterruptsLeftovers(t *testing.T) {
 		h := newHarness(t, driver, nil, 10)
 		s := h.schedule(&apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 1})
 		// Claim without executing, as if the process died mid-request.
-		if _, err := h.db.Claim(h.ctx, t0, t0, []int64{s.ID}); err != nil {
+		if _, err := h.db.Claim(h.ctx, t0, t0, []int64{s.ID}, nil); err != nil {
 			t.Fatal(err)
 		}
 		s2 := scheduler.New(scheduler.Config{Store: h.db, Executor: succeed(h.clock), Clock: h.clock})

@@ -61,7 +61,7 @@ func benchOpenSQLite(b *testing.B, n int) (*store.DB, []int64) {
 func benchClaimRound(b *testing.B, db *store.DB, ids []int64, round int) []*apicron.Job {
 	b.Helper()
 	now := benchT0.Add(time.Duration(round) * time.Second)
-	res, err := db.Claim(context.Background(), now, now, ids)
+	res, err := db.Claim(context.Background(), now, now, ids, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,10 +14,6 @@ import (
 	"github.com/apicron/apicron"
 )
 
-// claimChunk is the most schedules one claim statement handles, well under
-// the databases' limits on bound parameters.
-const claimChunk = 500
-
 // Claim implements apicron.Engine. It reads the due schedules (locked on
 // PostgreSQL), lets the domain plan decide for each, and writes the
 // decisions: the run rows and the advanced next_run_at go in the same
@@ -25,7 +21,7 @@ const claimChunk = 500
 // occurrence twice, and the UNIQUE (schedule_id, scheduled_at) key refuses a
 // duplicate whatever happens above it. A batch costs a handful of statements,
 // not a handful per schedule.
-func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64) ([]apicron.ClaimResult, error) {
+func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, busy func(id int64) bool) ([]apicron.ClaimResult, error) {
 	now, until = apicron.TruncMillis(now), apicron.TruncMillis(until)
 	// Rows are locked in one order everywhere (schedules by id; run_stats
 	// scope 0 first, then by schedule id), so transactions on several nodes
@@ -35,12 +31,13 @@ func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64) ([]a
 	err := db.write(ctx, func(tx *tx) error {
 		out = make([]apicron.ClaimResult, 0, len(ids))
 		stats := map[int64]*claimStats{}
-		for start := 0; start < len(ids); start += claimChunk {
-			res, err := db.claimChunk(ctx, tx, now, until, ids[start:min(start+claimChunk, len(ids))], stats)
-			if err != nil {
-				return fmt.Errorf("claim: %w", err)
-			}
+		err := forPieces(len(ids), func(lo, hi int) error {
+			res, err := db.claimChunk(ctx, tx, now, until, ids[lo:hi], busy, stats)
 			out = append(out, res...)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
 		}
 		if err := applyClaimStats(ctx, tx, stats); err != nil {
 			return err
@@ -81,13 +78,34 @@ func int64Args(ids []int64) []any {
 	return args
 }
 
-func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, stats map[int64]*claimStats) ([]apicron.ClaimResult, error) {
-	in := placeholders(len(ids))
-	rows, err := tx.query(ctx, `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds,
+// claimReadSQL reads due schedules with their targets, locked on PostgreSQL.
+var claimReadSQL = [2]*batchSQL{}
+
+func init() {
+	for i, lock := range []string{"", " FOR UPDATE OF s"} {
+		claimReadSQL[i] = newBatchSQL(func(n int) string {
+			return `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds,
 		s.status, s.stopped_reason, s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
 		t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers
-		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (`+in+`) ORDER BY s.id`+tx.d.forUpdateOf("s"),
-		int64Args(ids)...)
+		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id` + lock
+		})
+	}
+}
+
+// runningSQL finds which of n schedules have a run in flight.
+var runningSQL = newBatchSQL(func(n int) string {
+	return "SELECT DISTINCT schedule_id FROM runs WHERE status = 'RUNNING' AND schedule_id IN (" + placeholders(n) + ")"
+})
+
+// claimChunk claims a piece of a batch (a power of two long). With busy
+// set, it says which schedules have a run in flight; otherwise the runs
+// table does.
+func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, busy func(int64) bool, stats map[int64]*claimStats) ([]apicron.ClaimResult, error) {
+	lock := 0
+	if tx.d.forUpdate != "" {
+		lock = 1
+	}
+	rows, err := tx.queryBatch(ctx, claimReadSQL[lock].sql(len(ids)), int64Args(ids)...)
 	if err != nil {
 		return nil, err
 	}
@@ -112,20 +130,13 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 	// At most one run of a schedule in flight: a due occurrence that finds
 	// one RUNNING is skipped and counted, never queued.
 	running := map[int64]bool{}
-	rows, err = tx.query(ctx, "SELECT DISTINCT schedule_id FROM runs WHERE status = 'RUNNING' AND schedule_id IN ("+in+")", int64Args(ids)...)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
+	if busy != nil {
+		for _, id := range ids {
+			if busy(id) {
+				running[id] = true
+			}
 		}
-		running[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	} else if running, err = runningSchedules(ctx, tx, ids); err != nil {
 		return nil, err
 	}
 
@@ -201,22 +212,38 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 	return out, nil
 }
 
-// advanceSchedules sets next_run_at for (id, next) pairs in one statement,
-// joined to a VALUES list so its cost grows linearly with the batch.
-func advanceSchedules(ctx context.Context, tx *tx, pairs []any) error {
-	var b strings.Builder
-	b.WriteString("UPDATE schedules SET next_run_at = v.column2 FROM (VALUES ")
-	for i := 0; i < len(pairs); i += 2 {
-		if i > 0 {
-			b.WriteString(", ")
+// runningSchedules returns which of ids have a RUNNING run.
+func runningSchedules(ctx context.Context, tx *tx, ids []int64) (map[int64]bool, error) {
+	rows, err := tx.queryBatch(ctx, runningSQL.sql(len(ids)), int64Args(ids)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	running := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
 		}
-		b.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT))")
+		running[id] = true
 	}
-	b.WriteString(") AS v WHERE schedules.id = v.column1")
-	if _, err := tx.exec(ctx, b.String(), pairs...); err != nil {
-		return fmt.Errorf("advance next_run_at: %w", err)
-	}
-	return nil
+	return running, rows.Err()
+}
+
+var advanceSQL = newBatchSQL(func(n int) string {
+	return "UPDATE schedules SET next_run_at = v.column2 FROM (VALUES " +
+		repeatRows("(CAST(? AS BIGINT), CAST(? AS BIGINT))", n) + ") AS v WHERE schedules.id = v.column1"
+})
+
+// advanceSchedules sets next_run_at for (id, next) pairs, a few statements
+// joined to VALUES lists, so its cost grows linearly with the batch.
+func advanceSchedules(ctx context.Context, tx *tx, pairs []any) error {
+	return forPieces(len(pairs)/2, func(lo, hi int) error {
+		if _, err := tx.execBatch(ctx, advanceSQL.sql(hi-lo), pairs[2*lo:2*hi]...); err != nil {
+			return fmt.Errorf("advance next_run_at: %w", err)
+		}
+		return nil
+	})
 }
 
 // insertRuns inserts the RUNNING rows of the jobs at out[fire...] in one
@@ -224,14 +251,21 @@ func advanceSchedules(ctx context.Context, tx *tx, pairs []any) error {
 // (which the UNIQUE key refuses) gets no job. On a shared database the run
 // waits, with its job, for any node to take it; otherwise this process runs it.
 func (db *DB) insertRuns(ctx context.Context, tx *tx, now time.Time, out []apicron.ClaimResult, fire []int) error {
+	return forPieces(len(fire), func(lo, hi int) error { return db.insertRunsPiece(ctx, tx, now, out, fire[lo:hi]) })
+}
+
+var insertRunsSQL = newBatchSQL(func(n int) string {
+	return `INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id, job) VALUES ` +
+		repeatRows("(?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?)", n) + " ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id, schedule_id"
+})
+
+func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []apicron.ClaimResult, fire []int) error {
 	owner := db.nodeID
 	if db.queued() {
 		owner = ""
 	}
-	var b strings.Builder
-	b.WriteString(`INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id, job) VALUES `)
 	args := make([]any, 0, len(fire)*8)
-	for n, i := range fire {
+	for _, i := range fire {
 		j := out[i].Job
 		var queuedJob sql.NullString
 		if db.queued() {
@@ -245,14 +279,9 @@ func (db *DB) insertRuns(ctx context.Context, tx *tx, now time.Time, out []apicr
 			}
 			queuedJob = sql.NullString{String: string(raw), Valid: true}
 		}
-		if n > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?)")
 		args = append(args, j.ScheduleID, j.TargetID, ms(j.ScheduledAt), ms(maxTime(now, j.ScheduledAt)), j.Missed, j.Method, owner, queuedJob)
 	}
-	b.WriteString(" ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id, schedule_id")
-	rows, err := tx.query(ctx, b.String(), args...)
+	rows, err := tx.queryBatch(ctx, insertRunsSQL.sql(len(fire)), args...)
 	if err != nil {
 		return fmt.Errorf("insert runs: %w", err)
 	}
@@ -364,10 +393,9 @@ func (db *DB) Finish(ctx context.Context, results []apicron.RunResult) error {
 // are written: a node that lost its runs to the reaper cannot record over them.
 func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner string) error {
 	done := make(map[int64]bool, len(results))
-	for start := 0; start < len(results); start += finishChunk {
-		if err := updateRuns(ctx, tx, results[start:min(start+finishChunk, len(results))], owner, done); err != nil {
-			return err
-		}
+	err := forPieces(len(results), func(lo, hi int) error { return updateRuns(ctx, tx, results[lo:hi], owner, done) })
+	if err != nil {
+		return err
 	}
 	deltas := map[int64]*statsDelta{}
 	minutes := map[int64]int64{}
@@ -383,7 +411,7 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner st
 			attempts = append(attempts, r.RunID, a.Number, string(a.Status), ms(a.StartedAt), ms(a.FinishedAt), nullFloat(a.LatencyMs),
 				nullInt(a.StatusCode), nullInt64(a.ResponseSize), a.ErrorType, a.ErrorMessage, nullFloat(a.Timings.DNSMs),
 				nullFloat(a.Timings.ConnectMs), nullFloat(a.Timings.TLSMs), nullFloat(a.Timings.FirstByteMs))
-			if nAttempts++; nAttempts == finishChunk {
+			if nAttempts++; nAttempts == maxBatchRows {
 				if err := insertAttempts(ctx, tx, attempts); err != nil {
 					return err
 				}
@@ -417,9 +445,6 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner st
 	return nil
 }
 
-// finishChunk is the most rows one statement of Finish writes.
-const finishChunk = 200
-
 func finishedAt(tx *tx, r *apicron.RunResult) int64 {
 	if r.FinishedAt.IsZero() {
 		return ms(tx.now)
@@ -429,14 +454,21 @@ func finishedAt(tx *tx, r *apicron.RunResult) int64 {
 
 // updateRuns records results on their RUNNING runs in one statement and
 // marks in done the runs it wrote. With owner set, only that node's runs.
-func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner string, done map[int64]bool) error {
-	var b strings.Builder
-	b.WriteString(`UPDATE runs SET status = v.column2, started_at = COALESCE(v.column3, runs.started_at), finished_at = v.column4,
+var updateRunsSQL = newBatchSQL(func(n int) string {
+	return `UPDATE runs SET status = v.column2, started_at = COALESCE(v.column3, runs.started_at), finished_at = v.column4,
 		latency_ms = v.column5, status_code = v.column6, response_size = v.column7, error_type = v.column8,
 		error_message = v.column9, dns_ms = v.column10, connect_ms = v.column11, tls_ms = v.column12, first_byte_ms = v.column13,
 		request_method = COALESCE(NULLIF(v.column14, ''), runs.request_method), request_url = v.column15,
 		response_body = v.column16, response_headers = v.column17, job = NULL
-		FROM (VALUES `)
+		FROM (VALUES ` + repeatRows(`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION),
+			CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION),
+			CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS TEXT),
+			CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`, n) +
+		`) AS v WHERE runs.id = v.column1 AND runs.status = 'RUNNING' AND (? = '' OR runs.node_id = ?) RETURNING runs.id`
+})
+
+// updateRuns writes a piece of a result batch (a power of two long).
+func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner string, done map[int64]bool) error {
 	args := make([]any, 0, len(results)*17+2)
 	for i := range results {
 		r := &results[i]
@@ -459,19 +491,11 @@ func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner 
 		if r.ResponseBody != "" {
 			body = sql.NullString{String: r.ResponseBody, Valid: true}
 		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION),
-			CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION),
-			CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS TEXT),
-			CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`)
 		args = append(args, r.RunID, string(r.Status), started, finishedAt(tx, r), nullFloat(r.LatencyMs), nullInt(r.StatusCode),
 			nullInt64(r.ResponseSize), r.ErrorType, r.ErrorMessage, nullFloat(r.Timings.DNSMs), nullFloat(r.Timings.ConnectMs),
 			nullFloat(r.Timings.TLSMs), nullFloat(r.Timings.FirstByteMs), r.Request.Method, r.Request.URL, body, headers)
 	}
-	b.WriteString(`) AS v WHERE runs.id = v.column1 AND runs.status = 'RUNNING' AND (? = '' OR runs.node_id = ?) RETURNING runs.id`)
-	rows, err := tx.query(ctx, b.String(), append(args, owner, owner)...)
+	rows, err := tx.queryBatch(ctx, updateRunsSQL.sql(len(results)), append(args, owner, owner)...)
 	if err != nil {
 		return fmt.Errorf("finish runs: %w", err)
 	}
@@ -486,81 +510,96 @@ func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner 
 	return rows.Err()
 }
 
+var insertAttemptsSQL = newBatchSQL(func(n int) string {
+	return `INSERT INTO attempts (run_id, attempt_number, status, started_at, finished_at, latency_ms, status_code, response_size,
+		error_type, error_message, dns_ms, connect_ms, tls_ms, first_byte_ms) VALUES ` +
+		repeatRows("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n)
+})
+
 // insertAttempts inserts attempts given as rows of 14 values.
 func insertAttempts(ctx context.Context, tx *tx, args []any) error {
-	n := len(args) / 14
-	q := `INSERT INTO attempts (run_id, attempt_number, status, started_at, finished_at, latency_ms, status_code, response_size,
-		error_type, error_message, dns_ms, connect_ms, tls_ms, first_byte_ms) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
-	if _, err := tx.exec(ctx, q, args...); err != nil {
-		return fmt.Errorf("insert attempts: %w", err)
-	}
-	return nil
+	return forPieces(len(args)/14, func(lo, hi int) error {
+		if _, err := tx.execBatch(ctx, insertAttemptsSQL.sql(hi-lo), args[14*lo:14*hi]...); err != nil {
+			return fmt.Errorf("insert attempts: %w", err)
+		}
+		return nil
+	})
 }
 
 // applyDeltas adds each scope's delta to its run_stats row: the rows are
 // read and locked in scope order, their histograms merged, and all written
-// back in one statement. A scope whose schedule was deleted is skipped.
+// back in a few statements. A scope whose schedule was deleted is skipped.
 func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) error {
 	scopes := slices.Sorted(maps.Keys(deltas))
-	for start := 0; start < len(scopes); start += finishChunk {
-		chunk := scopes[start:min(start+finishChunk, len(scopes))]
-		rows, err := tx.query(ctx, "SELECT scope, histogram FROM run_stats WHERE scope IN ("+placeholders(len(chunk))+
-			") ORDER BY scope"+tx.d.forUpdate, int64Args(chunk)...)
+	hists := make(map[int64]string, len(scopes))
+	err := forPieces(len(scopes), func(lo, hi int) error {
+		chunk := scopes[lo:hi]
+		q := statsReadSQL[0]
+		if tx.d.forUpdate != "" {
+			q = statsReadSQL[1]
+		}
+		rows, err := tx.queryBatch(ctx, q.sql(len(chunk)), int64Args(chunk)...)
 		if err != nil {
 			return err
 		}
-		hists := map[int64]string{}
+		defer rows.Close()
 		for rows.Next() {
 			var scope int64
 			var enc string
 			if err := rows.Scan(&scope, &enc); err != nil {
-				rows.Close()
 				return err
 			}
 			hists[scope] = enc
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	found := make([]int64, 0, len(hists))
+	for _, scope := range scopes {
+		if _, ok := hists[scope]; ok {
+			found = append(found, scope)
 		}
-		if len(hists) == 0 {
-			continue
+	}
+	return forPieces(len(found), func(lo, hi int) error {
+		args := make([]any, 0, 12*(hi-lo))
+		for _, scope := range found[lo:hi] {
+			d := deltas[scope]
+			h := apicron.DecodeHistogram(hists[scope])
+			h.Merge(&d.hist)
+			c := d.counts
+			args = append(args, scope, c[apicron.Success], c[apicron.Failed], c[apicron.Timeout], c[apicron.DNSError],
+				c[apicron.ConnectionError], c[apicron.Interrupted], d.latSum, d.latCount, h.Encode(), d.lastAt, string(d.lastStatus))
 		}
-		var b strings.Builder
-		b.WriteString(`UPDATE run_stats SET runs_success = runs_success + v.column2, runs_failed = runs_failed + v.column3,
+		if _, err := tx.execBatch(ctx, statsUpdateSQL.sql(hi-lo), args...); err != nil {
+			return fmt.Errorf("update counters: %w", err)
+		}
+		return nil
+	})
+}
+
+// statsReadSQL reads run_stats rows' histograms (and locks the rows on PostgreSQL).
+var statsReadSQL = [2]*batchSQL{
+	newBatchSQL(func(n int) string {
+		return "SELECT scope, histogram FROM run_stats WHERE scope IN (" + placeholders(n) + ") ORDER BY scope"
+	}),
+	newBatchSQL(func(n int) string {
+		return "SELECT scope, histogram FROM run_stats WHERE scope IN (" + placeholders(n) + ") ORDER BY scope FOR UPDATE"
+	}),
+}
+
+var statsUpdateSQL = newBatchSQL(func(n int) string {
+	return `UPDATE run_stats SET runs_success = runs_success + v.column2, runs_failed = runs_failed + v.column3,
 			runs_timeout = runs_timeout + v.column4, runs_dns_error = runs_dns_error + v.column5,
 			runs_connection_error = runs_connection_error + v.column6, runs_interrupted = runs_interrupted + v.column7,
 			latency_sum_ms = latency_sum_ms + v.column8, latency_count = latency_count + v.column9, histogram = v.column10,
 			last_status = CASE WHEN run_stats.last_run_at IS NULL OR run_stats.last_run_at <= v.column11 THEN v.column12 ELSE run_stats.last_status END,
 			last_run_at = CASE WHEN run_stats.last_run_at IS NULL OR run_stats.last_run_at <= v.column11 THEN v.column11 ELSE run_stats.last_run_at END
-			FROM (VALUES `)
-		var args []any
-		for _, scope := range chunk {
-			enc, ok := hists[scope]
-			if !ok {
-				continue
-			}
-			d := deltas[scope]
-			h := apicron.DecodeHistogram(enc)
-			h.Merge(&d.hist)
-			c := d.counts
-			if len(args) > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(`(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT),
+			FROM (VALUES ` + repeatRows(`(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT),
 				CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS TEXT),
-				CAST(? AS BIGINT), CAST(? AS TEXT))`)
-			args = append(args, scope, c[apicron.Success], c[apicron.Failed], c[apicron.Timeout], c[apicron.DNSError],
-				c[apicron.ConnectionError], c[apicron.Interrupted], d.latSum, d.latCount, h.Encode(), d.lastAt, string(d.lastStatus))
-		}
-		b.WriteString(") AS v WHERE run_stats.scope = v.column1")
-		if _, err := tx.exec(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("update counters: %w", err)
-		}
-	}
-	return nil
-}
+				CAST(? AS BIGINT), CAST(? AS TEXT))`, n) + ") AS v WHERE run_stats.scope = v.column1"
+})
 
 // InterruptRunning implements apicron.Engine: on SQLite every RUNNING run
 // (one process owns the database), on PostgreSQL this node's. It goes through

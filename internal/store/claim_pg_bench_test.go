@@ -69,7 +69,7 @@ func BenchmarkClaimPostgresShared(b *testing.B) {
 			b.ResetTimer()
 			for done, round := 0, 0; done < b.N; round++ {
 				now := t0.Add(time.Duration(round) * time.Second)
-				res, err := db.Claim(ctx, now, now, ids)
+				res, err := db.Claim(ctx, now, now, ids, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

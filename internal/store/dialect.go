@@ -130,6 +130,7 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	}
 	db.release = release
 	db.d = dialect{name: "sqlite"}
+	db.stmts = &stmtCache{stmts: map[string]*sql.Stmt{}, pending: map[string]struct{}{}}
 	// WAL lets readers run beside the one writer. synchronous=NORMAL makes a
 	// commit durable against a crash of the process (SIGKILL included) without
 	// an fsync per transaction; only a power loss or kernel crash can roll back
@@ -139,7 +140,8 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	// The writer never checkpoints (wal_autocheckpoint=0): a checkpoint
 	// fsyncs the database file, and done by the writer it would stall the
 	// claim that happened to trigger it. checkpointLoop does it beside.
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
+	// journal_size_limit: once the log restarts, its file is cut back to 64 MiB.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("open sqlite: %w", err)
 	}
@@ -174,8 +176,20 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 // the database file.
 const checkpointInterval = 500 * time.Millisecond
 
+// walRestartFrames is the log's length (4 KiB pages) beyond which the
+// checkpointer makes sure it restarts from its beginning. SQLite restarts
+// the log only when a write begins with every frame copied back, which a
+// checkpoint beside a busy writer never sees: the log would grow without
+// end (gigabytes in minutes at 10,000 runs/s), and every page lookup would
+// search a longer wal-index, slowing reads and writes alike.
+const walRestartFrames = 8192
+
 // checkpointLoop checkpoints the WAL from its own connection, in PASSIVE
 // mode: it copies what it can without waiting for or blocking the writer.
+// When the log has grown past walRestartFrames it copies again (what was
+// written meanwhile, little), then once more on the writer's own connection,
+// which no write can use meanwhile: that finishes the log, so the next write
+// restarts it. The writer waits only for the last few frames and their fsync.
 func (db *DB) checkpointLoop(ctx context.Context) {
 	t := time.NewTicker(checkpointInterval)
 	defer t.Stop()
@@ -186,7 +200,12 @@ func (db *DB) checkpointLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		_, err := db.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		frames, err := checkpoint(ctx, db.ckpt)
+		if err == nil && frames >= walRestartFrames {
+			if _, err = checkpoint(ctx, db.ckpt); err == nil {
+				_, err = checkpoint(ctx, db.w)
+			}
+		}
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			db.logger.Warn("checkpoint the write-ahead log; retrying", "err", err)
@@ -196,6 +215,13 @@ func (db *DB) checkpointLoop(ctx context.Context) {
 			failing = false
 		}
 	}
+}
+
+// checkpoint runs a PASSIVE checkpoint on c and returns the log's length in frames.
+func checkpoint(ctx context.Context, c *sql.DB) (frames int64, err error) {
+	var busy, done int64
+	err = c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
+	return frames, err
 }
 
 func (db *DB) openPostgres(ctx context.Context, url string) error {

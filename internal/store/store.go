@@ -53,8 +53,9 @@ type DB struct {
 	nodeID   string
 	dsn      string
 	shared   bool
-	secrets  *sealer // nil without a SecretKey
-	release  func()  // drops the single-process lock
+	secrets  *sealer    // nil without a SecretKey
+	release  func()     // drops the single-process lock
+	stmts    *stmtCache // SQLite: statements prepared on the writer
 }
 
 var (
@@ -103,6 +104,7 @@ func (db *DB) Close() error {
 		db.stopCkpt()
 		db.stopCkpt = nil
 	}
+	db.stmts.close()
 	if db.r != nil && db.r != db.w {
 		errs = append(errs, db.r.Close())
 	}
@@ -131,8 +133,9 @@ func (db *DB) now() time.Time { return apicron.TruncMillis(db.clock.Now()) }
 // tx is a transaction that speaks the store's SQL (with ? placeholders).
 type tx struct {
 	*sql.Tx
-	d   dialect
-	now time.Time
+	d     dialect
+	now   time.Time
+	stmts *stmtCache // nil: no prepared statements
 }
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -162,12 +165,21 @@ func (db *DB) inTx(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*tx
 	if readOnly && db.d.name == "postgres" {
 		opts = &sql.TxOptions{ReadOnly: true}
 	}
+	if pool == db.w {
+		// Statements first used in this transaction are prepared once it has
+		// released the writer (this runs after the Rollback below).
+		defer db.stmts.prepare(context.WithoutCancel(ctx), db.w)
+	}
 	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return db.mapErr(fmt.Errorf("begin: %w", err))
 	}
 	defer sqlTx.Rollback()
-	if err := fn(&tx{Tx: sqlTx, d: db.d, now: db.now()}); err != nil {
+	t := &tx{Tx: sqlTx, d: db.d, now: db.now()}
+	if pool == db.w {
+		t.stmts = db.stmts
+	}
+	if err := fn(t); err != nil {
 		return db.mapErr(err)
 	}
 	if err := sqlTx.Commit(); err != nil {

@@ -51,7 +51,7 @@ func mustCreateSchedule(t *testing.T, db *store.DB, s *apicron.Schedule) *apicro
 
 func mustClaim(t *testing.T, db *store.DB, now time.Time, id int64) apicron.ClaimResult {
 	t.Helper()
-	res, err := db.Claim(context.Background(), now, now, []int64{id})
+	res, err := db.Claim(context.Background(), now, now, []int64{id}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestStore_ConcurrentClaimsNeverDuplicate(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := db.Claim(ctx, t0, t0, []int64{s.ID})
+				res, err := db.Claim(ctx, t0, t0, []int64{s.ID}, nil)
 				if err != nil {
 					t.Error(err)
 					return

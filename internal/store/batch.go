@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+)
+
+// Batched statements (a claim's reads and writes, a result batch's updates)
+// carry one row of values per item. Their SQL is built for sizes that are
+// powers of two, up to maxBatchRows, and a batch of any other size is cut
+// into such pieces, largest first (300 = 256 + 32 + 8 + 4): the database
+// then sees a handful of distinct statement texts, which it parses once and
+// keeps prepared, instead of a new text, parsed anew, for every batch. With
+// SQLite the parsing of large VALUES lists was a fifth of the engine's CPU.
+const maxBatchRows = 256
+
+// batchPiece is the size of the next piece of a batch with n items left.
+func batchPiece(n int) int {
+	p := maxBatchRows
+	for p > n {
+		p >>= 1
+	}
+	return p
+}
+
+// batchSQL builds and caches one batched statement's text per piece size.
+type batchSQL struct {
+	build func(n int) string
+	once  [9]sync.Once // one per power of two up to maxBatchRows
+	text  [9]string
+}
+
+func newBatchSQL(build func(n int) string) *batchSQL { return &batchSQL{build: build} }
+
+// sql returns the statement for n rows; n must be a power of two <= maxBatchRows.
+func (b *batchSQL) sql(n int) string {
+	i := log2(n)
+	b.once[i].Do(func() { b.text[i] = b.build(n) })
+	return b.text[i]
+}
+
+func log2(n int) int {
+	i := 0
+	for n > 1 {
+		n >>= 1
+		i++
+	}
+	return i
+}
+
+// repeatRows returns n copies of row joined by ", ".
+func repeatRows(row string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// stmtCache keeps prepared statements on the SQLite writer, by text. The
+// writer is one connection, so a statement prepared once serves every later
+// transaction. PostgreSQL needs none: its driver keeps a statement cache per
+// connection by text.
+type stmtCache struct {
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt
+	pending map[string]struct{} // texts used inside a transaction, to prepare after it
+}
+
+// stmt returns q prepared for use in t, or nil when it is not prepared yet
+// (the caller then runs q as text; it is prepared once the transaction ends,
+// since the writer's only connection is busy until then).
+func (c *stmtCache) stmt(ctx context.Context, t *tx, q string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	s, ok := c.stmts[q]
+	if !ok {
+		c.pending[q] = struct{}{}
+	}
+	c.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return t.StmtContext(ctx, s)
+}
+
+// prepare prepares the texts used since the last call. It runs outside any
+// transaction on the writer.
+func (c *stmtCache) prepare(ctx context.Context, w *sql.DB) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if len(c.pending) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	texts := make([]string, 0, len(c.pending))
+	for q := range c.pending {
+		texts = append(texts, q)
+	}
+	clear(c.pending)
+	c.mu.Unlock()
+	for _, q := range texts {
+		s, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			continue // used as text again next time, and retried
+		}
+		c.mu.Lock()
+		if _, ok := c.stmts[q]; ok {
+			s.Close()
+		} else {
+			c.stmts[q] = s
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.stmts {
+		s.Close()
+	}
+	clear(c.stmts)
+}
+
+// execBatch runs a batched statement (a fixed text, ? placeholders).
+func (t *tx) execBatch(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s := t.stmts.stmt(ctx, t, q); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return t.exec(ctx, q, args...)
+}
+
+// queryBatch runs a batched query (a fixed text, ? placeholders).
+func (t *tx) queryBatch(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s := t.stmts.stmt(ctx, t, q); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return t.query(ctx, q, args...)
+}
+
+// forPieces calls fn for consecutive pieces [lo, hi) of n items, each a
+// power of two long, largest first.
+func forPieces(n int, fn func(lo, hi int) error) error {
+	for lo := 0; lo < n; {
+		hi := lo + batchPiece(n-lo)
+		if err := fn(lo, hi); err != nil {
+			return err
+		}
+		lo = hi
+	}
+	return nil
+}
