@@ -89,10 +89,26 @@ func (c *templateCache) render(field, header, text string, data any) (string, er
 			renderBufPool.Put(buf)
 		}
 	}()
-	if err := e.tmpl.Execute(buf, data); err != nil {
+	if err := e.tmpl.Execute(cappedWriter{buf}, data); err != nil {
 		return "", &templateError{fmt.Errorf("template does not execute: %w", err)}
 	}
 	return buf.String(), nil
+}
+
+// errRenderedTooLarge is what a template that renders more than
+// apicron.MaxRenderedBytes fails with (as apicron.RenderTemplate does).
+var errRenderedTooLarge = fmt.Errorf("renders more than %d bytes", apicron.MaxRenderedBytes)
+
+// cappedWriter refuses to grow its buffer past apicron.MaxRenderedBytes: a
+// template that validation let through (its sample run rendered little) may
+// still render more on a later run, behind a condition on the run's data.
+type cappedWriter struct{ buf *bytes.Buffer }
+
+func (w cappedWriter) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) > apicron.MaxRenderedBytes {
+		return 0, errRenderedTooLarge
+	}
+	return w.buf.Write(p)
 }
 
 func (c *templateCache) get(k templateKey) *templateEntry {

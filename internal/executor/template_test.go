@@ -2,6 +2,7 @@ package executor
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -27,7 +28,13 @@ func TestRenderMatchesRoot(t *testing.T) {
 		"{{printf \"%05d\" .RunID}}",
 		"{{template \"x\"}}",
 	}
+	// Small on the sample data validation runs, over MaxRenderedBytes on run 7.
+	big := `{{$s := "` + strings.Repeat("x", 60000) + `"}}{{if eq .RunID 7}}` + strings.Repeat("{{$s}}", 20) + "{{end}}"
+	texts = append(texts, big)
 	c := newTemplateCache(16, 1<<20)
+	if _, err := c.render("body_template", "", big, testData); err == nil || !strings.Contains(err.Error(), "renders more than 1048576 bytes") {
+		t.Errorf("a body rendering 1.2 MB: error %v, want the size refused", err)
+	}
 	for _, field := range []string{"url", "body_template", "headers"} {
 		for _, text := range texts {
 			name := field
