@@ -156,8 +156,12 @@ func (s *Scheduler) takeLoop(ctx context.Context) {
 // take takes and dispatches claimed runs until none wait or no slot is free.
 func (s *Scheduler) take(ctx context.Context) {
 	for {
-		free := min(s.cfg.MaxConcurrent-int(s.active.Load()), takeBatch)
+		// Slots are counted by requests under way, not by runs taken: a
+		// run taken ahead of its time holds no slot while it waits, and
+		// counting it would leave runs due sooner waiting in the database.
+		free := min(s.cfg.MaxConcurrent-int(s.running.Load()), takeBatch)
 		if free <= 0 {
+			s.takeStarved.Store(true)
 			return
 		}
 		s.writes.start(opTake)

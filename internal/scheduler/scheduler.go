@@ -104,14 +104,19 @@ type Scheduler struct {
 	changed map[int64]struct{} // schedules to re-read from the store
 	wake    chan struct{}      // size 1: a change or a new earliest time
 
-	sem      chan struct{} // MaxConcurrent slots
-	active   atomic.Int64  // jobs dispatched and not yet done
-	busyMu   sync.Mutex
-	busy     map[int64]int // schedule id -> its jobs dispatched and not yet executed
-	inflight sync.WaitGroup
-	leader   atomic.Bool   // holds the dispatcher lease (always true without a cluster)
-	epoch    atomic.Int64  // the lease's epoch while leader
-	takeC    chan struct{} // size 1: claimed runs wait to be taken
+	sem     chan struct{} // MaxConcurrent slots
+	active  atomic.Int64  // jobs dispatched and not yet done
+	running atomic.Int64  // jobs holding a slot: their request under way
+	// takeStarved says the last take stopped for want of free slots: the
+	// next slot freed takes again, rather than the claimed runs waiting
+	// for the next notification or the once-a-second retry.
+	takeStarved atomic.Bool
+	busyMu      sync.Mutex
+	busy        map[int64]int // schedule id -> its jobs dispatched and not yet executed
+	inflight    sync.WaitGroup
+	leader      atomic.Bool   // holds the dispatcher lease (always true without a cluster)
+	epoch       atomic.Int64  // the lease's epoch while leader
+	takeC       chan struct{} // size 1: claimed runs wait to be taken
 	// claimsDone is closed when the loop has stopped claiming for good.
 	claimsDone chan struct{}
 	execCtx    context.Context
@@ -407,8 +412,13 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 		case <-s.execCtx.Done():
 			return // shutting down: the run is marked INTERRUPTED
 		}
+		s.running.Add(1)
 		res := s.cfg.Executor.Execute(s.execCtx, job)
+		s.running.Add(-1)
 		<-s.sem
+		if s.takeStarved.CompareAndSwap(true, false) {
+			s.nudgeTake()
+		}
 		if s.execCtx.Err() != nil {
 			return // cut off by shutdown: INTERRUPTED, not whatever the cut produced
 		}
