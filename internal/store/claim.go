@@ -407,7 +407,11 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner st
 			continue // fenced off: no longer RUNNING, or not this node's
 		}
 		finished := finishedAt(tx, r)
-		for _, a := range r.Attempts {
+		rows := r.Attempts
+		if attemptInRun(r) {
+			rows = nil // kept as the run's own columns (attempt_in_run)
+		}
+		for _, a := range rows {
 			attempts = append(attempts, r.RunID, a.Number, string(a.Status), ms(a.StartedAt), ms(a.FinishedAt), nullFloat(a.LatencyMs),
 				nullInt(a.StatusCode), nullInt64(a.ResponseSize), a.ErrorType, a.ErrorMessage, nullFloat(a.Timings.DNSMs),
 				nullFloat(a.Timings.ConnectMs), nullFloat(a.Timings.TLSMs), nullFloat(a.Timings.FirstByteMs))
@@ -459,17 +463,17 @@ var updateRunsSQL = newBatchSQL(func(n int) string {
 		latency_ms = v.column5, status_code = v.column6, response_size = v.column7, error_type = v.column8,
 		error_message = v.column9, dns_ms = v.column10, connect_ms = v.column11, tls_ms = v.column12, first_byte_ms = v.column13,
 		request_method = COALESCE(NULLIF(v.column14, ''), runs.request_method), request_url = v.column15,
-		response_body = v.column16, response_headers = v.column17, job = NULL
+		response_body = v.column16, response_headers = v.column17, attempt_in_run = v.column18, job = NULL
 		FROM (VALUES ` + repeatRows(`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION),
 			CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION),
 			CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS TEXT),
-			CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`, n) +
+			CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER))`, n) +
 		`) AS v WHERE runs.id = v.column1 AND runs.status = 'RUNNING' AND (? = '' OR runs.node_id = ?) RETURNING runs.id`
 })
 
 // updateRuns writes a piece of a result batch (a power of two long).
 func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner string, done map[int64]bool) error {
-	args := make([]any, 0, len(results)*17+2)
+	args := make([]any, 0, len(results)*18+2)
 	for i := range results {
 		r := &results[i]
 		if _, ok := statusColumn[r.Status]; !ok {
@@ -493,7 +497,8 @@ func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner 
 		}
 		args = append(args, r.RunID, string(r.Status), started, finishedAt(tx, r), nullFloat(r.LatencyMs), nullInt(r.StatusCode),
 			nullInt64(r.ResponseSize), r.ErrorType, r.ErrorMessage, nullFloat(r.Timings.DNSMs), nullFloat(r.Timings.ConnectMs),
-			nullFloat(r.Timings.TLSMs), nullFloat(r.Timings.FirstByteMs), r.Request.Method, r.Request.URL, body, headers)
+			nullFloat(r.Timings.TLSMs), nullFloat(r.Timings.FirstByteMs), r.Request.Method, r.Request.URL, body, headers,
+			boolInt(attemptInRun(r)))
 	}
 	rows, err := tx.queryBatch(ctx, updateRunsSQL.sql(len(results)), append(args, owner, owner)...)
 	if err != nil {
@@ -515,6 +520,34 @@ var insertAttemptsSQL = newBatchSQL(func(n int) string {
 		error_type, error_message, dns_ms, connect_ms, tls_ms, first_byte_ms) VALUES ` +
 		repeatRows("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n)
 })
+
+// attemptInRun reports whether r's attempts are one attempt that the run's
+// own columns hold exactly: then no attempts row is written.
+func attemptInRun(r *apicron.RunResult) bool {
+	if len(r.Attempts) != 1 {
+		return false
+	}
+	a := &r.Attempts[0]
+	return a.Number == 1 && a.Status == r.Status && a.StartedAt.Equal(r.StartedAt) && a.FinishedAt.Equal(r.FinishedAt) &&
+		equalPtr(a.LatencyMs, r.LatencyMs) && equalPtr(a.StatusCode, r.StatusCode) && equalPtr(a.ResponseSize, r.ResponseSize) &&
+		a.ErrorType == r.ErrorType && a.ErrorMessage == r.ErrorMessage && equalPtr(a.Timings.DNSMs, r.Timings.DNSMs) &&
+		equalPtr(a.Timings.ConnectMs, r.Timings.ConnectMs) && equalPtr(a.Timings.TLSMs, r.Timings.TLSMs) &&
+		equalPtr(a.Timings.FirstByteMs, r.Timings.FirstByteMs) && !r.StartedAt.IsZero() && !r.FinishedAt.IsZero()
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // insertAttempts inserts attempts given as rows of 14 values.
 func insertAttempts(ctx context.Context, tx *tx, args []any) error {

@@ -15,7 +15,7 @@ const runColumns = `id, schedule_id, target_id, status, scheduled_at, started_at
 	status_code, response_size, error_type, error_message`
 
 const runDetailColumns = runColumns + `, dns_ms, connect_ms, tls_ms, first_byte_ms, request_method, request_url,
-	response_body, response_headers, node_id`
+	response_body, response_headers, node_id, attempt_in_run`
 
 func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 	var (
@@ -26,11 +26,12 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 		latency                  sql.NullFloat64
 		dns, connect, tls, first sql.NullFloat64
 		body, headers            sql.NullString
+		inRun                    int
 	)
 	dest := []any{&r.ID, &r.ScheduleID, &r.TargetID, &status, &scheduled, &started, &finished, &r.Missed, &latency,
 		&code, &size, &r.ErrorType, &r.ErrorMessage}
 	if detail {
-		dest = append(dest, &dns, &connect, &tls, &first, &r.Request.Method, &r.Request.URL, &body, &headers, &r.NodeID)
+		dest = append(dest, &dns, &connect, &tls, &first, &r.Request.Method, &r.Request.URL, &body, &headers, &r.NodeID, &inRun)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
@@ -45,6 +46,12 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 			if err := json.Unmarshal([]byte(headers.String), &r.ResponseHeaders); err != nil {
 				return nil, err
 			}
+		}
+		if inRun == 1 && r.FinishedAt != nil {
+			// The run's only attempt, stored as the run's own columns.
+			r.Attempts = []apicron.Attempt{{Number: 1, Status: r.Status, StartedAt: r.StartedAt, FinishedAt: *r.FinishedAt,
+				LatencyMs: r.LatencyMs, StatusCode: r.StatusCode, ResponseSize: r.ResponseSize, ErrorType: r.ErrorType,
+				ErrorMessage: r.ErrorMessage, Timings: r.Timings}}
 		}
 	}
 	return &r, nil
