@@ -200,10 +200,16 @@ func (db *DB) checkpointLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		frames, err := checkpoint(ctx, db.ckpt)
+		start := time.Now()
+		frames, _, err := checkpoint(ctx, db.ckpt)
 		if err == nil && frames >= walRestartFrames {
-			if _, err = checkpoint(ctx, db.ckpt); err == nil {
-				_, err = checkpoint(ctx, db.w)
+			second := time.Now()
+			var log, copied int64
+			if log, copied, err = checkpoint(ctx, db.ckpt); err == nil {
+				last := time.Now()
+				_, _, err = checkpoint(ctx, db.w)
+				db.logger.Debug("write-ahead log finished for a restart", "frames", frames, "left_to_writer", log-copied,
+					"first", second.Sub(start), "second", last.Sub(second), "on_writer", time.Since(last))
 			}
 		}
 		switch {
@@ -217,11 +223,12 @@ func (db *DB) checkpointLoop(ctx context.Context) {
 	}
 }
 
-// checkpoint runs a PASSIVE checkpoint on c and returns the log's length in frames.
-func checkpoint(ctx context.Context, c *sql.DB) (frames int64, err error) {
-	var busy, done int64
-	err = c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
-	return frames, err
+// checkpoint runs a PASSIVE checkpoint on c and returns the log's length
+// and how much of it is copied to the database file, in frames.
+func checkpoint(ctx context.Context, c *sql.DB) (frames, copied int64, err error) {
+	var busy int64
+	err = c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+	return frames, copied, err
 }
 
 func (db *DB) openPostgres(ctx context.Context, url string) error {
