@@ -84,8 +84,9 @@ type Engine interface {
 	InterruptRunning(ctx context.Context, now time.Time, reason string) (int64, error)
 	// ActiveSchedules calls fn with the id and next_run_at of every ACTIVE schedule.
 	ActiveSchedules(ctx context.Context, fn func(id int64, next time.Time)) error
-	// NextRunAt returns when an ACTIVE schedule is next due, or nil. A missing schedule is nil, not an error.
-	NextRunAt(ctx context.Context, id int64) (*time.Time, error)
+	// NextRunAts returns when each of the given schedules that is ACTIVE is
+	// next due; a schedule missing from the map is not ACTIVE (or gone).
+	NextRunAts(ctx context.Context, ids []int64) (map[int64]time.Time, error)
 }
 
 // Notifier hears about schedule changes the API wrote, so the engine can

@@ -316,21 +316,25 @@ func (s *Scheduler) applyChanges(ctx context.Context) {
 	}
 	clear(s.changed)
 	s.mu.Unlock()
-	for _, id := range ids {
-		next, err := s.cfg.Store.NextRunAt(ctx, id)
-		if err != nil {
-			s.logger.Error("read changed schedule", "schedule_id", id, "err", err)
-			s.Changed(id) // try again on the next step
-			continue
-		}
+	next, err := s.cfg.Store.NextRunAts(ctx, ids)
+	if err != nil {
+		s.logger.Error("read changed schedules", "schedules", len(ids), "err", err)
 		s.mu.Lock()
-		if next == nil {
-			s.q.remove(id)
-		} else {
-			s.q.set(id, *next)
+		for _, id := range ids {
+			s.changed[id] = struct{}{} // try again on the next step
 		}
 		s.mu.Unlock()
+		return
 	}
+	s.mu.Lock()
+	for _, id := range ids {
+		if t, ok := next[id]; ok {
+			s.q.set(id, t)
+		} else {
+			s.q.remove(id)
+		}
+	}
+	s.mu.Unlock()
 }
 
 func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -28,7 +27,7 @@ func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, busy
 	// wait for each other instead of deadlocking.
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	var out []apicron.ClaimResult
-	err := db.write(ctx, func(tx *tx) error {
+	err := db.engineWrite(ctx, func(tx *tx) error {
 		out = make([]apicron.ClaimResult, 0, len(ids))
 		stats := map[int64]*claimStats{}
 		err := forPieces(len(ids), func(lo, hi int) error {
@@ -386,7 +385,7 @@ func (db *DB) Finish(ctx context.Context, results []apicron.RunResult) error {
 	if len(results) == 0 {
 		return nil
 	}
-	return db.write(ctx, func(tx *tx) error { return finishTx(ctx, tx, results, db.nodeID) })
+	return db.engineWrite(ctx, func(tx *tx) error { return finishTx(ctx, tx, results, db.nodeID) })
 }
 
 // finishTx records results. With owner set, only runs owned by that node
@@ -649,7 +648,7 @@ func (db *DB) InterruptRunning(ctx context.Context, now time.Time, reason string
 // interrupt marks the runs that query selects (id, schedule_id) INTERRUPTED.
 func (db *DB) interrupt(ctx context.Context, now time.Time, reason, query string, args ...any) (int64, error) {
 	var n int64
-	err := db.write(ctx, func(tx *tx) error {
+	err := db.engineWrite(ctx, func(tx *tx) error {
 		rows, err := tx.query(ctx, query+tx.d.forUpdate, args...)
 		if err != nil {
 			return err
@@ -691,17 +690,31 @@ func (db *DB) ActiveSchedules(ctx context.Context, fn func(id int64, next time.T
 	return rows.Err()
 }
 
-// NextRunAt implements apicron.Engine.
-func (db *DB) NextRunAt(ctx context.Context, id int64) (*time.Time, error) {
-	var next sql.NullInt64
-	err := db.r.QueryRowContext(ctx, db.d.rebind("SELECT next_run_at FROM schedules WHERE id = ? AND status = 'ACTIVE'"), id).Scan(&next)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	} else if err != nil {
-		return nil, db.mapErr(err)
-	}
-	return timePtr(next), nil
+// NextRunAts implements apicron.Engine: one query per piece of ids, so a
+// burst of changes (schedules created by the hundred) costs a few queries.
+func (db *DB) NextRunAts(ctx context.Context, ids []int64) (map[int64]time.Time, error) {
+	out := make(map[int64]time.Time, len(ids))
+	err := forPieces(len(ids), func(lo, hi int) error {
+		rows, err := db.r.QueryContext(ctx, db.d.rebind(nextRunAtsSQL.sql(hi-lo)), int64Args(ids[lo:hi])...)
+		if err != nil {
+			return db.mapErr(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, next int64
+			if err := rows.Scan(&id, &next); err != nil {
+				return err
+			}
+			out[id] = fromMs(next)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
+
+var nextRunAtsSQL = newBatchSQL(func(n int) string {
+	return "SELECT id, next_run_at FROM schedules WHERE status = 'ACTIVE' AND next_run_at IS NOT NULL AND id IN (" + placeholders(n) + ")"
+})
 
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {

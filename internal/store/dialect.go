@@ -131,6 +131,7 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	db.release = release
 	db.d = dialect{name: "sqlite"}
 	db.stmts = &stmtCache{stmts: map[string]*sql.Stmt{}, pending: map[string]struct{}{}}
+	db.gate = newWriteGate()
 	// WAL lets readers run beside the one writer. synchronous=NORMAL makes a
 	// commit durable against a crash of the process (SIGKILL included) without
 	// an fsync per transaction; only a power loss or kernel crash can roll back

@@ -146,7 +146,7 @@ func (db *DB) keepBoundary(ctx context.Context, c keepCandidate) (*int64, int64,
 // next pass sees the new one). Once none is left it records the runs gone.
 func (db *DB) deleteBeyondKeep(ctx context.Context, c keepCandidate, keepDefault int, boundary, batch int64) (int64, error) {
 	var n int64
-	err := db.write(ctx, func(tx *tx) error {
+	err := db.engineWrite(ctx, func(tx *tx) error {
 		var keep sql.NullInt64
 		err := tx.queryRow(ctx, "SELECT keep_runs FROM schedules WHERE id = ?"+tx.d.forUpdate, c.id).Scan(&keep)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -202,7 +202,7 @@ type keepMark struct{ id, gone int64 }
 func (db *DB) markRunsGone(ctx context.Context, marks []keepMark) error {
 	for start := 0; start < len(marks); start += markChunk {
 		chunk := marks[start:min(start+markChunk, len(marks))]
-		err := db.write(ctx, func(tx *tx) error {
+		err := db.engineWrite(ctx, func(tx *tx) error {
 			for _, m := range chunk {
 				if _, err := tx.exec(ctx, "UPDATE schedules SET runs_gone = ? WHERE id = ?", m.gone, m.id); err != nil {
 					return err

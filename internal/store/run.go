@@ -155,7 +155,7 @@ func (db *DB) FindRuns(ctx context.Context, f apicron.RunFilter) ([]*apicron.Run
 // Counters are left as they are: metrics keep counting pruned runs.
 func (db *DB) PruneRuns(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
 	var n int64
-	err := db.write(ctx, func(tx *tx) error {
+	err := db.engineWrite(ctx, func(tx *tx) error {
 		// A run finishes after it is scheduled, so the runs to delete are
 		// among those scheduled before the cutoff: a range of the
 		// runs_scheduled_at index, not a scan of every run from the oldest id

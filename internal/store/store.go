@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -56,6 +57,7 @@ type DB struct {
 	secrets  *sealer    // nil without a SecretKey
 	release  func()     // drops the single-process lock
 	stmts    *stmtCache // SQLite: statements prepared on the writer
+	gate     *writeGate // SQLite: the order in which writers get the writer
 }
 
 var (
@@ -150,9 +152,81 @@ func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return t.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
-// write runs fn in a write transaction and commits it.
+// write runs fn in a write transaction and commits it. On SQLite it goes
+// before the engine's waiting writes: a client's request waits for the
+// transaction in progress at most, not for a queue of claims and result
+// batches.
 func (db *DB) write(ctx context.Context, fn func(*tx) error) error {
+	db.gate.lock(true)
+	defer db.gate.unlock()
 	return db.inTx(ctx, db.w, false, fn)
+}
+
+// engineWrite is write for the engine's own transactions (claims, results,
+// pruning), which yield to clients' writes on SQLite. Claims are made ahead
+// of their time, so a few milliseconds' wait costs them nothing.
+func (db *DB) engineWrite(ctx context.Context, fn func(*tx) error) error {
+	db.gate.lock(false)
+	defer db.gate.unlock()
+	return db.inTx(ctx, db.w, false, fn)
+}
+
+// writeGate orders the writers of SQLite's single writer connection: when
+// it is free, a waiting client write goes first, then the engine's, except
+// that after urgentRun client writes in a row a waiting engine write goes,
+// so clients writing without pause cannot stop the engine. Without it
+// database/sql hands the connection to its waiters in no set order.
+type writeGate struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	held    bool
+	urgent  int // client writes waiting
+	waiting int // engine writes waiting
+	run     int // client writes granted in a row while the engine waited
+}
+
+const urgentRun = 8
+
+func newWriteGate() *writeGate {
+	g := &writeGate{}
+	g.cond = sync.NewCond(&g.mu)
+	return g
+}
+
+func (g *writeGate) lock(urgent bool) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	if urgent {
+		g.urgent++
+	} else {
+		g.waiting++
+	}
+	for g.held || (urgent && g.waiting > 0 && g.run >= urgentRun) || (!urgent && g.urgent > 0 && g.run < urgentRun) {
+		g.cond.Wait()
+	}
+	if urgent {
+		g.urgent--
+		if g.waiting > 0 {
+			g.run++
+		}
+	} else {
+		g.waiting--
+		g.run = 0
+	}
+	g.held = true
+	g.mu.Unlock()
+}
+
+func (g *writeGate) unlock() {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	g.held = false
+	g.cond.Broadcast()
+	g.mu.Unlock()
 }
 
 // read runs fn in a read-only transaction, so every query in it sees one snapshot.
