@@ -24,10 +24,6 @@ type Cluster interface {
 	ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duration) (int64, error)
 	// Listen calls fn for each notification until ctx ends.
 	Listen(ctx context.Context, fn func(channel, payload string))
-	// OwnRunning returns the ids of the RUNNING runs assigned to this node.
-	OwnRunning(ctx context.Context) ([]int64, error)
-	// InterruptOwn marks INTERRUPTED those of ids RUNNING on this node.
-	InterruptOwn(ctx context.Context, now time.Time, ids []int64, reason string) (int64, error)
 }
 
 // Notification channels the engine listens on.
@@ -71,12 +67,7 @@ func (s *Scheduler) runCluster(ctx context.Context, done chan<- struct{}) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var lastRenewed time.Time
-	orphanCheck := time.Now()
 	for {
-		if time.Since(orphanCheck) >= orphanInterval {
-			orphanCheck = time.Now()
-			s.ReapOrphans(ctx)
-		}
 		s.writes.start(opHeartbeat)
 		holder, epoch, err := c.Heartbeat(ctx, s.cfg.LeaseTTL)
 		s.writes.end(ctx, s.logger, opHeartbeat, err, "heartbeat")
@@ -114,55 +105,6 @@ func (s *Scheduler) runCluster(ctx context.Context, done chan<- struct{}) {
 			return
 		case <-t.C:
 		}
-	}
-}
-
-// orphanInterval is how often a node looks for runs assigned to it that it
-// does not know.
-const orphanInterval = 10 * time.Second
-
-// ReapOrphans marks INTERRUPTED the runs the database assigns to this node
-// but the node never received: a take whose commit reached the server while
-// the connection died before the answer. A run is reaped when two checks in
-// a row find it unknown, so a take under way during one check is not
-// mistaken for a lost one. The cluster's heartbeat loop calls it every
-// orphanInterval; tests call it directly.
-func (s *Scheduler) ReapOrphans(ctx context.Context) {
-	c := s.cfg.Cluster
-	ids, err := c.OwnRunning(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.logger.Error("list this node's running runs", "err", err)
-		}
-		return
-	}
-	s.knownMu.Lock()
-	var lost []int64
-	suspects := map[int64]struct{}{}
-	for _, id := range ids {
-		if _, ok := s.known[id]; ok {
-			continue
-		}
-		if _, ok := s.suspects[id]; ok {
-			lost = append(lost, id)
-		} else {
-			suspects[id] = struct{}{}
-		}
-	}
-	s.suspects = suspects
-	s.knownMu.Unlock()
-	if len(lost) == 0 {
-		return
-	}
-	n, err := c.InterruptOwn(ctx, s.cfg.Clock.Now(), lost, "taken by this node, but the answer to the take was lost on the way")
-	if err != nil {
-		if ctx.Err() == nil {
-			s.logger.Error("mark lost runs INTERRUPTED", "err", err)
-		}
-		return
-	}
-	if n > 0 {
-		s.logger.Warn("runs taken but never received marked INTERRUPTED", "runs", n)
 	}
 }
 

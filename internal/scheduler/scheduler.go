@@ -111,18 +111,12 @@ type Scheduler struct {
 	// next slot freed takes again, rather than the claimed runs waiting
 	// for the next notification or the once-a-second retry.
 	takeStarved atomic.Bool
-	// known holds the runs this node has received (claimed or taken) and
-	// whose result is not written yet; suspects, runs the database assigns
-	// to this node that the last ReapOrphans did not know.
-	knownMu  sync.Mutex
-	known    map[int64]struct{}
-	suspects map[int64]struct{}
-	busyMu   sync.Mutex
-	busy     map[int64]int // schedule id -> its jobs dispatched and not yet executed
-	inflight sync.WaitGroup
-	leader   atomic.Bool   // holds the dispatcher lease (always true without a cluster)
-	epoch    atomic.Int64  // the lease's epoch while leader
-	takeC    chan struct{} // size 1: claimed runs wait to be taken
+	busyMu      sync.Mutex
+	busy        map[int64]int // schedule id -> its jobs dispatched and not yet executed
+	inflight    sync.WaitGroup
+	leader      atomic.Bool   // holds the dispatcher lease (always true without a cluster)
+	epoch       atomic.Int64  // the lease's epoch while leader
+	takeC       chan struct{} // size 1: claimed runs wait to be taken
 	// claimsDone is closed when the loop has stopped claiming for good.
 	claimsDone chan struct{}
 	execCtx    context.Context
@@ -148,7 +142,6 @@ func New(cfg Config) *Scheduler {
 		flushC:  make(chan struct{}, 1),
 		takeC:   make(chan struct{}, 1),
 		busy:    map[int64]int{},
-		known:   map[int64]struct{}{},
 
 		claimsDone: make(chan struct{}),
 		writes:     writeHealth{faults: map[string]*writeFault{}, started: map[string]time.Time{}},
@@ -400,9 +393,6 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 	s.inflight.Add(1)
 	s.active.Add(1)
 	s.setBusy(job.ScheduleID, 1)
-	s.knownMu.Lock()
-	s.known[job.RunID] = struct{}{}
-	s.knownMu.Unlock()
 	go func() {
 		defer s.inflight.Done()
 		defer s.active.Add(-1)
@@ -501,14 +491,8 @@ func (s *Scheduler) Flush(ctx context.Context) error {
 		s.resMu.Lock()
 		s.results = append(batch, s.results...)
 		s.resMu.Unlock()
-		return err
 	}
-	s.knownMu.Lock()
-	for i := range batch {
-		delete(s.known, batch[i].RunID)
-	}
-	s.knownMu.Unlock()
-	return nil
+	return err
 }
 
 // Wait blocks until every dispatched job has finished and its result is
@@ -581,9 +565,6 @@ const (
 	opTake      = "take runs"
 )
 
-// slowWrite is how long a write may take before it is logged (at debug level).
-const slowWrite = 50 * time.Millisecond
-
 // stuckWrite is how long a write may wait on the database (a lock held
 // elsewhere, a server that does not answer) before /health reports it.
 const stuckWrite = 5 * time.Second
@@ -615,10 +596,6 @@ func (w *writeHealth) start(op string) {
 // Failures caused by ctx ending (shutdown) are not faults of the database.
 func (w *writeHealth) end(ctx context.Context, logger *slog.Logger, op string, err error, msg string, args ...any) {
 	w.mu.Lock()
-	var took time.Duration
-	if t, ok := w.started[op]; ok {
-		took = time.Since(t)
-	}
 	delete(w.started, op)
 	f := w.faults[op]
 	switch {
@@ -641,9 +618,6 @@ func (w *writeHealth) end(ctx context.Context, logger *slog.Logger, op string, e
 		tries, since = f.tries, f.since
 	}
 	w.mu.Unlock()
-	if err == nil && took >= slowWrite {
-		logger.Debug("slow database write", append(args, "op", op, "took", took.Round(time.Millisecond))...)
-	}
 	switch {
 	case err == nil && f != nil:
 		logger.Info("database writes work again", "op", op, "failed_for", time.Since(since).Round(time.Millisecond), "tries", tries)

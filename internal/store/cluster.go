@@ -254,35 +254,3 @@ func (db *DB) listenOnce(ctx context.Context, url string, fn func(channel, paylo
 		fn(n.Channel, n.Payload)
 	}
 }
-
-// OwnRunning returns the ids of the RUNNING runs assigned to this node.
-func (db *DB) OwnRunning(ctx context.Context) ([]int64, error) {
-	rows, err := db.r.QueryContext(ctx, db.d.rebind("SELECT id FROM runs WHERE status = 'RUNNING' AND node_id = ?"), db.nodeID)
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-// InterruptOwn marks INTERRUPTED those of ids that are RUNNING and assigned
-// to this node, through Finish's path (counters included).
-func (db *DB) InterruptOwn(ctx context.Context, now time.Time, ids []int64, reason string) (int64, error) {
-	var n int64
-	err := forPieces(len(ids), func(lo, hi int) error {
-		args := append([]any{db.nodeID}, int64Args(ids[lo:hi])...)
-		m, err := db.interrupt(ctx, now, reason,
-			"SELECT id, schedule_id FROM runs WHERE status = 'RUNNING' AND node_id = ? AND id IN ("+placeholders(hi-lo)+")", args...)
-		n += m
-		return err
-	})
-	return n, err
-}
