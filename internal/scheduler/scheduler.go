@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -303,10 +304,7 @@ func (s *Scheduler) applyChanges(ctx context.Context) {
 		s.mu.Unlock()
 		return
 	}
-	ids := make([]int64, 0, len(s.changed))
-	for id := range s.changed {
-		ids = append(ids, id)
-	}
+	ids := slices.Collect(maps.Keys(s.changed))
 	clear(s.changed)
 	s.mu.Unlock()
 	next, err := s.cfg.Store.NextRunAts(ctx, ids)
@@ -396,12 +394,9 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 	go func() {
 		defer s.inflight.Done()
 		defer s.active.Add(-1)
-		busy := true
-		defer func() {
-			if busy {
-				s.setBusy(job.ScheduleID, -1)
-			}
-		}()
+		// The schedule is free for its next occurrence once the request is
+		// over, though its result may wait a few milliseconds to be written.
+		defer s.setBusy(job.ScheduleID, -1)
 		if d := job.ScheduledAt.Sub(s.cfg.Clock.Now()); d > 0 {
 			t := time.NewTimer(d)
 			select {
@@ -426,11 +421,7 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 		if s.execCtx.Err() != nil {
 			return // cut off by shutdown: INTERRUPTED, not whatever the cut produced
 		}
-		// The request is over: the schedule's next occurrence may fire,
-		// though this result may wait a few milliseconds to be written.
 		s.addResult(res)
-		s.setBusy(job.ScheduleID, -1)
-		busy = false
 	}()
 }
 

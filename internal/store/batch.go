@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -33,6 +35,22 @@ type batchSQL struct {
 }
 
 func newBatchSQL(build func(n int) string) *batchSQL { return &batchSQL{build: build} }
+
+// lockedBatchSQL is a batched read in two variants: as built, and with the
+// row lock PostgreSQL takes (SQLite's single writer needs none).
+type lockedBatchSQL struct{ plain, locked *batchSQL }
+
+func newLockedBatchSQL(build func(n int) string, lock string) lockedBatchSQL {
+	return lockedBatchSQL{newBatchSQL(build), newBatchSQL(func(n int) string { return build(n) + lock })}
+}
+
+// sql returns the variant for d, for n rows.
+func (l lockedBatchSQL) sql(d dialect, n int) string {
+	if d.forUpdate == "" {
+		return l.plain.sql(n)
+	}
+	return l.locked.sql(n)
+}
 
 // sql returns the statement for n rows; n must be a power of two <= maxBatchRows.
 func (b *batchSQL) sql(n int) string {
@@ -95,10 +113,7 @@ func (c *stmtCache) prepare(ctx context.Context, w *sql.DB) {
 		c.mu.Unlock()
 		return
 	}
-	texts := make([]string, 0, len(c.pending))
-	for q := range c.pending {
-		texts = append(texts, q)
-	}
+	texts := slices.Collect(maps.Keys(c.pending))
 	clear(c.pending)
 	c.mu.Unlock()
 	for _, q := range texts {

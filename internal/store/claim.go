@@ -78,18 +78,12 @@ func int64Args(ids []int64) []any {
 }
 
 // claimReadSQL reads due schedules with their targets, locked on PostgreSQL.
-var claimReadSQL = [2]*batchSQL{}
-
-func init() {
-	for i, lock := range []string{"", " FOR UPDATE OF s"} {
-		claimReadSQL[i] = newBatchSQL(func(n int) string {
-			return `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds,
+var claimReadSQL = newLockedBatchSQL(func(n int) string {
+	return `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds,
 		s.status, s.stopped_reason, s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
 		t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers
-		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id` + lock
-		})
-	}
-}
+		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
+}, " FOR UPDATE OF s")
 
 // runningSQL finds which of n schedules have a run in flight.
 var runningSQL = newBatchSQL(func(n int) string {
@@ -100,11 +94,7 @@ var runningSQL = newBatchSQL(func(n int) string {
 // set, it says which schedules have a run in flight; otherwise the runs
 // table does.
 func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, busy func(int64) bool, stats map[int64]*claimStats) ([]apicron.ClaimResult, error) {
-	lock := 0
-	if tx.d.forUpdate != "" {
-		lock = 1
-	}
-	rows, err := tx.queryBatch(ctx, claimReadSQL[lock].sql(len(ids)), int64Args(ids)...)
+	rows, err := tx.queryBatch(ctx, claimReadSQL.sql(tx.d, len(ids)), int64Args(ids)...)
 	if err != nil {
 		return nil, err
 	}
@@ -566,11 +556,7 @@ func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) erro
 	hists := make(map[int64]string, len(scopes))
 	err := forPieces(len(scopes), func(lo, hi int) error {
 		chunk := scopes[lo:hi]
-		q := statsReadSQL[0]
-		if tx.d.forUpdate != "" {
-			q = statsReadSQL[1]
-		}
-		rows, err := tx.queryBatch(ctx, q.sql(len(chunk)), int64Args(chunk)...)
+		rows, err := tx.queryBatch(ctx, statsReadSQL.sql(tx.d, len(chunk)), int64Args(chunk)...)
 		if err != nil {
 			return err
 		}
@@ -612,14 +598,9 @@ func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) erro
 }
 
 // statsReadSQL reads run_stats rows' histograms (and locks the rows on PostgreSQL).
-var statsReadSQL = [2]*batchSQL{
-	newBatchSQL(func(n int) string {
-		return "SELECT scope, histogram FROM run_stats WHERE scope IN (" + placeholders(n) + ") ORDER BY scope"
-	}),
-	newBatchSQL(func(n int) string {
-		return "SELECT scope, histogram FROM run_stats WHERE scope IN (" + placeholders(n) + ") ORDER BY scope FOR UPDATE"
-	}),
-}
+var statsReadSQL = newLockedBatchSQL(func(n int) string {
+	return "SELECT scope, histogram FROM run_stats WHERE scope IN (" + placeholders(n) + ") ORDER BY scope"
+}, " FOR UPDATE")
 
 var statsUpdateSQL = newBatchSQL(func(n int) string {
 	return `UPDATE run_stats SET runs_success = runs_success + v.column2, runs_failed = runs_failed + v.column3,
@@ -679,6 +660,11 @@ func (db *DB) ActiveSchedules(ctx context.Context, fn func(id int64, next time.T
 	if err != nil {
 		return db.mapErr(err)
 	}
+	return scanNextRuns(rows, fn)
+}
+
+// scanNextRuns calls fn with each row of (id, next_run_at) and closes rows.
+func scanNextRuns(rows *sql.Rows, fn func(id int64, next time.Time)) error {
 	defer rows.Close()
 	for rows.Next() {
 		var id, next int64
@@ -699,15 +685,7 @@ func (db *DB) NextRunAts(ctx context.Context, ids []int64) (map[int64]time.Time,
 		if err != nil {
 			return db.mapErr(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, next int64
-			if err := rows.Scan(&id, &next); err != nil {
-				return err
-			}
-			out[id] = fromMs(next)
-		}
-		return rows.Err()
+		return scanNextRuns(rows, func(id int64, next time.Time) { out[id] = next })
 	})
 	return out, err
 }

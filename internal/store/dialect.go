@@ -29,14 +29,6 @@ type dialect struct {
 	rebinds *sync.Map
 }
 
-// forUpdateOf locks only the rows of one table of a join.
-func (d dialect) forUpdateOf(alias string) string {
-	if d.forUpdate == "" {
-		return ""
-	}
-	return d.forUpdate + " OF " + alias
-}
-
 func (d dialect) rebind(q string) string {
 	if d.rebinds == nil {
 		return q
