@@ -450,7 +450,7 @@ func ParseTemplate(name, text string) (*template.Template, error) {
 		if t.Tree == nil {
 			continue
 		}
-		if err := refuseUnbounded(t, t.Tree.Root); err != nil {
+		if err := refuseUnbounded(t, t.Root); err != nil {
 			return nil, fmt.Errorf("template does not parse: %w", err)
 		}
 	}

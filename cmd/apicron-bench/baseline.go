@@ -107,6 +107,6 @@ func fireOnce(ctx context.Context, c *http.Client, url, id string, at time.Time,
 	if err != nil {
 		return err
 	}
-	io.Copy(io.Discard, resp.Body)
+	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.Body.Close()
 }

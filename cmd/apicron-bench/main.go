@@ -260,7 +260,7 @@ func (h *harness) write(stdout io.Writer) error {
 		}
 		wroteSVG = true
 	}
-	io.WriteString(stdout, renderMarkdown(h.rep))
+	_, _ = io.WriteString(stdout, renderMarkdown(h.rep))
 	fmt.Fprintf(stdout, "\nJSON: %s\n", h.o.out)
 	if wroteSVG {
 		fmt.Fprintf(stdout, "Chart: %s\n", h.o.svg)
@@ -275,7 +275,7 @@ func machine() Machine {
 		for line := range strings.SplitSeq(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
 				var kb int64
-				fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
+				_, _ = fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
 				m.MemTotal = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
 			}
 		}

@@ -222,7 +222,7 @@ load:
 	}
 	for _, op := range ops {
 		h.logf("measuring %s", op.name)
-		api.do(ctx, http.MethodGet, op.path, nil, nil) // warm-up, not counted
+		_, _, _, _ = api.do(ctx, http.MethodGet, op.path, nil, nil) // warm-up, not counted
 		var lats []float64
 		errs := 0
 		deadline := time.Now().Add(time.Minute)

@@ -146,7 +146,7 @@ func startApicron(ctx context.Context, e procEnv, wait time.Duration) (*apicronP
 			}
 			p.noteLevel(line)
 		}
-		io.Copy(logf, stderr)
+		_, _ = io.Copy(logf, stderr)
 	}()
 	go func() {
 		<-scanDone
@@ -207,7 +207,7 @@ func (p *apicronProc) waitHealthy(ctx context.Context, within time.Duration) (ti
 	for time.Now().Before(deadline) {
 		resp, err := c.Get(p.base + "/health")
 		if err == nil {
-			io.Copy(io.Discard, resp.Body)
+			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return time.Now(), nil
@@ -254,7 +254,7 @@ func (p *apicronProc) kill() {
 		return
 	default:
 	}
-	syscall.Kill(p.pid, syscall.SIGKILL)
+	_ = syscall.Kill(p.pid, syscall.SIGKILL)
 	<-p.done
 }
 
@@ -408,12 +408,12 @@ func perfRecord(ctx context.Context, pid int, d time.Duration, out string) error
 	case <-time.After(d + 30*time.Second):
 	case <-ctx.Done():
 	}
-	syscall.Kill(cmd.Process.Pid, syscall.SIGINT)
+	_ = syscall.Kill(cmd.Process.Pid, syscall.SIGINT)
 	select {
 	case err := <-done:
 		return err
 	case <-time.After(10 * time.Second):
-		syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 		return <-done
 	}
 }

@@ -37,7 +37,7 @@ func startSink(expect int) (*sink, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 	}
-	go s.srv.Serve(ln)
+	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }
 
@@ -45,7 +45,7 @@ var okBody = []byte("ok")
 
 func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 	at := time.Now().UnixNano()
-	io.Copy(io.Discard, r.Body)
+	_, _ = io.Copy(io.Discard, r.Body)
 	a := arrival{at: at}
 	var err1, err2 error
 	a.sched, err1 = strconv.ParseInt(r.Header.Get("X-Apicron-Schedule-Id"), 10, 64)
@@ -60,7 +60,7 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}
 	w.Header().Set("Content-Type", "text/plain")
-	w.Write(okBody)
+	_, _ = w.Write(okBody)
 }
 
 // take returns what was recorded so far and starts a new record.
@@ -95,5 +95,5 @@ func (s *sink) count() int {
 func (s *sink) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s.srv.Shutdown(ctx)
+	_ = s.srv.Shutdown(ctx)
 }

@@ -33,7 +33,7 @@ func pgSchemaURL(t *testing.T) (string, *sql.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
 		admin.Close()
 	})
 	sep := "?"
@@ -75,7 +75,7 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 		arrivals[occurrence{r.Header.Get("X-Apicron-Schedule-Id"), r.Header.Get("X-Apicron-Scheduled-At")}]++
 		mu.Unlock()
 		time.Sleep(300 * time.Millisecond) // keep runs in flight on every node
-		w.Write([]byte("ok"))
+		_, _ = w.Write([]byte("ok"))
 	}))
 	defer sink.Close()
 
@@ -122,7 +122,7 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 	if err := dead.cmd.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	dead.wait()
+	_ = dead.wait() // killed: its exit status is the signal
 	deadURL := dead.url
 	dead.url = ""
 	var takeover time.Duration
@@ -149,7 +149,7 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 	time.Sleep(time.Until(begin.Add(20 * time.Second)))
 	for _, n := range nodes {
 		if n.url != "" {
-			n.cmd.Signal(syscall.SIGTERM)
+			_ = n.cmd.Signal(syscall.SIGTERM)
 			if err := n.wait(); err != nil {
 				t.Errorf("%s did not exit cleanly: %v", n.id, err)
 			}
@@ -185,7 +185,9 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 	for rows.Next() {
 		var nodeID, status string
 		var n int
-		rows.Scan(&nodeID, &status, &n)
+		if err := rows.Scan(&nodeID, &status, &n); err != nil {
+			t.Fatal(err)
+		}
 		if perNode[nodeID] == nil {
 			perNode[nodeID] = map[string]int{}
 		}
@@ -221,7 +223,9 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 	}
 	for rows.Next() {
 		var id, n int64
-		rows.Scan(&id, &n)
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
 		notRun[id] = n
 	}
 	rows.Close()
@@ -237,7 +241,9 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 	for rows.Next() {
 		var id int64
 		var r run
-		rows.Scan(&id, &r.at, &r.missed)
+		if err := rows.Scan(&id, &r.at, &r.missed); err != nil {
+			t.Fatal(err)
+		}
 		bySchedule[id] = append(bySchedule[id], r)
 	}
 	rows.Close()

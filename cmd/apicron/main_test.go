@@ -189,7 +189,7 @@ func okTarget(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	var hits atomic.Int64
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		w.Write([]byte(`{"ok":true}`))
+		_, _ = w.Write([]byte(`{"ok":true}`))
 	}))
 	t.Cleanup(ts.Close)
 	return ts, &hits
@@ -403,7 +403,7 @@ func TestBinary_SIGKILLRestart(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Wait()
+	_ = cmd.Wait()
 
 	restarted := time.Now()
 	_, url = start()
@@ -496,8 +496,8 @@ func startBinary(t *testing.T, bin string, env []string, args ...string) (*exec.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 		if t.Failed() {
 			t.Logf("logs of %v:\n%s", args, logs)
 		}

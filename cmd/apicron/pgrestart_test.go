@@ -215,7 +215,7 @@ func (p *privatePostgres) stop(mode string, pid int) (time.Time, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			<-done
+			<-done //nolint:errcheck // only waited for; the error below says what happened
 			return time.Time{}, fmt.Errorf("postmaster %d still runs 50 s after pg_ctl stop -m %s:\n%s", pid, mode, out.String())
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -232,7 +232,7 @@ func (p *privatePostgres) destroy() {
 	if pid := p.pid(); pid > 0 && syscall.Kill(pid, 0) == nil {
 		if _, err := p.stop("immediate", pid); err != nil {
 			p.t.Logf("stopping the private PostgreSQL: %v; killing %d", err, pid)
-			syscall.Kill(pid, syscall.SIGKILL)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 			deadline := time.Now().Add(10 * time.Second)
 			for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
@@ -303,7 +303,7 @@ func TestReliability_PostgresRestart(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		case <-sinkDone:
 		}
-		w.Write([]byte(`{"ok":true}`))
+		_, _ = w.Write([]byte(`{"ok":true}`))
 	}))
 	defer sink.Close()
 	defer close(sinkDone)
@@ -463,7 +463,9 @@ func TestReliability_PostgresRestart(t *testing.T) {
 	var firstRun time.Duration
 	waitFor(t, 15*time.Second, "a run finished after PostgreSQL restarted", func() bool {
 		var n int
-		db.QueryRow(`SELECT COUNT(*) FROM runs WHERE status = 'SUCCESS' AND scheduled_at >= $1`, restarted.UnixMilli()).Scan(&n)
+		if err := db.QueryRow(`SELECT COUNT(*) FROM runs WHERE status = 'SUCCESS' AND scheduled_at >= $1`, restarted.UnixMilli()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		if n > 0 {
 			firstRun = time.Since(restarted)
 			return true
@@ -474,7 +476,7 @@ func TestReliability_PostgresRestart(t *testing.T) {
 	if code, h := healthOf(u); code != 200 || h["role"] != "leader" {
 		t.Errorf("/health a few seconds after the recovery: %d %v", code, h)
 	}
-	if err, _ := stopProcess(t, cmd, syscall.SIGTERM, 30*time.Second); err != nil {
+	if _, err := stopProcess(t, cmd, syscall.SIGTERM, 30*time.Second); err != nil {
 		t.Errorf("clean stop after the PostgreSQL restart: %v", err)
 	}
 
@@ -519,7 +521,9 @@ func TestReliability_PostgresRestart(t *testing.T) {
 	}
 	for rows.Next() {
 		var id, n int64
-		rows.Scan(&id, &n)
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
 		accounted[id] = n
 	}
 	rows.Close()
@@ -530,7 +534,9 @@ func TestReliability_PostgresRestart(t *testing.T) {
 	var unaccounted int64
 	for rows.Next() {
 		var id, n, first, last int64
-		rows.Scan(&id, &n, &first, &last)
+		if err := rows.Scan(&id, &n, &first, &last); err != nil {
+			t.Fatal(err)
+		}
 		if grid := (last-first)/1000 + 1; n+accounted[id] != grid {
 			unaccounted += grid - n - accounted[id]
 			t.Errorf("schedule %d: %d runs + %d missed or skipped, its grid has %d occurrences", id, n, accounted[id], grid)
@@ -538,7 +544,9 @@ func TestReliability_PostgresRestart(t *testing.T) {
 	}
 	rows.Close()
 	var missed, skipped int64
-	db.QueryRow(`SELECT missed, skipped_overlap FROM run_stats WHERE scope = 0`).Scan(&missed, &skipped)
+	if err := db.QueryRow(`SELECT missed, skipped_overlap FROM run_stats WHERE scope = 0`).Scan(&missed, &skipped); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Logf("PostgreSQL %s: pg_ctl stop -m fast -> postmaster exited after %v (pg_ctl returned after %v); down %v; pg_ctl start -w took %v",
 		filepath.Base(filepath.Dir(pg.binDir)), exited.Sub(stopping).Round(time.Millisecond), stopped.Sub(stopping).Round(time.Millisecond),

@@ -91,7 +91,7 @@ func (a *arrivals) snapshot() map[sinkOccurrence]int {
 // stopProcess sends sig to cmd and waits up to within for it to exit. It
 // returns the exit error (nil for exit status 0) and how long the exit took;
 // a process still running after within is killed and the test fails.
-func stopProcess(t *testing.T, cmd *exec.Cmd, sig os.Signal, within time.Duration) (error, time.Duration) {
+func stopProcess(t *testing.T, cmd *exec.Cmd, sig os.Signal, within time.Duration) (time.Duration, error) {
 	t.Helper()
 	sent := time.Now()
 	if err := cmd.Process.Signal(sig); err != nil {
@@ -101,12 +101,12 @@ func stopProcess(t *testing.T, cmd *exec.Cmd, sig os.Signal, within time.Duratio
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		return err, time.Since(sent)
+		return time.Since(sent), err
 	case <-time.After(within):
-		cmd.Process.Kill()
-		<-done
+		_ = cmd.Process.Kill()
+		<-done //nolint:errcheck // killed: its exit status is the kill
 		t.Fatalf("process %d did not exit within %v of %v", cmd.Process.Pid, within, sig)
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -119,7 +119,7 @@ func healthOf(url string) (int, map[string]any) {
 	}
 	defer resp.Body.Close()
 	var body map[string]any
-	json.NewDecoder(resp.Body).Decode(&body)
+	_ = json.NewDecoder(resp.Body).Decode(&body)
 	return resp.StatusCode, body
 }
 
@@ -196,7 +196,9 @@ func checkDatabaseSince(t *testing.T, db *sql.DB, runningBound, dupSince int64, 
 	for rows.Next() {
 		var st string
 		var n int64
-		rows.Scan(&st, &n)
+		if err := rows.Scan(&st, &n); err != nil {
+			t.Fatal(err)
+		}
 		f.byStatus[st] = n
 		f.runs += n
 	}
@@ -209,7 +211,9 @@ func checkDatabaseSince(t *testing.T, db *sql.DB, runningBound, dupSince int64, 
 	var total int64
 	for rows.Next() {
 		var id, n int64
-		rows.Scan(&id, &n)
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
 		finished[id] = n
 		total += n
 	}
@@ -222,7 +226,9 @@ func checkDatabaseSince(t *testing.T, db *sql.DB, runningBound, dupSince int64, 
 	seen := map[int64]bool{}
 	for rows.Next() {
 		var scope, n int64
-		rows.Scan(&scope, &n)
+		if err := rows.Scan(&scope, &n); err != nil {
+			t.Fatal(err)
+		}
 		seen[scope] = true
 		if n != finished[scope] {
 			f.badCounters = append(f.badCounters, fmt.Sprintf("scope %d: counters %d, finished runs %d", scope, n, finished[scope]))
@@ -290,7 +296,7 @@ func TestReliability_SIGTERM(t *testing.T) {
 					mu.Lock()
 					completed++
 					mu.Unlock()
-					w.Write([]byte("done"))
+					_, _ = w.Write([]byte("done"))
 				case <-r.Context().Done():
 					mu.Lock()
 					cancelled++
@@ -303,7 +309,7 @@ func TestReliability_SIGTERM(t *testing.T) {
 				mu.Lock()
 				lastHit = time.Now()
 				mu.Unlock()
-				w.Write([]byte("ok"))
+				_, _ = w.Write([]byte("ok"))
 			}))
 			t.Cleanup(fast.Close)
 
@@ -314,9 +320,8 @@ func TestReliability_SIGTERM(t *testing.T) {
 			every := createSchedule(t, s, map[string]any{"name": "every-second", "target_id": ft, "schedule_type": "INTERVAL", "interval_seconds": 1})
 			st := createTarget(t, s, map[string]any{"name": "slow", "url": slow.URL, "timeout_seconds": 30})
 			const inFlight = 5
-			var slowIDs []int64
 			for i := range inFlight {
-				slowIDs = append(slowIDs, createSchedule(t, s, map[string]any{"name": fmt.Sprintf("slow-%d", i), "target_id": st, "schedule_type": "INTERVAL", "interval_seconds": 3600}))
+				createSchedule(t, s, map[string]any{"name": fmt.Sprintf("slow-%d", i), "target_id": st, "schedule_type": "INTERVAL", "interval_seconds": 3600})
 			}
 			waitFor(t, 10*time.Second, "the slow requests to reach the target", func() bool {
 				mu.Lock()
@@ -325,7 +330,7 @@ func TestReliability_SIGTERM(t *testing.T) {
 			})
 
 			signalled := time.Now()
-			err, took := stopProcess(t, cmd, syscall.SIGTERM, c.exitUnder+10*time.Second)
+			took, err := stopProcess(t, cmd, syscall.SIGTERM, c.exitUnder+10*time.Second)
 			if err != nil {
 				t.Errorf("exit after SIGTERM: %v, want status 0", err)
 			}
@@ -345,7 +350,9 @@ func TestReliability_SIGTERM(t *testing.T) {
 			for rows.Next() {
 				var id, finishedAt int64
 				var status, errType string
-				rows.Scan(&id, &status, &errType, &finishedAt)
+				if err := rows.Scan(&id, &status, &errType, &finishedAt); err != nil {
+					t.Fatal(err)
+				}
 				got = append(got, status)
 				if status != c.want {
 					t.Errorf("run of schedule %d: %s %q, want %s", id, status, errType, c.want)
@@ -362,7 +369,9 @@ func TestReliability_SIGTERM(t *testing.T) {
 			// most 50 ms ahead, so none may be due later than that (plus
 			// room for a step already under way when the signal came).
 			var late int64
-			ro.QueryRow(`SELECT COUNT(*) FROM runs WHERE schedule_id = ? AND scheduled_at > ?`, every, signalled.Add(500*time.Millisecond).UnixMilli()).Scan(&late)
+			if err := ro.QueryRow(`SELECT COUNT(*) FROM runs WHERE schedule_id = ? AND scheduled_at > ?`, every, signalled.Add(500*time.Millisecond).UnixMilli()).Scan(&late); err != nil {
+				t.Fatal(err)
+			}
 			if late > 0 {
 				t.Errorf("%d occurrences claimed after SIGTERM", late)
 			}
@@ -418,7 +427,7 @@ func TestReliability_KillLoop(t *testing.T) {
 		seen.add(r)
 		select {
 		case <-time.After(randDuration(0, 300*time.Millisecond)):
-			w.Write([]byte(`{"ok":true}`))
+			_, _ = w.Write([]byte(`{"ok":true}`))
 		case <-r.Context().Done():
 		}
 	}))
@@ -450,8 +459,8 @@ func TestReliability_KillLoop(t *testing.T) {
 			break
 		}
 		time.Sleep(randDuration(300*time.Millisecond, 2*time.Second))
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
 		kills++
 
 		// What the dead process left on disk: where its runs end, and
@@ -474,7 +483,7 @@ func TestReliability_KillLoop(t *testing.T) {
 		time.Sleep(down)
 		downtime += down
 		restarted := time.Now()
-		cmd, url = start()
+		cmd, _ = start()
 		restartTimes = append(restartTimes, time.Since(restarted))
 		// The new process answers: the dead one's runs are finished by now.
 		ro = openReadOnly(t, db)
@@ -493,7 +502,7 @@ func TestReliability_KillLoop(t *testing.T) {
 
 	// Let the last process run a little, then stop it cleanly.
 	time.Sleep(2 * time.Second)
-	if err, _ := stopProcess(t, cmd, syscall.SIGTERM, 20*time.Second); err != nil {
+	if _, err := stopProcess(t, cmd, syscall.SIGTERM, 20*time.Second); err != nil {
 		t.Errorf("clean stop after the kill loop: %v", err)
 	}
 	ro := openReadOnly(t, db)
@@ -518,7 +527,9 @@ func TestReliability_KillLoop(t *testing.T) {
 			t.Fatalf("X-Apicron-Scheduled-At %q: %v", o.scheduledAt, err)
 		}
 		var n int
-		ro.QueryRow(`SELECT COUNT(*) FROM runs WHERE schedule_id = ? AND scheduled_at = ?`, sid, at.UnixMilli()).Scan(&n)
+		if err := ro.QueryRow(`SELECT COUNT(*) FROM runs WHERE schedule_id = ? AND scheduled_at = ?`, sid, at.UnixMilli()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		if n != 1 {
 			missing++
 		}
@@ -537,7 +548,9 @@ func TestReliability_KillLoop(t *testing.T) {
 	}
 	for rows.Next() {
 		var id, n int64
-		rows.Scan(&id, &n)
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
 		accounted[id] = n
 	}
 	rows.Close()
@@ -548,7 +561,9 @@ func TestReliability_KillLoop(t *testing.T) {
 	var unaccounted int64
 	for rows.Next() {
 		var id, n, first, last int64
-		rows.Scan(&id, &n, &first, &last)
+		if err := rows.Scan(&id, &n, &first, &last); err != nil {
+			t.Fatal(err)
+		}
 		grid := (last-first)/1000 + 1
 		if n+accounted[id] != grid {
 			unaccounted += grid - n - accounted[id]
@@ -557,7 +572,9 @@ func TestReliability_KillLoop(t *testing.T) {
 	}
 	rows.Close()
 	var missed, skipped int64
-	ro.QueryRow(`SELECT missed, skipped_overlap FROM run_stats WHERE scope = 0`).Scan(&missed, &skipped)
+	if err := ro.QueryRow(`SELECT missed, skipped_overlap FROM run_stats WHERE scope = 0`).Scan(&missed, &skipped); err != nil {
+		t.Fatal(err)
+	}
 
 	sort.Slice(restartTimes, func(i, j int) bool { return restartTimes[i] < restartTimes[j] })
 	t.Logf("%d SIGKILLs in %v (down %v in all); runs %d %v; occurrences at the target %d, twice 0=%v; runs left RUNNING by the kills %d (per kill %v), all INTERRUPTED before the API answered; missed (coalesced) %d, skipped (overlap) %d, unaccounted %d; duplicates %d; restart to listening median %v, max %v",
@@ -623,7 +640,7 @@ func TestReliability_SQLiteDiskFull(t *testing.T) {
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.add(r)
 		time.Sleep(100 * time.Millisecond)
-		w.Write([]byte(body))
+		_, _ = w.Write([]byte(body))
 	}))
 	defer sink.Close()
 
@@ -695,7 +712,7 @@ func TestReliability_SQLiteDiskFull(t *testing.T) {
 	})
 	// Runs resume: occurrences are claimed again after the disk was freed.
 	time.Sleep(3 * time.Second)
-	if err, _ := stopProcess(t, cmd, syscall.SIGTERM, 30*time.Second); err != nil {
+	if _, err := stopProcess(t, cmd, syscall.SIGTERM, 30*time.Second); err != nil {
 		t.Errorf("clean stop: %v", err)
 	}
 
@@ -704,7 +721,9 @@ func TestReliability_SQLiteDiskFull(t *testing.T) {
 	f := checkDatabase(t, ro, 1<<62, noRebind)
 	requireSound(t, "after the disk was full", f)
 	var after int64
-	ro.QueryRow(`SELECT COUNT(*) FROM runs WHERE scheduled_at > ?`, freed.UnixMilli()).Scan(&after)
+	if err := ro.QueryRow(`SELECT COUNT(*) FROM runs WHERE scheduled_at > ?`, freed.UnixMilli()).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
 	if after == 0 {
 		t.Errorf("no run after the disk was freed")
 	}
@@ -743,7 +762,7 @@ func TestReliability_SQLiteWriteLocked(t *testing.T) {
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.add(r)
 		time.Sleep(50 * time.Millisecond)
-		w.Write([]byte("ok"))
+		_, _ = w.Write([]byte("ok"))
 	}))
 	defer sink.Close()
 	bin := buildBinary(t)
@@ -817,7 +836,7 @@ func TestReliability_SQLiteWriteLocked(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Fatalf("the process died: %v", err)
 	}
-	if err, _ := stopProcess(t, cmd, syscall.SIGTERM, 30*time.Second); err != nil {
+	if _, err := stopProcess(t, cmd, syscall.SIGTERM, 30*time.Second); err != nil {
 		t.Errorf("clean stop: %v", err)
 	}
 	ro := openReadOnly(t, db)
@@ -838,7 +857,9 @@ func TestReliability_SQLiteWriteLocked(t *testing.T) {
 		t.Errorf("%d of %d requests sent have no SUCCESS run; %d sent twice", lost, total, twice)
 	}
 	var after int64
-	ro.QueryRow(`SELECT COUNT(*) FROM runs WHERE scheduled_at > ?`, released.UnixMilli()).Scan(&after)
+	if err := ro.QueryRow(`SELECT COUNT(*) FROM runs WHERE scheduled_at > ?`, released.UnixMilli()).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
 	if after == 0 {
 		t.Errorf("no run after the lock was released")
 	}
@@ -884,7 +905,7 @@ func TestReliability_PostgresBackendsTerminated(t *testing.T) {
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.add(r)
 		time.Sleep(time.Duration(rand.Int64N(int64(200 * time.Millisecond))))
-		w.Write([]byte("ok"))
+		_, _ = w.Write([]byte("ok"))
 	}))
 	defer sink.Close()
 	bin := buildBinary(t)
@@ -925,7 +946,9 @@ func TestReliability_PostgresBackendsTerminated(t *testing.T) {
 				worst503 = max(worst503, time.Since(cut))
 			}
 			var n int
-			db.QueryRow(`SELECT COUNT(*) FROM runs WHERE status = 'SUCCESS' AND started_at > $1`, cut.UnixMilli()).Scan(&n)
+			if err := db.QueryRow(`SELECT COUNT(*) FROM runs WHERE status = 'SUCCESS' AND started_at > $1`, cut.UnixMilli()).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
 			return n > 0
 		})
 		recoveries = append(recoveries, time.Since(cut))
@@ -941,7 +964,7 @@ func TestReliability_PostgresBackendsTerminated(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Fatalf("the process died: %v", err)
 	}
-	if err, _ := stopProcess(t, cmd, syscall.SIGTERM, 30*time.Second); err != nil {
+	if _, err := stopProcess(t, cmd, syscall.SIGTERM, 30*time.Second); err != nil {
 		t.Errorf("clean stop: %v", err)
 	}
 
@@ -994,7 +1017,7 @@ func rawTarget(t *testing.T, misbehave func(c net.Conn)) string {
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				c.SetDeadline(time.Now().Add(30 * time.Second))
+				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 				r := bufio.NewReader(c)
 				for {
 					line, err := r.ReadString('\n')
@@ -1083,7 +1106,7 @@ func TestReliability_MisbehavingTargets(t *testing.T) {
 	loop = serve(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, loop+"/again", http.StatusFound)
 	})
-	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes apicron refuses
 	tlsSrv.StartTLS()
 	t.Cleanup(tlsSrv.Close)
@@ -1092,9 +1115,9 @@ func TestReliability_MisbehavingTargets(t *testing.T) {
 		trickle(c, "HTTP/1.1 200 OK\r\nX-Slow: "+strings.Repeat("z", 100)+"\r\n\r\n", 100*time.Millisecond)
 	})
 	resetMidBody := rawTarget(t, func(c net.Conn) {
-		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n"))
-		c.Write(chunk)
-		c.(*net.TCPConn).SetLinger(0) // close with a RST
+		_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n"))
+		_, _ = c.Write(chunk)
+		_ = c.(*net.TCPConn).SetLinger(0) // close with a RST
 	})
 	closeEarly := rawTarget(t, func(c net.Conn) {})
 	// Responses with thousands of headers, built once: the target must not
@@ -1109,10 +1132,10 @@ func TestReliability_MisbehavingTargets(t *testing.T) {
 		return b.String()
 	}
 	many, tooMany := withHeaders(3000, "value"), withHeaders(20000, "a value that takes some room")
-	manyHeaders := rawTarget(t, func(c net.Conn) { io.WriteString(c, many) })
-	tooManyHeaders := rawTarget(t, func(c net.Conn) { io.WriteString(c, tooMany) })
+	manyHeaders := rawTarget(t, func(c net.Conn) { _, _ = io.WriteString(c, many) })
+	tooManyHeaders := rawTarget(t, func(c net.Conn) { _, _ = io.WriteString(c, tooMany) })
 	notHTTP := rawTarget(t, func(c net.Conn) {
-		c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n\x00\x01\x02 this is not HTTP\r\n\r\n"))
+		_, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n\x00\x01\x02 this is not HTTP\r\n\r\n"))
 	})
 
 	classes := []struct {
@@ -1158,7 +1181,7 @@ func TestReliability_MisbehavingTargets(t *testing.T) {
 		}
 		rss = append(rss, b)
 	}
-	if err, _ := stopProcess(t, cmd, syscall.SIGTERM, 30*time.Second); err != nil {
+	if _, err := stopProcess(t, cmd, syscall.SIGTERM, 30*time.Second); err != nil {
 		t.Errorf("clean stop: %v", err)
 	}
 
@@ -1174,7 +1197,9 @@ func TestReliability_MisbehavingTargets(t *testing.T) {
 	for rows.Next() {
 		var id int64
 		var status, errType, msg string
-		rows.Scan(&id, &status, &errType, &msg)
+		if err := rows.Scan(&id, &status, &errType, &msg); err != nil {
+			t.Fatal(err)
+		}
 		c := classes[class[id]]
 		per[class[id]]++
 		if status != c.status || errType != c.errorType {

@@ -167,7 +167,7 @@ func FuzzParseDatabaseURL(f *testing.F) {
 
 func isAlnum(s string) bool {
 	for _, r := range s {
-		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
 			return false
 		}
 	}

@@ -11,7 +11,7 @@ import (
 
 func BenchmarkExecute(b *testing.B) {
 	srv := mustServer(b, func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"ok":true}`)
+		_, _ = io.WriteString(w, `{"ok":true}`)
 	})
 	e := New(Config{})
 	b.Cleanup(e.CloseIdleConnections)

@@ -26,7 +26,7 @@ func (endless) Read(p []byte) (int, error) {
 
 func TestReadBody(t *testing.T) {
 	t.Parallel()
-	max := apicron.MaxStoredBody
+	stored := apicron.MaxStoredBody
 	tests := []struct {
 		name      string
 		r         io.Reader
@@ -40,8 +40,8 @@ func TestReadBody(t *testing.T) {
 		{"small", strings.NewReader("hello"), 100, 5, "hello", false, nil},
 		{"exactly the limit", strings.NewReader("hello"), 5, 5, "hello", false, nil},
 		{"over the limit", strings.NewReader("hello!"), 5, 5, "hello", true, nil},
-		{"endless", endless{}, 1 << 20, 1 << 20, strings.Repeat("a", max), true, nil},
-		{"longer than stored", strings.NewReader(strings.Repeat("b", 3*max)), 1 << 20, int64(3 * max), strings.Repeat("b", max), false, nil},
+		{"endless", endless{}, 1 << 20, 1 << 20, strings.Repeat("a", stored), true, nil},
+		{"longer than stored", strings.NewReader(strings.Repeat("b", 3*stored)), 1 << 20, int64(3 * stored), strings.Repeat("b", stored), false, nil},
 		{"error", io.MultiReader(strings.NewReader("part"), errReader{io.ErrUnexpectedEOF}), 100, 4, "part", false, io.ErrUnexpectedEOF},
 	}
 	for _, tt := range tests {
@@ -74,7 +74,7 @@ func TestReadBody_ConstantMemory(t *testing.T) {
 
 func TestStoredText(t *testing.T) {
 	t.Parallel()
-	max := apicron.MaxStoredBody
+	stored := apicron.MaxStoredBody
 	tests := []struct {
 		name string
 		in   []byte
@@ -95,8 +95,8 @@ func TestStoredText(t *testing.T) {
 			t.Errorf("%s: storedText(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
 		}
 	}
-	binary := bytes.Repeat([]byte{0xff, 'a'}, max/2)
-	if got := storedText(binary, true); len(got) > max || !utf8.ValidString(got) {
+	binary := bytes.Repeat([]byte{0xff, 'a'}, stored/2)
+	if got := storedText(binary, true); len(got) > stored || !utf8.ValidString(got) {
 		t.Errorf("binary body stored as %d bytes, valid %v", len(got), utf8.ValidString(got))
 	}
 }

@@ -98,22 +98,6 @@ type Config struct {
 	UserAgent string
 }
 
-// Validate reports a setting out of range. New does not call it: New
-// replaces zero and out-of-range values with defaults, so callers that want
-// bad settings refused call Validate first.
-func (c Config) Validate() error {
-	if c.DefaultTimeout < 0 {
-		return fmt.Errorf("executor: default timeout must not be negative, got %s", c.DefaultTimeout)
-	}
-	if c.MaxRetries < 0 || c.MaxRetries > apicron.MaxRetriesLimit {
-		return fmt.Errorf("executor: max retries must be between 0 and %d, got %d", apicron.MaxRetriesLimit, c.MaxRetries)
-	}
-	if c.MaxResponseBytes < 0 {
-		return fmt.Errorf("executor: max response bytes must not be negative, got %d", c.MaxResponseBytes)
-	}
-	return nil
-}
-
 // Executor sends jobs' requests. It is safe for concurrent use; make one and
 // share it, since it holds the connection pool.
 type Executor struct {

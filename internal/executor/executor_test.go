@@ -86,7 +86,7 @@ func TestExecute_Classification(t *testing.T) {
 				w.Header().Set("Content-Type", "text/plain")
 				w.Header().Set("ETag", `"v1"`)
 				w.Header().Set("X-Secret", "s3cr3t")
-				io.WriteString(w, "hello")
+				_, _ = io.WriteString(w, "hello")
 			}),
 			status: apicron.Success,
 			check: func(t *testing.T, res apicron.RunResult) {
@@ -225,12 +225,12 @@ func TestExecute_Classification(t *testing.T) {
 			name: "ten redirects followed",
 			url: serve(func(w http.ResponseWriter, r *http.Request) {
 				var n int
-				fmt.Sscanf(r.URL.Query().Get("n"), "%d", &n)
+				_, _ = fmt.Sscanf(r.URL.Query().Get("n"), "%d", &n)
 				if n < MaxRedirects {
 					http.Redirect(w, r, fmt.Sprintf("/?n=%d", n+1), http.StatusTemporaryRedirect)
 					return
 				}
-				io.WriteString(w, "arrived")
+				_, _ = io.WriteString(w, "arrived")
 			}),
 			status: apicron.Success,
 			check: func(t *testing.T, res apicron.RunResult) {
@@ -296,7 +296,7 @@ func TestExecute_Classification(t *testing.T) {
 		{
 			name: "closed mid-body",
 			url: hijack(func(c net.Conn, rw *bufio.ReadWriter) {
-				rw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nhalf a body")
+				_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nhalf a body")
 				rw.Flush()
 				c.Close()
 			}),
@@ -312,9 +312,9 @@ func TestExecute_Classification(t *testing.T) {
 		{
 			name: "reset mid-body",
 			url: hijack(func(c net.Conn, rw *bufio.ReadWriter) {
-				rw.WriteString("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+				_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
 				rw.Flush()
-				c.(*net.TCPConn).SetLinger(0) // close with RST
+				_ = c.(*net.TCPConn).SetLinger(0) // close with RST
 				c.Close()
 			}),
 			status:  apicron.ConnectionError,
@@ -332,7 +332,7 @@ func TestExecute_Classification(t *testing.T) {
 		{
 			name: "not http",
 			url: hijack(func(c net.Conn, rw *bufio.ReadWriter) {
-				rw.WriteString("SSH-2.0-OpenSSH_9.6\r\n\r\n")
+				_, _ = rw.WriteString("SSH-2.0-OpenSSH_9.6\r\n\r\n")
 				rw.Flush()
 				c.Close()
 			}),
@@ -405,7 +405,7 @@ func ptrStr[T any](p *T) string {
 func TestExecute_TLSWithTrustedTransport(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "secure")
+		_, _ = io.WriteString(w, "secure")
 	}))
 	t.Cleanup(srv.Close)
 	e := New(Config{Transport: srv.Client().Transport})
@@ -739,7 +739,7 @@ func TestExecute_CancelInterruptsAttempt(t *testing.T) {
 			arrived := make(chan struct{})
 			srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) {
 				if inBody {
-					io.WriteString(w, "partial")
+					_, _ = io.WriteString(w, "partial")
 					w.(http.Flusher).Flush()
 				}
 				close(arrived)
@@ -767,7 +767,7 @@ func TestExecute_CancelInterruptsAttempt(t *testing.T) {
 
 func TestExecute_ReusedConnectionHasNoDialTimings(t *testing.T) {
 	t.Parallel()
-	srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
 	e := New(Config{})
 	first := execute(t, e, newTestJob(srv.URL), 3*time.Second)
 	if first.Timings.ConnectMs == nil {
@@ -816,25 +816,5 @@ func TestNew_Defaults(t *testing.T) {
 	}
 	if d := New(Config{}); d.timeout != DefaultTimeout {
 		t.Errorf("default timeout = %s", d.timeout)
-	}
-}
-
-func TestConfig_Validate(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		cfg Config
-		ok  bool
-	}{
-		{Config{}, true},
-		{Config{DefaultTimeout: time.Second, MaxRetries: apicron.MaxRetriesLimit, MaxResponseBytes: 1}, true},
-		{Config{DefaultTimeout: -1}, false},
-		{Config{MaxRetries: -1}, false},
-		{Config{MaxRetries: apicron.MaxRetriesLimit + 1}, false},
-		{Config{MaxResponseBytes: -1}, false},
-	}
-	for _, tt := range tests {
-		if err := tt.cfg.Validate(); (err == nil) != tt.ok {
-			t.Errorf("Validate(%+v) = %v, want ok %v", tt.cfg, err, tt.ok)
-		}
 	}
 }

@@ -351,10 +351,10 @@ func TestClassify_Blocked(t *testing.T) {
 // judged alike, link-local is always denied, and with deny-private so are
 // loopback, private and unspecified addresses, unless allowed explicitly.
 func FuzzPolicyCheck(f *testing.F) {
-	f.Add([]byte(netip.MustParseAddr("::ffff:169.254.169.254").AsSlice()), false, "")
-	f.Add([]byte(netip.MustParseAddr("fe80::1").AsSlice()), true, "fe80::/64")
-	f.Add([]byte(netip.MustParseAddr("::ffff:10.0.0.1").AsSlice()), true, "10.0.0.0/24")
-	f.Add([]byte(netip.MustParseAddr("64:ff9b::7f00:1").AsSlice()), true, "")
+	f.Add(netip.MustParseAddr("::ffff:169.254.169.254").AsSlice(), false, "")
+	f.Add(netip.MustParseAddr("fe80::1").AsSlice(), true, "fe80::/64")
+	f.Add(netip.MustParseAddr("::ffff:10.0.0.1").AsSlice(), true, "10.0.0.0/24")
+	f.Add(netip.MustParseAddr("64:ff9b::7f00:1").AsSlice(), true, "")
 	f.Fuzz(func(t *testing.T, b []byte, denyPrivate bool, allowCIDR string) {
 		var b16 [16]byte
 		copy(b16[:], b) // any input: short ones are padded with zeros

@@ -74,7 +74,7 @@ func TestTemplateCache_Bounded(t *testing.T) {
 	}
 	big := newTemplateCache(100, 64)
 	for i := range 10 {
-		big.render("body_template", "", fmt.Sprintf("{{.RunID}}%040d", i), testData)
+		_, _ = big.render("body_template", "", fmt.Sprintf("{{.RunID}}%040d", i), testData)
 	}
 	if big.curBytes > 64 {
 		t.Errorf("cache holds %d bytes of text, want at most 64", big.curBytes)
@@ -117,7 +117,7 @@ func BenchmarkRender(b *testing.B) {
 		var data any = testData
 		b.ReportAllocs()
 		for b.Loop() {
-			c.render("url", "", "https://api.test/hook", data)
+			_, _ = c.render("url", "", "https://api.test/hook", data)
 		}
 	})
 	b.Run("root_uncached", func(b *testing.B) {

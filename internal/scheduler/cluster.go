@@ -18,8 +18,8 @@ type Cluster interface {
 	Heartbeat(ctx context.Context, ttl time.Duration) (holder string, epoch int64, err error)
 	// Resign gives up the lease if this node holds it.
 	Resign(ctx context.Context) error
-	// TakeRuns assigns up to max claimed runs that no node has taken to this node.
-	TakeRuns(ctx context.Context, max int) ([]*apicron.Job, error)
+	// TakeRuns assigns up to limit claimed runs that no node has taken to this node.
+	TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error)
 	// ReapDeadNodes marks INTERRUPTED the runs of nodes silent for longer than ttl.
 	ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duration) (int64, error)
 	// Listen calls fn for each notification until ctx ends.

@@ -86,7 +86,7 @@ func TestScheduler_HealthReportsFailingWrites(t *testing.T) {
 
 	// Its run's result, refused too: it waits in memory.
 	eng.finishes.Store(true)
-	s.Wait(ctx)
+	_ = s.Wait(ctx)
 	healthy("after a refused result", false, "write results failing", "SQLITE_FULL")
 	h, _ := s.Health(ctx)
 	if p := h["engine"].(map[string]any)["pending_results"]; p != 1 {

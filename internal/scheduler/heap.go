@@ -68,10 +68,10 @@ func (q *queue) peek() (time.Time, bool) {
 	return q.items[0].at, true
 }
 
-// popDue removes and returns up to max schedules due at or before now.
-func (q *queue) popDue(now time.Time, max int) []int64 {
+// popDue removes and returns up to limit schedules due at or before now.
+func (q *queue) popDue(now time.Time, limit int) []int64 {
 	var ids []int64
-	for len(q.items) > 0 && !q.items[0].at.After(now) && len(ids) < max {
+	for len(q.items) > 0 && !q.items[0].at.After(now) && len(ids) < limit {
 		it := heap.Pop(q).(*item)
 		delete(q.byID, it.id)
 		ids = append(ids, it.id)

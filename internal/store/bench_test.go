@@ -27,8 +27,6 @@ type benchClock struct {
 
 func (c *benchClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 
-func (c *benchClock) set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
-
 // benchOpenSQLite opens a real SQLite file in b.TempDir(), configured as
 // apicron runs it (WAL, one writer), with n INTERVAL schedules at 1 s, all
 // first due at benchT0.

@@ -29,7 +29,7 @@ func openSharedPostgres(b *testing.B, clock apicron.Clock) *store.DB {
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() })
+	b.Cleanup(func() { _, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() })
 	sep := "?"
 	if strings.Contains(url, "?") {
 		sep = "&"

@@ -96,18 +96,18 @@ func (db *DB) jobHeaders(jj *jobJSON) (map[string]string, string) {
 // compare times from one clock, so the nodes' clocks may disagree.
 const dbNowSQL = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
 
-// TakeRuns gives this node up to max claimed runs that no node has taken,
+// TakeRuns gives this node up to limit claimed runs that no node has taken,
 // earliest first. SKIP LOCKED lets every node take at once without waiting
 // on each other or taking the same run.
-func (db *DB) TakeRuns(ctx context.Context, max int) ([]*apicron.Job, error) {
-	if !db.queued() || max <= 0 {
+func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
+	if !db.queued() || limit <= 0 {
 		return nil, nil
 	}
 	var jobs []*apicron.Job
 	err := db.write(ctx, func(tx *tx) error {
 		rows, err := tx.query(ctx, `UPDATE runs SET node_id = ? WHERE id IN (
 			SELECT id FROM runs WHERE status = 'RUNNING' AND node_id = '' ORDER BY scheduled_at LIMIT ? FOR UPDATE SKIP LOCKED)
-			RETURNING id, schedule_id, target_id, scheduled_at, missed, job`, db.nodeID, max)
+			RETURNING id, schedule_id, target_id, scheduled_at, missed, job`, db.nodeID, limit)
 		if err != nil {
 			return err
 		}

@@ -52,16 +52,6 @@ func (d dialect) rebind(q string) string {
 	return out
 }
 
-// isUnique reports whether err is a unique-key violation.
-func (d dialect) isUnique(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	}
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
-
 // unavailable says why err means the database cannot be used at the moment
 // (locked, read-only, full, connection lost), as opposed to a bug, in words
 // fit for a client and for /health; "" when it does not.

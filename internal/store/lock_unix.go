@@ -22,7 +22,7 @@ func lockFile(path string) (func(), error) {
 			"SQLite serves one process only, use PostgreSQL to run several nodes", path[:len(path)-len(".lock")], path)
 	}
 	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}, nil
 }
