@@ -45,19 +45,13 @@ type Run struct {
 	ID          int64
 	ScheduleID  int64
 	TargetID    int64
-	Status      RunStatus
 	ScheduledAt time.Time
 	StartedAt   time.Time
 	FinishedAt  *time.Time
 	Missed      int64 // earlier occurrences coalesced into this run
-	// Outcome of the last attempt; zero values while RUNNING.
-	LatencyMs    *float64
-	StatusCode   *int
-	ResponseSize *int64
-	ErrorType    string
-	ErrorMessage string
-	Timings      Timings
-	Request      RequestInfo
+	// Outcome is the last attempt's; while RUNNING only its Status is set.
+	Outcome
+	Request RequestInfo
 	// ResponseBody is the first MaxStoredBody bytes of the response body.
 	ResponseBody    string
 	ResponseHeaders map[string]string
@@ -79,12 +73,11 @@ type RequestInfo struct {
 	URL    string
 }
 
-// Attempt is one HTTP request within a run.
-type Attempt struct {
-	Number       int
+// Outcome is what one HTTP request came to: its class, how long it took,
+// what it answered and, when it failed, why. Attempts, results and runs
+// share it: a run's outcome is its last attempt's.
+type Outcome struct {
 	Status       RunStatus
-	StartedAt    time.Time
-	FinishedAt   time.Time
 	LatencyMs    *float64
 	StatusCode   *int
 	ResponseSize *int64
@@ -92,6 +85,43 @@ type Attempt struct {
 	ErrorMessage string
 	Timings      Timings
 }
+
+// Equal reports whether o and p hold the same values (not the same pointers).
+func (o Outcome) Equal(p Outcome) bool {
+	return o.Status == p.Status && equalPtr(o.LatencyMs, p.LatencyMs) && equalPtr(o.StatusCode, p.StatusCode) &&
+		equalPtr(o.ResponseSize, p.ResponseSize) && o.ErrorType == p.ErrorType && o.ErrorMessage == p.ErrorMessage &&
+		o.Timings.Equal(p.Timings)
+}
+
+// Equal reports whether t and u hold the same values.
+func (t Timings) Equal(u Timings) bool {
+	return equalPtr(t.DNSMs, u.DNSMs) && equalPtr(t.ConnectMs, u.ConnectMs) && equalPtr(t.TLSMs, u.TLSMs) &&
+		equalPtr(t.FirstByteMs, u.FirstByteMs)
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// AttemptIDBase spaces attempt ids: attempt n of run r has the id
+// r*AttemptIDBase + n, unique and stable without a row of its own (a run's
+// only attempt is kept in the run's row).
+const AttemptIDBase = 100
+
+// Attempt is one HTTP request within a run.
+type Attempt struct {
+	RunID      int64
+	Number     int
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Outcome
+}
+
+// ID is the attempt's id, derived from its run and number (see AttemptIDBase).
+func (a *Attempt) ID() int64 { return a.RunID*AttemptIDBase + int64(a.Number) }
 
 // Job is a claimed occurrence, self-contained: everything the executor needs,
 // copied from the target at claim time so that an edit to the target while
@@ -125,17 +155,12 @@ type Job struct {
 // RunResult is what the executor reports for a job: a target's 500 or
 // timeout is a result, never a Go error.
 type RunResult struct {
-	RunID           int64
-	ScheduleID      int64
-	Status          RunStatus
-	StartedAt       time.Time
-	FinishedAt      time.Time
-	LatencyMs       *float64
-	StatusCode      *int
-	ResponseSize    *int64
-	ErrorType       string
-	ErrorMessage    string
-	Timings         Timings
+	RunID      int64
+	ScheduleID int64
+	StartedAt  time.Time
+	FinishedAt time.Time
+	// Outcome is the last attempt's.
+	Outcome
 	Request         RequestInfo
 	ResponseBody    string
 	ResponseHeaders map[string]string

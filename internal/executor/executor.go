@@ -282,14 +282,8 @@ func (e *Executor) Execute(ctx context.Context, job *apicron.Job) apicron.RunRes
 			break
 		}
 	}
-	res.Status = last.Status
 	res.FinishedAt = last.FinishedAt
-	res.LatencyMs = last.LatencyMs
-	res.StatusCode = last.StatusCode
-	res.ResponseSize = last.ResponseSize
-	res.ErrorType = last.ErrorType
-	res.ErrorMessage = last.ErrorMessage
-	res.Timings = last.Timings
+	res.Outcome = last.Outcome
 	res.Request = last.request
 	res.ResponseBody = last.body
 	res.ResponseHeaders = last.headers
@@ -359,7 +353,7 @@ func (e *Executor) logAttempt(ctx context.Context, job *apicron.Job, o *outcome)
 func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 	job := p.job
 	o := outcome{}
-	o.Number = n
+	o.RunID, o.Number = job.RunID, n
 	o.StartedAt = e.now()
 	o.request = apicron.RequestInfo{Method: p.method, URL: job.URL}
 	if job.DecryptError != "" {

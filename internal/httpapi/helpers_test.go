@@ -296,12 +296,10 @@ func mustRun(t *testing.T, e *testEnv, scheduleID int64, status apicron.RunStatu
 	r := apicron.RunResult{
 		RunID:      job.RunID,
 		ScheduleID: scheduleID,
-		Status:     status,
 		StartedAt:  started,
 		FinishedAt: finished,
-		LatencyMs:  &latencyMs,
+		Outcome:    apicron.Outcome{Status: status, LatencyMs: &latencyMs, Timings: apicron.Timings{DNSMs: ptr(1.5), ConnectMs: ptr(2.5)}},
 		Request:    apicron.RequestInfo{Method: job.Method, URL: job.URL},
-		Timings:    apicron.Timings{DNSMs: ptr(1.5), ConnectMs: ptr(2.5)},
 	}
 	if code != 0 {
 		r.StatusCode = &code
@@ -314,11 +312,7 @@ func mustRun(t *testing.T, e *testEnv, scheduleID int64, status apicron.RunStatu
 		r.ErrorType = apicron.ErrHTTP5xx
 		r.ErrorMessage = "server error"
 	}
-	r.Attempts = []apicron.Attempt{{
-		Number: 1, Status: status, StartedAt: started, FinishedAt: finished, LatencyMs: &latencyMs,
-		StatusCode: r.StatusCode, ResponseSize: r.ResponseSize, ErrorType: r.ErrorType, ErrorMessage: r.ErrorMessage,
-		Timings: r.Timings,
-	}}
+	r.Attempts = []apicron.Attempt{{Number: 1, StartedAt: started, FinishedAt: finished, Outcome: r.Outcome}}
 	if err := e.db.Finish(ctx, []apicron.RunResult{r}); err != nil {
 		t.Fatalf("finish: %v", err)
 	}

@@ -33,9 +33,9 @@ func succeed(clock apicron.Clock) execFunc {
 	return func(ctx context.Context, job *apicron.Job) apicron.RunResult {
 		lat := 1.0
 		now := clock.Now()
-		return apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, Status: apicron.Success,
-			StartedAt: now, FinishedAt: now, LatencyMs: &lat,
-			Attempts: []apicron.Attempt{{Number: 1, Status: apicron.Success, StartedAt: now, FinishedAt: now, LatencyMs: &lat}}}
+		out := apicron.Outcome{Status: apicron.Success, LatencyMs: &lat}
+		return apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: now, FinishedAt: now, Outcome: out,
+			Attempts: []apicron.Attempt{{RunID: job.RunID, Number: 1, StartedAt: now, FinishedAt: now, Outcome: out}}}
 	}
 }
 

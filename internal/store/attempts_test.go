@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -31,16 +32,15 @@ func TestStore_SingleAttemptKeptInRun(t *testing.T) {
 		at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 		f := func(v float64) *float64 { return &v }
 		code200, code503, size := 200, 503, int64(2)
-		one := apicron.Attempt{Number: 1, Status: apicron.Success, StartedAt: at(1), FinishedAt: at(13), LatencyMs: f(12.25),
-			StatusCode: &code200, ResponseSize: &size, Timings: apicron.Timings{DNSMs: f(0.5), ConnectMs: f(1), FirstByteMs: f(11)}}
-		failed := apicron.Attempt{Number: 1, Status: apicron.Failed, StartedAt: at(1), FinishedAt: at(5), LatencyMs: f(4),
-			StatusCode: &code503, ErrorType: "http_5xx", ErrorMessage: "HTTP 503"}
+		one := apicron.Attempt{Number: 1, StartedAt: at(1), FinishedAt: at(13), Outcome: apicron.Outcome{Status: apicron.Success,
+			LatencyMs: f(12.25), StatusCode: &code200, ResponseSize: &size, Timings: apicron.Timings{DNSMs: f(0.5), ConnectMs: f(1), FirstByteMs: f(11)}}}
+		failed := apicron.Attempt{Number: 1, StartedAt: at(1), FinishedAt: at(5), Outcome: apicron.Outcome{Status: apicron.Failed,
+			LatencyMs: f(4), StatusCode: &code503, ErrorType: "http_5xx", ErrorMessage: "HTTP 503"}}
 		retry := one
 		retry.Number, retry.StartedAt, retry.FinishedAt = 2, at(20), at(32)
 		fromLast := func(job *apicron.Job, last apicron.Attempt, attempts ...apicron.Attempt) apicron.RunResult {
-			return apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, Status: last.Status, StartedAt: attempts[0].StartedAt,
-				FinishedAt: last.FinishedAt, LatencyMs: last.LatencyMs, StatusCode: last.StatusCode, ResponseSize: last.ResponseSize,
-				ErrorType: last.ErrorType, ErrorMessage: last.ErrorMessage, Timings: last.Timings, Attempts: attempts}
+			return apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: attempts[0].StartedAt,
+				FinishedAt: last.FinishedAt, Outcome: last.Outcome, Attempts: attempts}
 		}
 		odd := fromLast(jobs[2], one, one)
 		odd.Attempts = []apicron.Attempt{one}
@@ -53,6 +53,10 @@ func TestStore_SingleAttemptKeptInRun(t *testing.T) {
 			run, err := db.FindRunByID(ctx, jobs[i].RunID)
 			if err != nil {
 				t.Fatal(err)
+			}
+			want = slices.Clone(want)
+			for k := range want {
+				want[k].RunID = jobs[i].RunID // the store tells each attempt its run
 			}
 			if !reflect.DeepEqual(run.Attempts, want) {
 				t.Errorf("run %d attempts:\n got %+v\nwant %+v", i, run.Attempts, want)

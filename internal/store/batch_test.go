@@ -43,9 +43,9 @@ func TestStore_BatchesOfAnySize(t *testing.T) {
 					t.Fatalf("round %d: result %d: %+v", round, i, r)
 				}
 				lat := float64(i)
-				results = append(results, apicron.RunResult{RunID: r.Job.RunID, ScheduleID: r.ScheduleID, Status: apicron.Success,
-					StartedAt: at, FinishedAt: at, LatencyMs: &lat,
-					Attempts: []apicron.Attempt{{Number: 1, Status: apicron.Success, StartedAt: at, FinishedAt: at, LatencyMs: &lat}}})
+				results = append(results, apicron.RunResult{RunID: r.Job.RunID, ScheduleID: r.ScheduleID,
+					StartedAt: at, FinishedAt: at, Outcome: apicron.Outcome{Status: apicron.Success, LatencyMs: &lat},
+					Attempts: []apicron.Attempt{{Number: 1, StartedAt: at, FinishedAt: at, Outcome: apicron.Outcome{Status: apicron.Success, LatencyMs: &lat}}}})
 			}
 			if err := db.Finish(ctx, results); err != nil {
 				t.Fatal(err)

@@ -83,11 +83,11 @@ func benchResults(jobs []*apicron.Job) []apicron.RunResult {
 		lat, fb, code, size := 1.5, 1.2, 200, int64(2)
 		started := j.ScheduledAt
 		finished := started.Add(2 * time.Millisecond)
-		a := apicron.Attempt{Number: 1, Status: apicron.Success, StartedAt: started, FinishedAt: finished, LatencyMs: &lat,
-			StatusCode: &code, ResponseSize: &size, Timings: apicron.Timings{FirstByteMs: &fb}}
+		o := apicron.Outcome{Status: apicron.Success, LatencyMs: &lat, StatusCode: &code, ResponseSize: &size,
+			Timings: apicron.Timings{FirstByteMs: &fb}}
+		a := apicron.Attempt{RunID: j.RunID, Number: 1, StartedAt: started, FinishedAt: finished, Outcome: o}
 		out[i] = apicron.RunResult{
-			RunID: j.RunID, ScheduleID: j.ScheduleID, Status: apicron.Success, StartedAt: started, FinishedAt: finished,
-			LatencyMs: &lat, StatusCode: &code, ResponseSize: &size, Timings: a.Timings,
+			RunID: j.RunID, ScheduleID: j.ScheduleID, StartedAt: started, FinishedAt: finished, Outcome: o,
 			Request:      apicron.RequestInfo{Method: j.Method, URL: j.URL},
 			ResponseBody: "ok",
 			ResponseHeaders: map[string]string{"Content-Type": "text/plain", "Content-Length": "2",

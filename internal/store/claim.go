@@ -517,18 +517,8 @@ func attemptInRun(r *apicron.RunResult) bool {
 		return false
 	}
 	a := &r.Attempts[0]
-	return a.Number == 1 && a.Status == r.Status && a.StartedAt.Equal(r.StartedAt) && a.FinishedAt.Equal(r.FinishedAt) &&
-		equalPtr(a.LatencyMs, r.LatencyMs) && equalPtr(a.StatusCode, r.StatusCode) && equalPtr(a.ResponseSize, r.ResponseSize) &&
-		a.ErrorType == r.ErrorType && a.ErrorMessage == r.ErrorMessage && equalPtr(a.Timings.DNSMs, r.Timings.DNSMs) &&
-		equalPtr(a.Timings.ConnectMs, r.Timings.ConnectMs) && equalPtr(a.Timings.TLSMs, r.Timings.TLSMs) &&
-		equalPtr(a.Timings.FirstByteMs, r.Timings.FirstByteMs) && !r.StartedAt.IsZero() && !r.FinishedAt.IsZero()
-}
-
-func equalPtr[T comparable](a, b *T) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
+	return a.Number == 1 && a.StartedAt.Equal(r.StartedAt) && a.FinishedAt.Equal(r.FinishedAt) && a.Outcome.Equal(r.Outcome) &&
+		!r.StartedAt.IsZero() && !r.FinishedAt.IsZero()
 }
 
 func boolInt(b bool) int {
@@ -636,8 +626,8 @@ func (db *DB) interrupt(ctx context.Context, now time.Time, reason, query string
 		}
 		var results []apicron.RunResult
 		for rows.Next() {
-			r := apicron.RunResult{Status: apicron.Interrupted, FinishedAt: apicron.TruncMillis(now),
-				ErrorType: apicron.ErrInterrupted, ErrorMessage: reason}
+			r := apicron.RunResult{FinishedAt: apicron.TruncMillis(now),
+				Outcome: apicron.Outcome{Status: apicron.Interrupted, ErrorType: apicron.ErrInterrupted, ErrorMessage: reason}}
 			if err := rows.Scan(&r.RunID, &r.ScheduleID); err != nil {
 				rows.Close()
 				return err

@@ -81,7 +81,8 @@ func BenchmarkClaimPostgresShared(b *testing.B) {
 				}
 				results := make([]apicron.RunResult, len(jobs))
 				for i, j := range jobs {
-					results[i] = apicron.RunResult{RunID: j.RunID, ScheduleID: j.ScheduleID, Status: apicron.Success, LatencyMs: &lat}
+					results[i] = apicron.RunResult{RunID: j.RunID, ScheduleID: j.ScheduleID,
+						Outcome: apicron.Outcome{Status: apicron.Success, LatencyMs: &lat}}
 				}
 				if err := db.Finish(ctx, results); err != nil {
 					b.Fatal(err)

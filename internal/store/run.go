@@ -49,9 +49,7 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 		}
 		if inRun == 1 && r.FinishedAt != nil {
 			// The run's only attempt, stored as the run's own columns.
-			r.Attempts = []apicron.Attempt{{Number: 1, Status: r.Status, StartedAt: r.StartedAt, FinishedAt: *r.FinishedAt,
-				LatencyMs: r.LatencyMs, StatusCode: r.StatusCode, ResponseSize: r.ResponseSize, ErrorType: r.ErrorType,
-				ErrorMessage: r.ErrorMessage, Timings: r.Timings}}
+			r.Attempts = []apicron.Attempt{{RunID: r.ID, Number: 1, StartedAt: r.StartedAt, FinishedAt: *r.FinishedAt, Outcome: r.Outcome}}
 		}
 	}
 	return &r, nil
@@ -87,7 +85,7 @@ func (db *DB) FindRunByID(ctx context.Context, id int64) (*apicron.Run, error) {
 				&a.ErrorMessage, &dns, &connect, &tls, &first); err != nil {
 				return err
 			}
-			a.Status = apicron.RunStatus(status)
+			a.RunID, a.Status = id, apicron.RunStatus(status)
 			a.StartedAt, a.FinishedAt = fromMs(started), fromMs(finished)
 			a.LatencyMs, a.StatusCode, a.ResponseSize = floatPtr(latency), intPtr(code), int64Ptr(size)
 			a.Timings = apicron.Timings{DNSMs: floatPtr(dns), ConnectMs: floatPtr(connect), TLSMs: floatPtr(tls), FirstByteMs: floatPtr(first)}

@@ -337,7 +337,8 @@ func TestStore_SecretHeadersQueued(t *testing.T) {
 			} else if !strings.Contains(jobs[0].DecryptError, "SECRET_KEY") || len(jobs[0].Headers) != 0 {
 				t.Fatalf("job taken with another key: %+v", jobs[0])
 			}
-			r := apicron.RunResult{RunID: jobs[0].RunID, ScheduleID: s.ID, Status: apicron.Success, FinishedAt: t0}
+			r := apicron.RunResult{RunID: jobs[0].RunID, ScheduleID: s.ID, FinishedAt: t0,
+				Outcome: apicron.Outcome{Status: apicron.Success}}
 			if node == other {
 				r = executor.New(executor.Config{}).Execute(ctx, jobs[0])
 				if r.Status != apicron.Failed || r.ErrorMessage != jobs[0].DecryptError {

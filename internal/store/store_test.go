@@ -65,9 +65,9 @@ func finish(t *testing.T, db *store.DB, job *apicron.Job, status apicron.RunStat
 	t.Helper()
 	code := 200
 	err := db.Finish(context.Background(), []apicron.RunResult{{
-		RunID: job.RunID, ScheduleID: job.ScheduleID, Status: status, StartedAt: at, FinishedAt: at,
-		LatencyMs: &latency, StatusCode: &code,
-		Attempts: []apicron.Attempt{{Number: 1, Status: status, StartedAt: at, FinishedAt: at, LatencyMs: &latency}},
+		RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: at, FinishedAt: at,
+		Outcome:  apicron.Outcome{Status: status, LatencyMs: &latency, StatusCode: &code},
+		Attempts: []apicron.Attempt{{Number: 1, StartedAt: at, FinishedAt: at, Outcome: apicron.Outcome{Status: status, LatencyMs: &latency}}},
 	}})
 	if err != nil {
 		t.Fatal(err)
