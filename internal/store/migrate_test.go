@@ -1,0 +1,122 @@
+package store_test
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apicron/apicron/internal/store"
+	"github.com/apicron/apicron/internal/storetest"
+)
+
+// TestMigrations_Released holds migrations to being append-only: every
+// migration file matches the checksum it was released with in
+// migrations/manifest.sha256, every line there has its file, and both
+// dialects have the same numbered files, so a change to the schema is always
+// a new migration in each.
+func TestMigrations_Released(t *testing.T) {
+	t.Parallel()
+	manifest := readManifest(t, filepath.Join("migrations", "manifest.sha256"))
+	files := map[string]string{} // dialect/name -> sha256
+	names := map[string][]string{}
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		entries, err := os.ReadDir(filepath.Join("migrations", dialect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			body, err := os.ReadFile(filepath.Join("migrations", dialect, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(body)
+			files[path.Join(dialect, e.Name())] = hex.EncodeToString(sum[:])
+			names[dialect] = append(names[dialect], e.Name())
+		}
+	}
+	for _, f := range slices.Sorted(maps.Keys(files)) {
+		want, ok := manifest[f]
+		switch {
+		case !ok:
+			t.Errorf("%s is not in migrations/manifest.sha256: once it is final, append the line\n%s  %s", f, files[f], f)
+		case want != files[f]:
+			t.Errorf("%s differs from the version released (sha256 %s, now %s): a released migration must not change; "+
+				"restore it (git log -p -- internal/store/migrations/%s) and put the change in a new migration", f, want, files[f], f)
+		}
+	}
+	for f := range manifest {
+		if _, ok := files[f]; !ok {
+			t.Errorf("migrations/manifest.sha256 lists %s, which is gone: a released migration must stay", f)
+		}
+	}
+	if !slices.Equal(names["sqlite"], names["postgres"]) {
+		t.Errorf("the dialects' migrations differ:\n sqlite   %v\n postgres %v\nevery migration has a file in both (SELECT 1; where one dialect needs nothing)",
+			names["sqlite"], names["postgres"])
+	}
+}
+
+func readManifest(t *testing.T, name string) map[string]string {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		sum, file, ok := strings.Cut(line, "  ")
+		if !ok || len(sum) != 64 {
+			t.Fatalf("%s:%d: want \"<sha256>  <dialect>/<file>\", got %q", name, n, line)
+		}
+		if _, dup := out[file]; dup {
+			t.Fatalf("%s:%d: %s listed twice", name, n, file)
+		}
+		out[file] = sum
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestMigrate_RecreatesRunsRunning: a PostgreSQL database that applied the
+// first version of 0005 (which dropped runs_running) gets the index back
+// from 0007, and migrating again changes nothing.
+func TestMigrate_RecreatesRunsRunning(t *testing.T) {
+	t.Parallel()
+	const driver = "postgres"
+	dsn := storetest.NewDSN(t, driver)
+	db := storetest.OpenDSN(t, driver, dsn, store.Config{})
+	if !hasIndex(t, dsn, "runs_running") {
+		t.Fatal("a new PostgreSQL database has no runs_running")
+	}
+	db.Close()
+	// As migrated between the two versions of 0005: no index, 0007 not applied.
+	rawExec(t, driver, dsn, "DROP INDEX runs_running")
+	rawExec(t, driver, dsn, "DELETE FROM schema_migrations WHERE version >= 7")
+	storetest.OpenDSN(t, driver, dsn, store.Config{}).Close()
+	if !hasIndex(t, dsn, "runs_running") {
+		t.Fatal("migrating did not recreate runs_running")
+	}
+	storetest.OpenDSN(t, driver, dsn, store.Config{}).Close()
+	if !hasIndex(t, dsn, "runs_running") {
+		t.Fatal("migrating twice lost runs_running")
+	}
+}
+
+func hasIndex(t *testing.T, dsn, name string) bool {
+	t.Helper()
+	return rawQuery(t, "postgres", dsn, "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = '"+name+"'") == "1"
+}
