@@ -120,13 +120,6 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		ShutdownGrace: cfg.ShutdownGrace, ClaimLead: claimLead, LeaseTTL: cfg.LeaseTTL,
 		Pruner: db, Retention: cfg.RunRetention, DefaultKeepRuns: cfg.RunKeepPerSchedule,
 	}
-	if db.Clustered() {
-		// Several nodes may share this database: hold the lease to claim,
-		// take claimed runs from the database, and resync now and then in
-		// case a change notification was lost.
-		engineCfg.Cluster = db
-		engineCfg.ResyncInterval = 30 * time.Second
-	}
 	engine := scheduler.New(engineCfg)
 	api, err := httpapi.New(httpapi.Config{
 		Store: db, Notifier: engine, Logger: logger.With("component", "httpapi"), Title: cfg.AppTitle,

@@ -237,22 +237,27 @@ func TestHealth(t *testing.T) {
 			t.Parallel()
 			var fail bool
 			e := newTestEnv(t, driver, func(c *httpapi.Config) {
-				c.HealthFunc = func(context.Context) (map[string]any, error) {
-					extra := map[string]any{"scheduler": map[string]any{"running": !fail}, "status": "overridden?"}
+				c.HealthFunc = func(context.Context) (apicron.EngineHealth, error) {
+					eh := apicron.EngineHealth{Role: apicron.RoleLeader, Scheduled: 3, InFlight: 2, LeaseEpoch: 7}
 					if fail {
-						return extra, errors.New("scheduler stopped")
+						eh.WriteFaults = []string{"claim failing since then"}
+						return eh, errors.New("scheduler stopped")
 					}
-					return extra, nil
+					return eh, nil
 				}
 			})
 			var h map[string]any
 			e.expect(t, http.MethodGet, "/health", nil, http.StatusOK, &h)
-			if h["status"] != "ok" || h["scheduler"].(map[string]any)["running"] != true {
+			engine, _ := h["engine"].(map[string]any)
+			if h["status"] != "ok" || h["role"] != "leader" || engine["scheduled"] != 3.0 || engine["in_flight"] != 2.0 ||
+				engine["lease_epoch"] != 7.0 || engine["database_writes"] != "ok" || h["error"] != nil {
 				t.Errorf("health %v", h)
 			}
 			fail = true
 			e.expect(t, http.MethodGet, "/health", nil, http.StatusServiceUnavailable, &h)
-			if h["status"] != "unavailable" || h["database"] != "ok" || h["error"] != "internal error" {
+			engine, _ = h["engine"].(map[string]any)
+			if h["status"] != "unavailable" || h["database"] != "ok" || h["error"] != "internal error" ||
+				engine["database_writes"] != "claim failing since then" {
 				t.Errorf("health %v", h)
 			}
 		})

@@ -2,8 +2,8 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -14,34 +14,24 @@ const healthTimeout = 3 * time.Second
 
 // Health is the body of GET /health.
 type Health struct {
-	_        struct{} `json:"-" additionalProperties:"true"`
-	Status   string   `json:"status" enum:"ok,unavailable"`
-	Version  string   `json:"version"`
-	NodeID   string   `json:"node_id"`
-	Database string   `json:"database" doc:"ok, or why the database does not answer"`
-	Time     string   `json:"time" format:"date-time"`
-	// Extra holds what Config.HealthFunc adds; it is merged into the object.
-	Extra map[string]any `json:"-"`
+	Status   string `json:"status" enum:"ok,unavailable" doc:"ok, or unavailable (with 503) when the database does not answer or the engine cannot write"`
+	Version  string `json:"version"`
+	NodeID   string `json:"node_id"`
+	Database string `json:"database" doc:"ok, or why the database does not answer"`
+	Time     string `json:"time" format:"date-time"`
+	Role     string `json:"role,omitempty" enum:"single,leader,follower" doc:"single: alone on its database; leader: holds the dispatcher lease of a shared database and claims; follower: takes what the leader claims"`
+	// Engine is nil when the API runs without an engine (tests).
+	Engine *EngineHealth `json:"engine,omitempty"`
+	Error  string        `json:"error,omitempty" doc:"Why status is unavailable, when the engine says so"`
 }
 
-// MarshalJSON writes the fields and the Extra entries as one object; an
-// Extra entry cannot replace a field.
-func (h Health) MarshalJSON() ([]byte, error) {
-	type plain Health
-	b, err := json.Marshal(plain(h))
-	if err != nil || len(h.Extra) == 0 {
-		return b, err
-	}
-	m := map[string]any{}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	for k, v := range h.Extra {
-		if _, ok := m[k]; !ok {
-			m[k] = v
-		}
-	}
-	return json.Marshal(m)
+// EngineHealth is the engine part of /health.
+type EngineHealth struct {
+	Scheduled      int    `json:"scheduled" doc:"ACTIVE schedules queued in the engine"`
+	InFlight       int64  `json:"in_flight" doc:"Runs dispatched and not yet done"`
+	PendingResults int    `json:"pending_results" doc:"Results waiting to be written"`
+	DatabaseWrites string `json:"database_writes" doc:"ok, or the writes the engine needs that fail or wait on the database, and why"`
+	LeaseEpoch     *int64 `json:"lease_epoch,omitempty" doc:"The dispatcher lease's epoch, while this node leads"`
 }
 
 type healthOutput struct {
@@ -59,17 +49,19 @@ func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error)
 		h.Database = apicron.ErrorMessage(err)
 	}
 	if s.healthFunc != nil {
-		extra, err := s.healthFunc(ctx)
-		h.Extra = extra
+		eh, err := s.healthFunc(ctx)
+		h.Role = eh.Role
+		h.Engine = &EngineHealth{Scheduled: eh.Scheduled, InFlight: eh.InFlight, PendingResults: eh.PendingResults, DatabaseWrites: "ok"}
+		if len(eh.WriteFaults) > 0 {
+			h.Engine.DatabaseWrites = strings.Join(eh.WriteFaults, "; ")
+		}
+		if eh.Role == apicron.RoleLeader {
+			h.Engine.LeaseEpoch = &eh.LeaseEpoch
+		}
 		if err != nil {
 			s.logger.WarnContext(ctx, "health: check failed", "err", err)
 			h.Status = "unavailable"
-			if h.Extra == nil {
-				h.Extra = map[string]any{}
-			}
-			if _, ok := h.Extra["error"]; !ok {
-				h.Extra["error"] = apicron.ErrorMessage(err)
-			}
+			h.Error = apicron.ErrorMessage(err)
 		}
 	}
 	status := http.StatusOK

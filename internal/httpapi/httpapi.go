@@ -41,10 +41,10 @@ type Config struct {
 	Version string
 	// NodeID names this process in /health. Optional.
 	NodeID string
-	// HealthFunc, when set, adds to /health: its entries are merged into the
-	// response (they cannot replace status, version, node_id, database or
-	// time), and an error makes the service report "unavailable" with 503.
-	HealthFunc func(ctx context.Context) (map[string]any, error)
+	// HealthFunc, when set, reports the engine's state for /health (role and
+	// engine), and an error makes the service report "unavailable" with 503,
+	// its client-safe message in error.
+	HealthFunc func(ctx context.Context) (apicron.EngineHealth, error)
 	// Tokens may call every endpoint; ReadTokens only GET and HEAD ones.
 	// When either is set, every request but /health needs the header
 	// "Authorization: Bearer <token>", the documentation pages and the
@@ -83,7 +83,7 @@ type Server struct {
 	clock      apicron.Clock
 	version    string
 	nodeID     string
-	healthFunc func(ctx context.Context) (map[string]any, error)
+	healthFunc func(ctx context.Context) (apicron.EngineHealth, error)
 	auth       *authenticator // nil: no tokens, the API is open
 	urlCheck   func(rawURL string) error
 

@@ -11,6 +11,9 @@ import (
 // Cluster is what the engine asks of a database shared by several nodes
 // (PostgreSQL). Without one, the engine runs what it claims itself.
 type Cluster interface {
+	// Shared reports whether several nodes may use the database; only then
+	// does the engine work as one node of a cluster.
+	Shared() bool
 	// NodeID names this node.
 	NodeID() string
 	// Heartbeat marks this node alive and takes or renews the dispatcher
@@ -38,7 +41,7 @@ const takeBatch = 16
 
 // isLeader reports whether this node may claim. Without a cluster it always may.
 func (s *Scheduler) isLeader() bool {
-	if s.cfg.Cluster == nil {
+	if s.cluster == nil {
 		return true
 	}
 	return s.leader.Load()
@@ -49,7 +52,7 @@ func (s *Scheduler) isLeader() bool {
 // notification listener, and the worker that takes claimed runs.
 func (s *Scheduler) runCluster(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
-	c := s.cfg.Cluster
+	c := s.cluster
 	go c.Listen(ctx, func(channel, payload string) {
 		switch channel {
 		case channelRuns:
@@ -112,12 +115,12 @@ func (s *Scheduler) setLeader(ctx context.Context, leader bool, epoch int64) {
 	s.leader.Store(leader)
 	s.epoch.Store(epoch)
 	if leader {
-		s.logger.Info("took the dispatcher lease", "node_id", s.cfg.Cluster.NodeID(), "epoch", epoch)
+		s.logger.Info("took the dispatcher lease", "node_id", s.cluster.NodeID(), "epoch", epoch)
 		if err := s.resync(ctx); err != nil && ctx.Err() == nil {
 			s.logger.Error("load schedules after taking the lease", "err", err)
 		}
 	} else {
-		s.logger.Warn("lost the dispatcher lease", "node_id", s.cfg.Cluster.NodeID())
+		s.logger.Warn("lost the dispatcher lease", "node_id", s.cluster.NodeID())
 	}
 	s.nudge()
 }
@@ -165,7 +168,7 @@ func (s *Scheduler) take(ctx context.Context) {
 			return
 		}
 		s.writes.start(opTake)
-		jobs, err := s.cfg.Cluster.TakeRuns(ctx, free)
+		jobs, err := s.cluster.TakeRuns(ctx, free)
 		s.writes.end(ctx, s.logger, opTake, err, "take claimed runs")
 		if err != nil {
 			return

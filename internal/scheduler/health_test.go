@@ -89,7 +89,7 @@ func TestScheduler_HealthReportsFailingWrites(t *testing.T) {
 	_ = s.Wait(ctx)
 	healthy("after a refused result", false, "write results failing", "SQLITE_FULL")
 	h, _ := s.Health(ctx)
-	if p := h["engine"].(map[string]any)["pending_results"]; p != 1 {
+	if p := h.PendingResults; p != 1 {
 		t.Errorf("pending_results %v, want 1", p)
 	}
 	eng.finishes.Store(false)

@@ -46,16 +46,14 @@ type Config struct {
 	// FlushBatch writes at once when this many results wait.
 	FlushBatch int
 	// ResyncInterval reloads every ACTIVE schedule from the database, a
-	// safety net under the change notifications. Zero disables it.
+	// safety net under the change notifications. Zero: every 30 s on a
+	// shared database, never otherwise.
 	ResyncInterval time.Duration
 	// ShutdownGrace is how long in-flight requests may finish after the
 	// context ends; zero interrupts them at once.
 	ShutdownGrace time.Duration
 	// RetryDelay is how long a batch waits after the database refused it.
 	RetryDelay time.Duration
-	// Cluster, when set, shares the work with other nodes on one database:
-	// only the lease holder claims, and every node takes claimed runs.
-	Cluster Cluster
 	// LeaseTTL is how long the dispatcher lease lasts without renewal.
 	LeaseTTL time.Duration
 	// Pruner and Retention delete runs finished longer than Retention ago
@@ -94,10 +92,16 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// sharedResync is ResyncInterval's default on a shared database.
+const sharedResync = 30 * time.Second
+
 // Scheduler fires due schedules. Create it with New, start it with Run.
 type Scheduler struct {
 	cfg    Config
 	logger *slog.Logger
+	// cluster is the Store when it is shared by several nodes, else nil:
+	// the store's mode alone decides how the engine works (see New).
+	cluster Cluster
 
 	mu      sync.Mutex
 	loaded  bool
@@ -130,11 +134,25 @@ type Scheduler struct {
 	writes writeHealth // the database writes the engine depends on, for /health
 }
 
-// New returns a Scheduler; it does nothing until Run.
+// New returns a Scheduler; it does nothing until Run. When cfg.Store is a
+// Cluster whose Shared reports true (PostgreSQL, where any node may join),
+// the engine shares the work with the other nodes: only the lease holder
+// claims, claimed runs wait in the database, and every node takes them.
+// Otherwise it runs everything it claims. One value, the store's, decides
+// both sides, so a store that queues runs always has an engine that takes
+// them.
 func New(cfg Config) *Scheduler {
 	cfg.setDefaults()
+	var cluster Cluster
+	if c, ok := cfg.Store.(Cluster); ok && c.Shared() {
+		cluster = c
+		if cfg.ResyncInterval == 0 {
+			cfg.ResyncInterval = sharedResync
+		}
+	}
 	s := &Scheduler{
 		cfg:     cfg,
+		cluster: cluster,
 		logger:  cfg.Logger.With("component", "scheduler"),
 		q:       newQueue(),
 		changed: map[int64]struct{}{},
@@ -220,7 +238,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		go s.pruneLoop(ctx)
 	}
 	clusterDone := make(chan struct{})
-	if s.cfg.Cluster != nil {
+	if s.cluster != nil {
 		go s.runCluster(ctx, clusterDone)
 	} else {
 		close(clusterDone)
@@ -334,7 +352,7 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 	// query; the runs table would still show a run as RUNNING until its
 	// result is written. Sharing the database, other nodes' runs count too.
 	busy := s.isBusy
-	if s.cfg.Cluster != nil {
+	if s.cluster != nil {
 		busy = nil
 	}
 	s.writes.start(opClaim)
@@ -356,7 +374,7 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 		}
 	}
 	s.mu.Unlock()
-	if s.cfg.Cluster != nil {
+	if s.cluster != nil {
 		// The runs wait in the database for whichever node takes them; the
 		// claim's NOTIFY wakes every node, this one included, so they race
 		// fairly.
@@ -515,37 +533,27 @@ func (s *Scheduler) shutdown() {
 	}
 }
 
-// Health reports the engine's state for /health.
-func (s *Scheduler) Health(ctx context.Context) (map[string]any, error) {
+// Health reports the engine's state for /health, and EUNAVAILABLE while a
+// database write it needs fails or waits too long.
+func (s *Scheduler) Health(context.Context) (apicron.EngineHealth, error) {
+	h := apicron.EngineHealth{Role: apicron.RoleSingle, InFlight: s.active.Load()}
 	s.mu.Lock()
-	queued := s.q.Len()
+	h.Scheduled = s.q.Len()
 	s.mu.Unlock()
 	s.resMu.Lock()
-	pending := len(s.results)
+	h.PendingResults = len(s.results)
 	s.resMu.Unlock()
-	role := "single"
-	if s.cfg.Cluster != nil {
-		role = "follower"
+	if s.cluster != nil {
+		h.Role = apicron.RoleFollower
 		if s.leader.Load() {
-			role = "leader"
+			h.Role, h.LeaseEpoch = apicron.RoleLeader, s.epoch.Load()
 		}
 	}
-	engine := map[string]any{
-		"scheduled":       queued,
-		"in_flight":       s.active.Load(),
-		"pending_results": pending,
-		"database_writes": "ok",
+	h.WriteFaults = s.writes.report(time.Now())
+	if len(h.WriteFaults) == 0 {
+		return h, nil
 	}
-	if role == "leader" {
-		engine["lease_epoch"] = s.epoch.Load()
-	}
-	out := map[string]any{"role": role, "engine": engine}
-	faults := s.writes.report(time.Now())
-	if len(faults) == 0 {
-		return out, nil
-	}
-	engine["database_writes"] = faults
-	return out, apicron.Errorf(apicron.EUNAVAILABLE, "database writes failing: %s", strings.Join(faults, "; "))
+	return h, apicron.Errorf(apicron.EUNAVAILABLE, "database writes failing: %s", strings.Join(h.WriteFaults, "; "))
 }
 
 // Database writes the engine cannot do without; /health reports those failing.

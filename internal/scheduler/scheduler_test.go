@@ -295,10 +295,9 @@ func TestScheduler_UnwrittenResultIsNoOverlap(t *testing.T) {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			health, _ := h.s.Health(h.ctx)
-			engine := health["engine"].(map[string]any)
-			if engine["in_flight"].(int64) == 0 {
-				if engine["pending_results"].(int) != 1 {
-					t.Fatalf("pending results %v, want the first run's", engine["pending_results"])
+			if health.InFlight == 0 {
+				if health.PendingResults != 1 {
+					t.Fatalf("pending results %v, want the first run's", health.PendingResults)
 				}
 				break
 			}

@@ -28,8 +28,9 @@ const dispatcherLease = "dispatcher"
 // process that claimed them (SQLite, or PostgreSQL used by one process).
 func (db *DB) queued() bool { return db.shared }
 
-// Clustered reports whether this store coordinates several nodes.
-func (db *DB) Clustered() bool { return db.queued() }
+// Shared reports whether several nodes may use this database (Config.Shared):
+// claimed runs then wait in it for any node to take them.
+func (db *DB) Shared() bool { return db.queued() }
 
 // NodeID returns the node identity the store records on runs.
 func (db *DB) NodeID() string { return db.nodeID }
