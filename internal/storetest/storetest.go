@@ -51,6 +51,17 @@ func ForEach(t *testing.T, fn func(t *testing.T, driver string)) {
 	}
 }
 
+// OpenShared returns a fresh PostgreSQL store in the mode production runs
+// it (Config.Shared: claimed runs wait in the database for any node), as
+// node nodeID, closed when the test ends; the test skips without
+// APICRON_TEST_POSTGRES_URL. Further nodes of the same database open dsn
+// with OpenDSN and Config{Shared: true, NodeID: ...}.
+func OpenShared(t testing.TB, nodeID string, clock apicron.Clock) (db *store.DB, dsn string) {
+	t.Helper()
+	dsn = NewDSN(t, "postgres")
+	return OpenDSN(t, "postgres", dsn, store.Config{Shared: true, NodeID: nodeID, Clock: clock}), dsn
+}
+
 // Open returns a fresh, empty, migrated store of one node (not shared), closed
 // when the test ends: for "sqlite" a file in t.TempDir(), for "postgres" a new
 // schema in the database named by APICRON_TEST_POSTGRES_URL, dropped when the
