@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,33 +17,14 @@ import (
 	"time"
 
 	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/executor"
 	"github.com/apicron/apicron/internal/httpapi"
 	"github.com/apicron/apicron/internal/store"
 	"github.com/apicron/apicron/internal/storetest"
 )
 
-// testClock is a clock the tests move by hand; the store and the API share it.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
+// testStart is where every test's clock starts; the store and the API share the clock.
+var testStart = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // recordingNotifier remembers every schedule id it was told about.
 type recordingNotifier struct {
@@ -85,7 +67,7 @@ func (b *syncBuffer) String() string {
 // testEnv is a real server over a real store, on one of storetest.Drivers.
 type testEnv struct {
 	db       *store.DB
-	clock    *testClock
+	clock    *storetest.Clock
 	notifier *recordingNotifier
 	logs     *syncBuffer
 	srv      *httptest.Server
@@ -93,7 +75,7 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, driver string, mod ...func(*httpapi.Config)) *testEnv {
 	t.Helper()
-	e := &testEnv{clock: newTestClock(), notifier: &recordingNotifier{}, logs: &syncBuffer{}}
+	e := &testEnv{clock: storetest.NewClock(testStart), notifier: &recordingNotifier{}, logs: &syncBuffer{}}
 	e.db = storetest.Open(t, driver, e.clock)
 	cfg := httpapi.Config{
 		Store:    e.db,
@@ -317,6 +299,37 @@ func mustRun(t *testing.T, e *testEnv, scheduleID int64, status apicron.RunStatu
 		t.Fatalf("finish: %v", err)
 	}
 	return job.RunID
+}
+
+// mustPolicy builds an outbound policy.
+func mustPolicy(t *testing.T, allow []string, denyPrivate bool) *executor.Policy {
+	t.Helper()
+	var prefixes []netip.Prefix
+	for _, a := range allow {
+		prefixes = append(prefixes, netip.MustParsePrefix(a))
+	}
+	p, err := executor.NewPolicy(prefixes, nil, denyPrivate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// mustExecute claims a schedule's due occurrence, sends it with exec and
+// records the result, as the engine would; it returns the run's id.
+func mustExecute(t *testing.T, e *testEnv, exec *executor.Executor, scheduleID int64) int64 {
+	t.Helper()
+	ctx := context.Background()
+	now := e.clock.Now()
+	res, err := e.db.Claim(ctx, now, now, []int64{scheduleID}, nil)
+	if err != nil || len(res) != 1 || res[0].Job == nil {
+		t.Fatalf("claim of schedule %d: %+v, %v", scheduleID, res, err)
+	}
+	result := exec.Execute(ctx, res[0].Job)
+	if err := e.db.Finish(ctx, []apicron.RunResult{result}); err != nil {
+		t.Fatalf("finish: %v", err)
+	}
+	return res[0].Job.RunID
 }
 
 func ptr[T any](v T) *T { return &v }

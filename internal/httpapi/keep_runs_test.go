@@ -116,7 +116,7 @@ func TestSchedules_KeepRunsPruning(t *testing.T) {
 				status = apicron.Failed
 			}
 			ids = append(ids, mustRun(t, e, s.ID, status, 200, 10))
-			e.clock.Advance(10 * time.Second)
+			e.clock.Add(10 * time.Second)
 		}
 		if n, err := e.db.PruneKeptRuns(context.Background(), 0, 1000); err != nil || n != 3 {
 			t.Fatalf("PruneKeptRuns = %d, %v; want 3", n, err)

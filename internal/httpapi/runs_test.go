@@ -78,7 +78,7 @@ func newRunFixture(t *testing.T, driver string) *runFixture {
 	f.t0 = e.clock.Now()
 	f.r1 = mustRun(t, e, f.sa.ID, apicron.Success, 200, 100)
 	f.r2 = mustRun(t, e, f.sb.ID, apicron.Failed, 500, 200)
-	f.t1 = e.clock.Advance(10 * time.Second)
+	f.t1 = e.clock.Add(10 * time.Second)
 	f.r3 = mustRun(t, e, f.sa.ID, apicron.Success, 200, 300)
 	f.r4 = mustRun(t, e, f.sb.ID, apicron.Timeout, 0, 400)
 	return f
@@ -217,7 +217,7 @@ func TestRuns_Get(t *testing.T) {
 		})
 
 		t.Run("running", func(t *testing.T) {
-			e.clock.Advance(10 * time.Second)
+			e.clock.Add(10 * time.Second)
 			res, err := e.db.Claim(t.Context(), e.clock.Now(), e.clock.Now(), []int64{f.sa.ID}, nil)
 			if err != nil || res[0].Job == nil {
 				t.Fatalf("claim: %v %+v", err, res)

@@ -263,7 +263,7 @@ func TestSchedules_PauseResume(t *testing.T) {
 		if got.Status != "PAUSED" {
 			t.Errorf("pausing a paused schedule: %+v", got)
 		}
-		e.clock.Advance(45 * time.Second)
+		e.clock.Add(45 * time.Second)
 		e.expect(t, http.MethodPost, path+"/resume", nil, http.StatusOK, &got)
 		if got.Status != "ACTIVE" || got.NextRunAt == nil || *got.NextRunAt != "2030-01-02T03:04:50.000Z" {
 			t.Errorf("after resume: %+v, want ACTIVE and due now", got)
@@ -280,12 +280,12 @@ func TestSchedules_PauseResume(t *testing.T) {
 			var w schedule
 			e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(`{"name": "w", "target_id": %d, "schedule_type": "WINDOW", "interval_seconds": 10, "duration_seconds": 300}`, tg.ID), http.StatusCreated, &w)
 			wpath := fmt.Sprintf("/schedules/%d", w.ID)
-			e.clock.Advance(100 * time.Second)
+			e.clock.Add(100 * time.Second)
 			e.expect(t, http.MethodPost, wpath+"/pause", nil, http.StatusOK, &got)
 			if got.Status != "PAUSED" || got.RemainingSeconds == nil || *got.RemainingSeconds != 200 || got.EndsAt != nil {
 				t.Errorf("paused window: %+v, want remaining_seconds 200", got)
 			}
-			e.clock.Advance(time.Hour)
+			e.clock.Add(time.Hour)
 			e.expect(t, http.MethodPost, wpath+"/resume", nil, http.StatusOK, &got)
 			want := e.clock.Now().Add(200 * time.Second).Format("2006-01-02T15:04:05.000Z")
 			if got.Status != "ACTIVE" || got.RemainingSeconds != nil || got.EndsAt == nil || *got.EndsAt != want {
@@ -296,7 +296,7 @@ func TestSchedules_PauseResume(t *testing.T) {
 		t.Run("a stopped window cannot be resumed or paused", func(t *testing.T) {
 			var w schedule
 			e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(`{"name": "short", "target_id": %d, "schedule_type": "WINDOW", "interval_seconds": 1, "duration_seconds": 2}`, tg.ID), http.StatusCreated, &w)
-			e.clock.Advance(3 * time.Second)
+			e.clock.Add(3 * time.Second)
 			if _, err := e.db.Claim(context.Background(), e.clock.Now(), e.clock.Now(), []int64{w.ID}, nil); err != nil {
 				t.Fatal(err)
 			}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -193,7 +192,7 @@ func TestAuth_OpenAPIDocumentsTheScheme(t *testing.T) {
 
 func TestNew_InvalidTokens(t *testing.T) {
 	t.Parallel()
-	db := storetest.Open(t, "sqlite", newTestClock())
+	db := storetest.Open(t, "sqlite", storetest.NewClock(testStart))
 	for _, cfg := range []httpapi.Config{
 		{Store: db, Tokens: []string{" "}},
 		{Store: db, Tokens: []string{"same-token-0123456789"}, ReadTokens: []string{"same-token-0123456789"}},
@@ -202,20 +201,6 @@ func TestNew_InvalidTokens(t *testing.T) {
 			t.Errorf("New(%+v) succeeded", cfg)
 		}
 	}
-}
-
-// mustPolicy builds an outbound policy.
-func mustPolicy(t *testing.T, allow []string, denyPrivate bool) *executor.Policy {
-	t.Helper()
-	var prefixes []netip.Prefix
-	for _, a := range allow {
-		prefixes = append(prefixes, netip.MustParsePrefix(a))
-	}
-	p, err := executor.NewPolicy(prefixes, nil, denyPrivate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 func TestTargets_OutboundPolicy(t *testing.T) {
@@ -364,23 +349,6 @@ func newRecordingServer(t *testing.T) *recordingServer {
 	}))
 	t.Cleanup(rs.Close)
 	return rs
-}
-
-// mustExecute claims a schedule's due occurrence, sends it with exec and
-// records the result, as the engine would; it returns the run's id.
-func mustExecute(t *testing.T, e *testEnv, exec *executor.Executor, scheduleID int64) int64 {
-	t.Helper()
-	ctx := context.Background()
-	now := e.clock.Now()
-	res, err := e.db.Claim(ctx, now, now, []int64{scheduleID}, nil)
-	if err != nil || len(res) != 1 || res[0].Job == nil {
-		t.Fatalf("claim of schedule %d: %+v, %v", scheduleID, res, err)
-	}
-	result := exec.Execute(ctx, res[0].Job)
-	if err := e.db.Finish(ctx, []apicron.RunResult{result}); err != nil {
-		t.Fatalf("finish: %v", err)
-	}
-	return res[0].Job.RunID
 }
 
 func TestRuns_SecretsAndBlockedCalls(t *testing.T) {

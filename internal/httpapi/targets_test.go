@@ -55,7 +55,7 @@ func TestTargets_CRUD(t *testing.T) {
 		})
 
 		t.Run("put a subset", func(t *testing.T) {
-			e.clock.Advance(1500 * 1e6)
+			e.clock.Add(1500 * 1e6)
 			var got target
 			e.expect(t, http.MethodPut, fmt.Sprintf("/targets/%d", created.ID), `{"name": "renamed", "method": "delete"}`, http.StatusOK, &got)
 			if got.Name != "renamed" || got.Method != "DELETE" || got.URL != created.URL || got.MaxRetries == nil || *got.MaxRetries != 3 {
