@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/apicron/apicron"
+	"github.com/danielgtaylor/huma/v2"
 )
 
 // The DTOs below are the API's JSON, in snake_case; the domain types carry no
@@ -88,6 +91,7 @@ func newTarget(t *apicron.Target) Target {
 // Schedule is a schedule as the API returns it.
 type Schedule struct {
 	ID               int64    `json:"id"`
+	JobID            string   `json:"job_id" example:"schedule-1" doc:"The engine's key for the schedule's job: schedule-<id>, derived from the id, so it never changes and is the same on every node"`
 	Name             string   `json:"name"`
 	TargetID         int64    `json:"target_id"`
 	ScheduleType     string   `json:"schedule_type" enum:"INTERVAL,WINDOW"`
@@ -127,9 +131,16 @@ type ScheduleUpdate struct {
 	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" maximum:"1000000" doc:"Keep only this many finished runs; null returns to the service's RUN_KEEP_PER_SCHEDULE"`
 }
 
+// jobID is the key of a schedule's job in the engine. It is derived, not
+// stored: the engine keys its timetable by the schedule's id.
+func jobID(scheduleID int64) string {
+	return "schedule-" + strconv.FormatInt(scheduleID, 10)
+}
+
 func newSchedule(s *apicron.Schedule) Schedule {
 	out := Schedule{
 		ID:              s.ID,
+		JobID:           jobID(s.ID),
 		Name:            s.Name,
 		TargetID:        s.TargetID,
 		ScheduleType:    string(s.Type),
@@ -191,6 +202,8 @@ type Timings struct {
 
 // Attempt is one HTTP request within a run.
 type Attempt struct {
+	ID            int64    `json:"id" doc:"Set by TransformSchema"`
+	RunID         int64    `json:"run_id"`
 	AttemptNumber int      `json:"attempt_number"`
 	Status        string   `json:"status"`
 	StartedAt     string   `json:"started_at" format:"date-time"`
@@ -201,6 +214,12 @@ type Attempt struct {
 	ErrorType     *string  `json:"error_type"`
 	ErrorMessage  *string  `json:"error_message"`
 	Timings       Timings  `json:"timings"`
+}
+
+// TransformSchema says how an attempt's id is made, from the constant that makes it.
+func (Attempt) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	s.Properties["id"].Description = fmt.Sprintf("run_id*%d + attempt_number: unique, and stable although a run's only attempt has no row of its own", apicron.AttemptIDBase)
+	return s
 }
 
 func newRun(r *apicron.Run) Run {
@@ -239,6 +258,8 @@ func newRunDetail(r *apicron.Run) RunDetail {
 	}
 	for _, a := range r.Attempts {
 		out.Attempts = append(out.Attempts, Attempt{
+			ID:            a.ID(),
+			RunID:         a.RunID,
 			AttemptNumber: a.Number,
 			Status:        string(a.Status),
 			StartedAt:     formatTime(a.StartedAt),

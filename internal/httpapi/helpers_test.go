@@ -225,6 +225,7 @@ type target struct {
 
 type schedule struct {
 	ID               int64    `json:"id"`
+	JobID            string   `json:"job_id"`
 	Name             string   `json:"name"`
 	TargetID         int64    `json:"target_id"`
 	ScheduleType     string   `json:"schedule_type"`

@@ -44,6 +44,8 @@ type runDetail struct {
 	ResponseHeaders map[string]string `json:"response_headers"`
 	NodeID          *string           `json:"node_id"`
 	Attempts        []struct {
+		ID            int64    `json:"id"`
+		RunID         int64    `json:"run_id"`
 		AttemptNumber int      `json:"attempt_number"`
 		Status        string   `json:"status"`
 		StartedAt     string   `json:"started_at"`
@@ -203,10 +205,40 @@ func TestRuns_Get(t *testing.T) {
 			t.Fatalf("attempts %+v", d.Attempts)
 		}
 		a := d.Attempts[0]
-		if a.AttemptNumber != 1 || a.Status != "FAILED" || a.StartedAt != d.StartedAt || a.FinishedAt != *d.FinishedAt ||
+		if a.ID != f.r2*apicron.AttemptIDBase+1 || a.RunID != f.r2 || a.AttemptNumber != 1 || a.Status != "FAILED" || a.StartedAt != d.StartedAt || a.FinishedAt != *d.FinishedAt ||
 			a.StatusCode == nil || *a.StatusCode != 500 || a.Timings.DNSMs == nil || a.ErrorType == nil {
 			t.Errorf("attempt %+v", a)
 		}
+
+		t.Run("retried", func(t *testing.T) {
+			e.clock.Add(10 * time.Second)
+			now := e.clock.Now()
+			res, err := e.db.Claim(t.Context(), now, now, []int64{f.sa.ID}, nil)
+			if err != nil || res[0].Job == nil {
+				t.Fatalf("claim: %v %+v", err, res)
+			}
+			id := res[0].Job.RunID
+			failed := apicron.Outcome{Status: apicron.Failed, ErrorType: apicron.ErrHTTP5xx, ErrorMessage: "server error"}
+			ok := apicron.Outcome{Status: apicron.Success}
+			result := apicron.RunResult{RunID: id, ScheduleID: f.sa.ID, StartedAt: now, FinishedAt: now.Add(time.Second), Outcome: ok,
+				Attempts: []apicron.Attempt{
+					{Number: 1, StartedAt: now, FinishedAt: now.Add(100 * time.Millisecond), Outcome: failed},
+					{Number: 2, StartedAt: now.Add(500 * time.Millisecond), FinishedAt: now.Add(time.Second), Outcome: ok},
+				}}
+			if err := e.db.Finish(t.Context(), []apicron.RunResult{result}); err != nil {
+				t.Fatal(err)
+			}
+			var d runDetail
+			r := e.expect(t, http.MethodGet, fmt.Sprintf("/runs/%d", id), nil, http.StatusOK, &d)
+			if len(d.Attempts) != 2 {
+				t.Fatalf("attempts of a retried run: %s", r.body)
+			}
+			for i, a := range d.Attempts {
+				if n := int64(i + 1); a.AttemptNumber != i+1 || a.RunID != id || a.ID != id*apicron.AttemptIDBase+n {
+					t.Errorf("attempt %d: id %d, run_id %d, attempt_number %d; want id %d, run_id %d", i+1, a.ID, a.RunID, a.AttemptNumber, id*apicron.AttemptIDBase+n, id)
+				}
+			}
+		})
 
 		t.Run("without a response", func(t *testing.T) {
 			var d runDetail

@@ -22,7 +22,7 @@ func TestSchedules_CRUD(t *testing.T) {
 
 		var s schedule
 		e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(`{"name": " every-30 ", "target_id": %d, "schedule_type": "INTERVAL", "interval_seconds": 30}`, tg.ID), http.StatusCreated, &s)
-		if s.ID <= 0 || s.Name != "every-30" || s.TargetID != tg.ID || s.ScheduleType != "INTERVAL" || s.IntervalSeconds != 30 || s.Status != "ACTIVE" {
+		if s.ID <= 0 || s.JobID != fmt.Sprintf("schedule-%d", s.ID) || s.Name != "every-30" || s.TargetID != tg.ID || s.ScheduleType != "INTERVAL" || s.IntervalSeconds != 30 || s.Status != "ACTIVE" {
 			t.Errorf("created %+v", s)
 		}
 		if s.DurationSeconds != nil || s.StoppedReason != nil || s.EndsAt != nil || s.RemainingSeconds != nil {
@@ -46,7 +46,7 @@ func TestSchedules_CRUD(t *testing.T) {
 		t.Run("get", func(t *testing.T) {
 			var got schedule
 			e.expect(t, http.MethodGet, path, nil, http.StatusOK, &got)
-			if got.ID != s.ID || got.Name != s.Name || got.UpdatedAt != s.UpdatedAt || *got.NextRunAt != *s.NextRunAt {
+			if got.ID != s.ID || got.JobID != s.JobID || got.Name != s.Name || got.UpdatedAt != s.UpdatedAt || *got.NextRunAt != *s.NextRunAt {
 				t.Errorf("got %+v, want %+v", got, s)
 			}
 		})
