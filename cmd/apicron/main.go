@@ -67,6 +67,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, dir str
 		return nil
 	case "serve":
 		return serve(ctx, cfg, version, newLogger(cfg, stderr))
+	case "openapi":
+		// The document the server would serve, with no database and no listener.
+		doc, err := httpapi.OpenAPIJSON(cfg.AppTitle, version, len(cfg.APITokens)+len(cfg.APIReadTokens) > 0)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", doc)
+		return err
 	default:
 		return fmt.Errorf("unknown command %q (want serve or version; see --help)", cmd)
 	}

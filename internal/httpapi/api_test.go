@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -353,5 +354,34 @@ func TestErrors_Body(t *testing.T) {
 func TestNew_RequiresStore(t *testing.T) {
 	if _, err := httpapi.New(httpapi.Config{}); err == nil {
 		t.Error("New without a store: no error")
+	}
+}
+
+// TestOpenAPIJSON checks that the document built without a server, which
+// `apicron openapi` prints, is the one /openapi.json serves, with and without tokens.
+func TestOpenAPIJSON(t *testing.T) {
+	t.Parallel()
+	for _, authenticated := range []bool{false, true} {
+		var e *testEnv
+		var auth []string
+		if authenticated {
+			e, auth = newTestEnv(t, "sqlite", withTokens, withTitle("Jobs API")), bearer(fullToken)
+		} else {
+			e = newTestEnv(t, "sqlite", withTitle("Jobs API"))
+		}
+		r := e.doWith(t, http.MethodGet, "/openapi.json", auth, "")
+		if r.status != http.StatusOK {
+			t.Fatalf("GET /openapi.json: %s", r)
+		}
+		doc, err := httpapi.OpenAPIJSON("Jobs API", "9.9.9", authenticated)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(doc, r.body) {
+			t.Errorf("authenticated %v: OpenAPIJSON differs from /openapi.json:\n%s\n%s", authenticated, doc, r.body)
+		}
+		if got := strings.Contains(string(doc), `"securitySchemes"`); got != authenticated {
+			t.Errorf("authenticated %v: document declares a security scheme: %v", authenticated, got)
+		}
 	}
 }

@@ -116,13 +116,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
 const bearerScheme = "bearer"
 
 // documentAuth records in the OpenAPI document that every operation but
-// health needs a bearer token, and may answer 401 and 403. It does nothing
-// when the API has no tokens.
-func (s *Server) documentAuth() {
-	if s.auth == nil {
-		return
-	}
-	oapi := s.api.OpenAPI()
+// health needs a bearer token, and may answer 401 and 403.
+func documentAuth(oapi *huma.OpenAPI) {
 	if oapi.Components.SecuritySchemes == nil {
 		oapi.Components.SecuritySchemes = map[string]*huma.SecurityScheme{}
 	}

@@ -98,6 +98,11 @@ func newTestEnv(t *testing.T, driver string, mod ...func(*httpapi.Config)) *test
 	return e
 }
 
+// withTitle sets the API's title (APP_TITLE).
+func withTitle(title string) func(*httpapi.Config) {
+	return func(c *httpapi.Config) { c.Title = title }
+}
+
 // response is what a request got back.
 type response struct {
 	status int

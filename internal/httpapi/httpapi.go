@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -96,6 +97,20 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return newServer(cfg, len(cfg.Tokens)+len(cfg.ReadTokens) > 0), nil
+}
+
+// OpenAPIJSON returns the OpenAPI document, as /openapi.json serves it, of a
+// Server with this title and version and, when authenticated, access tokens.
+// It needs no database: `apicron openapi` prints it.
+func OpenAPIJSON(title, version string, authenticated bool) ([]byte, error) {
+	s := newServer(Config{Title: title, Version: version}, authenticated)
+	return json.Marshal(s.api.OpenAPI()) // what Huma's /openapi.json handler writes
+}
+
+// newServer builds a Server from cfg, which New has validated. authenticated
+// says whether the OpenAPI document declares the bearer token scheme.
+func newServer(cfg Config, authenticated bool) *Server {
 	s := &Server{
 		store:      cfg.Store,
 		notifier:   cfg.Notifier,
@@ -123,8 +138,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.api = humago.New(s.mux, s.humaConfig(title, s.version))
 	s.routes()
-	s.documentAuth()
-	return s, nil
+	if authenticated {
+		documentAuth(s.api.OpenAPI())
+	}
+	return s
 }
 
 // humaConfig is Huma's default configuration less what does not fit this API:
