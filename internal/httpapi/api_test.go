@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -382,6 +383,117 @@ func TestOpenAPIJSON(t *testing.T) {
 		}
 		if got := strings.Contains(string(doc), `"securitySchemes"`); got != authenticated {
 			t.Errorf("authenticated %v: document declares a security scheme: %v", authenticated, got)
+		}
+	}
+}
+
+// TestOpenAPI_Document checks what the document says beyond the paths: each
+// operation's error statuses with the problem schema, the servers, the
+// security requirement, the Health schema and the method enum.
+func TestOpenAPI_Document(t *testing.T) {
+	t.Parallel()
+	type response struct {
+		Content map[string]struct {
+			Schema struct {
+				Ref string `json:"$ref"`
+			} `json:"schema"`
+		} `json:"content"`
+	}
+	type document struct {
+		Servers []struct {
+			URL string `json:"url"`
+		} `json:"servers"`
+		Security []map[string][]string `json:"security"`
+		Paths    map[string]map[string]struct {
+			OperationID string              `json:"operationId"`
+			RequestBody *json.RawMessage    `json:"requestBody"`
+			Responses   map[string]response `json:"responses"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []string `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	conflicts := map[string]bool{"delete-target": true, "pause-schedule": true, "resume-schedule": true}
+	for _, authenticated := range []bool{false, true} {
+		raw, err := httpapi.OpenAPIJSON("apicron", "1.0.0", authenticated)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc document
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Servers) != 1 || doc.Servers[0].URL != "/" {
+			t.Errorf("servers %+v, want one, relative: /", doc.Servers)
+		}
+		wantSecurity := `[{}]`
+		if authenticated {
+			wantSecurity = `[{"bearer":[]}]`
+		}
+		if b, _ := json.Marshal(doc.Security); string(b) != wantSecurity {
+			t.Errorf("authenticated %v: security %s, want %s", authenticated, b, wantSecurity)
+		}
+		for path, item := range doc.Paths {
+			for method, o := range item {
+				want := []string{"422", "500"}
+				if o.OperationID != "health" {
+					want = append(want, "503")
+				}
+				if strings.Contains(path, "{id}") {
+					want = append(want, "404")
+				}
+				if conflicts[o.OperationID] {
+					want = append(want, "409")
+				}
+				if o.RequestBody != nil {
+					want = append(want, "400", "413", "415")
+				}
+				if authenticated && o.OperationID != "health" {
+					want = append(want, "401")
+					if method != "get" {
+						want = append(want, "403")
+					}
+				}
+				if _, ok := o.Responses["default"]; ok {
+					t.Errorf("%s %s documents a default response, want each error status", method, path)
+				}
+				var errs []string
+				for code, r := range o.Responses {
+					if code[0] == '2' || (o.OperationID == "health" && code == "503") {
+						continue
+					}
+					errs = append(errs, code)
+					if ref := r.Content["application/problem+json"].Schema.Ref; ref != "#/components/schemas/ErrorModel" {
+						t.Errorf("%s %s %s: content %+v, want the problem schema", method, path, code, r.Content)
+					}
+				}
+				slices.Sort(want)
+				slices.Sort(errs)
+				if !slices.Equal(errs, want) {
+					t.Errorf("authenticated %v: %s %s documents errors %v, want %v", authenticated, method, path, errs, want)
+				}
+			}
+		}
+		health := doc.Components.Schemas["Health"].Properties
+		for _, p := range []string{"status", "role", "engine", "error", "database"} {
+			if _, ok := health[p]; !ok {
+				t.Errorf("Health schema lacks %s", p)
+			}
+		}
+		if got := doc.Components.Schemas["Target"].Properties["method"].Enum; !slices.Equal(got, apicron.Methods) {
+			t.Errorf("Target.method enum %v, want %v", got, apicron.Methods)
+		}
+		for _, s := range []string{"TargetCreate", "TargetUpdate"} {
+			got := doc.Components.Schemas[s].Properties["method"].Enum
+			for _, m := range apicron.Methods {
+				if !slices.Contains(got, m) || !slices.Contains(got, strings.ToLower(m)) {
+					t.Errorf("%s.method enum %v lacks %s or its lower case", s, got, m)
+				}
+			}
 		}
 	}
 }

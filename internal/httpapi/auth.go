@@ -115,9 +115,16 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
 // bearerScheme names the security scheme in the OpenAPI document.
 const bearerScheme = "bearer"
 
-// documentAuth records in the OpenAPI document that every operation but
-// health needs a bearer token, and may answer 401 and 403.
-func documentAuth(oapi *huma.OpenAPI) {
+// documentAuth records in the OpenAPI document how requests authenticate.
+// With tokens, every operation but health needs a bearer token and may
+// answer 401 and 403. Without, the empty security requirement says that
+// every operation is open: OpenAPI's way to state it, so that readers and
+// linters see a decision rather than an omission.
+func documentAuth(oapi *huma.OpenAPI, authenticated bool) {
+	if !authenticated {
+		oapi.Security = []map[string][]string{{}}
+		return
+	}
 	if oapi.Components.SecuritySchemes == nil {
 		oapi.Components.SecuritySchemes = map[string]*huma.SecurityScheme{}
 	}
@@ -127,25 +134,14 @@ func documentAuth(oapi *huma.OpenAPI) {
 		Description: "An access token (API_TOKEN; API_READ_TOKEN for GET only) in the header Authorization: Bearer <token>.",
 	}
 	oapi.Security = []map[string][]string{{bearerScheme: {}}}
-	problemContent := map[string]*huma.MediaType{
-		"application/problem+json": {Schema: &huma.Schema{Ref: "#/components/schemas/ErrorModel"}},
-	}
-	for _, item := range oapi.Paths {
-		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch, item.Head, item.Options} {
-			if op == nil {
-				continue
-			}
-			if op.OperationID == "health" {
-				op.Security = []map[string][]string{} // no token needed
-				continue
-			}
-			if op.Responses == nil {
-				op.Responses = map[string]*huma.Response{}
-			}
-			op.Responses["401"] = &huma.Response{Description: "No access token, or not a valid one", Content: problemContent}
-			if op.Method != http.MethodGet && op.Method != http.MethodHead {
-				op.Responses["403"] = &huma.Response{Description: "A read-only token", Content: problemContent}
-			}
+	for _, op := range operations(oapi) {
+		if op.OperationID == "health" {
+			op.Security = []map[string][]string{} // no token needed
+			continue
+		}
+		op.Responses["401"] = problemResponse("No access token, or not a valid one")
+		if op.Method != http.MethodGet && op.Method != http.MethodHead {
+			op.Responses["403"] = problemResponse("A read-only token (API_READ_TOKEN): it may only GET and HEAD")
 		}
 	}
 }

@@ -36,7 +36,7 @@ type TargetCreate struct {
 	_              struct{}          `json:"-" additionalProperties:"false"`
 	Name           string            `json:"name" minLength:"1" maxLength:"200" example:"httpbin-test"`
 	URL            string            `json:"url" maxLength:"2048" example:"https://httpbin.org/get" doc:"Absolute http or https URL; may contain template actions"`
-	Method         *string           `json:"method,omitempty" doc:"One of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS (default GET)" example:"GET"`
+	Method         *string           `json:"method,omitempty" doc:"The HTTP method, in upper or lower case (default GET)" example:"GET"`
 	Headers        map[string]string `json:"headers,omitempty" doc:"Request headers; values may contain template actions. The values of Authorization, Proxy-Authorization, Cookie, X-Api-Key and the headers in secret_headers are write-only: responses show ********" example:"{\"User-Agent\":\"API-Scheduler/1.0\"}"`
 	SecretHeaders  []string          `json:"secret_headers,omitempty" maxItems:"50" doc:"Names of more headers whose values are write-only (case-insensitive)" example:"[\"X-Signature\"]"`
 	BodyTemplate   *string           `json:"body_template,omitempty" nullable:"true" maxLength:"65536"`
@@ -51,7 +51,7 @@ type TargetUpdate struct {
 	_              struct{}           `json:"-" additionalProperties:"false"`
 	Name           *string            `json:"name,omitempty" minLength:"1" maxLength:"200"`
 	URL            *string            `json:"url,omitempty" maxLength:"2048"`
-	Method         *string            `json:"method,omitempty" doc:"One of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"`
+	Method         *string            `json:"method,omitempty" doc:"The HTTP method, in upper or lower case"`
 	Headers        *map[string]string `json:"headers,omitempty" doc:"Replaces all headers. A secret header sent with the value ******** keeps its stored value, so a target read, edited and sent back keeps its secrets"`
 	SecretHeaders  *[]string          `json:"secret_headers,omitempty" maxItems:"50" doc:"Replaces the names of the headers whose values are write-only"`
 	BodyTemplate   *string            `json:"body_template,omitempty" nullable:"true" maxLength:"65536"`

@@ -138,9 +138,7 @@ func newServer(cfg Config, authenticated bool) *Server {
 	}
 	s.api = humago.New(s.mux, s.humaConfig(title, s.version))
 	s.routes()
-	if authenticated {
-		documentAuth(s.api.OpenAPI())
-	}
+	documentAuth(s.api.OpenAPI(), authenticated)
 	return s
 }
 
@@ -155,6 +153,10 @@ func (s *Server) humaConfig(title, version string) huma.Config {
 	cfg.SchemasPath = ""
 	cfg.DocsPath = "" // Huma's /docs loads from a CDN; ours (docs.go) is embedded
 	cfg.Info.Description = "apicron stores HTTP targets and schedules, fires requests on time and records every run."
+	// Relative: the API is where the document was fetched from, whatever
+	// host, port or scheme a client (or a proxy in front) used, and the same
+	// document holds for every deployment, as `apicron openapi` prints it.
+	cfg.Servers = []*huma.Server{{URL: "/", Description: "This apicron: the host that served this document"}}
 	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	cfg.Transformers = append(cfg.Transformers, s.transformError)
 	return cfg

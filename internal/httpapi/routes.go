@@ -1,7 +1,12 @@
 package httpapi
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -12,37 +17,43 @@ func (s *Server) routes() {
 	api := s.api
 
 	// Targets.
-	huma.Register(api, op("create-target", http.MethodPost, "/targets", "Create a target", "Targets", http.StatusCreated), s.createTarget)
-	huma.Register(api, op("list-targets", http.MethodGet, "/targets", "List targets", "Targets", 0), s.listTargets)
-	huma.Register(api, op("get-target", http.MethodGet, "/targets/{id}", "Get a target", "Targets", 0), s.getTarget)
-	huma.Register(api, op("update-target", http.MethodPut, "/targets/{id}", "Update a target (any subset of fields)", "Targets", 0), s.updateTarget)
-	huma.Register(api, op("patch-target", http.MethodPatch, "/targets/{id}", "Update a target (same as PUT)", "Targets", 0), s.updateTarget)
-	huma.Register(api, op("delete-target", http.MethodDelete, "/targets/{id}", "Delete a target no schedule uses", "Targets", http.StatusNoContent), s.deleteTarget)
+	register(api, op("create-target", http.MethodPost, "/targets", "Create a target", "Targets", http.StatusCreated), s.createTarget)
+	register(api, op("list-targets", http.MethodGet, "/targets", "List targets", "Targets", 0), s.listTargets)
+	register(api, op("get-target", http.MethodGet, "/targets/{id}", "Get a target", "Targets", 0), s.getTarget)
+	register(api, op("update-target", http.MethodPut, "/targets/{id}", "Update a target (any subset of fields)", "Targets", 0), s.updateTarget)
+	register(api, op("patch-target", http.MethodPatch, "/targets/{id}", "Update a target (same as PUT)", "Targets", 0), s.updateTarget)
+	register(api, conflict(op("delete-target", http.MethodDelete, "/targets/{id}", "Delete a target no schedule uses", "Targets", http.StatusNoContent),
+		"Schedules use the target: delete them or point them at another target first"), s.deleteTarget)
 
 	// Schedules.
-	huma.Register(api, op("create-schedule", http.MethodPost, "/schedules", "Create a schedule", "Schedules", http.StatusCreated), s.createSchedule)
-	huma.Register(api, op("list-schedules", http.MethodGet, "/schedules", "List schedules", "Schedules", 0), s.listSchedules)
-	huma.Register(api, op("get-schedule", http.MethodGet, "/schedules/{id}", "Get a schedule", "Schedules", 0), s.getSchedule)
-	huma.Register(api, op("update-schedule", http.MethodPut, "/schedules/{id}", "Update a schedule (any subset of fields)", "Schedules", 0), s.updateSchedule)
-	huma.Register(api, op("patch-schedule", http.MethodPatch, "/schedules/{id}", "Update a schedule (same as PUT)", "Schedules", 0), s.updateSchedule)
-	huma.Register(api, op("delete-schedule", http.MethodDelete, "/schedules/{id}", "Delete a schedule (its runs stay)", "Schedules", http.StatusNoContent), s.deleteSchedule)
-	huma.Register(api, op("pause-schedule", http.MethodPost, "/schedules/{id}/pause", "Pause a schedule", "Schedules", 0), s.pauseSchedule)
-	huma.Register(api, op("resume-schedule", http.MethodPost, "/schedules/{id}/resume", "Resume a paused schedule", "Schedules", 0), s.resumeSchedule)
+	register(api, op("create-schedule", http.MethodPost, "/schedules", "Create a schedule", "Schedules", http.StatusCreated), s.createSchedule)
+	register(api, op("list-schedules", http.MethodGet, "/schedules", "List schedules", "Schedules", 0), s.listSchedules)
+	register(api, op("get-schedule", http.MethodGet, "/schedules/{id}", "Get a schedule", "Schedules", 0), s.getSchedule)
+	register(api, op("update-schedule", http.MethodPut, "/schedules/{id}", "Update a schedule (any subset of fields)", "Schedules", 0), s.updateSchedule)
+	register(api, op("patch-schedule", http.MethodPatch, "/schedules/{id}", "Update a schedule (same as PUT)", "Schedules", 0), s.updateSchedule)
+	register(api, op("delete-schedule", http.MethodDelete, "/schedules/{id}", "Delete a schedule (its runs stay)", "Schedules", http.StatusNoContent), s.deleteSchedule)
+	register(api, conflict(op("pause-schedule", http.MethodPost, "/schedules/{id}/pause", "Pause a schedule", "Schedules", 0),
+		"The schedule is STOPPED: a window that ended cannot be paused"), s.pauseSchedule)
+	register(api, conflict(op("resume-schedule", http.MethodPost, "/schedules/{id}/resume", "Resume a paused schedule", "Schedules", 0),
+		"The schedule is STOPPED: a window that ended cannot be resumed"), s.resumeSchedule)
 
 	// Runs.
-	huma.Register(api, op("list-runs", http.MethodGet, "/runs", "List runs, newest first", "Runs", 0), s.listRuns)
-	huma.Register(api, op("get-run", http.MethodGet, "/runs/{id}", "Get a run with its attempts", "Runs", 0), s.getRun)
+	register(api, op("list-runs", http.MethodGet, "/runs", "List runs, newest first", "Runs", 0), s.listRuns)
+	register(api, op("get-run", http.MethodGet, "/runs/{id}", "Get a run with its attempts", "Runs", 0), s.getRun)
 
 	// Metrics and health.
-	huma.Register(api, op("system-metrics", http.MethodGet, "/metrics", "Service-wide metrics", "Metrics", 0), s.systemMetrics)
-	huma.Register(api, op("schedule-metrics", http.MethodGet, "/metrics/schedules", "Per-schedule metrics", "Metrics", 0), s.scheduleMetrics)
+	register(api, op("system-metrics", http.MethodGet, "/metrics", "Service-wide metrics", "Metrics", 0), s.systemMetrics)
+	register(api, op("schedule-metrics", http.MethodGet, "/metrics/schedules", "Per-schedule metrics", "Metrics", 0), s.scheduleMetrics)
 	healthOp := op("health", http.MethodGet, "/health", "Health check", "Health", 0)
+	// /health reports an unavailable database in its own body, not as a problem.
+	healthOp.Errors = []int{http.StatusUnprocessableEntity}
 	healthOp.Responses = map[string]*huma.Response{
 		"503": {Description: "The database (or another component) does not answer", Content: map[string]*huma.MediaType{
 			"application/json": {Schema: &huma.Schema{Ref: "#/components/schemas/Health"}},
 		}},
 	}
-	huma.Register(api, healthOp, s.health)
+	register(api, healthOp, s.health)
+	describeErrors(api.OpenAPI())
 
 	// Documentation pages outside the OpenAPI document, and the scripts and
 	// styles they load, embedded in the binary (docs.go).
@@ -51,9 +62,11 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET "+docsAssetsPrefix+"{file...}", serveDocsAsset)
 }
 
-// op describes one operation. Every operation with a body reads at most
-// MaxBodyBytes of it; Huma refuses a body that reaches its limit, so the
-// limit is one byte more.
+// op describes one operation and the errors every operation can answer: 422
+// (a parameter, even an unknown one, or the body breaks a rule), 503 (the
+// database does not answer) and, on a path with an {id}, 404. Huma adds 500.
+// Every operation with a body reads at most MaxBodyBytes of it; Huma refuses
+// a body that reaches its limit, so the limit is one byte more.
 func op(id, method, path, summary, tag string, status int) huma.Operation {
 	o := huma.Operation{
 		OperationID:  id,
@@ -62,9 +75,76 @@ func op(id, method, path, summary, tag string, status int) huma.Operation {
 		Summary:      summary,
 		Tags:         []string{tag},
 		MaxBodyBytes: MaxBodyBytes + 1,
+		Errors:       []int{http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
+	}
+	if strings.Contains(path, "{id}") {
+		o.Errors = append(o.Errors, http.StatusNotFound)
 	}
 	if status != 0 {
 		o.DefaultStatus = status
 	}
 	return o
+}
+
+// register registers an operation with Huma. An operation whose input has
+// a body also answers 400 (not JSON), 413 (too large) and 415 (not sent as
+// JSON): Huma reads the body from the same Body field.
+func register[I, O any](api huma.API, o huma.Operation, handler func(context.Context, *I) (*O, error)) {
+	if _, ok := reflect.TypeFor[I]().FieldByName("Body"); ok {
+		o.Errors = append(o.Errors, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+	}
+	huma.Register(api, o, handler)
+}
+
+// conflict documents the 409 an operation answers when the resource's state forbids it.
+func conflict(o huma.Operation, why string) huma.Operation {
+	if o.Responses == nil {
+		o.Responses = map[string]*huma.Response{}
+	}
+	o.Responses[strconv.Itoa(http.StatusConflict)] = problemResponse(why)
+	return o
+}
+
+// problemResponse is a documented error response with the problem schema.
+func problemResponse(description string) *huma.Response {
+	return &huma.Response{Description: description, Content: map[string]*huma.MediaType{
+		"application/problem+json": {Schema: &huma.Schema{Ref: "#/components/schemas/ErrorModel"}},
+	}}
+}
+
+// errorDescriptions say when each operation answers a status; Huma's
+// default description is only the status text.
+var errorDescriptions = map[int]string{
+	http.StatusBadRequest:            "The body is missing or is not JSON",
+	http.StatusNotFound:              "No resource has this id",
+	http.StatusRequestEntityTooLarge: fmt.Sprintf("The body is over %d bytes", MaxBodyBytes),
+	http.StatusUnsupportedMediaType:  "The body is not sent as JSON (Content-Type: application/json)",
+	http.StatusUnprocessableEntity:   "A parameter or a body field is invalid, or unknown: errors[] names each. Nothing was changed",
+	http.StatusInternalServerError:   "An internal error: it is logged, and the client gets no details",
+	http.StatusServiceUnavailable:    "The database does not answer. Nothing was changed",
+}
+
+// describeErrors replaces Huma's descriptions of the error responses.
+func describeErrors(oapi *huma.OpenAPI) {
+	for _, o := range operations(oapi) {
+		for code, r := range o.Responses {
+			status, err := strconv.Atoi(code)
+			if d, ok := errorDescriptions[status]; ok && err == nil && r.Description == http.StatusText(status) {
+				r.Description = d
+			}
+		}
+	}
+}
+
+// operations lists every operation of the document.
+func operations(oapi *huma.OpenAPI) []*huma.Operation {
+	var ops []*huma.Operation
+	for _, item := range oapi.Paths {
+		for _, o := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch, item.Head, item.Options} {
+			if o != nil {
+				ops = append(ops, o)
+			}
+		}
+	}
+	return ops
 }
