@@ -497,3 +497,76 @@ func TestOpenAPI_Document(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownQueryParameters sends every operation of the document a query
+// parameter it does not declare: each refuses it with 422, names it, lists
+// the ones it takes, and changes nothing.
+func TestUnknownQueryParameters(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		tg := mustCreateTarget(t, e, "")
+		mustCreateSchedule(t, e, tg.ID, 10)
+		e.notifier.take()
+		var doc struct {
+			Paths map[string]map[string]struct {
+				Parameters []struct{ Name, In string } `json:"parameters"`
+			} `json:"paths"`
+		}
+		e.expect(t, http.MethodGet, "/openapi.json", nil, http.StatusOK, &doc)
+		bodies := map[string]string{
+			"/targets":        `{"name": "n", "url": "https://example.com/"}`,
+			"/targets/{id}":   `{"name": "renamed"}`,
+			"/schedules":      `{"name": "s", "target_id": 1, "schedule_type": "INTERVAL", "interval_seconds": 5}`,
+			"/schedules/{id}": `{"interval_seconds": 5}`,
+		}
+		n := 0
+		for path, item := range doc.Paths {
+			for method, o := range item {
+				var takes []string
+				for _, p := range o.Parameters {
+					if p.In == "query" {
+						takes = append(takes, p.Name)
+					}
+				}
+				var body any
+				if method != "get" && method != "delete" {
+					if b, ok := bodies[path]; ok {
+						body = b
+					}
+				}
+				url := strings.ReplaceAll(path, "{id}", "1") + "?limit=10&statusfilter=FAILED"
+				if len(takes) == 0 {
+					url = strings.ReplaceAll(path, "{id}", "1") + "?statusfilter=FAILED"
+				}
+				p := e.expectProblem(t, strings.ToUpper(method), url, body, http.StatusUnprocessableEntity, "query.statusfilter")
+				msg := p.Errors[0].Message
+				if len(takes) == 0 && !strings.Contains(msg, "takes none") {
+					t.Errorf("%s %s: %q, want it to say the operation takes no query parameter", method, path, msg)
+				}
+				if len(takes) > 0 && !strings.Contains(msg, strings.Join(takes, ", ")) {
+					t.Errorf("%s %s: %q, want the parameters it takes: %v", method, path, msg, takes)
+				}
+				if !strings.Contains(p.Detail, "statusfilter") {
+					t.Errorf("%s %s: detail %q does not name the parameter", method, path, p.Detail)
+				}
+				n++
+			}
+		}
+		if n != 19 {
+			t.Errorf("tried %d operations, want all 19", n)
+		}
+		var tgt target
+		e.expect(t, http.MethodGet, "/targets/1", nil, http.StatusOK, &tgt)
+		if tgt.Name != "t" || e.total(t, "/targets") != 1 || e.total(t, "/schedules") != 1 {
+			t.Errorf("a refused request changed something: target %+v", tgt)
+		}
+		if ids := e.notifier.take(); len(ids) != 0 {
+			t.Errorf("notified %v after refused requests", ids)
+		}
+		// Every declared parameter is still taken, the seed's ones included.
+		e.expect(t, http.MethodGet, "/runs?schedule_id=1&target_id=1&status_filter=SUCCESS&status=SUCCESS&limit=5&offset=0"+
+			"&since=2030-01-01T00:00:00Z&until=2031-01-01T00:00:00Z", nil, http.StatusOK, nil)
+		e.expect(t, http.MethodGet, "/schedules?status=ACTIVE&target_id=1&limit=5&offset=0", nil, http.StatusOK, nil)
+	})
+}

@@ -74,7 +74,7 @@ func invalidParam(loc, msg string) *huma.ErrorModel {
 // transformError polishes the problems Huma writes by itself (validation,
 // body size, malformed JSON) so that detail alone tells a client what is
 // wrong, as FastAPI-style clients read only detail.
-func (s *Server) transformError(_ huma.Context, _ string, v any) (any, error) {
+func (s *Server) transformError(ctx huma.Context, _ string, v any) (any, error) {
 	e, ok := v.(*huma.ErrorModel)
 	if !ok {
 		return v, nil
@@ -100,6 +100,9 @@ func (s *Server) transformError(_ huma.Context, _ string, v any) (any, error) {
 				d.Value = nil
 			}
 		}
+		if d.Message == msgUnknownQueryParameter && ctx != nil {
+			d.Message, d.Value = unknownQueryParameter(ctx.Operation()), nil
+		}
 		// Huma reports a missing property at its parent; name the property itself.
 		if name, ok := strings.CutPrefix(d.Message, "expected required property "); ok {
 			if name, ok = strings.CutSuffix(name, " to be present"); ok && d.Location != "" {
@@ -118,6 +121,26 @@ func (s *Server) transformError(_ huma.Context, _ string, v any) (any, error) {
 		e.Detail += ": " + strings.Join(parts, "; ")
 	}
 	return e, nil
+}
+
+// msgUnknownQueryParameter is Huma's message about a query parameter the
+// operation does not declare (Config.RejectUnknownQueryParameters).
+const msgUnknownQueryParameter = "unknown query parameter"
+
+// unknownQueryParameter says which query parameters the operation takes.
+func unknownQueryParameter(o *huma.Operation) string {
+	var names []string
+	if o != nil {
+		for _, p := range o.Parameters {
+			if p.In == "query" {
+				names = append(names, p.Name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return msgUnknownQueryParameter + ": this operation takes none"
+	}
+	return msgUnknownQueryParameter + ": this operation takes " + strings.Join(names, ", ")
 }
 
 // writeProblem writes a problem outside Huma, for requests no operation handles.

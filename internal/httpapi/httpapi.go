@@ -145,8 +145,9 @@ func newServer(cfg Config, authenticated bool) *Server {
 // humaConfig is Huma's default configuration less what does not fit this API:
 // no $schema property or Link header in responses (they are not part of the
 // contract), no /schemas route, no /docs page of its own (see docs.go),
-// integral numbers such as 10.0 accepted for integers (see format.go), and
-// errors with a readable detail (see errors.go).
+// integral numbers such as 10.0 accepted for integers (see format.go),
+// unknown query parameters refused, and errors with a readable detail (see
+// errors.go).
 func (s *Server) humaConfig(title, version string) huma.Config {
 	cfg := huma.DefaultConfig(title, version)
 	cfg.CreateHooks = nil // drops the schema link transformer
@@ -158,6 +159,9 @@ func (s *Server) humaConfig(title, version string) huma.Config {
 	// document holds for every deployment, as `apicron openapi` prints it.
 	cfg.Servers = []*huma.Server{{URL: "/", Description: "This apicron: the host that served this document"}}
 	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
+	// A misspelt filter (status_filtr) would otherwise be ignored, and the
+	// client would take every run for the filtered ones.
+	cfg.RejectUnknownQueryParameters = true
 	cfg.Transformers = append(cfg.Transformers, s.transformError)
 	return cfg
 }
