@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -65,4 +67,104 @@ func integralNumbers(v any) any {
 		}
 	}
 	return v
+}
+
+// checkUTF8 refuses a body that is not valid UTF-8. encoding/json would
+// replace each invalid byte with U+FFFD and apicron would store a name or a
+// header that is not what the client sent. The error names the field whose
+// string holds the first invalid byte (or its object, for a field name),
+// and Huma answers it with 422.
+func checkUTF8(raw []byte) []error {
+	if utf8.Valid(raw) {
+		return nil
+	}
+	bad := invalidUTF8(raw)
+	loc, key := jsonLocation(raw, bad)
+	msg := fmt.Sprintf("is not valid UTF-8 (byte 0x%02x at offset %d of the body)", raw[bad], bad)
+	if key {
+		msg = fmt.Sprintf("has a field name that is not valid UTF-8 (byte 0x%02x at offset %d of the body)", raw[bad], bad)
+	}
+	return []error{&huma.ErrorDetail{Location: loc, Message: msg}}
+}
+
+// invalidUTF8 returns the offset of the first byte of b that is not valid UTF-8.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// jsonLocation returns where in the JSON document raw the byte at offset
+// lies, as Huma names locations: "body.headers.X-Key", "body.secret_headers[1]".
+// key reports that the byte is in a field name, and the location is then its
+// object's. A byte outside any string, or a document that is not JSON, is
+// located at "body".
+func jsonLocation(raw []byte, offset int) (loc string, key bool) {
+	type frame struct {
+		obj   bool
+		key   string // the current field, in an object
+		index int    // the current element, in an array
+		inKey bool   // an object expects a field name next
+	}
+	var stack []*frame
+	path := func(frames []*frame) string {
+		var b strings.Builder
+		b.WriteString("body")
+		for _, f := range frames {
+			if f.obj {
+				b.WriteString("." + f.key)
+			} else {
+				fmt.Fprintf(&b, "[%d]", f.index)
+			}
+		}
+		return b.String()
+	}
+	valueDone := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if top := stack[len(stack)-1]; top.obj {
+			top.inKey = true
+		} else {
+			top.index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return "body", false
+		}
+		in := int64(offset) >= start && int64(offset) < dec.InputOffset()
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				stack = append(stack, &frame{obj: t == '{', inKey: t == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].inKey {
+				if in {
+					return path(stack[:n-1]), true
+				}
+				stack[n-1].key, stack[n-1].inKey = t, false
+				continue
+			}
+			if in {
+				return path(stack), false
+			}
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }

@@ -6,8 +6,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apicron/apicron"
+	"github.com/danielgtaylor/huma/v2"
 )
 
 func TestStatusOf(t *testing.T) {
@@ -100,6 +102,47 @@ func FuzzUnmarshalJSON(f *testing.F) {
 		gotErr := unmarshalJSON(data, &got)
 		if wantErr == nil && (gotErr != nil || !reflect.DeepEqual(want, got)) {
 			t.Errorf("%s: encoding/json gave %+v, unmarshalJSON %+v, %v", data, want, got, gotErr)
+		}
+	})
+}
+
+func TestJSONLocation(t *testing.T) {
+	for _, c := range []struct {
+		doc  string // \xff marks the invalid byte
+		want string
+		key  bool
+	}{
+		{`{"name": "a\xffb"}`, "body.name", false},
+		{`{"url": "https://x/", "name": "\xff"}`, "body.name", false},
+		{`{"headers": {"A": "1", "X-Key": "v\xff"}}`, "body.headers.X-Key", false},
+		{`{"headers": {"A": "1", "X-\xff": "v"}}`, "body.headers", true},
+		{`{"n\xffme": 1}`, "body", true},
+		{`{"secret_headers": ["a", "b\xff"], "name": "n"}`, "body.secret_headers[1]", false},
+		{`[{"a": [1, {"b": "\xff"}]}]`, "body[0].a[1].b", false},
+		{`"\xff"`, "body", false},
+		{`{"name": \xff}`, "body", false},
+	} {
+		raw := []byte(strings.ReplaceAll(c.doc, `\xff`, "\xff"))
+		loc, key := jsonLocation(raw, invalidUTF8(raw))
+		if loc != c.want || key != c.key {
+			t.Errorf("%q: %s (key %v), want %s (key %v)", c.doc, loc, key, c.want, c.key)
+		}
+	}
+}
+
+// FuzzCheckUTF8 checks that checkUTF8 refuses exactly the bodies that are
+// not valid UTF-8, locates them within the body, and never panics.
+func FuzzCheckUTF8(f *testing.F) {
+	for _, s := range []string{"{\"name\": \"a\xffb\"}", "{\"h\": {\"\xc3\": [1, \"\xed\xa0\x80\"]}}", "[\"\xff\"", "}\xff{", `{"ok": "é"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		errs := checkUTF8(data)
+		if (len(errs) == 0) != utf8.Valid(data) {
+			t.Fatalf("%q: errors %v, valid UTF-8 %v", data, errs, utf8.Valid(data))
+		}
+		if len(errs) > 0 && !strings.HasPrefix(errs[0].(*huma.ErrorDetail).Location, "body") {
+			t.Fatalf("%q: located at %v", data, errs[0])
 		}
 	})
 }

@@ -4,17 +4,25 @@ import (
 	"context"
 
 	"github.com/apicron/apicron"
+	"github.com/danielgtaylor/huma/v2"
 )
 
 type createScheduleInput struct {
-	Body ScheduleCreate
+	RawBody []byte
+	Body    ScheduleCreate
 }
+
+// Resolve refuses a body that is not valid UTF-8.
+func (in *createScheduleInput) Resolve(huma.Context) []error { return checkUTF8(in.RawBody) }
 
 type updateScheduleInput struct {
 	ID      int64 `path:"id" doc:"Resource id"`
 	RawBody []byte
 	Body    ScheduleUpdate
 }
+
+// Resolve refuses a body that is not valid UTF-8.
+func (in *updateScheduleInput) Resolve(huma.Context) []error { return checkUTF8(in.RawBody) }
 
 type scheduleOutput struct {
 	Body Schedule

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/apicron/apicron"
+	"github.com/danielgtaylor/huma/v2"
 )
 
 type idPath struct {
@@ -14,14 +15,21 @@ type idPath struct {
 }
 
 type createTargetInput struct {
-	Body TargetCreate
+	RawBody []byte
+	Body    TargetCreate
 }
+
+// Resolve refuses a body that is not valid UTF-8.
+func (in *createTargetInput) Resolve(huma.Context) []error { return checkUTF8(in.RawBody) }
 
 type updateTargetInput struct {
 	ID      int64 `path:"id" doc:"Resource id"`
 	RawBody []byte
 	Body    TargetUpdate
 }
+
+// Resolve refuses a body that is not valid UTF-8.
+func (in *updateTargetInput) Resolve(huma.Context) []error { return checkUTF8(in.RawBody) }
 
 type targetOutput struct {
 	Body Target

@@ -237,3 +237,51 @@ func TestTargets_Validation(t *testing.T) {
 		})
 	})
 }
+
+// TestInvalidUTF8 sends bodies that are not valid UTF-8: each is refused
+// with 422 at the field that holds the bad byte, and nothing changes.
+func TestInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		tg := mustCreateTarget(t, e, "")
+		s := mustCreateSchedule(t, e, tg.ID, 10)
+		e.notifier.take()
+		tpath, spath := fmt.Sprintf("/targets/%d", tg.ID), fmt.Sprintf("/schedules/%d", s.ID)
+		for _, c := range []struct {
+			method, path, body, loc string
+		}{
+			{http.MethodPost, "/targets", "{\"name\": \"caf\xe9\", \"url\": \"https://example.com/\"}", "body.name"},
+			{http.MethodPost, "/targets", "{\"name\": \"n\", \"url\": \"https://example.com/\", \"headers\": {\"X-A\": \"\xff\"}}", "body.headers.X-A"},
+			{http.MethodPost, "/targets", "{\"name\": \"n\", \"url\": \"https://example.com/\", \"headers\": {\"X-\xff\": \"v\"}}", "body.headers"},
+			{http.MethodPost, "/targets", "{\"name\": \"n\", \"url\": \"https://example.com/\", \"secret_headers\": [\"X-A\", \"\xc3\"]}", "body.secret_headers[1]"},
+			{http.MethodPost, "/targets", "{\"name\": \"n\", \"url\": \"https://example.com/\", \"body_template\": \"{\\\"k\\\": \\\"\xed\xa0\x80\\\"}\"}", "body.body_template"},
+			{http.MethodPut, tpath, "{\"name\": \"\xfe\"}", "body.name"},
+			{http.MethodPatch, tpath, "{\"url\": \"https://example.com/\xff\"}", "body.url"},
+			{http.MethodPost, "/schedules", fmt.Sprintf("{\"name\": \"\x80\", \"target_id\": %d, \"schedule_type\": \"INTERVAL\", \"interval_seconds\": 5}", tg.ID), "body.name"},
+			{http.MethodPut, spath, "{\"name\": \"ok\xc0\xaf\"}", "body.name"},
+			{http.MethodPatch, spath, "{\"name\": \"\xf0\x9f\x98\"}", "body.name"},
+		} {
+			p := e.expectProblem(t, c.method, c.path, c.body, http.StatusUnprocessableEntity, c.loc)
+			if !strings.Contains(p.Detail, c.loc+": ") || !strings.Contains(p.Detail, "UTF-8") {
+				t.Errorf("%s %s %q: detail %q, want the field and UTF-8", c.method, c.path, c.body, p.Detail)
+			}
+		}
+		var got target
+		e.expect(t, http.MethodGet, tpath, nil, http.StatusOK, &got)
+		var gotS schedule
+		e.expect(t, http.MethodGet, spath, nil, http.StatusOK, &gotS)
+		if got.Name != tg.Name || got.URL != tg.URL || gotS.Name != s.Name || e.total(t, "/targets") != 1 || e.total(t, "/schedules") != 1 {
+			t.Errorf("a refused body changed something: %+v %+v", got, gotS)
+		}
+		if ids := e.notifier.take(); len(ids) != 0 {
+			t.Errorf("notified %v after refused bodies", ids)
+		}
+		// Valid UTF-8 beyond ASCII is kept as sent.
+		var ok target
+		e.expect(t, http.MethodPut, tpath, `{"name": "café ☕ 😀"}`, http.StatusOK, &ok)
+		if ok.Name != "café ☕ 😀" {
+			t.Errorf("name %q", ok.Name)
+		}
+	})
+}
