@@ -12,8 +12,19 @@ import (
 
 // The DTOs below are the API's JSON, in snake_case; the domain types carry no
 // JSON tags. Instants are strings in apicron.TimeFormat: RFC 3339, UTC,
-// milliseconds. Validation tags document the schema; the domain's Validate
+// milliseconds. The limits the root package defines reach the schema in
+// TransformSchema methods (schema.go), not in tags; the domain's Validate
 // is the source of truth for the rules.
+
+// Paging is the query parameters of every list: a page of at most 1000
+// items, 100 unless limit says otherwise, from offset on. It is exported
+// because Huma reads the parameters of an embedded struct only if it is.
+type Paging struct {
+	Limit  int `query:"limit" default:"100" minimum:"1" maximum:"1000" doc:"Page size"`
+	Offset int `query:"offset" default:"0" minimum:"0" doc:"Items to skip"`
+}
+
+func (p Paging) page() apicron.Page { return apicron.Page{Limit: p.Limit, Offset: p.Offset} }
 
 // Target is a target as the API returns it. The values of secret headers
 // are masked.
@@ -34,14 +45,14 @@ type Target struct {
 // TargetCreate is the body of POST /targets.
 type TargetCreate struct {
 	_              struct{}          `json:"-" additionalProperties:"false"`
-	Name           string            `json:"name" minLength:"1" maxLength:"200" example:"httpbin-test"`
-	URL            string            `json:"url" maxLength:"2048" example:"https://httpbin.org/get" doc:"Absolute http or https URL; may contain template actions"`
+	Name           string            `json:"name" minLength:"1" example:"httpbin-test"`
+	URL            string            `json:"url" example:"https://httpbin.org/get" doc:"Absolute http or https URL; may contain template actions"`
 	Method         *string           `json:"method,omitempty" doc:"The HTTP method, in upper or lower case (default GET)" example:"GET"`
 	Headers        map[string]string `json:"headers,omitempty" doc:"Request headers; values may contain template actions. The values of Authorization, Proxy-Authorization, Cookie, X-Api-Key and the headers in secret_headers are write-only: responses show ********" example:"{\"User-Agent\":\"API-Scheduler/1.0\"}"`
-	SecretHeaders  []string          `json:"secret_headers,omitempty" maxItems:"50" doc:"Names of more headers whose values are write-only (case-insensitive)" example:"[\"X-Signature\"]"`
-	BodyTemplate   *string           `json:"body_template,omitempty" nullable:"true" maxLength:"65536"`
-	TimeoutSeconds *float64          `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0" maximum:"3600"`
-	MaxRetries     *int              `json:"max_retries,omitempty" nullable:"true" minimum:"0" maximum:"10"`
+	SecretHeaders  []string          `json:"secret_headers,omitempty" doc:"Names of more headers whose values are write-only (case-insensitive)" example:"[\"X-Signature\"]"`
+	BodyTemplate   *string           `json:"body_template,omitempty" nullable:"true"`
+	TimeoutSeconds *float64          `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0"`
+	MaxRetries     *int              `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 }
 
 // TargetUpdate is the body of PUT and PATCH /targets/{id}: any subset of the
@@ -49,14 +60,14 @@ type TargetCreate struct {
 // max_retries returns to the service default; a null body_template clears it.
 type TargetUpdate struct {
 	_              struct{}           `json:"-" additionalProperties:"false"`
-	Name           *string            `json:"name,omitempty" minLength:"1" maxLength:"200"`
-	URL            *string            `json:"url,omitempty" maxLength:"2048"`
+	Name           *string            `json:"name,omitempty" minLength:"1"`
+	URL            *string            `json:"url,omitempty"`
 	Method         *string            `json:"method,omitempty" doc:"The HTTP method, in upper or lower case"`
 	Headers        *map[string]string `json:"headers,omitempty" doc:"Replaces all headers. A secret header sent with the value ******** keeps its stored value, so a target read, edited and sent back keeps its secrets"`
-	SecretHeaders  *[]string          `json:"secret_headers,omitempty" maxItems:"50" doc:"Replaces the names of the headers whose values are write-only"`
-	BodyTemplate   *string            `json:"body_template,omitempty" nullable:"true" maxLength:"65536"`
-	TimeoutSeconds *float64           `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0" maximum:"3600"`
-	MaxRetries     *int               `json:"max_retries,omitempty" nullable:"true" minimum:"0" maximum:"10"`
+	SecretHeaders  *[]string          `json:"secret_headers,omitempty" doc:"Replaces the names of the headers whose values are write-only"`
+	BodyTemplate   *string            `json:"body_template,omitempty" nullable:"true"`
+	TimeoutSeconds *float64           `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0"`
+	MaxRetries     *int               `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 }
 
 // newTarget converts a target for a response, the values of its secret
@@ -110,12 +121,12 @@ type Schedule struct {
 // ScheduleCreate is the body of POST /schedules.
 type ScheduleCreate struct {
 	_               struct{} `json:"-" additionalProperties:"false"`
-	Name            string   `json:"name" minLength:"1" maxLength:"200" example:"every-30-seconds"`
+	Name            string   `json:"name" minLength:"1" example:"every-30-seconds"`
 	TargetID        int64    `json:"target_id" minimum:"1" example:"1"`
 	ScheduleType    string   `json:"schedule_type" enum:"INTERVAL,WINDOW" example:"INTERVAL"`
-	IntervalSeconds int      `json:"interval_seconds" minimum:"1" maximum:"31536000" example:"30"`
-	DurationSeconds *int     `json:"duration_seconds,omitempty" nullable:"true" minimum:"1" maximum:"315360000" doc:"Required for WINDOW, at least interval_seconds; refused for INTERVAL (null is the same as absent)"`
-	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" maximum:"1000000" doc:"Keep only this many finished runs, the newest: retention deletes older ones. Null or absent applies the service's RUN_KEEP_PER_SCHEDULE (by default no cap)"`
+	IntervalSeconds int      `json:"interval_seconds" minimum:"1" example:"30"`
+	DurationSeconds *int     `json:"duration_seconds,omitempty" nullable:"true" minimum:"1" doc:"Required for WINDOW, at least interval_seconds; refused for INTERVAL (null is the same as absent)"`
+	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" doc:"Keep only this many finished runs, the newest: retention deletes older ones. Null or absent applies the service's RUN_KEEP_PER_SCHEDULE (by default no cap)"`
 }
 
 // ScheduleUpdate is the body of PUT and PATCH /schedules/{id}: any subset of
@@ -123,12 +134,12 @@ type ScheduleCreate struct {
 // service default.
 type ScheduleUpdate struct {
 	_               struct{} `json:"-" additionalProperties:"false"`
-	Name            *string  `json:"name,omitempty" minLength:"1" maxLength:"200"`
+	Name            *string  `json:"name,omitempty" minLength:"1"`
 	TargetID        *int64   `json:"target_id,omitempty" minimum:"1"`
 	ScheduleType    *string  `json:"schedule_type,omitempty" enum:"INTERVAL,WINDOW"`
-	IntervalSeconds *int     `json:"interval_seconds,omitempty" minimum:"1" maximum:"31536000"`
-	DurationSeconds *int     `json:"duration_seconds,omitempty" minimum:"1" maximum:"315360000"`
-	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" maximum:"1000000" doc:"Keep only this many finished runs; null returns to the service's RUN_KEEP_PER_SCHEDULE"`
+	IntervalSeconds *int     `json:"interval_seconds,omitempty" minimum:"1"`
+	DurationSeconds *int     `json:"duration_seconds,omitempty" minimum:"1"`
+	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" doc:"Keep only this many finished runs; null returns to the service's RUN_KEEP_PER_SCHEDULE"`
 }
 
 // jobID is the key of a schedule's job in the engine. It is derived, not

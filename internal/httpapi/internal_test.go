@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -146,3 +147,81 @@ func FuzzCheckUTF8(f *testing.F) {
 		}
 	})
 }
+
+// TestSchemaLimits checks that the schema's limits are the root package's
+// constants, in the document and in validation: a value at the limit
+// passes, one past it is refused.
+func TestSchemaLimits(t *testing.T) {
+	s := newServer(Config{}, false)
+	reg := s.api.OpenAPI().Components.Schemas
+	str := func(n int) any { return strings.Repeat("é", n) } // limits count characters
+	strs := func(n int) any {
+		a := make([]any, n)
+		for i := range a {
+			a[i] = "X-Signature"
+		}
+		return a
+	}
+	obj := func(n int) any {
+		m := map[string]any{}
+		for i := range n {
+			m[fmt.Sprintf("X-H%d", i)] = "v"
+		}
+		return m
+	}
+	for _, c := range []struct {
+		schema, prop, keyword string
+		limit                 int
+		value                 func(n int) any // a value of size n
+	}{
+		{"TargetCreate", "name", "maxLength", apicron.MaxNameLength, str},
+		{"TargetCreate", "url", "maxLength", apicron.MaxURLLength, str},
+		{"TargetCreate", "headers", "maxProperties", apicron.MaxHeaders, obj},
+		{"TargetCreate", "secret_headers", "maxItems", apicron.MaxSecretHeaders, strs},
+		{"TargetCreate", "body_template", "maxLength", apicron.MaxBodyTemplateBytes, str},
+		{"TargetCreate", "timeout_seconds", "maximum", apicron.MaxTimeoutSeconds, num},
+		{"TargetCreate", "max_retries", "maximum", apicron.MaxRetriesLimit, num},
+		{"TargetUpdate", "name", "maxLength", apicron.MaxNameLength, str},
+		{"TargetUpdate", "url", "maxLength", apicron.MaxURLLength, str},
+		{"TargetUpdate", "headers", "maxProperties", apicron.MaxHeaders, obj},
+		{"TargetUpdate", "secret_headers", "maxItems", apicron.MaxSecretHeaders, strs},
+		{"TargetUpdate", "body_template", "maxLength", apicron.MaxBodyTemplateBytes, str},
+		{"TargetUpdate", "timeout_seconds", "maximum", apicron.MaxTimeoutSeconds, num},
+		{"TargetUpdate", "max_retries", "maximum", apicron.MaxRetriesLimit, num},
+		{"ScheduleCreate", "name", "maxLength", apicron.MaxNameLength, str},
+		{"ScheduleCreate", "interval_seconds", "maximum", apicron.MaxIntervalSeconds, num},
+		{"ScheduleCreate", "duration_seconds", "maximum", apicron.MaxDurationSeconds, num},
+		{"ScheduleCreate", "keep_runs", "maximum", apicron.MaxKeepRuns, num},
+		{"ScheduleCreate", "target_id", "maximum", maxID, num},
+		{"ScheduleUpdate", "name", "maxLength", apicron.MaxNameLength, str},
+		{"ScheduleUpdate", "interval_seconds", "maximum", apicron.MaxIntervalSeconds, num},
+		{"ScheduleUpdate", "duration_seconds", "maximum", apicron.MaxDurationSeconds, num},
+		{"ScheduleUpdate", "keep_runs", "maximum", apicron.MaxKeepRuns, num},
+		{"ScheduleUpdate", "target_id", "maximum", maxID, num},
+	} {
+		name := c.schema + "." + c.prop + " " + c.keyword
+		sch := reg.Map()[c.schema]
+		if sch == nil || sch.Properties[c.prop] == nil {
+			t.Fatalf("%s: no such schema property", name)
+		}
+		// The document, as JSON, says the constant.
+		var p map[string]any
+		b, _ := json.Marshal(sch.Properties[c.prop])
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := p[c.keyword].(float64); got != float64(c.limit) {
+			t.Errorf("%s is %v in the document, want %d", name, p[c.keyword], c.limit)
+		}
+		// Validation holds the same limit.
+		for _, n := range []int{c.limit, c.limit + 1} {
+			res := &huma.ValidateResult{}
+			huma.Validate(reg, sch.Properties[c.prop], huma.NewPathBuffer([]byte{}, 0), huma.ModeWriteToServer, c.value(n), res)
+			if refused := len(res.Errors) > 0; refused != (n > c.limit) {
+				t.Errorf("%s: a value of %d refused: %v (%v)", name, n, refused, res.Errors)
+			}
+		}
+	}
+}
+
+func num(n int) any { return float64(n) }

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-
-	"github.com/apicron/apicron"
 )
 
 type systemMetricsOutput struct {
@@ -11,8 +9,7 @@ type systemMetricsOutput struct {
 }
 
 type listScheduleMetricsInput struct {
-	Limit  int `query:"limit" default:"100" minimum:"1" maximum:"1000" doc:"Page size"`
-	Offset int `query:"offset" default:"0" minimum:"0" doc:"Items to skip"`
+	Paging
 }
 
 type listScheduleMetricsOutput struct {
@@ -29,7 +26,7 @@ func (s *Server) systemMetrics(ctx context.Context, _ *struct{}) (*systemMetrics
 }
 
 func (s *Server) scheduleMetrics(ctx context.Context, in *listScheduleMetricsInput) (*listScheduleMetricsOutput, error) {
-	ms, total, err := s.store.ScheduleMetrics(ctx, apicron.Page{Limit: in.Limit, Offset: in.Offset})
+	ms, total, err := s.store.ScheduleMetrics(ctx, in.Paging.page())
 	if err != nil {
 		return nil, s.apiError(ctx, "schedule metrics", err)
 	}

@@ -8,8 +8,7 @@ import (
 )
 
 type listRunsInput struct {
-	Limit        int       `query:"limit" default:"100" minimum:"1" maximum:"1000" doc:"Page size"`
-	Offset       int       `query:"offset" default:"0" minimum:"0" doc:"Items to skip"`
+	Paging
 	ScheduleID   int64     `query:"schedule_id" minimum:"1" doc:"Only runs of this schedule"`
 	TargetID     int64     `query:"target_id" minimum:"1" doc:"Only runs of this target"`
 	StatusFilter string    `query:"status_filter" enum:"RUNNING,SUCCESS,FAILED,TIMEOUT,DNS_ERROR,CONNECTION_ERROR,INTERRUPTED" doc:"Only runs with this status"`

@@ -29,8 +29,7 @@ type scheduleOutput struct {
 }
 
 type listSchedulesInput struct {
-	Limit    int    `query:"limit" default:"100" minimum:"1" maximum:"1000" doc:"Page size"`
-	Offset   int    `query:"offset" default:"0" minimum:"0" doc:"Items to skip"`
+	Paging
 	Status   string `query:"status" enum:"ACTIVE,PAUSED,STOPPED" doc:"Only schedules in this status"`
 	TargetID int64  `query:"target_id" minimum:"1" doc:"Only schedules of this target"`
 }

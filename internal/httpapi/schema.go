@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/apicron/apicron"
@@ -33,14 +34,57 @@ func (Target) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
 	return s
 }
 
-// TransformSchema lists the methods a target may be given.
+// TransformSchema sets the target's limits and methods.
 func (TargetCreate) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
-	s.Properties["method"].Enum = requestMethods()
+	targetRules(s)
 	return s
 }
 
-// TransformSchema lists the methods a target may be given.
+// TransformSchema sets the target's limits and methods.
 func (TargetUpdate) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
-	s.Properties["method"].Enum = requestMethods()
+	targetRules(s)
 	return s
 }
+
+// TransformSchema sets the schedule's limits.
+func (ScheduleCreate) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	scheduleRules(s)
+	return s
+}
+
+// TransformSchema sets the schedule's limits.
+func (ScheduleUpdate) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	scheduleRules(s)
+	return s
+}
+
+// maxID bounds the ids a body names: the largest integer every JSON
+// client holds exactly (2^53 - 1), well within an int64. A larger number
+// is refused by the schema, with the field named, rather than by the
+// decoder.
+const maxID = 1<<53 - 1
+
+func targetRules(s *huma.Schema) {
+	p := s.Properties
+	p["name"].MaxLength = ptr(apicron.MaxNameLength)
+	p["url"].MaxLength = ptr(apicron.MaxURLLength)
+	p["method"].Enum = requestMethods()
+	p["headers"].MaxProperties = ptr(apicron.MaxHeaders)
+	p["secret_headers"].MaxItems = ptr(apicron.MaxSecretHeaders)
+	p["body_template"].MaxLength = ptr(apicron.MaxBodyTemplateBytes)
+	p["body_template"].Description = fmt.Sprintf("Body sent with each request, at most %d bytes; "+
+		"Go text/template actions such as {{.RunID}} are rendered", apicron.MaxBodyTemplateBytes)
+	p["timeout_seconds"].Maximum = ptr[float64](apicron.MaxTimeoutSeconds)
+	p["max_retries"].Maximum = ptr[float64](apicron.MaxRetriesLimit)
+}
+
+func scheduleRules(s *huma.Schema) {
+	p := s.Properties
+	p["name"].MaxLength = ptr(apicron.MaxNameLength)
+	p["target_id"].Maximum = ptr[float64](maxID)
+	p["interval_seconds"].Maximum = ptr[float64](apicron.MaxIntervalSeconds)
+	p["duration_seconds"].Maximum = ptr[float64](apicron.MaxDurationSeconds)
+	p["keep_runs"].Maximum = ptr[float64](apicron.MaxKeepRuns)
+}
+
+func ptr[T any](v T) *T { return &v }

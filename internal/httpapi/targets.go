@@ -36,8 +36,7 @@ type targetOutput struct {
 }
 
 type listTargetsInput struct {
-	Limit  int `query:"limit" default:"100" minimum:"1" maximum:"1000" doc:"Page size"`
-	Offset int `query:"offset" default:"0" minimum:"0" doc:"Items to skip"`
+	Paging
 }
 
 type listTargetsOutput struct {
@@ -83,7 +82,7 @@ func (s *Server) getTarget(ctx context.Context, in *idPath) (*targetOutput, erro
 }
 
 func (s *Server) listTargets(ctx context.Context, in *listTargetsInput) (*listTargetsOutput, error) {
-	ts, total, err := s.store.FindTargets(ctx, apicron.Page{Limit: in.Limit, Offset: in.Offset})
+	ts, total, err := s.store.FindTargets(ctx, in.Paging.page())
 	if err != nil {
 		return nil, s.apiError(ctx, "list targets", err)
 	}
