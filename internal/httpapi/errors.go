@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/apicron/apicron"
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
 )
 
 // maxEchoedValue is the longest string value a validation error echoes back.
@@ -89,6 +91,14 @@ func (s *Server) transformError(ctx huma.Context, _ string, v any) (any, error) 
 		if d == nil {
 			continue
 		}
+		if d.Message == msgUnknownQueryParameter && ctx != nil {
+			d.Message, d.Value = unknownQueryParameter(ctx.Operation()), nil
+		}
+		// Huma reports a missing property at its parent; name the property itself.
+		if name, ok := cutFormat(d.Message, validation.MsgExpectedRequiredProperty); ok && d.Location != "" {
+			d.Location += "." + name
+		}
+		d.Message = humanize(d, func() reflect.Type { return s.bodyType(ctx) })
 		// Huma echoes the offending value. Keep it when it is short and
 		// scalar; drop the whole body (malformed JSON), objects and long
 		// strings: up to a mebibyte of no help, with headers that may be secret.
@@ -98,15 +108,6 @@ func (s *Server) transformError(ctx huma.Context, _ string, v any) (any, error) 
 		case string:
 			if len(v) > maxEchoedValue || d.Location == "body" {
 				d.Value = nil
-			}
-		}
-		if d.Message == msgUnknownQueryParameter && ctx != nil {
-			d.Message, d.Value = unknownQueryParameter(ctx.Operation()), nil
-		}
-		// Huma reports a missing property at its parent; name the property itself.
-		if name, ok := strings.CutPrefix(d.Message, "expected required property "); ok {
-			if name, ok = strings.CutSuffix(name, " to be present"); ok && d.Location != "" {
-				d.Location += "." + name
 			}
 		}
 		details = append(details, d)
@@ -141,6 +142,18 @@ func unknownQueryParameter(o *huma.Operation) string {
 		return msgUnknownQueryParameter + ": this operation takes none"
 	}
 	return msgUnknownQueryParameter + ": this operation takes " + strings.Join(names, ", ")
+}
+
+// bodyType returns the Go type of the request body of ctx's operation, or nil.
+func (s *Server) bodyType(ctx huma.Context) reflect.Type {
+	if ctx == nil || ctx.Operation() == nil || ctx.Operation().RequestBody == nil {
+		return nil
+	}
+	mt := ctx.Operation().RequestBody.Content["application/json"]
+	if mt == nil || mt.Schema == nil || mt.Schema.Ref == "" {
+		return nil
+	}
+	return s.api.OpenAPI().Components.Schemas.TypeFromRef(mt.Schema.Ref)
 }
 
 // writeProblem writes a problem outside Huma, for requests no operation handles.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -27,6 +28,10 @@ const maxExactInt = 1 << 53
 // Huma's validation lets them through, and encoding/json would then fail with
 // a message naming Go types.
 func unmarshalJSON(data []byte, v any) error {
+	return jsonError(decodeJSON(data, v))
+}
+
+func decodeJSON(data []byte, v any) error {
 	err := json.Unmarshal(data, v)
 	var te *json.UnmarshalTypeError
 	if !errors.As(err, &te) || !strings.HasPrefix(te.Value, "number") {
@@ -43,6 +48,54 @@ func unmarshalJSON(data []byte, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// jsonError says what is wrong with a body encoding/json could not decode,
+// without its "json: " prefix or the Go types it names. Huma validates the
+// body against its schema first, so a wrong type seldom gets this far.
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se) && strings.HasPrefix(se.Error(), "unexpected end of JSON input"):
+		return errors.New("not valid JSON: it ends before its value does")
+	case errors.As(err, &se):
+		return fmt.Errorf("not valid JSON: %s (at byte %d)", se.Error(), se.Offset)
+	case errors.As(err, &te):
+		what := "field " + te.Field
+		if te.Field == "" {
+			what = "the body"
+		}
+		kind := jsonKind(te.Type)
+		if n, ok := strings.CutPrefix(te.Value, "number "); ok && (kind == "a number" || strings.HasPrefix(kind, "an integer")) {
+			return fmt.Errorf("%s: the number %s is out of range", what, n)
+		}
+		return fmt.Errorf("%s: expected %s, got %s", what, kind, te.Value)
+	}
+	return err
+}
+
+// jsonKind names the JSON kind that decodes into t.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer that fits in 64 bits"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
 }
 
 // integralNumbers rewrites every integral number in a decoded JSON value
