@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"embed"
+	"html/template"
 	"io"
 	"io/fs"
 	"net/http"
@@ -43,14 +45,15 @@ const docsCSP = "default-src 'none'; base-uri 'none'; connect-src 'self'; font-s
 
 // docsPage shows the OpenAPI document with Stoplight Elements. It replaces
 // Huma's own /docs page, which loads Elements from a CDN. The alternate links
-// name the documents for tools and readers; Elements reads the JSON one.
-const docsPage = `<!doctype html>
+// name the documents for tools and readers; Elements reads the JSON one. Its
+// one field is the API's title (APP_TITLE).
+var docsPage = template.Must(template.New("docs").Parse(`<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8">
     <meta name="referrer" content="no-referrer">
     <meta name="viewport" content="width=device-width, initial-scale=1">
-    <title>apicron API reference</title>
+    <title>{{.}} API reference</title>
     <link rel="alternate" type="application/json" href="/openapi.json">
     <link rel="alternate" type="application/yaml" href="/openapi.yaml">
     <link rel="stylesheet" href="` + elementsAssets + `styles.min.css">
@@ -65,37 +68,53 @@ const docsPage = `<!doctype html>
     ></elements-api>
   </body>
 </html>
-`
+`))
 
-// redocPage shows the OpenAPI document with ReDoc.
-const redocPage = `<!doctype html>
+// redocPage shows the OpenAPI document with ReDoc; its field is the title.
+var redocPage = template.Must(template.New("redoc").Parse(`<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8">
     <meta name="referrer" content="no-referrer">
     <meta name="viewport" content="width=device-width, initial-scale=1">
-    <title>apicron API reference</title>
+    <title>{{.}} API reference</title>
   </head>
   <body>
     <redoc spec-url="/openapi.json"></redoc>
     <script src="` + redocAssets + `redoc.standalone.js"></script>
   </body>
 </html>
-`
+`))
 
-func serveDocs(w http.ResponseWriter, _ *http.Request) {
-	writeDocsPage(w, docsPage)
+// docsPages renders the documentation pages for the API's title, once.
+type docsPages struct {
+	docs, redoc []byte
 }
 
-func serveRedoc(w http.ResponseWriter, _ *http.Request) {
-	writeDocsPage(w, redocPage)
+func newDocsPages(title string) docsPages {
+	render := func(t *template.Template) []byte {
+		var b bytes.Buffer
+		if err := t.Execute(&b, title); err != nil {
+			panic(err) // a constant template and a string: it cannot fail
+		}
+		return b.Bytes()
+	}
+	return docsPages{docs: render(docsPage), redoc: render(redocPage)}
 }
 
-func writeDocsPage(w http.ResponseWriter, page string) {
+func (s *Server) serveDocs(w http.ResponseWriter, _ *http.Request) {
+	writeDocsPage(w, s.pages.docs)
+}
+
+func (s *Server) serveRedoc(w http.ResponseWriter, _ *http.Request) {
+	writeDocsPage(w, s.pages.redoc)
+}
+
+func writeDocsPage(w http.ResponseWriter, page []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", docsCSP)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write([]byte(page))
+	_, _ = w.Write(page)
 }
 
 // serveDocsAsset serves a script or style sheet from assets/ (the route's

@@ -150,3 +150,25 @@ func TestDocsAssetsServeOnlyScriptsAndStyles(t *testing.T) {
 		t.Errorf("POST %s: %d, want 405", script, rec.Code)
 	}
 }
+
+// TestDocsPagesTitle checks that both pages are titled with the API's title
+// (APP_TITLE), escaped, as the OpenAPI document's info.title is.
+func TestDocsPagesTitle(t *testing.T) {
+	t.Parallel()
+	for title, want := range map[string]string{
+		"":                      "<title>apicron API reference</title>",
+		"Billing jobs":          "<title>Billing jobs API reference</title>",
+		`Jobs <b>&</b> "crons"`: "<title>Jobs &lt;b&gt;&amp;&lt;/b&gt; &#34;crons&#34; API reference</title>",
+	} {
+		h, err := httpapi.New(httpapi.Config{Store: docsNoStore{}, Title: title})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, page := range []string{"/docs", "/redoc"} {
+			body := docsGet(h, http.MethodGet, page).Body.String()
+			if !strings.Contains(body, want) {
+				t.Errorf("title %q: GET %s lacks %s:\n%s", title, page, want, body)
+			}
+		}
+	}
+}

@@ -88,8 +88,9 @@ type Server struct {
 	auth       *authenticator // nil: no tokens, the API is open
 	urlCheck   func(rawURL string) error
 
-	mux *http.ServeMux
-	api huma.API
+	mux   *http.ServeMux
+	api   huma.API
+	pages docsPages
 }
 
 // New builds a Server with every route registered.
@@ -137,6 +138,7 @@ func newServer(cfg Config, authenticated bool) *Server {
 		title = "apicron"
 	}
 	s.api = humago.New(s.mux, s.humaConfig(title, s.version))
+	s.pages = newDocsPages(title)
 	s.routes()
 	documentAuth(s.api.OpenAPI(), authenticated)
 	return s
