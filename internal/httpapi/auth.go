@@ -80,18 +80,19 @@ func bearerToken(r *http.Request) (string, bool) {
 
 // authorize lets a request through, or answers it with 401 (no or a wrong
 // token) or 403 (a read-only token on a method other than GET and HEAD) and
-// returns false. Without tokens, and for /health (load balancers and
-// orchestrators probe it without credentials), everything passes. It logs
+// returns false. Without tokens, for /health (load balancers and
+// orchestrators probe it without credentials) and for / (a redirect to
+// /docs, which tells a browser what it needs), everything passes. It logs
 // the method, path and peer, never the Authorization header.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
-	if s.auth == nil || r.URL.Path == "/health" {
+	if s.auth == nil || r.URL.Path == "/health" || r.URL.Path == "/" {
 		return true
 	}
 	token, ok := bearerToken(r)
 	if !ok {
 		s.logger.DebugContext(r.Context(), "request without a token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
 		w.Header().Set("WWW-Authenticate", authRealm)
-		writeProblem(w, http.StatusUnauthorized, `this API needs an access token: send "Authorization: Bearer <token>"`)
+		s.writeUnauthorized(w, r, `this API needs an access token: send "Authorization: Bearer <token>"`, "This request had none.")
 		return false
 	}
 	switch s.auth.check(token) {
@@ -108,7 +109,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
 	}
 	s.logger.InfoContext(r.Context(), "invalid token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
 	w.Header().Set("WWW-Authenticate", authRealm+`, error="invalid_token"`)
-	writeProblem(w, http.StatusUnauthorized, "the access token is not valid")
+	s.writeUnauthorized(w, r, "the access token is not valid", "The token this request sent is not valid.")
 	return false
 }
 

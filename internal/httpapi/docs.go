@@ -102,6 +102,12 @@ func newDocsPages(title string) docsPages {
 	return docsPages{docs: render(docsPage), redoc: render(redocPage)}
 }
 
+// serveRoot sends a browser, or anyone, from / to the API reference, until
+// the dashboard lives there.
+func serveRoot(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/docs", http.StatusFound)
+}
+
 func (s *Server) serveDocs(w http.ResponseWriter, _ *http.Request) {
 	writeDocsPage(w, s.pages.docs)
 }

@@ -82,6 +82,7 @@ type Server struct {
 	notifier   apicron.Notifier
 	logger     *slog.Logger
 	clock      apicron.Clock
+	title      string
 	version    string
 	nodeID     string
 	healthFunc func(ctx context.Context) (apicron.EngineHealth, error)
@@ -133,12 +134,12 @@ func newServer(cfg Config, authenticated bool) *Server {
 	if s.version == "" {
 		s.version = apicron.Version
 	}
-	title := cfg.Title
-	if title == "" {
-		title = "apicron"
+	s.title = cfg.Title
+	if s.title == "" {
+		s.title = "apicron"
 	}
-	s.api = humago.New(s.mux, s.humaConfig(title, s.version))
-	s.pages = newDocsPages(title)
+	s.api = humago.New(s.mux, s.humaConfig(s.title, s.version))
+	s.pages = newDocsPages(s.title)
 	s.routes()
 	documentAuth(s.api.OpenAPI(), authenticated)
 	return s

@@ -57,6 +57,7 @@ func (s *Server) routes() {
 
 	// Documentation pages outside the OpenAPI document, and the scripts and
 	// styles they load, embedded in the binary (docs.go).
+	s.mux.HandleFunc("GET /{$}", serveRoot)
 	s.mux.HandleFunc("GET /docs", s.serveDocs)
 	s.mux.HandleFunc("GET /redoc", s.serveRedoc)
 	s.mux.HandleFunc("GET "+docsAssetsPrefix+"{file...}", serveDocsAsset)

@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -439,4 +441,107 @@ func TestRuns_SecretsAndBlockedCalls(t *testing.T) {
 			t.Errorf("executor logs lack the blocked attempt:\n%s", execLogs.String())
 		}
 	})
+}
+
+// TestRoot checks that / sends a client to /docs, with tokens or without,
+// and that it is the only path it catches.
+func TestRoot(t *testing.T) {
+	t.Parallel()
+	for _, mod := range []func(*httpapi.Config){func(*httpapi.Config) {}, withTokens} {
+		e := newTestEnv(t, "sqlite", mod)
+		client := *e.srv.Client()
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			req, _ := http.NewRequest(method, e.srv.URL+"/", nil)
+			req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/docs" {
+				t.Errorf("%s /: %d, Location %q; want 302 to /docs", method, resp.StatusCode, resp.Header.Get("Location"))
+			}
+		}
+		e.expectProblem(t, http.MethodPost, "/", nil, http.StatusMethodNotAllowed, "")
+		if r := e.doWith(t, http.MethodGet, "/nope", bearer(fullToken), ""); r.status != http.StatusNotFound {
+			t.Errorf("GET /nope: %s, want 404", r)
+		}
+	}
+}
+
+// TestAuth_BrowserPage checks that a browser refused for want of a token
+// gets a page that says what to do, and that every other client still gets
+// the problem.
+func TestAuth_BrowserPage(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, "sqlite", withTokens, withTitle(`Jobs <b>&</b>`))
+	get := func(path, accept string, auth []string) *response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		for _, a := range auth {
+			req.Header.Add("Authorization", a)
+		}
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return &response{status: resp.StatusCode, header: resp.Header, body: b}
+	}
+	browser := "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	for _, c := range []struct {
+		path string
+		auth []string
+	}{{"/docs", nil}, {"/redoc", nil}, {"/targets", nil}, {"/docs", bearer("wrong-token-0123456789abcdef")}} {
+		r := get(c.path, browser, c.auth)
+		body := string(r.body)
+		if r.status != http.StatusUnauthorized || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+			t.Fatalf("GET %s from a browser: %d %q, want 401 text/html", c.path, r.status, r.header.Get("Content-Type"))
+		}
+		if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer realm=") {
+			t.Errorf("GET %s: WWW-Authenticate %q", c.path, r.header.Get("WWW-Authenticate"))
+		}
+		for _, want := range []string{
+			"Jobs &lt;b&gt;&amp;&lt;/b&gt; needs an access token",
+			`curl -H "Authorization: Bearer $API_TOKEN" ` + e.srv.URL + `/targets`,
+			`curl -H "Authorization: Bearer $API_TOKEN" ` + e.srv.URL + `/openapi.json`,
+			"apicron openapi", "a browser login comes with the dashboard",
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("GET %s: the page lacks %q:\n%s", c.path, want, body)
+			}
+		}
+		if strings.Contains(body, "<b>") {
+			t.Errorf("GET %s: the title is not escaped:\n%s", c.path, body)
+		}
+		for _, res := range []string{"<script", "<link", "src=", "href=", "<img", "@import", "url("} {
+			if strings.Contains(body, res) {
+				t.Errorf("GET %s: the page loads something (%s):\n%s", c.path, res, body)
+			}
+		}
+		csp := r.header.Get("Content-Security-Policy")
+		style := body[strings.Index(body, "<style>")+len("<style>") : strings.Index(body, "</style>")]
+		sum := sha256.Sum256([]byte(style))
+		if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'") ||
+			strings.Contains(csp, "unsafe") || strings.Contains(csp, "http") {
+			t.Errorf("GET %s: Content-Security-Policy %q, want nothing allowed but the page's style", c.path, csp)
+		}
+	}
+	// Not a browser: the problem, as before.
+	for _, accept := range []string{"", "*/*", "application/json", "application/problem+json, text/html;q=0"} {
+		r := get("/docs", accept, nil)
+		var p problem
+		if r.status != http.StatusUnauthorized || !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") || json.Unmarshal(r.body, &p) != nil {
+			t.Errorf("GET /docs, Accept %q: %d %q %s, want a 401 problem", accept, r.status, r.header.Get("Content-Type"), r.body)
+		}
+	}
+	// With a token, the page itself.
+	if r := get("/docs", browser, bearer(readToken)); r.status != http.StatusOK || !strings.Contains(string(r.body), "<elements-api") {
+		t.Errorf("GET /docs with a token: %d", r.status)
+	}
 }
