@@ -298,10 +298,10 @@ type SystemMetrics struct {
 	TotalRuns         int64            `json:"total_runs" doc:"Finished runs"`
 	RunsLastHour      int64            `json:"runs_last_hour"`
 	SuccessRate       float64          `json:"success_rate" doc:"Percentage of finished runs that succeeded, 0 to 100"`
-	AvgLatencyMs      float64          `json:"avg_latency_ms"`
-	P50LatencyMs      float64          `json:"p50_latency_ms"`
-	P95LatencyMs      float64          `json:"p95_latency_ms"`
-	P99LatencyMs      float64          `json:"p99_latency_ms"`
+	AvgLatencyMs      float64          `json:"avg_latency_ms" doc:"Mean latency of finished runs, ms (exact)"`
+	P50LatencyMs      float64          `json:"p50_latency_ms" doc:"Median latency of finished runs, ms; an estimate from a histogram with buckets about 5% wide, clamped to the observed range"`
+	P95LatencyMs      float64          `json:"p95_latency_ms" doc:"95th percentile latency, ms; an estimate from a histogram with buckets about 5% wide, clamped to the observed range"`
+	P99LatencyMs      float64          `json:"p99_latency_ms" doc:"99th percentile latency, ms; an estimate from a histogram with buckets about 5% wide, clamped to the observed range"`
 	RunsByStatus      map[string]int64 `json:"runs_by_status" doc:"Every run status, zeros included"`
 	SkippedOverlap    int64            `json:"skipped_overlap" doc:"Occurrences skipped because the previous run was still going"`
 	Missed            int64            `json:"missed" doc:"Occurrences coalesced into a later run"`
@@ -336,9 +336,9 @@ type ScheduleMetrics struct {
 	SuccessfulRuns int64            `json:"successful_runs"`
 	FailedRuns     int64            `json:"failed_runs"`
 	AvgLatencyMs   float64          `json:"avg_latency_ms"`
-	P50LatencyMs   float64          `json:"p50_latency_ms"`
-	P95LatencyMs   float64          `json:"p95_latency_ms"`
-	P99LatencyMs   float64          `json:"p99_latency_ms"`
+	P50LatencyMs   float64          `json:"p50_latency_ms" doc:"Median latency of the schedule's finished runs, ms; an estimate from a histogram with buckets about 5% wide, clamped to the observed range"`
+	P95LatencyMs   float64          `json:"p95_latency_ms" doc:"95th percentile latency, ms; an estimate, as p50_latency_ms"`
+	P99LatencyMs   float64          `json:"p99_latency_ms" doc:"99th percentile latency, ms; an estimate, as p50_latency_ms"`
 	RunsByStatus   map[string]int64 `json:"runs_by_status"`
 	LastRunAt      *string          `json:"last_run_at" format:"date-time"`
 	LastStatus     *string          `json:"last_status"`
