@@ -1,0 +1,170 @@
+package scheduler
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Changed implements apicron.Notifier: the schedule is re-read from the
+// store before the next step. It never blocks.
+func (s *Scheduler) Changed(id int64) {
+	s.mu.Lock()
+	s.changed[id] = struct{}{}
+	s.mu.Unlock()
+	s.nudge()
+}
+
+func (s *Scheduler) nudge() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// resync replaces the queue with the store's ACTIVE schedules.
+func (s *Scheduler) resync(ctx context.Context) error {
+	q := newQueue()
+	if err := s.cfg.Store.ActiveSchedules(ctx, func(id int64, next time.Time) { q.set(id, next) }); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.q = q
+	s.mu.Unlock()
+	s.nudge()
+	return nil
+}
+
+func (s *Scheduler) loop(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var resync <-chan time.Time
+	if s.cfg.ResyncInterval > 0 {
+		t := time.NewTicker(s.cfg.ResyncInterval)
+		defer t.Stop()
+		resync = t.C
+	}
+	for {
+		wait := s.Step(ctx, s.cfg.Clock.Now())
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-s.wake:
+		case <-resync:
+			if err := s.resync(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Error("resync schedules", "err", err)
+			}
+		}
+	}
+}
+
+// idleWait is how long the loop sleeps with nothing queued; a change wakes it sooner.
+const idleWait = time.Minute
+
+// Step applies pending changes, claims every schedule due at now, dispatches
+// the jobs, and returns how long until the next is due. It is the loop's
+// deterministic step: tests call it with a fake clock.
+func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
+	s.applyChanges(ctx)
+	if !s.isLeader() {
+		s.writes.forget(opClaim) // claiming is another node's job now
+		return idleWait
+	}
+	until := now.Add(s.cfg.ClaimLead)
+	for {
+		s.mu.Lock()
+		ids := s.q.popDue(until, s.cfg.ClaimBatch)
+		s.mu.Unlock()
+		if len(ids) == 0 {
+			break
+		}
+		s.claim(ctx, now, until, ids)
+		if len(ids) < s.cfg.ClaimBatch {
+			break
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next, ok := s.q.peek()
+	if !ok {
+		// Nothing left to claim (the schedules whose claim failed were
+		// paused or deleted since): no claim is failing any more.
+		s.writes.forget(opClaim)
+		return idleWait
+	}
+	return max(next.Sub(s.cfg.Clock.Now())-s.cfg.ClaimLead/2, 0)
+}
+
+func (s *Scheduler) applyChanges(ctx context.Context) {
+	s.mu.Lock()
+	if len(s.changed) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	ids := slices.Collect(maps.Keys(s.changed))
+	clear(s.changed)
+	s.mu.Unlock()
+	next, err := s.cfg.Store.NextRunAts(ctx, ids)
+	if err != nil {
+		s.logger.Error("read changed schedules", "schedules", len(ids), "err", err)
+		s.mu.Lock()
+		for _, id := range ids {
+			s.changed[id] = struct{}{} // try again on the next step
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	for _, id := range ids {
+		if t, ok := next[id]; ok {
+			s.q.set(id, t)
+		} else {
+			s.q.remove(id)
+		}
+	}
+	s.mu.Unlock()
+}
+
+func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64) {
+	// Alone on its database this process executes every run it claims, so
+	// it knows which schedules have one in flight, at once and without a
+	// query; the runs table would still show a run as RUNNING until its
+	// result is written. Sharing the database, other nodes' runs count too.
+	busy := s.isBusy
+	if s.cluster != nil {
+		busy = nil
+	}
+	s.writes.start(opClaim)
+	results, err := s.cfg.Store.Claim(ctx, now, until, ids, busy)
+	s.writes.end(ctx, s.logger, opClaim, err, "claim due schedules; retrying", "schedules", len(ids))
+	if err != nil {
+		// Nothing was claimed: the transaction rolled back. Try again later.
+		s.mu.Lock()
+		for _, id := range ids {
+			s.q.set(id, now.Add(s.cfg.RetryDelay))
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	for _, r := range results {
+		if r.Next != nil {
+			s.q.set(r.ScheduleID, *r.Next)
+		}
+	}
+	s.mu.Unlock()
+	if s.cluster != nil {
+		// The runs wait in the database for whichever node takes them; the
+		// claim's NOTIFY wakes every node, this one included, so they race
+		// fairly.
+		return
+	}
+	for _, r := range results {
+		if r.Job != nil {
+			s.dispatch(r.Job)
+		}
+	}
+}
