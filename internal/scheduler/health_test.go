@@ -3,38 +3,13 @@ package scheduler_test
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apicron/apicron"
 	"github.com/apicron/apicron/internal/scheduler"
-	"github.com/apicron/apicron/internal/store"
 	"github.com/apicron/apicron/internal/storetest"
 )
-
-// refusingEngine is the real store whose claims or result writes fail on
-// demand, as they do when the disk is full or the database is locked.
-type refusingEngine struct {
-	*store.DB
-	claims, finishes atomic.Bool
-}
-
-var errRefused = apicron.Errorf(apicron.EUNAVAILABLE, "database unavailable: the database or disk is full (SQLITE_FULL)")
-
-func (e *refusingEngine) Claim(ctx context.Context, now, until time.Time, ids []int64, busy func(int64) bool) ([]apicron.ClaimResult, error) {
-	if e.claims.Load() {
-		return nil, errRefused
-	}
-	return e.DB.Claim(ctx, now, until, ids, busy)
-}
-
-func (e *refusingEngine) Finish(ctx context.Context, results []apicron.RunResult) error {
-	if e.finishes.Load() {
-		return errRefused
-	}
-	return e.DB.Finish(ctx, results)
-}
 
 // TestScheduler_HealthReportsFailingWrites checks that Health answers an
 // error, saying which write fails and why, from the first failed claim or
@@ -42,7 +17,7 @@ func (e *refusingEngine) Finish(ctx context.Context, results []apicron.RunResult
 // still pass; and that results refused meanwhile are written afterwards.
 func TestScheduler_HealthReportsFailingWrites(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{now: t0}
+	clock := storetest.NewClock(t0)
 	db := storetest.Open(t, "sqlite", clock)
 	eng := &refusingEngine{DB: db}
 	s := scheduler.New(scheduler.Config{Store: eng, Executor: succeed(clock), Clock: clock, MaxConcurrent: 4})
@@ -50,14 +25,7 @@ func TestScheduler_HealthReportsFailingWrites(t *testing.T) {
 	if err := s.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tg := &apicron.Target{Name: "t", URL: "http://127.0.0.1:9/"}
-	if err := db.CreateTarget(ctx, tg); err != nil {
-		t.Fatal(err)
-	}
-	sch := &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 10}
-	if err := db.CreateSchedule(ctx, sch); err != nil {
-		t.Fatal(err)
-	}
+	sch := mustSchedule(t, db, "http://127.0.0.1:9/", &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 10})
 	s.Changed(sch.ID)
 	healthy := func(when string, want bool, wantText ...string) {
 		t.Helper()

@@ -43,7 +43,7 @@ func TestScheduler_KeepRunsCap(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		release := make(chan struct{})
 		hang := t0.Add(5 * time.Minute)
-		var clock *fakeClock
+		var clock *storetest.Clock
 		exec := execFunc(func(ctx context.Context, job *apicron.Job) apicron.RunResult {
 			if job.ScheduledAt.Equal(hang) {
 				<-release // the occurrence at 5 min is in flight during the pass

@@ -2,128 +2,14 @@ package scheduler_test
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apicron/apicron"
 	"github.com/apicron/apicron/internal/scheduler"
-	"github.com/apicron/apicron/internal/store"
 	"github.com/apicron/apicron/internal/storetest"
 )
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
-
-// execFunc is an executor made of a function; the engine's tests control
-// when and how a run ends.
-type execFunc func(ctx context.Context, job *apicron.Job) apicron.RunResult
-
-func (f execFunc) Execute(ctx context.Context, job *apicron.Job) apicron.RunResult {
-	return f(ctx, job)
-}
-
-func succeed(clock apicron.Clock) execFunc {
-	return func(ctx context.Context, job *apicron.Job) apicron.RunResult {
-		lat := 1.0
-		now := clock.Now()
-		out := apicron.Outcome{Status: apicron.Success, LatencyMs: &lat}
-		return apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: now, FinishedAt: now, Outcome: out,
-			Attempts: []apicron.Attempt{{RunID: job.RunID, Number: 1, StartedAt: now, FinishedAt: now, Outcome: out}}}
-	}
-}
-
-var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-
-type harness struct {
-	t     *testing.T
-	db    *store.DB
-	clock *fakeClock
-	s     *scheduler.Scheduler
-	ctx   context.Context
-}
-
-func newHarness(t *testing.T, driver string, exec apicron.Executor, maxConcurrent int) *harness {
-	t.Helper()
-	clock := &fakeClock{now: t0}
-	db := storetest.Open(t, driver, clock)
-	if exec == nil {
-		exec = succeed(clock)
-	}
-	s := scheduler.New(scheduler.Config{Store: db, Executor: exec, Clock: clock, MaxConcurrent: maxConcurrent})
-	h := &harness{t: t, db: db, clock: clock, s: s, ctx: context.Background()}
-	if err := s.Load(h.ctx); err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
-func (h *harness) schedule(s *apicron.Schedule) *apicron.Schedule {
-	h.t.Helper()
-	tg := &apicron.Target{Name: "t", URL: "http://127.0.0.1:9/"}
-	if err := h.db.CreateTarget(h.ctx, tg); err != nil {
-		h.t.Fatal(err)
-	}
-	s.TargetID = tg.ID
-	if s.Name == "" {
-		s.Name = "s"
-	}
-	if err := h.db.CreateSchedule(h.ctx, s); err != nil {
-		h.t.Fatal(err)
-	}
-	h.s.Changed(s.ID)
-	return s
-}
-
-// at steps the engine at t0+d and waits for what it dispatched.
-func (h *harness) at(d time.Duration) time.Duration {
-	h.t.Helper()
-	h.clock.Set(t0.Add(d))
-	wait := h.s.Step(h.ctx, t0.Add(d))
-	if err := h.s.Wait(h.ctx); err != nil {
-		h.t.Fatal(err)
-	}
-	return wait
-}
-
-func (h *harness) runs(id int64) []*apicron.Run {
-	h.t.Helper()
-	runs, _, err := h.db.FindRuns(h.ctx, apicron.RunFilter{ScheduleID: &id, Limit: 1000})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	// oldest first
-	for i, j := 0, len(runs)-1; i < j; i, j = i+1, j-1 {
-		runs[i], runs[j] = runs[j], runs[i]
-	}
-	return runs
-}
-
-func scheduledOffsets(runs []*apicron.Run) []time.Duration {
-	var out []time.Duration
-	for _, r := range runs {
-		out = append(out, r.ScheduledAt.Sub(t0))
-	}
-	return out
-}
-
-func equalDurations(a, b []time.Duration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 func TestScheduler_IntervalGrid(t *testing.T) {
 	t.Parallel()
@@ -255,7 +141,7 @@ func TestScheduler_OverlapSkipped(t *testing.T) {
 	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		release := make(chan struct{})
-		var clock *fakeClock
+		var clock *storetest.Clock
 		blocking := execFunc(func(ctx context.Context, job *apicron.Job) apicron.RunResult {
 			<-release
 			return succeed(clock)(ctx, job)
@@ -322,7 +208,7 @@ func TestScheduler_ConcurrencyBound(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		var cur, peak atomic.Int64
 		release := make(chan struct{})
-		var clock *fakeClock
+		var clock *storetest.Clock
 		exec := execFunc(func(ctx context.Context, job *apicron.Job) apicron.RunResult {
 			n := cur.Add(1)
 			for {
@@ -404,5 +290,3 @@ func TestScheduler_LoadInterruptsLeftovers(t *testing.T) {
 		}
 	})
 }
-
-func ptr[T any](v T) *T { return &v }
