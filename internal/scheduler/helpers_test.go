@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,6 +126,15 @@ func equalDurations(a, b []time.Duration) bool {
 	return true
 }
 
+// statuses lists the runs' statuses, for failure messages.
+func statuses(runs []*apicron.Run) []apicron.RunStatus {
+	var out []apicron.RunStatus
+	for _, r := range runs {
+		out = append(out, r.Status)
+	}
+	return out
+}
+
 func ptr[T any](v T) *T { return &v }
 
 // refusingEngine is the real store whose claims or result writes fail on
@@ -148,4 +158,62 @@ func (e *refusingEngine) Finish(ctx context.Context, results []apicron.RunResult
 		return errRefused
 	}
 	return e.DB.Finish(ctx, results)
+}
+
+// stallingEngine is the real store whose first result write hangs until
+// its context ends, as a write does behind a lock or on a database that
+// stopped answering; entered is closed when it starts hanging.
+type stallingEngine struct {
+	*store.DB
+	stalled atomic.Bool
+	entered chan struct{}
+}
+
+func newStallingEngine(db *store.DB) *stallingEngine {
+	return &stallingEngine{DB: db, entered: make(chan struct{})}
+}
+
+func (e *stallingEngine) Finish(ctx context.Context, results []apicron.RunResult) error {
+	if e.stalled.CompareAndSwap(false, true) {
+		close(e.entered)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return e.DB.Finish(ctx, results)
+}
+
+// startRun runs s in a goroutine until the returned stop is called; stop
+// cancels Run's context and waits, at most 20 s, for Run to return.
+func startRun(t *testing.T, s *scheduler.Scheduler) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		t.Helper()
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("Run did not return within 20 s of its context ending")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// waitFor fails the test unless ch is closed within 10 s.
+func waitFor(t testing.TB, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
 }

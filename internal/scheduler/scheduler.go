@@ -214,13 +214,19 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	close(s.claimsDone)
 
 	<-clusterDone // no more runs taken
-	s.shutdown()
+	s.drain()
+	// The flusher's last write ends before the runs still RUNNING are
+	// marked INTERRUPTED: marking first would fence off a result whose
+	// write was under way, and record a finished request as cut off.
 	stopFlush()
 	<-flushDone
+	s.interruptUnfinished()
 	return nil
 }
 
-func (s *Scheduler) shutdown() {
+// drain lets the requests in flight finish within ShutdownGrace, then cuts
+// off the rest, and returns when every dispatched job is done.
+func (s *Scheduler) drain() {
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
 	select {
@@ -229,12 +235,14 @@ func (s *Scheduler) shutdown() {
 		s.logger.Warn("shutdown grace elapsed; interrupting requests still in flight", "grace", s.cfg.ShutdownGrace)
 	}
 	s.stopExec()
-	s.inflight.Wait()
+	<-done
+}
+
+// interruptUnfinished marks INTERRUPTED the runs left RUNNING: those cut
+// off by shutdown, and those whose result could not be written.
+func (s *Scheduler) interruptUnfinished() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.Flush(ctx); err != nil {
-		s.logger.Error("write last results", "err", err)
-	}
 	if n, err := s.cfg.Store.InterruptRunning(ctx, s.cfg.Clock.Now(), "apicron shut down before the run finished"); err != nil {
 		s.logger.Error("mark unfinished runs INTERRUPTED", "err", err)
 	} else if n > 0 {
