@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -50,21 +51,24 @@ func (s *Scheduler) isLeader() bool {
 // runCluster runs the node's part in a cluster until ctx ends: the
 // heartbeat that holds or seeks the lease, the reaper (while leader), the
 // notification listener, and the worker that takes claimed runs.
-func (s *Scheduler) runCluster(ctx context.Context, done chan<- struct{}) {
-	defer close(done)
+// It returns when the listener and the worker it started have returned.
+func (s *Scheduler) runCluster(ctx context.Context) {
 	c := s.cluster
-	go c.Listen(ctx, func(channel, payload string) {
-		switch channel {
-		case channelRuns:
-			s.nudgeTake()
-		case channelSchedules:
-			if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
-				s.Changed(id)
+	var listener, worker sync.WaitGroup
+	defer listener.Wait()
+	listener.Go(func() {
+		c.Listen(ctx, func(channel, payload string) {
+			switch channel {
+			case channelRuns:
+				s.nudgeTake()
+			case channelSchedules:
+				if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
+					s.Changed(id)
+				}
 			}
-		}
+		})
 	})
-	workerDone := make(chan struct{})
-	go func() { defer close(workerDone); s.takeLoop(ctx) }()
+	worker.Go(func() { s.takeLoop(ctx) })
 
 	interval := max(s.cfg.LeaseTTL/5, 100*time.Millisecond)
 	t := time.NewTicker(interval)
@@ -99,7 +103,7 @@ func (s *Scheduler) runCluster(ctx context.Context, done chan<- struct{}) {
 		}
 		select {
 		case <-ctx.Done():
-			<-workerDone
+			worker.Wait()
 			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			if err := c.Resign(rctx); err != nil {
 				s.logger.Error("resign the dispatcher lease", "err", err)

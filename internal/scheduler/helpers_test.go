@@ -1,7 +1,11 @@
 package scheduler_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -216,4 +220,152 @@ func waitFor(t testing.TB, ch <-chan struct{}, what string) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("timed out waiting for %s", what)
 	}
+}
+
+// outliving records whether a call of a store method that started before
+// Run's context ended was still under way when Run returned: each call that
+// sees its context end lingers a moment before returning, as a connection's
+// teardown does, so a Run that does not wait for its goroutines returns
+// first.
+type outliving struct {
+	entered  chan struct{} // closed at the first call
+	once     sync.Once
+	calls    sync.WaitGroup
+	runDone  chan struct{} // closed by the test when Run has returned
+	outlived atomic.Bool
+}
+
+func newOutliving() *outliving {
+	return &outliving{entered: make(chan struct{}), runDone: make(chan struct{})}
+}
+
+// call runs fn, a store call under ctx, and when ctx ends lingers up to
+// 300 ms, noting whether Run returned meanwhile.
+func (o *outliving) call(ctx context.Context, fn func()) {
+	o.calls.Add(1)
+	defer o.calls.Done()
+	o.once.Do(func() { close(o.entered) })
+	fn()
+	if ctx.Err() == nil {
+		return
+	}
+	select {
+	case <-o.runDone:
+		o.outlived.Store(true)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// check, called when Run has returned, fails the test if a call was still
+// under way then.
+func (o *outliving) check(t testing.TB, what string) {
+	t.Helper()
+	close(o.runDone)
+	o.calls.Wait()
+	if o.outlived.Load() {
+		t.Errorf("%s was still running when Run returned", what)
+	}
+}
+
+// watchedPruner is the real store whose prune calls block until their
+// context ends; every call is watched.
+type watchedPruner struct {
+	*store.DB
+	o *outliving
+}
+
+func (p *watchedPruner) PruneKeptRuns(ctx context.Context, keepDefault, limit int) (n int64, err error) {
+	p.o.call(ctx, func() {
+		<-ctx.Done()
+		n, err = 0, ctx.Err()
+	})
+	return n, err
+}
+
+// watchedListener is the real shared store whose notification listener is watched.
+type watchedListener struct {
+	*store.DB
+	o *outliving
+}
+
+func (l *watchedListener) Listen(ctx context.Context, fn func(channel, payload string)) {
+	l.o.call(ctx, func() { l.DB.Listen(ctx, fn) })
+}
+
+// hangingEngine is the real store whose result writes hang until their
+// context ends, as on a database that stopped answering.
+type hangingEngine struct {
+	*store.DB
+	finishes atomic.Int64
+}
+
+func (e *hangingEngine) Finish(ctx context.Context, results []apicron.RunResult) error {
+	e.finishes.Add(1)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// logBuffer collects an engine's log as JSON lines, for tests that check
+// what the engine says.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns the log so far.
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// logger returns a logger that writes into b, at every level.
+func (b *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// lines returns the records logged at level with message msg.
+func (b *logBuffer) lines(t testing.TB, level slog.Level, msg string) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for line := range bytes.Lines(b.buf.Bytes()) {
+		var rec map[string]any
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec[slog.LevelKey] == level.String() && rec[slog.MessageKey] == msg {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// want fails the test unless exactly one record at level says msg, with
+// each of the given key, value pairs (compared as printed: a JSON number
+// 1 matches 1, a duration is its nanoseconds).
+func (b *logBuffer) want(t testing.TB, level slog.Level, msg string, kv ...any) map[string]any {
+	t.Helper()
+	recs := b.lines(t, level, msg)
+	if len(recs) != 1 {
+		t.Fatalf("%d %s lines %q, want 1; the log:\n%s", len(recs), level, msg, b.String())
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		k := kv[i].(string)
+		want := kv[i+1]
+		if d, ok := want.(time.Duration); ok {
+			want = int64(d)
+		}
+		if got := fmt.Sprint(recs[0][k]); got != fmt.Sprint(want) {
+			t.Errorf("%s %q: %s = %s, want %v", level, msg, k, got, want)
+		}
+	}
+	return recs[0]
 }

@@ -21,7 +21,7 @@ func (s *Scheduler) addResult(r apicron.RunResult) {
 }
 
 // flushLoop writes waiting results every FlushInterval (group commit) until
-// ctx ends, then writes what is left.
+// ctx ends; Run's last writes take what is left.
 // After a failed write it waits RetryDelay before the next try, so a
 // database that refuses writes is not hammered every few milliseconds.
 func (s *Scheduler) flushLoop(ctx context.Context) {
@@ -31,7 +31,6 @@ func (s *Scheduler) flushLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			s.Flush(context.Background())
 			return
 		case <-t.C:
 		case <-s.flushC:

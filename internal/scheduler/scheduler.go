@@ -47,6 +47,11 @@ type Config struct {
 	// ShutdownGrace is how long in-flight requests may finish after the
 	// context ends; zero interrupts them at once.
 	ShutdownGrace time.Duration
+	// FinalWriteTimeout bounds the last writes at shutdown, once requests
+	// are done: the results still waiting, then the runs left RUNNING
+	// marked INTERRUPTED. A database that does not answer within it keeps
+	// Run no longer; what was not written is logged. Default 10 s.
+	FinalWriteTimeout time.Duration
 	// RetryDelay is how long a batch waits after the database refused it.
 	RetryDelay time.Duration
 	// LeaseTTL is how long the dispatcher lease lasts without renewal.
@@ -84,6 +89,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = 5 * time.Second
+	}
+	if c.FinalWriteTimeout <= 0 {
+		c.FinalWriteTimeout = 10 * time.Second
 	}
 }
 
@@ -187,7 +195,9 @@ func (s *Scheduler) Load(ctx context.Context) error {
 // Run fires schedules until ctx ends, then shuts down: it stops claiming,
 // lets requests in flight finish within ShutdownGrace, writes their results,
 // and marks what is left INTERRUPTED. It calls Load first unless the caller
-// did (to recover before the API answers).
+// did (to recover before the API answers). It returns when every goroutine
+// it started has returned, at most FinalWriteTimeout after the requests
+// are done.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	loaded := s.loaded
@@ -197,30 +207,31 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	flushDone := make(chan struct{})
+	// Run owns these goroutines and joins each before it returns: the
+	// cluster node's (heartbeat, listener, worker) once claiming has
+	// stopped, the flusher and the pruner once the requests are done.
+	var cluster, background sync.WaitGroup
 	flushCtx, stopFlush := context.WithCancel(context.Background())
-	go func() { defer close(flushDone); s.flushLoop(flushCtx) }()
+	defer stopFlush()
+	background.Go(func() { s.flushLoop(flushCtx) })
 	if s.cfg.Pruner != nil {
-		go s.pruneLoop(ctx)
+		background.Go(func() { s.pruneLoop(ctx) })
 	}
-	clusterDone := make(chan struct{})
 	if s.cluster != nil {
-		go s.runCluster(ctx, clusterDone)
-	} else {
-		close(clusterDone)
+		cluster.Go(func() { s.runCluster(ctx) })
 	}
 
 	s.loop(ctx)
 	close(s.claimsDone)
 
-	<-clusterDone // no more runs taken
+	cluster.Wait() // no more runs taken
 	s.drain()
 	// The flusher's last write ends before the runs still RUNNING are
 	// marked INTERRUPTED: marking first would fence off a result whose
 	// write was under way, and record a finished request as cut off.
 	stopFlush()
-	<-flushDone
-	s.interruptUnfinished()
+	background.Wait()
+	s.lastWrites()
 	return nil
 }
 
@@ -238,13 +249,20 @@ func (s *Scheduler) drain() {
 	<-done
 }
 
-// interruptUnfinished marks INTERRUPTED the runs left RUNNING: those cut
-// off by shutdown, and those whose result could not be written.
-func (s *Scheduler) interruptUnfinished() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// lastWrites writes the results still waiting, then marks INTERRUPTED the
+// runs left RUNNING (cut off by shutdown, or whose result could not be
+// written), both within FinalWriteTimeout.
+func (s *Scheduler) lastWrites() {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.FinalWriteTimeout)
 	defer cancel()
+	if err := s.Flush(ctx); err != nil {
+		s.resMu.Lock()
+		n := len(s.results)
+		s.resMu.Unlock()
+		s.logger.Error("write the last results", "results", n, "timeout", s.cfg.FinalWriteTimeout, "err", err)
+	}
 	if n, err := s.cfg.Store.InterruptRunning(ctx, s.cfg.Clock.Now(), "apicron shut down before the run finished"); err != nil {
-		s.logger.Error("mark unfinished runs INTERRUPTED", "err", err)
+		s.logger.Error("mark unfinished runs INTERRUPTED; they stay RUNNING until the next start, or another node's reaper, marks them", "timeout", s.cfg.FinalWriteTimeout, "err", err)
 	} else if n > 0 {
 		s.logger.Warn("unfinished runs marked INTERRUPTED", "runs", n)
 	}
