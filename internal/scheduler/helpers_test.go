@@ -130,6 +130,16 @@ func equalDurations(a, b []time.Duration) bool {
 	return true
 }
 
+// allRuns returns every run in db, newest first.
+func allRuns(t testing.TB, db *store.DB) []*apicron.Run {
+	t.Helper()
+	runs, _, err := db.FindRuns(context.Background(), apicron.RunFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs
+}
+
 // statuses lists the runs' statuses, for failure messages.
 func statuses(runs []*apicron.Run) []apicron.RunStatus {
 	var out []apicron.RunStatus
@@ -186,30 +196,44 @@ func (e *stallingEngine) Finish(ctx context.Context, results []apicron.RunResult
 	return e.DB.Finish(ctx, results)
 }
 
-// startRun runs s in a goroutine until the returned stop is called; stop
-// cancels Run's context and waits, at most 20 s, for Run to return.
-func startRun(t *testing.T, s *scheduler.Scheduler) (stop func()) {
+// running is a Scheduler's Run under way in a test.
+type running struct {
+	t      *testing.T
+	cancel context.CancelFunc // ends Run's context
+	done   chan error
+	once   sync.Once
+}
+
+// startRun calls s.Run in a goroutine; the test's end stops it.
+func startRun(t *testing.T, s *scheduler.Scheduler) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		t.Helper()
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("Run did not return within 20 s of its context ending")
+	r := &running{t: t, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.Run(ctx) }()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// wait fails the test unless Run returns within 20 s, without error.
+func (r *running) wait() {
+	r.t.Helper()
+	r.once.Do(func() {
+		select {
+		case err := <-r.done:
+			if err != nil {
+				r.t.Errorf("Run: %v", err)
 			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+		case <-time.After(20 * time.Second):
+			r.t.Fatal("Run did not return within 20 s of its context ending")
+		}
+	})
+}
+
+// stop ends Run's context and waits for Run to return.
+func (r *running) stop() {
+	r.t.Helper()
+	r.cancel()
+	r.wait()
 }
 
 // waitFor fails the test unless ch is closed within 10 s.
@@ -338,7 +362,9 @@ func (b *logBuffer) lines(t testing.TB, level slog.Level, msg string) []map[stri
 	var out []map[string]any
 	for line := range bytes.Lines(b.buf.Bytes()) {
 		var rec map[string]any
-		if err := json.Unmarshal(line, &rec); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.UseNumber() // numbers as logged: 60000000000, not 6e+10
+		if err := dec.Decode(&rec); err != nil {
 			t.Fatalf("log line %q: %v", line, err)
 		}
 		if rec[slog.LevelKey] == level.String() && rec[slog.MessageKey] == msg {
@@ -349,8 +375,8 @@ func (b *logBuffer) lines(t testing.TB, level slog.Level, msg string) []map[stri
 }
 
 // want fails the test unless exactly one record at level says msg, with
-// each of the given key, value pairs (compared as printed: a JSON number
-// 1 matches 1, a duration is its nanoseconds).
+// each of the given key, value pairs (compared as printed; a duration is
+// logged as its nanoseconds).
 func (b *logBuffer) want(t testing.TB, level slog.Level, msg string, kv ...any) map[string]any {
 	t.Helper()
 	recs := b.lines(t, level, msg)
@@ -368,4 +394,48 @@ func (b *logBuffer) want(t testing.TB, level slog.Level, msg string, kv ...any) 
 		}
 	}
 	return recs[0]
+}
+
+// await fails the test unless a record at level says msg within 10 s.
+func (b *logBuffer) await(t testing.TB, level slog.Level, msg string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); len(b.lines(t, level, msg)) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s line %q within 10 s; the log:\n%s", level, msg, b.String())
+		}
+	}
+}
+
+// gatedExecutor succeeds each job once release is closed; a job cut off
+// (its context ended) returns at once.
+type gatedExecutor struct {
+	clock   apicron.Clock
+	release chan struct{}
+	started chan struct{} // a value per job started
+}
+
+func newGatedExecutor(clock apicron.Clock) *gatedExecutor {
+	return &gatedExecutor{clock: clock, release: make(chan struct{}), started: make(chan struct{}, 1000)}
+}
+
+func (e *gatedExecutor) Execute(ctx context.Context, job *apicron.Job) apicron.RunResult {
+	e.started <- struct{}{}
+	select {
+	case <-e.release:
+	case <-ctx.Done():
+	}
+	return succeed(e.clock)(ctx, job)
+}
+
+// awaitStarted fails the test unless n jobs start within 10 s.
+func (e *gatedExecutor) awaitStarted(t testing.TB, n int) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for range n {
+		select {
+		case <-e.started:
+		case <-timeout:
+			t.Fatalf("fewer than %d jobs started within 10 s", n)
+		}
+	}
 }

@@ -63,8 +63,10 @@ func (s *Scheduler) Flush(ctx context.Context) error {
 		s.resMu.Lock()
 		s.results = append(batch, s.results...)
 		s.resMu.Unlock()
+		return err
 	}
-	return err
+	s.written.Add(int64(len(batch)))
+	return nil
 }
 
 // Wait blocks until every dispatched job has finished and its result is

@@ -133,6 +133,7 @@ type Scheduler struct {
 	resMu   sync.Mutex
 	results []apicron.RunResult
 	flushC  chan struct{} // size 1: FlushBatch reached
+	written atomic.Int64  // results written, so shutdown can say how many it wrote
 
 	writes writeHealth // the database writes the engine depends on, for /health
 }
@@ -223,27 +224,42 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 	s.loop(ctx)
 	close(s.claimsDone)
+	stopping, written := time.Now(), s.written.Load()
+	s.logger.Info("stopping: claiming no more runs, waiting for those in flight",
+		"in_flight", s.active.Load(), "grace", s.cfg.ShutdownGrace)
 
 	cluster.Wait() // no more runs taken
-	s.drain()
+	s.drain(stopping)
 	// The flusher's last write ends before the runs still RUNNING are
 	// marked INTERRUPTED: marking first would fence off a result whose
 	// write was under way, and record a finished request as cut off.
 	stopFlush()
 	background.Wait()
 	s.lastWrites()
+	s.logger.Info("results written while stopping", "results", s.written.Load()-written)
 	return nil
 }
 
 // drain lets the requests in flight finish within ShutdownGrace, then cuts
-// off the rest, and returns when every dispatched job is done.
-func (s *Scheduler) drain() {
+// off the rest, and returns when every dispatched job is done. It logs how
+// long the runs took to finish, or how many it cut off.
+func (s *Scheduler) drain(stopping time.Time) {
+	n := s.active.Load()
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
+	grace := time.NewTimer(s.cfg.ShutdownGrace)
+	defer grace.Stop()
 	select {
 	case <-done:
-	case <-time.After(s.cfg.ShutdownGrace):
-		s.logger.Warn("shutdown grace elapsed; interrupting requests still in flight", "grace", s.cfg.ShutdownGrace)
+	case <-grace.C:
+	}
+	// A job is no longer active by the time done closes, so none is cut
+	// off when every job ended within the grace.
+	if cut := s.active.Load(); cut > 0 {
+		s.logger.Warn("shutdown grace elapsed; interrupting requests still in flight, their runs become INTERRUPTED",
+			"grace", s.cfg.ShutdownGrace, "runs", cut)
+	} else if n > 0 {
+		s.logger.Info("runs in flight finished", "runs", n, "took", time.Since(stopping).Round(time.Millisecond))
 	}
 	s.stopExec()
 	<-done

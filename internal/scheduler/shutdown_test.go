@@ -2,11 +2,13 @@ package scheduler_test
 
 import (
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/apicron/apicron"
 	"github.com/apicron/apicron/internal/scheduler"
+	"github.com/apicron/apicron/internal/store"
 	"github.com/apicron/apicron/internal/storetest"
 )
 
@@ -23,9 +25,9 @@ func TestScheduler_ShutdownWritesResultsBeforeInterrupting(t *testing.T) {
 		eng := newStallingEngine(db)
 		sch := mustSchedule(t, db, "http://127.0.0.1:9/", &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 60})
 		s := scheduler.New(scheduler.Config{Store: eng, Executor: succeed(clock), Clock: clock})
-		stop := startRun(t, s)
+		run := startRun(t, s)
 		waitFor(t, eng.entered, "the result write")
-		stop()
+		run.stop()
 		runs, _, err := db.FindRuns(t.Context(), apicron.RunFilter{ScheduleID: &sch.ID})
 		if err != nil {
 			t.Fatal(err)
@@ -45,9 +47,9 @@ func TestScheduler_RunJoinsPruneLoop(t *testing.T) {
 	o := newOutliving()
 	s := scheduler.New(scheduler.Config{Store: db, Executor: succeed(clock), Clock: clock,
 		Pruner: &watchedPruner{DB: db, o: o}})
-	stop := startRun(t, s)
+	run := startRun(t, s)
 	waitFor(t, o.entered, "the first prune pass") // a second after Run starts
-	stop()
+	run.stop()
 	o.check(t, "a prune call")
 }
 
@@ -59,9 +61,9 @@ func TestScheduler_RunJoinsListener(t *testing.T) {
 	o := newOutliving()
 	s := scheduler.New(scheduler.Config{Store: &watchedListener{DB: db, o: o}, Executor: succeed(apicron.SystemClock{}),
 		LeaseTTL: time.Second})
-	stop := startRun(t, s)
+	run := startRun(t, s)
 	waitFor(t, o.entered, "the listener")
-	stop()
+	run.stop()
 	o.check(t, "the listener")
 }
 
@@ -77,12 +79,78 @@ func TestScheduler_LastWritesBounded(t *testing.T) {
 	logs := &logBuffer{}
 	s := scheduler.New(scheduler.Config{Store: eng, Executor: succeed(clock), Clock: clock, Logger: logs.logger(),
 		FinalWriteTimeout: 100 * time.Millisecond})
-	stop := startRun(t, s)
+	run := startRun(t, s)
 	for deadline := time.Now().Add(10 * time.Second); eng.finishes.Load() == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("no result write started")
 		}
 	}
-	stop() // fails the test unless Run returns within 20 s
+	run.stop() // fails the test unless Run returns within 20 s
 	logs.want(t, slog.LevelError, "write the last results", "results", int64(1))
+}
+
+// TestScheduler_ShutdownLogs: between its context ending and Run
+// returning, the engine says it is stopping (with the runs in flight and
+// the grace), then how long they took to finish or how many the grace cut
+// off, and how many results it wrote meanwhile.
+func TestScheduler_ShutdownLogs(t *testing.T) {
+	t.Parallel()
+	const stopping = "stopping: claiming no more runs, waiting for those in flight"
+	const finished = "runs in flight finished"
+	const graceElapsed = "shutdown grace elapsed; interrupting requests still in flight, their runs become INTERRUPTED"
+	const written = "results written while stopping"
+	const interrupted = "unfinished runs marked INTERRUPTED"
+	// start runs an engine whose two runs are in flight, ends its context
+	// and waits for the stopping line.
+	start := func(t *testing.T, driver string, grace time.Duration) (*store.DB, *logBuffer, *gatedExecutor, *running) {
+		clock := storetest.NewClock(t0)
+		db := storetest.Open(t, driver, clock)
+		for range 2 {
+			mustSchedule(t, db, "http://127.0.0.1:9/", &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 60})
+		}
+		logs := &logBuffer{}
+		exec := newGatedExecutor(clock)
+		s := scheduler.New(scheduler.Config{Store: db, Executor: exec, Clock: clock, Logger: logs.logger(), ShutdownGrace: grace})
+		run := startRun(t, s)
+		exec.awaitStarted(t, 2)
+		run.cancel()
+		logs.await(t, slog.LevelInfo, stopping)
+		return db, logs, exec, run
+	}
+	none := func(t *testing.T, logs *logBuffer, level slog.Level, msgs ...string) {
+		t.Helper()
+		for _, msg := range msgs {
+			if n := len(logs.lines(t, level, msg)); n != 0 {
+				t.Errorf("%d %s lines %q, want none", n, level, msg)
+			}
+		}
+	}
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		t.Run("drained", func(t *testing.T) {
+			db, logs, exec, run := start(t, driver, time.Minute)
+			close(exec.release)
+			run.wait()
+			logs.want(t, slog.LevelInfo, stopping, "in_flight", 2, "grace", time.Minute)
+			if took := logs.want(t, slog.LevelInfo, finished, "runs", 2)["took"]; took == nil {
+				t.Errorf("%q does not say how long it took", finished)
+			}
+			logs.want(t, slog.LevelInfo, written, "results", 2)
+			none(t, logs, slog.LevelWarn, graceElapsed, interrupted)
+			if got := statuses(allRuns(t, db)); !slices.Equal(got, []apicron.RunStatus{apicron.Success, apicron.Success}) {
+				t.Errorf("runs %v, want 2 SUCCESS", got)
+			}
+		})
+		t.Run("cut off", func(t *testing.T) {
+			db, logs, _, run := start(t, driver, 50*time.Millisecond) // the requests never end by themselves
+			run.wait()
+			logs.want(t, slog.LevelInfo, stopping, "in_flight", 2, "grace", 50*time.Millisecond)
+			logs.want(t, slog.LevelWarn, graceElapsed, "runs", 2, "grace", 50*time.Millisecond)
+			none(t, logs, slog.LevelInfo, finished)
+			logs.want(t, slog.LevelInfo, written, "results", 0)
+			logs.want(t, slog.LevelWarn, interrupted, "runs", 2)
+			if got := statuses(allRuns(t, db)); !slices.Equal(got, []apicron.RunStatus{apicron.Interrupted, apicron.Interrupted}) {
+				t.Errorf("runs %v, want 2 INTERRUPTED", got)
+			}
+		})
+	})
 }
