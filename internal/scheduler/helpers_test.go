@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -438,4 +441,177 @@ func (e *gatedExecutor) awaitStarted(t testing.TB, n int) {
 			t.Fatalf("fewer than %d jobs started within 10 s", n)
 		}
 	}
+}
+
+// occurrence names a schedule's occurrence: its id and scheduled time.
+func occurrence(scheduleID int64, at time.Time) string {
+	return fmt.Sprintf("%d@%d", scheduleID, at.UnixMilli())
+}
+
+// countingTarget is a real HTTP target that counts the requests it gets per
+// occurrence (X-Occurrence) and per node (X-Node).
+type countingTarget struct {
+	*httptest.Server
+	mu     sync.Mutex
+	byOcc  map[string]int
+	byNode map[string]int
+	latest map[string]time.Time // node -> latest scheduled time it ran
+}
+
+func newCountingTarget(t testing.TB) *countingTarget {
+	ct := &countingTarget{byOcc: map[string]int{}, byNode: map[string]int{}, latest: map[string]time.Time{}}
+	ct.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at, _ := strconv.ParseInt(r.Header.Get("X-Scheduled-At"), 10, 64)
+		ct.mu.Lock()
+		ct.byOcc[r.Header.Get("X-Occurrence")]++
+		node := r.Header.Get("X-Node")
+		ct.byNode[node]++
+		if t := time.UnixMilli(at); t.After(ct.latest[node]) {
+			ct.latest[node] = t
+		}
+		ct.mu.Unlock()
+	}))
+	t.Cleanup(ct.Close)
+	return ct
+}
+
+// requests returns how many requests node sent (all nodes for "").
+func (ct *countingTarget) requests(node string) int {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if node != "" {
+		return ct.byNode[node]
+	}
+	n := 0
+	for _, c := range ct.byNode {
+		n += c
+	}
+	return n
+}
+
+// ranAfter reports whether node ran an occurrence scheduled after at.
+func (ct *countingTarget) ranAfter(node string, at time.Time) bool {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return ct.latest[node].After(at)
+}
+
+// exactlyOnce fails the test unless every SUCCESS run in db was requested
+// exactly once and no other occurrence was requested at all.
+func (ct *countingTarget) exactlyOnce(t testing.TB, db *store.DB) {
+	t.Helper()
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	succeeded := map[string]bool{}
+	for _, r := range allRuns(t, db) {
+		if r.Status == apicron.Success {
+			succeeded[occurrence(r.ScheduleID, r.ScheduledAt)] = true
+		}
+	}
+	for occ, n := range ct.byOcc {
+		if n != 1 || !succeeded[occ] {
+			t.Errorf("occurrence %s requested %d times (a SUCCESS run: %v), want once", occ, n, succeeded[occ])
+		}
+	}
+	for occ := range succeeded {
+		if ct.byOcc[occ] == 0 {
+			t.Errorf("run of occurrence %s is SUCCESS but was never requested", occ)
+		}
+	}
+}
+
+// httpExecutor sends each job's request, as node, naming the occurrence in
+// headers, and reports SUCCESS when it is answered.
+type httpExecutor struct {
+	node string
+}
+
+func (e httpExecutor) Execute(ctx context.Context, job *apicron.Job) apicron.RunResult {
+	fail := func(err error) apicron.RunResult {
+		now := time.Now()
+		out := apicron.Outcome{Status: apicron.Failed, ErrorType: apicron.ErrOther, ErrorMessage: err.Error()}
+		return apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: now, FinishedAt: now, Outcome: out,
+			Attempts: []apicron.Attempt{{RunID: job.RunID, Number: 1, StartedAt: now, FinishedAt: now, Outcome: out}}}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, job.URL, nil)
+	if err != nil {
+		return fail(err)
+	}
+	req.Header.Set("X-Node", e.node)
+	req.Header.Set("X-Occurrence", occurrence(job.ScheduleID, job.ScheduledAt))
+	req.Header.Set("X-Scheduled-At", strconv.FormatInt(job.ScheduledAt.UnixMilli(), 10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fail(err)
+	}
+	resp.Body.Close()
+	return succeed(apicron.SystemClock{})(ctx, job)
+}
+
+// node is one engine of a cluster test, on its own store of the shared database.
+type node struct {
+	id  string
+	db  *store.DB
+	s   *scheduler.Scheduler
+	run *running
+}
+
+// startNode runs an engine as node id on eng, a store of the shared database.
+func startNode(t *testing.T, id string, db *store.DB, eng apicron.Engine) *node {
+	t.Helper()
+	s := scheduler.New(scheduler.Config{Store: eng, Executor: httpExecutor{node: id}, LeaseTTL: time.Second,
+		ShutdownGrace: 5 * time.Second})
+	return &node{id: id, db: db, s: s, run: startRun(t, s)}
+}
+
+// role returns the node's role as Health reports it, and the lease epoch.
+func (n *node) role(t testing.TB) (string, int64) {
+	t.Helper()
+	h, err := n.s.Health(context.Background())
+	if err != nil {
+		t.Fatalf("node %s health: %v", n.id, err)
+	}
+	return h.Role, h.LeaseEpoch
+}
+
+// eventually fails the test unless cond holds within 10 s, polling every 10 ms.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// idleTaker is the real shared store of a node that takes no claimed runs,
+// as one whose every slot is busy: whatever it claims, other nodes run.
+type idleTaker struct{ *store.DB }
+
+func (idleTaker) TakeRuns(context.Context, int) ([]*apicron.Job, error) { return nil, nil }
+
+// announcingStore is the real shared store that closes listening when the
+// engine starts its notification listener, and records a successful Resign.
+type announcingStore struct {
+	*store.DB
+	once      sync.Once
+	listening chan struct{}
+	resigned  atomic.Bool
+}
+
+func newAnnouncingStore(db *store.DB) *announcingStore {
+	return &announcingStore{DB: db, listening: make(chan struct{})}
+}
+
+func (a *announcingStore) Listen(ctx context.Context, fn func(channel, payload string)) {
+	a.once.Do(func() { close(a.listening) })
+	a.DB.Listen(ctx, fn)
+}
+
+func (a *announcingStore) Resign(ctx context.Context) error {
+	err := a.DB.Resign(ctx)
+	if err == nil {
+		a.resigned.Store(true)
+	}
+	return err
 }

@@ -1,0 +1,126 @@
+package scheduler_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/scheduler"
+	"github.com/apicron/apicron/internal/store"
+	"github.com/apicron/apicron/internal/storetest"
+)
+
+// The engine's cluster behaviour on PostgreSQL in the shared mode production
+// runs, with the real clock (leases use the database's) and LeaseTTL 1 s:
+// heartbeats every 200 ms.
+
+// TestScheduler_RoleFromStore: the store's mode alone decides the role: an
+// engine on a store that is not shared is single (SQLite, and PostgreSQL
+// too); one on a shared store is a follower until it holds the lease, then
+// the leader, never single.
+func TestScheduler_RoleFromStore(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		clock := storetest.NewClock(t0)
+		s := scheduler.New(scheduler.Config{Store: storetest.Open(t, driver, clock), Executor: succeed(clock)})
+		if h, err := s.Health(t.Context()); err != nil || h.Role != apicron.RoleSingle {
+			t.Fatalf("role on an unshared %s store: %q (%v), want single", driver, h.Role, err)
+		}
+	})
+	t.Run("shared", func(t *testing.T) {
+		t.Parallel()
+		db, _ := storetest.OpenShared(t, "a", apicron.SystemClock{})
+		s := scheduler.New(scheduler.Config{Store: db, Executor: httpExecutor{node: "a"}, LeaseTTL: time.Second})
+		if h, _ := s.Health(t.Context()); h.Role != apicron.RoleFollower || h.LeaseEpoch != 0 {
+			t.Fatalf("role on a shared store before Run: %q epoch %d, want follower and 0", h.Role, h.LeaseEpoch)
+		}
+		startRun(t, s)
+		n := &node{id: "a", db: db, s: s}
+		eventually(t, "the only node to lead", func() bool { r, _ := n.role(t); return r == apicron.RoleLeader })
+		if _, epoch := n.role(t); epoch <= 0 {
+			t.Fatalf("leader's epoch %d, want > 0", epoch)
+		}
+	})
+}
+
+// TestScheduler_ClusterFollowerRunsClaims: with two engines on one shared
+// database exactly one leads; the follower takes the runs the leader claims
+// and runs them, each occurrence exactly once. The leader here takes none
+// itself (as when its slots are all busy), so every request is the
+// follower's.
+func TestScheduler_ClusterFollowerRunsClaims(t *testing.T) {
+	t.Parallel()
+	dbA, dsn := storetest.OpenShared(t, "a", apicron.SystemClock{})
+	dbB := storetest.OpenDSN(t, "postgres", dsn, store.Config{Shared: true, NodeID: "b"})
+	target := newCountingTarget(t)
+
+	a := startNode(t, "a", dbA, idleTaker{dbA})
+	eventually(t, "a to lead", func() bool { r, _ := a.role(t); return r == apicron.RoleLeader })
+	engB := newAnnouncingStore(dbB)
+	b := startNode(t, "b", dbB, engB)
+	waitFor(t, engB.listening, "b's listener")
+	for range 3 {
+		s := mustSchedule(t, dbA, target.URL, &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 1})
+		a.s.Changed(s.ID)
+	}
+
+	oneLeader := func() {
+		t.Helper()
+		ra, _ := a.role(t)
+		rb, _ := b.role(t)
+		if ra != apicron.RoleLeader || rb != apicron.RoleFollower {
+			t.Fatalf("roles a %q, b %q; want a leader and b follower", ra, rb)
+		}
+	}
+	eventually(t, "b to run two rounds of the three schedules", func() bool {
+		oneLeader()
+		return target.requests("b") >= 6
+	})
+	oneLeader()
+	a.run.stop()
+	b.run.stop()
+	if n := target.requests("a"); n != 0 {
+		t.Errorf("a, which takes no runs, sent %d requests", n)
+	}
+	target.exactlyOnce(t, dbA)
+}
+
+// TestScheduler_ClusterFailover: when the leader's context ends it resigns,
+// and the follower takes the lease (a greater epoch) at its next heartbeat
+// and carries on: it claims and runs the occurrences that follow, and no
+// occurrence runs twice across the two nodes.
+func TestScheduler_ClusterFailover(t *testing.T) {
+	t.Parallel()
+	dbA, dsn := storetest.OpenShared(t, "a", apicron.SystemClock{})
+	dbB := storetest.OpenDSN(t, "postgres", dsn, store.Config{Shared: true, NodeID: "b"})
+	target := newCountingTarget(t)
+
+	engA := newAnnouncingStore(dbA)
+	a := startNode(t, "a", dbA, engA)
+	eventually(t, "a to lead", func() bool { r, _ := a.role(t); return r == apicron.RoleLeader })
+	_, epochA := a.role(t)
+	engB := newAnnouncingStore(dbB)
+	b := startNode(t, "b", dbB, engB)
+	waitFor(t, engB.listening, "b's listener")
+	for range 3 {
+		s := mustSchedule(t, dbA, target.URL, &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 1})
+		a.s.Changed(s.ID)
+	}
+	eventually(t, "the first occurrences", func() bool { return target.requests("") >= 3 })
+	if rb, _ := b.role(t); rb != apicron.RoleFollower {
+		t.Fatalf("b is %q while a leads, want follower", rb)
+	}
+
+	a.run.stop()
+	stopped := time.Now()
+	if !engA.resigned.Load() {
+		t.Fatal("a did not resign the lease when its context ended")
+	}
+	eventually(t, "b to take the lease", func() bool { r, _ := b.role(t); return r == apicron.RoleLeader })
+	if _, epochB := b.role(t); epochB <= epochA {
+		t.Errorf("b's epoch %d, want greater than a's %d", epochB, epochA)
+	}
+	eventually(t, "b to run an occurrence due after a stopped", func() bool { return target.ranAfter("b", stopped) })
+	b.run.stop()
+	target.exactlyOnce(t, dbB)
+}
