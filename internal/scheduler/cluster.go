@@ -104,9 +104,16 @@ func (s *Scheduler) runCluster(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			worker.Wait()
+			// Stopping, this node renews the lease no more: it does not lead,
+			// whether or not the resignation reaches the database, and
+			// /health, which answers while runs drain, says so.
+			led := s.leader.Swap(false)
+			s.epoch.Store(0)
 			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			if err := c.Resign(rctx); err != nil {
-				s.logger.Error("resign the dispatcher lease", "err", err)
+				s.logger.Error("resign the dispatcher lease; another node takes it when it expires", "ttl", s.cfg.LeaseTTL, "err", err)
+			} else if led {
+				s.logger.Info("resigned the dispatcher lease", "node_id", c.NodeID())
 			}
 			cancel()
 			return

@@ -85,8 +85,8 @@ func TestScheduler_ClusterFollowerRunsClaims(t *testing.T) {
 	target.exactlyOnce(t, dbA)
 }
 
-// TestScheduler_ClusterFailover: when the leader's context ends it resigns,
-// and the follower takes the lease (a greater epoch) at its next heartbeat
+// TestScheduler_ClusterFailover: when the leader's context ends it resigns
+// (and no longer reports itself leader), and the follower takes the lease (a greater epoch) at its next heartbeat
 // and carries on: it claims and runs the occurrences that follow, and no
 // occurrence runs twice across the two nodes.
 func TestScheduler_ClusterFailover(t *testing.T) {
@@ -115,6 +115,9 @@ func TestScheduler_ClusterFailover(t *testing.T) {
 	stopped := time.Now()
 	if !engA.resigned.Load() {
 		t.Fatal("a did not resign the lease when its context ended")
+	}
+	if ra, epoch := a.role(t); ra != apicron.RoleFollower || epoch != 0 {
+		t.Errorf("a reports %q epoch %d after resigning, want follower and 0: two nodes would say they lead", ra, epoch)
 	}
 	eventually(t, "b to take the lease", func() bool { r, _ := b.role(t); return r == apicron.RoleLeader })
 	if _, epochB := b.role(t); epochB <= epochA {
