@@ -62,8 +62,8 @@ func checkTemplate(field, text string) error {
 	return nil
 }
 
-// RenderTemplate executes text as a text/template with data. Text without
-// actions is returned as it is. What it renders is at most MaxRenderedBytes.
+// RenderTemplate parses text with ParseTemplate and executes it with data
+// by ExecuteTemplate. Text without actions is returned as it is.
 func RenderTemplate(name, text string, data TemplateData) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
@@ -72,31 +72,43 @@ func RenderTemplate(name, text string, data TemplateData) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	buf := limitedBuffer{max: MaxRenderedBytes}
-	if err := tmpl.Execute(&buf, data); err != nil {
-		return "", fmt.Errorf("template does not execute: %w", err)
+	var buf bytes.Buffer
+	if err := ExecuteTemplate(&buf, tmpl, data); err != nil {
+		return "", err
 	}
 	return buf.String(), nil
+}
+
+// ExecuteTemplate executes tmpl, made by ParseTemplate, with data (a
+// TemplateData) into buf, which it refuses to grow past MaxRenderedBytes:
+// a template that validation let through (its sample run rendered little)
+// may render more on a later run, behind a condition on the run's data.
+// What buf already holds counts towards the cap, so pass it empty. Callers
+// that render several templates with the same data may box it in an any
+// once.
+func ExecuteTemplate(buf *bytes.Buffer, tmpl *template.Template, data any) error {
+	if err := tmpl.Execute((*cappedBuffer)(buf), data); err != nil {
+		return fmt.Errorf("template does not execute: %w", err)
+	}
+	return nil
 }
 
 // errRenderedTooLarge is what a template that renders more than
 // MaxRenderedBytes fails with.
 var errRenderedTooLarge = fmt.Errorf("renders more than %d bytes", MaxRenderedBytes)
 
-// limitedBuffer is a buffer that refuses to grow past max.
-type limitedBuffer struct {
-	buf bytes.Buffer
-	max int
-}
+// cappedBuffer is a bytes.Buffer that refuses to grow past
+// MaxRenderedBytes. It is a pointer, so making an io.Writer of it does not
+// allocate.
+type cappedBuffer bytes.Buffer
 
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if b.buf.Len()+len(p) > b.max {
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	buf := (*bytes.Buffer)(b)
+	if buf.Len()+len(p) > MaxRenderedBytes {
 		return 0, errRenderedTooLarge
 	}
-	return b.buf.Write(p)
+	return buf.Write(p)
 }
-
-func (b *limitedBuffer) String() string { return b.buf.String() }
 
 // ParseTemplate parses text the way every target template is parsed: a
 // reference to a missing key is an error, not "<no value>".

@@ -117,7 +117,7 @@ func FuzzRenderTemplate(f *testing.F) {
 		}
 		if err == nil && tmpl != nil {
 			var buf bytes.Buffer
-			if err := tmpl.Execute(&buf, data); err != nil || buf.String() != out {
+			if err := apicron.ExecuteTemplate(&buf, tmpl, data); err != nil || buf.String() != out {
 				t.Fatalf("the parsed template renders %q, %v; RenderTemplate %q", buf.String(), err, out)
 			}
 		}

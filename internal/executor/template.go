@@ -2,7 +2,6 @@ package executor
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
 	"sync"
 	"text/template"
@@ -68,12 +67,13 @@ func newTemplateCache(maxEntries, maxBytes int) *templateCache {
 	}
 }
 
-// bufPool holds the buffers templates are executed into.
+// renderBufPool holds the buffers templates are executed into.
 var renderBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // render executes text with data (an apicron.TemplateData) as
-// apicron.RenderTemplate does, with the same options and error texts, but
-// parses each distinct text once. Text without actions is returned as it is.
+// apicron.RenderTemplate does, through the same apicron.ParseTemplate and
+// apicron.ExecuteTemplate, but parses each distinct text once. Text without
+// actions is returned as it is.
 func (c *templateCache) render(field, header, text string, data any) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
@@ -89,26 +89,10 @@ func (c *templateCache) render(field, header, text string, data any) (string, er
 			renderBufPool.Put(buf)
 		}
 	}()
-	if err := e.tmpl.Execute(cappedWriter{buf}, data); err != nil {
-		return "", &templateError{fmt.Errorf("template does not execute: %w", err)}
+	if err := apicron.ExecuteTemplate(buf, e.tmpl, data); err != nil {
+		return "", &templateError{err}
 	}
 	return buf.String(), nil
-}
-
-// errRenderedTooLarge is what a template that renders more than
-// apicron.MaxRenderedBytes fails with (as apicron.RenderTemplate does).
-var errRenderedTooLarge = fmt.Errorf("renders more than %d bytes", apicron.MaxRenderedBytes)
-
-// cappedWriter refuses to grow its buffer past apicron.MaxRenderedBytes: a
-// template that validation let through (its sample run rendered little) may
-// still render more on a later run, behind a condition on the run's data.
-type cappedWriter struct{ buf *bytes.Buffer }
-
-func (w cappedWriter) Write(p []byte) (int, error) {
-	if w.buf.Len()+len(p) > apicron.MaxRenderedBytes {
-		return 0, errRenderedTooLarge
-	}
-	return w.buf.Write(p)
 }
 
 func (c *templateCache) get(k templateKey) *templateEntry {
