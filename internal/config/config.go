@@ -39,8 +39,8 @@ type Config struct {
 	Timezone *time.Location
 
 	MaxConcurrentJobs int           // 1..100000
-	DefaultTimeout    time.Duration // (0, 1h]
-	MaxRetries        int           // 0..10
+	DefaultTimeout    time.Duration // (0, apicron.MaxTimeoutSeconds]
+	MaxRetries        int           // 0..apicron.MaxRetriesLimit
 
 	AppTitle   string
 	AppVersion string // "" means: use the build version
@@ -56,7 +56,7 @@ type Config struct {
 	LeaseTTL      time.Duration // (0, 1h]
 	RunRetention  time.Duration // >= 0; 0 keeps runs forever
 	// RunKeepPerSchedule caps the finished runs kept per schedule whose
-	// keep_runs is null: 0..1000000, 0 for no cap.
+	// keep_runs is null: 0..apicron.MaxKeepRuns, 0 for no cap.
 	RunKeepPerSchedule int
 
 	// APITokens may call every endpoint; APIReadTokens only GET and HEAD

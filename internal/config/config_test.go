@@ -11,9 +11,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apicron/apicron"
 )
 
 // env returns a getenv func over m.
@@ -290,6 +293,47 @@ func TestLoad_Invalid(t *testing.T) {
 		if s.env != "APP_TITLE" && s.env != "APP_VERSION" && !names[s.env] {
 			t.Errorf("no invalid case for %s", s.env)
 		}
+	}
+}
+
+// TestLoad_LimitsAreTheRoots holds the settings that bound what a target
+// or a schedule may also set to the root's constants: the largest value is
+// accepted, one more is refused, and the error and the help quote it.
+func TestLoad_LimitsAreTheRoots(t *testing.T) {
+	t.Parallel()
+	var usage bytes.Buffer
+	Usage(&usage)
+	tests := []struct {
+		env          string
+		largest      string // the largest valid value
+		overLargest  string
+		want         string // in the error and in the help
+		wantHelpText string
+	}{
+		{"MAX_RETRIES", strconv.Itoa(apicron.MaxRetriesLimit), strconv.Itoa(apicron.MaxRetriesLimit + 1),
+			fmt.Sprintf("from 0 to %d", apicron.MaxRetriesLimit), fmt.Sprintf("0 to %d.", apicron.MaxRetriesLimit)},
+		{"DEFAULT_TIMEOUT", strconv.Itoa(apicron.MaxTimeoutSeconds), strconv.Itoa(apicron.MaxTimeoutSeconds) + ".001",
+			"at most 1h", "at most 1h."},
+		{"RUN_KEEP_PER_SCHEDULE", strconv.Itoa(apicron.MaxKeepRuns), strconv.Itoa(apicron.MaxKeepRuns + 1),
+			fmt.Sprintf("from 0 to %d", apicron.MaxKeepRuns), fmt.Sprintf("0 to %d;", apicron.MaxKeepRuns)},
+	}
+	if apicron.MaxTimeoutSeconds != 3600 {
+		t.Fatalf("apicron.MaxTimeoutSeconds is %d: update the DEFAULT_TIMEOUT case's text", apicron.MaxTimeoutSeconds)
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			t.Parallel()
+			mustLoad(t, nil, env(map[string]string{tt.env: tt.largest}), "")
+			_, err := Load(nil, env(map[string]string{tt.env: tt.overLargest}), "")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s=%s: %v, want refused %q", tt.env, tt.overLargest, err, tt.want)
+			}
+			for _, s := range settings {
+				if s.env == tt.env && !strings.Contains(s.help, tt.wantHelpText) {
+					t.Errorf("help of %s is %q, want %q", tt.env, s.help, tt.wantHelpText)
+				}
+			}
+		})
 	}
 }
 

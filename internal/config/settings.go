@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/apicron/apicron"
 )
 
 // setting is one row of the settings table: its names, default, help, and how
@@ -42,8 +44,9 @@ func (s setting) defaultValue() string {
 
 const maxDuration = time.Duration(math.MaxInt64)
 
-// maxKeepRuns is apicron.MaxKeepRuns, the largest keep_runs.
-const maxKeepRuns = 1_000_000
+// maxDefaultTimeout is the longest DEFAULT_TIMEOUT: the longest timeout a
+// target may set.
+const maxDefaultTimeout = apicron.MaxTimeoutSeconds * time.Second
 
 var settings = []setting{
 	{
@@ -83,14 +86,14 @@ var settings = []setting{
 	{
 		env: "DEFAULT_TIMEOUT", flag: "default-timeout", def: "30s",
 		help: "Timeout of a call whose target sets none: seconds (30, 0.5) or a\n" +
-			"duration (30s), at most 1h.",
-		set: secondsSetting(func(c *Config) *time.Duration { return &c.DefaultTimeout }, false, time.Hour),
+			"duration (30s), at most " + shortDuration(maxDefaultTimeout) + ".",
+		set: secondsSetting(func(c *Config) *time.Duration { return &c.DefaultTimeout }, false, maxDefaultTimeout),
 		get: func(c *Config) string { return c.DefaultTimeout.String() },
 	},
 	{
 		env: "MAX_RETRIES", flag: "max-retries", def: "0",
-		help: "Retries of a failed call whose target sets none, 0 to 10.",
-		set:  intSetting(func(c *Config) *int { return &c.MaxRetries }, 0, 10),
+		help: fmt.Sprintf("Retries of a failed call whose target sets none, 0 to %d.", apicron.MaxRetriesLimit),
+		set:  intSetting(func(c *Config) *int { return &c.MaxRetries }, 0, apicron.MaxRetriesLimit),
 		get:  func(c *Config) string { return strconv.Itoa(c.MaxRetries) },
 	},
 	{
@@ -208,8 +211,8 @@ var settings = []setting{
 	{
 		env: "RUN_KEEP_PER_SCHEDULE", flag: "run-keep-per-schedule", def: "0",
 		help: "How many finished runs each schedule keeps at most when it sets no\n" +
-			"keep_runs of its own: older ones are deleted (0 to 1000000; 0 is no cap).",
-		set: intSetting(func(c *Config) *int { return &c.RunKeepPerSchedule }, 0, maxKeepRuns),
+			fmt.Sprintf("keep_runs of its own: older ones are deleted (0 to %d; 0 is no cap).", apicron.MaxKeepRuns),
+		set: intSetting(func(c *Config) *int { return &c.RunKeepPerSchedule }, 0, apicron.MaxKeepRuns),
 		get: func(c *Config) string { return strconv.Itoa(c.RunKeepPerSchedule) },
 	},
 	{
