@@ -549,3 +549,30 @@ func TestServe_AccessControl(t *testing.T) {
 		t.Fatalf("metadata target: %d, want 422", resp.StatusCode)
 	}
 }
+
+// TestServe_LogComponentOnce: the wiring names each component once; no
+// package adds its name again to a logger that has it.
+func TestServe_LogComponentOnce(t *testing.T) {
+	t.Parallel()
+	ts, _ := okTarget(t)
+	s := startServer(t, filepath.Join(t.TempDir(), "log.db"), map[string]string{"LOG_LEVEL": "DEBUG"})
+	tid := createTarget(t, s, map[string]any{"name": "ok", "url": ts.URL})
+	sid := createSchedule(t, s, map[string]any{"name": "once", "target_id": tid, "schedule_type": "INTERVAL", "interval_seconds": 3600})
+	waitFor(t, 10*time.Second, "a finished run", func() bool { return len(finished(runsOf(t, s.url, sid))) == 1 })
+	s.stop()
+	attempts := 0
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		if n := strings.Count(line, "component="); n > 1 {
+			t.Errorf("%d component attributes in %s", n, line)
+		}
+		if strings.Contains(line, `msg="attempt finished"`) {
+			attempts++
+			if !strings.Contains(line, "component=executor") {
+				t.Errorf("attempt line without component=executor: %s", line)
+			}
+		}
+	}
+	if attempts != 1 {
+		t.Errorf("%d attempt lines logged, want 1:\n%s", attempts, s.logs)
+	}
+}

@@ -73,7 +73,9 @@ type Config struct {
 	// FAILED with error_type body_too_large: an endless body is not a success.
 	// Default 10 MiB.
 	MaxResponseBytes int64
-	// Logger receives one Debug line per attempt. Default: discard.
+	// Logger receives one Debug line per attempt. The caller names the
+	// component (logger.With("component", "executor")), as for every
+	// package. Default: discard.
 	Logger *slog.Logger
 	// Now stamps StartedAt and FinishedAt, the template's Now, and decides
 	// RetryDeadline. Latencies and timings use the monotonic clock instead.
@@ -137,7 +139,6 @@ func New(cfg Config) *Executor {
 	if e.logger == nil {
 		e.logger = slog.New(slog.DiscardHandler)
 	}
-	e.logger = e.logger.With("component", "executor")
 	if e.now == nil {
 		e.now = time.Now
 	}

@@ -2,10 +2,12 @@ package executor
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -816,5 +818,22 @@ func TestNew_Defaults(t *testing.T) {
 	}
 	if d := New(Config{}); d.timeout != DefaultTimeout {
 		t.Errorf("default timeout = %s", d.timeout)
+	}
+}
+
+// TestExecute_LogComponentOnce: the caller names the component, so a line
+// logged through a logger named "executor" says so once.
+func TestExecute_LogComponentOnce(t *testing.T) {
+	t.Parallel()
+	srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	var logged bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := New(Config{Logger: logger.With("component", "executor")})
+	if res := execute(t, e, newTestJob(srv.URL), 5*time.Second); res.Status != apicron.Success {
+		t.Fatalf("run %s %s", res.Status, res.ErrorMessage)
+	}
+	line := strings.TrimSpace(logged.String())
+	if n := strings.Count(line, `"component":`); n != 1 || !strings.Contains(line, `"component":"executor"`) || !strings.Contains(line, `"msg":"attempt finished"`) {
+		t.Errorf("logged %s: want one attempt line with one component attribute, executor (got %d)", line, n)
 	}
 }
