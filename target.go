@@ -2,6 +2,7 @@ package apicron
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -311,7 +312,8 @@ func validateURLTemplate(raw string) error {
 	return ValidateURL("url", rendered)
 }
 
-// ValidateURL checks that raw is an absolute http or https URL with a host.
+// ValidateURL checks that raw is an absolute http or https URL with a
+// host, and a port from 1 to 65535 if it has one.
 func ValidateURL(field, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -325,6 +327,13 @@ func ValidateURL(field, raw string) error {
 	}
 	if u.User != nil {
 		return Invalid(field, "must not embed credentials; use an Authorization header")
+	}
+	// url.Parse takes any digits as a port; a port past 65535 could be
+	// stored but would fail every run.
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return Invalid(field, "port %s is not a TCP port: it must be from 1 to 65535", p)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package apicron_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/apicron/apicron"
@@ -131,5 +132,78 @@ func TestTarget_ValidateSecretHeaders(t *testing.T) {
 	tg.Normalize()
 	if len(tg.SecretHeaders) != 2 || tg.SecretHeaders[0] != "x-token" || tg.SecretHeaders[1] != "Y" {
 		t.Errorf("normalized secret_headers = %q, want [x-token Y]", tg.SecretHeaders)
+	}
+}
+
+func TestTarget_ValidateURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url  string
+		want string // in the EINVALID message on field url; "" if valid
+	}{
+		{"http://example.com/", ""},
+		{"https://example.com:1/", ""},
+		{"http://127.0.0.1:65535/hook", ""},
+		{"http://[::1]:8080/", ""},
+		{"http://example.com:/", ""}, // an empty port is the scheme's
+		{"http://example.com:{{.RunID}}/", ""},
+		{"http://example.com:99999/", "port 99999 is not a TCP port: it must be from 1 to 65535"},
+		{"http://example.com:65536/", "port 65536 is not a TCP port"},
+		{"http://example.com:0/", "port 0 is not a TCP port"},
+		{"http://[::1]:70000/", "port 70000 is not a TCP port"},
+		{"http://example.com:99999999999999999999/", "is not a TCP port"},
+		{"http://example.com:{{.RunID}}99999/", "port 199999 is not a TCP port"},
+		{"http://example.com:http/", `invalid port ":http"`},
+		{"http://example.com:8o/", `invalid port ":8o"`},
+		{"ftp://example.com/", "scheme"},
+		{"http://user:pw@example.com/", "credentials"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			t.Parallel()
+			tg := &apicron.Target{Name: "n", URL: tt.url}
+			tg.Normalize()
+			err := tg.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("Validate: %v, want valid", err)
+				}
+				return
+			}
+			if apicron.ErrorCode(err) != apicron.EINVALID || apicron.ErrorField(err) != "url" || !strings.Contains(apicron.ErrorMessage(err), tt.want) {
+				t.Errorf("Validate: %v, want EINVALID on url saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		want string // in the message; "" if valid
+	}{
+		{"nightly report", ""},
+		{"café ☕", ""},
+		{strings.Repeat("é", apicron.MaxNameLength), ""},
+		{"", "must not be empty"},
+		{"   ", "must not be empty"},
+		{strings.Repeat("n", apicron.MaxNameLength+1), "at most 200 characters"},
+		{"bad \xff byte", "must be valid UTF-8"},
+		{"\xc3", "must be valid UTF-8"},
+		{"a\x00b", "control characters"},
+		{"line\nbreak", "control characters"},
+	}
+	for _, tt := range tests {
+		err := apicron.ValidateName("name", tt.name)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("ValidateName(%q): %v, want valid", tt.name, err)
+			}
+			continue
+		}
+		if apicron.ErrorCode(err) != apicron.EINVALID || apicron.ErrorField(err) != "name" || !strings.Contains(apicron.ErrorMessage(err), tt.want) {
+			t.Errorf("ValidateName(%q): %v, want EINVALID on name saying %q", tt.name, err, tt.want)
+		}
 	}
 }

@@ -576,3 +576,26 @@ func TestServe_LogComponentOnce(t *testing.T) {
 		t.Errorf("%d attempt lines logged, want 1:\n%s", attempts, s.logs)
 	}
 }
+
+// TestServe_TargetPortRefused: a URL whose port is not a TCP port is refused
+// when the target is saved, not stored to fail every run.
+func TestServe_TargetPortRefused(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, filepath.Join(t.TempDir(), "port.db"), nil)
+	for _, url := range []string{"http://127.0.0.1:99999/", "http://127.0.0.1:0/", "http://127.0.0.1:port/"} {
+		body, _ := json.Marshal(map[string]any{"name": "bad port", "url": url})
+		resp, err := http.Post(s.url+"/targets", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 422 || !strings.Contains(string(data), `"location":"body.url"`) || !strings.Contains(string(data), "port") {
+			t.Errorf("POST /targets with url %s: %d %s, want 422 on url saying why", url, resp.StatusCode, data)
+		}
+	}
+	var targets []idOnly
+	if call(t, "GET", s.url+"/targets", nil, &targets); len(targets) != 0 {
+		t.Errorf("%d targets stored, want none", len(targets))
+	}
+}
