@@ -19,29 +19,6 @@ import (
 	"github.com/apicron/apicron"
 )
 
-// env returns a getenv func over m.
-func env(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
-
-// mustWriteDotenv writes text to dir/.env.
-func mustWriteDotenv(t *testing.T, dir, text string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// mustLoad calls Load and fails the test on error.
-func mustLoad(t *testing.T, args []string, getenv func(string) string, dir string) Config {
-	t.Helper()
-	c, err := Load(args, getenv, dir)
-	if err != nil {
-		t.Fatalf("Load(%q): %v", args, err)
-	}
-	return c
-}
-
 func TestLoad_Defaults(t *testing.T) {
 	t.Parallel()
 	c := mustLoad(t, nil, nil, t.TempDir())

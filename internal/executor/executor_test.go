@@ -18,56 +18,8 @@ import (
 	"time"
 
 	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/storetest"
 )
-
-var testScheduledAt = time.Date(2025, 1, 2, 3, 4, 5, 6e6, time.FixedZone("X", 3600))
-
-func newTestJob(url string) *apicron.Job {
-	return &apicron.Job{
-		RunID:        70,
-		ScheduleID:   30,
-		ScheduleName: "nightly",
-		TargetID:     50,
-		ScheduledAt:  testScheduledAt,
-		Method:       "GET",
-		URL:          url,
-		Timeout:      2 * time.Second,
-		MaxRetries:   0,
-	}
-}
-
-// mustServer starts a loopback server for h, closed with the test.
-func mustServer(t testing.TB, h http.HandlerFunc) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// execute runs job and fails the test if it takes longer than bound.
-func execute(t *testing.T, e *Executor, job *apicron.Job, bound time.Duration) apicron.RunResult {
-	t.Helper()
-	start := time.Now()
-	res := e.Execute(context.Background(), job)
-	if d := time.Since(start); d > bound {
-		t.Errorf("Execute took %s, want under %s", d, bound)
-	}
-	return res
-}
-
-// closedPortURL returns a URL on which nothing listens.
-func closedPortURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr + "/"
-}
 
 func TestExecute_Classification(t *testing.T) {
 	t.Parallel()
@@ -441,8 +393,8 @@ func TestExecute_RequestCarriesRunAndTemplates(t *testing.T) {
 		"Host":             "example.test",
 	}
 	job.BodyTemplate = `{"attempt":{{.Attempt}},"now":"{{.Now}}"}`
-	now := time.Date(2025, 6, 7, 8, 9, 10, 11e6, time.UTC)
-	e := New(Config{Now: func() time.Time { return now }})
+	clock := storetest.NewClock(time.Date(2025, 6, 7, 8, 9, 10, 11e6, time.UTC))
+	e := New(Config{Now: clock.Now})
 	res := execute(t, e, job, 3*time.Second)
 	if res.Status != apicron.Success {
 		t.Fatalf("status %s %s", res.Status, res.ErrorMessage)
@@ -556,37 +508,6 @@ func TestExecute_DecryptErrorSendsNothing(t *testing.T) {
 	if n := hits.Load(); n != 0 {
 		t.Errorf("target hit %d times, want 0", n)
 	}
-}
-
-// fakeSleep records waits and advances a fake clock by them.
-type fakeSleep struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
-
-func (f *fakeSleep) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeSleep) Sleep(ctx context.Context, d time.Duration) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.waits = append(f.waits, d)
-	f.now = f.now.Add(d)
-	return ctx.Err()
-}
-
-func (f *fakeSleep) Waits() []time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]time.Duration(nil), f.waits...)
-}
-
-func newFakeSleep() *fakeSleep {
-	return &fakeSleep{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 }
 
 // scripted serves the given status codes in turn, then 200, and records the

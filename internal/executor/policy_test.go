@@ -24,15 +24,6 @@ func prefixes(ss ...string) []netip.Prefix {
 	return out
 }
 
-func mustPolicy(t testing.TB, allow, deny []netip.Prefix, denyPrivate bool) *Policy {
-	t.Helper()
-	p, err := NewPolicy(allow, deny, denyPrivate)
-	if err != nil {
-		t.Fatalf("NewPolicy: %v", err)
-	}
-	return p
-}
-
 func TestPolicy_Check(t *testing.T) {
 	t.Parallel()
 	def := mustPolicy(t, nil, nil, false)
