@@ -46,9 +46,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, dir string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(args, getenv, dir)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stdout, "apicron: cron for API calls. Commands: serve (the default), version.")
-		fmt.Fprintln(stdout)
-		config.Usage(stdout)
+		usage(stdout)
 		return err
 	} else if err != nil {
 		return err
@@ -76,8 +74,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, dir str
 		_, err = fmt.Fprintf(stdout, "%s\n", doc)
 		return err
 	default:
-		return fmt.Errorf("unknown command %q (want serve or version; see --help)", cmd)
+		return fmt.Errorf("unknown command %q: the commands are %s (see apicron help)", cmd, commandNames)
 	}
+}
+
+// commandNames lists the commands, for the error on an unknown one.
+const commandNames = "serve, version, help, echo and openapi"
+
+// usage writes apicron --help: what apicron is, its commands, its settings.
+func usage(w io.Writer) {
+	fmt.Fprint(w, `apicron: cron for API calls. It stores HTTP targets and schedules, sends each
+request on time, records every run, and serves a REST API, documented at
+/docs on the address it listens on.
+
+Usage:
+  apicron [command] [flags]
+
+Commands:
+  serve     run the API and the scheduler (the default command)
+  version   print the version (also --version or -v)
+  help      print this help (also --help or -h)
+  echo      run a target to try schedules on, on 127.0.0.1:9000: it answers
+            /get, /status/{code} and /delay/{ms} and prints each request
+            (apicron echo --help)
+  openapi   print the REST API's OpenAPI document
+
+`)
+	config.Usage(w)
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

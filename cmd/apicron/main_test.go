@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/apicron/apicron"
 )
 
 // logWatcher collects a server's log output and reports the address it listens on.
@@ -45,6 +49,11 @@ func (w *logWatcher) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// env returns a getenv func over m.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
 }
 
 type server struct {
@@ -353,18 +362,57 @@ func TestServe_SecondProcessRefused(t *testing.T) {
 }
 
 func TestRun_VersionAndBadSetting(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, "", &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "apicron ") {
-		t.Fatalf("version: %q %v", out.String(), err)
-	}
-	err := run(context.Background(), nil, func(k string) string {
-		if k == "MAX_CONCURRENT_JOBS" {
-			return "lots"
+	t.Parallel()
+	noEnv := func(string) string { return "" }
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-v"}, {"--port", "9", "--version"}} {
+		var out bytes.Buffer
+		if err := run(context.Background(), args, noEnv, "", &out, io.Discard); err != nil || out.String() != "apicron "+apicron.Version+"\n" {
+			t.Errorf("%q: %q %v, want the version", args, out.String(), err)
 		}
-		return ""
-	}, "", io.Discard, io.Discard)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, env(map[string]string{"APP_VERSION": "2.0.0-rc1"}), "", &out, io.Discard); err != nil || out.String() != "apicron 2.0.0-rc1\n" {
+		t.Errorf("version with APP_VERSION: %q %v", out.String(), err)
+	}
+	err := run(context.Background(), nil, env(map[string]string{"MAX_CONCURRENT_JOBS": "lots"}), "", io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "MAX_CONCURRENT_JOBS") {
 		t.Fatalf("bad setting: %v", err)
+	}
+	err = run(context.Background(), []string{"bogus"}, noEnv, "", io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `unknown command "bogus"`) || !strings.Contains(err.Error(), "echo") {
+		t.Errorf("unknown command: %v, want it named and the commands listed", err)
+	}
+}
+
+// TestRun_Help: apicron help is apicron --help, whatever the environment
+// holds; it lists every command and every setting, durations as they are
+// written, and no dashboard.
+func TestRun_Help(t *testing.T) {
+	t.Parallel()
+	badEnv := env(map[string]string{"PORT": "x"})
+	var want bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, badEnv, "", &want, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: %v", err)
+	}
+	for _, args := range [][]string{{"help"}, {"-h"}, {"serve", "--help"}} {
+		var out bytes.Buffer
+		if err := run(context.Background(), args, badEnv, "", &out, io.Discard); !errors.Is(err, flag.ErrHelp) || out.String() != want.String() {
+			t.Errorf("%q: %v, and the text differs from --help's:\n%s", args, err, out.String())
+		}
+	}
+	help := want.String()
+	for _, cmd := range []string{"serve", "version", "help", "echo", "openapi"} {
+		if !regexp.MustCompile(`(?m)^  ` + cmd + ` +\S`).MatchString(help) {
+			t.Errorf("help does not list the command %s:\n%s", cmd, help)
+		}
+	}
+	for _, want := range []string{"--version", "/docs", "RUN_RETENTION (default \"30d\")", "SHUTDOWN_GRACE (default \"30s\")", "DATABASE_URL", "API_TOKEN"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	if strings.Contains(strings.ToLower(help), "dashboard") {
+		t.Errorf("help mentions a dashboard")
 	}
 }
 

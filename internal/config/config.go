@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -157,9 +158,11 @@ func (c Config) LogValue() slog.Value {
 //
 // Flags may come before or after other arguments: "apicron --port 9 version"
 // and "apicron version --port 9" both give Port 9 and Args ["version"]. "--"
-// ends the flags. For -h, -help or --help Load returns flag.ErrHelp, and the
-// caller prints Usage. Every invalid setting is reported, each naming its
-// environment variable, in one error.
+// ends the flags. --version and -v are the command "version": they put it
+// first in Args. For the command "help", -h, -help or --help Load returns
+// flag.ErrHelp, whatever the other settings hold, and the caller prints
+// Usage. Every invalid setting is reported, each naming its environment
+// variable, in one error.
 func Load(args []string, getenv func(string) string, dotenvDir string) (Config, error) {
 	fs := flag.NewFlagSet("apicron", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -174,7 +177,13 @@ func Load(args []string, getenv func(string) string, dotenvDir string) (Config, 
 		}
 		flagValues[s.flag] = fs.String(s.flag, "", s.help)
 	}
-	flagArgs, positional := splitArgs(args)
+	flagArgs, positional, version := splitArgs(args)
+	if version {
+		positional = append([]string{"version"}, positional...)
+	}
+	if len(positional) > 0 && positional[0] == "help" {
+		return Config{}, flag.ErrHelp
+	}
 	if err := fs.Parse(flagArgs); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, flag.ErrHelp
@@ -258,16 +267,21 @@ func (b boolFlag) IsBoolFlag() bool { return true }
 // splitArgs separates flags (with their values) from other arguments, so that
 // flags may follow a subcommand. A flag that takes a value, as all but the
 // boolean ones do, takes the next argument as its value when it has no "=",
-// as package flag does.
-func splitArgs(args []string) (flagArgs, positional []string) {
+// as package flag does. --version and -v (any number of dashes) are taken
+// out of the flags and reported as version.
+func splitArgs(args []string) (flagArgs, positional []string, version bool) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--":
-			return flagArgs, append(positional, args[i+1:]...)
+			return flagArgs, append(positional, args[i+1:]...), version
 		case len(a) > 1 && a[0] == '-':
-			flagArgs = append(flagArgs, a)
 			name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+			if name == "version" || name == "v" {
+				version = true
+				continue
+			}
+			flagArgs = append(flagArgs, a)
 			if !strings.Contains(name, "=") && takesValue(name) && i+1 < len(args) {
 				i++
 				flagArgs = append(flagArgs, args[i])
@@ -276,7 +290,32 @@ func splitArgs(args []string) (flagArgs, positional []string) {
 			positional = append(positional, a)
 		}
 	}
-	return flagArgs, positional
+	return flagArgs, positional, version
+}
+
+// Command returns the command args name, the first argument that is not a
+// flag or a flag's value, as Load reads them ("" if there is none), and
+// args without it. It lets a command with flags of its own (apicron echo)
+// parse them itself, without the settings.
+func Command(args []string) (name string, rest []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			if i+1 < len(args) {
+				return args[i+1], append(slices.Clone(args[:i+1]), args[i+2:]...)
+			}
+			return "", args
+		case len(a) > 1 && a[0] == '-':
+			name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+			if !strings.Contains(name, "=") && takesValue(name) {
+				i++
+			}
+		default:
+			return a, append(slices.Clone(args[:i]), args[i+1:]...)
+		}
+	}
+	return "", args
 }
 
 // takesValue reports whether name is a setting's flag that takes a value.
@@ -289,17 +328,15 @@ func takesValue(name string) bool {
 	return false
 }
 
-// Usage writes the help text: how settings are read, and every setting with
+// Usage writes the help on settings: how they are read, and each one with
 // its flag, environment variable and default. Callers add their commands.
 func Usage(w io.Writer) {
-	fmt.Fprint(w, `Usage:
-  apicron [flags] [command]
+	fmt.Fprint(w, `Settings:
+  Each setting is read from a flag, else an environment variable, else a
+  line KEY=VALUE in the file .env, else its default. An empty value counts
+  as unset. Durations are written 500ms, 30s, 5m, 1h30m, 12h or 30d (a d is
+  24 hours); where noted, a plain number means seconds.
 
-Each setting is read from a flag, else an environment variable, else a line
-KEY=VALUE in the file .env, else its default. An empty value counts as unset.
-Durations take Go syntax (1m30s); where noted, a plain number means seconds.
-
-Settings:
 `)
 	for _, s := range settings {
 		def := s.defaultText
@@ -311,6 +348,20 @@ Settings:
 			fmt.Fprintf(w, "        %s\n", line)
 		}
 	}
+}
+
+// NonDefault returns the environment names of the settings whose values
+// are not their defaults, in the order of --help, for a start-up line that
+// says what is set without showing values.
+func (c Config) NonDefault() []string {
+	var names []string
+	for _, s := range settings {
+		var d Config
+		if err := s.set(&d, s.defaultValue()); err != nil || s.get(&c) != s.get(&d) {
+			names = append(names, s.env)
+		}
+	}
+	return names
 }
 
 // defaultNodeID is "<hostname>-<pid>", unique enough among the nodes sharing

@@ -58,7 +58,7 @@ var layerValues = map[string][3][2]string{
 	"DATABASE_URL":          {{"sqlite:///flag.db", "sqlite:///flag.db"}, {"sqlite:///env.db", "sqlite:///env.db"}, {"dotenv.db", "dotenv.db"}},
 	"SCHEDULER_TIMEZONE":    {{"Europe/Paris", "Europe/Paris"}, {"Asia/Tokyo", "Asia/Tokyo"}, {"America/New_York", "America/New_York"}},
 	"MAX_CONCURRENT_JOBS":   {{"1", "1"}, {"2", "2"}, {"3", "3"}},
-	"DEFAULT_TIMEOUT":       {{"1", "1s"}, {"0.5", "500ms"}, {"2m", "2m0s"}},
+	"DEFAULT_TIMEOUT":       {{"1", "1s"}, {"0.5", "500ms"}, {"2m", "2m"}},
 	"MAX_RETRIES":           {{"1", "1"}, {"2", "2"}, {"3", "3"}},
 	"APP_TITLE":             {{"Flag title", "Flag title"}, {"Env title", "Env title"}, {"Dotenv title", "Dotenv title"}},
 	"APP_VERSION":           {{"1.0.0", "1.0.0"}, {"2.0.0", "2.0.0"}, {"3.0.0", "3.0.0"}},
@@ -67,9 +67,9 @@ var layerValues = map[string][3][2]string{
 	"HOST":                  {{"0.0.0.0", "0.0.0.0"}, {"[::1]", "::1"}, {"localhost", "localhost"}},
 	"PORT":                  {{"0", "0"}, {"65535", "65535"}, {"8080", "8080"}},
 	"NODE_ID":               {{"flag-node", "flag-node"}, {"env-node", "env-node"}, {"dotenv-node", "dotenv-node"}},
-	"SHUTDOWN_GRACE":        {{"0", "0s"}, {"10", "10s"}, {"1m", "1m0s"}},
+	"SHUTDOWN_GRACE":        {{"0", "0s"}, {"10", "10s"}, {"1m", "1m"}},
 	"LEASE_TTL":             {{"1", "1s"}, {"250ms", "250ms"}, {"1.5", "1.5s"}},
-	"RUN_RETENTION":         {{"0", "0s"}, {"7d", "7d"}, {"36h", "36h0m0s"}},
+	"RUN_RETENTION":         {{"0", "0s"}, {"7d", "7d"}, {"36h", "1d12h"}},
 	"RUN_KEEP_PER_SCHEDULE": {{"0", "0"}, {"1000000", "1000000"}, {" 50 ", "50"}},
 	"API_TOKEN": {
 		{"flag-token-0123456789,flag-token-abcdefghij,flag-token-ABCDEFGHIJ", "********,********,********"},
@@ -216,10 +216,10 @@ func TestLoad_Invalid(t *testing.T) {
 		{"SHUTDOWN_GRACE", "forever", "seconds"},
 		{"LEASE_TTL", "0", "more than 0"},
 		{"LEASE_TTL", "2h", "at most 1h"},
-		{"RUN_RETENTION", "30", "duration such as 720h or 30d"},
-		{"RUN_RETENTION", "-1h", "duration such as 720h or 30d"},
-		{"RUN_RETENTION", "1d-1h", "duration such as 720h or 30d"},
-		{"RUN_RETENTION", "999999999d", "duration such as 720h or 30d"},
+		{"RUN_RETENTION", "30", "duration such as 30d, 12h or 1d12h"},
+		{"RUN_RETENTION", "-1h", "duration such as 30d, 12h or 1d12h"},
+		{"RUN_RETENTION", "1d-1h", "duration such as 30d, 12h or 1d12h"},
+		{"RUN_RETENTION", "999999999d", "duration such as 30d, 12h or 1d12h"},
 		{"RUN_KEEP_PER_SCHEDULE", "-1", "integer from 0 to 1000000"},
 		{"RUN_KEEP_PER_SCHEDULE", "1000001", "integer from 0 to 1000000"},
 		{"RUN_KEEP_PER_SCHEDULE", "ten", "integer from 0 to 1000000"},
@@ -369,6 +369,10 @@ func TestLoad_Args(t *testing.T) {
 		{"double dash ends flags", []string{"--port=9", "--", "run", "--host=x"}, []string{"run", "--host=x"}, 9, "127.0.0.1"},
 		{"single dash is an argument", []string{"-"}, []string{"-"}, 8000, "127.0.0.1"},
 		{"last flag wins", []string{"--port=1", "--port=2"}, nil, 2, "127.0.0.1"},
+		{"--version is the command version", []string{"--version"}, []string{"version"}, 8000, "127.0.0.1"},
+		{"-v is the command version", []string{"--port", "9", "-v"}, []string{"version"}, 9, "127.0.0.1"},
+		{"--version wins", []string{"serve", "-version"}, []string{"version", "serve"}, 8000, "127.0.0.1"},
+		{"-v as a flag's value", []string{"--app-title", "-v"}, nil, 8000, "127.0.0.1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -392,6 +396,9 @@ func TestLoad_FlagErrors(t *testing.T) {
 		{[]string{"-h"}, true, ""},
 		{[]string{"-help"}, true, ""},
 		{[]string{"version", "--help"}, true, ""},
+		{[]string{"help"}, true, ""},
+		{[]string{"--port=1", "help"}, true, ""},
+		{[]string{"help", "--bogus"}, true, ""},
 		{[]string{"--bogus"}, false, "flag provided but not defined: -bogus"},
 		{[]string{"--port"}, false, "flag needs an argument: -port"},
 	}
@@ -507,5 +514,111 @@ func TestConfig_LogHidesPassword(t *testing.T) {
 	}
 	if len(rec.Config) != len(settings) || rec.Config["max_concurrent_jobs"] != "100" {
 		t.Errorf("logged config %v, want every setting", rec.Config)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"},
+		{500 * time.Millisecond, "500ms"},
+		{1500 * time.Millisecond, "1.5s"},
+		{30 * time.Second, "30s"},
+		{90 * time.Second, "1m30s"},
+		{2 * time.Minute, "2m"},
+		{time.Hour, "1h"},
+		{90 * time.Minute, "1h30m"},
+		{12 * time.Hour, "12h"},
+		{24 * time.Hour, "1d"},
+		{36 * time.Hour, "1d12h"},
+		{720 * time.Hour, "30d"},
+		{30*24*time.Hour + time.Second, "30d1s"},
+		{24*time.Hour + 500*time.Millisecond, "1d500ms"},
+	}
+	for _, tt := range tests {
+		got := FormatDuration(tt.d)
+		if got != tt.want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+		// What is printed is accepted back, by every duration setting.
+		for _, plain := range []bool{false, true} {
+			if back, err := parseDuration(got, plain); err != nil || back != tt.d {
+				t.Errorf("parseDuration(%q, %v) = %v, %v; want %v", got, plain, back, err, tt.d)
+			}
+		}
+	}
+}
+
+// TestUsage_DurationsAsPrinted: --help shows each duration default as the
+// start-up log prints it, and every setting takes back what it prints.
+func TestUsage_DurationsAsPrinted(t *testing.T) {
+	t.Parallel()
+	defaults := mustLoad(t, nil, nil, "")
+	for _, s := range settings {
+		printed := s.get(&defaults)
+		if strings.HasSuffix(s.env, "TIMEOUT") || strings.HasSuffix(s.env, "GRACE") || strings.HasSuffix(s.env, "TTL") || strings.HasSuffix(s.env, "RETENTION") {
+			if s.def != printed {
+				t.Errorf("%s: --help shows the default %q, the log %q", s.env, s.def, printed)
+			}
+		}
+		if s.hidden || printed == "" {
+			continue
+		}
+		var c Config
+		if err := s.set(&c, printed); err != nil || s.get(&c) != printed {
+			t.Errorf("%s: the printed %q does not load back: %v", s.env, printed, err)
+		}
+	}
+	var b bytes.Buffer
+	Usage(&b)
+	if !strings.Contains(b.String(), "--run-retention, RUN_RETENTION (default \"30d\")") {
+		t.Errorf("usage shows RUN_RETENTION's default otherwise:\n%s", b.String())
+	}
+	if strings.Contains(strings.ToLower(b.String()), "dashboard") {
+		t.Errorf("usage mentions a dashboard apicron does not have")
+	}
+}
+
+func TestConfig_NonDefault(t *testing.T) {
+	t.Parallel()
+	if got := mustLoad(t, nil, nil, "").NonDefault(); len(got) != 0 {
+		t.Errorf("defaults: NonDefault() = %q, want none", got)
+	}
+	c := mustLoad(t, []string{"--max-retries=3", "--run-retention", "720h"}, env(map[string]string{
+		"API_TOKEN": "0123456789abcdef0123", "PORT": "8000", "LOG_LEVEL": "debug",
+	}), "")
+	// RUN_RETENTION=720h is the default written otherwise; PORT=8000 is the default.
+	if got, want := c.NonDefault(), []string{"MAX_RETRIES", "LOG_LEVEL", "API_TOKEN"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("NonDefault() = %q, want %q", got, want)
+	}
+}
+
+func TestCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args     []string
+		wantName string
+		wantRest []string
+	}{
+		{nil, "", nil},
+		{[]string{"echo"}, "echo", []string{}},
+		{[]string{"echo", "--port", "9100"}, "echo", []string{"--port", "9100"}},
+		{[]string{"--port", "9100", "echo", "--host=::1"}, "echo", []string{"--port", "9100", "--host=::1"}},
+		{[]string{"--insecure-no-auth", "serve"}, "serve", []string{"--insecure-no-auth"}},
+		{[]string{"--port=1"}, "", []string{"--port=1"}},
+		{[]string{"--", "echo", "x"}, "echo", []string{"--", "x"}},
+	}
+	for _, tt := range tests {
+		name, rest := Command(tt.args)
+		if name != tt.wantName || !reflect.DeepEqual(rest, tt.wantRest) && len(rest)+len(tt.wantRest) > 0 {
+			t.Errorf("Command(%q) = %q %q, want %q %q", tt.args, name, rest, tt.wantName, tt.wantRest)
+		}
+		// Load finds the same command.
+		if c, err := Load(tt.args, nil, ""); err == nil && (len(c.Args) > 0) != (name != "") || err == nil && name != "" && c.Args[0] != name {
+			t.Errorf("Load(%q).Args = %q, Command says %q", tt.args, c.Args, name)
+		}
 	}
 }

@@ -29,6 +29,19 @@ func (d Database) String() string {
 	return d.Driver + " " + RedactURL(d.DSN)
 }
 
+// Location is where the database is, for logs: for SQLite the file's
+// absolute path (its DSN may be relative to the working directory), for
+// PostgreSQL the URL with its password masked.
+func (d Database) Location() string {
+	if d.Driver == DriverSQLite {
+		if abs, err := filepath.Abs(d.DSN); err == nil {
+			return abs
+		}
+		return d.DSN
+	}
+	return RedactURL(d.DSN)
+}
+
 var errMemory = errors.New("an in-memory SQLite database is not supported: each pooled connection " +
 	"would get its own empty database; use a file such as sqlite:///./apicron.db")
 

@@ -2,6 +2,8 @@ package config
 
 import (
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -172,4 +174,28 @@ func isAlnum(s string) bool {
 		}
 	}
 	return true
+}
+
+func TestDatabase_Location(t *testing.T) {
+	t.Parallel()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		url, want string
+	}{
+		{"sqlite:///./apicron.db", filepath.Join(wd, "apicron.db")},
+		{"sqlite:////var/lib/apicron/a.db", "/var/lib/apicron/a.db"},
+		{"postgres://u:s3cret@db:5432/app?sslmode=disable", "postgres://u:xxxxx@db:5432/app?sslmode=disable"},
+		{"postgres://u@db/app?password=s3cret", "postgres://u@db/app?password=xxxxx"},
+	} {
+		db, err := ParseDatabaseURL(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := db.Location(); got != tt.want {
+			t.Errorf("Location of %s = %q, want %q", tt.url, got, tt.want)
+		}
+	}
 }

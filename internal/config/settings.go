@@ -86,9 +86,9 @@ var settings = []setting{
 	{
 		env: "DEFAULT_TIMEOUT", flag: "default-timeout", def: "30s",
 		help: "Timeout of a call whose target sets none: seconds (30, 0.5) or a\n" +
-			"duration (30s), at most " + shortDuration(maxDefaultTimeout) + ".",
+			"duration (30s), at most " + FormatDuration(maxDefaultTimeout) + ".",
 		set: secondsSetting(func(c *Config) *time.Duration { return &c.DefaultTimeout }, false, maxDefaultTimeout),
-		get: func(c *Config) string { return c.DefaultTimeout.String() },
+		get: func(c *Config) string { return FormatDuration(c.DefaultTimeout) },
 	},
 	{
 		env: "MAX_RETRIES", flag: "max-retries", def: "0",
@@ -98,7 +98,7 @@ var settings = []setting{
 	},
 	{
 		env: "APP_TITLE", flag: "app-title", def: "apicron",
-		help: "Title shown in the API documentation and dashboard.",
+		help: "Title of the API documentation (/docs and /openapi.json).",
 		set:  func(c *Config, v string) error { c.AppTitle = v; return nil },
 		get:  func(c *Config) string { return c.AppTitle },
 	},
@@ -185,28 +185,28 @@ var settings = []setting{
 		help: "How long calls in flight may finish at shutdown: seconds or a duration;\n" +
 			"0 interrupts them at once.",
 		set: secondsSetting(func(c *Config) *time.Duration { return &c.ShutdownGrace }, true, maxDuration),
-		get: func(c *Config) string { return c.ShutdownGrace.String() },
+		get: func(c *Config) string { return FormatDuration(c.ShutdownGrace) },
 	},
 	{
 		env: "LEASE_TTL", flag: "lease-ttl", def: "5s",
 		help: "How long a node's lease lasts without renewal (PostgreSQL with several\n" +
 			"nodes): seconds or a duration, at most 1h.",
 		set: secondsSetting(func(c *Config) *time.Duration { return &c.LeaseTTL }, false, time.Hour),
-		get: func(c *Config) string { return c.LeaseTTL.String() },
+		get: func(c *Config) string { return FormatDuration(c.LeaseTTL) },
 	},
 	{
-		env: "RUN_RETENTION", flag: "run-retention", def: "720h",
-		help: "How long run records are kept: a duration (720h) or days (30d);\n" +
+		env: "RUN_RETENTION", flag: "run-retention", def: "30d",
+		help: "How long run records are kept: a duration such as 30d, 12h or 1d12h;\n" +
 			"0 keeps them forever.",
 		set: func(c *Config, v string) error {
-			d, err := parseRetention(v)
+			d, err := parseDuration(v, false)
 			if err != nil || d < 0 {
-				return errors.New("must be a duration such as 720h or 30d, or 0 to keep runs forever")
+				return errors.New("must be a duration such as 30d, 12h or 1d12h, or 0 to keep runs forever")
 			}
 			c.RunRetention = d
 			return nil
 		},
-		get: func(c *Config) string { return formatRetention(c.RunRetention) },
+		get: func(c *Config) string { return FormatDuration(c.RunRetention) },
 	},
 	{
 		env: "RUN_KEEP_PER_SCHEDULE", flag: "run-keep-per-schedule", def: "0",
@@ -411,102 +411,20 @@ func intSetting(field func(*Config) *int, lo, hi int) func(*Config, string) erro
 // must be positive (or, with zeroOK, not negative) and at most hi.
 func secondsSetting(field func(*Config) *time.Duration, zeroOK bool, hi time.Duration) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		d, err := parseSeconds(v)
+		d, err := parseDuration(v, true)
 		if err != nil || d < 0 || (d == 0 && !zeroOK) || d > hi {
 			var want string
 			switch {
 			case zeroOK && hi == maxDuration:
 				want = "must be seconds (30, 0.5) or a duration (30s, 1m), not negative"
 			case zeroOK:
-				want = fmt.Sprintf("must be seconds (30, 0.5) or a duration (30s, 1m), from 0 to %s", shortDuration(hi))
+				want = fmt.Sprintf("must be seconds (30, 0.5) or a duration (30s, 1m), from 0 to %s", FormatDuration(hi))
 			default:
-				want = fmt.Sprintf("must be seconds (30, 0.5) or a duration (30s, 1m), more than 0 and at most %s", shortDuration(hi))
+				want = fmt.Sprintf("must be seconds (30, 0.5) or a duration (30s, 1m), more than 0 and at most %s", FormatDuration(hi))
 			}
 			return errors.New(want)
 		}
 		*field(c) = d
 		return nil
 	}
-}
-
-// parseSeconds parses a plain decimal number of seconds ("30", "0.5"), as the
-// Python seed took DEFAULT_TIMEOUT, or else a Go duration ("30s", "1m30s").
-func parseSeconds(s string) (time.Duration, error) {
-	if !isDecimal(s) {
-		return time.ParseDuration(s)
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, err
-	}
-	ns := math.Round(f * float64(time.Second))
-	if ns >= math.MaxInt64 {
-		return 0, errors.New("too large")
-	}
-	return time.Duration(ns), nil
-}
-
-// parseRetention parses a Go duration, optionally led by a number of days:
-// "720h", "30d", "1.5d", "1d12h", "0".
-func parseRetention(s string) (time.Duration, error) {
-	days, rest, ok := strings.Cut(s, "d")
-	if !ok || !isDecimal(days) {
-		return time.ParseDuration(s)
-	}
-	n, err := strconv.ParseFloat(days, 64)
-	if err != nil {
-		return 0, err
-	}
-	ns := math.Round(n * float64(24*time.Hour))
-	var extra time.Duration
-	if rest != "" {
-		if extra, err = time.ParseDuration(rest); err != nil {
-			return 0, err
-		}
-		if extra < 0 {
-			return 0, errors.New("negative")
-		}
-	}
-	if ns+float64(extra) >= math.MaxInt64 {
-		return 0, errors.New("too large")
-	}
-	return time.Duration(ns) + extra, nil
-}
-
-// formatRetention prints whole days as "30d", anything else as a duration.
-func formatRetention(d time.Duration) string {
-	const day = 24 * time.Hour
-	if d > 0 && d%day == 0 {
-		return strconv.FormatInt(int64(d/day), 10) + "d"
-	}
-	return d.String()
-}
-
-// shortDuration prints d without trailing zero units: 1h, not 1h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
-// isDecimal reports whether s is digits with at most one decimal point, like
-// "30", "0.5" or ".5"; ParseFloat alone would also take "1e3", "Inf" and hex.
-func isDecimal(s string) bool {
-	digits, dots := 0, 0
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '.':
-			dots++
-		default:
-			return false
-		}
-	}
-	return digits > 0 && dots <= 1
 }
