@@ -44,6 +44,11 @@ func main() {
 // run is the whole program: it reads the configuration, and runs the
 // subcommand it names (serve by default) until ctx ends.
 func run(ctx context.Context, args []string, getenv func(string) string, dir string, stdout, stderr io.Writer) error {
+	// echo is a tool of its own, with its own flags: it reads none of the
+	// settings, so a .env meant for the server does not move it.
+	if name, rest := config.Command(args); name == "echo" {
+		return runEcho(ctx, rest, stdout)
+	}
 	cfg, err := config.Load(args, getenv, dir)
 	if errors.Is(err, flag.ErrHelp) {
 		usage(stdout)
