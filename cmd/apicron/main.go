@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // SCHEDULER_TIMEZONE works on machines without a zoneinfo database
@@ -120,7 +121,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // order: stop claiming, let requests in flight finish within the grace
 // period, mark the rest INTERRUPTED, close the HTTP server, close the database.
 func serve(ctx context.Context, cfg config.Config, version string, logger *slog.Logger) error {
-	logger.Info("starting apicron", "version", version, "config", cfg)
+	logger.Debug("settings", "config", cfg)
 	if len(cfg.SecretKey) == 0 {
 		logger.Warn("SECRET_KEY is not set: the values of secret headers are stored in the database in clear text; " +
 			"to encrypt them, set SECRET_KEY (or --secret-key) to a key made with: openssl rand -base64 32")
@@ -183,7 +184,13 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "database", cfg.Database.Driver, "node_id", cfg.NodeID)
+	// One short line says what a reader needs to start: where the API and
+	// its documentation are, on which database, and what is not default
+	// (the values are in the Debug line above).
+	addr := "http://" + ln.Addr().String()
+	logger.Info("listening", "addr", addr, "docs", addr+"/docs", "version", version,
+		"database", cfg.Database.Driver, "database_location", cfg.Database.Location(), "node_id", cfg.NodeID,
+		"non_default_settings", strings.Join(cfg.NonDefault(), ","))
 
 	g, gctx := errgroup.WithContext(ctx)
 	engineDone := make(chan struct{})
@@ -197,15 +204,22 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		}
 		return nil
 	})
+	var stopping time.Time
 	g.Go(func() error {
 		<-gctx.Done()
+		stopping = time.Now()
+		why := context.Cause(ctx) // the signal, from main's NotifyContext
+		if why == nil {
+			why = context.Cause(gctx) // a part that failed
+		}
+		logger.Info("stopping: "+why.Error(), "shutdown_grace", config.FormatDuration(cfg.ShutdownGrace))
 		<-engineDone // the API keeps answering while runs drain
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
 	err = g.Wait()
-	logger.Info("stopped")
+	logger.Info("stopped", "took", config.FormatDuration(time.Since(stopping).Round(time.Millisecond)))
 	return err
 }
 

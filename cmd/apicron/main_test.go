@@ -504,6 +504,78 @@ func TestBinary_SIGKILLRestart(t *testing.T) {
 	}
 }
 
+// listeningLineRE is the start-up line, with what it must say.
+var listeningLineRE = regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=listening addr=(http://\S+) docs=(\S+) version=(\S+) ` +
+	`database=(\S+) database_location=(\S+) node_id=(\S+) non_default_settings=(\S*)$`)
+
+// TestBinary_Smoke is the real binary as a new user first meets it, and
+// the one end-to-end test of it in -short: apicron echo as the target,
+// apicron serve, a target and a schedule, a run, then SIGTERM while a run
+// is in flight. The start-up line is short and says where the API, its
+// documentation and the database are; the stop is logged when the signal
+// comes and when it is done, after the run in flight has finished.
+func TestBinary_Smoke(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	echoCmd, echoURL, echoOut := startEcho(t, bin, nil, "--port", "0")
+	db := filepath.Join(t.TempDir(), "smoke.db")
+	cmd, url, logs := startBinaryLogs(t, bin, []string{"MAX_RETRIES=1"}, "--port", "0", "--database-url", "sqlite:///"+db)
+
+	m := listeningLineRE.FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no start-up line as expected in:\n%s", logs)
+	}
+	if line := m[0]; len(line) > 320 {
+		t.Errorf("start-up line is %d characters, want it short: %s", len(line), line)
+	}
+	if m[1] != url || m[2] != url+"/docs" || m[3] != apicron.Version || m[4] != "sqlite" || m[5] != db || m[7] != "DATABASE_URL,MAX_RETRIES,PORT" {
+		t.Errorf("start-up line %q: want addr %s, docs %s/docs, version %s, sqlite at %s, non-default DATABASE_URL,MAX_RETRIES,PORT",
+			m[0], url, url, apicron.Version, db)
+	}
+	if strings.Contains(logs.String(), "config.") {
+		t.Errorf("the settings are logged at Info:\n%s", logs)
+	}
+	if code, _ := fetch(t, "GET", url+"/docs", "", nil); code != 200 {
+		t.Errorf("GET %s/docs: %d, want 200", url, code)
+	}
+
+	s := &server{url: url}
+	tid := createTarget(t, s, map[string]any{"name": "echo", "url": echoURL + "/get?run={{.RunID}}"})
+	sid := createSchedule(t, s, map[string]any{"name": "every-second", "target_id": tid, "schedule_type": "INTERVAL", "interval_seconds": 1})
+	waitFor(t, 10*time.Second, "a successful run", func() bool {
+		runs := finished(runsOf(t, url, sid))
+		return len(runs) > 0 && runs[0].Status == "SUCCESS"
+	})
+	runLine := regexp.MustCompile(`(?m) GET /get\?run=\d+ X-Apicron-Attempt=1 X-Apicron-Run-Id=\d+ X-Apicron-Schedule-Id=\d+ X-Apicron-Scheduled-At=\S+$`)
+	waitFor(t, 5*time.Second, "apicron echo to print a line for a run", func() bool { return runLine.MatchString(echoOut.String()) })
+
+	// A run in flight when SIGTERM comes finishes before the process stops.
+	slow := createTarget(t, s, map[string]any{"name": "slow", "url": echoURL + "/delay/1500"})
+	slowID := createSchedule(t, s, map[string]any{"name": "slow", "target_id": slow, "schedule_type": "INTERVAL", "interval_seconds": 3600})
+	waitFor(t, 10*time.Second, "the slow request to arrive", func() bool { return strings.Contains(echoOut.String(), " GET /delay/1500 ") })
+	if _, err := stopProcess(t, cmd, syscall.SIGTERM, 20*time.Second); err != nil {
+		t.Errorf("exit after SIGTERM: %v, want status 0", err)
+	}
+	out := logs.String()
+	stopping := strings.Index(out, `msg="stopping: terminated signal received" shutdown_grace=30s`)
+	stopped := regexp.MustCompile(`msg=stopped took=(\S+)`).FindStringSubmatchIndex(out)
+	if stopping < 0 || stopped == nil || stopped[0] < stopping {
+		t.Fatalf("want a stopping line naming the signal, then a stopped line with the time taken:\n%s", out)
+	}
+	if took, err := time.ParseDuration(out[stopped[2]:stopped[3]]); err != nil || took <= 0 {
+		t.Errorf("stopped took=%s: %v", out[stopped[2]:stopped[3]], err)
+	}
+	ro := openReadOnly(t, db)
+	defer ro.Close()
+	var status string
+	if err := ro.QueryRow(`SELECT status FROM runs WHERE schedule_id = ?`, slowID).Scan(&status); err != nil || status != "SUCCESS" {
+		t.Errorf("the run in flight at SIGTERM: %q %v, want SUCCESS", status, err)
+	}
+	if _, err := stopProcess(t, echoCmd, syscall.SIGINT, 10*time.Second); err != nil {
+		t.Errorf("apicron echo after SIGINT: %v, want status 0", err)
+	}
+}
+
 var (
 	buildOnce sync.Once
 	binPath   string
@@ -536,6 +608,13 @@ func buildBinary(t *testing.T) string {
 // it listens, and kills it when the test ends if it is still running.
 func startBinary(t *testing.T, bin string, env []string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
+	cmd, url, _ := startBinaryLogs(t, bin, env, args...)
+	return cmd, url
+}
+
+// startBinaryLogs is startBinary that also returns what the process logs.
+func startBinaryLogs(t *testing.T, bin string, env []string, args ...string) (*exec.Cmd, string, *logWatcher) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	logs := &logWatcher{addr: make(chan string, 1)}
@@ -552,11 +631,11 @@ func startBinary(t *testing.T, bin string, env []string, args ...string) (*exec.
 	})
 	select {
 	case url := <-logs.addr:
-		return cmd, url
+		return cmd, url, logs
 	case <-time.After(30 * time.Second):
 		t.Fatalf("binary did not start:\n%s", logs)
 	}
-	return nil, ""
+	return nil, "", nil
 }
 
 func TestServe_AccessControl(t *testing.T) {
