@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -166,18 +165,7 @@ func TestReliability_SQLiteDiskFull(t *testing.T) {
 	}
 	// Every request the target saw is a finished, successful run: no result
 	// was dropped while the database could not take it.
-	var lost int
-	for o := range seen.snapshot() {
-		sid, _ := strconv.ParseInt(o.schedule, 10, 64)
-		at, _ := time.Parse(time.RFC3339Nano, o.scheduledAt)
-		var status string
-		if err := ro.QueryRow(`SELECT status FROM runs WHERE schedule_id = ? AND scheduled_at = ?`, sid, at.UnixMilli()).Scan(&status); err != nil || status != "SUCCESS" {
-			lost++
-			if lost < 5 {
-				t.Errorf("occurrence %v reached the target; its run is %q (%v)", o, status, err)
-			}
-		}
-	}
+	lost := checkArrivalsRecorded(t, ro, noRebind, seen, "SUCCESS")
 	total, twice := seen.counts()
 	if lost > 0 || twice > 0 {
 		t.Errorf("%d of %d requests sent have no SUCCESS run; %d sent twice", lost, total, twice)
@@ -280,15 +268,7 @@ func TestReliability_SQLiteWriteLocked(t *testing.T) {
 	defer ro.Close()
 	f := checkDatabase(t, ro, 1<<62, noRebind)
 	requireSound(t, "after the write lock", f)
-	lost := 0
-	for o := range seen.snapshot() {
-		sid, _ := strconv.ParseInt(o.schedule, 10, 64)
-		at, _ := time.Parse(time.RFC3339Nano, o.scheduledAt)
-		var status string
-		if err := ro.QueryRow(`SELECT status FROM runs WHERE schedule_id = ? AND scheduled_at = ?`, sid, at.UnixMilli()).Scan(&status); err != nil || status != "SUCCESS" {
-			lost++
-		}
-	}
+	lost := checkArrivalsRecorded(t, ro, noRebind, seen, "SUCCESS")
 	total, twice := seen.counts()
 	if lost > 0 || twice > 0 {
 		t.Errorf("%d of %d requests sent have no SUCCESS run; %d sent twice", lost, total, twice)

@@ -19,6 +19,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,7 +28,8 @@ import (
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, to read the database file read-only
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, to read a PostgreSQL schema
+	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver, to read the database file read-only
 )
 
 // openReadOnly opens a SQLite database file read-only, as an operator's
@@ -252,5 +255,235 @@ func requireSound(t *testing.T, when string, f dbFacts) {
 	}
 	if len(f.badCounters) > 0 {
 		t.Errorf("%s: counters differ from the runs: %v", when, f.badCounters)
+	}
+}
+
+// gridFacts is what checkGrid found, summed over the schedules.
+type gridFacts struct {
+	occurrences int64 // grid slots from each schedule's first run to its last
+	runs        int64
+	missed      int64 // coalesced: due while nothing could fire them
+	skipped     int64 // due while the schedule's previous run was in flight
+	unaccounted int64 // slots that are none of the three
+}
+
+// checkGrid holds every schedule to its grid: between its first and its
+// last run, each occurrence (first + k*interval) is exactly one of a run,
+// a missed count (coalesced after downtime) or an overlap skip; no run is
+// off the grid and no occurrence has two runs. afterLast is how many
+// misses or skips may be counted past the last run (an occurrence that
+// came due while the nodes were stopping). rebind turns ? into the
+// database's placeholders.
+func checkGrid(t *testing.T, db *sql.DB, rebind func(string) string, afterLast int64) gridFacts {
+	t.Helper()
+	f, problems := readGrid(t, db, rebind, afterLast)
+	for _, p := range problems {
+		t.Error(p)
+	}
+	return f
+}
+
+// readGrid is checkGrid's reading: the facts, and what breaks the rule.
+func readGrid(t *testing.T, db *sql.DB, rebind func(string) string, afterLast int64) (gridFacts, []string) {
+	t.Helper()
+	var problems []string
+	problem := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatalf("begin read: %v", err)
+	}
+	defer tx.Rollback()
+	query := func(q string, args []any, scan func(*sql.Rows) error) {
+		t.Helper()
+		rows, err := tx.QueryContext(ctx, rebind(q), args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	type counts struct{ missed, skipped, intervalMs int64 }
+	per := map[int64]*counts{}
+	query(`SELECT s.id, s.interval_seconds, COALESCE(c.missed, 0), COALESCE(c.skipped_overlap, 0)
+		FROM schedules s LEFT JOIN run_stats c ON c.scope = s.id`, nil, func(rows *sql.Rows) error {
+		var id int64
+		c := &counts{}
+		if err := rows.Scan(&id, &c.intervalMs, &c.missed, &c.skipped); err != nil {
+			return err
+		}
+		c.intervalMs *= 1000
+		per[id] = c
+		return nil
+	})
+	var f gridFacts
+	var id, first, prev int64 = -1, 0, 0
+	var n int64
+	finish := func() {
+		if id < 0 {
+			return
+		}
+		c := per[id]
+		span := (prev-first)/c.intervalMs + 1
+		f.occurrences += span
+		f.runs += n
+		f.missed += c.missed
+		f.skipped += c.skipped
+		if accounted := n + c.missed + c.skipped; accounted < span || accounted > span+afterLast {
+			f.unaccounted += span - accounted
+			problem("schedule %d: %d runs + %d missed + %d skipped, its grid has %d occurrences from the first run to the last",
+				id, n, c.missed, c.skipped, span)
+		}
+	}
+	query(`SELECT schedule_id, scheduled_at FROM runs ORDER BY schedule_id, scheduled_at`, nil, func(rows *sql.Rows) error {
+		var sid, at int64
+		if err := rows.Scan(&sid, &at); err != nil {
+			return err
+		}
+		if sid != id {
+			finish()
+			if per[sid] == nil {
+				t.Fatalf("runs of schedule %d, which has no row", sid)
+			}
+			id, first, prev, n = sid, at, at, 1
+			return nil
+		}
+		switch iv := per[sid].intervalMs; {
+		case at == prev:
+			problem("schedule %d: two runs of the occurrence at %d", sid, at)
+		case (at-first)%iv != 0:
+			problem("schedule %d: a run at %d, off its grid (first run %d, every %d ms)", sid, at, first, iv)
+		}
+		prev = at
+		n++
+		return nil
+	})
+	finish()
+	return f, problems
+}
+
+// checkArrivalsRecorded holds every request a target received to a run
+// of its occurrence in the database, with status want ("" for any): no
+// result dropped, at most once both ways. It returns how many lack one,
+// and reports the first few.
+func checkArrivalsRecorded(t *testing.T, db *sql.DB, rebind func(string) string, seen *arrivals, want string) int {
+	t.Helper()
+	lost := 0
+	for o := range seen.snapshot() {
+		sid, _ := strconv.ParseInt(o.schedule, 10, 64)
+		at, err := time.Parse(time.RFC3339Nano, o.scheduledAt)
+		if err != nil {
+			t.Fatalf("X-Apicron-Scheduled-At %q: %v", o.scheduledAt, err)
+		}
+		var status string
+		err = db.QueryRow(rebind(`SELECT status FROM runs WHERE schedule_id = ? AND scheduled_at = ?`), sid, at.UnixMilli()).Scan(&status)
+		if err == nil && (want == "" || status == want) {
+			continue
+		}
+		lost++
+		if lost <= 5 {
+			if errors.Is(err, sql.ErrNoRows) {
+				t.Errorf("occurrence %v reached the target and has no run row", o)
+			} else {
+				t.Errorf("occurrence %v reached the target; its run is %q (%v), want %q", o, status, err, want)
+			}
+		}
+	}
+	return lost
+}
+
+// pgRebind turns ? into PostgreSQL's $1, $2, ...
+func pgRebind(q string) string {
+	n := 0
+	return regexp.MustCompile(`\?`).ReplaceAllStringFunc(q, func(string) string { n++; return "$" + strconv.Itoa(n) })
+}
+
+// pgSchemaURL makes a fresh schema in the database of APICRON_TEST_POSTGRES_URL
+// and returns a URL that uses it, or skips the test without the variable.
+func pgSchemaURL(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	base := os.Getenv("APICRON_TEST_POSTGRES_URL")
+	if base == "" {
+		t.Skip("APICRON_TEST_POSTGRES_URL is not set; skipping the PostgreSQL cluster test")
+	}
+	schema := fmt.Sprintf("cluster_%d", time.Now().UnixNano())
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	url := base + sep + "search_path=" + schema
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return url, db
+}
+
+// TestCheckGrid holds the grid check to what it must find, on the database
+// a real server left: nothing when untouched; a run moved off the grid, a
+// run deleted (an occurrence neither run nor counted), a miss counted twice.
+func TestCheckGrid(t *testing.T) {
+	t.Parallel()
+	ts, _ := okTarget(t)
+	path := filepath.Join(t.TempDir(), "grid.db")
+	s := startServer(t, path, nil)
+	tid := createTarget(t, s, map[string]any{"name": "ok", "url": ts.URL})
+	sid := createSchedule(t, s, map[string]any{"name": "every-second", "target_id": tid, "schedule_type": "INTERVAL", "interval_seconds": 1})
+	waitFor(t, 10*time.Second, "four runs", func() bool { return len(finished(runsOf(t, s.url, sid))) >= 4 })
+	s.stop()
+
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mustExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	f, problems := readGrid(t, db, noRebind, 0)
+	if len(problems) != 0 || f.runs < 4 || f.occurrences != f.runs+f.missed+f.skipped {
+		t.Fatalf("untouched: %+v %q, want every occurrence a run, a miss or a skip", f, problems)
+	}
+	var second int64
+	if err := db.QueryRow(`SELECT scheduled_at FROM runs WHERE schedule_id = ? ORDER BY scheduled_at LIMIT 1 OFFSET 1`, sid).Scan(&second); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(`UPDATE runs SET scheduled_at = scheduled_at + 500 WHERE schedule_id = ? AND scheduled_at = ?`, sid, second)
+	if _, problems := readGrid(t, db, noRebind, 0); len(problems) != 1 || !strings.Contains(problems[0], "off its grid") {
+		t.Errorf("a run off the grid: %q", problems)
+	}
+	mustExec(`DELETE FROM runs WHERE schedule_id = ? AND scheduled_at = ?`, sid, second+500)
+	if f, problems := readGrid(t, db, noRebind, 0); len(problems) != 1 || !strings.Contains(problems[0], "its grid has") || f.unaccounted != 1 {
+		t.Errorf("an occurrence neither run nor counted: %+v %q", f, problems)
+	}
+	mustExec(`UPDATE run_stats SET missed = missed + 2 WHERE scope = ?`, sid)
+	if _, problems := readGrid(t, db, noRebind, 0); len(problems) != 1 || !strings.Contains(problems[0], "its grid has") {
+		t.Errorf("one occurrence counted as missed twice: %q", problems)
+	}
+	if _, problems := readGrid(t, db, noRebind, 1); len(problems) != 0 {
+		t.Errorf("one count past the last run, allowed: %q", problems)
 	}
 }

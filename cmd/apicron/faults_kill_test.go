@@ -274,65 +274,16 @@ func TestReliability_KillLoop(t *testing.T) {
 
 	// Every request the target saw is a run in the database (at-most-once
 	// holds in both directions: nothing sent without its run row).
-	var missing int
-	for o := range seen.snapshot() {
-		sid, _ := strconv.ParseInt(o.schedule, 10, 64)
-		at, err := time.Parse(time.RFC3339Nano, o.scheduledAt)
-		if err != nil {
-			t.Fatalf("X-Apicron-Scheduled-At %q: %v", o.scheduledAt, err)
-		}
-		var n int
-		if err := ro.QueryRow(`SELECT COUNT(*) FROM runs WHERE schedule_id = ? AND scheduled_at = ?`, sid, at.UnixMilli()).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 1 {
-			missing++
-		}
-	}
-	if missing > 0 {
+	if missing := checkArrivalsRecorded(t, ro, noRebind, seen, ""); missing > 0 {
 		t.Errorf("%d occurrences reached the target without a run row", missing)
 	}
-
-	// Every occurrence on each schedule's grid between its first and last
-	// run either ran or was counted: coalesced after a kill (missed) or
-	// skipped because its previous run was still in flight.
-	accounted := map[int64]int64{}
-	rows, err := ro.Query(`SELECT scope, missed + skipped_overlap FROM run_stats WHERE scope > 0`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id, n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			t.Fatal(err)
-		}
-		accounted[id] = n
-	}
-	rows.Close()
-	rows, err = ro.Query(`SELECT schedule_id, COUNT(*), MIN(scheduled_at), MAX(scheduled_at) FROM runs GROUP BY schedule_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var unaccounted int64
-	for rows.Next() {
-		var id, n, first, last int64
-		if err := rows.Scan(&id, &n, &first, &last); err != nil {
-			t.Fatal(err)
-		}
-		grid := (last-first)/1000 + 1
-		if n+accounted[id] != grid {
-			unaccounted += grid - n - accounted[id]
-			t.Errorf("schedule %d: %d runs + %d missed or skipped, its grid has %d occurrences", id, n, accounted[id], grid)
-		}
-	}
-	rows.Close()
-	var missed, skipped int64
-	if err := ro.QueryRow(`SELECT missed, skipped_overlap FROM run_stats WHERE scope = 0`).Scan(&missed, &skipped); err != nil {
-		t.Fatal(err)
-	}
+	// Every occurrence of each schedule's grid ran or was counted:
+	// coalesced after a kill (missed) or skipped because its previous run
+	// was still in flight.
+	grid := checkGrid(t, ro, noRebind, 0)
 
 	sort.Slice(restartTimes, func(i, j int) bool { return restartTimes[i] < restartTimes[j] })
 	t.Logf("%d SIGKILLs in %v (down %v in all); runs %d %v; occurrences at the target %d, twice 0=%v; runs left RUNNING by the kills %d (per kill %v), all INTERRUPTED before the API answered; missed (coalesced) %d, skipped (overlap) %d, unaccounted %d; duplicates %d; restart to listening median %v, max %v",
 		kills, time.Since(began).Round(time.Second), downtime.Round(100*time.Millisecond), final.runs, final.byStatus, total, twice == 0, checkedRunning, leftRunning,
-		missed, skipped, unaccounted, final.duplicates, restartTimes[len(restartTimes)/2].Round(time.Millisecond), restartTimes[len(restartTimes)-1].Round(time.Millisecond))
+		grid.missed, grid.skipped, grid.unaccounted, final.duplicates, restartTimes[len(restartTimes)/2].Round(time.Millisecond), restartTimes[len(restartTimes)-1].Round(time.Millisecond))
 }

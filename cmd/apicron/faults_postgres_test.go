@@ -7,9 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"sort"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -29,10 +27,6 @@ func TestReliability_PostgresBackendsTerminated(t *testing.T) {
 	url, db := pgSchemaURL(t)
 	appName := fmt.Sprintf("apicron_reliability_%d", time.Now().UnixNano())
 	url += "&application_name=" + appName
-	rebind := func(q string) string {
-		n := 0
-		return regexp.MustCompile(`\?`).ReplaceAllStringFunc(q, func(string) string { n++; return "$" + strconv.Itoa(n) })
-	}
 
 	seen := newArrivals()
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -101,23 +95,12 @@ func TestReliability_PostgresBackendsTerminated(t *testing.T) {
 		t.Errorf("clean stop: %v", err)
 	}
 
-	f := checkDatabase(t, db, 1<<62, rebind)
+	f := checkDatabase(t, db, 1<<62, pgRebind)
 	requireSound(t, "after the connections were cut", f)
 	if f.byStatus["RUNNING"] != 0 {
 		t.Errorf("%d runs RUNNING after a clean stop", f.byStatus["RUNNING"])
 	}
-	lost := 0
-	for o := range seen.snapshot() {
-		sid, _ := strconv.ParseInt(o.schedule, 10, 64)
-		at, _ := time.Parse(time.RFC3339Nano, o.scheduledAt)
-		var status string
-		if err := db.QueryRow(`SELECT status FROM runs WHERE schedule_id = $1 AND scheduled_at = $2`, sid, at.UnixMilli()).Scan(&status); err != nil || status != "SUCCESS" {
-			lost++
-			if lost <= 5 {
-				t.Errorf("occurrence %v reached the target; its run is %q (%v)", o, status, err)
-			}
-		}
-	}
+	lost := checkArrivalsRecorded(t, db, pgRebind, seen, "SUCCESS")
 	total, twice := seen.counts()
 	if lost > 0 || twice > 0 {
 		t.Errorf("%d of %d requests sent have no SUCCESS run; %d sent twice", lost, total, twice)

@@ -10,7 +10,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -245,12 +244,6 @@ func (p *privatePostgres) destroy() {
 		}
 	}
 	os.RemoveAll(p.base)
-}
-
-// pgRebind turns ? into PostgreSQL's $1, $2, ...
-func pgRebind(q string) string {
-	n := 0
-	return regexp.MustCompile(`\?`).ReplaceAllStringFunc(q, func(string) string { n++; return "$" + strconv.Itoa(n) })
 }
 
 // healthReason is why /health says the service is unavailable: the
@@ -488,65 +481,15 @@ func TestReliability_PostgresRestart(t *testing.T) {
 	// Every request the target received is a run, finished and
 	// successful (the target always answers 200): no result was dropped
 	// while the database was away.
-	lost := 0
-	for o := range seen.snapshot() {
-		sid, _ := strconv.ParseInt(o.schedule, 10, 64)
-		at, err := time.Parse(time.RFC3339Nano, o.scheduledAt)
-		if err != nil {
-			t.Fatalf("X-Apicron-Scheduled-At %q: %v", o.scheduledAt, err)
-		}
-		var status string
-		if err := db.QueryRow(`SELECT status FROM runs WHERE schedule_id = $1 AND scheduled_at = $2`, sid, at.UnixMilli()).Scan(&status); err != nil || status != "SUCCESS" {
-			lost++
-			if lost <= 5 {
-				if errors.Is(err, sql.ErrNoRows) {
-					t.Errorf("occurrence %v reached the target and has no run row", o)
-				} else {
-					t.Errorf("occurrence %v reached the target; its run is %q (%v)", o, status, err)
-				}
-			}
-		}
-	}
+	lost := checkArrivalsRecorded(t, db, pgRebind, seen, "SUCCESS")
 	total, twice := seen.counts()
 	if lost > 0 || twice > 0 {
 		t.Errorf("%d of %d requests sent have no SUCCESS run; %d sent twice", lost, total, twice)
 	}
-	// Every occurrence on each schedule's grid between its first and last
-	// run ran or was counted: coalesced after the outage (missed) or
-	// skipped because its previous run was still in flight.
-	accounted := map[int64]int64{}
-	rows, err := db.Query(`SELECT scope, missed + skipped_overlap FROM run_stats WHERE scope > 0`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id, n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			t.Fatal(err)
-		}
-		accounted[id] = n
-	}
-	rows.Close()
-	rows, err = db.Query(`SELECT schedule_id, COUNT(*), MIN(scheduled_at), MAX(scheduled_at) FROM runs GROUP BY schedule_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var unaccounted int64
-	for rows.Next() {
-		var id, n, first, last int64
-		if err := rows.Scan(&id, &n, &first, &last); err != nil {
-			t.Fatal(err)
-		}
-		if grid := (last-first)/1000 + 1; n+accounted[id] != grid {
-			unaccounted += grid - n - accounted[id]
-			t.Errorf("schedule %d: %d runs + %d missed or skipped, its grid has %d occurrences", id, n, accounted[id], grid)
-		}
-	}
-	rows.Close()
-	var missed, skipped int64
-	if err := db.QueryRow(`SELECT missed, skipped_overlap FROM run_stats WHERE scope = 0`).Scan(&missed, &skipped); err != nil {
-		t.Fatal(err)
-	}
+	// Every occurrence of each schedule's grid ran or was counted:
+	// coalesced after the outage (missed) or skipped because its previous
+	// run was still in flight.
+	grid := checkGrid(t, db, pgRebind, 0)
 
 	t.Logf("PostgreSQL %s: pg_ctl stop -m fast -> postmaster exited after %v (pg_ctl returned after %v); down %v; pg_ctl start -w took %v",
 		filepath.Base(filepath.Dir(pg.binDir)), exited.Sub(stopping).Round(time.Millisecond), stopped.Sub(stopping).Round(time.Millisecond),
@@ -556,5 +499,5 @@ func TestReliability_PostgresRestart(t *testing.T) {
 	t.Logf("recovery: PostgreSQL up -> /health 200 after %v, first run of an occurrence due after the restart finished after %v",
 		recovered.Round(time.Millisecond), firstRun.Round(time.Millisecond))
 	t.Logf("requests sent %d (%d before the stop, %d while down), twice %d, without a SUCCESS run %d; runs %d %v; missed (coalesced) %d, skipped (overlap) %d, unaccounted %d; duplicates %d; RUNNING after the stop %d; counters equal to the rows %v",
-		total, sentBefore, sentWhileDown, twice, lost, f.runs, f.byStatus, missed, skipped, unaccounted, f.duplicates, f.byStatus["RUNNING"], len(f.badCounters) == 0)
+		total, sentBefore, sentWhileDown, twice, lost, f.runs, f.byStatus, grid.missed, grid.skipped, grid.unaccounted, f.duplicates, f.byStatus["RUNNING"], len(f.badCounters) == 0)
 }
