@@ -26,7 +26,7 @@ type occurrence struct {
 // node's runs in flight became INTERRUPTED, and that the work was shared.
 func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs three processes for 20 s")
+		t.Skip("runs three processes for 20 s: long end-to-end test; run without -short")
 	}
 	url, db := pgSchemaURL(t)
 	bin := buildBinary(t)

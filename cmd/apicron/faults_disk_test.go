@@ -68,7 +68,7 @@ func fillDisk(t *testing.T, path string) int64 {
 // every request the target saw ends as a recorded run.
 func TestReliability_SQLiteDiskFull(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the real binary on a filesystem it fills")
+		t.Skip("runs the real binary on a filesystem it fills: long end-to-end test; run without -short")
 	}
 	dir := mountSmallFS(t, 32<<20)
 	seen := newArrivals()
@@ -181,7 +181,7 @@ func TestReliability_SQLiteDiskFull(t *testing.T) {
 // and recovers once the lock is released, and every request sent is recorded.
 func TestReliability_SQLiteWriteLocked(t *testing.T) {
 	if testing.Short() {
-		t.Skip("holds the database's write lock for 14 s")
+		t.Skip("holds the database's write lock for 14 s: long end-to-end test; run without -short")
 	}
 	seen := newArrivals()
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

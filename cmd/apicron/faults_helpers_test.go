@@ -443,6 +443,9 @@ func pgSchemaURL(t *testing.T) (string, *sql.DB) {
 // a real server left: nothing when untouched; a run moved off the grid, a
 // run deleted (an occurrence neither run nor counted), a miss counted twice.
 func TestCheckGrid(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a schedule for 3 s to check the long tests' grid check: long end-to-end test; run without -short")
+	}
 	t.Parallel()
 	ts, _ := okTarget(t)
 	path := filepath.Join(t.TempDir(), "grid.db")

@@ -24,7 +24,7 @@ import (
 // the signal and the process exits 0.
 func TestReliability_SIGTERM(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and signals the real binary")
+		t.Skip("builds and signals the real binary: long end-to-end test; run without -short")
 	}
 	bin := buildBinary(t)
 	cases := []struct {
@@ -150,7 +150,7 @@ func TestReliability_SIGTERM(t *testing.T) {
 // run rows; the target must never see an occurrence twice.
 func TestReliability_KillLoop(t *testing.T) {
 	if testing.Short() {
-		t.Skip("kills the real binary for about a minute")
+		t.Skip("kills the real binary for about a minute: long end-to-end test; run without -short")
 	}
 	const (
 		schedules = 50

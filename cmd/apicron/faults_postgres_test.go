@@ -22,7 +22,7 @@ import (
 // carry an application_name of their own.
 func TestReliability_PostgresBackendsTerminated(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the real binary on PostgreSQL for about 25 s")
+		t.Skip("runs the real binary on PostgreSQL for about 25 s: long end-to-end test; run without -short")
 	}
 	url, db := pgSchemaURL(t)
 	appName := fmt.Sprintf("apicron_reliability_%d", time.Now().UnixNano())

@@ -77,7 +77,7 @@ func trickle(c net.Conn, s string, gap time.Duration) {
 // and the process's resident memory must stay under 150 MB and level.
 func TestReliability_MisbehavingTargets(t *testing.T) {
 	if testing.Short() {
-		t.Skip("fires at misbehaving targets for 15 s")
+		t.Skip("fires at misbehaving targets for 15 s: long end-to-end test; run without -short")
 	}
 	stop := make(chan struct{})
 	var stopOnce sync.Once

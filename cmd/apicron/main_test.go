@@ -205,6 +205,9 @@ func okTarget(t *testing.T) (*httptest.Server, *atomic.Int64) {
 }
 
 func TestServe_IntervalPauseResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a schedule for 8 s: long end-to-end test; run without -short")
+	}
 	t.Parallel()
 	ts, hits := okTarget(t)
 	s := startServer(t, filepath.Join(t.TempDir(), "a.db"), nil)
@@ -236,6 +239,9 @@ func TestServe_IntervalPauseResume(t *testing.T) {
 }
 
 func TestServe_WindowStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a 3 s window to end: long end-to-end test; run without -short")
+	}
 	t.Parallel()
 	ts, _ := okTarget(t)
 	s := startServer(t, filepath.Join(t.TempDir(), "w.db"), nil)
@@ -421,7 +427,7 @@ func TestRun_Help(t *testing.T) {
 // that nothing was lost or doubled.
 func TestBinary_SIGKILLRestart(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and kills the real binary")
+		t.Skip("builds and kills the real binary: long end-to-end test; run without -short")
 	}
 	t.Parallel()
 	bin := buildBinary(t)

@@ -270,7 +270,7 @@ func healthReason(h map[string]any) string {
 // schedule, and counters equal to the rows.
 func TestReliability_PostgresRestart(t *testing.T) {
 	if testing.Short() {
-		t.Skip("restarts a private PostgreSQL server under the real binary for about 30 s")
+		t.Skip("restarts a private PostgreSQL server under the real binary for about 30 s: long end-to-end test; run without -short")
 	}
 	if os.Getenv("APICRON_TEST_POSTGRES_URL") == "" {
 		t.Skip("APICRON_TEST_POSTGRES_URL is not set; skipping the PostgreSQL restart test (it runs a private server, but only where PostgreSQL tests are wanted)")
