@@ -153,7 +153,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		Logger: logger.With("component", "executor"), UserAgent: "apicron/" + version,
 	})
 	engineCfg := scheduler.Config{
-		Store: db, Executor: exec, Logger: logger, MaxConcurrent: cfg.MaxConcurrentJobs,
+		Store: db, Executor: exec, Logger: logger.With("component", "scheduler"), MaxConcurrent: cfg.MaxConcurrentJobs,
 		ShutdownGrace: cfg.ShutdownGrace, ClaimLead: claimLead, LeaseTTL: cfg.LeaseTTL,
 		Pruner: db, Retention: cfg.RunRetention, DefaultKeepRuns: cfg.RunKeepPerSchedule,
 	}

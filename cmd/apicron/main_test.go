@@ -693,8 +693,14 @@ func TestServe_LogComponentOnce(t *testing.T) {
 	sid := createSchedule(t, s, map[string]any{"name": "once", "target_id": tid, "schedule_type": "INTERVAL", "interval_seconds": 3600})
 	waitFor(t, 10*time.Second, "a finished run", func() bool { return len(finished(runsOf(t, s.url, sid))) == 1 })
 	s.stop()
-	attempts := 0
+	attempts, engine := 0, 0
 	for _, line := range strings.Split(s.logs.String(), "\n") {
+		if strings.Contains(line, `msg="stopping: claiming no more runs`) {
+			engine++
+			if !strings.Contains(line, "component=scheduler") {
+				t.Errorf("engine line without component=scheduler: %s", line)
+			}
+		}
 		if n := strings.Count(line, "component="); n > 1 {
 			t.Errorf("%d component attributes in %s", n, line)
 		}
@@ -705,8 +711,8 @@ func TestServe_LogComponentOnce(t *testing.T) {
 			}
 		}
 	}
-	if attempts != 1 {
-		t.Errorf("%d attempt lines logged, want 1:\n%s", attempts, s.logs)
+	if attempts != 1 || engine != 1 {
+		t.Errorf("%d attempt lines and %d engine stopping lines logged, want 1 each:\n%s", attempts, engine, s.logs)
 	}
 }
 

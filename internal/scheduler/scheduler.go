@@ -21,7 +21,9 @@ type Config struct {
 	Store    apicron.Engine
 	Executor apicron.Executor
 	Clock    apicron.Clock
-	Logger   *slog.Logger
+	// Logger receives the engine's logs; the caller names the component
+	// (cmd/apicron adds component=scheduler). Default: discard.
+	Logger *slog.Logger
 	// MaxConcurrent bounds requests in flight across all schedules (MAX_CONCURRENT_JOBS).
 	MaxConcurrent int
 	// ClaimBatch is the most schedules claimed in one transaction.
@@ -157,7 +159,7 @@ func New(cfg Config) *Scheduler {
 	s := &Scheduler{
 		cfg:     cfg,
 		cluster: cluster,
-		logger:  cfg.Logger.With("component", "scheduler"),
+		logger:  cfg.Logger,
 		q:       newQueue(),
 		changed: map[int64]struct{}{},
 		wake:    make(chan struct{}, 1),
