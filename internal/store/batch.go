@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"maps"
-	"slices"
 	"strings"
 	"sync"
 )
@@ -73,76 +71,6 @@ func repeatRows(row string, n int) string {
 	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
-// stmtCache keeps prepared statements on the SQLite writer, by text. The
-// writer is one connection, so a statement prepared once serves every later
-// transaction. PostgreSQL needs none: its driver keeps a statement cache per
-// connection by text.
-type stmtCache struct {
-	mu      sync.Mutex
-	stmts   map[string]*sql.Stmt
-	pending map[string]struct{} // texts used inside a transaction, to prepare after it
-}
-
-// stmt returns q prepared for use in t, or nil when it is not prepared yet
-// (the caller then runs q as text; it is prepared once the transaction ends,
-// since the writer's only connection is busy until then).
-func (c *stmtCache) stmt(ctx context.Context, t *tx, q string) *sql.Stmt {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	s, ok := c.stmts[q]
-	if !ok {
-		c.pending[q] = struct{}{}
-	}
-	c.mu.Unlock()
-	if !ok {
-		return nil
-	}
-	return t.StmtContext(ctx, s)
-}
-
-// prepare prepares the texts used since the last call. It runs outside any
-// transaction on the writer.
-func (c *stmtCache) prepare(ctx context.Context, w *sql.DB) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	if len(c.pending) == 0 {
-		c.mu.Unlock()
-		return
-	}
-	texts := slices.Collect(maps.Keys(c.pending))
-	clear(c.pending)
-	c.mu.Unlock()
-	for _, q := range texts {
-		s, err := w.PrepareContext(ctx, q)
-		if err != nil {
-			continue // used as text again next time, and retried
-		}
-		c.mu.Lock()
-		if _, ok := c.stmts[q]; ok {
-			s.Close()
-		} else {
-			c.stmts[q] = s
-		}
-		c.mu.Unlock()
-	}
-}
-
-func (c *stmtCache) close() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, s := range c.stmts {
-		s.Close()
-	}
-	clear(c.stmts)
-}
-
 // execBatch runs a batched statement (a fixed text, ? placeholders).
 func (t *tx) execBatch(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if s := t.stmts.stmt(ctx, t, q); s != nil {
@@ -170,4 +98,16 @@ func forPieces(n int, fn func(lo, hi int) error) error {
 		lo = hi
 	}
 	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func int64Args(ids []int64) []any {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return args
 }

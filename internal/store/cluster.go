@@ -4,21 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/apicron/apicron"
-	"github.com/jackc/pgx/v5"
-)
-
-// Notification channels (PostgreSQL LISTEN/NOTIFY).
-const (
-	// ChannelRuns is notified when claimed runs wait for a node to take them.
-	ChannelRuns = "apicron_runs"
-	// ChannelSchedules is notified with a schedule id when the schedule changed.
-	ChannelSchedules = "apicron_schedules"
 )
 
 const dispatcherLease = "dispatcher"
@@ -34,19 +23,6 @@ func (db *DB) Shared() bool { return db.queued() }
 
 // NodeID returns the node identity the store records on runs.
 func (db *DB) NodeID() string { return db.nodeID }
-
-func (t *tx) notify(ctx context.Context, channel, payload string) error {
-	if t.d.name != "postgres" {
-		return nil
-	}
-	_, err := t.exec(ctx, "SELECT pg_notify(?, ?)", channel, payload)
-	return err
-}
-
-// notifyScheduleChanged tells the other nodes, on commit, that schedule id changed.
-func notifyScheduleChanged(ctx context.Context, tx *tx, id int64) error {
-	return tx.notify(ctx, ChannelSchedules, strconv.FormatInt(id, 10))
-}
 
 // jobJSON is a job as it waits in runs.job.
 type jobJSON struct {
@@ -207,51 +183,4 @@ func (db *DB) ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duratio
 		`SELECT id, schedule_id FROM runs WHERE status = 'RUNNING' AND node_id = '' AND scheduled_at < `+dbNowSQL+` - ?`,
 		ttl.Milliseconds())
 	return dead + untaken, err
-}
-
-// Listen calls fn for every notification on the store's channels until ctx
-// ends, reconnecting after errors. It returns at once on SQLite, which has
-// no other process to hear from.
-func (db *DB) Listen(ctx context.Context, fn func(channel, payload string)) {
-	if !db.queued() {
-		return
-	}
-	for ctx.Err() == nil {
-		err := db.listenOnce(ctx, db.dsn, fn)
-		if ctx.Err() != nil {
-			return
-		}
-		db.logger.Warn("notification listener lost; reconnecting", "err", err)
-		t := time.NewTimer(time.Second)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (db *DB) listenOnce(ctx context.Context, url string, fn func(channel, payload string)) error {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	for _, ch := range []string{ChannelRuns, ChannelSchedules} {
-		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
-			return err
-		}
-	}
-	fn(ChannelRuns, "") // anything queued while not listening
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil
-			}
-			return err
-		}
-		fn(n.Channel, n.Payload)
-	}
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -171,64 +170,6 @@ func (db *DB) engineWrite(ctx context.Context, fn func(*tx) error) error {
 	return db.inTx(ctx, db.w, false, fn)
 }
 
-// writeGate orders the writers of SQLite's single writer connection: when
-// it is free, a waiting client write goes first, then the engine's, except
-// that after urgentRun client writes in a row a waiting engine write goes,
-// so clients writing without pause cannot stop the engine. Without it
-// database/sql hands the connection to its waiters in no set order.
-type writeGate struct {
-	mu      sync.Mutex
-	cond    *sync.Cond
-	held    bool
-	urgent  int // client writes waiting
-	waiting int // engine writes waiting
-	run     int // client writes granted in a row while the engine waited
-}
-
-const urgentRun = 8
-
-func newWriteGate() *writeGate {
-	g := &writeGate{}
-	g.cond = sync.NewCond(&g.mu)
-	return g
-}
-
-func (g *writeGate) lock(urgent bool) {
-	if g == nil {
-		return
-	}
-	g.mu.Lock()
-	if urgent {
-		g.urgent++
-	} else {
-		g.waiting++
-	}
-	for g.held || (urgent && g.waiting > 0 && g.run >= urgentRun) || (!urgent && g.urgent > 0 && g.run < urgentRun) {
-		g.cond.Wait()
-	}
-	if urgent {
-		g.urgent--
-		if g.waiting > 0 {
-			g.run++
-		}
-	} else {
-		g.waiting--
-		g.run = 0
-	}
-	g.held = true
-	g.mu.Unlock()
-}
-
-func (g *writeGate) unlock() {
-	if g == nil {
-		return
-	}
-	g.mu.Lock()
-	g.held = false
-	g.cond.Broadcast()
-	g.mu.Unlock()
-}
-
 // read runs fn in a read-only transaction, so every query in it sees one snapshot.
 func (db *DB) read(ctx context.Context, fn func(*tx) error) error {
 	return db.inTx(ctx, db.r, true, fn)
@@ -345,3 +286,8 @@ func clampPage(limit, offset int) (int, int) {
 	}
 	return limit, offset
 }
+
+// rowFunc adapts a function to the scanner interface.
+type rowFunc func(dest ...any) error
+
+func (f rowFunc) Scan(dest ...any) error { return f(dest...) }

@@ -1,0 +1,145 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/apicron/apicron"
+)
+
+// claimStats is what a claim adds to a schedule's counters.
+type claimStats struct{ skipped, missed int64 }
+
+// applyClaimStats adds a claim's skips and misses to the counters: the
+// service's first, then each schedule's by id.
+func applyClaimStats(ctx context.Context, tx *tx, stats map[int64]*claimStats) error {
+	if len(stats) == 0 {
+		return nil
+	}
+	var total claimStats
+	for _, c := range stats {
+		total.skipped += c.skipped
+		total.missed += c.missed
+	}
+	if err := addClaimStats(ctx, tx, 0, total.skipped, total.missed); err != nil {
+		return err
+	}
+	for _, id := range slices.Sorted(maps.Keys(stats)) {
+		if err := addClaimStats(ctx, tx, id, stats[id].skipped, stats[id].missed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func addClaimStats(ctx context.Context, tx *tx, scope, skipped, missed int64) error {
+	if skipped == 0 && missed == 0 {
+		return nil
+	}
+	_, err := tx.exec(ctx, "UPDATE run_stats SET skipped_overlap = skipped_overlap + ?, missed = missed + ? WHERE scope = ?",
+		skipped, missed, scope)
+	return err
+}
+
+// statusColumn is the run_stats counter of each final status.
+var statusColumn = map[apicron.RunStatus]string{
+	apicron.Success:         "runs_success",
+	apicron.Failed:          "runs_failed",
+	apicron.Timeout:         "runs_timeout",
+	apicron.DNSError:        "runs_dns_error",
+	apicron.ConnectionError: "runs_connection_error",
+	apicron.Interrupted:     "runs_interrupted",
+}
+
+// statsDelta is what one batch adds to one run_stats row.
+type statsDelta struct {
+	counts     map[apicron.RunStatus]int64
+	latSum     float64
+	latCount   int64
+	hist       apicron.Histogram
+	lastAt     int64
+	lastStatus apicron.RunStatus
+}
+
+func (d *statsDelta) add(r *apicron.RunResult, finished int64) {
+	if d.counts == nil {
+		d.counts = map[apicron.RunStatus]int64{}
+	}
+	d.counts[r.Status]++
+	if r.LatencyMs != nil {
+		d.latSum += *r.LatencyMs
+		d.latCount++
+		d.hist.Add(*r.LatencyMs)
+	}
+	if finished >= d.lastAt {
+		d.lastAt, d.lastStatus = finished, r.Status
+	}
+}
+
+// applyDeltas adds each scope's delta to its run_stats row: the rows are
+// read and locked in scope order, their histograms merged, and all written
+// back in a few statements. A scope whose schedule was deleted is skipped.
+func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) error {
+	scopes := slices.Sorted(maps.Keys(deltas))
+	hists := make(map[int64]string, len(scopes))
+	err := forPieces(len(scopes), func(lo, hi int) error {
+		chunk := scopes[lo:hi]
+		rows, err := tx.queryBatch(ctx, statsReadSQL.sql(tx.d, len(chunk)), int64Args(chunk)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var scope int64
+			var enc string
+			if err := rows.Scan(&scope, &enc); err != nil {
+				return err
+			}
+			hists[scope] = enc
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	found := make([]int64, 0, len(hists))
+	for _, scope := range scopes {
+		if _, ok := hists[scope]; ok {
+			found = append(found, scope)
+		}
+	}
+	return forPieces(len(found), func(lo, hi int) error {
+		args := make([]any, 0, 12*(hi-lo))
+		for _, scope := range found[lo:hi] {
+			d := deltas[scope]
+			h := apicron.DecodeHistogram(hists[scope])
+			h.Merge(&d.hist)
+			c := d.counts
+			args = append(args, scope, c[apicron.Success], c[apicron.Failed], c[apicron.Timeout], c[apicron.DNSError],
+				c[apicron.ConnectionError], c[apicron.Interrupted], d.latSum, d.latCount, h.Encode(), d.lastAt, string(d.lastStatus))
+		}
+		if _, err := tx.execBatch(ctx, statsUpdateSQL.sql(hi-lo), args...); err != nil {
+			return fmt.Errorf("update counters: %w", err)
+		}
+		return nil
+	})
+}
+
+// statsReadSQL reads run_stats rows' histograms (and locks the rows on PostgreSQL).
+var statsReadSQL = newLockedBatchSQL(func(n int) string {
+	return "SELECT scope, histogram FROM run_stats WHERE scope IN (" + placeholders(n) + ") ORDER BY scope"
+}, " FOR UPDATE")
+
+var statsUpdateSQL = newBatchSQL(func(n int) string {
+	return `UPDATE run_stats SET runs_success = runs_success + v.column2, runs_failed = runs_failed + v.column3,
+			runs_timeout = runs_timeout + v.column4, runs_dns_error = runs_dns_error + v.column5,
+			runs_connection_error = runs_connection_error + v.column6, runs_interrupted = runs_interrupted + v.column7,
+			latency_sum_ms = latency_sum_ms + v.column8, latency_count = latency_count + v.column9, histogram = v.column10,
+			last_status = CASE WHEN run_stats.last_run_at IS NULL OR run_stats.last_run_at <= v.column11 THEN v.column12 ELSE run_stats.last_status END,
+			last_run_at = CASE WHEN run_stats.last_run_at IS NULL OR run_stats.last_run_at <= v.column11 THEN v.column11 ELSE run_stats.last_run_at END
+			FROM (VALUES ` + repeatRows(`(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT),
+				CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS TEXT),
+				CAST(? AS BIGINT), CAST(? AS TEXT))`, n) + ") AS v WHERE run_stats.scope = v.column1"
+})

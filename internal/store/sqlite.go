@@ -1,0 +1,258 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+)
+
+func (db *DB) openSQLite(ctx context.Context, path string) error {
+	if path == "" || path == ":memory:" {
+		return fmt.Errorf("sqlite needs a file path (an in-memory database is private to one connection)")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create database directory: %w", err)
+		}
+	}
+	release, err := lockFile(path + ".lock")
+	if err != nil {
+		return err
+	}
+	db.release = release
+	db.d = dialect{name: "sqlite"}
+	db.stmts = &stmtCache{stmts: map[string]*sql.Stmt{}, pending: map[string]struct{}{}}
+	db.gate = newWriteGate()
+	// WAL lets readers run beside the one writer. synchronous=NORMAL makes a
+	// commit durable against a crash of the process (SIGKILL included) without
+	// an fsync per transaction; only a power loss or kernel crash can roll back
+	// the last commits. FULL would fsync every claim and result batch, which
+	// on ordinary disks costs milliseconds per transaction and makes requests late.
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	// The writer never checkpoints (wal_autocheckpoint=0): a checkpoint
+	// fsyncs the database file, and done by the writer it would stall the
+	// claim that happened to trigger it. checkpointLoop does it beside.
+	// journal_size_limit: once the log restarts, its file is cut back to 64 MiB.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	db.w = w
+	if err := w.PingContext(ctx); err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	db.r = r
+	c, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
+	if err != nil {
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	c.SetMaxOpenConns(1)
+	db.ckpt = c
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); db.checkpointLoop(ctx) }()
+	db.stopCkpt = func() { cancel(); <-done; c.Close() }
+	return nil
+}
+
+// checkpointInterval is how often the write-ahead log is copied back into
+// the database file.
+const checkpointInterval = 500 * time.Millisecond
+
+// walRestartFrames is the log's length (4 KiB pages) beyond which the
+// checkpointer makes sure it restarts from its beginning. SQLite restarts
+// the log only when a write begins with every frame copied back, which a
+// checkpoint beside a busy writer never sees: the log would grow without
+// end (gigabytes in minutes at 10,000 runs/s), and every page lookup would
+// search a longer wal-index, slowing reads and writes alike.
+const walRestartFrames = 8192
+
+// checkpointLoop checkpoints the WAL from its own connection, in PASSIVE
+// mode: it copies what it can without waiting for or blocking the writer.
+// When the log has grown past walRestartFrames it copies again (what was
+// written meanwhile, little), then once more on the writer's own connection,
+// which no write can use meanwhile: that finishes the log, so the next write
+// restarts it. The writer waits only for the last few frames and their fsync.
+func (db *DB) checkpointLoop(ctx context.Context) {
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	failing := false // log a failing checkpoint once, not twice a second
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		frames, _, err := checkpoint(ctx, db.ckpt)
+		if err == nil && frames >= walRestartFrames {
+			second := time.Now()
+			var log, copied int64
+			if log, copied, err = checkpoint(ctx, db.ckpt); err == nil {
+				last := time.Now()
+				_, _, err = checkpoint(ctx, db.w)
+				db.logger.Debug("write-ahead log finished for a restart", "frames", frames, "left_to_writer", log-copied,
+					"first", second.Sub(start), "second", last.Sub(second), "on_writer", time.Since(last))
+			}
+		}
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			db.logger.Warn("checkpoint the write-ahead log; retrying", "err", err)
+			failing = true
+		case err == nil && failing:
+			db.logger.Info("checkpoint of the write-ahead log works again")
+			failing = false
+		}
+	}
+}
+
+// checkpoint runs a PASSIVE checkpoint on c and returns the log's length
+// and how much of it is copied to the database file, in frames.
+func checkpoint(ctx context.Context, c *sql.DB) (frames, copied int64, err error) {
+	var busy int64
+	err = c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+	return frames, copied, err
+}
+
+// writeGate orders the writers of SQLite's single writer connection: when
+// it is free, a waiting client write goes first, then the engine's, except
+// that after urgentRun client writes in a row a waiting engine write goes,
+// so clients writing without pause cannot stop the engine. Without it
+// database/sql hands the connection to its waiters in no set order.
+type writeGate struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	held    bool
+	urgent  int // client writes waiting
+	waiting int // engine writes waiting
+	run     int // client writes granted in a row while the engine waited
+}
+
+const urgentRun = 8
+
+func newWriteGate() *writeGate {
+	g := &writeGate{}
+	g.cond = sync.NewCond(&g.mu)
+	return g
+}
+
+func (g *writeGate) lock(urgent bool) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	if urgent {
+		g.urgent++
+	} else {
+		g.waiting++
+	}
+	for g.held || (urgent && g.waiting > 0 && g.run >= urgentRun) || (!urgent && g.urgent > 0 && g.run < urgentRun) {
+		g.cond.Wait()
+	}
+	if urgent {
+		g.urgent--
+		if g.waiting > 0 {
+			g.run++
+		}
+	} else {
+		g.waiting--
+		g.run = 0
+	}
+	g.held = true
+	g.mu.Unlock()
+}
+
+func (g *writeGate) unlock() {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	g.held = false
+	g.cond.Broadcast()
+	g.mu.Unlock()
+}
+
+// stmtCache keeps prepared statements on the SQLite writer, by text. The
+// writer is one connection, so a statement prepared once serves every later
+// transaction. PostgreSQL needs none: its driver keeps a statement cache per
+// connection by text.
+type stmtCache struct {
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt
+	pending map[string]struct{} // texts used inside a transaction, to prepare after it
+}
+
+// stmt returns q prepared for use in t, or nil when it is not prepared yet
+// (the caller then runs q as text; it is prepared once the transaction ends,
+// since the writer's only connection is busy until then).
+func (c *stmtCache) stmt(ctx context.Context, t *tx, q string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	s, ok := c.stmts[q]
+	if !ok {
+		c.pending[q] = struct{}{}
+	}
+	c.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return t.StmtContext(ctx, s)
+}
+
+// prepare prepares the texts used since the last call. It runs outside any
+// transaction on the writer.
+func (c *stmtCache) prepare(ctx context.Context, w *sql.DB) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if len(c.pending) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	texts := slices.Collect(maps.Keys(c.pending))
+	clear(c.pending)
+	c.mu.Unlock()
+	for _, q := range texts {
+		s, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			continue // used as text again next time, and retried
+		}
+		c.mu.Lock()
+		if _, ok := c.stmts[q]; ok {
+			s.Close()
+		} else {
+			c.stmts[q] = s
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.stmts {
+		s.Close()
+	}
+	clear(c.stmts)
+}
