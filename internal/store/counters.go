@@ -78,6 +78,44 @@ func (d *statsDelta) add(r *apicron.RunResult, finished int64) {
 	}
 }
 
+// resultCounts is what a batch of results adds to the counters: a delta
+// per run_stats scope (each run's schedule, and 0 for the service) and the
+// runs finished per minute.
+type resultCounts struct {
+	deltas  map[int64]*statsDelta
+	minutes map[int64]int64
+}
+
+// add counts r, which finished at finished (unix ms).
+func (c *resultCounts) add(r *apicron.RunResult, finished int64) {
+	if c.deltas == nil {
+		c.deltas, c.minutes = map[int64]*statsDelta{}, map[int64]int64{}
+	}
+	for _, scope := range []int64{r.ScheduleID, 0} {
+		d := c.deltas[scope]
+		if d == nil {
+			d = &statsDelta{}
+			c.deltas[scope] = d
+		}
+		d.add(r, finished)
+	}
+	c.minutes[finished/60000*60000]++
+}
+
+// apply writes the counts: run_stats rows, then run_stats_minute rows, each in key order.
+func (c *resultCounts) apply(ctx context.Context, tx *tx) error {
+	if err := applyDeltas(ctx, tx, c.deltas); err != nil {
+		return err
+	}
+	for _, minute := range slices.Sorted(maps.Keys(c.minutes)) {
+		if _, err := tx.exec(ctx, `INSERT INTO run_stats_minute (minute, runs) VALUES (?, ?)
+			ON CONFLICT (minute) DO UPDATE SET runs = run_stats_minute.runs + excluded.runs`, minute, c.minutes[minute]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // applyDeltas adds each scope's delta to its run_stats row: the rows are
 // read and locked in scope order, their histograms merged, and all written
 // back in a few statements. A scope whose schedule was deleted is skipped.

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -31,8 +29,7 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner st
 	if err != nil {
 		return err
 	}
-	deltas := map[int64]*statsDelta{}
-	minutes := map[int64]int64{}
+	var counts resultCounts
 	var attempts []any
 	nAttempts := 0
 	for i := range results {
@@ -56,31 +53,14 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner st
 				attempts, nAttempts = attempts[:0], 0
 			}
 		}
-		for _, scope := range []int64{r.ScheduleID, 0} {
-			d := deltas[scope]
-			if d == nil {
-				d = &statsDelta{}
-				deltas[scope] = d
-			}
-			d.add(r, finished)
-		}
-		minutes[finished/60000*60000]++
+		counts.add(r, finished)
 	}
 	if nAttempts > 0 {
 		if err := insertAttempts(ctx, tx, attempts); err != nil {
 			return err
 		}
 	}
-	if err := applyDeltas(ctx, tx, deltas); err != nil {
-		return err
-	}
-	for _, minute := range slices.Sorted(maps.Keys(minutes)) {
-		if _, err := tx.exec(ctx, `INSERT INTO run_stats_minute (minute, runs) VALUES (?, ?)
-			ON CONFLICT (minute) DO UPDATE SET runs = run_stats_minute.runs + excluded.runs`, minute, minutes[minute]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return counts.apply(ctx, tx)
 }
 
 func finishedAt(tx *tx, r *apicron.RunResult) int64 {
