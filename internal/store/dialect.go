@@ -13,7 +13,8 @@ import (
 )
 
 // dialect holds what differs between SQLite and PostgreSQL; the SQL itself is
-// written once, with ? placeholders.
+// written once, with ? placeholders. Each dialect's values are set in one
+// place, sqliteDialect or postgresDialect, not tested for by name.
 type dialect struct {
 	name string
 	// forUpdate locks the rows a claim reads (PostgreSQL); SQLite has one
@@ -21,6 +22,25 @@ type dialect struct {
 	forUpdate string
 	// rebinds caches ?-to-$n rewrites for PostgreSQL.
 	rebinds *sync.Map
+	// readOnlyTx is the option of read transactions: PostgreSQL is told they
+	// only read; SQLite's readers are query_only connections already.
+	readOnlyTx *sql.TxOptions
+	// notify says whether transactions tell other nodes about changes
+	// (PostgreSQL NOTIFY); SQLite has no other process to tell.
+	notify bool
+	// migrationLock is a statement that makes the nodes starting at once
+	// migrate one after another (a PostgreSQL advisory lock, held until the
+	// migration's transaction ends); "" where one process owns the database.
+	migrationLock string
+}
+
+func sqliteDialect() dialect {
+	return dialect{name: "sqlite"}
+}
+
+func postgresDialect() dialect {
+	return dialect{name: "postgres", forUpdate: " FOR UPDATE", rebinds: &sync.Map{},
+		readOnlyTx: &sql.TxOptions{ReadOnly: true}, notify: true, migrationLock: "SELECT pg_advisory_xact_lock(7283001)"}
 }
 
 func (d dialect) rebind(q string) string {

@@ -39,9 +39,9 @@ func (db *DB) migrate(ctx context.Context) error {
 			return err
 		}
 		err = db.write(ctx, func(tx *tx) error {
-			if db.d.name == "postgres" {
+			if db.d.migrationLock != "" {
 				// Several nodes may start at once; one migrates, the others wait.
-				if _, err := tx.exec(ctx, "SELECT pg_advisory_xact_lock(7283001)"); err != nil {
+				if _, err := tx.exec(ctx, db.d.migrationLock); err != nil {
 					return err
 				}
 			}

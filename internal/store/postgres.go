@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,7 +13,7 @@ import (
 )
 
 func (db *DB) openPostgres(ctx context.Context, url string) error {
-	db.d = dialect{name: "postgres", forUpdate: " FOR UPDATE", rebinds: &sync.Map{}}
+	db.d = postgresDialect()
 	p, err := sql.Open("pgx", url)
 	if err != nil {
 		return fmt.Errorf("open postgres: %w", err)
@@ -37,7 +36,7 @@ const (
 )
 
 func (t *tx) notify(ctx context.Context, channel, payload string) error {
-	if t.d.name != "postgres" {
+	if !t.d.notify {
 		return nil
 	}
 	_, err := t.exec(ctx, "SELECT pg_notify(?, ?)", channel, payload)

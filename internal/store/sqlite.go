@@ -26,7 +26,7 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 		return err
 	}
 	db.release = release
-	db.d = dialect{name: "sqlite"}
+	db.d = sqliteDialect()
 	db.stmts = &stmtCache{stmts: map[string]*sql.Stmt{}, pending: map[string]struct{}{}}
 	db.gate = newWriteGate()
 	// WAL lets readers run beside the one writer. synchronous=NORMAL makes a

@@ -177,8 +177,8 @@ func (db *DB) read(ctx context.Context, fn func(*tx) error) error {
 
 func (db *DB) inTx(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*tx) error) error {
 	var opts *sql.TxOptions
-	if readOnly && db.d.name == "postgres" {
-		opts = &sql.TxOptions{ReadOnly: true}
+	if readOnly {
+		opts = db.d.readOnlyTx
 	}
 	if pool == db.w {
 		// Statements first used in this transaction are prepared once it has
