@@ -20,7 +20,7 @@ import (
 func TestStore_SingleAttemptKeptInRun(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		clock := &fakeClock{now: t0}
+		clock := storetest.NewClock(t0)
 		dsn := storetest.NewDSN(t, driver)
 		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock})
 		tg := mustCreateTarget(t, db)

@@ -16,7 +16,7 @@ import (
 func TestStore_BatchesOfAnySize(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		clock := &fakeClock{now: t0}
+		clock := storetest.NewClock(t0)
 		db := storetest.Open(t, driver, clock)
 		tg := mustCreateTarget(t, db)
 		const n = 300 // 256 + 32 + 8 + 4
@@ -87,7 +87,7 @@ func TestStore_BatchesOfAnySize(t *testing.T) {
 func TestStore_ClaimBusyFunction(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		clock := &fakeClock{now: t0}
+		clock := storetest.NewClock(t0)
 		db := storetest.Open(t, driver, clock)
 		tg := mustCreateTarget(t, db)
 		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apicron/apicron"
 	"github.com/apicron/apicron/internal/store"
+	"github.com/apicron/apicron/internal/storetest"
 )
 
 // benchBatch is how many due schedules one Claim or Finish handles in these
@@ -19,26 +18,13 @@ const benchBatch = 100
 
 var benchT0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// benchClock is a clock the benchmarks set by hand.
-type benchClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *benchClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
 // benchOpenSQLite opens a real SQLite file in b.TempDir(), configured as
 // apicron runs it (WAL, one writer), with n INTERVAL schedules at 1 s, all
 // first due at benchT0.
 func benchOpenSQLite(b *testing.B, n int) (*store.DB, []int64) {
 	b.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Driver: "sqlite", DSN: filepath.Join(b.TempDir(), "bench.db"),
-		Clock: &benchClock{now: benchT0}, NodeID: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := storetest.OpenDSN(b, "sqlite", storetest.NewDSN(b, "sqlite"), store.Config{Clock: storetest.NewClock(benchT0), NodeID: "bench"})
 	tg := &apicron.Target{Name: "sink", URL: "http://127.0.0.1:9/hook", Method: "GET",
 		Headers: map[string]string{"Authorization": "Bearer x"}}
 	if err := db.CreateTarget(ctx, tg); err != nil {

@@ -2,46 +2,13 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/apicron/apicron"
-	"github.com/apicron/apicron/internal/store"
+	"github.com/apicron/apicron/internal/storetest"
 )
-
-// openSharedPostgres opens a shared (multi-node) store in a fresh schema, as
-// a leader on PostgreSQL uses it.
-func openSharedPostgres(b *testing.B, clock apicron.Clock) *store.DB {
-	b.Helper()
-	url := os.Getenv("APICRON_TEST_POSTGRES_URL")
-	if url == "" {
-		b.Skip("APICRON_TEST_POSTGRES_URL is not set; skipping the PostgreSQL claim benchmark")
-	}
-	schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-	admin, err := sql.Open("pgx", url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() })
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	db, err := store.Open(context.Background(), store.Config{Driver: "postgres", DSN: url + sep + "search_path=" + schema,
-		Clock: clock, NodeID: "bench", Shared: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	return db
-}
 
 // BenchmarkClaimPostgresShared measures a leader's claims on PostgreSQL:
 // each op claims one occurrence, in transactions of `batch` schedules, and
@@ -51,8 +18,8 @@ func BenchmarkClaimPostgresShared(b *testing.B) {
 	for _, batch := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			ctx := context.Background()
-			clock := &fakeClock{now: t0}
-			db := openSharedPostgres(b, clock)
+			clock := storetest.NewClock(t0)
+			db, _ := storetest.OpenShared(b, "bench", clock)
 			tg := &apicron.Target{Name: "t", URL: "http://127.0.0.1:9/"}
 			if err := db.CreateTarget(ctx, tg); err != nil {
 				b.Fatal(err)

@@ -13,18 +13,6 @@ import (
 	"github.com/apicron/apicron/internal/storetest"
 )
 
-// mustRunAt claims the occurrence of s due at at and finishes it SUCCESS a
-// second later; it returns the run's id.
-func mustRunAt(t *testing.T, db *store.DB, s *apicron.Schedule, at time.Time) int64 {
-	t.Helper()
-	res := mustClaim(t, db, at, s.ID)
-	if res.Job == nil {
-		t.Fatalf("claim of schedule %d at %s fired nothing", s.ID, at)
-	}
-	finish(t, db, res.Job, apicron.Success, 10, at.Add(time.Second))
-	return res.Job.RunID
-}
-
 // runIDs returns the ids of a schedule's runs, oldest first.
 func runIDs(t *testing.T, db *store.DB, id int64) []int64 {
 	t.Helper()
@@ -38,14 +26,6 @@ func runIDs(t *testing.T, db *store.DB, id int64) []int64 {
 	}
 	slices.Reverse(ids)
 	return ids
-}
-
-func mustPruneKept(t *testing.T, db *store.DB, keepDefault, limit int, want int64) {
-	t.Helper()
-	n, err := db.PruneKeptRuns(context.Background(), keepDefault, limit)
-	if err != nil || n != want {
-		t.Fatalf("PruneKeptRuns(%d, %d) = %d, %v; want %d", keepDefault, limit, n, err, want)
-	}
 }
 
 // totals returns the finished runs the counters report, service-wide and per schedule id.
@@ -78,7 +58,7 @@ func isInvalidField(err error, field string) bool {
 func TestStore_KeepRunsField(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		db := storetest.Open(t, driver, &fakeClock{now: t0})
+		db := storetest.Open(t, driver, storetest.NewClock(t0))
 		tg := mustCreateTarget(t, db)
 		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval,
 			IntervalSeconds: 10, KeepRuns: ptr(25)})
@@ -155,7 +135,7 @@ func TestStore_PruneKeptRuns(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		dsn := storetest.NewDSN(t, driver)
-		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: &fakeClock{now: t0}})
+		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: storetest.NewClock(t0)})
 		tg := mustCreateTarget(t, db)
 		capped := mustCreateSchedule(t, db, &apicron.Schedule{Name: "capped", TargetID: tg.ID, Type: apicron.Interval,
 			IntervalSeconds: 10, KeepRuns: ptr(3)})
@@ -180,7 +160,7 @@ func TestStore_PruneKeptRuns(t *testing.T) {
 		// it is neither deleted nor counted among the runs kept.
 		db.Close()
 		rawExec(t, driver, dsn, fmt.Sprintf("UPDATE runs SET status = 'RUNNING', finished_at = NULL WHERE id = %d", cappedRuns[1]))
-		db = storetest.OpenDSN(t, driver, dsn, store.Config{Clock: &fakeClock{now: t0}})
+		db = storetest.OpenDSN(t, driver, dsn, store.Config{Clock: storetest.NewClock(t0)})
 		total, per := totals(t, db)
 
 		mustPruneKept(t, db, 0, 1000, 4)
@@ -215,7 +195,7 @@ func TestStore_PruneKeptRuns(t *testing.T) {
 		// New runs past the cap are pruned on the next pass.
 		db.Close()
 		rawExec(t, driver, dsn, fmt.Sprintf("UPDATE runs SET status = 'INTERRUPTED', finished_at = 1 WHERE id = %d", cappedRuns[1]))
-		db = storetest.OpenDSN(t, driver, dsn, store.Config{Clock: &fakeClock{now: t0}})
+		db = storetest.OpenDSN(t, driver, dsn, store.Config{Clock: storetest.NewClock(t0)})
 		for k := 8; k < 10; k++ {
 			cappedRuns = append(cappedRuns, mustRunAt(t, db, capped, t0.Add(time.Duration(k)*10*time.Second)))
 		}
@@ -249,7 +229,7 @@ func TestStore_PruneKeptRuns(t *testing.T) {
 func TestStore_PruneKeptRunsAfterAgePruning(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		db := storetest.Open(t, driver, &fakeClock{now: t0})
+		db := storetest.Open(t, driver, storetest.NewClock(t0))
 		tg := mustCreateTarget(t, db)
 		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval,
 			IntervalSeconds: 10, KeepRuns: ptr(5)})

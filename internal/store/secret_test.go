@@ -3,7 +3,6 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -29,49 +28,6 @@ const (
 	plainValue  = "plain-visible-value"
 )
 
-// mustCreateSecretTarget creates a target with two secret headers (one by
-// default, one named in SecretHeaders) and one that is not secret.
-func mustCreateSecretTarget(t *testing.T, db *store.DB) *apicron.Target {
-	t.Helper()
-	tg := &apicron.Target{Name: "secret", URL: "http://127.0.0.1:9/x", SecretHeaders: []string{"X-Sig"},
-		Headers: map[string]string{"Authorization": secretToken, "X-Sig": secretSig, "X-Plain": plainValue}}
-	if err := db.CreateTarget(context.Background(), tg); err != nil {
-		t.Fatal(err)
-	}
-	return tg
-}
-
-// rawQuery returns the single text value q selects, read with plain SQL
-// beside the store.
-func rawQuery(t *testing.T, driver, dsn, q string) string {
-	t.Helper()
-	name := map[string]string{"sqlite": "sqlite", "postgres": "pgx"}[driver]
-	raw, err := sql.Open(name, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var v sql.NullString
-	if err := raw.QueryRowContext(context.Background(), q).Scan(&v); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return v.String
-}
-
-// rawExec runs a statement with plain SQL; on SQLite, close the store first.
-func rawExec(t *testing.T, driver, dsn, q string) {
-	t.Helper()
-	name := map[string]string{"sqlite": "sqlite", "postgres": "pgx"}[driver]
-	raw, err := sql.Open(name, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if _, err := raw.ExecContext(context.Background(), q); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-}
-
 func rawHeaders(t *testing.T, driver, dsn string, id int64) string {
 	t.Helper()
 	return rawQuery(t, driver, dsn, fmt.Sprintf("SELECT headers FROM targets WHERE id = %d", id))
@@ -88,7 +44,7 @@ func TestStore_SecretHeadersEncrypted(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		dsn := storetest.NewDSN(t, driver)
-		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: &fakeClock{now: t0}, SecretKey: keyA})
+		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: storetest.NewClock(t0), SecretKey: keyA})
 		tg := mustCreateSecretTarget(t, db)
 		other := mustCreateSecretTarget(t, db)
 
@@ -143,7 +99,7 @@ func TestStore_SecretHeadersClearTextLegacy(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		dsn := storetest.NewDSN(t, driver)
-		clock := &fakeClock{now: t0}
+		clock := storetest.NewClock(t0)
 		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock})
 		tg := mustCreateSecretTarget(t, db)
 		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 10})
@@ -189,7 +145,7 @@ func TestStore_SecretHeadersWrongKey(t *testing.T) {
 		exec := executor.New(executor.Config{})
 
 		dsn := storetest.NewDSN(t, driver)
-		clock := &fakeClock{now: t0}
+		clock := storetest.NewClock(t0)
 		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock, SecretKey: keyA})
 		tg := &apicron.Target{Name: "t", URL: srv.URL, SecretHeaders: []string{"X-Sig"},
 			Headers: map[string]string{"Authorization": secretToken, "X-Sig": secretSig, "X-Plain": plainValue}}
@@ -270,7 +226,7 @@ func TestStore_SecretHeadersBoundToName(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		dsn := storetest.NewDSN(t, driver)
-		clock := &fakeClock{now: t0}
+		clock := storetest.NewClock(t0)
 		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock, SecretKey: keyA})
 		tg := &apicron.Target{Name: "t", URL: "http://127.0.0.1:9/x", Headers: map[string]string{"Authorization": secretToken, "Cookie": "c=1"}}
 		if err := db.CreateTarget(ctx, tg); err != nil {
@@ -311,7 +267,7 @@ func TestStore_SecretHeadersQueued(t *testing.T) {
 		}
 		ctx := context.Background()
 		dsn := storetest.NewDSN(t, driver)
-		clock := &fakeClock{now: t0}
+		clock := storetest.NewClock(t0)
 		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock, SecretKey: keyA, Shared: true, NodeID: "a"})
 		other := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock, SecretKey: keyB, Shared: true, NodeID: "b"})
 		tg := mustCreateSecretTarget(t, db)

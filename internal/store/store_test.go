@@ -13,71 +13,10 @@ import (
 	"github.com/apicron/apicron/internal/storetest"
 )
 
-// fakeClock is a clock the test steps by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
-func (c *fakeClock) Add(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
-
-var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-
-func ptr[T any](v T) *T { return &v }
-
-func mustCreateTarget(t *testing.T, db *store.DB) *apicron.Target {
-	t.Helper()
-	tg := &apicron.Target{Name: "t", URL: "http://127.0.0.1:9/x", Headers: map[string]string{"X-A": "1"}}
-	if err := db.CreateTarget(context.Background(), tg); err != nil {
-		t.Fatal(err)
-	}
-	return tg
-}
-
-func mustCreateSchedule(t *testing.T, db *store.DB, s *apicron.Schedule) *apicron.Schedule {
-	t.Helper()
-	if err := db.CreateSchedule(context.Background(), s); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func mustClaim(t *testing.T, db *store.DB, now time.Time, id int64) apicron.ClaimResult {
-	t.Helper()
-	res, err := db.Claim(context.Background(), now, now, []int64{id}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res) != 1 {
-		t.Fatalf("claim returned %d results", len(res))
-	}
-	return res[0]
-}
-
-func finish(t *testing.T, db *store.DB, job *apicron.Job, status apicron.RunStatus, latency float64, at time.Time) {
-	t.Helper()
-	code := 200
-	err := db.Finish(context.Background(), []apicron.RunResult{{
-		RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: at, FinishedAt: at,
-		Outcome:  apicron.Outcome{Status: status, LatencyMs: &latency, StatusCode: &code},
-		Attempts: []apicron.Attempt{{Number: 1, StartedAt: at, FinishedAt: at, Outcome: apicron.Outcome{Status: status, LatencyMs: &latency}}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestStore_Targets(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		db := storetest.Open(t, driver, &fakeClock{now: t0})
+		db := storetest.Open(t, driver, storetest.NewClock(t0))
 		tg := &apicron.Target{Name: " api ", URL: "https://example.com/{{.RunID}}", Method: "post",
 			Headers: map[string]string{"Authorization": "Bearer x"}, BodyTemplate: `{"at":"{{.ScheduledAt}}"}`,
 			TimeoutSeconds: ptr(2.5), MaxRetries: ptr(2)}
@@ -126,7 +65,7 @@ func TestStore_Targets(t *testing.T) {
 func TestStore_ScheduleLifecycle(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		clock := &fakeClock{now: t0}
+		clock := storetest.NewClock(t0)
 		db := storetest.Open(t, driver, clock)
 		tg := mustCreateTarget(t, db)
 		if err := db.CreateSchedule(ctx, &apicron.Schedule{Name: "x", TargetID: 999, Type: apicron.Interval, IntervalSeconds: 5}); apicron.ErrorField(err) != "target_id" {
@@ -177,7 +116,7 @@ func TestStore_ScheduleLifecycle(t *testing.T) {
 func TestStore_ClaimAndFinish(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		clock := &fakeClock{now: t0}
+		clock := storetest.NewClock(t0)
 		db := storetest.Open(t, driver, clock)
 		tg := mustCreateTarget(t, db)
 		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 10})
@@ -239,7 +178,7 @@ func TestStore_ClaimAndFinish(t *testing.T) {
 func TestStore_InterruptRunning(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		db := storetest.Open(t, driver, &fakeClock{now: t0})
+		db := storetest.Open(t, driver, storetest.NewClock(t0))
 		tg := mustCreateTarget(t, db)
 		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
 		job := mustClaim(t, db, t0, s.ID).Job
@@ -261,7 +200,7 @@ func TestStore_InterruptRunning(t *testing.T) {
 func TestStore_ConcurrentClaimsNeverDuplicate(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		db := storetest.Open(t, driver, &fakeClock{now: t0})
+		db := storetest.Open(t, driver, storetest.NewClock(t0))
 		tg := mustCreateTarget(t, db)
 		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
 		var wg sync.WaitGroup
