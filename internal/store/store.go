@@ -57,6 +57,7 @@ type DB struct {
 	release  func()     // drops the single-process lock
 	stmts    *stmtCache // SQLite: statements prepared on the writer
 	gate     *writeGate // SQLite: the order in which writers get the writer
+	pinged   condition  // why Ping last failed to read
 }
 
 var (
@@ -119,15 +120,6 @@ func (db *DB) Close() error {
 
 // Driver returns "sqlite" or "postgres".
 func (db *DB) Driver() string { return db.d.name }
-
-// Ping checks that the database answers a query.
-func (db *DB) Ping(ctx context.Context) error {
-	var one int
-	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return &apicron.Error{Code: apicron.EUNAVAILABLE, Message: "database does not answer: " + err.Error()}
-	}
-	return nil
-}
 
 func (db *DB) now() time.Time { return apicron.TruncMillis(db.clock.Now()) }
 
