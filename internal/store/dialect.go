@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"strconv"
@@ -32,15 +33,25 @@ type dialect struct {
 	// migrate one after another (a PostgreSQL advisory lock, held until the
 	// migration's transaction ends); "" where one process owns the database.
 	migrationLock string
+	// writeProbe are statements that write without changing anything: the
+	// store runs them at open and, when nothing else wrote for a while, for
+	// Ping, to learn whether the database takes writes.
+	writeProbe []string
+	// notWritable explains an error of the first write (or of the
+	// connection before it) to whoever starts apicron, when it means the
+	// database cannot be written; other errors it returns as they are.
+	notWritable func(ctx context.Context, db *DB, err error) error
 }
 
 func sqliteDialect() dialect {
-	return dialect{name: "sqlite"}
+	return dialect{name: "sqlite", writeProbe: sqliteWriteProbe,
+		notWritable: func(_ context.Context, db *DB, err error) error { return sqliteNotWritable(db.dsn, err) }}
 }
 
 func postgresDialect() dialect {
 	return dialect{name: "postgres", forUpdate: " FOR UPDATE", rebinds: &sync.Map{},
-		readOnlyTx: &sql.TxOptions{ReadOnly: true}, notify: true, migrationLock: "SELECT pg_advisory_xact_lock(7283001)"}
+		readOnlyTx: &sql.TxOptions{ReadOnly: true}, notify: true, migrationLock: "SELECT pg_advisory_xact_lock(7283001)",
+		writeProbe: postgresWriteProbe, notWritable: postgresNotWritable}
 }
 
 func (d dialect) rebind(q string) string {
@@ -96,6 +107,8 @@ func (d dialect) unavailable(err error) string {
 			return "connection to PostgreSQL failed (SQLSTATE " + pe.Code + ")"
 		case strings.HasPrefix(pe.Code, "57P"):
 			return "PostgreSQL ended the connection or is shutting down (SQLSTATE " + pe.Code + ")"
+		case pe.Code == pgReadOnly:
+			return "PostgreSQL is read-only: a standby, or default_transaction_read_only is on (SQLSTATE " + pe.Code + ")"
 		case strings.HasPrefix(pe.Code, "53"):
 			return "PostgreSQL is out of resources (SQLSTATE " + pe.Code + ")"
 		}

@@ -14,12 +14,15 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
+// migrationsTableSQL creates the table that records applied migrations.
+const migrationsTableSQL = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`
+
 // migrate applies, in order and each in its own transaction, the numbered
 // migrations of the dialect that are not yet recorded in schema_migrations.
 // Migrations are append-only: a released one is never edited.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	if _, err := db.w.ExecContext(ctx, migrationsTableSQL); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	dir := path.Join("migrations", db.d.name)

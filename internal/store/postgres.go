@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 )
 
@@ -93,4 +94,30 @@ func (db *DB) listenOnce(ctx context.Context, url string, fn func(channel, paylo
 		}
 		fn(n.Channel, n.Payload)
 	}
+}
+
+// pgReadOnly is the SQLSTATE of a write refused by a read-only transaction:
+// on a standby, or with default_transaction_read_only on.
+const pgReadOnly = "25006"
+
+// postgresWriteProbe is refused by a read-only transaction or a standby as
+// any write is, but touches no row and locks none: nodes probing at once do
+// not wait for each other or for the engine.
+var postgresWriteProbe = []string{"UPDATE schema_migrations SET applied_at = applied_at WHERE 1 = 0"}
+
+// postgresNotWritable explains err, met while writing to the database
+// first, when PostgreSQL refused the write as read-only; other errors are
+// returned as they are.
+func postgresNotWritable(ctx context.Context, db *DB, err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != pgReadOnly {
+		return fmt.Errorf("check that the database takes writes: %w", err)
+	}
+	cause := "its transactions are read-only (default_transaction_read_only is on for this user, the database or the server)"
+	var standby bool
+	if db.r.QueryRowContext(ctx, "SELECT pg_is_in_recovery()").Scan(&standby) == nil && standby {
+		cause = "the server is a standby (in recovery), which takes no writes"
+	}
+	return fmt.Errorf("the PostgreSQL database is not writable: %s; apicron records every run in it and does not start without writes: "+
+		"point DATABASE_URL at the primary server, or turn default_transaction_read_only off", cause)
 }

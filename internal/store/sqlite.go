@@ -3,13 +3,18 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 func (db *DB) openSQLite(ctx context.Context, path string) error {
@@ -22,7 +27,9 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 		}
 	}
 	release, err := lockFile(path + ".lock")
-	if err != nil {
+	if errors.Is(err, fs.ErrPermission) {
+		return sqliteNotWritable(path, err)
+	} else if err != nil {
 		return err
 	}
 	db.release = release
@@ -48,7 +55,7 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	w.SetConnMaxLifetime(0)
 	db.w = w
 	if err := w.PingContext(ctx); err != nil {
-		return fmt.Errorf("open sqlite %s: %w", path, err)
+		return sqliteNotWritable(path, err)
 	}
 	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
@@ -177,6 +184,21 @@ func (g *writeGate) lock(urgent bool) {
 	g.mu.Unlock()
 }
 
+// tryLock takes the writer only if it is free and no write waits for it,
+// and reports whether it did.
+func (g *writeGate) tryLock() bool {
+	if g == nil {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held || g.urgent > 0 || g.waiting > 0 {
+		return false
+	}
+	g.held = true
+	return true
+}
+
 func (g *writeGate) unlock() {
 	if g == nil {
 		return
@@ -255,4 +277,77 @@ func (c *stmtCache) close() {
 		s.Close()
 	}
 	clear(c.stmts)
+}
+
+// sqliteWriteProbe writes and takes back a row of schema_migrations. SQLite
+// finds a read-only file or a failing disk only when it writes to them, and
+// it skips a write that changes nothing: this one puts a page in the log
+// when it commits, and leaves the database as it was.
+var sqliteWriteProbe = []string{
+	"INSERT INTO schema_migrations (version, applied_at) VALUES (0, 0)",
+	"DELETE FROM schema_migrations WHERE version = 0",
+}
+
+// sqliteNotWritable explains err, met while opening the database at path
+// or writing to it first, when it means that SQLite cannot write there: it
+// names the file or directory at fault and what to do. Other errors are
+// returned as they are.
+func sqliteNotWritable(path string, err error) error {
+	var se *sqlite.Error
+	refused := errors.Is(err, fs.ErrPermission)
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
+			refused = true
+		}
+	}
+	if !refused {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	cause := ""
+	for _, f := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
+		h, oerr := os.OpenFile(f, os.O_WRONLY, 0)
+		if oerr == nil {
+			h.Close()
+			continue
+		}
+		if errors.Is(oerr, fs.ErrNotExist) {
+			continue
+		}
+		var pe *fs.PathError
+		if errors.As(oerr, &pe) {
+			oerr = pe.Err
+		}
+		cause = fmt.Sprintf("this process cannot open %s for writing (%v)", f, oerr)
+		break
+	}
+	if dir := filepath.Dir(path); cause == "" && !dirWritable(dir) {
+		base := filepath.Base(path)
+		cause = fmt.Sprintf("its directory %s is not writable, and SQLite must create %s-wal and %s-shm beside the database",
+			dir, base, base)
+	}
+	if cause == "" {
+		if se == nil || se.Code()&0xff != sqlite3.SQLITE_READONLY {
+			return fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		cause = "SQLite opened it read-only"
+	}
+	who := "the user apicron runs as"
+	if uid := os.Getuid(); uid >= 0 {
+		who += fmt.Sprintf(" (uid %d)", uid)
+	}
+	return fmt.Errorf("database %s is not writable: %s; apicron records every run in it and does not start without writes: "+
+		"make the file, its -wal and -shm files and its directory writable by %s, or set DATABASE_URL to a writable location",
+		path, cause, who)
+}
+
+// dirWritable reports whether a file can be created in dir.
+func dirWritable(dir string) bool {
+	f, err := os.CreateTemp(dir, ".apicron-write-check-*")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
 }

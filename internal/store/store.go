@@ -58,6 +58,7 @@ type DB struct {
 	stmts    *stmtCache // SQLite: statements prepared on the writer
 	gate     *writeGate // SQLite: the order in which writers get the writer
 	pinged   condition  // why Ping last failed to read
+	writes   writeState
 }
 
 var (
@@ -66,7 +67,8 @@ var (
 )
 
 // Open connects to the database, takes the single-process lock for SQLite,
-// and applies pending migrations.
+// checks that the database takes writes (an error says which file or
+// setting stops them), and applies pending migrations.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db := &DB{clock: cfg.Clock, logger: cfg.Logger, nodeID: cfg.NodeID, dsn: cfg.DSN, release: func() {}}
 	if db.clock == nil {
@@ -89,6 +91,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("unknown database driver %q", cfg.Driver)
 	}
 	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.checkWritable(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -168,6 +174,12 @@ func (db *DB) read(ctx context.Context, fn func(*tx) error) error {
 }
 
 func (db *DB) inTx(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*tx) error) error {
+	return db.mapErr(db.runTx(ctx, pool, readOnly, fn))
+}
+
+// runTx is inTx with the driver's errors as they are. It notes the outcome
+// of a write transaction in db.writes.
+func (db *DB) runTx(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*tx) error) error {
 	var opts *sql.TxOptions
 	if readOnly {
 		opts = db.d.readOnlyTx
@@ -179,20 +191,27 @@ func (db *DB) inTx(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*tx
 	}
 	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
-		return db.mapErr(fmt.Errorf("begin: %w", err))
+		err = fmt.Errorf("begin: %w", err)
+		if !readOnly {
+			db.noteWrite(time.Time{}, err)
+		}
+		return err
 	}
 	defer sqlTx.Rollback()
 	t := &tx{Tx: sqlTx, d: db.d, now: db.now()}
 	if pool == db.w {
 		t.stmts = db.stmts
 	}
-	if err := fn(t); err != nil {
-		return db.mapErr(err)
+	err = fn(t)
+	if err == nil {
+		if err = sqlTx.Commit(); err != nil {
+			err = fmt.Errorf("commit: %w", err)
+		}
 	}
-	if err := sqlTx.Commit(); err != nil {
-		return db.mapErr(fmt.Errorf("commit: %w", err))
+	if !readOnly {
+		db.noteWrite(t.now, err)
 	}
-	return nil
+	return err
 }
 
 // mapErr turns driver errors that mean something to a client into coded errors.
