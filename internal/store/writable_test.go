@@ -77,19 +77,30 @@ func TestOpen_RefusesReadOnlySQLiteFile(t *testing.T) {
 	}
 }
 
-// A SQLite file in a directory where its -wal and -shm files cannot be
-// created is refused at open, and the error names the directory.
+// A SQLite file in a directory where its -wal and -shm files (or the lock
+// file) cannot be created is refused at open, and the error names the
+// directory.
 func TestOpen_RefusesReadOnlySQLiteDirectory(t *testing.T) {
 	t.Parallel()
-	path := mustCreateSQLite(t)
-	makeUnwritable(t, filepath.Dir(path))
-	db, err := store.Open(t.Context(), store.Config{DSN: path})
-	if err == nil {
-		db.Close()
-		t.Fatal("a database in a read-only directory opened")
-	}
-	if want := "its directory " + filepath.Dir(path) + " is not writable"; !strings.Contains(err.Error(), want) {
-		t.Errorf("error %q does not say %q", err, want)
+	for _, lock := range []bool{true, false} {
+		t.Run(fmt.Sprintf("lock file left=%v", lock), func(t *testing.T) {
+			t.Parallel()
+			path := mustCreateSQLite(t)
+			if !lock {
+				if err := os.Remove(path + ".lock"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			makeUnwritable(t, filepath.Dir(path))
+			db, err := store.Open(t.Context(), store.Config{DSN: path})
+			if err == nil {
+				db.Close()
+				t.Fatal("a database in a read-only directory opened")
+			}
+			if want := "database " + path + " is not writable: its directory " + filepath.Dir(path) + " is not writable"; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		})
 	}
 }
 
