@@ -114,25 +114,13 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 	return jobs, err
 }
 
-// Lease is what a heartbeat learned about the dispatcher lease.
-type Lease struct {
-	Holder    string
-	Epoch     int64
-	ExpiresAt time.Time
-}
-
 // Heartbeat records that this node is alive and takes or renews the
 // dispatcher lease for ttl when it is free, expired or already this node's.
 // It returns the lease's holder and epoch; the epoch grows each time the
-// lease changes hands.
-func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (string, int64, error) {
-	l, err := db.heartbeat(ctx, ttl)
-	return l.Holder, l.Epoch, err
-}
-
-func (db *DB) heartbeat(ctx context.Context, ttl time.Duration) (Lease, error) {
-	var l Lease
-	err := db.write(ctx, func(tx *tx) error {
+// lease changes hands. Times are the database's clock, so the nodes' clocks
+// may disagree.
+func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (holder string, epoch int64, err error) {
+	err = db.write(ctx, func(tx *tx) error {
 		var now int64
 		if err := tx.queryRow(ctx, "SELECT "+dbNowSQL).Scan(&now); err != nil {
 			return err
@@ -149,14 +137,12 @@ func (db *DB) heartbeat(ctx context.Context, ttl time.Duration) (Lease, error) {
 			dispatcherLease, db.nodeID, now+ttl.Milliseconds(), now); err != nil {
 			return err
 		}
-		var exp int64
-		if err := tx.queryRow(ctx, "SELECT holder, epoch, expires_at FROM leases WHERE name = ?", dispatcherLease).Scan(&l.Holder, &l.Epoch, &exp); err != nil {
-			return err
-		}
-		l.ExpiresAt = fromMs(exp)
-		return nil
+		return tx.queryRow(ctx, "SELECT holder, epoch FROM leases WHERE name = ?", dispatcherLease).Scan(&holder, &epoch)
 	})
-	return l, err
+	if err != nil {
+		return "", 0, err
+	}
+	return holder, epoch, nil
 }
 
 // Resign gives up the dispatcher lease if this node holds it, so another

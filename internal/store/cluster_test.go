@@ -1,0 +1,263 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/store"
+	"github.com/apicron/apicron/internal/storetest"
+)
+
+// openNodes opens n nodes of one fresh shared PostgreSQL database, as
+// production runs them, named node-a, node-b...; it returns them and the
+// database's DSN.
+func openNodes(t *testing.T, clock apicron.Clock, n int) ([]*store.DB, string) {
+	t.Helper()
+	first, dsn := storetest.OpenShared(t, "node-a", clock)
+	nodes := []*store.DB{first}
+	for i := 1; i < n; i++ {
+		nodes = append(nodes, storetest.OpenDSN(t, "postgres", dsn, store.Config{Shared: true, NodeID: fmt.Sprintf("node-%c", 'a'+i), Clock: clock}))
+	}
+	return nodes, dsn
+}
+
+func mustHeartbeat(t *testing.T, db *store.DB, ttl time.Duration, holder string, epoch int64) {
+	t.Helper()
+	h, e, err := db.Heartbeat(context.Background(), ttl)
+	if err != nil || h != holder || e != epoch {
+		t.Fatalf("%s heartbeat: holder %q epoch %d (err %v), want %q %d", db.NodeID(), h, e, err, holder, epoch)
+	}
+}
+
+// The dispatcher lease: the first heartbeat takes it at epoch 1, its
+// holder renews it at the same epoch, no other node takes it before it
+// expires, another takes it after at a higher epoch, and Resign frees it at
+// once. Expiry is the database's clock, as the nodes' clocks may disagree.
+func TestCluster_Lease(t *testing.T) {
+	t.Parallel()
+	nodes, _ := openNodes(t, storetest.NewClock(t0), 2)
+	a, b := nodes[0], nodes[1]
+	ctx := context.Background()
+	mustHeartbeat(t, a, time.Hour, "node-a", 1)
+	mustHeartbeat(t, a, time.Hour, "node-a", 1)
+	mustHeartbeat(t, b, time.Hour, "node-a", 1)
+	// A renewal for 1 ms: the lease expires, and another node takes it.
+	mustHeartbeat(t, a, time.Millisecond, "node-a", 1)
+	time.Sleep(20 * time.Millisecond)
+	mustHeartbeat(t, b, time.Hour, "node-b", 2)
+	mustHeartbeat(t, a, time.Hour, "node-b", 2)
+	if err := a.Resign(ctx); err != nil { // not the holder: changes nothing
+		t.Fatal(err)
+	}
+	mustHeartbeat(t, a, time.Hour, "node-b", 2)
+	if err := b.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustHeartbeat(t, a, time.Hour, "node-a", 3)
+}
+
+// mustClaimQueued creates n INTERVAL schedules and claims their first
+// occurrences on leader, at the clock's time; on a shared database the runs
+// wait for a node. It returns the run ids.
+func mustClaimQueued(t *testing.T, leader *store.DB, clock *storetest.Clock, n int) []int64 {
+	t.Helper()
+	tg := mustCreateTarget(t, leader)
+	var ids []int64
+	for i := range n {
+		s := mustCreateSchedule(t, leader, &apicron.Schedule{Name: fmt.Sprint("s", i), TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 3600})
+		ids = append(ids, s.ID)
+	}
+	res, err := leader.Claim(context.Background(), clock.Now(), clock.Now(), ids, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []int64
+	for _, r := range res {
+		if r.Job == nil {
+			t.Fatalf("schedule %d: nothing claimed", r.ScheduleID)
+		}
+		runs = append(runs, r.Job.RunID)
+	}
+	return runs
+}
+
+// Two nodes taking claimed runs at once get each run exactly once, and a
+// run one node holds locked is skipped by the other, not waited for (SKIP
+// LOCKED).
+func TestCluster_TakeRuns(t *testing.T) {
+	t.Parallel()
+	clock := storetest.NewClock(t0)
+	nodes, dsn := openNodes(t, clock, 2)
+	ctx := context.Background()
+	runs := mustClaimQueued(t, nodes[0], clock, 40)
+
+	// A run locked by another transaction is skipped, at once.
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	lock, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback() // before raw.Close, which waits for it
+	if _, err := lock.ExecContext(ctx, "SELECT id FROM runs WHERE id = $1 FOR UPDATE", runs[0]); err != nil {
+		t.Fatal(err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	jobs, err := nodes[1].TakeRuns(tctx, len(runs))
+	cancel()
+	if err != nil {
+		t.Fatalf("take beside a locked run: %v", err)
+	}
+	if len(jobs) != len(runs)-1 || slices.ContainsFunc(jobs, func(j *apicron.Job) bool { return j.RunID == runs[0] }) {
+		t.Fatalf("took %d runs beside the locked one, want the %d others", len(jobs), len(runs)-1)
+	}
+	if err := lock.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	taken := map[int64]string{}
+	for _, j := range jobs {
+		taken[j.RunID] = "node-b"
+	}
+	if jobs, err = nodes[0].TakeRuns(ctx, len(runs)); err != nil || len(jobs) != 1 || jobs[0].RunID != runs[0] {
+		t.Fatalf("take after the lock: %d jobs, %v", len(jobs), err)
+	}
+	taken[runs[0]] = "node-a"
+
+	// Both nodes at once, a few runs at a time.
+	clock.Add(time.Hour)
+	runs = mustClaimQueued(t, nodes[0], clock, 40)
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for _, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				jobs, err := n.TakeRuns(ctx, 3)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(jobs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range jobs {
+					if prev, ok := taken[j.RunID]; ok {
+						t.Errorf("run %d taken by %s and by %s", j.RunID, prev, n.NodeID())
+					}
+					taken[j.RunID] = n.NodeID()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range runs {
+		node, ok := taken[id]
+		if !ok {
+			t.Errorf("run %d taken by no node", id)
+			continue
+		}
+		if r, err := nodes[0].FindRunByID(ctx, id); err != nil || r.NodeID != node {
+			t.Errorf("run %d: recorded on %q (err %v), taken by %s", id, r.NodeID, err, node)
+		}
+	}
+}
+
+func mustRunStatus(t *testing.T, db *store.DB, id int64, status apicron.RunStatus, msg string) {
+	t.Helper()
+	r, err := db.FindRunByID(context.Background(), id)
+	if err != nil || r.Status != status || r.ErrorMessage != msg {
+		t.Fatalf("run %d: %s %q (err %v), want %s %q", id, r.Status, r.ErrorMessage, err, status, msg)
+	}
+}
+
+// ReapDeadNodes interrupts the runs of a node whose heartbeat is older
+// than the TTL and the claimed runs no node took within the TTL of their
+// time, and leaves a live node's runs and a run not yet due; a node whose
+// run was reaped, or a node finishing a run another node took, writes and
+// counts nothing.
+func TestCluster_ReapAndFence(t *testing.T) {
+	t.Parallel()
+	// The engine's clock stands a minute behind the database's, so the
+	// runs it claims are a minute old by the database's clock.
+	clock := storetest.NewClock(time.Now().Add(-time.Minute))
+	nodes, dsn := openNodes(t, clock, 3)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	ctx := context.Background()
+	const ttl = 10 * time.Second
+	for _, n := range nodes {
+		if _, _, err := n.Heartbeat(ctx, ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := mustClaimQueued(t, a, clock, 3)
+	take := func(n *store.DB) int64 {
+		t.Helper()
+		jobs, err := n.TakeRuns(ctx, 1)
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("%s took %d runs (err %v)", n.NodeID(), len(jobs), err)
+		}
+		return jobs[0].RunID
+	}
+	ofB, ofC := take(b), take(c)
+	untaken := runs[slices.IndexFunc(runs, func(id int64) bool { return id != ofB && id != ofC })]
+	clock.Add(2 * time.Hour) // a run claimed now is due an hour ahead of the database's clock
+	future := mustClaimQueued(t, a, clock, 1)[0]
+	// node-b stopped a minute ago: its last heartbeat is that old.
+	rawExec(t, "postgres", dsn, "UPDATE nodes SET heartbeat_at = heartbeat_at - 60000 WHERE node_id = 'node-b'")
+
+	n, err := a.ReapDeadNodes(ctx, clock.Now(), ttl)
+	if err != nil || n != 2 {
+		t.Fatalf("reaped %d runs (err %v), want 2", n, err)
+	}
+	mustRunStatus(t, a, ofB, apicron.Interrupted, "the node running it stopped (no heartbeat for 10s)")
+	mustRunStatus(t, a, untaken, apicron.Interrupted, "no node took the run within 10s of its time")
+	mustRunStatus(t, a, ofC, apicron.Running, "")
+	mustRunStatus(t, a, future, apicron.Running, "")
+
+	// node-b comes back and reports its run; node-b reports node-c's.
+	at := clock.Now()
+	lat := 5.0
+	for _, id := range []int64{ofB, ofC} {
+		r, err := a.FindRunByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Finish(ctx, []apicron.RunResult{{RunID: id, ScheduleID: r.ScheduleID, StartedAt: at, FinishedAt: at,
+			Outcome: apicron.Outcome{Status: apicron.Success, LatencyMs: &lat}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustRunStatus(t, a, ofB, apicron.Interrupted, "the node running it stopped (no heartbeat for 10s)")
+	mustRunStatus(t, a, ofC, apicron.Running, "")
+	m, err := a.SystemMetrics(ctx, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.TotalRuns != 2 || m.RunsByStatus[apicron.Interrupted] != 2 || m.RunsByStatus[apicron.Success] != 0 || m.RunsLastHour != 2 {
+		t.Fatalf("fenced results were counted: %+v", m)
+	}
+	// The node that took it finishes it, counted once.
+	r, _ := a.FindRunByID(ctx, ofC)
+	if err := c.Finish(ctx, []apicron.RunResult{{RunID: ofC, ScheduleID: r.ScheduleID, StartedAt: at, FinishedAt: at,
+		Outcome: apicron.Outcome{Status: apicron.Success, LatencyMs: &lat}}}); err != nil {
+		t.Fatal(err)
+	}
+	mustRunStatus(t, a, ofC, apicron.Success, "")
+	if m, err = a.SystemMetrics(ctx, at); err != nil || m.TotalRuns != 3 || m.RunsByStatus[apicron.Success] != 1 {
+		t.Fatalf("after node-c's result: %+v %v", m, err)
+	}
+}
