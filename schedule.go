@@ -136,7 +136,7 @@ func (s *Schedule) Timetable() Timetable {
 
 // Activate makes s ACTIVE at now: the grid is anchored at now, so the first
 // occurrence is now. A WINDOW gets remaining (or, when it has none, its full
-// duration) from now. It is used on creation and on resume.
+// duration) from now. It is used on creation; Resume continues a paused grid.
 func (s *Schedule) Activate(now time.Time) {
 	now = TruncMillis(now)
 	s.Status = Active
@@ -156,7 +156,39 @@ func (s *Schedule) Activate(now time.Time) {
 	s.RemainingMs = nil
 }
 
-// Pause makes s PAUSED at now; a WINDOW keeps the time it had left.
+// Resume makes a PAUSED s ACTIVE again at now, on the grid it had: the
+// anchor is kept and the next occurrence is the first grid point at or
+// after now. Resuming fires at once only when now is on the grid, and an
+// occurrence that fell while the schedule was paused is not owed (as
+// APScheduler resumes a job), so pausing and resuming between two
+// occurrences adds no run. A schedule paused before it ever fired resumes
+// the same way: its first occurrence, missed while paused, is not owed
+// either. A WINDOW gets back the time it had left, from now (EndsAt = now +
+// RemainingMs); when its grid has no point before that end, the schedule
+// waits at its end and stops there.
+func (s *Schedule) Resume(now time.Time) {
+	now = TruncMillis(now)
+	s.Status = Active
+	s.StoppedReason = ""
+	next := IntervalGrid{Anchor: s.AnchorAt, Every: s.Interval()}.NextAtOrAfter(now)
+	s.EndsAt = nil
+	if s.Type == Window {
+		rem := int64(*s.DurationSeconds) * 1000
+		if s.RemainingMs != nil {
+			rem = *s.RemainingMs
+		}
+		end := now.Add(time.Duration(rem) * time.Millisecond)
+		s.EndsAt = &end
+		if !next.Before(end) {
+			next = end
+		}
+	}
+	s.NextRunAt = &next
+	s.RemainingMs = nil
+}
+
+// Pause makes s PAUSED at now; a WINDOW keeps the time it had left, and
+// every schedule its anchor, which Resume continues from.
 func (s *Schedule) Pause(now time.Time) {
 	now = TruncMillis(now)
 	if s.Type == Window && s.EndsAt != nil {
@@ -180,10 +212,11 @@ func (s *Schedule) Stop(reason string) {
 	s.RemainingMs = nil
 }
 
-// Apply copies the set fields of u onto s and keeps an ACTIVE schedule's
-// future consistent with them, at now: a new interval continues the grid from
-// the next occurrence already planned; a new window duration moves the end by
-// the difference.
+// Apply copies the set fields of u onto s and keeps the schedule's future
+// consistent with them, at now: a new interval continues the grid from the
+// next occurrence already planned (for a PAUSED schedule, the next one its
+// grid would have had after now, from which Resume continues); a new window
+// duration moves the end, or the time left, by the difference.
 func (u ScheduleUpdate) Apply(s *Schedule, now time.Time) {
 	if u.Name != nil {
 		s.Name = *u.Name
@@ -198,14 +231,18 @@ func (u ScheduleUpdate) Apply(s *Schedule, now time.Time) {
 		s.KeepRuns = *u.KeepRuns
 	}
 	if u.IntervalSeconds != nil && *u.IntervalSeconds != s.IntervalSeconds {
+		old := IntervalGrid{Anchor: s.AnchorAt, Every: s.Interval()}
 		s.IntervalSeconds = *u.IntervalSeconds
-		if s.Status == Active && s.NextRunAt != nil {
+		switch {
+		case s.Status == Active && s.NextRunAt != nil:
 			next := *s.NextRunAt
 			if s.EndsAt != nil && !next.Before(*s.EndsAt) {
 				next = TruncMillis(now) // past its last occurrence: restart the grid now
 			}
 			s.AnchorAt = next
 			s.NextRunAt = &next
+		case s.Status == Paused:
+			s.AnchorAt = old.NextAtOrAfter(TruncMillis(now))
 		}
 	}
 	if u.DurationSeconds != nil {

@@ -1,6 +1,7 @@
 package apicron_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -138,9 +139,133 @@ func TestSchedule_PauseResumeKeepsRemaining(t *testing.T) {
 	if s.Status != apicron.Paused || *s.RemainingMs != 180_000 || s.NextRunAt != nil {
 		t.Fatalf("paused: %+v", s)
 	}
-	s.Activate(sec(1000))
+	s.Resume(sec(1000))
 	if !s.EndsAt.Equal(sec(1180)) || !s.NextRunAt.Equal(sec(1000)) || s.RemainingMs != nil {
 		t.Fatalf("resumed: ends %v next %v", s.EndsAt.Sub(t0), s.NextRunAt.Sub(t0))
+	}
+}
+
+// wantNext checks the next occurrence and the anchor, in seconds from t0.
+func wantNext(t *testing.T, what string, s *apicron.Schedule, next, anchor float64) {
+	t.Helper()
+	if s.Status != apicron.Active || s.NextRunAt == nil || !s.NextRunAt.Equal(sec(next)) || !s.AnchorAt.Equal(sec(anchor)) {
+		t.Fatalf("%s: %s, next %v, anchor %v; want ACTIVE, next %vs, anchor %vs", what, s.Status, s.NextRunAt, s.AnchorAt.Sub(t0), next, anchor)
+	}
+}
+
+// Resume continues the grid: the next occurrence is the first grid point at
+// or after the resume, so pausing and resuming between two occurrences adds
+// no run, and an occurrence that fell while paused is not owed.
+func TestSchedule_ResumeContinuesGrid(t *testing.T) {
+	s := &apicron.Schedule{Name: "i", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 60}
+	s.Activate(t0)
+	step(s, t0, t0)
+	for i := range 20 {
+		at := 1 + 0.1*float64(i)
+		s.Pause(sec(at))
+		s.Resume(sec(at + 0.05))
+		wantNext(t, fmt.Sprintf("resume %d", i+1), s, 60, 0)
+	}
+	if c := step(s, sec(3), sec(3)); c.Fire {
+		t.Fatalf("fired at 3 s after pause and resume: %+v", c)
+	}
+	// Paused across the occurrence at 60 s: it is not owed.
+	s.Pause(sec(59))
+	s.Resume(sec(61))
+	wantNext(t, "resume past an occurrence", s, 120, 0)
+	if c := step(s, sec(61), sec(61)); c.Fire {
+		t.Fatalf("fired the occurrence missed while paused: %+v", c)
+	}
+	// Resumed on the grid: it fires at once, nothing missed.
+	s.Pause(sec(100))
+	s.Resume(sec(120))
+	if c := step(s, sec(120), sec(120)); !c.Fire || !c.ScheduledAt.Equal(sec(120)) || c.Missed != 0 {
+		t.Fatalf("resume on the grid: %+v", c)
+	}
+}
+
+// A schedule paused before it ever fired resumes on the grid of its
+// creation: its first occurrence, missed while paused, is not owed; resumed
+// at that same instant it fires at once.
+func TestSchedule_ResumeBeforeFirstRun(t *testing.T) {
+	s := &apicron.Schedule{Name: "i", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 60}
+	s.Activate(t0)
+	s.Pause(t0)
+	s.Resume(sec(5))
+	wantNext(t, "resume later", s, 60, 0)
+	s.Pause(sec(6))
+	s.Resume(sec(60))
+	wantNext(t, "resume on the first grid point after", s, 60, 0)
+	u := &apicron.Schedule{Name: "i", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 60}
+	u.Activate(t0)
+	u.Pause(t0)
+	u.Resume(t0)
+	wantNext(t, "resume at once", u, 0, 0)
+}
+
+// An interval changed while paused starts from the next occurrence the old
+// grid would have had after the change, as for an ACTIVE schedule the next
+// occurrence already planned; resume continues from there.
+func TestSchedule_ResumeAfterIntervalChange(t *testing.T) {
+	paused := func() *apicron.Schedule {
+		s := &apicron.Schedule{Name: "i", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 60}
+		s.Activate(t0)
+		step(s, t0, t0)
+		step(s, sec(60), sec(60))
+		s.Pause(sec(90))
+		apicron.ScheduleUpdate{IntervalSeconds: ptr(25)}.Apply(s, sec(100))
+		if !s.AnchorAt.Equal(sec(120)) || s.NextRunAt != nil {
+			t.Fatalf("changed while paused: anchor %v, next %v; want 120 s, none", s.AnchorAt.Sub(t0), s.NextRunAt)
+		}
+		return s
+	}
+	s := paused()
+	s.Resume(sec(110))
+	wantNext(t, "resume before the new anchor", s, 120, 120)
+	if c := step(s, sec(120), sec(120)); !c.Fire || !c.Next.Equal(sec(145)) {
+		t.Fatalf("after resume: %+v", c)
+	}
+	s = paused()
+	s.Resume(sec(130))
+	wantNext(t, "resume after the new anchor", s, 145, 120)
+}
+
+// A WINDOW resumes with the time it had left from the resume, on its grid;
+// resumed where its grid has no point before its new end, it waits there
+// and stops without firing.
+func TestSchedule_ResumeWindow(t *testing.T) {
+	w := newWindow(10, 300)
+	step(w, t0, t0)
+	w.Pause(sec(95)) // 205 s left; the next occurrence was 100 s
+	w.Resume(sec(1003))
+	if !w.EndsAt.Equal(sec(1208)) {
+		t.Fatalf("ends at %v, want 1208 s", w.EndsAt.Sub(t0))
+	}
+	wantNext(t, "window resumed", w, 1010, 0)
+	var fired []time.Time
+	for now := sec(1003); w.Status == apicron.Active; now = now.Add(time.Second) {
+		if c := step(w, now, now); c.Fire {
+			fired = append(fired, c.ScheduledAt)
+		}
+		if w.Status == apicron.Stopped && !now.Equal(sec(1208)) {
+			t.Fatalf("stopped at %v, want 1208 s", now.Sub(t0))
+		}
+	}
+	if len(fired) != 20 || !fired[0].Equal(sec(1010)) || !fired[19].Equal(sec(1200)) {
+		t.Fatalf("fired %d times (%v .. %v), want 20, 1010 s .. 1200 s", len(fired), fired[0].Sub(t0), fired[len(fired)-1].Sub(t0))
+	}
+
+	w = newWindow(60, 100)
+	step(w, t0, t0)
+	step(w, sec(60), sec(60)) // no occurrence left before 100 s: parked at the end
+	w.Pause(sec(90))          // 10 s left
+	w.Resume(sec(1000))       // the grid's next point, 1020 s, is past the new end, 1010 s
+	wantNext(t, "window resumed past its grid", w, 1010, 0)
+	if c := step(w, sec(1005), sec(1005)); c.Fire || c.Stop {
+		t.Fatalf("before its end: %+v", c)
+	}
+	if c := step(w, sec(1010), sec(1010)); c.Fire || !c.Stop || c.Missed != 0 || w.Status != apicron.Stopped {
+		t.Fatalf("at its end: %+v, %s", c, w.Status)
 	}
 }
 

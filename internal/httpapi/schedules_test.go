@@ -265,8 +265,9 @@ func TestSchedules_PauseResume(t *testing.T) {
 		}
 		e.clock.Add(45 * time.Second)
 		e.expect(t, http.MethodPost, path+"/resume", nil, http.StatusOK, &got)
-		if got.Status != "ACTIVE" || got.NextRunAt == nil || *got.NextRunAt != "2030-01-02T03:04:50.000Z" {
-			t.Errorf("after resume: %+v, want ACTIVE and due now", got)
+		// Created at 03:04:05 every 30 s: the grid continues, and 03:04:35 fell while paused.
+		if got.Status != "ACTIVE" || got.NextRunAt == nil || *got.NextRunAt != "2030-01-02T03:05:05.000Z" {
+			t.Errorf("after resume: %+v, want ACTIVE and due at the grid's next point", got)
 		}
 		e.expect(t, http.MethodPost, path+"/resume", nil, http.StatusOK, &got)
 		if got.Status != "ACTIVE" {

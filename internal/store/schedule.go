@@ -248,7 +248,8 @@ func (db *DB) PauseSchedule(ctx context.Context, id int64) (*apicron.Schedule, e
 	})
 }
 
-// ResumeSchedule implements apicron.Store.
+// ResumeSchedule implements apicron.Store: the schedule continues its grid
+// (apicron.Schedule.Resume).
 func (db *DB) ResumeSchedule(ctx context.Context, id int64) (*apicron.Schedule, error) {
 	return db.transition(ctx, id, func(s *apicron.Schedule, now time.Time) (bool, error) {
 		switch s.Status {
@@ -258,7 +259,7 @@ func (db *DB) ResumeSchedule(ctx context.Context, id int64) (*apicron.Schedule, 
 			return false, apicron.Errorf(apicron.ECONFLICT,
 				"schedule %d is STOPPED (%s): its window has ended and cannot be resumed; create a new schedule", id, s.StoppedReason)
 		}
-		s.Activate(now)
+		s.Resume(now)
 		return true, nil
 	})
 }

@@ -113,6 +113,65 @@ func TestStore_ScheduleLifecycle(t *testing.T) {
 	})
 }
 
+// Twenty pauses and resumes between two occurrences of a 60 s schedule add
+// no run: each resume keeps the grid (anchor and next occurrence as they
+// were), and what the store writes is what a reader and a claim then see. A
+// window keeps its remaining time and its grid too.
+func TestStore_ResumeContinuesGrid(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		clock := storetest.NewClock(t0)
+		db := storetest.Open(t, driver, clock)
+		tg := mustCreateTarget(t, db)
+		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 60})
+		if res := mustClaim(t, db, t0, s.ID); res.Job == nil {
+			t.Fatal("creation did not fire at once")
+		}
+		first := t0.Add(60 * time.Second)
+		for i := range 20 {
+			clock.Add(100 * time.Millisecond)
+			if _, err := db.PauseSchedule(ctx, s.ID); err != nil {
+				t.Fatal(err)
+			}
+			clock.Add(50 * time.Millisecond)
+			r, err := db.ResumeSchedule(ctx, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.FindScheduleByID(ctx, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sc := range []*apicron.Schedule{r, got} {
+				if sc.Status != apicron.Active || !sc.NextRunAt.Equal(first) || !sc.AnchorAt.Equal(t0) {
+					t.Fatalf("resume %d: %s next %v anchor %v, want ACTIVE next %v anchor %v", i+1, sc.Status, sc.NextRunAt, sc.AnchorAt, first, t0)
+				}
+			}
+			if res := mustClaim(t, db, clock.Now(), s.ID); res.Job != nil {
+				t.Fatalf("resume %d fired at %v", i+1, clock.Now().Sub(t0))
+			}
+		}
+		if _, n, err := db.FindRuns(ctx, apicron.RunFilter{ScheduleID: &s.ID}); err != nil || n != 1 {
+			t.Fatalf("%d runs (err %v), want the one of creation", n, err)
+		}
+
+		w := mustCreateSchedule(t, db, &apicron.Schedule{Name: "w", TargetID: tg.ID, Type: apicron.Window, IntervalSeconds: 10, DurationSeconds: ptr(300)})
+		start := clock.Now()
+		clock.Add(95 * time.Second)
+		if _, err := db.PauseSchedule(ctx, w.ID); err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(time.Hour + 3*time.Second) // resumed at 3698 s: the grid's next point is 3700 s
+		r, err := db.ResumeSchedule(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.EndsAt.Equal(clock.Now().Add(205*time.Second)) || !r.NextRunAt.Equal(start.Add(3700*time.Second)) || !r.AnchorAt.Equal(start) {
+			t.Fatalf("window resumed: ends %v next %v anchor %v", r.EndsAt.Sub(start), r.NextRunAt.Sub(start), r.AnchorAt.Sub(start))
+		}
+	})
+}
+
 func TestStore_ClaimAndFinish(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
