@@ -72,6 +72,50 @@ func (h *Histogram) Quantile(q float64) float64 {
 	return upper(HistBuckets - 1)
 }
 
+// Range returns the least and the greatest latency the histogram's counts
+// can stand for: the lower edge of its first non-empty bucket and the upper
+// edge of its last (+Inf for the last bucket, which has no upper edge); ok
+// is false when it is empty.
+func (h *Histogram) Range() (lo, hi float64, ok bool) {
+	first, last := -1, -1
+	for i, n := range h {
+		if n > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return 0, 0, false
+	}
+	if first > 0 {
+		lo = upper(first - 1)
+	}
+	hi = math.Inf(1)
+	if last < HistBuckets-1 {
+		hi = upper(last)
+	}
+	return lo, hi, true
+}
+
+// Percentile returns the latency reported at quantile q (0..1): the
+// histogram's estimate (Quantile) held within [lo, hi], the least and the
+// greatest latency observed. An estimate is its bucket's geometric middle
+// and can lie outside what any run took (a single run of 100 ms would
+// report 102.5 ms); a bound is nil when it is not known, and then does not
+// hold the estimate.
+func (h *Histogram) Percentile(q float64, lo, hi *float64) float64 {
+	v := h.Quantile(q)
+	if hi != nil && v > *hi {
+		v = *hi
+	}
+	if lo != nil && v < *lo {
+		v = *lo
+	}
+	return v
+}
+
 // Encode writes the non-empty buckets as "index:count" pairs.
 func (h *Histogram) Encode() string {
 	var b strings.Builder

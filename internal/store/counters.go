@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/apicron/apicron"
@@ -55,12 +57,13 @@ var statusColumn = map[apicron.RunStatus]string{
 
 // statsDelta is what one batch adds to one run_stats row.
 type statsDelta struct {
-	counts     map[apicron.RunStatus]int64
-	latSum     float64
-	latCount   int64
-	hist       apicron.Histogram
-	lastAt     int64
-	lastStatus apicron.RunStatus
+	counts         map[apicron.RunStatus]int64
+	latSum         float64
+	latCount       int64
+	latMin, latMax float64 // of the latencies counted, when latCount > 0
+	hist           apicron.Histogram
+	lastAt         int64
+	lastStatus     apicron.RunStatus
 }
 
 func (d *statsDelta) add(r *apicron.RunResult, finished int64) {
@@ -69,9 +72,16 @@ func (d *statsDelta) add(r *apicron.RunResult, finished int64) {
 	}
 	d.counts[r.Status]++
 	if r.LatencyMs != nil {
-		d.latSum += *r.LatencyMs
+		l := *r.LatencyMs
+		if d.latCount == 0 || l < d.latMin {
+			d.latMin = l
+		}
+		if d.latCount == 0 || l > d.latMax {
+			d.latMax = l
+		}
+		d.latSum += l
 		d.latCount++
-		d.hist.Add(*r.LatencyMs)
+		d.hist.Add(l)
 	}
 	if finished >= d.lastAt {
 		d.lastAt, d.lastStatus = finished, r.Status
@@ -116,12 +126,19 @@ func (c *resultCounts) apply(ctx context.Context, tx *tx) error {
 	return nil
 }
 
+// statsRow is what applyDeltas reads of a run_stats row before it adds to it.
+type statsRow struct {
+	hist           string
+	latMin, latMax sql.NullFloat64
+}
+
 // applyDeltas adds each scope's delta to its run_stats row: the rows are
-// read and locked in scope order, their histograms merged, and all written
-// back in a few statements. A scope whose schedule was deleted is skipped.
+// read and locked in scope order, their histograms and latency ranges
+// merged, and all written back in a few statements. A scope whose schedule
+// was deleted is skipped.
 func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) error {
 	scopes := slices.Sorted(maps.Keys(deltas))
-	hists := make(map[int64]string, len(scopes))
+	read := make(map[int64]statsRow, len(scopes))
 	err := forPieces(len(scopes), func(lo, hi int) error {
 		chunk := scopes[lo:hi]
 		rows, err := tx.queryBatch(ctx, statsReadSQL.sql(tx.d, len(chunk)), int64Args(chunk)...)
@@ -130,33 +147,37 @@ func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) erro
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var scope int64
-			var enc string
-			if err := rows.Scan(&scope, &enc); err != nil {
+			var (
+				scope int64
+				row   statsRow
+			)
+			if err := rows.Scan(&scope, &row.hist, &row.latMin, &row.latMax); err != nil {
 				return err
 			}
-			hists[scope] = enc
+			read[scope] = row
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return err
 	}
-	found := make([]int64, 0, len(hists))
+	found := make([]int64, 0, len(read))
 	for _, scope := range scopes {
-		if _, ok := hists[scope]; ok {
+		if _, ok := read[scope]; ok {
 			found = append(found, scope)
 		}
 	}
 	return forPieces(len(found), func(lo, hi int) error {
-		args := make([]any, 0, 12*(hi-lo))
+		args := make([]any, 0, 14*(hi-lo))
 		for _, scope := range found[lo:hi] {
-			d := deltas[scope]
-			h := apicron.DecodeHistogram(hists[scope])
+			d, row := deltas[scope], read[scope]
+			h := apicron.DecodeHistogram(row.hist)
+			latMin, latMax := latencyRange(row.latMin, row.latMax, &h, d)
 			h.Merge(&d.hist)
 			c := d.counts
 			args = append(args, scope, c[apicron.Success], c[apicron.Failed], c[apicron.Timeout], c[apicron.DNSError],
-				c[apicron.ConnectionError], c[apicron.Interrupted], d.latSum, d.latCount, h.Encode(), d.lastAt, string(d.lastStatus))
+				c[apicron.ConnectionError], c[apicron.Interrupted], d.latSum, d.latCount, h.Encode(), d.lastAt, string(d.lastStatus),
+				nullableFloat(latMin), nullableFloat(latMax))
 		}
 		if _, err := tx.execBatch(ctx, statsUpdateSQL.sql(hi-lo), args...); err != nil {
 			return fmt.Errorf("update counters: %w", err)
@@ -165,9 +186,49 @@ func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) erro
 	})
 }
 
-// statsReadSQL reads run_stats rows' histograms (and locks the rows on PostgreSQL).
+// latencyRange merges a batch's least and greatest latency into a row's
+// (lo, hi). A row that has counted latencies without a range (written before
+// the range was kept) starts from the bounds its histogram old proves, so
+// the range still holds every latency counted; a greatest latency it cannot
+// prove (its last bucket has no upper edge) stays unknown.
+func latencyRange(lo, hi sql.NullFloat64, old *apicron.Histogram, d *statsDelta) (sql.NullFloat64, sql.NullFloat64) {
+	if d.latCount == 0 {
+		return lo, hi
+	}
+	unbounded := false
+	if !lo.Valid || !hi.Valid {
+		if blo, bhi, ok := old.Range(); ok {
+			if !lo.Valid {
+				lo = sql.NullFloat64{Float64: blo, Valid: true}
+			}
+			if !hi.Valid {
+				unbounded = math.IsInf(bhi, 1)
+				hi = sql.NullFloat64{Float64: bhi, Valid: !unbounded}
+			}
+		}
+	}
+	if !lo.Valid || d.latMin < lo.Float64 {
+		lo = sql.NullFloat64{Float64: d.latMin, Valid: true}
+	}
+	if !unbounded && (!hi.Valid || d.latMax > hi.Float64) {
+		hi = sql.NullFloat64{Float64: d.latMax, Valid: true}
+	}
+	return lo, hi
+}
+
+// nullableFloat is v as an argument: nil or a float64, which the drivers
+// take as they are (a sql.NullFloat64 costs two allocations to convert).
+func nullableFloat(v sql.NullFloat64) any {
+	if !v.Valid {
+		return nil
+	}
+	return v.Float64
+}
+
+// statsReadSQL reads what applyDeltas merges of run_stats rows (and locks
+// the rows on PostgreSQL).
 var statsReadSQL = newLockedBatchSQL(func(n int) string {
-	return "SELECT scope, histogram FROM run_stats WHERE scope IN (" + placeholders(n) + ") ORDER BY scope"
+	return "SELECT scope, histogram, latency_min_ms, latency_max_ms FROM run_stats WHERE scope IN (" + placeholders(n) + ") ORDER BY scope"
 }, " FOR UPDATE")
 
 var statsUpdateSQL = newBatchSQL(func(n int) string {
@@ -176,8 +237,9 @@ var statsUpdateSQL = newBatchSQL(func(n int) string {
 			runs_connection_error = runs_connection_error + v.column6, runs_interrupted = runs_interrupted + v.column7,
 			latency_sum_ms = latency_sum_ms + v.column8, latency_count = latency_count + v.column9, histogram = v.column10,
 			last_status = CASE WHEN run_stats.last_run_at IS NULL OR run_stats.last_run_at <= v.column11 THEN v.column12 ELSE run_stats.last_status END,
-			last_run_at = CASE WHEN run_stats.last_run_at IS NULL OR run_stats.last_run_at <= v.column11 THEN v.column11 ELSE run_stats.last_run_at END
+			last_run_at = CASE WHEN run_stats.last_run_at IS NULL OR run_stats.last_run_at <= v.column11 THEN v.column11 ELSE run_stats.last_run_at END,
+			latency_min_ms = v.column13, latency_max_ms = v.column14
 			FROM (VALUES ` + repeatRows(`(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT),
 				CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS TEXT),
-				CAST(? AS BIGINT), CAST(? AS TEXT))`, n) + ") AS v WHERE run_stats.scope = v.column1"
+				CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION))`, n) + ") AS v WHERE run_stats.scope = v.column1"
 })

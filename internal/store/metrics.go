@@ -10,7 +10,7 @@ import (
 )
 
 const statsColumns = `runs_success, runs_failed, runs_timeout, runs_dns_error, runs_connection_error, runs_interrupted,
-	latency_sum_ms, latency_count, histogram, last_run_at, last_status, skipped_overlap, missed`
+	latency_sum_ms, latency_count, histogram, last_run_at, last_status, skipped_overlap, missed, latency_min_ms, latency_max_ms`
 
 // stats is one run_stats row.
 type stats struct {
@@ -19,6 +19,7 @@ type stats struct {
 	latSum         float64
 	latCount       int64
 	hist           apicron.Histogram
+	latMin, latMax *float64 // nil until known (rows from before they were kept)
 	lastRunAt      *time.Time
 	lastStatus     *apicron.RunStatus
 	skippedOverlap int64
@@ -33,9 +34,10 @@ func statsScan(st *stats) ([]any, func()) {
 		hist       string
 		lastAt     sql.NullInt64
 		lastStatus sql.NullString
+		lo, hi     sql.NullFloat64
 	)
 	dest := []any{&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &st.latSum, &st.latCount, &hist, &lastAt, &lastStatus,
-		&st.skippedOverlap, &st.missed}
+		&st.skippedOverlap, &st.missed, &lo, &hi}
 	return dest, func() {
 		st.byStatus = map[apicron.RunStatus]int64{}
 		for i, s := range []apicron.RunStatus{apicron.Success, apicron.Failed, apicron.Timeout, apicron.DNSError,
@@ -44,6 +46,7 @@ func statsScan(st *stats) ([]any, func()) {
 			st.total += c[i]
 		}
 		st.hist = apicron.DecodeHistogram(hist)
+		st.latMin, st.latMax = floatPtr(lo), floatPtr(hi)
 		st.lastRunAt = timePtr(lastAt)
 		if lastStatus.Valid {
 			s := apicron.RunStatus(lastStatus.String)
@@ -57,6 +60,12 @@ func (st *stats) avg() float64 {
 		return 0
 	}
 	return round2(st.latSum / float64(st.latCount))
+}
+
+// percentiles returns p50, p95 and p99, held within the latencies observed.
+func (st *stats) percentiles() (p50, p95, p99 float64) {
+	return st.hist.Percentile(0.5, st.latMin, st.latMax), st.hist.Percentile(0.95, st.latMin, st.latMax),
+		st.hist.Percentile(0.99, st.latMin, st.latMax)
 }
 
 func (st *stats) failed() int64 {
@@ -103,7 +112,7 @@ func (db *DB) SystemMetrics(ctx context.Context, now time.Time) (*apicron.System
 			m.SuccessRate = round2(float64(st.byStatus[apicron.Success]) / float64(st.total) * 100)
 		}
 		m.AvgLatencyMs = st.avg()
-		m.P50LatencyMs, m.P95LatencyMs, m.P99LatencyMs = st.hist.Quantile(0.5), st.hist.Quantile(0.95), st.hist.Quantile(0.99)
+		m.P50LatencyMs, m.P95LatencyMs, m.P99LatencyMs = st.percentiles()
 		m.SkippedOverlap, m.Missed = st.skippedOverlap, st.missed
 		hourAgo := ms(now.Add(-time.Hour)) / 60000 * 60000
 		if err := tx.queryRow(ctx, "SELECT COALESCE(SUM(runs), 0) FROM run_stats_minute WHERE minute >= ?", hourAgo).Scan(&m.RunsLastHour); err != nil {
@@ -151,7 +160,7 @@ func (db *DB) ScheduleMetrics(ctx context.Context, p apicron.Page) ([]*apicron.S
 			m.TotalRuns, m.RunsByStatus = st.total, st.byStatus
 			m.SuccessfulRuns, m.FailedRuns = st.byStatus[apicron.Success], st.failed()
 			m.AvgLatencyMs = st.avg()
-			m.P50LatencyMs, m.P95LatencyMs, m.P99LatencyMs = st.hist.Quantile(0.5), st.hist.Quantile(0.95), st.hist.Quantile(0.99)
+			m.P50LatencyMs, m.P95LatencyMs, m.P99LatencyMs = st.percentiles()
 			m.LastRunAt, m.LastStatus = st.lastRunAt, st.lastStatus
 			m.SkippedOverlap, m.Missed = st.skippedOverlap, st.missed
 			list = append(list, &m)
