@@ -58,7 +58,7 @@ type DB struct {
 	stmts    *stmtCache // SQLite: statements prepared on the writer
 	gate     *writeGate // SQLite: the order in which writers get the writer
 	pinged   condition  // why Ping last failed to read
-	writes   writeState
+	writes   writeState // whether the database takes writes, as Ping reports
 }
 
 var (
