@@ -40,8 +40,9 @@ type Store interface {
 	// PauseSchedule pauses an ACTIVE schedule (a PAUSED one is left as it is).
 	// No occurrence is claimed once it returns. ENOTFOUND, ECONFLICT (STOPPED).
 	PauseSchedule(ctx context.Context, id int64) (*Schedule, error)
-	// ResumeSchedule activates a PAUSED schedule (an ACTIVE one is left as it
-	// is). ENOTFOUND, ECONFLICT (a STOPPED window).
+	// ResumeSchedule activates a PAUSED schedule on its grid (Schedule.Resume:
+	// the next occurrence is the first grid point at or after now; an ACTIVE
+	// one is left as it is). ENOTFOUND, ECONFLICT (a STOPPED window).
 	ResumeSchedule(ctx context.Context, id int64) (*Schedule, error)
 
 	// FindRunByID returns one run with its attempts. ENOTFOUND.
