@@ -11,6 +11,7 @@ package main
 // package's timing-sensitive end-to-end tests run after them, not beside them.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -368,6 +369,26 @@ func readGrid(t *testing.T, db *sql.DB, rebind func(string) string, afterLast in
 	})
 	finish()
 	return f, problems
+}
+
+// requireCleanStop is what a fault test checks once apicron has stopped
+// cleanly: the database is sound (requireSound), no run is left RUNNING,
+// and every request the target received is a run of its occurrence with
+// status want ("" for any), none sent twice. It returns the database's
+// facts and how many requests were sent.
+func requireCleanStop(t *testing.T, db *sql.DB, rebind func(string) string, seen *arrivals, when, want string) (dbFacts, int) {
+	t.Helper()
+	f := checkDatabase(t, db, 1<<62, rebind)
+	requireSound(t, when, f)
+	if f.byStatus["RUNNING"] != 0 {
+		t.Errorf("%s: %d runs RUNNING after a clean stop", when, f.byStatus["RUNNING"])
+	}
+	lost := checkArrivalsRecorded(t, db, rebind, seen, want)
+	total, twice := seen.counts()
+	if lost > 0 || twice > 0 {
+		t.Errorf("%s: %d of %d requests sent have no %s run; %d sent twice", when, lost, total, cmp.Or(want, "recorded"), twice)
+	}
+	return f, total
 }
 
 // checkArrivalsRecorded holds every request a target received to a run

@@ -473,19 +473,10 @@ func TestReliability_PostgresRestart(t *testing.T) {
 		t.Errorf("clean stop after the PostgreSQL restart: %v", err)
 	}
 
-	f := checkDatabase(t, db, 1<<62, pgRebind)
-	requireSound(t, "after the PostgreSQL restart", f)
-	if f.byStatus["RUNNING"] != 0 {
-		t.Errorf("%d runs RUNNING after a clean stop", f.byStatus["RUNNING"])
-	}
 	// Every request the target received is a run, finished and
 	// successful (the target always answers 200): no result was dropped
 	// while the database was away.
-	lost := checkArrivalsRecorded(t, db, pgRebind, seen, "SUCCESS")
-	total, twice := seen.counts()
-	if lost > 0 || twice > 0 {
-		t.Errorf("%d of %d requests sent have no SUCCESS run; %d sent twice", lost, total, twice)
-	}
+	f, total := requireCleanStop(t, db, pgRebind, seen, "after the PostgreSQL restart", "SUCCESS")
 	// Every occurrence of each schedule's grid ran or was counted:
 	// coalesced after the outage (missed) or skipped because its previous
 	// run was still in flight.
@@ -498,6 +489,6 @@ func TestReliability_PostgresRestart(t *testing.T) {
 		first503.Sub(stopping).Round(time.Millisecond), last503.Sub(stopping).Round(time.Millisecond), healthDown.Round(100*time.Millisecond), unavailable, polls, reasons, maxPending)
 	t.Logf("recovery: PostgreSQL up -> /health 200 after %v, first run of an occurrence due after the restart finished after %v",
 		recovered.Round(time.Millisecond), firstRun.Round(time.Millisecond))
-	t.Logf("requests sent %d (%d before the stop, %d while down), twice %d, without a SUCCESS run %d; runs %d %v; missed (coalesced) %d, skipped (overlap) %d, unaccounted %d; duplicates %d; RUNNING after the stop %d; counters equal to the rows %v",
-		total, sentBefore, sentWhileDown, twice, lost, f.runs, f.byStatus, grid.missed, grid.skipped, grid.unaccounted, f.duplicates, f.byStatus["RUNNING"], len(f.badCounters) == 0)
+	t.Logf("requests sent %d (%d before the stop, %d while down), each a SUCCESS run, none twice; runs %d %v; missed (coalesced) %d, skipped (overlap) %d, unaccounted %d; duplicates %d; RUNNING after the stop %d; counters equal to the rows %v",
+		total, sentBefore, sentWhileDown, f.runs, f.byStatus, grid.missed, grid.skipped, grid.unaccounted, f.duplicates, f.byStatus["RUNNING"], len(f.badCounters) == 0)
 }
