@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/httpapi"
 )
 
 // logWatcher collects a server's log output and reports the address it listens on.
@@ -736,5 +737,41 @@ func TestServe_TargetPortRefused(t *testing.T) {
 	var targets []idOnly
 	if call(t, "GET", s.url+"/targets", nil, &targets); len(targets) != 0 {
 		t.Errorf("%d targets stored, want none", len(targets))
+	}
+}
+
+// TestRun_OpenAPI: apicron openapi prints the document the server serves,
+// titled and versioned by the settings, with the bearer scheme when tokens
+// are set, and opens no database (a DATABASE_URL that cannot open is fine).
+func TestRun_OpenAPI(t *testing.T) {
+	t.Parallel()
+	for _, tokens := range []bool{false, true} {
+		vars := map[string]string{"APP_TITLE": "Acme jobs", "APP_VERSION": "9.9.9", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}
+		if tokens {
+			vars["API_TOKEN"] = strings.Repeat("t", 32)
+		}
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"openapi"}, env(vars), t.TempDir(), &out, io.Discard); err != nil {
+			t.Fatalf("openapi (tokens %v): %v", tokens, err)
+		}
+		want, err := httpapi.OpenAPIJSON("Acme jobs", "9.9.9", tokens)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(out.String()) != strings.TrimSpace(string(want)) {
+			t.Errorf("openapi (tokens %v) printed a document other than the server's", tokens)
+		}
+		var doc struct {
+			Info       struct{ Title, Version string }
+			Components struct {
+				SecuritySchemes map[string]any `json:"securitySchemes"`
+			}
+		}
+		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+			t.Fatalf("openapi printed no JSON: %v", err)
+		}
+		if doc.Info.Title != "Acme jobs" || doc.Info.Version != "9.9.9" || (len(doc.Components.SecuritySchemes) > 0) != tokens {
+			t.Errorf("openapi (tokens %v): info %+v, security schemes %v", tokens, doc.Info, doc.Components.SecuritySchemes)
+		}
 	}
 }
