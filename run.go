@@ -22,19 +22,22 @@ var RunStatuses = []RunStatus{Running, Success, Failed, Timeout, DNSError, Conne
 
 // Error types, the finer classification a run or attempt records.
 const (
-	ErrHTTP4xx        = "http_4xx"
-	ErrHTTP5xx        = "http_5xx"
-	ErrTimeout        = "timeout"
-	ErrDNS            = "dns"
-	ErrConnection     = "connection"
-	ErrTLS            = "tls"
-	ErrRedirectLimit  = "redirect_limit"
-	ErrTemplate       = "template"
-	ErrOther          = "other"
-	ErrInterrupted    = "interrupted"
-	ErrBodyTooLarge   = "body_too_large"
-	ErrBlocked        = "blocked"
-	ErrResponseHeader = "response_headers"
+	ErrHTTP4xx       = "http_4xx"
+	ErrHTTP5xx       = "http_5xx"
+	ErrTimeout       = "timeout"
+	ErrDNS           = "dns"
+	ErrConnection    = "connection"
+	ErrTLS           = "tls"
+	ErrRedirectLimit = "redirect_limit"
+	// ErrInsecureRedirect: a request sent over https was redirected to
+	// http, and its target does not allow that.
+	ErrInsecureRedirect = "insecure_redirect"
+	ErrTemplate         = "template"
+	ErrOther            = "other"
+	ErrInterrupted      = "interrupted"
+	ErrBodyTooLarge     = "body_too_large"
+	ErrBlocked          = "blocked"
+	ErrResponseHeader   = "response_headers"
 )
 
 // MaxStoredBody is how much of a response body a run keeps.
@@ -142,6 +145,9 @@ type Job struct {
 	// MaxRetries is how many attempts may follow the first; negative means
 	// the executor's default (MAX_RETRIES).
 	MaxRetries int
+	// AllowInsecureRedirects is the target's: an https request may follow a
+	// redirect to http.
+	AllowInsecureRedirects bool
 	// RetryDeadline is the schedule's next occurrence: no retry starts at or after it.
 	// Zero means no bound.
 	RetryDeadline time.Time

@@ -49,8 +49,12 @@ type Target struct {
 	// SecretHeaders names headers, besides DefaultSecretHeaders, whose values
 	// are write-only: the API masks them. Compared case-insensitively.
 	SecretHeaders []string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// AllowInsecureRedirects lets a request that was sent over https follow
+	// a redirect to http. Without it such a run fails (ErrInsecureRedirect):
+	// whatever the request carries would then travel in clear.
+	AllowInsecureRedirects bool
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
 }
 
 // TargetUpdate holds the fields of a partial update; nil leaves a field as it is.
@@ -63,6 +67,8 @@ type TargetUpdate struct {
 	TimeoutSeconds **float64 // set to a nil *float64 to clear
 	MaxRetries     **int
 	SecretHeaders  *[]string
+	// AllowInsecureRedirects sets Target.AllowInsecureRedirects.
+	AllowInsecureRedirects *bool
 }
 
 // Apply copies the set fields of u onto t. A header value equal to
@@ -101,6 +107,9 @@ func (u TargetUpdate) Apply(t *Target) {
 	}
 	if u.MaxRetries != nil {
 		t.MaxRetries = *u.MaxRetries
+	}
+	if u.AllowInsecureRedirects != nil {
+		t.AllowInsecureRedirects = *u.AllowInsecureRedirects
 	}
 }
 

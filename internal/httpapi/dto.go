@@ -38,8 +38,10 @@ type Target struct {
 	BodyTemplate   *string           `json:"body_template" doc:"Body sent with each request; Go text/template actions such as {{.RunID}} are rendered"`
 	TimeoutSeconds *float64          `json:"timeout_seconds" doc:"Per-attempt timeout; null uses the service's DEFAULT_TIMEOUT"`
 	MaxRetries     *int              `json:"max_retries" doc:"Retries after a failed attempt; null uses the service's MAX_RETRIES"`
-	CreatedAt      string            `json:"created_at" format:"date-time"`
-	UpdatedAt      string            `json:"updated_at" format:"date-time"`
+	// AllowInsecureRedirects is Target.AllowInsecureRedirects.
+	AllowInsecureRedirects bool   `json:"allow_insecure_redirects" doc:"Whether a request sent over https may follow a redirect to http; when false such a run fails with error_type insecure_redirect"`
+	CreatedAt              string `json:"created_at" format:"date-time"`
+	UpdatedAt              string `json:"updated_at" format:"date-time"`
 }
 
 // TargetCreate is the body of POST /targets.
@@ -53,21 +55,24 @@ type TargetCreate struct {
 	BodyTemplate   *string           `json:"body_template,omitempty" nullable:"true"`
 	TimeoutSeconds *float64          `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0"`
 	MaxRetries     *int              `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
+	// AllowInsecureRedirects, absent, is false.
+	AllowInsecureRedirects bool `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http (default false: such a run fails with error_type insecure_redirect, since what the request carries would travel in clear)"`
 }
 
 // TargetUpdate is the body of PUT and PATCH /targets/{id}: any subset of the
 // fields, an absent one is left as it is. A null timeout_seconds or
 // max_retries returns to the service default; a null body_template clears it.
 type TargetUpdate struct {
-	_              struct{}           `json:"-" additionalProperties:"false"`
-	Name           *string            `json:"name,omitempty" minLength:"1"`
-	URL            *string            `json:"url,omitempty"`
-	Method         *string            `json:"method,omitempty" doc:"The HTTP method, in upper or lower case"`
-	Headers        *map[string]string `json:"headers,omitempty" doc:"Replaces all headers. A secret header sent with the value ******** keeps its stored value, so a target read, edited and sent back keeps its secrets"`
-	SecretHeaders  *[]string          `json:"secret_headers,omitempty" doc:"Replaces the names of the headers whose values are write-only"`
-	BodyTemplate   *string            `json:"body_template,omitempty" nullable:"true"`
-	TimeoutSeconds *float64           `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0"`
-	MaxRetries     *int               `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
+	_                      struct{}           `json:"-" additionalProperties:"false"`
+	Name                   *string            `json:"name,omitempty" minLength:"1"`
+	URL                    *string            `json:"url,omitempty"`
+	Method                 *string            `json:"method,omitempty" doc:"The HTTP method, in upper or lower case"`
+	Headers                *map[string]string `json:"headers,omitempty" doc:"Replaces all headers. A secret header sent with the value ******** keeps its stored value, so a target read, edited and sent back keeps its secrets"`
+	SecretHeaders          *[]string          `json:"secret_headers,omitempty" doc:"Replaces the names of the headers whose values are write-only"`
+	BodyTemplate           *string            `json:"body_template,omitempty" nullable:"true"`
+	TimeoutSeconds         *float64           `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0"`
+	MaxRetries             *int               `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
+	AllowInsecureRedirects *bool              `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http"`
 }
 
 // newTarget converts a target for a response, the values of its secret
@@ -85,17 +90,18 @@ func newTarget(t *apicron.Target) Target {
 		secret = []string{}
 	}
 	return Target{
-		ID:             t.ID,
-		Name:           t.Name,
-		URL:            t.URL,
-		Method:         t.Method,
-		Headers:        headers,
-		SecretHeaders:  secret,
-		BodyTemplate:   nullString(t.BodyTemplate),
-		TimeoutSeconds: t.TimeoutSeconds,
-		MaxRetries:     t.MaxRetries,
-		CreatedAt:      formatTime(t.CreatedAt),
-		UpdatedAt:      formatTime(t.UpdatedAt),
+		ID:                     t.ID,
+		Name:                   t.Name,
+		URL:                    t.URL,
+		Method:                 t.Method,
+		Headers:                headers,
+		SecretHeaders:          secret,
+		AllowInsecureRedirects: t.AllowInsecureRedirects,
+		BodyTemplate:           nullString(t.BodyTemplate),
+		TimeoutSeconds:         t.TimeoutSeconds,
+		MaxRetries:             t.MaxRetries,
+		CreatedAt:              formatTime(t.CreatedAt),
+		UpdatedAt:              formatTime(t.UpdatedAt),
 	}
 }
 

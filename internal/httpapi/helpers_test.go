@@ -224,8 +224,10 @@ type target struct {
 	BodyTemplate   *string           `json:"body_template"`
 	TimeoutSeconds *float64          `json:"timeout_seconds"`
 	MaxRetries     *int              `json:"max_retries"`
-	CreatedAt      string            `json:"created_at"`
-	UpdatedAt      string            `json:"updated_at"`
+	// AllowInsecureRedirects is a pointer so that a test sees it is always sent.
+	AllowInsecureRedirects *bool  `json:"allow_insecure_redirects"`
+	CreatedAt              string `json:"created_at"`
+	UpdatedAt              string `json:"updated_at"`
 }
 
 type schedule struct {

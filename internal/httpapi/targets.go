@@ -53,6 +53,8 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 		TimeoutSeconds: b.TimeoutSeconds,
 		MaxRetries:     b.MaxRetries,
 		SecretHeaders:  b.SecretHeaders,
+
+		AllowInsecureRedirects: b.AllowInsecureRedirects,
 	}
 	if b.Method != nil {
 		t.Method = *b.Method
@@ -117,7 +119,7 @@ func (s *Server) updateTarget(ctx context.Context, in *updateTargetInput) (*targ
 // timeout_seconds and max_retries to the service defaults; it is refused for
 // the fields that cannot be empty.
 func targetUpdate(b TargetUpdate, raw []byte) (apicron.TargetUpdate, error) {
-	nulls, err := nullFields(raw, "name", "url", "method", "headers", "secret_headers")
+	nulls, err := nullFields(raw, "name", "url", "method", "headers", "secret_headers", "allow_insecure_redirects")
 	if err != nil {
 		return apicron.TargetUpdate{}, err
 	}
@@ -127,6 +129,8 @@ func targetUpdate(b TargetUpdate, raw []byte) (apicron.TargetUpdate, error) {
 		Method:        b.Method,
 		Headers:       b.Headers,
 		SecretHeaders: b.SecretHeaders,
+
+		AllowInsecureRedirects: b.AllowInsecureRedirects,
 	}
 	if b.BodyTemplate != nil {
 		upd.BodyTemplate = b.BodyTemplate

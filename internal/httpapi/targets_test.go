@@ -115,6 +115,30 @@ func TestTargets_CRUD(t *testing.T) {
 
 // TestTargets_Validation checks every rule of apicron.Target.Validate and of
 // the request itself, and that a refused request stores nothing.
+// TestTargets_AllowInsecureRedirects: the field defaults to false, is
+// always shown, and is set on create and by a partial update.
+func TestTargets_AllowInsecureRedirects(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		plain := mustCreateTarget(t, e, "")
+		if plain.AllowInsecureRedirects == nil || *plain.AllowInsecureRedirects {
+			t.Fatalf("default allow_insecure_redirects %v, want false", plain.AllowInsecureRedirects)
+		}
+		allowed := mustCreateTarget(t, e, `{"name": "a", "url": "https://example.com/", "allow_insecure_redirects": true}`)
+		if allowed.AllowInsecureRedirects == nil || !*allowed.AllowInsecureRedirects {
+			t.Fatalf("created with allow_insecure_redirects true, got %v", allowed.AllowInsecureRedirects)
+		}
+		var got target
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", allowed.ID), `{"allow_insecure_redirects": false}`, http.StatusOK, &got)
+		if got.AllowInsecureRedirects == nil || *got.AllowInsecureRedirects {
+			t.Fatalf("patched to false, got %v", got.AllowInsecureRedirects)
+		}
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", allowed.ID), `{"allow_insecure_redirects": null}`, http.StatusUnprocessableEntity, nil)
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", allowed.ID), `{"allow_insecure_redirects": "yes"}`, http.StatusUnprocessableEntity, nil)
+	})
+}
+
 func TestTargets_Validation(t *testing.T) {
 	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, driver string) {

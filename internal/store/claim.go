@@ -64,7 +64,7 @@ type due struct {
 var claimReadSQL = newLockedBatchSQL(func(n int) string {
 	return `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds,
 		s.status, s.stopped_reason, s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
-		t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers
+		t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects
 		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
@@ -85,7 +85,8 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 	for rows.Next() {
 		d := &due{}
 		s, err := scanSchedule(rowFunc(func(dest ...any) error {
-			return rows.Scan(append(dest, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries, &d.secret)...)
+			return rows.Scan(append(dest, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries, &d.secret,
+				&d.job.AllowInsecureRedirects)...)
 		}))
 		if err != nil {
 			rows.Close()

@@ -37,13 +37,16 @@ type jobJSON struct {
 	BodyTemplate  string `json:"body_template"`
 	TimeoutMs     int64  `json:"timeout_ms"`
 	MaxRetries    int    `json:"max_retries"`
-	RetryDeadline int64  `json:"retry_deadline"`
+	// AllowInsecureRedirects is the target's (omitted when false, as jobs
+	// claimed before it existed were).
+	AllowInsecureRedirects bool  `json:"allow_insecure_redirects,omitempty"`
+	RetryDeadline          int64 `json:"retry_deadline"`
 }
 
 func (db *DB) toJobJSON(j *apicron.Job) (jobJSON, error) {
 	jj := jobJSON{ScheduleName: j.ScheduleName, Method: j.Method, URL: j.URL, Headers: j.Headers,
 		DecryptError: j.DecryptError, BodyTemplate: j.BodyTemplate, TimeoutMs: j.Timeout.Milliseconds(),
-		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline)}
+		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline), AllowInsecureRedirects: j.AllowInsecureRedirects}
 	if db.secrets != nil {
 		sealed, err := db.secrets.sealJobHeaders(j.Headers)
 		if err != nil {
@@ -106,6 +109,7 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 			j.ScheduleName, j.Method, j.URL, j.BodyTemplate = jj.ScheduleName, jj.Method, jj.URL, jj.BodyTemplate
 			j.Headers, j.DecryptError = db.jobHeaders(&jj)
 			j.Timeout, j.MaxRetries = time.Duration(jj.TimeoutMs)*time.Millisecond, jj.MaxRetries
+			j.AllowInsecureRedirects = jj.AllowInsecureRedirects
 			j.RetryDeadline = fromMs(jj.RetryDeadline)
 			jobs = append(jobs, &j)
 		}

@@ -319,3 +319,51 @@ func TestStore_PersistsAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStore_AllowInsecureRedirects: a target's allow_insecure_redirects is
+// stored, updated and carried by the jobs claimed for it, also while they
+// wait in a shared database for a node to take them.
+func TestStore_AllowInsecureRedirects(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	check := func(t *testing.T, db *store.DB, takeQueued bool) {
+		tg := &apicron.Target{Name: "t", URL: "https://127.0.0.1:9/x", AllowInsecureRedirects: true}
+		if err := db.CreateTarget(ctx, tg); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.FindTargetByID(ctx, tg.ID); err != nil || !got.AllowInsecureRedirects {
+			t.Fatalf("read back: %+v, %v", got, err)
+		}
+		job := func(name string) *apicron.Job {
+			t.Helper()
+			s := mustCreateSchedule(t, db, &apicron.Schedule{Name: name, TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 60})
+			res := mustClaim(t, db, t0, s.ID)
+			if !takeQueued {
+				return res.Job
+			}
+			jobs, err := db.TakeRuns(ctx, 10)
+			if err != nil || len(jobs) != 1 {
+				t.Fatalf("take: %v, %v", jobs, err)
+			}
+			return jobs[0]
+		}
+		if j := job("before"); j == nil || !j.AllowInsecureRedirects {
+			t.Fatalf("claimed job %+v, want AllowInsecureRedirects", j)
+		}
+		off := false
+		if got, err := db.UpdateTarget(ctx, tg.ID, apicron.TargetUpdate{AllowInsecureRedirects: &off}); err != nil || got.AllowInsecureRedirects {
+			t.Fatalf("update: %+v, %v", got, err)
+		}
+		if j := job("after"); j == nil || j.AllowInsecureRedirects {
+			t.Fatalf("claimed job after the update %+v, want no AllowInsecureRedirects", j)
+		}
+	}
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		check(t, storetest.Open(t, driver, storetest.NewClock(t0)), false)
+	})
+	t.Run("postgres-shared", func(t *testing.T) {
+		t.Parallel()
+		db, _ := storetest.OpenShared(t, "a", storetest.NewClock(t0))
+		check(t, db, true)
+	})
+}

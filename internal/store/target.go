@@ -10,7 +10,7 @@ import (
 	"github.com/apicron/apicron"
 )
 
-const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, created_at, updated_at"
+const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at"
 
 // CreateTarget implements apicron.Store.
 func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
@@ -24,10 +24,11 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 			return err
 		}
 		t.CreatedAt, t.UpdatedAt = tx.now, tx.now
-		err = tx.queryRow(ctx, `INSERT INTO targets (name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		err = tx.queryRow(ctx, `INSERT INTO targets (name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers,
+			allow_insecure_redirects, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
-			secret, ms(tx.now), ms(tx.now)).Scan(&t.ID)
+			secret, t.AllowInsecureRedirects, ms(tx.now), ms(tx.now)).Scan(&t.ID)
 		if err != nil {
 			return fmt.Errorf("insert target: %w", err)
 		}
@@ -98,7 +99,8 @@ func scanTargetRow(row scanner) (*apicron.Target, error) {
 		retries              sql.NullInt64
 		createdAt, updatedAt int64
 	)
-	if err := row.Scan(&t.ID, &t.Name, &t.URL, &t.Method, &headers, &t.BodyTemplate, &timeout, &retries, &secret, &createdAt, &updatedAt); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &t.URL, &t.Method, &headers, &t.BodyTemplate, &timeout, &retries, &secret,
+		&t.AllowInsecureRedirects, &createdAt, &updatedAt); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(headers), &t.Headers); err != nil {
@@ -168,9 +170,9 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		}
 		t.UpdatedAt = tx.now
 		_, err = tx.exec(ctx, `UPDATE targets SET name = ?, url = ?, method = ?, headers = ?, body_template = ?,
-			timeout_seconds = ?, max_retries = ?, secret_headers = ?, updated_at = ? WHERE id = ?`,
+			timeout_seconds = ?, max_retries = ?, secret_headers = ?, allow_insecure_redirects = ?, updated_at = ? WHERE id = ?`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
-			secret, ms(tx.now), id)
+			secret, t.AllowInsecureRedirects, ms(tx.now), id)
 		return err
 	})
 	if err != nil {
