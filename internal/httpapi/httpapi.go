@@ -92,6 +92,8 @@ type Server struct {
 	mux   *http.ServeMux
 	api   huma.API
 	pages docsPages
+	// bodyOps holds the mux patterns of the operations that read a body.
+	bodyOps map[string]bool
 }
 
 // New builds a Server with every route registered.
@@ -141,6 +143,7 @@ func newServer(cfg Config, authenticated bool) *Server {
 	s.api = humago.New(s.mux, s.humaConfig(s.title, s.version))
 	s.pages = newDocsPages(s.title)
 	s.routes()
+	s.bodyOps = bodyPatterns(s.api.OpenAPI())
 	documentAuth(s.api.OpenAPI(), authenticated)
 	return s
 }
@@ -169,10 +172,12 @@ func (s *Server) humaConfig(title, version string) huma.Config {
 	return cfg
 }
 
-// ServeHTTP implements http.Handler. With tokens configured, a request
-// without a valid one is refused first (see authorize). A request that
-// matches no route gets a problem+json 404 or 405 like every other error,
-// rather than the mux's plain text.
+// ServeHTTP implements http.Handler. Every request passes these checks, in
+// this order, before a route sees it: with tokens configured, it needs a
+// valid one (see authorize); a request that matches no route gets a
+// problem+json 404 or 405 like every other error, rather than the mux's
+// plain text; and the body of an operation that reads one must be declared
+// JSON (see requireJSONBody).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -186,8 +191,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authorize(w, r) {
 		return
 	}
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	_, pattern := s.mux.Handler(r)
+	if pattern == "" {
 		s.unmatched(w, r)
+		return
+	}
+	if s.bodyOps[pattern] && !requireJSONBody(w, r) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)

@@ -1,0 +1,138 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/storetest"
+)
+
+// The tests in this file mount, through the real handler, what a web page
+// the operator opens can make the browser send to an apicron on 127.0.0.1.
+
+// send sends a request built by the test as it is, and reads the answer.
+func (e *testEnv) send(t *testing.T, req *http.Request) *response {
+	t.Helper()
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// newRequest builds a request to the test server with body as it is (none
+// when nil) and the header fields given as name, value pairs; it sets no
+// Content-Type of its own.
+func (e *testEnv) newRequest(t *testing.T, method, path string, body io.Reader, header ...string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	return req
+}
+
+// unsized hides the length of a reader, so that the client sends it chunked.
+type unsized struct{ io.Reader }
+
+// countTargets returns how many targets the store holds.
+func countTargets(t *testing.T, e *testEnv) int {
+	t.Helper()
+	_, n, err := e.db.FindTargets(context.Background(), apicron.Page{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestBrowser_BodyNotDeclaredJSON: fetch(url, {method: 'POST', mode:
+// 'no-cors', body: new Blob([json])}) sends a body without a Content-Type;
+// a string body goes as text/plain, a FormData as multipart/form-data. A page
+// of any origin may send those without a preflight. Every one is refused
+// with 415 and stores nothing; JSON, with parameters or as a +json type, is
+// read; a POST without a body needs no type.
+func TestBrowser_BodyNotDeclaredJSON(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		tg := mustCreateTarget(t, e, "")
+		sch := mustCreateSchedule(t, e, tg.ID, 60)
+		body := `{"name": "planted", "url": "https://attacker.example/"}`
+		refused := []struct {
+			name, method, path string
+			body               io.Reader
+			header             []string
+			says               string
+		}{
+			{"no Content-Type (a Blob)", http.MethodPost, "/targets", strings.NewReader(body), nil, "without a Content-Type"},
+			{"no Content-Type, chunked", http.MethodPost, "/targets", unsized{strings.NewReader(body)}, nil, "without a Content-Type"},
+			{"text/plain (a string)", http.MethodPost, "/targets", strings.NewReader(body), []string{"Content-Type", "text/plain;charset=UTF-8"}, "not text/plain"},
+			{"form", http.MethodPost, "/targets", strings.NewReader(body), []string{"Content-Type", "application/x-www-form-urlencoded"}, "application/x-www-form-urlencoded"},
+			{"multipart", http.MethodPost, "/targets", strings.NewReader(body), []string{"Content-Type", "multipart/form-data; boundary=x"}, "multipart/form-data"},
+			{"not a media type", http.MethodPost, "/targets", strings.NewReader(body), []string{"Content-Type", "application/json, text/plain"}, "not a valid media type"},
+			{"two types", http.MethodPost, "/targets", strings.NewReader(body), []string{"Content-Type", "application/json", "Content-Type", "text/plain"}, "more than one"},
+			{"a schedule", http.MethodPost, "/schedules", strings.NewReader(`{"name": "s", "target_id": 1, "schedule_type": "INTERVAL", "interval_seconds": 1}`), nil, "without a Content-Type"},
+			{"PUT a target", http.MethodPut, "/targets/1", strings.NewReader(`{"url": "https://attacker.example/"}`), nil, "without a Content-Type"},
+			{"PATCH a target", http.MethodPatch, "/targets/1", strings.NewReader(`{"url": "https://attacker.example/"}`), []string{"Content-Type", "text/plain"}, "text/plain"},
+			{"PATCH a schedule", http.MethodPatch, "/schedules/1", strings.NewReader(`{"interval_seconds": 1}`), nil, "without a Content-Type"},
+		}
+		for _, c := range refused {
+			r := e.send(t, e.newRequest(t, c.method, c.path, c.body, c.header...))
+			var p problem
+			if r.status != http.StatusUnsupportedMediaType || !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") {
+				t.Errorf("%s: %s %s: got %s, want a 415 problem", c.name, c.method, c.path, r)
+				continue
+			}
+			if err := json.Unmarshal(r.body, &p); err != nil || !strings.Contains(p.Detail, "Content-Type: application/json") || !strings.Contains(p.Detail, c.says) {
+				t.Errorf("%s: detail %q, want it to ask for application/json and say %q", c.name, p.Detail, c.says)
+			}
+		}
+		if n := countTargets(t, e); n != 1 {
+			t.Errorf("%d targets after the refused requests, want 1", n)
+		}
+		var got target
+		e.expect(t, http.MethodGet, "/targets/1", nil, http.StatusOK, &got)
+		if got.URL != tg.URL {
+			t.Errorf("target URL %q after the refused updates, want %q", got.URL, tg.URL)
+		}
+		var gotSch schedule
+		e.expect(t, http.MethodGet, "/schedules/1", nil, http.StatusOK, &gotSch)
+		if gotSch.IntervalSeconds != sch.IntervalSeconds {
+			t.Errorf("schedule interval %d after the refused update, want %d", gotSch.IntervalSeconds, sch.IntervalSeconds)
+		}
+
+		accepted := []struct {
+			name, method, path string
+			body               io.Reader
+			header             []string
+			status             int
+		}{
+			{"application/json", http.MethodPost, "/targets", strings.NewReader(body), []string{"Content-Type", "application/json"}, 201},
+			{"with a charset", http.MethodPost, "/targets", strings.NewReader(body), []string{"Content-Type", "application/json; charset=utf-8"}, 201},
+			{"in upper case", http.MethodPost, "/targets", strings.NewReader(body), []string{"Content-Type", "Application/JSON"}, 201},
+			{"chunked", http.MethodPost, "/targets", unsized{strings.NewReader(body)}, []string{"Content-Type", "application/json"}, 201},
+			{"a +json type", http.MethodPatch, "/targets/1", strings.NewReader(`{"name": "renamed"}`), []string{"Content-Type", "application/merge-patch+json"}, 200},
+			{"pause without a body", http.MethodPost, "/schedules/1/pause", nil, nil, 200},
+			{"resume, Content-Length: 0", http.MethodPost, "/schedules/1/resume", strings.NewReader(""), nil, 200},
+			{"delete without a body", http.MethodDelete, "/schedules/1", nil, nil, 204},
+		}
+		for _, c := range accepted {
+			if r := e.send(t, e.newRequest(t, c.method, c.path, c.body, c.header...)); r.status != c.status {
+				t.Errorf("%s: %s %s: got %s, want %d", c.name, c.method, c.path, r, c.status)
+			}
+		}
+	})
+}
