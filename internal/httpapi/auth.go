@@ -116,14 +116,28 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
 // bearerScheme names the security scheme in the OpenAPI document.
 const bearerScheme = "bearer"
 
-// documentAuth records in the OpenAPI document how requests authenticate.
-// With tokens, every operation but health needs a bearer token and may
-// answer 401 and 403. Without, the empty security requirement says that
-// every operation is open: OpenAPI's way to state it, so that readers and
-// linters see a decision rather than an omission.
+// The 403 of a write: a browser's request from a page of another origin
+// (see sameOrigin) and, with tokens, a read-only token.
+const (
+	forbiddenCrossOrigin = "A browser's request from a web page of another origin (Sec-Fetch-Site, Origin), whatever its token"
+	forbiddenReadOnly    = "A read-only token (API_READ_TOKEN): it may only GET and HEAD. Or a browser's request from a web page of another origin"
+)
+
+// documentAuth records in the OpenAPI document how requests authenticate,
+// and that every write may answer 403 to a page of another origin. With
+// tokens, every operation but health needs a bearer token and may answer
+// 401, and a write 403 to a read-only token too. Without, the empty
+// security requirement says that every operation is open: OpenAPI's way to
+// state it, so that readers and linters see a decision rather than an
+// omission.
 func documentAuth(oapi *huma.OpenAPI, authenticated bool) {
 	if !authenticated {
 		oapi.Security = []map[string][]string{{}}
+		for _, op := range operations(oapi) {
+			if op.Method != http.MethodGet && op.Method != http.MethodHead {
+				op.Responses["403"] = problemResponse(forbiddenCrossOrigin)
+			}
+		}
 		return
 	}
 	if oapi.Components.SecuritySchemes == nil {
@@ -142,7 +156,7 @@ func documentAuth(oapi *huma.OpenAPI, authenticated bool) {
 		}
 		op.Responses["401"] = problemResponse("No access token, or not a valid one")
 		if op.Method != http.MethodGet && op.Method != http.MethodHead {
-			op.Responses["403"] = problemResponse("A read-only token (API_READ_TOKEN): it may only GET and HEAD")
+			op.Responses["403"] = problemResponse(forbiddenReadOnly)
 		}
 	}
 }

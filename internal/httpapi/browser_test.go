@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/httpapi"
 	"github.com/apicron/apicron/internal/storetest"
 )
 
@@ -135,4 +136,103 @@ func TestBrowser_BodyNotDeclaredJSON(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestBrowser_CrossOrigin: a page of another origin, or another port of the
+// same host, that makes the browser POST /schedules/1/pause (no body: no
+// preflight), post a form, or send anything else that may change state, is
+// refused with 403, with tokens or without; the API's own pages (Elements'
+// "Try it" on /docs), clients that are not browsers, and reads pass.
+func TestBrowser_CrossOrigin(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		for _, tokens := range []bool{false, true} {
+			var mods []func(*httpapi.Config)
+			var auth []string
+			if tokens {
+				mods = append(mods, withTokens)
+				auth = []string{"Authorization", "Bearer " + fullToken}
+			}
+			e := newTestEnv(t, driver, mods...)
+			tg := mustCreateTargetAs(t, e, auth)
+			self := e.srv.URL // http://127.0.0.1:port, the origin of /docs
+			header := func(h ...string) []string { return append(append([]string(nil), auth...), h...) }
+			jsonBody := func(s string) io.Reader { return strings.NewReader(s) }
+			newSchedule := `{"name": "s", "target_id": 1, "schedule_type": "INTERVAL", "interval_seconds": 60}`
+			if r := e.send(t, e.newRequest(t, http.MethodPost, "/schedules", jsonBody(newSchedule), header("Content-Type", "application/json")...)); r.status != 201 {
+				t.Fatalf("tokens %v: create schedule: %s", tokens, r)
+			}
+
+			refused := []struct {
+				name, method, path string
+				body               string
+				header             []string
+				says               string
+			}{
+				{"pause, cross-site", http.MethodPost, "/schedules/1/pause", "", []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://attacker.example"}, "cross-site"},
+				{"pause, old browser", http.MethodPost, "/schedules/1/pause", "", []string{"Origin", "https://attacker.example"}, "Origin"},
+				{"pause, another port", http.MethodPost, "/schedules/1/pause", "", []string{"Sec-Fetch-Site", "same-site", "Origin", "http://127.0.0.1:3000"}, "same-site"},
+				{"pause, another port, old browser", http.MethodPost, "/schedules/1/pause", "", []string{"Origin", "http://127.0.0.1:3000"}, "Origin"},
+				{"a form", http.MethodPost, "/targets", `{"name": "planted", "url": "https://attacker.example/"}`, []string{"Sec-Fetch-Site", "cross-site", "Content-Type", "application/json"}, "cross-site"},
+				{"update", http.MethodPatch, "/targets/1", `{"url": "https://attacker.example/"}`, []string{"Sec-Fetch-Site", "cross-site", "Content-Type", "application/json"}, "cross-site"},
+				{"delete", http.MethodDelete, "/schedules/1", "", []string{"Sec-Fetch-Site", "cross-site"}, "cross-site"},
+				{"an unknown value", http.MethodDelete, "/schedules/1", "", []string{"Sec-Fetch-Site", "whatever"}, "does not say it is same-origin"},
+			}
+			for _, c := range refused {
+				var body io.Reader
+				if c.body != "" {
+					body = jsonBody(c.body)
+				}
+				r := e.send(t, e.newRequest(t, c.method, c.path, body, header(c.header...)...))
+				var p problem
+				if r.status != http.StatusForbidden || !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") ||
+					json.Unmarshal(r.body, &p) != nil || !strings.Contains(p.Detail, "cross-origin request refused") || !strings.Contains(p.Detail, c.says) {
+					t.Errorf("tokens %v: %s: %s %s: got %s, want a 403 problem saying %q", tokens, c.name, c.method, c.path, r, c.says)
+				}
+			}
+			var s schedule
+			if r := e.send(t, e.newRequest(t, http.MethodGet, "/schedules/1", nil, auth...)); json.Unmarshal(r.body, &s) != nil || s.Status != "ACTIVE" {
+				t.Errorf("tokens %v: schedule after the refused requests: %s, want it ACTIVE", tokens, r)
+			}
+			var got target
+			if r := e.send(t, e.newRequest(t, http.MethodGet, "/targets/1", nil, auth...)); json.Unmarshal(r.body, &got) != nil || got.URL != tg.URL {
+				t.Errorf("tokens %v: target after the refused requests: %s, want URL %s", tokens, r, tg.URL)
+			}
+			if n := countTargets(t, e); n != 1 {
+				t.Errorf("tokens %v: %d targets, want 1", tokens, n)
+			}
+
+			allowed := []struct {
+				name, method, path string
+				header             []string
+				status             int
+			}{
+				{"/docs Try it", http.MethodPost, "/schedules/1/pause", []string{"Sec-Fetch-Site", "same-origin", "Origin", self}, 200},
+				{"same origin, old browser", http.MethodPost, "/schedules/1/resume", []string{"Origin", self}, 200},
+				{"typed by the user", http.MethodPost, "/schedules/1/pause", []string{"Sec-Fetch-Site", "none"}, 200},
+				{"curl", http.MethodPost, "/schedules/1/resume", nil, 200},
+				{"a cross-site read", http.MethodGet, "/schedules/1", []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://attacker.example"}, 200},
+			}
+			for _, c := range allowed {
+				if r := e.send(t, e.newRequest(t, c.method, c.path, nil, header(c.header...)...)); r.status != c.status {
+					t.Errorf("tokens %v: %s: %s %s: got %s, want %d", tokens, c.name, c.method, c.path, r, c.status)
+				}
+			}
+			if !strings.Contains(e.logs.String(), "cross-origin request refused") {
+				t.Errorf("tokens %v: no log line for the refused requests:\n%s", tokens, e.logs)
+			}
+		}
+	})
+}
+
+// mustCreateTargetAs creates the default target, sending the header fields auth.
+func mustCreateTargetAs(t *testing.T, e *testEnv, auth []string) target {
+	t.Helper()
+	var tg target
+	r := e.send(t, e.newRequest(t, http.MethodPost, "/targets", strings.NewReader(`{"name": "t", "url": "https://example.com/ping"}`),
+		append([]string{"Content-Type", "application/json"}, auth...)...))
+	if r.status != http.StatusCreated || json.Unmarshal(r.body, &tg) != nil {
+		t.Fatalf("create target: %s", r)
+	}
+	return tg
 }

@@ -14,6 +14,32 @@ import (
 // start, on 127.0.0.1) the browser is as good a client as any, and a page
 // may make it send requests whose answers it cannot read.
 
+// sameOrigin lets a request through unless a browser says it comes from a
+// page of another origin and it may change something (any method but GET,
+// HEAD and OPTIONS): then it answers 403 and returns false. Browsers say so
+// in Sec-Fetch-Site, or, older ones, in an Origin that does not match the
+// Host; a client that is not a browser sends neither and passes (see
+// http.CrossOriginProtection). A page of another origin could otherwise
+// pause and resume schedules (a POST without a body needs no preflight) or
+// post a form. The API's own pages (/docs "Try it") are same-origin.
+func (s *Server) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if s.crossOrigin.Check(r) == nil {
+		return true
+	}
+	s.logger.InfoContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
+	why := "its Origin header does not name the host it was sent to"
+	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	case "":
+	case "cross-site", "same-site":
+		why = "the browser says it is " + site + ", in Sec-Fetch-Site"
+	default:
+		why = "the browser does not say it is same-origin, in Sec-Fetch-Site"
+	}
+	writeProblem(w, http.StatusForbidden, "cross-origin request refused: a web page of another origin may not change anything here ("+
+		why+"). Use apicron's own pages, or a client that is not a browser page (curl, a script)")
+	return false
+}
+
 // bodyPatterns returns the mux patterns ("POST /targets") of the operations
 // that read a request body, as Huma registers them.
 func bodyPatterns(oapi *huma.OpenAPI) map[string]bool {

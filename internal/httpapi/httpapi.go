@@ -87,7 +87,9 @@ type Server struct {
 	nodeID     string
 	healthFunc func(ctx context.Context) (apicron.EngineHealth, error)
 	auth       *authenticator // nil: no tokens, the API is open
-	urlCheck   func(rawURL string) error
+	// crossOrigin refuses browsers' cross-origin writes, with tokens or without.
+	crossOrigin *http.CrossOriginProtection
+	urlCheck    func(rawURL string) error
 
 	mux   *http.ServeMux
 	api   huma.API
@@ -116,16 +118,17 @@ func OpenAPIJSON(title, version string, authenticated bool) ([]byte, error) {
 // says whether the OpenAPI document declares the bearer token scheme.
 func newServer(cfg Config, authenticated bool) *Server {
 	s := &Server{
-		store:      cfg.Store,
-		notifier:   cfg.Notifier,
-		logger:     cfg.Logger,
-		clock:      cfg.Clock,
-		version:    cfg.Version,
-		nodeID:     cfg.NodeID,
-		healthFunc: cfg.HealthFunc,
-		auth:       newAuthenticator(cfg.Tokens, cfg.ReadTokens),
-		urlCheck:   cfg.URLCheckFunc,
-		mux:        http.NewServeMux(),
+		store:       cfg.Store,
+		notifier:    cfg.Notifier,
+		logger:      cfg.Logger,
+		clock:       cfg.Clock,
+		version:     cfg.Version,
+		nodeID:      cfg.NodeID,
+		healthFunc:  cfg.HealthFunc,
+		auth:        newAuthenticator(cfg.Tokens, cfg.ReadTokens),
+		crossOrigin: http.NewCrossOriginProtection(),
+		urlCheck:    cfg.URLCheckFunc,
+		mux:         http.NewServeMux(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -173,8 +176,10 @@ func (s *Server) humaConfig(title, version string) huma.Config {
 }
 
 // ServeHTTP implements http.Handler. Every request passes these checks, in
-// this order, before a route sees it: with tokens configured, it needs a
-// valid one (see authorize); a request that matches no route gets a
+// this order, before a route sees it: a browser's request that may change
+// something must come from a page of this origin, with tokens or without
+// (see sameOrigin); with tokens configured, it needs a valid one (see
+// authorize); a request that matches no route gets a
 // problem+json 404 or 405 like every other error, rather than the mux's
 // plain text; and the body of an operation that reads one must be declared
 // JSON (see requireJSONBody).
@@ -188,7 +193,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusInternalServerError, "internal error")
 		}
 	}()
-	if !s.authorize(w, r) {
+	if !s.sameOrigin(w, r) || !s.authorize(w, r) {
 		return
 	}
 	_, pattern := s.mux.Handler(r)
