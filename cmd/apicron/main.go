@@ -162,6 +162,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		Store: db, Notifier: engine, Logger: logger.With("component", "httpapi"), Title: cfg.AppTitle,
 		Version: version, NodeID: cfg.NodeID, HealthFunc: engine.Health,
 		Tokens: cfg.APITokens, ReadTokens: cfg.APIReadTokens, URLCheckFunc: policy.CheckURL,
+		AllowedHosts: cfg.APIHosts(),
 	})
 	if err != nil {
 		return err

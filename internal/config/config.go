@@ -68,6 +68,9 @@ type Config struct {
 	// InsecureNoAuth lets the API listen beyond loopback without a token
 	// (see CheckExposure).
 	InsecureNoAuth bool
+	// AllowedHosts is ALLOWED_HOSTS as given, nil when unset; what the API
+	// answers to is APIHosts.
+	AllowedHosts []string
 
 	// The outbound policy: OutboundDenyPrivate denies private addresses
 	// besides the link-local and metadata ones always denied; OutboundAllow
@@ -104,6 +107,23 @@ func (c Config) CheckExposure() error {
 		"characters, for example API_TOKEN=$(openssl rand -hex 32), and send it as "+
 		"\"Authorization: Bearer <token>\"; or listen on 127.0.0.1 (HOST); or, only if a proxy in front of "+
 		"apicron authenticates every request, set INSECURE_NO_AUTH=true (--insecure-no-auth)", c.Addr(), MinTokenLength)
+}
+
+// APIHosts returns the host names the API answers to: ALLOWED_HOSTS if set;
+// else, when HOST is loopback, the names a browser on this machine reaches
+// it by (localhost, 127.0.0.0/8, ::1), so that a page whose name
+// its attacker points at 127.0.0.1 (DNS rebinding) cannot use an API that
+// has no token; else nil, any host. An API beyond loopback has tokens (a
+// page cannot send them), or INSECURE_NO_AUTH and a proxy in front of it
+// that decides; its names are not known here.
+func (c Config) APIHosts() []string {
+	switch {
+	case c.AllowedHosts != nil:
+		return c.AllowedHosts
+	case IsLoopback(c.Host):
+		return []string{"localhost", "127.0.0.0/8", "::1"}
+	}
+	return nil
 }
 
 // IsLoopback reports whether host, a HOST setting, is a loopback address

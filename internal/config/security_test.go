@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -190,5 +191,35 @@ func TestConfig_CheckExposure(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestConfig_APIHosts: unset, the API answers to the loopback names when
+// HOST is loopback and to any host otherwise; set, to what it says.
+func TestConfig_APIHosts(t *testing.T) {
+	t.Parallel()
+	loopback := []string{"localhost", "127.0.0.0/8", "::1"}
+	for _, tt := range []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{}, loopback}, // the default HOST is 127.0.0.1
+		{map[string]string{"HOST": "localhost"}, loopback},
+		{map[string]string{"HOST": "::1"}, loopback},
+		{map[string]string{"HOST": "127.0.0.2"}, loopback},
+		{map[string]string{"HOST": "0.0.0.0", "API_TOKEN": "full-token-0123456789"}, nil},
+		{map[string]string{"HOST": "192.168.1.10", "INSECURE_NO_AUTH": "true"}, nil},
+		{map[string]string{"ALLOWED_HOSTS": "apicron.example.com, localhost"}, []string{"apicron.example.com", "localhost"}},
+		{map[string]string{"ALLOWED_HOSTS": "*"}, []string{"*"}},
+		{map[string]string{"HOST": "0.0.0.0", "API_TOKEN": "full-token-0123456789", "ALLOWED_HOSTS": "apicron.internal"}, []string{"apicron.internal"}},
+	} {
+		c := mustLoad(t, nil, env(tt.env), "")
+		if got := c.APIHosts(); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%v: APIHosts() = %q, want %q", tt.env, got, tt.want)
+		}
+	}
+	c := mustLoad(t, []string{"--allowed-hosts", "apicron.example.com"}, nil, "")
+	if !slices.Contains(c.NonDefault(), "ALLOWED_HOSTS") || slices.Contains(mustLoad(t, nil, nil, "").NonDefault(), "ALLOWED_HOSTS") {
+		t.Errorf("NonDefault: %v with the setting, %v without", c.NonDefault(), mustLoad(t, nil, nil, "").NonDefault())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -237,6 +238,15 @@ var settings = []setting{
 		get: func(c *Config) string { return strconv.FormatBool(c.InsecureNoAuth) },
 	},
 	{
+		env: "ALLOWED_HOSTS", flag: "allowed-hosts", def: "", defaultText: "the loopback names when HOST is loopback, else any",
+		help: "Host names the API answers to, comma-separated: names, *.example.com\n" +
+			"(any name below it), IP addresses or CIDRs; * for any. A request with\n" +
+			"another Host header gets 421. Unset: localhost, 127.0.0.0/8 and ::1\n" +
+			"when HOST is loopback, any host otherwise.",
+		set: hostsSetting,
+		get: func(c *Config) string { return strings.Join(c.AllowedHosts, ",") },
+	},
+	{
 		env: "OUTBOUND_DENY_PRIVATE", flag: "outbound-deny-private", def: "false", boolean: true,
 		help: "Also refuse calls to loopback, private (RFC 1918, fc00::/7), CGNAT\n" +
 			"and unspecified addresses; link-local and cloud metadata addresses are\n" +
@@ -340,6 +350,64 @@ func maskTokens(tokens []string) string {
 		masked[i] = "********"
 	}
 	return strings.Join(masked, ",")
+}
+
+// hostsSetting parses ALLOWED_HOSTS: each item "*", a host name, "*." and
+// a name, an IP address (IPv6 with or without brackets) or a CIDR prefix,
+// never with a port or a scheme. The API is what matches them.
+func hostsSetting(c *Config, v string) error {
+	var hosts []string
+	for _, item := range splitList(v) {
+		if err := checkAllowedHost(item); err != nil {
+			return err
+		}
+		hosts = append(hosts, item)
+	}
+	if v != "" && len(hosts) == 0 {
+		return errors.New("must hold at least one host name, or * for any")
+	}
+	c.AllowedHosts = hosts
+	return nil
+}
+
+// checkAllowedHost says what is wrong with one ALLOWED_HOSTS item, if
+// anything: what the API would refuse to start with.
+func checkAllowedHost(item string) error {
+	switch {
+	case item == "*":
+		return nil
+	case strings.Contains(item, "://"):
+		return fmt.Errorf("%q is a URL; list the host name alone, as in apicron.example.com", item)
+	case strings.Contains(item, "/"):
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return fmt.Errorf("%q is not a CIDR prefix", item)
+		}
+		if p.Addr().Is4In6() && p.Bits() < 96 {
+			return fmt.Errorf("%q mixes IPv4-mapped and other IPv6 addresses; write the IPv4 part as an IPv4 prefix", item)
+		}
+		return nil
+	}
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(item, "["), "]")); err == nil {
+		if a.Zone() != "" {
+			return fmt.Errorf("%q has an IPv6 zone; list the address without it", item)
+		}
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(item); err == nil {
+		return fmt.Errorf("%q has a port; list host names without one (any port is allowed)", item)
+	}
+	name := strings.TrimSuffix(strings.TrimPrefix(item, "*."), ".")
+	if name == "" || strings.ContainsFunc(name, notHostNameRune) || strings.Contains(name, "..") || strings.HasPrefix(name, ".") {
+		return fmt.Errorf("%q is not a host name, *. and a name, an IP address or a CIDR prefix", item)
+	}
+	return nil
+}
+
+// notHostNameRune reports a rune no DNS label holds; underscores are
+// allowed, as container and service names use them.
+func notHostNameRune(r rune) bool {
+	return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' && r != '_' && r != '.'
 }
 
 func boolSetting(field func(*Config) *bool) func(*Config, string) error {

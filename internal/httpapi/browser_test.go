@@ -3,8 +3,11 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -235,4 +238,154 @@ func mustCreateTargetAs(t *testing.T, e *testEnv, auth []string) target {
 		t.Fatalf("create target: %s", r)
 	}
 	return tg
+}
+
+// loopbackHosts is the ALLOWED_HOSTS default when HOST is loopback.
+var loopbackHosts = []string{"localhost", "127.0.0.0/8", "::1"}
+
+// withHosts sets the names the API answers to (ALLOWED_HOSTS).
+func withHosts(hosts ...string) func(*httpapi.Config) {
+	return func(c *httpapi.Config) { c.AllowedHosts = hosts }
+}
+
+// TestBrowser_DNSRebinding: a page on rebind.attacker.example whose name
+// then resolves to 127.0.0.1 is, to the browser, same-origin with the API
+// it reaches there: it sends Sec-Fetch-Site: same-origin and an Origin that
+// matches its Host, and may read the answers. Every route, /health included,
+// refuses a Host that is not allowed with 421 and changes nothing; the
+// loopback names and addresses, with any port, pass.
+func TestBrowser_DNSRebinding(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver, withHosts(loopbackHosts...))
+		tg := mustCreateTarget(t, e, `{"name": "billing", "url": "https://api.example.com/charge", "headers": {"Authorization": "Bearer sk_live_x", "X-Tenant": "acme"}}`)
+		const evil = "rebind.attacker.example:8000"
+		page := []string{"Sec-Fetch-Site", "same-origin", "Origin", "http://" + evil}
+		for _, c := range []struct {
+			method, path, body string
+		}{
+			{http.MethodGet, "/targets", ""},
+			{http.MethodGet, "/targets/1", ""},
+			{http.MethodHead, "/targets", ""},
+			{http.MethodPatch, "/targets/1", `{"url": "https://attacker.example/collect"}`},
+			{http.MethodPost, "/targets", `{"name": "planted", "url": "https://attacker.example/"}`},
+			{http.MethodPost, "/schedules/1/pause", ""},
+			{http.MethodGet, "/runs", ""},
+			{http.MethodGet, "/docs", ""},
+			{http.MethodGet, "/docs/assets/elements-8.5.2/web-components.min.js", ""},
+			{http.MethodGet, "/openapi.json", ""},
+			{http.MethodGet, "/health", ""},
+			{http.MethodGet, "/", ""},
+			{http.MethodGet, "/nope", ""},
+		} {
+			var body io.Reader
+			header := page
+			if c.body != "" {
+				body = strings.NewReader(c.body)
+				header = append([]string{"Content-Type", "application/json"}, page...)
+			}
+			req := e.newRequest(t, c.method, c.path, body, header...)
+			req.Host = evil
+			r := e.send(t, req)
+			if r.status != http.StatusMisdirectedRequest {
+				t.Errorf("%s %s, Host %s: got %s, want 421", c.method, c.path, evil, r)
+				continue
+			}
+			if c.method == http.MethodHead {
+				continue
+			}
+			var p problem
+			if !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") || json.Unmarshal(r.body, &p) != nil ||
+				!strings.Contains(p.Detail, "ALLOWED_HOSTS") || !strings.Contains(p.Detail, evil) || strings.Contains(string(r.body), "api.example.com") {
+				t.Errorf("%s %s: %s, want a problem naming the host and ALLOWED_HOSTS, and nothing else", c.method, c.path, r)
+			}
+		}
+		var got target
+		e.expect(t, http.MethodGet, "/targets/1", nil, http.StatusOK, &got)
+		if got.URL != tg.URL || countTargets(t, e) != 1 {
+			t.Errorf("target %+v, %d targets, after the refused requests: want %s, 1", got, countTargets(t, e), tg.URL)
+		}
+		if !strings.Contains(e.logs.String(), "request for a host not in ALLOWED_HOSTS refused") {
+			t.Errorf("no log line for the refused requests:\n%s", e.logs)
+		}
+
+		port := e.srv.Listener.Addr().(*net.TCPAddr).Port
+		for _, host := range []string{"localhost:8000", "127.0.0.1:8000", "[::1]:8000", "127.1.2.3:8000", "localhost.:8000",
+			"LocalHost", "[::ffff:127.0.0.1]:8000", "[::1]", fmt.Sprintf("127.0.0.1:%d", port)} {
+			for _, c := range []struct{ method, path string }{
+				{http.MethodGet, "/targets"}, {http.MethodGet, "/health"}, {http.MethodGet, "/docs"}, {http.MethodGet, "/openapi.json"},
+			} {
+				req := e.newRequest(t, c.method, c.path, nil)
+				req.Host = host
+				if r := e.send(t, req); r.status != http.StatusOK {
+					t.Errorf("%s %s, Host %s: got %s, want 200", c.method, c.path, host, r)
+				}
+			}
+			// The API's own page ("Try it" on /docs, opened on that name) may write.
+			req := e.newRequest(t, http.MethodPatch, "/targets/1", strings.NewReader(`{"name": "renamed"}`),
+				"Content-Type", "application/json", "Sec-Fetch-Site", "same-origin", "Origin", "http://"+host)
+			req.Host = host
+			if r := e.send(t, req); r.status != http.StatusOK {
+				t.Errorf("PATCH /targets/1 from /docs on %s: got %s, want 200", host, r)
+			}
+		}
+	})
+}
+
+// TestAllowedHosts: which Host headers a list allows. No list, and "*",
+// allow any; "*.example.com" any name below example.com but not that name.
+func TestAllowedHosts(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		hosts   []string
+		allowed []string
+		refused []string
+	}{
+		{nil, []string{"rebind.attacker.example", "10.0.0.1:8000", "anything"}, nil},
+		{[]string{"*"}, []string{"rebind.attacker.example", "[fe80::1]:8000"}, nil},
+		{loopbackHosts, []string{"localhost", "LOCALHOST:1", "localhost.", "127.0.0.1", "127.255.255.254:80", "[::1]:80", "::1"},
+			[]string{"rebind.attacker.example", "localhost.attacker.example", "127.0.0.1.nip.io", "0.0.0.0:8000", "10.0.0.1", "[::2]:80"}},
+		{[]string{"*.example.com", "apicron.internal.", "10.1.2.3", "[fd00::1]", "192.168.0.0/16"},
+			[]string{"api.example.com", "a.b.example.com:443", "APICRON.internal", "apicron.internal.:8000", "10.1.2.3:8000", "[fd00::1]:8000", "192.168.7.7"},
+			[]string{"example.com", "evil-example.com", "example.com.attacker.example", "internal", "10.1.2.4", "[fd00::2]", "192.169.0.1", "localhost"}},
+	} {
+		e := newTestEnv(t, "sqlite", withHosts(c.hosts...))
+		for _, host := range c.allowed {
+			req := e.newRequest(t, http.MethodGet, "/health", nil)
+			req.Host = host
+			if r := e.send(t, req); r.status != http.StatusOK {
+				t.Errorf("hosts %q, Host %q: got %s, want 200", c.hosts, host, r)
+			}
+		}
+		for _, host := range c.refused {
+			req := e.newRequest(t, http.MethodGet, "/health", nil)
+			req.Host = host
+			if r := e.send(t, req); r.status != http.StatusMisdirectedRequest {
+				t.Errorf("hosts %q, Host %q: got %s, want 421", c.hosts, host, r)
+			}
+		}
+	}
+}
+
+func TestNew_InvalidAllowedHosts(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, "sqlite", storetest.NewClock(testStart))
+	for entry, want := range map[string]string{
+		"localhost:8000":         "has a port",
+		"[::1]:8000":             "has a port",
+		"http://apicron.example": "is a URL",
+		"10.0.0.0/33":            "not a CIDR prefix",
+		"::ffff:0:0/80":          "IPv4-mapped",
+		"*":                      "",
+		"*.":                     "not a host name",
+		"a.*.example.com":        "not a host name",
+		"*example.com":           "not a host name",
+		"exa mple.com":           "not a host name",
+		"":                       "not a host name",
+	} {
+		_, err := httpapi.New(httpapi.Config{Store: db, AllowedHosts: []string{"localhost", entry}})
+		if (err == nil) != (want == "") || (err != nil && (!strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), strconv.Quote(entry)))) {
+			t.Errorf("AllowedHosts %q: %v, want an error naming it and saying %q", entry, err, want)
+		}
+	}
 }

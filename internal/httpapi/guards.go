@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
@@ -13,6 +14,33 @@ import (
 // using the API through the operator's browser: without tokens (the quick
 // start, on 127.0.0.1) the browser is as good a client as any, and a page
 // may make it send requests whose answers it cannot read.
+
+// maxEchoedHost is the longest Host a 421 repeats.
+const maxEchoedHost = 100
+
+// allowHost lets a request through if its Host is one the API answers to
+// (Config.AllowedHosts), or answers it with 421 Misdirected Request and
+// returns false. A browser counts the origin of a page by the name in its
+// address bar, not by the address that name resolves to: a page on
+// rebind.attacker.example whose name the attacker then points at 127.0.0.1
+// (DNS rebinding) is "same-origin" with an API it reaches there, and may
+// read and change everything an operator without a token can. Its requests
+// carry its own name in Host, which is what is checked. 421 rather than 400:
+// the request is well formed, but sent to a server that does not serve that
+// name (RFC 9110, section 15.5.20).
+func (s *Server) allowHost(w http.ResponseWriter, r *http.Request) bool {
+	if s.hosts.allows(r.Host) {
+		return true
+	}
+	host := r.Host
+	if len(host) > maxEchoedHost {
+		host = host[:maxEchoedHost] + "..."
+	}
+	s.logger.InfoContext(r.Context(), "request for a host not in ALLOWED_HOSTS refused", "host", host, "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
+	writeProblem(w, http.StatusMisdirectedRequest, fmt.Sprintf("this apicron does not answer to the host %q (the request's Host header): "+
+		"the host names it answers to are set by ALLOWED_HOSTS (--allowed-hosts)", host))
+	return false
+}
 
 // sameOrigin lets a request through unless a browser says it comes from a
 // page of another origin and it may change something (any method but GET,

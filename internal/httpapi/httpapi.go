@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -56,6 +57,13 @@ type Config struct {
 	// updated (the outbound policy's executor.Policy.CheckURL, say). An error
 	// refuses it with 422 on field url; its message is shown to the client.
 	URLCheckFunc func(rawURL string) error
+	// AllowedHosts are the host names the API answers to, checked against
+	// each request's Host header (its port aside), /health included: "*"
+	// (any), a name, "*." and a name (any name below it), an IP address or
+	// a CIDR prefix. Any other Host gets 421, so that a page on a name its
+	// attacker points at this host (DNS rebinding) cannot use the API as
+	// its own origin. Optional: without it the API answers to any host.
+	AllowedHosts []string
 }
 
 // Validate reports a missing required dependency.
@@ -73,6 +81,9 @@ func (c *Config) Validate() error {
 			return errors.New("httpapi: config: a token is in both Tokens and ReadTokens")
 		}
 	}
+	if _, err := parseHostList(c.AllowedHosts); err != nil {
+		return fmt.Errorf("httpapi: config: %w", err)
+	}
 	return nil
 }
 
@@ -87,6 +98,7 @@ type Server struct {
 	nodeID     string
 	healthFunc func(ctx context.Context) (apicron.EngineHealth, error)
 	auth       *authenticator // nil: no tokens, the API is open
+	hosts      *hostList
 	// crossOrigin refuses browsers' cross-origin writes, with tokens or without.
 	crossOrigin *http.CrossOriginProtection
 	urlCheck    func(rawURL string) error
@@ -117,6 +129,10 @@ func OpenAPIJSON(title, version string, authenticated bool) ([]byte, error) {
 // newServer builds a Server from cfg, which New has validated. authenticated
 // says whether the OpenAPI document declares the bearer token scheme.
 func newServer(cfg Config, authenticated bool) *Server {
+	hosts, err := parseHostList(cfg.AllowedHosts)
+	if err != nil {
+		panic(err) // New validated the list, and OpenAPIJSON gives none: it cannot fail
+	}
 	s := &Server{
 		store:       cfg.Store,
 		notifier:    cfg.Notifier,
@@ -126,6 +142,7 @@ func newServer(cfg Config, authenticated bool) *Server {
 		nodeID:      cfg.NodeID,
 		healthFunc:  cfg.HealthFunc,
 		auth:        newAuthenticator(cfg.Tokens, cfg.ReadTokens),
+		hosts:       hosts,
 		crossOrigin: http.NewCrossOriginProtection(),
 		urlCheck:    cfg.URLCheckFunc,
 		mux:         http.NewServeMux(),
@@ -162,7 +179,8 @@ func (s *Server) humaConfig(title, version string) huma.Config {
 	cfg.CreateHooks = nil // drops the schema link transformer
 	cfg.SchemasPath = ""
 	cfg.DocsPath = "" // Huma's /docs loads from a CDN; ours (docs.go) is embedded
-	cfg.Info.Description = "apicron stores HTTP targets and schedules, fires requests on time and records every run."
+	cfg.Info.Description = "apicron stores HTTP targets and schedules, fires requests on time and records every run. " +
+		"Every operation answers 421 to a request whose Host header is not a name this apicron answers to (ALLOWED_HOSTS)."
 	// Relative: the API is where the document was fetched from, whatever
 	// host, port or scheme a client (or a proxy in front) used, and the same
 	// document holds for every deployment, as `apicron openapi` prints it.
@@ -176,13 +194,17 @@ func (s *Server) humaConfig(title, version string) huma.Config {
 }
 
 // ServeHTTP implements http.Handler. Every request passes these checks, in
-// this order, before a route sees it: a browser's request that may change
-// something must come from a page of this origin, with tokens or without
-// (see sameOrigin); with tokens configured, it needs a valid one (see
-// authorize); a request that matches no route gets a
-// problem+json 404 or 405 like every other error, rather than the mux's
-// plain text; and the body of an operation that reads one must be declared
-// JSON (see requireJSONBody).
+// this order, before a route sees it:
+//
+//  1. its Host is one the API answers to (see allowHost): first, since the
+//     browser checks below trust that the name in Host is this API's own;
+//  2. a browser's request that may change something comes from a page of
+//     this origin, with tokens or without (see sameOrigin);
+//  3. with tokens configured, it has a valid one (see authorize);
+//  4. it matches a route: if not, it gets a problem+json 404 or 405 like
+//     every other error, rather than the mux's plain text;
+//  5. the body of an operation that reads one is declared JSON (see
+//     requireJSONBody).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -193,7 +215,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusInternalServerError, "internal error")
 		}
 	}()
-	if !s.sameOrigin(w, r) || !s.authorize(w, r) {
+	if !s.allowHost(w, r) || !s.sameOrigin(w, r) || !s.authorize(w, r) {
 		return
 	}
 	_, pattern := s.mux.Handler(r)

@@ -225,3 +225,22 @@ func TestSchemaLimits(t *testing.T) {
 }
 
 func num(n int) any { return float64(n) }
+
+// TestHostList_Malformed: Host headers a client could send that are not a
+// name, an address or either with a port match nothing; an empty one
+// (HTTP/1.0) matches only when any host is allowed.
+func TestHostList_Malformed(t *testing.T) {
+	t.Parallel()
+	l, err := parseHostList([]string{"localhost", "127.0.0.0/8", "::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"", "[::1", "::1]", "[::1]x", "[[::1]]", "localhost:8000:1", "[127.0.0.1]x", "127.0.0.1%20", "[fe80::1%25lo]:80", " localhost"} {
+		if l.allows(h) {
+			t.Errorf("Host %q allowed, want refused", h)
+		}
+	}
+	if open, _ := parseHostList(nil); !open.allows("") {
+		t.Errorf("no list refuses an empty Host")
+	}
+}
