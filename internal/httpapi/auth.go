@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
@@ -78,39 +79,59 @@ func bearerToken(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
+// accessKey is the context key under which authorize records what the
+// token of a request to /health allows.
+type accessKey struct{}
+
+// tokenAccess returns what the token of a request to /health allows, as
+// authorize recorded it: accessNone if it did not.
+func tokenAccess(ctx context.Context) access {
+	a, _ := ctx.Value(accessKey{}).(access)
+	return a
+}
+
 // authorize lets a request through, or answers it with 401 (no or a wrong
 // token) or 403 (a read-only token on a method other than GET and HEAD) and
-// returns false. Without tokens, for /health (load balancers and
-// orchestrators probe it without credentials) and for / (a redirect to
-// /docs, which tells a browser what it needs), everything passes. It logs
-// the method, path and peer, never the Authorization header.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
-	if s.auth == nil || r.URL.Path == "/health" || r.URL.Path == "/" {
-		return true
+// returns false. Without tokens, and for / (a redirect to /docs, which
+// tells a browser what it needs), everything passes. /health passes too,
+// since load balancers and orchestrators probe it without credentials, but
+// with what its token allows recorded in the request's context (see
+// tokenAccess): it tells a caller without one less. It logs the method, path
+// and peer, never the Authorization header.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	if s.auth == nil || r.URL.Path == "/" {
+		return r, true
 	}
 	token, ok := bearerToken(r)
+	if r.URL.Path == "/health" {
+		a := accessNone
+		if ok {
+			a = s.auth.check(token)
+		}
+		return r.WithContext(context.WithValue(r.Context(), accessKey{}, a)), true
+	}
 	if !ok {
 		s.logger.DebugContext(r.Context(), "request without a token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
 		w.Header().Set("WWW-Authenticate", authRealm)
 		s.writeUnauthorized(w, r, `this API needs an access token: send "Authorization: Bearer <token>"`, "This request had none.")
-		return false
+		return r, false
 	}
 	switch s.auth.check(token) {
 	case accessFull:
-		return true
+		return r, true
 	case accessRead:
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			return true
+			return r, true
 		}
 		s.logger.InfoContext(r.Context(), "read-only token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
 		w.Header().Set("WWW-Authenticate", authRealm+`, error="insufficient_scope"`)
 		writeProblem(w, http.StatusForbidden, "this token is read-only: it may only GET and HEAD")
-		return false
+		return r, false
 	}
 	s.logger.InfoContext(r.Context(), "invalid token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
 	w.Header().Set("WWW-Authenticate", authRealm+`, error="invalid_token"`)
 	s.writeUnauthorized(w, r, "the access token is not valid", "The token this request sent is not valid.")
-	return false
+	return r, false
 }
 
 // bearerScheme names the security scheme in the OpenAPI document.

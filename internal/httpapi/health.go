@@ -12,13 +12,15 @@ import (
 // healthTimeout bounds the database ping, so /health answers even when the database hangs.
 const healthTimeout = 3 * time.Second
 
-// Health is the body of GET /health.
+// Health is the body of GET /health. With tokens configured, a caller
+// without a valid one gets status alone (see health); every other field is
+// optional in the schema for that reason.
 type Health struct {
-	Status   string `json:"status" enum:"ok,unavailable" doc:"ok, or unavailable (with 503) when the database does not answer or the engine cannot write"`
-	Version  string `json:"version"`
-	NodeID   string `json:"node_id"`
-	Database string `json:"database" doc:"ok, or why the database does not answer"`
-	Time     string `json:"time" format:"date-time"`
+	Status   string `json:"status" enum:"ok,unavailable" doc:"ok, or unavailable (with 503) when the database does not answer or the engine cannot write. With tokens set, a caller without a valid one gets this field alone"`
+	Version  string `json:"version,omitempty" doc:"The version running; not for a caller without a valid token when tokens are set"`
+	NodeID   string `json:"node_id,omitempty" doc:"This node's NODE_ID; not for a caller without a valid token when tokens are set"`
+	Database string `json:"database,omitempty" doc:"ok, or why the database does not answer; not for a caller without a valid token when tokens are set"`
+	Time     string `json:"time,omitempty" format:"date-time" doc:"The time on this node; not for a caller without a valid token when tokens are set"`
 	Role     string `json:"role,omitempty" enum:"single,leader,follower" doc:"single: alone on its database; leader: holds the dispatcher lease of a shared database and claims; follower: takes what the leader claims"`
 	// Engine is nil when the API runs without an engine (tests).
 	Engine *EngineHealth `json:"engine,omitempty"`
@@ -39,6 +41,12 @@ type healthOutput struct {
 	Body   Health
 }
 
+// health reports the state of the node. With tokens configured, a caller
+// without a valid one (load balancers, orchestrators, anyone) learns only
+// whether the node is healthy, from status and the 200 or 503: the version
+// tells an attacker which weaknesses to try, and the engine's counts how
+// busy the node is and how many schedules it holds. A token, read-only
+// included, gets the whole report.
 func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
@@ -67,6 +75,9 @@ func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error)
 	status := http.StatusOK
 	if h.Status != "ok" {
 		status = http.StatusServiceUnavailable
+	}
+	if s.auth != nil && tokenAccess(ctx) == accessNone {
+		h = Health{Status: h.Status}
 	}
 	return &healthOutput{Status: status, Body: h}, nil
 }

@@ -215,7 +215,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusInternalServerError, "internal error")
 		}
 	}()
-	if !s.allowHost(w, r) || !s.sameOrigin(w, r) || !s.authorize(w, r) {
+	if !s.allowHost(w, r) || !s.sameOrigin(w, r) {
+		return
+	}
+	r, ok := s.authorize(w, r)
+	if !ok {
 		return
 	}
 	_, pattern := s.mux.Handler(r)

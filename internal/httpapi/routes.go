@@ -45,6 +45,8 @@ func (s *Server) routes() {
 	register(api, op("system-metrics", http.MethodGet, "/metrics", "Service-wide metrics", "Metrics", 0), s.systemMetrics)
 	register(api, op("schedule-metrics", http.MethodGet, "/metrics/schedules", "Per-schedule metrics", "Metrics", 0), s.scheduleMetrics)
 	healthOp := op("health", http.MethodGet, "/health", "Health check", "Health", 0)
+	healthOp.Description = "Open to every caller, so that load balancers can probe it. With tokens set (API_TOKEN, API_READ_TOKEN), " +
+		"a caller without a valid token gets only status, with 200 or 503; a caller with one, or any caller when no token is set, gets every field."
 	// /health reports an unavailable database in its own body, not as a problem.
 	healthOp.Errors = []int{http.StatusUnprocessableEntity}
 	healthOp.Responses = map[string]*huma.Response{

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -543,5 +544,77 @@ func TestAuth_BrowserPage(t *testing.T) {
 	// With a token, the page itself.
 	if r := get("/docs", browser, bearer(readToken)); r.status != http.StatusOK || !strings.Contains(string(r.body), "<elements-api") {
 		t.Errorf("GET /docs with a token: %d", r.status)
+	}
+}
+
+// TestHealth_Anonymous: with tokens set, /health tells a caller without a
+// valid token only whether the node is healthy (status, 200 or 503), not the
+// version, the node, or how many schedules and runs it holds; a token, read
+// or full, gets the whole report, as does anyone when no token is set.
+func TestHealth_Anonymous(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		engine := func(c *httpapi.Config) {
+			c.HealthFunc = func(context.Context) (apicron.EngineHealth, error) {
+				return apicron.EngineHealth{Role: apicron.RoleLeader, Scheduled: 12, InFlight: 3, LeaseEpoch: 7}, nil
+			}
+		}
+		full := []string{"status", "version", "node_id", "database", "time", "role", "engine"}
+		health := func(t *testing.T, e *testEnv, auth []string, status int, want []string) {
+			t.Helper()
+			r := e.doWith(t, http.MethodGet, "/health", auth, "")
+			var h map[string]any
+			if r.status != status || json.Unmarshal(r.body, &h) != nil {
+				t.Fatalf("/health with %q: got %s, want %d", auth, r, status)
+			}
+			var keys []string
+			for k := range h {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			want = slices.Sorted(slices.Values(want))
+			if !slices.Equal(keys, want) {
+				t.Errorf("/health with %q: fields %q, want %q: %s", auth, keys, want, r.body)
+			}
+		}
+
+		e := newTestEnv(t, driver, withTokens, engine)
+		health(t, e, nil, http.StatusOK, []string{"status"})
+		health(t, e, bearer("wrong-token-0123456789abcdef"), http.StatusOK, []string{"status"})
+		health(t, e, []string{"Basic " + fullToken}, http.StatusOK, []string{"status"})
+		health(t, e, bearer(readToken), http.StatusOK, full)
+		health(t, e, bearer(fullToken), http.StatusOK, full)
+		if r := e.doWith(t, http.MethodGet, "/health", nil, ""); string(r.body) != `{"status":"ok"}`+"\n" {
+			t.Errorf("anonymous /health: %q", r.body)
+		}
+
+		open := newTestEnv(t, driver, engine)
+		health(t, open, nil, http.StatusOK, full)
+
+		down := newTestEnv(t, driver, withTokens, engine)
+		down.db.Close()
+		health(t, down, nil, http.StatusServiceUnavailable, []string{"status"})
+		health(t, down, bearer(readToken), http.StatusServiceUnavailable, full)
+	})
+
+	// The document says so: status is the one field always there.
+	raw, err := httpapi.OpenAPIJSON("apicron", "1.0.0", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths      map[string]map[string]struct{ Description string }
+		Components struct {
+			Schemas map[string]struct{ Required []string }
+		}
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Components.Schemas["Health"].Required; !slices.Equal(got, []string{"status"}) {
+		t.Errorf("Health schema requires %q, want status alone", got)
+	}
+	if d := doc.Paths["/health"]["get"].Description; !strings.Contains(d, "without a valid token gets only status") {
+		t.Errorf("/health description %q does not say what a caller without a token gets", d)
 	}
 }
