@@ -15,9 +15,9 @@ func BenchmarkExecute(b *testing.B) {
 	})
 	e := New(Config{})
 	b.Cleanup(e.CloseIdleConnections)
-	run := func(b *testing.B, url string) {
+	run := func(b *testing.B, url string, headers map[string]string) {
 		job := newTestJob(url)
-		job.Headers = map[string]string{"Authorization": "Bearer x", "X-Run": "{{.RunID}}"}
+		job.Headers = headers
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -28,6 +28,11 @@ func BenchmarkExecute(b *testing.B) {
 			}
 		})
 	}
-	b.Run("plain", func(b *testing.B) { run(b, srv.URL+"/hook") })
-	b.Run("templated", func(b *testing.B) { run(b, srv.URL+"/hook?run={{.RunID}}&at={{.ScheduledAt}}") })
+	templated := map[string]string{"Authorization": "Bearer x", "X-Run": "{{.RunID}}"}
+	b.Run("static", func(b *testing.B) {
+		// No template anywhere: what every request pays for rendering.
+		run(b, srv.URL+"/hook", map[string]string{"Authorization": "Bearer x", "Content-Type": "application/json"})
+	})
+	b.Run("plain", func(b *testing.B) { run(b, srv.URL+"/hook", templated) })
+	b.Run("templated", func(b *testing.B) { run(b, srv.URL+"/hook?run={{.RunID}}&at={{.ScheduledAt}}", templated) })
 }
