@@ -26,6 +26,7 @@ const maxMessage = 300
 //	a template that fails                    FAILED            template
 //	a dial the outbound policy refused       FAILED            blocked
 //	more than MaxRedirects redirects         FAILED            redirect_limit
+//	a redirect from https to http refused    FAILED            insecure_redirect
 //	context.Canceled (shutdown)              INTERRUPTED       interrupted
 //	context.DeadlineExceeded                 TIMEOUT           timeout
 //	*net.DNSError                            DNS_ERROR         dns
@@ -41,6 +42,7 @@ func Classify(err error) (apicron.RunStatus, string) {
 	var te *templateError
 	var de *net.DNSError
 	var be *BlockedError
+	var ire *InsecureRedirectError
 	switch {
 	case err == nil:
 		return apicron.Success, ""
@@ -50,6 +52,8 @@ func Classify(err error) (apicron.RunStatus, string) {
 		return apicron.Failed, apicron.ErrBlocked
 	case errors.Is(err, errTooManyRedirects):
 		return apicron.Failed, apicron.ErrRedirectLimit
+	case errors.As(err, &ire):
+		return apicron.Failed, apicron.ErrInsecureRedirect
 	case errors.Is(err, context.Canceled):
 		return apicron.Interrupted, apicron.ErrInterrupted
 	case errors.Is(err, context.DeadlineExceeded):
@@ -176,6 +180,11 @@ func describe(err error, errType string, timeout time.Duration, inBody bool) str
 		return "cancelled before the attempt finished"
 	case apicron.ErrRedirectLimit:
 		return errTooManyRedirects.Error()
+	case apicron.ErrInsecureRedirect:
+		var ire *InsecureRedirectError
+		if errors.As(err, &ire) {
+			return truncateText(ire.Error(), maxMessage)
+		}
 	case apicron.ErrBlocked:
 		var be *BlockedError
 		if errors.As(err, &be) {

@@ -15,8 +15,12 @@
 //     text: a rune split by the cut is dropped, invalid bytes and NUL become
 //     U+FFFD, so any body can be stored in SQLite or PostgreSQL text.
 //   - Timeouts, connection and DNS errors, 5xx and 429 are retried with
-//     Backoff; TLS errors, other 4xx, templates, redirect loops and
-//     connections the outbound policy blocks are not.
+//     Backoff; TLS errors, other 4xx, templates, redirect loops, refused
+//     redirects and connections the outbound policy blocks are not.
+//   - Redirects: at most MaxRedirects; none from https to http unless the
+//     job allows it (else FAILED insecure_redirect, nothing sent over
+//     http); no Referer ever; and once a redirect leaves the first URL's
+//     origin (scheme, host or port) none of the target's headers follow.
 //   - Every connection is checked against the outbound Policy when it is
 //     dialled; a denied one fails the attempt with error_type blocked.
 //   - Cancelling Execute's context (shutdown) makes the attempt in flight
@@ -159,7 +163,7 @@ func New(cfg Config) *Executor {
 	if rt == nil {
 		rt = newTransport(policy)
 	}
-	e.client = &http.Client{Transport: rt, CheckRedirect: checkRedirect}
+	e.client = &http.Client{Transport: rt, CheckRedirect: e.checkRedirect}
 	return e
 }
 
@@ -189,18 +193,6 @@ func newTransport(policy *Policy) *http.Transport {
 		MaxResponseHeaderBytes: 256 << 10,
 		DisableCompression:     true,
 	}
-}
-
-// errTooManyRedirects is what checkRedirect returns past MaxRedirects;
-// Classify finds it with errors.Is.
-var errTooManyRedirects = fmt.Errorf("stopped after %d redirects", MaxRedirects)
-
-func checkRedirect(_ *http.Request, via []*http.Request) error {
-	// via holds the requests already sent: the first plus the redirects followed.
-	if len(via) > MaxRedirects {
-		return errTooManyRedirects
-	}
-	return nil
 }
 
 func sleepContext(ctx context.Context, d time.Duration) error {
@@ -308,8 +300,8 @@ func (e *Executor) retryWait(ctx context.Context, p *plan, o *outcome) (time.Dur
 
 // retryable reports whether an attempt's failure may pass if tried again:
 // timeouts, connection and DNS errors, 5xx and 429. A TLS certificate
-// problem, another 4xx, a template, a redirect loop or an address the
-// outbound policy blocks will not fix itself.
+// problem, another 4xx, a template, a redirect loop, a refused redirect or
+// an address the outbound policy blocks will not fix itself.
 func retryable(o *outcome) bool {
 	switch o.Status {
 	case apicron.Timeout, apicron.DNSError:
@@ -413,7 +405,7 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 	actx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	tr := newTracer()
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(actx, &tr.trace), p.method, rawURL, body)
+	req, err := http.NewRequestWithContext(withJob(httptrace.WithClientTrace(actx, &tr.trace), job), p.method, rawURL, body)
 	if err != nil {
 		return e.failed(o, fmt.Errorf("build request: %w", err))
 	}
