@@ -2,6 +2,7 @@ package apicron
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -182,19 +183,21 @@ func (t *Target) Validate() error {
 	if err := validateMethod(t.Method); err != nil {
 		return err
 	}
-	if err := validateHeaders(t.Headers); err != nil {
+	// One budget for the whole request, as the executor spends it.
+	budget := NewRenderBudget()
+	if err := validateHeaders(t.Headers, &budget); err != nil {
 		return err
 	}
 	if err := t.validateSecretHeaders(); err != nil {
 		return err
 	}
-	if err := validateURLTemplate(t.URL); err != nil {
+	if err := validateURLTemplate(t.URL, &budget); err != nil {
 		return err
 	}
 	if len(t.BodyTemplate) > MaxBodyTemplateBytes {
 		return Invalid("body_template", "must be at most %d bytes, got %d", MaxBodyTemplateBytes, len(t.BodyTemplate))
 	}
-	if err := checkTemplate("body_template", t.BodyTemplate); err != nil {
+	if _, err := checkTemplate("body_template", t.BodyTemplate, &budget); err != nil {
 		return err
 	}
 	if t.TimeoutSeconds != nil {
@@ -238,11 +241,20 @@ func validateMethod(m string) error {
 	return Invalid("method", "must be one of %s, got %q", strings.Join(Methods, ", "), m)
 }
 
-func validateHeaders(h map[string]string) error {
+// validateHeaders checks the headers in the order of their names, so that
+// the one named in an error is the same every time, rendering their values
+// within budget.
+func validateHeaders(h map[string]string, budget *RenderBudget) error {
 	if len(h) > MaxHeaders {
 		return Invalid("headers", "at most %d headers, got %d", MaxHeaders, len(h))
 	}
-	for name, value := range h {
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		value := h[name]
 		field := "headers." + name
 		if !isToken(name) {
 			return Invalid("headers", "header name %q is not a valid HTTP token", name)
@@ -253,14 +265,16 @@ func validateHeaders(h map[string]string) error {
 		if strings.ContainsAny(value, "\r\n\x00") {
 			return Invalid(field, "header value must not contain CR, LF or NUL")
 		}
-		if err := checkTemplate(field, value); err != nil {
+		if err := budget.Spend(field, len(name)); err != nil {
+			return Invalid("headers", "%v", err)
+		}
+		v, err := checkTemplate(field, value, budget)
+		if err != nil {
 			return err
 		}
 		// A string literal can hold "\r\n" without the text holding one.
-		if strings.Contains(value, "{{") {
-			if v, err := RenderTemplate(field, value, sampleTemplateData()); err == nil && strings.ContainsAny(v, "\r\n\x00") {
-				return Invalid(field, "header value must not contain CR, LF or NUL once rendered")
-			}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return Invalid(field, "header value must not contain CR, LF or NUL once rendered")
 		}
 	}
 	return nil
@@ -303,20 +317,17 @@ func isToken(s string) bool {
 	return true
 }
 
-func validateURLTemplate(raw string) error {
+func validateURLTemplate(raw string, budget *RenderBudget) error {
 	if raw == "" {
 		return Invalid("url", "must not be empty")
 	}
 	if len(raw) > MaxURLLength {
 		return Invalid("url", "must be at most %d characters, got %d", MaxURLLength, len(raw))
 	}
-	if err := checkTemplate("url", raw); err != nil {
-		return err
-	}
 	// Validate the URL as it would be sent, with sample values in its actions.
-	rendered, err := RenderTemplate("url", raw, sampleTemplateData())
+	rendered, err := checkTemplate("url", raw, budget)
 	if err != nil {
-		return Invalid("url", "%v", err)
+		return err
 	}
 	return ValidateURL("url", rendered)
 }

@@ -2,6 +2,7 @@ package apicron
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -13,14 +14,35 @@ import (
 	"time"
 )
 
-// Limits on what a template computes. MaxRenderedBytes bounds what one
+// Limits on what templates compute. MaxRenderedBytes bounds what one
 // template (a URL, a header value or the body) renders to, and
 // MaxTemplateValueBytes what one function in it (print, printf, println,
 // html, js, urlquery) returns: no value a template computes is larger than
-// the largest template.
+// the largest template. One request is bounded as a whole too (see
+// RenderBudget): its header names and values together by
+// MaxRenderedHeaderBytes, about what HTTP servers accept in a request's
+// header section, and its URL, headers and body together by
+// MaxRenderedRequestBytes, a body at its cap beside headers at theirs and a
+// URL of MaxURLLength. Without the totals, the 50 headers a target may
+// have could render 50 times MaxRenderedBytes per request.
 const (
-	MaxRenderedBytes      = 1 << 20
-	MaxTemplateValueBytes = MaxBodyTemplateBytes
+	MaxRenderedBytes        = 1 << 20
+	MaxRenderedHeaderBytes  = 64 << 10
+	MaxRenderedRequestBytes = MaxRenderedBytes + MaxRenderedHeaderBytes + MaxURLLength
+	MaxTemplateValueBytes   = MaxBodyTemplateBytes
+)
+
+// Errors of what renders past a cap. Their text names the cap and nothing
+// of the template, so they can be shown whatever a template holds.
+var (
+	// ErrRenderedTooLarge is one template rendering more than MaxRenderedBytes.
+	ErrRenderedTooLarge = fmt.Errorf("renders more than %d bytes", MaxRenderedBytes)
+	// ErrHeadersTooLarge is a request whose header names and values come
+	// to more than MaxRenderedHeaderBytes.
+	ErrHeadersTooLarge = fmt.Errorf("the request's header names and values, rendered, come to more than %d bytes", MaxRenderedHeaderBytes)
+	// ErrRequestTooLarge is a request whose URL, headers and body come to
+	// more than MaxRenderedRequestBytes.
+	ErrRequestTooLarge = fmt.Errorf("the request's URL, headers and body, rendered, come to more than %d bytes", MaxRenderedRequestBytes)
 )
 
 // Sample values validation renders templates with.
@@ -49,65 +71,166 @@ func sampleTemplateData() TemplateData {
 	}
 }
 
-// checkTemplate parses text as a template and executes it against sample data,
-// so a reference to an unknown field is refused when the target is saved rather
-// than failing every run.
-func checkTemplate(field, text string) error {
-	if !strings.Contains(text, "{{") {
-		return nil
+// checkTemplate renders text (the value of field) with sample data within
+// budget, so that a reference to an unknown field, or a target whose
+// request renders past a cap, is refused when it is saved rather than
+// failing every run. It returns what text rendered to. Past the headers'
+// cap the field at fault is headers, since no one header is.
+func checkTemplate(field, text string, budget *RenderBudget) (string, error) {
+	out, err := renderTemplate(field, text, sampleTemplateData(), budget)
+	if err != nil {
+		if errors.Is(err, ErrHeadersTooLarge) {
+			field = "headers"
+		}
+		return "", Invalid(field, "%v", err)
 	}
-	if _, err := RenderTemplate(field, text, sampleTemplateData()); err != nil {
-		return Invalid(field, "%v", err)
-	}
-	return nil
+	return out, nil
 }
 
 // RenderTemplate parses text with ParseTemplate and executes it with data
-// by ExecuteTemplate. Text without actions is returned as it is.
+// by ExecuteTemplate, bounded by MaxRenderedBytes alone. Text without
+// actions is returned as it is.
 func RenderTemplate(name, text string, data TemplateData) (string, error) {
+	return renderTemplate(name, text, data, nil)
+}
+
+// renderTemplate is RenderTemplate within budget; text without actions is
+// spent from it as it is.
+func renderTemplate(name, text string, data TemplateData, budget *RenderBudget) (string, error) {
 	if !strings.Contains(text, "{{") {
+		if err := budget.Spend(name, len(text)); err != nil {
+			return "", err
+		}
 		return text, nil
 	}
 	tmpl, err := ParseTemplate(name, text)
 	if err != nil {
 		return "", err
 	}
-	var buf bytes.Buffer
-	if err := ExecuteTemplate(&buf, tmpl, data); err != nil {
+	var buf TemplateBuffer
+	if err := ExecuteTemplate(&buf, tmpl, data, budget); err != nil {
 		return "", err
 	}
 	return buf.String(), nil
 }
 
-// ExecuteTemplate executes tmpl, made by ParseTemplate, with data (a
-// TemplateData) into buf, which it refuses to grow past MaxRenderedBytes:
-// a template that validation let through (its sample run rendered little)
-// may render more on a later run, behind a condition on the run's data.
-// What buf already holds counts towards the cap, so pass it empty. Callers
-// that render several templates with the same data may box it in an any
-// once.
-func ExecuteTemplate(buf *bytes.Buffer, tmpl *template.Template, data any) error {
-	if err := tmpl.Execute((*cappedBuffer)(buf), data); err != nil {
-		return fmt.Errorf("template does not execute: %w", err)
+// RenderBudget is what the templates of one request may still render:
+// MaxRenderedRequestBytes in all, of which MaxRenderedHeaderBytes for
+// header names and values. Validation and the executor spend one budget per
+// request on its URL, each header's name and value and its body, templates
+// or not, and ExecuteTemplate stops a template as soon as it would overspend.
+// Start from NewRenderBudget; a nil *RenderBudget bounds nothing but each
+// template's MaxRenderedBytes.
+//
+// Fields are named as validation names them: "url", "body_template", and
+// "headers" or "headers.<Name>" for what counts towards the headers' cap.
+type RenderBudget struct {
+	request int // bytes left for the whole request
+	headers int // bytes left for header names and values
+}
+
+// NewRenderBudget returns the budget of one request.
+func NewRenderBudget() RenderBudget {
+	return RenderBudget{request: MaxRenderedRequestBytes, headers: MaxRenderedHeaderBytes}
+}
+
+// Spend counts n bytes of field sent as they are (a text without actions,
+// a header's name). It returns ErrHeadersTooLarge or ErrRequestTooLarge,
+// and spends nothing, when they do not fit.
+func (b *RenderBudget) Spend(field string, n int) error {
+	if b == nil {
+		return nil
+	}
+	header := isHeaderField(field)
+	if header && n > b.headers {
+		return ErrHeadersTooLarge
+	}
+	if n > b.request {
+		return ErrRequestTooLarge
+	}
+	b.request -= n
+	if header {
+		b.headers -= n
 	}
 	return nil
 }
 
-// errRenderedTooLarge is what a template that renders more than
-// MaxRenderedBytes fails with.
-var errRenderedTooLarge = fmt.Errorf("renders more than %d bytes", MaxRenderedBytes)
-
-// cappedBuffer is a bytes.Buffer that refuses to grow past
-// MaxRenderedBytes. It is a pointer, so making an io.Writer of it does not
-// allocate.
-type cappedBuffer bytes.Buffer
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	buf := (*bytes.Buffer)(b)
-	if buf.Len()+len(p) > MaxRenderedBytes {
-		return 0, errRenderedTooLarge
+// limit is the most field may render now, and the error of going past it.
+func (b *RenderBudget) limit(field string) (int, error) {
+	limit, over := MaxRenderedBytes, ErrRenderedTooLarge
+	if b == nil {
+		return limit, over
 	}
-	return buf.Write(p)
+	if b.request < limit {
+		limit, over = b.request, ErrRequestTooLarge
+	}
+	if isHeaderField(field) && b.headers < limit {
+		limit, over = b.headers, ErrHeadersTooLarge
+	}
+	return limit, over
+}
+
+func isHeaderField(field string) bool {
+	return field == "headers" || strings.HasPrefix(field, "headers.")
+}
+
+// TemplateBuffer is what ExecuteTemplate renders into: a buffer that
+// refuses to grow past the limit of the execution in progress, so that a
+// template stops as soon as it renders too much rather than being measured
+// once it has. The zero value is ready to use; reuse one (a sync.Pool) to
+// keep its memory.
+type TemplateBuffer struct {
+	buf   bytes.Buffer
+	limit int
+	over  error
+}
+
+// String returns what the last execution rendered.
+func (b *TemplateBuffer) String() string { return b.buf.String() }
+
+// Len is how many bytes the last execution rendered.
+func (b *TemplateBuffer) Len() int { return b.buf.Len() }
+
+// Cap is the capacity of the buffer's memory, for a pool to decide whether
+// to keep it.
+func (b *TemplateBuffer) Cap() int { return b.buf.Cap() }
+
+// Reset empties the buffer, keeping its memory.
+func (b *TemplateBuffer) Reset() { b.buf.Reset() }
+
+// cappedWriter is a TemplateBuffer as the io.Writer a template executes
+// into: converting a pointer makes it without allocating, and only
+// ExecuteTemplate writes.
+type cappedWriter TemplateBuffer
+
+func (w *cappedWriter) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) > w.limit {
+		return 0, w.over
+	}
+	return w.buf.Write(p)
+}
+
+// ExecuteTemplate executes tmpl, made by ParseTemplate, with data (a
+// TemplateData) into buf, which it empties first, and spends what it
+// rendered from budget. It stops as soon as the output would pass
+// MaxRenderedBytes or what budget has left for tmpl's field (its name, as
+// ParseTemplate was given it), with an error wrapping ErrRenderedTooLarge,
+// ErrHeadersTooLarge or ErrRequestTooLarge: a template that validation let
+// through (its sample run rendered little) may render more on a later run,
+// behind a condition on the run's data. Callers that render several
+// templates with the same data may box it in an any once.
+func ExecuteTemplate(buf *TemplateBuffer, tmpl *template.Template, data any, budget *RenderBudget) error {
+	buf.Reset()
+	buf.limit, buf.over = budget.limit(tmpl.Name())
+	if err := tmpl.Execute((*cappedWriter)(buf), data); err != nil {
+		if errors.Is(err, ErrRenderedTooLarge) {
+			return fmt.Errorf("template does not execute: %s %w", tmpl.Name(), err)
+		}
+		return fmt.Errorf("template does not execute: %w", err)
+	}
+	// Within the limit, so within the budget.
+	_ = budget.Spend(tmpl.Name(), buf.Len())
+	return nil
 }
 
 // ParseTemplate parses text the way every target template is parsed: a

@@ -1,7 +1,6 @@
 package apicron_test
 
 import (
-	"bytes"
 	"net/url"
 	"os"
 	"strings"
@@ -29,7 +28,8 @@ var sampleData = apicron.TemplateData{
 // through RenderTemplate as through the parsed template the executor runs;
 // data must be inserted as it is; nothing but the data may come out (not
 // the process's environment); and a header value whose rendering holds CR,
-// LF or NUL must be refused when the target is saved, as the API promises.
+// LF or NUL, or renders past the headers' cap, must be refused when the
+// target is saved, as the API promises.
 func FuzzRenderTemplate(f *testing.F) {
 	f.Setenv("APICRON_FUZZ_SECRET", renderCanary)
 	for _, text := range []string{
@@ -116,8 +116,8 @@ func FuzzRenderTemplate(f *testing.F) {
 			t.Fatalf("not deterministic: %q, %v; then %q, %v", out, err, out2, err2)
 		}
 		if err == nil && tmpl != nil {
-			var buf bytes.Buffer
-			if err := apicron.ExecuteTemplate(&buf, tmpl, data); err != nil || buf.String() != out {
+			var buf apicron.TemplateBuffer
+			if err := apicron.ExecuteTemplate(&buf, tmpl, data, nil); err != nil || buf.String() != out {
 				t.Fatalf("the parsed template renders %q, %v; RenderTemplate %q", buf.String(), err, out)
 			}
 		}
@@ -151,6 +151,9 @@ func FuzzRenderTemplate(f *testing.F) {
 				}
 				if strings.ContainsAny(sample, "\r\n\x00") {
 					t.Fatalf("header value %q accepted, but it renders %q", text, sample)
+				}
+				if n := len("X-Fuzz") + len(sample); n > apicron.MaxRenderedHeaderBytes {
+					t.Fatalf("header value %q accepted, but the headers render %d bytes, past MaxRenderedHeaderBytes", text, n)
 				}
 			}
 		}

@@ -26,7 +26,11 @@
 //   - Cancelling Execute's context (shutdown) makes the attempt in flight
 //     INTERRUPTED and stops retrying.
 //   - Templates are rendered as apicron.RenderTemplate does, from a bounded
-//     cache of parsed templates.
+//     cache of parsed templates, within one apicron.RenderBudget per
+//     attempt: a request whose URL, headers and body render past
+//     apicron.MaxRenderedRequestBytes, or whose headers pass
+//     apicron.MaxRenderedHeaderBytes, is FAILED template, and rendering stops
+//     at the cap.
 package executor
 
 import (
@@ -366,7 +370,10 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 		Attempt:      n,
 		Now:          o.StartedAt.UTC().Format(apicron.TimeFormat),
 	}
-	rawURL, err := e.templates.render("url", "", job.URL, data)
+	// One budget for the request's URL, headers and body: a target of many
+	// headers must not render many times what one template may.
+	budget := apicron.NewRenderBudget()
+	rawURL, err := e.templates.render("url", "", job.URL, data, &budget)
 	if err != nil {
 		return e.failed(o, err)
 	}
@@ -374,7 +381,7 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 	header := make(http.Header, len(job.Headers)+5)
 	var host string
 	for name, tmpl := range job.Headers {
-		v, err := e.templates.render("headers", name, tmpl, data)
+		v, err := e.templates.render("headers", name, tmpl, data, &budget)
 		if err != nil {
 			return e.failed(o, err)
 		}
@@ -386,7 +393,7 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 	}
 	var body io.Reader
 	if job.BodyTemplate != "" {
-		b, err := e.templates.render("body_template", "", job.BodyTemplate, data)
+		b, err := e.templates.render("body_template", "", job.BodyTemplate, data, &budget)
 		if err != nil {
 			return e.failed(o, err)
 		}

@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"bytes"
 	"strings"
 	"sync"
 	"text/template"
@@ -68,28 +67,35 @@ func newTemplateCache(maxEntries, maxBytes int) *templateCache {
 }
 
 // renderBufPool holds the buffers templates are executed into.
-var renderBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var renderBufPool = sync.Pool{New: func() any { return new(apicron.TemplateBuffer) }}
 
-// render executes text with data (an apicron.TemplateData) as
+// render executes text with data (an apicron.TemplateData) within budget as
 // apicron.RenderTemplate does, through the same apicron.ParseTemplate and
 // apicron.ExecuteTemplate, but parses each distinct text once. Text without
-// actions is returned as it is.
-func (c *templateCache) render(field, header, text string, data any) (string, error) {
+// actions is returned as it is; it and a header's name are spent from the
+// budget all the same.
+func (c *templateCache) render(field, header, text string, data any, budget *apicron.RenderBudget) (string, error) {
+	if err := budget.Spend(field, len(header)); err != nil {
+		return "", &templateError{err}
+	}
 	if !strings.Contains(text, "{{") {
+		if err := budget.Spend(field, len(text)); err != nil {
+			return "", &templateError{err}
+		}
 		return text, nil
 	}
 	e := c.get(templateKey{field: field, header: header, text: text})
 	if e.err != nil {
 		return "", e.err
 	}
-	buf := renderBufPool.Get().(*bytes.Buffer)
+	buf := renderBufPool.Get().(*apicron.TemplateBuffer)
 	defer func() {
 		if buf.Cap() <= 64<<10 {
 			buf.Reset()
 			renderBufPool.Put(buf)
 		}
 	}()
-	if err := apicron.ExecuteTemplate(buf, e.tmpl, data); err != nil {
+	if err := apicron.ExecuteTemplate(buf, e.tmpl, data, budget); err != nil {
 		return "", &templateError{err}
 	}
 	return buf.String(), nil
