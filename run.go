@@ -139,7 +139,11 @@ type Job struct {
 	Method       string
 	URL          string // template
 	Headers      map[string]string
-	BodyTemplate string
+	// SecretHeaders is the target's: the headers, besides
+	// DefaultSecretHeaders, whose values are secret (IsSecretHeader). The
+	// executor quotes nothing of their templates in a run or a log.
+	SecretHeaders []string
+	BodyTemplate  string
 	// Timeout bounds each attempt; zero means the executor's default.
 	Timeout time.Duration
 	// MaxRetries is how many attempts may follow the first; negative means
@@ -156,6 +160,12 @@ type Job struct {
 	// Headers are empty. The executor sends nothing and records the run
 	// FAILED with error type other and this message.
 	DecryptError string
+}
+
+// IsSecretHeader reports whether the value of header name is secret: it is
+// one of DefaultSecretHeaders or of j.SecretHeaders, in any case.
+func (j *Job) IsSecretHeader(name string) bool {
+	return isSecretHeader(name, j.SecretHeaders)
 }
 
 // RunResult is what the executor reports for a job: a target's 500 or

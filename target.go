@@ -131,12 +131,18 @@ func (t *Target) Normalize() {
 // IsSecretHeader reports whether the value of header name is write-only: it
 // is one of DefaultSecretHeaders or of t.SecretHeaders, in any case.
 func (t *Target) IsSecretHeader(name string) bool {
+	return isSecretHeader(name, t.SecretHeaders)
+}
+
+// isSecretHeader reports whether name is one of DefaultSecretHeaders or of
+// secret, in any case.
+func isSecretHeader(name string, secret []string) bool {
 	for _, s := range DefaultSecretHeaders {
 		if strings.EqualFold(s, name) {
 			return true
 		}
 	}
-	for _, s := range t.SecretHeaders {
+	for _, s := range secret {
 		if strings.EqualFold(strings.TrimSpace(s), name) {
 			return true
 		}

@@ -30,7 +30,9 @@
 //     attempt: a request whose URL, headers and body render past
 //     apicron.MaxRenderedRequestBytes, or whose headers pass
 //     apicron.MaxRenderedHeaderBytes, is FAILED template, and rendering stops
-//     at the cap.
+//     at the cap. A secret header's failing template (Job.IsSecretHeader) is
+//     reported by the header's name alone: text/template's errors quote the
+//     template.
 package executor
 
 import (
@@ -383,6 +385,9 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 	for name, tmpl := range job.Headers {
 		v, err := e.templates.render("headers", name, tmpl, data, &budget)
 		if err != nil {
+			if job.IsSecretHeader(name) {
+				err = secretHeaderError(name, err)
+			}
 			return e.failed(o, err)
 		}
 		if strings.EqualFold(name, "Host") {

@@ -724,6 +724,60 @@ func TestExecute_BadRenderedHeaderLeaksNothing(t *testing.T) {
 	}
 }
 
+// TestExecute_SecretHeaderTemplateLeaksNothing: text/template's errors
+// quote the action at fault, so a secret header's failing template would
+// show part of the secret in the run's error_message, which a read-only
+// token reads, and in the debug log. Only its name is reported.
+func TestExecute_SecretHeaderTemplateLeaksNothing(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) { hits.Add(1) })
+	// Each renders nothing wrong with the sample data (run 1) and fails on run 70.
+	const quoted = `Bearer {{if ne .RunID 1}}{{index "s3cretvalue" 99}}{{end}}`
+	tests := []struct {
+		name, header, value string
+		secret              []string
+		want                string // the message, or its prefix for a header that is not secret
+	}{
+		{"a default secret", "authorization", quoted, nil, "template of secret header authorization failed"},
+		{"the target's own secret", "X-Signature", quoted, []string{"x-signature"}, "template of secret header X-Signature failed"},
+		{"a missing field", "X-Api-Key", `{{if eq .RunID 99999}}{{.Missing}}{{end}}s3cretvalue{{.Nope}}`, nil, "template of secret header X-Api-Key failed"},
+		{"a parse error", "Cookie", "s={{s3cretvalue}}", nil, "template of secret header Cookie failed"},
+		{"a cap, named", "Authorization", `{{if ne .RunID 1}}` + strings.Repeat(`{{printf "%065000d" 0}}`, 2) + `{{end}}s3cretvalue`, nil,
+			"template of secret header Authorization failed: " + apicron.ErrHeadersTooLarge.Error()},
+		{"not secret: the error as it is", "X-Plain", quoted, nil, `template does not execute: template: headers.X-Plain:1:27: executing "headers.X-Plain" at <index "s3cretvalue" 99>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logged bytes.Buffer
+			logger := slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			job := newTestJob(srv.URL + "/")
+			job.Headers = map[string]string{tt.header: tt.value, "X-Other": "{{.RunID}}"}
+			job.SecretHeaders = tt.secret
+			res := execute(t, New(Config{Logger: logger}), job, 3*time.Second)
+			if res.Status != apicron.Failed || res.ErrorType != apicron.ErrTemplate {
+				t.Fatalf("got %s %s %q, want FAILED template", res.Status, res.ErrorType, res.ErrorMessage)
+			}
+			if !strings.HasPrefix(res.ErrorMessage, tt.want) || (tt.header != "X-Plain" && res.ErrorMessage != tt.want) {
+				t.Errorf("message %q, want %q", res.ErrorMessage, tt.want)
+			}
+			if tt.header == "X-Plain" {
+				return
+			}
+			if strings.Contains(res.ErrorMessage, "s3cret") || strings.Contains(res.Attempts[0].ErrorMessage, "s3cret") {
+				t.Errorf("the run shows the secret: %q", res.ErrorMessage)
+			}
+			if !strings.Contains(logged.String(), "attempt finished") || strings.Contains(logged.String(), "s3cret") {
+				t.Errorf("the log shows the secret, or no attempt: %s", logged.String())
+			}
+		})
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("target hit %d times, want 0", n)
+	}
+}
+
 func TestNew_Defaults(t *testing.T) {
 	t.Parallel()
 	srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })

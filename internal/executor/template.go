@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"text/template"
@@ -22,6 +23,21 @@ type templateError struct {
 
 func (e *templateError) Error() string { return e.err.Error() }
 func (e *templateError) Unwrap() error { return e.err }
+
+// secretHeaderError stands for the error of a secret header's template,
+// whose text may quote the template (text/template quotes the action at
+// fault, a parse error the token): it names the header and, for a render
+// cap, the cap, whose text quotes nothing.
+func secretHeaderError(name string, err error) error {
+	msg := "template of secret header " + name + " failed"
+	for _, limit := range [...]error{apicron.ErrHeadersTooLarge, apicron.ErrRequestTooLarge, apicron.ErrRenderedTooLarge} {
+		if errors.Is(err, limit) {
+			msg += ": " + limit.Error()
+			break
+		}
+	}
+	return &templateError{errors.New(msg)}
+}
 
 // templateKey names a template by where it is used and its text. The field
 // and header name only matter for error messages, which quote them.
