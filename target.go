@@ -259,12 +259,20 @@ func validateHeaders(h map[string]string, budget *RenderBudget) error {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	// HTTP header names are case-insensitive: two spellings of one would
+	// send one of the two values, not always the same.
+	seen := make(map[string]string, len(names))
 	for _, name := range names {
 		value := h[name]
 		field := "headers." + name
 		if !isToken(name) {
 			return Invalid("headers", "header name %q is not a valid HTTP token", name)
 		}
+		lower := strings.ToLower(name)
+		if first, ok := seen[lower]; ok {
+			return Invalid("headers", "header names %q and %q differ only in case, and header names are case-insensitive: keep one", first, name)
+		}
+		seen[lower] = name
 		if len(name)+len(value) > MaxHeaderBytes {
 			return Invalid(field, "header must be at most %d bytes", MaxHeaderBytes)
 		}

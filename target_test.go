@@ -207,3 +207,42 @@ func TestValidateName(t *testing.T) {
 		}
 	}
 }
+
+// TestTarget_ValidateHeaderCase: two spellings of one header name would
+// send one of their values, not always the same; they are refused, naming
+// both.
+func TestTarget_ValidateHeaderCase(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		headers   map[string]string
+		ok        bool
+		spellings [2]string
+	}{
+		{map[string]string{"X-A": "1", "x-a": "2"}, false, [2]string{"X-A", "x-a"}},
+		{map[string]string{"content-TYPE": "a", "Content-Type": "b", "X-B": "c"}, false, [2]string{"Content-Type", "content-TYPE"}},
+		{map[string]string{"Host": "a.example", "host": "b.example"}, false, [2]string{"Host", "host"}},
+		{map[string]string{"X-A": "1", "X-AA": "2", "x-b": "3"}, true, [2]string{}},
+	} {
+		tg := &apicron.Target{Name: "n", URL: "https://example.com/", Headers: tt.headers}
+		tg.Normalize()
+		err := tg.Validate()
+		if tt.ok {
+			if err != nil {
+				t.Errorf("headers %v: Validate() = %v, want valid", tt.headers, err)
+			}
+			continue
+		}
+		msg := apicron.ErrorMessage(err)
+		if apicron.ErrorCode(err) != apicron.EINVALID || apicron.ErrorField(err) != "headers" ||
+			!strings.Contains(msg, `"`+tt.spellings[0]+`" and "`+tt.spellings[1]+`" differ only in case`) {
+			t.Errorf("headers %v: Validate() = %v, want EINVALID on headers naming %q and %q", tt.headers, err, tt.spellings[0], tt.spellings[1])
+		}
+	}
+	// An update that sends the mask in one spelling and a value in another.
+	tg := &apicron.Target{Name: "n", URL: "https://example.com/", Headers: map[string]string{"Authorization": "Bearer old"}}
+	apicron.TargetUpdate{Headers: &map[string]string{"Authorization": apicron.MaskedValue, "authorization": "Bearer new"}}.Apply(tg)
+	tg.Normalize()
+	if err := tg.Validate(); apicron.ErrorField(err) != "headers" {
+		t.Errorf("update with two spellings of Authorization: Validate() = %v, want EINVALID on headers", err)
+	}
+}
