@@ -31,8 +31,17 @@ import (
 //
 // So an explicit deny beats an explicit allow, and an explicit allow beats
 // the built-in rules: allowing 10.1.2.3/32 with denyPrivate reaches that one
-// private host. A NAT64 address (64:ff9b::/96) that is not explicitly
-// allowed is also judged by the IPv4 address it embeds.
+// private host.
+//
+// An IPv6 address that stands for an IPv4 one, and that is not explicitly
+// allowed, is also judged by the IPv4 address it embeds (see embeddings):
+// IPv4-compatible (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), NAT64
+// (64:ff9b::/96, and 64:ff9b:1::/48 at every position RFC 6052 allows,
+// since the prefix length there is the network's choice), 6to4 (2002::/16)
+// and Teredo (2001::/32, the client's address). The embedded address is
+// denied by the same rules, explicit ones included, except 0.0.0.0/8: it
+// means the local host only to the local stack, never through a gateway,
+// and a NAT64 prefix padded with zeros would otherwise read as it.
 //
 // A Policy is immutable and safe for concurrent use.
 type Policy struct {
@@ -71,9 +80,32 @@ var privateRules = []rule{
 	{netip.MustParsePrefix("::/128"), "unspecified, denied by OUTBOUND_DENY_PRIVATE"},
 }
 
-// nat64 is the well-known NAT64 prefix (RFC 6052): its addresses stand for
-// the IPv4 address in their last 32 bits.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+// embedding is an IPv6 form whose addresses stand for an IPv4 address: the
+// prefix, and at which bytes of the address the IPv4 address is, XORed
+// with xor.
+type embedding struct {
+	prefix netip.Prefix
+	name   string
+	at     [4]uint8
+	xor    byte
+}
+
+// embeddings are the IPv6 forms that reach an IPv4 address: a translator, a
+// tunnel or the local stack sends to the IPv4 address they embed.
+var embeddings = []embedding{
+	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64", [4]uint8{12, 13, 14, 15}, 0},              // RFC 6052
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local NAT64", [4]uint8{6, 7, 9, 10}, 0},         // RFC 8215, a /48 prefix
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local NAT64", [4]uint8{7, 9, 10, 11}, 0},        // a /56 prefix
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local NAT64", [4]uint8{9, 10, 11, 12}, 0},       // a /64 prefix
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local NAT64", [4]uint8{12, 13, 14, 15}, 0},      // a /96 prefix
+	{netip.MustParsePrefix("::/96"), "IPv4-compatible", [4]uint8{12, 13, 14, 15}, 0},           // RFC 4291, deprecated
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), "IPv4-translated", [4]uint8{12, 13, 14, 15}, 0}, // RFC 2765
+	{netip.MustParsePrefix("2002::/16"), "6to4", [4]uint8{2, 3, 4, 5}, 0},                      // RFC 3056
+	{netip.MustParsePrefix("2001::/32"), "Teredo", [4]uint8{12, 13, 14, 15}, 0xff},             // RFC 4380, the client
+}
+
+// unspecified4 is 0.0.0.0/8, which embedded addresses are not judged by.
+var unspecified4 = netip.MustParsePrefix("0.0.0.0/8")
 
 // defaultPolicy is the policy of an Executor whose Config sets none.
 var defaultPolicy = &Policy{rules: defaultRules}
@@ -174,11 +206,19 @@ func (p *Policy) Check(addr netip.Addr) error {
 	if v == denied {
 		return &BlockedError{Addr: a, Prefix: prefix, Why: why}
 	}
-	if v == allowedByDefault && nat64.Contains(a) {
+	if v == allowedByDefault && a.Is6() {
 		b := a.As16()
-		v4 := netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
-		if v, prefix, why := p.judge(v4); v == denied {
-			return &BlockedError{Addr: a, Prefix: prefix, Why: why + ", via NAT64 " + v4.String()}
+		for _, e := range embeddings {
+			if !e.prefix.Contains(a) {
+				continue
+			}
+			v4 := netip.AddrFrom4([4]byte{b[e.at[0]] ^ e.xor, b[e.at[1]] ^ e.xor, b[e.at[2]] ^ e.xor, b[e.at[3]] ^ e.xor})
+			if unspecified4.Contains(v4) {
+				continue
+			}
+			if v, prefix, why := p.judge(v4); v == denied {
+				return &BlockedError{Addr: a, Prefix: prefix, Why: why + ", via " + e.name + " " + v4.String()}
+			}
 		}
 	}
 	return nil

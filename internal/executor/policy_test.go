@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -118,6 +119,92 @@ func TestPolicy_Check(t *testing.T) {
 	}
 }
 
+// embeddedForms returns every IPv6 notation that stands for v4, by name:
+// the ones the policy must judge by the IPv4 address they embed.
+func embeddedForms(v4 netip.Addr) map[string]netip.Addr {
+	b := v4.As4()
+	form := func(head []byte, at [4]int, xor byte, tail map[int]byte) netip.Addr {
+		var a [16]byte
+		copy(a[:], head)
+		for i, j := range at {
+			a[j] = b[i] ^ xor
+		}
+		for j, v := range tail {
+			a[j] = v
+		}
+		return netip.AddrFrom16(a)
+	}
+	nat64 := []byte{0, 0x64, 0xff, 0x9b}
+	local := []byte{0, 0x64, 0xff, 0x9b, 0, 1}
+	return map[string]netip.Addr{
+		"IPv4-compatible": form(nil, [4]int{12, 13, 14, 15}, 0, nil),
+		"IPv4-translated": form([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, [4]int{12, 13, 14, 15}, 0, nil),
+		"NAT64":           form(nat64, [4]int{12, 13, 14, 15}, 0, nil),
+		"local NAT64 /48": form(local, [4]int{6, 7, 9, 10}, 0, map[int]byte{15: 1}),
+		"local NAT64 /56": form(local, [4]int{7, 9, 10, 11}, 0, map[int]byte{6: 0x12}),
+		"local NAT64 /64": form(local, [4]int{9, 10, 11, 12}, 0, map[int]byte{6: 0x12, 7: 0x34}),
+		"local NAT64 /96": form(local, [4]int{12, 13, 14, 15}, 0, map[int]byte{6: 0x12, 7: 0x34, 9: 0x56, 11: 0x78}),
+		"6to4":            form([]byte{0x20, 0x02}, [4]int{2, 3, 4, 5}, 0, map[int]byte{15: 1}),
+		"Teredo":          form([]byte{0x20, 0x01, 0, 0, 65, 54, 227, 120, 0x80, 0}, [4]int{12, 13, 14, 15}, 0xff, map[int]byte{10: 0xf2, 11: 0x27}),
+	}
+}
+
+// TestPolicy_EmbeddedIPv4: every IPv6 notation of a denied IPv4 address is
+// denied by the IPv4 address's rule, and one of an allowed address is not.
+func TestPolicy_EmbeddedIPv4(t *testing.T) {
+	t.Parallel()
+	def := mustPolicy(t, nil, nil, false)
+	private := mustPolicy(t, nil, nil, true)
+	carved := mustPolicy(t, prefixes("10.1.2.3/32"), prefixes("203.0.113.0/24"), true)
+	tests := []struct {
+		policy *Policy
+		v4     string
+		prefix string // of the denying rule; "" for allowed
+	}{
+		{def, "169.254.169.254", "169.254.169.254/32"},
+		{private, "169.254.169.254", "169.254.169.254/32"},
+		{def, "169.254.1.1", "169.254.0.0/16"},
+		{def, "100.100.100.200", "100.100.100.200/32"},
+		{def, "10.0.0.1", ""},
+		{private, "10.0.0.1", "10.0.0.0/8"},
+		{private, "127.0.0.1", "127.0.0.0/8"},
+		{private, "192.168.1.1", "192.168.0.0/16"},
+		{private, "93.184.216.34", ""},
+		{carved, "10.1.2.3", ""},                  // the IPv4 address is allowed explicitly
+		{carved, "203.0.113.9", "203.0.113.0/24"}, // and denied explicitly
+	}
+	for _, tt := range tests {
+		for name, a := range embeddedForms(netip.MustParseAddr(tt.v4)) {
+			err := tt.policy.Check(a)
+			if tt.prefix == "" {
+				if err != nil {
+					t.Errorf("%s %s (%s): %v, want allowed", name, a, tt.v4, err)
+				}
+				continue
+			}
+			var be *BlockedError
+			if !errors.As(err, &be) || be.Prefix.String() != tt.prefix {
+				t.Errorf("%s %s (%s): %v, want denied by %s", name, a, tt.v4, err, tt.prefix)
+				continue
+			}
+			if want := fmt.Sprintf("blocked by the outbound policy: %s is in %s (", a, tt.prefix); !strings.HasPrefix(err.Error(), want) ||
+				!strings.HasSuffix(err.Error(), ", via "+strings.Split(name, " /")[0]+" "+tt.v4+")") {
+				t.Errorf("%s: message %q, want the address, the rule and the embedded %s", name, err, tt.v4)
+			}
+		}
+	}
+	// What no IPv4 address is read from: the loopback and unspecified IPv6
+	// addresses themselves, a NAT64 prefix padded with zeros, documentation.
+	for _, s := range []string{"::1", "::", "64:ff9b:1::5db8:d822", "2001:db8::a9fe:a9fe", "2606:4700::1111"} {
+		if err := def.Check(netip.MustParseAddr(s)); err != nil {
+			t.Errorf("Check(%s) = %v, want allowed by default", s, err)
+		}
+	}
+	if err := private.Check(netip.MustParseAddr("64:ff9b:1::5db8:d822")); err != nil {
+		t.Errorf("a public address through a local NAT64 /96 with deny-private: %v, want allowed", err)
+	}
+}
+
 func TestPolicy_Messages(t *testing.T) {
 	t.Parallel()
 	p := mustPolicy(t, nil, prefixes("203.0.113.0/24"), true)
@@ -167,7 +254,14 @@ func TestPolicy_CheckURL(t *testing.T) {
 		{"http://[fe80::1%25eth0]:8080/", true},
 		{"http://[fd00:ec2::254]/", true},
 		{"http://100.100.100.200/", true},
-		{"http://169.254.169.254/{{.RunID}}", true}, // the host has no action
+		{"http://[::169.254.169.254]/", true},                    // IPv4-compatible
+		{"http://[::ffff:0:169.254.169.254]/", true},             // IPv4-translated
+		{"http://[64:ff9b::169.254.169.254]/", true},             // NAT64
+		{"http://[64:ff9b:1::169.254.169.254]/", true},           // local NAT64
+		{"http://[2002:a9fe:a9fe::1]/", true},                    // 6to4
+		{"http://[2001:0:4136:e378:8000:f227:5601:5601]/", true}, // Teredo, client 169.254.169.254
+		{"http://[::10.0.0.1]/", false},                          // private: denied only with deny-private
+		{"http://169.254.169.254/{{.RunID}}", true},              // the host has no action
 		{"http://127.0.0.1:8080/", false},
 		{"http://metadata.google.internal/", false}, // a name: checked when dialled
 		{"http://{{.ScheduleName}}/", false},
@@ -197,6 +291,9 @@ func TestPolicy_CheckURL(t *testing.T) {
 	}
 	if err := private.CheckURL("http://127.0.0.2:9/"); err == nil {
 		t.Errorf("127.0.0.2 with deny-private passed CheckURL")
+	}
+	if err := private.CheckURL("http://[64:ff9b::10.0.0.1]/"); err == nil {
+		t.Errorf("NAT64 of 10.0.0.1 with deny-private passed CheckURL")
 	}
 }
 
@@ -255,6 +352,19 @@ func TestExecute_Blocked(t *testing.T) {
 		checkBlocked(t, res, "169.254.169.254")
 		if !strings.Contains(res.ErrorMessage, "cloud metadata") || res.StatusCode != nil {
 			t.Errorf("got %q, status code %v: want the metadata rule and no response", res.ErrorMessage, res.StatusCode)
+		}
+	})
+
+	t.Run("the metadata address in IPv6 notations", func(t *testing.T) {
+		t.Parallel()
+		e := New(Config{})
+		for _, url := range []string{"http://[::169.254.169.254]/latest/meta-data/?secret=1", "http://[64:ff9b:1::a9fe:a9fe]/", "http://[2002:a9fe:a9fe::1]/"} {
+			res := execute(t, e, newTestJob(url), time.Second)
+			host := url[len("http://["):strings.Index(url, "]")]
+			checkBlocked(t, res, netip.MustParseAddr(host).String())
+			if !strings.Contains(res.ErrorMessage, "cloud metadata") || !strings.Contains(res.ErrorMessage, "169.254.169.254)") {
+				t.Errorf("%s: %q, want the metadata rule via the embedded address", url, res.ErrorMessage)
+			}
 		}
 	})
 
@@ -340,12 +450,17 @@ func TestClassify_Blocked(t *testing.T) {
 // classification of addresses, for any 16 bytes (shorter inputs padded) read
 // as an IPv6 address, IPv4-mapped or not: the mapped and unmapped forms are
 // judged alike, link-local is always denied, and with deny-private so are
-// loopback, private and unspecified addresses, unless allowed explicitly.
+// loopback, private and unspecified addresses, unless allowed explicitly;
+// and every IPv6 notation that embeds a denied IPv4 address (the last 4
+// bytes, read as one) is denied.
 func FuzzPolicyCheck(f *testing.F) {
 	f.Add(netip.MustParseAddr("::ffff:169.254.169.254").AsSlice(), false, "")
 	f.Add(netip.MustParseAddr("fe80::1").AsSlice(), true, "fe80::/64")
 	f.Add(netip.MustParseAddr("::ffff:10.0.0.1").AsSlice(), true, "10.0.0.0/24")
 	f.Add(netip.MustParseAddr("64:ff9b::7f00:1").AsSlice(), true, "")
+	f.Add(netip.MustParseAddr("::a9fe:a9fe").AsSlice(), false, "")
+	f.Add(netip.MustParseAddr("2002:a00:1::").AsSlice(), true, "10.0.0.0/16")
+	f.Add(netip.MustParseAddr("2001:0:4136:e378:8000:f227:f5ff:fffe").AsSlice(), true, "")
 	f.Fuzz(func(t *testing.T, b []byte, denyPrivate bool, allowCIDR string) {
 		var b16 [16]byte
 		copy(b16[:], b) // any input: short ones are padded with zeros
@@ -358,6 +473,16 @@ func FuzzPolicyCheck(f *testing.F) {
 			return
 		}
 		a := netip.AddrFrom16(b16)
+		// Every IPv6 notation of a denied IPv4 address (the last 4 bytes)
+		// is denied, unless that notation is allowed explicitly; 0.0.0.0/8
+		// is not read from them.
+		if v4 := netip.AddrFrom4([4]byte(b16[12:])); p.Check(v4) != nil && !unspecified4.Contains(v4) {
+			for name, f := range embeddedForms(v4) {
+				if p.Check(f) == nil && !slices.ContainsFunc(p.allow, func(al netip.Prefix) bool { return al.Contains(f) }) {
+					t.Fatalf("%s %s of denied %s (deny-private %v, allow %v) is allowed", name, f, v4, denyPrivate, p.allow)
+				}
+			}
+		}
 		errA := p.Check(a)
 		if errU := p.Check(a.Unmap()); (errA == nil) != (errU == nil) {
 			t.Fatalf("%s is %v but %s is %v", a, errA, a.Unmap(), errU)
