@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
@@ -30,7 +31,8 @@ const maxMessage = 300
 //	context.Canceled (shutdown)              INTERRUPTED       interrupted
 //	context.DeadlineExceeded                 TIMEOUT           timeout
 //	*net.DNSError                            DNS_ERROR         dns
-//	certificate, TLS record or alert errors  CONNECTION_ERROR  tls
+//	certificate, TLS record or alert errors,
+//	a handshake answered by plain HTTP       CONNECTION_ERROR  tls
 //	any net.Error whose Timeout() is true    TIMEOUT           timeout
 //	refused, reset, unreachable, EOF, *net.OpError
 //	                                         CONNECTION_ERROR  connection
@@ -99,8 +101,10 @@ func isTLS(err error) bool {
 		invalid   x509.CertificateInvalidError
 	)
 	// The client's verification errors come in a *tls.CertificateVerificationError;
-	// the bare x509 types are for a transport that verifies on its own.
-	return errors.As(err, &verify) || errors.As(err, &ech) || errors.As(err, &record) ||
+	// the bare x509 types are for a transport that verifies on its own. A
+	// handshake answered by plain HTTP is a RecordHeaderError that
+	// http.Client replaces with ErrSchemeMismatch.
+	return errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &verify) || errors.As(err, &ech) || errors.As(err, &record) ||
 		errors.As(err, &alert) || errors.As(err, &authority) || errors.As(err, &hostname) ||
 		errors.As(err, &invalid)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -70,6 +71,7 @@ func TestClassify(t *testing.T) {
 		{"hostname", urlErr(x509.HostnameError{Host: "x"}), apicron.ConnectionError, apicron.ErrTLS},
 		{"expired", urlErr(x509.CertificateInvalidError{Reason: x509.Expired}), apicron.ConnectionError, apicron.ErrTLS},
 		{"record header", urlErr(tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}), apicron.ConnectionError, apicron.ErrTLS},
+		{"plain HTTP answering https", urlErr(http.ErrSchemeMismatch), apicron.ConnectionError, apicron.ErrTLS},
 		{"alert", urlErr(&net.OpError{Op: "remote error", Err: tls.AlertError(40)}), apicron.ConnectionError, apicron.ErrTLS},
 		{"other", urlErr(errors.New("unsupported protocol scheme")), apicron.Failed, apicron.ErrOther},
 		{"not a timeout", urlErr(notTimeout{}), apicron.Failed, apicron.ErrOther},

@@ -162,6 +162,40 @@ func TestExecute_Classification(t *testing.T) {
 			},
 		},
 		{
+			name: "https to a plain HTTP port",
+			url: func(t *testing.T) string {
+				return "https://" + mustServer(t, func(w http.ResponseWriter, r *http.Request) {}).Listener.Addr().String() + "/?key=s3cret"
+			},
+			status:  apicron.ConnectionError,
+			errType: apicron.ErrTLS,
+			check:   wantMessage("http: server gave HTTP response to HTTPS client"),
+		},
+		{
+			name: "https to a port that speaks neither",
+			url: func(t *testing.T) string {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan struct{})
+				t.Cleanup(func() { ln.Close(); <-done })
+				go func() {
+					defer close(done)
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						_, _ = io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n")
+						c.Close()
+					}
+				}()
+				return "https://" + ln.Addr().String() + "/"
+			},
+			status:  apicron.ConnectionError,
+			errType: apicron.ErrTLS,
+		},
+		{
 			name: "redirect loop",
 			url: serve(func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, "/again", http.StatusFound)
