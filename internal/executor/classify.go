@@ -44,7 +44,6 @@ func Classify(err error) (apicron.RunStatus, string) {
 	var te *templateError
 	var de *net.DNSError
 	var be *BlockedError
-	var ire *InsecureRedirectError
 	switch {
 	case err == nil:
 		return apicron.Success, ""
@@ -54,7 +53,7 @@ func Classify(err error) (apicron.RunStatus, string) {
 		return apicron.Failed, apicron.ErrBlocked
 	case errors.Is(err, errTooManyRedirects):
 		return apicron.Failed, apicron.ErrRedirectLimit
-	case errors.As(err, &ire):
+	case inChain(err, isInsecureRedirect):
 		return apicron.Failed, apicron.ErrInsecureRedirect
 	case errors.Is(err, context.Canceled):
 		return apicron.Interrupted, apicron.ErrInterrupted
@@ -132,6 +131,13 @@ func isConnection(err error) bool {
 	var op *net.OpError
 	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, net.ErrClosed) || errors.As(err, &op)
+}
+
+// isInsecureRedirect reports an *InsecureRedirectError; unlike errors.As,
+// asking costs no allocation.
+func isInsecureRedirect(err error) bool {
+	_, ok := err.(*InsecureRedirectError)
+	return ok
 }
 
 // isTimeoutError reports one link of a chain that says it is a timeout.

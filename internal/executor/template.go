@@ -91,14 +91,14 @@ var renderBufPool = sync.Pool{New: func() any { return new(apicron.TemplateBuffe
 // actions is returned as it is; it and a header's name are spent from the
 // budget all the same.
 func (c *templateCache) render(field, header, text string, data any, budget *apicron.RenderBudget) (string, error) {
-	if err := budget.Spend(field, len(header)); err != nil {
-		return "", &templateError{err}
-	}
 	if !strings.Contains(text, "{{") {
-		if err := budget.Spend(field, len(text)); err != nil {
+		if err := budget.Spend(field, len(header)+len(text)); err != nil {
 			return "", &templateError{err}
 		}
 		return text, nil
+	}
+	if err := budget.Spend(field, len(header)); err != nil {
+		return "", &templateError{err}
 	}
 	e := c.get(templateKey{field: field, header: header, text: text})
 	if e.err != nil {
