@@ -98,6 +98,7 @@ func wantNoTargetHeaders(t *testing.T, where string, h http.Header) {
 func redirectJob(url string) *apicron.Job {
 	job := newTestJob(url)
 	job.Headers = targetHeaders
+	job.SecretHeaders = []string{"X-Signature"}
 	job.MaxRetries = 2
 	return job
 }
