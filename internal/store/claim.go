@@ -156,7 +156,7 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		addStats(id, 0, plan.Missed)
 		j := &d.job
 		var err error
-		if j.Headers, j.DecryptError, err = db.secrets.decodeJobHeaders(d.headers, d.secret); err != nil {
+		if j.Headers, j.SecretHeaders, j.DecryptError, err = db.secrets.decodeJobHeaders(d.headers, d.secret); err != nil {
 			return nil, fmt.Errorf("decode headers of target %d: %w", d.s.TargetID, err)
 		}
 		j.ScheduleID, j.ScheduleName, j.TargetID = id, d.s.Name, d.s.TargetID

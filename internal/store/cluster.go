@@ -41,12 +41,16 @@ type jobJSON struct {
 	// claimed before it existed were).
 	AllowInsecureRedirects bool  `json:"allow_insecure_redirects,omitempty"`
 	RetryDeadline          int64 `json:"retry_deadline"`
+	// SecretHeaders names the target's own secret headers, whose values
+	// the executor never quotes.
+	SecretHeaders []string `json:"secret_headers,omitempty"`
 }
 
 func (db *DB) toJobJSON(j *apicron.Job) (jobJSON, error) {
 	jj := jobJSON{ScheduleName: j.ScheduleName, Method: j.Method, URL: j.URL, Headers: j.Headers,
 		DecryptError: j.DecryptError, BodyTemplate: j.BodyTemplate, TimeoutMs: j.Timeout.Milliseconds(),
-		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline), AllowInsecureRedirects: j.AllowInsecureRedirects}
+		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline), AllowInsecureRedirects: j.AllowInsecureRedirects,
+		SecretHeaders: j.SecretHeaders}
 	if db.secrets != nil {
 		sealed, err := db.secrets.sealJobHeaders(j.Headers)
 		if err != nil {
@@ -109,7 +113,7 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 			j.ScheduleName, j.Method, j.URL, j.BodyTemplate = jj.ScheduleName, jj.Method, jj.URL, jj.BodyTemplate
 			j.Headers, j.DecryptError = db.jobHeaders(&jj)
 			j.Timeout, j.MaxRetries = time.Duration(jj.TimeoutMs)*time.Millisecond, jj.MaxRetries
-			j.AllowInsecureRedirects = jj.AllowInsecureRedirects
+			j.AllowInsecureRedirects, j.SecretHeaders = jj.AllowInsecureRedirects, jj.SecretHeaders
 			j.RetryDeadline = fromMs(jj.RetryDeadline)
 			jobs = append(jobs, &j)
 		}

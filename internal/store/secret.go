@@ -143,22 +143,22 @@ func decryptError(names []string) string {
 // decrypted is emptied and named in the returned message, which becomes the
 // job's DecryptError: the run then fails without sending anything rather
 // than sending ciphertext.
-func (s *sealer) decodeJobHeaders(headers, secret string) (map[string]string, string, error) {
+func (s *sealer) decodeJobHeaders(headers, secret string) (map[string]string, []string, string, error) {
 	t := apicron.Target{}
 	if err := json.Unmarshal([]byte(headers), &t.Headers); err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	if err := json.Unmarshal([]byte(secret), &t.SecretHeaders); err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	failed := s.openHeaders(&t)
 	if len(failed) == 0 {
-		return t.Headers, "", nil
+		return t.Headers, t.SecretHeaders, "", nil
 	}
 	for _, name := range failed {
 		t.Headers[name] = ""
 	}
-	return t.Headers, decryptError(failed), nil
+	return t.Headers, t.SecretHeaders, decryptError(failed), nil
 }
 
 // sealJobHeaders returns a job's headers as they wait in runs.job: with a

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -320,14 +321,16 @@ func TestStore_PersistsAcrossReopen(t *testing.T) {
 	}
 }
 
-// TestStore_AllowInsecureRedirects: a target's allow_insecure_redirects is
-// stored, updated and carried by the jobs claimed for it, also while they
-// wait in a shared database for a node to take them.
-func TestStore_AllowInsecureRedirects(t *testing.T) {
+// TestStore_JobCarriesTargetRules: a target's allow_insecure_redirects is
+// stored, updated and carried by the jobs claimed for it, and so are its
+// own secret header names (the executor never quotes their values), also
+// while the jobs wait in a shared database for a node to take them.
+func TestStore_JobCarriesTargetRules(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	check := func(t *testing.T, db *store.DB, takeQueued bool) {
-		tg := &apicron.Target{Name: "t", URL: "https://127.0.0.1:9/x", AllowInsecureRedirects: true}
+		tg := &apicron.Target{Name: "t", URL: "https://127.0.0.1:9/x", AllowInsecureRedirects: true,
+			Headers: map[string]string{"X-Sig": "s3cret"}, SecretHeaders: []string{"X-Sig"}}
 		if err := db.CreateTarget(ctx, tg); err != nil {
 			t.Fatal(err)
 		}
@@ -347,8 +350,9 @@ func TestStore_AllowInsecureRedirects(t *testing.T) {
 			}
 			return jobs[0]
 		}
-		if j := job("before"); j == nil || !j.AllowInsecureRedirects {
-			t.Fatalf("claimed job %+v, want AllowInsecureRedirects", j)
+		if j := job("before"); j == nil || !j.AllowInsecureRedirects || !slices.Equal(j.SecretHeaders, []string{"X-Sig"}) ||
+			!j.IsSecretHeader("x-sig") || j.Headers["X-Sig"] != "s3cret" {
+			t.Fatalf("claimed job %+v, want AllowInsecureRedirects and the secret header X-Sig", j)
 		}
 		off := false
 		if got, err := db.UpdateTarget(ctx, tg.ID, apicron.TargetUpdate{AllowInsecureRedirects: &off}); err != nil || got.AllowInsecureRedirects {
