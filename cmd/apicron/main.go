@@ -147,6 +147,9 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		return fmt.Errorf("open database (DATABASE_URL): %w", err)
 	}
 	defer db.Close()
+	if p := db.SecretKeyProblem(ctx); p != "" {
+		logger.Error(p)
+	}
 
 	exec := executor.New(executor.Config{
 		DefaultTimeout: cfg.DefaultTimeout, MaxRetries: cfg.MaxRetries, Policy: policy,
@@ -160,7 +163,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	engine := scheduler.New(engineCfg)
 	api, err := httpapi.New(httpapi.Config{
 		Store: db, Notifier: engine, Logger: logger.With("component", "httpapi"), Title: cfg.AppTitle,
-		Version: version, NodeID: cfg.NodeID, HealthFunc: engine.Health,
+		Version: version, NodeID: cfg.NodeID, HealthFunc: healthWithSecrets(engine.Health, db.SecretKeyProblem),
 		Tokens: cfg.APITokens, ReadTokens: cfg.APIReadTokens, URLCheckFunc: policy.CheckURL,
 		AllowedHosts: cfg.APIHosts(),
 	})
@@ -227,3 +230,19 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 // claimLead is how far ahead the engine claims occurrences, so that the
 // claim's database write is done by the time the request is due.
 const claimLead = 50 * time.Millisecond
+
+// healthWithSecrets adds to the engine's health the store's finding about
+// SECRET_KEY: a key that does not open the stored secrets fails every run
+// of their targets, so /health answers 503 saying so until it is fixed.
+func healthWithSecrets(engine func(context.Context) (apicron.EngineHealth, error), secretProblem func(context.Context) string) func(context.Context) (apicron.EngineHealth, error) {
+	return func(ctx context.Context) (apicron.EngineHealth, error) {
+		h, err := engine(ctx)
+		if err != nil {
+			return h, err
+		}
+		if p := secretProblem(ctx); p != "" {
+			return h, apicron.Errorf(apicron.EUNAVAILABLE, "%s", p)
+		}
+		return h, nil
+	}
+}

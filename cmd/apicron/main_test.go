@@ -775,3 +775,34 @@ func TestRun_OpenAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestServe_WrongSecretKey: started with a SECRET_KEY that does not open
+// the secret values in its database, apicron says so at start and /health
+// answers 503 with the reason, since every run of those targets would fail.
+func TestServe_WrongSecretKey(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "keys.db")
+	keyA, keyB := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	s := startServer(t, db, map[string]string{"SECRET_KEY": keyA})
+	createTarget(t, s, map[string]any{"name": "secret", "url": "http://127.0.0.1:9/", "headers": map[string]string{"Authorization": "Bearer s3cret"}})
+	var h map[string]any
+	if code := call(t, http.MethodGet, s.url+"/health", nil, &h); code != http.StatusOK {
+		t.Fatalf("/health with the right key: %d %v", code, h)
+	}
+	s.stop()
+
+	s = startServer(t, db, map[string]string{"SECRET_KEY": keyB})
+	const want = "SECRET_KEY does not decrypt the secret header values of 1 of the 1 targets"
+	resp, err := http.Get(s.url + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), want) {
+		t.Errorf("/health with another key: %d %s, want 503 saying %q", resp.StatusCode, body, want)
+	}
+	if !strings.Contains(s.logs.String(), want) {
+		t.Errorf("the start-up log does not say %q:\n%s", want, s.logs)
+	}
+}

@@ -314,3 +314,42 @@ func TestStore_OpenRefusesBadSecretKey(t *testing.T) {
 		t.Fatalf("Open with a 5-byte key: %v", err)
 	}
 }
+
+// TestStore_SecretKeyProblem: opening a database whose secret values were
+// encrypted with another key, or with no key at all, says so (start-up log
+// and /health read it); the right key, or no encrypted value, says nothing.
+func TestStore_SecretKeyProblem(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		dsn := storetest.NewDSN(t, driver)
+		ctx := context.Background()
+		db := storetest.OpenDSN(t, driver, dsn, store.Config{SecretKey: keyA})
+		if p := db.SecretKeyProblem(ctx); p != "" {
+			t.Fatalf("an empty database: %q", p)
+		}
+		plain := &apicron.Target{Name: "plain", URL: "http://127.0.0.1:9/", Headers: map[string]string{"X-Plain": "1"}}
+		secret := &apicron.Target{Name: "secret", URL: "http://127.0.0.1:9/", Headers: map[string]string{"Authorization": "Bearer s3cret"}}
+		for _, tg := range []*apicron.Target{plain, secret} {
+			if err := db.CreateTarget(ctx, tg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Close()
+		for _, c := range []struct {
+			name string
+			key  []byte
+			want string
+		}{
+			{"the same key", keyA, ""},
+			{"another key", keyB, fmt.Sprintf("SECRET_KEY does not decrypt the secret header values of 1 of the 1 targets that hold encrypted ones (target %d is one)", secret.ID)},
+			{"no key", nil, fmt.Sprintf("SECRET_KEY is not set, but 1 targets hold secret header values encrypted with one (target %d is one)", secret.ID)},
+		} {
+			db := storetest.OpenDSN(t, driver, dsn, store.Config{SecretKey: c.key})
+			p := db.SecretKeyProblem(ctx)
+			if (c.want == "") != (p == "") || !strings.Contains(p, c.want) {
+				t.Errorf("%s: %q, want %q", c.name, p, c.want)
+			}
+			db.Close()
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -53,12 +54,17 @@ type DB struct {
 	nodeID   string
 	dsn      string
 	shared   bool
-	secrets  *sealer    // nil without a SecretKey
-	release  func()     // drops the single-process lock
-	stmts    *stmtCache // SQLite: statements prepared on the writer
-	gate     *writeGate // SQLite: the order in which writers get the writer
-	pinged   condition  // why Ping last failed to read
-	writes   writeState // whether the database takes writes, as Ping reports
+	secrets  *sealer // nil without a SecretKey
+	// secretProblem says SECRET_KEY does not open the stored secrets, as
+	// found at secretChecked (checkSecretKey).
+	secretMu      sync.Mutex
+	secretProblem string
+	secretChecked time.Time
+	release       func()     // drops the single-process lock
+	stmts         *stmtCache // SQLite: statements prepared on the writer
+	gate          *writeGate // SQLite: the order in which writers get the writer
+	pinged        condition  // why Ping last failed to read
+	writes        writeState // whether the database takes writes, as Ping reports
 }
 
 var (
@@ -101,6 +107,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if err := db.checkSecretKey(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return db, nil
 }
