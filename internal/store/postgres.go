@@ -19,8 +19,8 @@ func (db *DB) openPostgres(ctx context.Context, url string) error {
 	if err != nil {
 		return fmt.Errorf("open postgres: %w", err)
 	}
-	p.SetMaxOpenConns(16)
-	p.SetMaxIdleConns(16)
+	p.SetMaxOpenConns(postgresConns)
+	p.SetMaxIdleConns(postgresConns)
 	db.w, db.r = p, p
 	if err := p.PingContext(ctx); err != nil {
 		return fmt.Errorf("connect to postgres: %w", err)

@@ -61,8 +61,8 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("open sqlite: %w", err)
 	}
-	r.SetMaxOpenConns(8)
-	r.SetMaxIdleConns(8)
+	r.SetMaxOpenConns(sqliteReaders)
+	r.SetMaxIdleConns(sqliteReaders)
 	db.r = r
 	c, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
