@@ -84,6 +84,11 @@ type Config struct {
 	// and LogValue mask it.
 	SecretKey []byte
 
+	// MaxAPIConnections bounds the API connections open at once:
+	// 1..MaxAPIConnectionsLimit, or 0 to compute the bound at start from the
+	// open-file limit.
+	MaxAPIConnections int
+
 	// Args holds the arguments that are not flags (a subcommand and its
 	// arguments), in order.
 	Args []string

@@ -91,6 +91,7 @@ var layerValues = map[string][3][2]string{
 		{"+//++//++//++//++//++//++//++//++//++//++/8=", "********"},
 		{"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=", "********"},
 	},
+	"MAX_API_CONNECTIONS": {{"1", "1"}, {"10000000", "10000000"}, {" 500 ", "500"}},
 }
 
 func TestLoad_Precedence(t *testing.T) {
@@ -170,6 +171,8 @@ func TestLoad_Values(t *testing.T) {
 		{"PORT", " 9000 ", func(c Config) bool { return c.Port == 9000 }},
 		{"MAX_CONCURRENT_JOBS", "100000", func(c Config) bool { return c.MaxConcurrentJobs == 100000 }},
 		{"MAX_RETRIES", "10", func(c Config) bool { return c.MaxRetries == 10 }},
+		{"MAX_API_CONNECTIONS", "0", func(c Config) bool { return c.MaxAPIConnections == 0 }},
+		{"MAX_API_CONNECTIONS", "2048", func(c Config) bool { return c.MaxAPIConnections == 2048 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
@@ -248,6 +251,8 @@ func TestLoad_Invalid(t *testing.T) {
 		{"OUTBOUND_DENY_CIDRS", "fe80::1%eth0", "not a CIDR prefix"},
 		{"OUTBOUND_DENY_CIDRS", "::ffff:0:0/80", "IPv4-mapped"},
 		{"SECRET_KEY", "not-a-key", "openssl rand -base64 32"},
+		{"MAX_API_CONNECTIONS", "-1", "integer from 0 to 10000000"},
+		{"MAX_API_CONNECTIONS", "many", "integer from 0 to 10000000"},
 		{"SECRET_KEY", "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBw==", "must be 32 bytes as base64 or 64 hex digits"},
 		{"SECRET_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20", "must be 32 bytes"},
 		{"SECRET_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g", "must be 32 bytes"},
@@ -304,6 +309,8 @@ func TestLoad_LimitsAreTheRoots(t *testing.T) {
 			"at most 1h", "at most 1h."},
 		{"RUN_KEEP_PER_SCHEDULE", strconv.Itoa(apicron.MaxKeepRuns), strconv.Itoa(apicron.MaxKeepRuns + 1),
 			fmt.Sprintf("from 0 to %d", apicron.MaxKeepRuns), fmt.Sprintf("0 to %d;", apicron.MaxKeepRuns)},
+		{"MAX_API_CONNECTIONS", strconv.Itoa(MaxAPIConnectionsLimit), strconv.Itoa(MaxAPIConnectionsLimit + 1),
+			fmt.Sprintf("from 0 to %d", MaxAPIConnectionsLimit), fmt.Sprintf("1 to %d;", MaxAPIConnectionsLimit)},
 	}
 	if apicron.MaxTimeoutSeconds != 3600 {
 		t.Fatalf("apicron.MaxTimeoutSeconds is %d: update the DEFAULT_TIMEOUT case's text", apicron.MaxTimeoutSeconds)
@@ -492,7 +499,7 @@ func TestUsage(t *testing.T) {
 		"DATABASE_URL", "SCHEDULER_TIMEZONE", "MAX_CONCURRENT_JOBS", "DEFAULT_TIMEOUT", "MAX_RETRIES",
 		"APP_TITLE", "APP_VERSION", "LOG_LEVEL", "LOG_FORMAT", "HOST", "PORT", "NODE_ID",
 		"SHUTDOWN_GRACE", "LEASE_TTL", "RUN_RETENTION", "API_TOKEN", "API_READ_TOKEN", "INSECURE_NO_AUTH", "ALLOWED_HOSTS",
-		"OUTBOUND_DENY_PRIVATE", "OUTBOUND_ALLOW_CIDRS", "OUTBOUND_DENY_CIDRS", "SECRET_KEY",
+		"OUTBOUND_DENY_PRIVATE", "OUTBOUND_ALLOW_CIDRS", "OUTBOUND_DENY_CIDRS", "SECRET_KEY", "MAX_API_CONNECTIONS",
 		`(default "sqlite:///./apicron.db")`, `(default "100")`, `(default <hostname>-<pid>)`,
 	} {
 		if !strings.Contains(out, want) {

@@ -293,7 +293,25 @@ var settings = []setting{
 			return "********"
 		},
 	},
+	{
+		env: "MAX_API_CONNECTIONS", flag: "max-api-connections", def: "0", defaultText: "0: computed",
+		help: fmt.Sprintf("Most API connections open at once, 1 to %d; 0 computes it: the\n", MaxAPIConnectionsLimit) +
+			"open-file limit (RLIMIT_NOFILE) less the files kept for the database\n" +
+			fmt.Sprintf("and the calls to targets, at most %d. At the bound the longest-idle\n", MaxComputedAPIConnections) +
+			"connection is closed to make room for a new one.",
+		set: intSetting(func(c *Config) *int { return &c.MaxAPIConnections }, 0, MaxAPIConnectionsLimit),
+		get: func(c *Config) string { return strconv.Itoa(c.MaxAPIConnections) },
+	},
 }
+
+// MaxAPIConnectionsLimit is the largest MAX_API_CONNECTIONS.
+const MaxAPIConnectionsLimit = 10_000_000
+
+// MaxComputedAPIConnections caps the bound MAX_API_CONNECTIONS=0 computes,
+// and is the bound where the system has no open-file limit to read: an idle
+// connection costs some 25 KB of memory, so a bound taken from a limit of a
+// million files would let a flood of clients exhaust the memory instead.
+const MaxComputedAPIConnections = 4096
 
 // SecretKeySize is the length of SECRET_KEY, decoded: an AES-256 key.
 const SecretKeySize = 32
