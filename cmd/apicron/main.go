@@ -133,6 +133,12 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		logger.Warn("INSECURE_NO_AUTH is set: the API has no access token and anyone who can reach " + cfg.Addr() +
 			" can read and change every target; this is only safe behind a proxy that authenticates every request")
 	}
+	budget, err := budgetConns(cfg, openFileLimit())
+	if err != nil {
+		return err
+	}
+	logger.Debug("connections", "open_file_limit", budget.fileLimit, "reserved_files", budget.reserve,
+		"max_api_connections", budget.maxConns)
 	policy, err := executor.NewPolicy(cfg.OutboundAllow, cfg.OutboundDeny, cfg.OutboundDenyPrivate)
 	if err != nil {
 		return fmt.Errorf("outbound policy (OUTBOUND_ALLOW_CIDRS, OUTBOUND_DENY_CIDRS): %w", err)
@@ -180,12 +186,14 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	if err != nil {
 		return fmt.Errorf("listen on %s (HOST, PORT): %w", cfg.Addr(), err)
 	}
+	limited := newLimitListener(ln, budget.maxConns)
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		ConnState:         limited.ConnState,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	// One short line says what a reader needs to start: where the API and
@@ -203,7 +211,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		return engine.Run(gctx)
 	})
 	g.Go(func() error {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
 		}
 		return nil
