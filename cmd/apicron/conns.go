@@ -79,6 +79,10 @@ func budgetConns(cfg config.Config, fileLimit int) (connBudget, error) {
 	return b, nil
 }
 
+// apiIdleTimeout is how long a keep-alive connection may wait idle for its
+// next request, below the bound: clients that need one longer reconnect.
+const apiIdleTimeout = 30 * time.Second
+
 // freshGrace is how long a new connection may go without sending a whole
 // request head before, at the bound, it may be closed to make room: a
 // client that connects and sends nothing is as idle as one between requests.
@@ -256,3 +260,36 @@ func (c *limitConn) Close() error {
 	})
 	return err
 }
+
+// closeRefused answers 401 and 403 with Connection: close: a client
+// without a valid token has no request to send next, and its idle
+// connection would only hold a descriptor.
+func closeRefused(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&refusedCloser{ResponseWriter: w}, r)
+	})
+}
+
+type refusedCloser struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *refusedCloser) WriteHeader(code int) {
+	if !w.wrote && code >= 200 {
+		w.wrote = true
+		if code == http.StatusUnauthorized || code == http.StatusForbidden {
+			w.Header().Set("Connection", "close")
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *refusedCloser) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer (Flush,
+// deadlines).
+func (w *refusedCloser) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -271,5 +272,28 @@ func TestLimitListener_CloseEndsWait(t *testing.T) {
 	l.Close()
 	if err := <-waited; !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Accept after Close: %v, want net.ErrClosed", err)
+	}
+}
+
+// 401 and 403 close the connection; other answers keep it.
+func TestServe_RefusedConnectionClosed(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, filepath.Join(t.TempDir(), "close.db"), map[string]string{"API_TOKEN": "token-0123456789abcdef"})
+	for _, tt := range []struct {
+		path      string
+		wantCode  int
+		wantClose bool
+	}{
+		{"/targets", 401, true},
+		{"/health", 200, false},
+	} {
+		resp, err := http.Get(s.url + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.wantCode || resp.Close != tt.wantClose {
+			t.Errorf("GET %s: %d, Connection: close %v; want %d, %v", tt.path, resp.StatusCode, resp.Close, tt.wantCode, tt.wantClose)
+		}
 	}
 }

@@ -188,11 +188,11 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	}
 	limited := newLimitListener(ln, budget.maxConns)
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           closeRefused(api),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       apiIdleTimeout,
 		ConnState:         limited.ConnState,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
