@@ -160,6 +160,9 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	exec := executor.New(executor.Config{
 		DefaultTimeout: cfg.DefaultTimeout, MaxRetries: cfg.MaxRetries, Policy: policy,
 		Logger: logger.With("component", "executor"), UserAgent: "apicron/" + version,
+		// One idle connection per call in flight: what the descriptor
+		// reserve counts (see budgetConns).
+		MaxIdleConns: cfg.MaxConcurrentJobs,
 	})
 	engineCfg := scheduler.Config{
 		Store: db, Executor: exec, Logger: logger.With("component", "scheduler"), MaxConcurrent: cfg.MaxConcurrentJobs,

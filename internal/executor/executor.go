@@ -108,7 +108,21 @@ type Config struct {
 	// UserAgent is sent unless a target sets its own. Default
 	// "apicron/" + apicron.Version.
 	UserAgent string
+	// MaxIdleConns bounds the idle keep-alive connections kept to targets,
+	// all hosts together (and so to any one host). An idle connection holds
+	// a file descriptor, and the process keeps only so many in reserve for
+	// its calls (cmd/apicron reserves one idle connection per
+	// MAX_CONCURRENT_JOBS, which it passes here); requests in flight never
+	// outnumber MAX_CONCURRENT_JOBS, so more idle ones would never be used
+	// at once. Default 100.
+	MaxIdleConns int
 }
+
+// DefaultMaxIdleConns is Config.MaxIdleConns's default.
+const DefaultMaxIdleConns = 100
+
+// idleConnTimeout is how long an idle connection to a target is kept.
+const idleConnTimeout = 30 * time.Second
 
 // Executor sends jobs' requests. It is safe for concurrent use; make one and
 // share it, since it holds the connection pool.
@@ -167,7 +181,11 @@ func New(cfg Config) *Executor {
 	}
 	rt := cfg.Transport
 	if rt == nil {
-		rt = newTransport(policy)
+		idle := cfg.MaxIdleConns
+		if idle <= 0 {
+			idle = DefaultMaxIdleConns
+		}
+		rt = newTransport(policy, idle)
 	}
 	e.client = &http.Client{Transport: rt, CheckRedirect: e.checkRedirect}
 	return e
@@ -177,14 +195,14 @@ func New(cfg Config) *Executor {
 func (e *Executor) CloseIdleConnections() { e.client.CloseIdleConnections() }
 
 // newTransport returns the transport shared by every request: keep-alive
-// with a deep idle pool per host (a hot target at thousands of requests per
-// second must not redial), bounded dial and handshake, the system's roots
+// with up to idle connections kept, all to one host if need be (a hot target
+// at thousands of requests per second must not redial), bounded dial and handshake, the system's roots
 // only, no proxy from the environment (targets are arbitrary hosts; an
 // operator's HTTP_PROXY meant for something else must not silently reroute
 // them), and no transparent gzip, so response_size counts the bytes the
 // target sent and no CPU goes on decompressing bodies nobody reads. The
 // dialer checks every address it connects to against policy.
-func newTransport(policy *Policy) *http.Transport {
+func newTransport(policy *Policy, idle int) *http.Transport {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: policy.Control}
 	return &http.Transport{
 		Proxy:                  nil,
@@ -192,9 +210,9 @@ func newTransport(policy *Policy) *http.Transport {
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2:      true,
 		TLSHandshakeTimeout:    10 * time.Second,
-		MaxIdleConns:           4096,
-		MaxIdleConnsPerHost:    1024,
-		IdleConnTimeout:        90 * time.Second,
+		MaxIdleConns:           idle,
+		MaxIdleConnsPerHost:    idle,
+		IdleConnTimeout:        idleConnTimeout,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: 256 << 10,
 		DisableCompression:     true,

@@ -846,3 +846,46 @@ func TestExecute_LogComponentOnce(t *testing.T) {
 		t.Errorf("logged %s: want one attempt line with one component attribute, executor (got %d)", line, n)
 	}
 }
+
+// TestExecute_IdleConnectionsBounded: the connections kept idle after calls
+// to many hosts are at most MaxIdleConns in all, so the descriptors the
+// process keeps in reserve for its calls hold however many targets it calls.
+func TestExecute_IdleConnectionsBounded(t *testing.T) {
+	t.Parallel()
+	const hosts, idle = 6, 2
+	var mu sync.Mutex
+	open := 0 // connections the targets have and have not seen closed
+	track := func(_ net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch s {
+		case http.StateNew:
+			open++
+		case http.StateClosed, http.StateHijacked:
+			open--
+		}
+	}
+	e := New(Config{MaxIdleConns: idle})
+	for range hosts {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		srv.Config.ConnState = track
+		srv.Start()
+		t.Cleanup(srv.Close)
+		if res := execute(t, e, newTestJob(srv.URL), 5*time.Second); res.Status != apicron.Success {
+			t.Fatalf("call to %s: %+v", srv.URL, res.Outcome)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := open
+		mu.Unlock()
+		if n <= idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections to %d hosts still open after the calls, want at most MaxIdleConns %d", n, hosts, idle)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
