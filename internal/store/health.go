@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -22,9 +23,20 @@ import (
 // committed for probeEvery (no active schedule, no client), Ping runs the
 // dialect's write probe, at most once per probeEvery, and only when the
 // writer is free: it never queues before the engine's writes.
+//
+// Ping asks on a connection of its own (db.ping), not on the readers' pool:
+// clients reading heavily (deep pages of a million runs) hold every reader
+// for seconds, and a Ping queued behind them made /health answer 503 for a
+// database that was answering, so that a load balancer would pull a healthy
+// node. A connection is cheaper and more exact than a cached answer
+// refreshed in the background: each /health asks now, and there is no
+// goroutine to own. pingTimeout bounds the question, so a database that
+// stops answering is reported within seconds whatever the caller's context.
 func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
 	var one int
-	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := db.ping.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		why := "the database does not answer"
 		if w := db.d.unavailable(err); w != "" {
 			why += ": " + w
@@ -45,6 +57,17 @@ func (db *DB) Ping(ctx context.Context) error {
 // probeEvery is how long Ping trusts the last committed write (or probe)
 // before it probes again.
 const probeEvery = 5 * time.Second
+
+// pingTimeout is how long Ping waits for the database (its question and, when
+// due, the write probe) before it reports that the database does not answer.
+const pingTimeout = 2 * time.Second
+
+// pingOnOwn makes pool Ping's own connection: one, kept open, so that Ping
+// never waits for a connection that a reader or the engine holds.
+func pingOnOwn(pool *sql.DB) {
+	pool.SetMaxOpenConns(1)
+	pool.SetMaxIdleConns(1)
+}
 
 // writeState is what the store knows of whether the database takes writes.
 type writeState struct {
@@ -83,7 +106,10 @@ func (db *DB) noteWrite(at time.Time, err error) {
 }
 
 // probeWrites runs the write probe, unless one is under way or the writer
-// is in use (then what uses it will be noted).
+// is in use (then what uses it will be noted). It writes on db.probe: on
+// SQLite the one writer connection, whose gate it takes only when free; on
+// PostgreSQL Ping's own connection, since the pool that writes is also the
+// readers' and may be held by them all.
 func (db *DB) probeWrites(ctx context.Context) {
 	w := &db.writes
 	if !w.probing.CompareAndSwap(false, true) {
@@ -95,7 +121,7 @@ func (db *DB) probeWrites(ctx context.Context) {
 	}
 	defer db.gate.unlock()
 	w.probedAt.Store(ms(db.clock.Now()))
-	err := db.runTx(ctx, db.w, false, func(t *tx) error { return db.probeTx(ctx, t) })
+	err := db.runTx(ctx, db.probe, false, func(t *tx) error { return db.probeTx(ctx, t) })
 	if err != nil && db.d.unavailable(err) == "" && ctx.Err() == nil {
 		// A write that changes nothing failed for a reason of its own
 		// (a privilege, a table gone): writes fail all the same.

@@ -22,6 +22,11 @@ func (db *DB) openPostgres(ctx context.Context, url string) error {
 	p.SetMaxOpenConns(postgresConns)
 	p.SetMaxIdleConns(postgresConns)
 	db.w, db.r = p, p
+	if db.ping, err = sql.Open("pgx", url); err != nil {
+		return fmt.Errorf("open postgres: %w", err)
+	}
+	pingOnOwn(db.ping)
+	db.probe = db.ping
 	if err := p.PingContext(ctx); err != nil {
 		return fmt.Errorf("connect to postgres: %w", err)
 	}

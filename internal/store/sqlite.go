@@ -64,6 +64,11 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	r.SetMaxOpenConns(sqliteReaders)
 	r.SetMaxIdleConns(sqliteReaders)
 	db.r = r
+	if db.ping, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)"); err != nil {
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	pingOnOwn(db.ping)
+	db.probe = w
 	c, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
 		return fmt.Errorf("open sqlite: %w", err)

@@ -46,6 +46,8 @@ type Config struct {
 type DB struct {
 	w        *sql.DB // the writer: for SQLite a single connection
 	r        *sql.DB // readers
+	ping     *sql.DB // Ping's own connection, which no reader or writer holds
+	probe    *sql.DB // where Ping's write probe writes (probeWrites)
 	ckpt     *sql.DB // SQLite: the connection that checkpoints the WAL
 	stopCkpt func()
 	d        dialect
@@ -123,6 +125,9 @@ func (db *DB) Close() error {
 		db.stopCkpt = nil
 	}
 	db.stmts.close()
+	if db.ping != nil {
+		errs = append(errs, db.ping.Close())
+	}
 	if db.r != nil && db.r != db.w {
 		errs = append(errs, db.r.Close())
 	}

@@ -1,0 +1,14 @@
+package store
+
+import (
+	"database/sql"
+	"time"
+)
+
+// Readers returns the pool the store's reads use, so that a test can hold
+// every connection of it.
+func (db *DB) Readers() *sql.DB { return db.r }
+
+// LastWriteAt returns when the store's last write transaction (or write
+// probe) that committed began, by the store's clock.
+func (db *DB) LastWriteAt() time.Time { return fromMs(db.writes.okAt.Load()) }
