@@ -47,7 +47,10 @@ type Store interface {
 
 	// FindRunByID returns one run with its attempts. ENOTFOUND.
 	FindRunByID(ctx context.Context, id int64) (*Run, error)
-	// FindRuns returns a page of runs, newest first, and the total count.
+	// FindRuns returns a page of runs, newest first (by id; one schedule's
+	// by scheduled_at, see RunFilter), and how many
+	// runs the filter selects, whatever f.BeforeID, f.Limit and f.Offset,
+	// counted up to f.CountLimit when it is set.
 	FindRuns(ctx context.Context, f RunFilter) ([]*Run, int, error)
 
 	// SystemMetrics reads the service-wide counters as of now.

@@ -183,16 +183,41 @@ type RunResult struct {
 	Attempts        []Attempt
 }
 
-// RunFilter selects runs. Zero fields do not filter.
+// RunFilter selects runs. Zero fields do not filter. A list is newest
+// first: by id, or, with ScheduleID, by scheduled_at (the schedule's own
+// order, which its UNIQUE (schedule_id, scheduled_at) key keeps: a page of
+// one schedule's runs reads that key and needs no index of its own, which
+// every claim would write).
 type RunFilter struct {
 	ScheduleID *int64
 	TargetID   *int64
 	Status     *RunStatus
 	Since      *time.Time // scheduled_at >= Since
 	Until      *time.Time // scheduled_at < Until
-	Limit      int
-	Offset     int
+	// BeforeID selects the runs with a lower id: those after the run
+	// BeforeID in the list's order, newest first. It is the keyset that
+	// pages a list (a cursor): each page costs the same however deep, where
+	// an Offset makes the database step over every run before the page. The
+	// count ignores it. Lists of one schedule page by BeforeScheduledAt.
+	BeforeID int64
+	// BeforeScheduledAt, with ScheduleID, selects the runs scheduled
+	// before it: the keyset of one schedule's list.
+	BeforeScheduledAt *time.Time
+	Limit             int
+	Offset            int
+	// CountLimit stops the count at CountLimit runs: FindRuns then returns
+	// a count of at most CountLimit. A count reads every run it counts, a
+	// million with a million runs stored.
+	CountLimit int
 }
+
+// MaxRunOffset bounds a list of runs paged by position: GET /runs accepts an
+// offset of at most MaxRunOffset and counts at most that many runs
+// (X-Total-Count, with X-Total-Count-Capped when there are more), so that
+// every offset below the count it sends is one it accepts. Deeper pages are
+// reached with a cursor (RunFilter.BeforeID), whose cost does not grow with
+// depth: an offset of a million made the database step over a million runs.
+const MaxRunOffset = 10_000
 
 // ScheduleFilter selects schedules.
 type ScheduleFilter struct {

@@ -3,8 +3,13 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
+	"time"
 
+	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/httpapi"
+	"github.com/apicron/apicron/internal/store"
 	"github.com/apicron/apicron/internal/storetest"
 )
 
@@ -70,6 +75,69 @@ func TestPagination(t *testing.T) {
 			} {
 				e.expectProblem(t, http.MethodGet, path+"?"+q.query, nil, 422, q.loc)
 			}
+		}
+	})
+}
+
+// newFilledEnv is newTestEnv over a database that also holds n runs of its
+// own schedules (storetest.FillRuns), scheduled a second apart and before
+// the clock's start; it returns the schedules and the ids of the runs.
+func newFilledEnv(t *testing.T, driver string, schedules, n int) (e *testEnv, fill []*apicron.Schedule, first, last int64) {
+	t.Helper()
+	dsn := storetest.NewDSN(t, driver)
+	var db *store.DB
+	e = newTestEnv(t, driver, func(c *httpapi.Config) {
+		db = storetest.OpenDSN(t, driver, dsn, store.Config{Clock: c.Clock})
+		c.Store = db
+	})
+	e.db = db
+	for i := range schedules {
+		tg := mustCreateTarget(t, e, fmt.Sprintf(`{"name": "fill%d", "url": "https://example.com/%d"}`, i, i))
+		s := mustCreateSchedule(t, e, tg.ID, 10)
+		fill = append(fill, &apicron.Schedule{ID: s.ID, TargetID: tg.ID})
+	}
+	first, last = storetest.FillRuns(t, driver, dsn, n, fill, testStart.Add(-time.Duration(n)*time.Second), time.Second)
+	return e, fill, first, last
+}
+
+// GET /runs counts at most apicron.MaxRunOffset runs, and says when more
+// match; every offset below the count is one it takes, and a list longer
+// than the count is paged to its end by cursor.
+func TestRuns_CountCapped(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		const n = apicron.MaxRunOffset + 50
+		e, fill, first, last := newFilledEnv(t, driver, 2, n)
+		r := e.expect(t, http.MethodGet, "/runs?limit=1", nil, http.StatusOK, nil)
+		if r.header.Get("X-Total-Count") != strconv.Itoa(apicron.MaxRunOffset) || r.header.Get("X-Total-Count-Capped") != "true" {
+			t.Errorf("%d runs: X-Total-Count %q, X-Total-Count-Capped %q; want %d and true", n, r.header.Get("X-Total-Count"),
+				r.header.Get("X-Total-Count-Capped"), apicron.MaxRunOffset)
+		}
+		r = e.expect(t, http.MethodGet, fmt.Sprintf("/runs?limit=1&schedule_id=%d", fill[0].ID), nil, http.StatusOK, nil)
+		if r.header.Get("X-Total-Count") != strconv.Itoa(n/2) || r.header.Get("X-Total-Count-Capped") != "" {
+			t.Errorf("%d runs of a schedule: X-Total-Count %q, X-Total-Count-Capped %q", n/2, r.header.Get("X-Total-Count"), r.header.Get("X-Total-Count-Capped"))
+		}
+		var page []run
+		e.expect(t, http.MethodGet, fmt.Sprintf("/runs?limit=1&offset=%d", apicron.MaxRunOffset-1), nil, http.StatusOK, &page)
+		if len(page) != 1 || page[0].ID != last-apicron.MaxRunOffset+1 {
+			t.Errorf("the last offset below the count: %+v, want run %d", page, last-apicron.MaxRunOffset+1)
+		}
+
+		next := last
+		path := "/runs?limit=1000"
+		for path != "" {
+			var page []run
+			r := e.expect(t, http.MethodGet, path, nil, http.StatusOK, &page)
+			for _, x := range page {
+				if x.ID != next {
+					t.Fatalf("GET %s: run %d, want %d", path, x.ID, next)
+				}
+				next--
+			}
+			path = nextLink(t, r)
+		}
+		if next != first-1 {
+			t.Errorf("paged by cursor down to run %d, want %d", next+1, first)
 		}
 	})
 }

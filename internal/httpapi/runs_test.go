@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,9 +174,42 @@ func TestRuns_List(t *testing.T) {
 				{"limit=1001", "query.limit"},
 				{"limit=ten", "query.limit"},
 				{"offset=-1", "query.offset"},
+				{"offset=10001", "query.offset"},
+				{"offset=1000000", "query.offset"},
+				{"cursor=x", "query.cursor"},
+				{"cursor=aWQ6MA", "query.cursor"},       // id:0
+				{"cursor=aWQ6LTc", "query.cursor"},      // id:-7
+				{"cursor=aWQ6Kzc", "query.cursor"},      // id:+7
+				{"cursor=eDo3", "query.cursor"},         // x:7
+				{"cursor=aWQ6Nw%3D%3D", "query.cursor"}, // id:7, padded
 			} {
 				e.expectProblem(t, http.MethodGet, "/runs?"+c.query, nil, 422, c.loc)
 			}
+			p := e.expectProblem(t, http.MethodGet, "/runs?offset=10001", nil, 422, "query.offset")
+			if !strings.Contains(p.Detail, "at most 10000") || !strings.Contains(p.Detail, "cursor") {
+				t.Errorf("offset over the bound: %q, want it to say the bound and to page with cursor", p.Detail)
+			}
+		})
+
+		t.Run("cursor", func(t *testing.T) {
+			r := e.expect(t, http.MethodGet, "/runs?limit=1", nil, http.StatusOK, nil)
+			cursor := r.header.Get("X-Next-Cursor")
+			if cursor == "" {
+				t.Fatalf("the first of 4 runs came without X-Next-Cursor")
+			}
+			var page []run
+			e.expect(t, http.MethodGet, "/runs?limit=2&cursor="+cursor, nil, http.StatusOK, &page)
+			if len(page) != 2 || page[0].ID != f.r3 || page[1].ID != f.r2 {
+				t.Errorf("the page after the cursor: %+v, want runs %d and %d", page, f.r3, f.r2)
+			}
+			for _, q := range []string{"offset=0", "offset=1"} {
+				p := e.expectProblem(t, http.MethodGet, "/runs?cursor="+cursor+"&"+q, nil, 422, "query.cursor")
+				if !strings.Contains(p.Detail, "offset") {
+					t.Errorf("cursor with %s: %q, want it to name offset", q, p.Detail)
+				}
+			}
+			// The deepest offset the list takes is its count's bound.
+			e.expect(t, http.MethodGet, "/runs?offset=10000", nil, http.StatusOK, nil)
 		})
 	})
 }
@@ -364,4 +399,142 @@ func TestMetrics(t *testing.T) {
 			e.expectProblem(t, http.MethodGet, "/metrics/schedules?limit=1001", nil, 422, "query.limit")
 		})
 	})
+}
+
+// nextLink returns the path and query of a list's Link rel="next", checking
+// that it carries the cursor of X-Next-Cursor; "" on the last page, which
+// must have neither.
+func nextLink(t *testing.T, r *response) string {
+	t.Helper()
+	link, cursor := r.header.Get("Link"), r.header.Get("X-Next-Cursor")
+	if link == "" || cursor == "" {
+		if link != "" || cursor != "" {
+			t.Fatalf("Link %q with X-Next-Cursor %q: want both or neither", link, cursor)
+		}
+		return ""
+	}
+	target, ok := strings.CutSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`)
+	if !ok || !strings.HasPrefix(link, "</runs?") {
+		t.Fatalf(`Link %q: want </runs?...>; rel="next"`, link)
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Query().Get("cursor") != cursor || u.Query().Has("offset") {
+		t.Fatalf("Link %q: want the cursor %q and no offset (%v)", link, cursor, err)
+	}
+	return target
+}
+
+// Paging by cursor, following each page's Link, lists every run the filter
+// selected when paging began exactly once, newest first, although runs are
+// recorded between the pages: an offset would shift by as many and show
+// runs twice. Each page but the last is full.
+func TestRuns_Cursor(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		ta := mustCreateTarget(t, e, `{"name": "a", "url": "https://a.example.com/"}`)
+		tb := mustCreateTarget(t, e, `{"name": "b", "url": "https://b.example.com/"}`)
+		schedules := []schedule{mustCreateSchedule(t, e, ta.ID, 10), mustCreateSchedule(t, e, ta.ID, 10), mustCreateSchedule(t, e, tb.ID, 10)}
+		statuses := []apicron.RunStatus{apicron.Success, apicron.Failed, apicron.Success, apicron.Timeout, apicron.Success}
+		n := 0
+		record := func() { // one run of each schedule, 10 s after the last
+			e.clock.Add(10 * time.Second)
+			for _, s := range schedules {
+				mustRun(t, e, s.ID, statuses[n%len(statuses)], 200, 10)
+				n++
+			}
+		}
+		for range 8 {
+			record()
+		}
+		at := func(step int) string {
+			return url.QueryEscape(testStart.Add(time.Duration(step) * 10 * time.Second).Format(time.RFC3339))
+		}
+		for _, filter := range []string{
+			"",
+			fmt.Sprintf("schedule_id=%d", schedules[1].ID),
+			fmt.Sprintf("target_id=%d", ta.ID),
+			"status=SUCCESS",
+			"status_filter=FAILED",
+			"since=" + at(3),
+			"until=" + at(6),
+			"since=" + at(2) + "&until=" + at(7),
+			fmt.Sprintf("schedule_id=%d&status=SUCCESS&since=%s", schedules[0].ID, at(2)),
+		} {
+			t.Run(filter, func(t *testing.T) {
+				var want []run
+				e.expect(t, http.MethodGet, "/runs?limit=1000&"+filter, nil, http.StatusOK, &want)
+				if len(want) < 3 {
+					t.Fatalf("the filter selects %d runs: too few to page", len(want))
+				}
+				const limit = 2
+				var got []int64
+				path := fmt.Sprintf("/runs?limit=%d&%s", limit, filter)
+				for pages := 0; path != ""; pages++ {
+					if pages > len(want) {
+						t.Fatalf("more pages than runs: %v", got)
+					}
+					var page []run
+					r := e.expect(t, http.MethodGet, path, nil, http.StatusOK, &page)
+					path = nextLink(t, r)
+					if len(page) > limit || (path != "" && len(page) != limit) {
+						t.Fatalf("GET %s: %d runs, limit %d (next %q)", r.header.Get("Link"), len(page), limit, path)
+					}
+					for _, x := range page {
+						got = append(got, x.ID)
+					}
+					record() // newer runs, which the pages to come must not show
+				}
+				var wantIDs []int64
+				for _, x := range want {
+					wantIDs = append(wantIDs, x.ID)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(wantIDs) {
+					t.Errorf("paged by cursor: %v\nwant:            %v", got, wantIDs)
+				}
+			})
+		}
+	})
+}
+
+// The OpenAPI document states the bound GET /runs holds offset and its
+// count to, which its tags spell out (a tag cannot name the constant).
+func TestRuns_DocumentsOffsetBound(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, "sqlite")
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name        string `json:"name"`
+				Description string `json:"description"`
+			} `json:"parameters"`
+			Responses map[string]struct {
+				Headers map[string]struct {
+					Schema struct {
+						Description string `json:"description"`
+					} `json:"schema"`
+				} `json:"headers"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	e.expect(t, http.MethodGet, "/openapi.json", nil, http.StatusOK, &doc)
+	op := doc.Paths["/runs"]["get"]
+	bound := strconv.Itoa(apicron.MaxRunOffset)
+	texts := map[string]string{}
+	for _, p := range op.Parameters {
+		texts["parameter "+p.Name] = p.Description
+	}
+	for name, h := range op.Responses["200"].Headers {
+		texts["header "+name] = h.Schema.Description
+	}
+	for _, what := range []string{"parameter cursor", "header X-Total-Count", "header X-Total-Count-Capped"} {
+		if !strings.Contains(texts[what], bound) {
+			t.Errorf("%s: %q does not state the bound %s", what, texts[what], bound)
+		}
+	}
+	for _, what := range []string{"header X-Next-Cursor", "header Link"} {
+		if texts[what] == "" {
+			t.Errorf("%s is not documented", what)
+		}
+	}
 }
