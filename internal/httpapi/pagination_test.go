@@ -1,9 +1,16 @@
 package httpapi_test
 
 import (
+	"context"
+	"encoding/base64"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,4 +147,171 @@ func TestRuns_CountCapped(t *testing.T) {
 			t.Errorf("paged by cursor down to run %d, want %d", next+1, first)
 		}
 	})
+}
+
+// A million runs, and 16 clients paging deep through them for 5 s: some
+// with offsets far past the bound (as the attack that found this did: they
+// are refused), some with offsets up to it, the others by cursor, from the
+// first page or from anywhere in the list, with each filter, time ranges far
+// from the newest runs among them. Meanwhile /health, asked every 100 ms,
+// answers 200 within a second every time; before, it answered 503 ("the
+// database does not answer") or not at all while the clients held every
+// reader, and a query with since, until and a deep offset took seconds.
+func TestRuns_DeepPagingUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: builds a million runs; run without -short")
+	}
+	t.Parallel()
+	// One database at a time: the machine's cores are what the clients
+	// contend for, and /health with them.
+	for _, driver := range storetest.Drivers {
+		t.Run(driver, func(t *testing.T) { deepPagingUnderLoad(t, driver) })
+	}
+}
+
+// deepPagingUnderLoad is TestRuns_DeepPagingUnderLoad on one database.
+func deepPagingUnderLoad(t *testing.T, driver string) {
+	const n = 1_000_000
+	e, fill, first, last := newFilledEnv(t, driver, 8, n)
+	// The runs of fill are scheduled a second apart up to testStart.
+	at := func(id int64) string {
+		return url.QueryEscape(testStart.Add(-time.Duration(last-id+1) * time.Second).Format(time.RFC3339))
+	}
+	// A cursor is opaque, but an attacker may well read one: this one asks
+	// for the runs before any id, or, in one schedule's list (which is in
+	// scheduled_at order), before that run's time.
+	cursor := func(id int64, filter string) string {
+		if strings.Contains(filter, "schedule_id=") {
+			ms := testStart.Add(-time.Duration(last-id+1) * time.Second).UnixMilli()
+			return base64.RawURLEncoding.EncodeToString([]byte("at:" + strconv.FormatInt(ms, 10)))
+		}
+		return base64.RawURLEncoding.EncodeToString([]byte("id:" + strconv.FormatInt(id, 10)))
+	}
+	filters := []string{
+		"",
+		fmt.Sprintf("schedule_id=%d", fill[3].ID),
+		fmt.Sprintf("target_id=%d", fill[5].TargetID),
+		"status=FAILED",
+		"since=" + at(first+n/4) + "&until=" + at(first+n/2),
+		"until=" + at(first+n/10),
+		fmt.Sprintf("schedule_id=%d&status=SUCCESS&since=%s", fill[1].ID, at(first+n/3)),
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}, Timeout: time.Minute}
+	t.Cleanup(client.CloseIdleConnections)
+	// get returns the status and the Link of GET path.
+	get := func(path string) (int, string, error) {
+		resp, err := client.Get(e.srv.URL + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, resp.Header.Get("Link"), err
+	}
+
+	ctx, stop := context.WithTimeout(t.Context(), 5*time.Second)
+	defer stop()
+	var (
+		wg          sync.WaitGroup
+		mu          sync.Mutex
+		requests    = map[string]int{} // by kind
+		spent       = map[string]time.Duration{}
+		slowestReq  = map[string]time.Duration{}
+		slowestPath = map[string]string{}
+		failures    []string
+	)
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(failures) < 10 {
+			failures = append(failures, fmt.Sprintf(format, args...))
+		}
+	}
+	var unhealthy []string // every /health that failed
+	for c := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rnd := rand.New(rand.NewPCG(uint64(c), 1))
+			next := ""
+			for i := 0; ctx.Err() == nil; i++ {
+				filter := filters[(c+i)%len(filters)]
+				var path string
+				want, kind := http.StatusOK, ""
+				switch {
+				case c%4 == 0: // the attack as it was: far past the bound
+					path = fmt.Sprintf("/runs?offset=%d&%s", n/2+rnd.IntN(n/2), filter)
+					want, kind = http.StatusUnprocessableEntity, "offset past the bound"
+				case c%4 == 1: // offsets up to the bound
+					path = fmt.Sprintf("/runs?offset=%d&%s", apicron.MaxRunOffset-rnd.IntN(1000), filter)
+					kind = "offset up to the bound"
+				case next != "" && i%8 != 0: // the next page
+					path, kind = next, "cursor: next page"
+				case c%4 == 2: // a page anywhere in the list
+					path = fmt.Sprintf("/runs?cursor=%s&%s", cursor(first+rnd.Int64N(n), filter), filter)
+					kind = "cursor: deep"
+				default:
+					path, kind = "/runs?"+filter, "cursor: first page"
+				}
+				began := time.Now()
+				status, link, err := get(path)
+				took := time.Since(began)
+				if err != nil {
+					if ctx.Err() == nil {
+						fail("GET %s: %v", path, err)
+					}
+					return
+				}
+				if status != want {
+					fail("GET %s: %d, want %d", path, status, want)
+				}
+				next = strings.TrimSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`)
+				mu.Lock()
+				requests[kind]++
+				spent[kind] += took
+				if took > slowestReq[kind] {
+					slowestReq[kind] = took
+					slowestPath[kind] = path
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+
+	probe := &http.Client{Timeout: time.Second}
+	var slowest time.Duration
+	checks := 0
+	tick := time.NewTicker(100 * time.Millisecond)
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+			start := time.Now()
+			resp, err := probe.Get(e.srv.URL + "/health")
+			took := time.Since(start)
+			slowest = max(slowest, took)
+			checks++
+			if err != nil {
+				unhealthy = append(unhealthy, fmt.Sprintf("/health after %v: %v", took, err))
+				continue
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				unhealthy = append(unhealthy, fmt.Sprintf("/health after %v: %d %s", took, resp.StatusCode, body))
+			}
+		}
+	}
+	tick.Stop()
+	wg.Wait()
+	t.Logf("%d /health checks, the slowest %v; requests: %v", checks, slowest, requests)
+	for k, v := range requests {
+		t.Logf("%s: %d, mean %v, slowest %v %s", k, v, spent[k]/time.Duration(v), slowestReq[k], slowestPath[k])
+	}
+	for _, f := range append(unhealthy, failures...) {
+		t.Error(f)
+	}
+	if checks < 20 || len(requests) != 5 {
+		t.Errorf("%d /health checks, requests %v: the test did not run as meant", checks, requests)
+	}
 }
