@@ -88,22 +88,34 @@ func (s *sealer) open(v string, ad []byte) (string, error) {
 }
 
 // sealHeaders returns the stored form of t's headers: with a key, the
-// values of its secret headers encrypted. A secret value already sealed is
-// kept as it is: it is one that could not be decrypted when the target was
-// read, kept for the key that can.
-func (s *sealer) sealHeaders(t *apicron.Target) (map[string]string, error) {
-	if s == nil {
-		return t.Headers, nil
-	}
+// value of every secret header encrypted, whatever it starts with. A value
+// from a client is never taken for ciphertext: one that began with
+// sealedPrefix was stored in clear, then read as a ciphertext no key opens,
+// and every run of its target failed. The values in kept (by header name)
+// are the only ones stored as they are: ciphertexts the store could not
+// decrypt when it read the target, carried over for the key that can.
+// Without a key the values are stored in clear, and a secret value that
+// would read as ciphertext is refused.
+func (s *sealer) sealHeaders(t *apicron.Target, kept map[string]string) (map[string]string, error) {
 	out := make(map[string]string, len(t.Headers))
 	for name, v := range t.Headers {
-		if t.IsSecretHeader(name) && !isSealed(v) {
-			var err error
-			if v, err = s.seal(v, headerAD(name)); err != nil {
-				return nil, err
-			}
+		if c, ok := kept[name]; (ok && c == v) || !t.IsSecretHeader(name) {
+			out[name] = v
+			continue
 		}
-		out[name] = v
+		if s == nil {
+			if isSealed(v) {
+				return nil, apicron.Invalid("headers."+name, "starts with %s, which marks a value encrypted with SECRET_KEY, "+
+					"and SECRET_KEY is not set: set it to store this value (encrypted)", sealedPrefix)
+			}
+			out[name] = v
+			continue
+		}
+		sealed, err := s.seal(v, headerAD(name))
+		if err != nil {
+			return nil, err
+		}
+		out[name] = sealed
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -350,6 +351,110 @@ func TestStore_SecretKeyProblem(t *testing.T) {
 				t.Errorf("%s: %q, want %q", c.name, p, c.want)
 			}
 			db.Close()
+		}
+	})
+}
+
+// A secret value that looks like a ciphertext is the client's value all the
+// same: it is encrypted and sent exactly as given. It was stored in clear
+// instead, taken for a value already encrypted, and then every run of its
+// target failed as undecryptable; a genuine ciphertext copied from another
+// target's row would have been decrypted into that target's secret.
+func TestStore_SecretValueLikeCiphertext(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		got := make(chan string, 10)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Get("Authorization") }))
+		defer srv.Close()
+		exec := executor.New(executor.Config{})
+		dsn := storetest.NewDSN(t, driver)
+		clock := storetest.NewClock(t0)
+		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock, SecretKey: keyA})
+
+		// sends checks that a run of tg sends Authorization: want.
+		sends := func(what string, tg *apicron.Target, want string) {
+			t.Helper()
+			s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 10})
+			res := mustClaim(t, db, clock.Now(), s.ID)
+			if res.Job == nil || res.Job.DecryptError != "" {
+				t.Fatalf("%s: claimed job %+v", what, res.Job)
+			}
+			if r := exec.Execute(ctx, res.Job); r.Status != apicron.Success {
+				t.Fatalf("%s: run %s %s", what, r.Status, r.ErrorMessage)
+			}
+			if a := <-got; a != want {
+				t.Errorf("%s: the target got Authorization %q, want %q", what, a, want)
+			}
+		}
+		// storedEncrypted checks that tg's row holds its Authorization value
+		// encrypted (a ciphertext, not the value).
+		storedEncrypted := func(what string, tg *apicron.Target, value string) {
+			t.Helper()
+			var h map[string]string
+			raw := rawHeaders(t, driver, dsn, tg.ID)
+			if err := json.Unmarshal([]byte(raw), &h); err != nil {
+				t.Fatal(err)
+			}
+			// A nonce and a tag, 28 bytes, are 37 more characters in base64.
+			if a := h["Authorization"]; a == value || !strings.HasPrefix(a, "enc:v1:") || len(a) < len(value)+37 {
+				t.Errorf("%s: stored headers %s, want Authorization %q encrypted", what, raw, value)
+			}
+		}
+
+		const lookalike = "enc:v1:abc"
+		tg := &apicron.Target{Name: "t", URL: srv.URL, Headers: map[string]string{"Authorization": lookalike, "X-Plain": lookalike}}
+		if err := db.CreateTarget(ctx, tg); err != nil {
+			t.Fatal(err)
+		}
+		storedEncrypted("created", tg, lookalike)
+		if read, err := db.FindTargetByID(ctx, tg.ID); err != nil || read.Headers["Authorization"] != lookalike || read.Headers["X-Plain"] != lookalike {
+			t.Fatalf("read back: %+v, %v", read, err)
+		}
+		sends("created", tg, lookalike)
+
+		// Sent back as the mask, it stays; sent anew, it is encrypted anew.
+		if _, err := db.UpdateTarget(ctx, tg.ID, apicron.TargetUpdate{Headers: &map[string]string{"Authorization": apicron.MaskedValue}}); err != nil {
+			t.Fatal(err)
+		}
+		storedEncrypted("masked", tg, lookalike)
+		const other = "enc:v1:def"
+		if _, err := db.UpdateTarget(ctx, tg.ID, apicron.TargetUpdate{Headers: &map[string]string{"Authorization": other}}); err != nil {
+			t.Fatal(err)
+		}
+		storedEncrypted("updated", tg, other)
+		sends("updated", tg, other)
+
+		// A ciphertext copied from another target's row is sent as the text it is.
+		victim := mustCreateSecretTarget(t, db)
+		raw := rawHeaders(t, driver, dsn, victim.ID)
+		i := strings.Index(raw, `"Authorization":"`)
+		if i < 0 {
+			t.Fatalf("stored headers %s lack Authorization", raw)
+		}
+		copied := raw[i+len(`"Authorization":"`):]
+		copied = copied[:strings.IndexByte(copied, '"')]
+		thief := &apicron.Target{Name: "thief", URL: srv.URL, Headers: map[string]string{"Authorization": copied}}
+		if err := db.CreateTarget(ctx, thief); err != nil {
+			t.Fatal(err)
+		}
+		storedEncrypted("copied", thief, copied)
+		sends("copied", thief, copied)
+		db.Close()
+
+		// Without a key nothing is encrypted, and such a value would be read
+		// as a ciphertext: it is refused, and changes nothing.
+		db = storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock})
+		err := db.CreateTarget(ctx, &apicron.Target{Name: "t", URL: srv.URL, Headers: map[string]string{"Authorization": lookalike}})
+		if apicron.ErrorCode(err) != apicron.EINVALID || apicron.ErrorField(err) != "headers.Authorization" ||
+			!strings.Contains(apicron.ErrorMessage(err), "SECRET_KEY") {
+			t.Errorf("without a key, a secret value like a ciphertext: %v", err)
+		}
+		if _, n, err := db.FindTargets(ctx, apicron.Page{}); err != nil || n != 3 {
+			t.Errorf("targets after the refusal: %d, %v", n, err)
+		}
+		// The ciphertext this store cannot decrypt is kept by the mask, as before.
+		if _, err := db.UpdateTarget(ctx, tg.ID, apicron.TargetUpdate{Headers: &map[string]string{"Authorization": apicron.MaskedValue}}); err != nil {
+			t.Errorf("without a key, an update that keeps a ciphertext: %v", err)
 		}
 	})
 }

@@ -38,7 +38,8 @@ type Config struct {
 	// AES-256-GCM, and the headers of claimed runs waiting in a shared
 	// database. Clear values already stored still read, and are encrypted
 	// the next time their target is written. Without it they are stored in
-	// clear text.
+	// clear text, and a secret value that starts with enc:v1: (which marks an
+	// encrypted value) is refused.
 	SecretKey []byte
 }
 

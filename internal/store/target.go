@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/apicron/apicron"
 )
@@ -19,7 +20,7 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 		return err
 	}
 	return db.write(ctx, func(tx *tx) error {
-		headers, secret, err := db.encodeHeaders(t)
+		headers, secret, err := db.encodeHeaders(t, nil)
 		if err != nil {
 			return err
 		}
@@ -38,10 +39,13 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 
 // encodeHeaders returns a target's headers and secret header names as the
 // JSON the targets table holds, secret values encrypted when the store has
-// a key.
-func (db *DB) encodeHeaders(t *apicron.Target) (headers, secret string, err error) {
-	sealed, err := db.secrets.sealHeaders(t)
-	if err != nil {
+// a key but for the stored ciphertexts in kept (sealer.sealHeaders).
+func (db *DB) encodeHeaders(t *apicron.Target, kept map[string]string) (headers, secret string, err error) {
+	sealed, err := db.secrets.sealHeaders(t, kept)
+	var invalid *apicron.Error
+	if errors.As(err, &invalid) {
+		return "", "", err
+	} else if err != nil {
 		return "", "", fmt.Errorf("encrypt headers: %w", err)
 	}
 	h, err := json.Marshal(sealed)
@@ -151,20 +155,25 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		if t, sealed, err = db.findTarget(ctx, tx, id); err != nil {
 			return err
 		}
+		stored := make(map[string]string, len(sealed))
+		for _, name := range sealed {
+			stored[name] = t.Headers[name]
+		}
 		upd.Apply(t)
 		t.Normalize()
 		if err := t.Validate(); err != nil {
 			return err
 		}
-		for _, name := range sealed {
+		kept := keptCiphertexts(t, upd, stored)
+		for name := range kept {
 			// A kept ciphertext must stay in a secret header: in any other it
 			// would be sent, and shown, as it is.
-			if v, ok := t.Headers[name]; ok && isSealed(v) && !t.IsSecretHeader(name) {
+			if !t.IsSecretHeader(name) {
 				return apicron.Invalid("headers."+name, "its stored value cannot be decrypted (SECRET_KEY missing or wrong), "+
 					"so it cannot stop being secret; send a new value")
 			}
 		}
-		headers, secret, err := db.encodeHeaders(t)
+		headers, secret, err := db.encodeHeaders(t, kept)
 		if err != nil {
 			return err
 		}
@@ -179,6 +188,26 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		return nil, err
 	}
 	return t, nil
+}
+
+// keptCiphertexts returns, by header name, the values of t (upd applied)
+// that are the stored ciphertexts of stored (by stored header name) carried
+// over from the row: those of headers upd leaves as they are, or sends back
+// as the mask. A value the client sent is not among them, even one equal to
+// a stored ciphertext: what a client sends is never taken for ciphertext.
+func keptCiphertexts(t *apicron.Target, upd apicron.TargetUpdate, stored map[string]string) map[string]string {
+	kept := map[string]string{}
+	for name, v := range t.Headers {
+		if upd.Headers != nil && (*upd.Headers)[name] != apicron.MaskedValue {
+			continue // the client's value
+		}
+		for old, c := range stored {
+			if strings.EqualFold(old, name) && c == v {
+				kept[name] = v
+			}
+		}
+	}
+	return kept
 }
 
 // DeleteTarget implements apicron.Store.
