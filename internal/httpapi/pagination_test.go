@@ -171,6 +171,9 @@ func TestRuns_DeepPagingUnderLoad(t *testing.T) {
 
 // deepPagingUnderLoad is TestRuns_DeepPagingUnderLoad on one database.
 func deepPagingUnderLoad(t *testing.T, driver string) {
+	if driver == "sqlite" && storetest.RaceDetector {
+		t.Skip("a million runs take minutes to insert into SQLite under the race detector; run without -race")
+	}
 	const n = 1_000_000
 	e, fill, first, last := newFilledEnv(t, driver, 8, n)
 	// The runs of fill are scheduled a second apart up to testStart.
