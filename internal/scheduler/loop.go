@@ -74,7 +74,7 @@ func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
 		return idleWait
 	}
 	until := now.Add(s.cfg.ClaimLead)
-	for {
+	for ctx.Err() == nil { // stopping: no claim begins, the one under way ends (see claim)
 		s.mu.Lock()
 		ids := s.q.popDue(until, s.cfg.ClaimBatch)
 		s.mu.Unlock()
@@ -137,8 +137,17 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 	if s.cluster != nil {
 		busy = nil
 	}
+	// A claim under way when the engine stops is finished, not cut off: a
+	// transaction cancelled while its commit is on its way may still be
+	// applied by the database after the client gave up on it, leaving runs
+	// that no take, already done by then, will see. It is bounded by
+	// FinalWriteTimeout once ctx ends.
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.cfg.FinalWriteTimeout, cancel) })
+	defer stop()
 	s.writes.start(opClaim)
-	results, err := s.cfg.Store.Claim(ctx, now, until, ids, busy)
+	results, err := s.cfg.Store.Claim(cctx, now, until, ids, busy)
 	s.writes.end(ctx, s.logger, opClaim, err, "claim due schedules; retrying", "schedules", len(ids))
 	if err != nil {
 		// Nothing was claimed: the transaction rolled back. Try again later.

@@ -1,6 +1,7 @@
 package scheduler_test
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 	"testing"
@@ -152,5 +153,57 @@ func TestScheduler_ShutdownLogs(t *testing.T) {
 				t.Errorf("runs %v, want 2 INTERRUPTED", got)
 			}
 		})
+	})
+}
+
+// stallingClaims is the real store whose claims wait, once entered, until
+// the test releases them (or their context ends), as a claim waits on a
+// slow database.
+type stallingClaims struct {
+	*store.DB
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (e *stallingClaims) Claim(ctx context.Context, now, until time.Time, ids []int64, busy func(int64) bool) ([]apicron.ClaimResult, error) {
+	select {
+	case e.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-e.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return e.DB.Claim(ctx, now, until, ids, busy)
+}
+
+// TestScheduler_ShutdownFinishesClaimUnderWay: a claim under way when the
+// engine stops is finished, not cancelled, and the run it claims is sent
+// and recorded within the grace. Cancelled mid-transaction, a claim whose
+// commit is already on its way may still be applied by the database after
+// the engine gave up on it, leaving a RUNNING run nobody takes.
+func TestScheduler_ShutdownFinishesClaimUnderWay(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		clock := storetest.NewClock(t0)
+		db := storetest.Open(t, driver, clock)
+		eng := &stallingClaims{DB: db, entered: make(chan struct{}, 1), release: make(chan struct{})}
+		sch := mustSchedule(t, db, "http://127.0.0.1:9/", &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 60})
+		s := scheduler.New(scheduler.Config{Store: eng, Executor: succeed(clock), Clock: clock, ShutdownGrace: 5 * time.Second})
+		run := startRun(t, s)
+		waitFor(t, eng.entered, "the claim")
+		stopped := make(chan struct{})
+		go func() { defer close(stopped); run.stop() }()
+		time.Sleep(50 * time.Millisecond) // the stop reaches the engine while the claim waits
+		close(eng.release)
+		<-stopped
+		runs, _, err := db.FindRuns(t.Context(), apicron.RunFilter{ScheduleID: &sch.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) != 1 || runs[0].Status != apicron.Success {
+			t.Fatalf("runs after shutdown: %v, want the claimed one, SUCCESS", statuses(runs))
+		}
 	})
 }
