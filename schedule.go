@@ -1,6 +1,7 @@
 package apicron
 
 import (
+	"strings"
 	"time"
 )
 
@@ -13,10 +14,13 @@ const (
 	Interval ScheduleType = "INTERVAL"
 	// Window fires every IntervalSeconds for DurationSeconds, then stops.
 	Window ScheduleType = "WINDOW"
+	// Cron fires when CronExpression matches the wall clock of Timezone
+	// (CronTimetable states the DST rules).
+	Cron ScheduleType = "CRON"
 )
 
 // ScheduleTypes lists the valid schedule types.
-var ScheduleTypes = []ScheduleType{Interval, Window}
+var ScheduleTypes = []ScheduleType{Interval, Window, Cron}
 
 // ScheduleStatus is the state of a schedule.
 type ScheduleStatus string
@@ -34,6 +38,14 @@ var ScheduleStatuses = []ScheduleStatus{Active, Paused, Stopped}
 // StoppedWindowElapsed is the stopped reason of a WINDOW schedule whose window ended.
 const StoppedWindowElapsed = "window_elapsed"
 
+// StoppedNoOccurrences is the stopped reason of a schedule whose timetable
+// has no occurrence left within ten years.
+const StoppedNoOccurrences = "no_more_occurrences"
+
+// DefaultTimezone is the zone of a schedule that names none, unless
+// SCHEDULER_TIMEZONE says otherwise.
+const DefaultTimezone = "UTC"
+
 // MaxIntervalSeconds is the longest interval: one year.
 const MaxIntervalSeconds = 31_536_000
 
@@ -50,8 +62,13 @@ type Schedule struct {
 	Name            string
 	TargetID        int64
 	Type            ScheduleType
-	IntervalSeconds int
+	IntervalSeconds int  // INTERVAL and WINDOW; 0 for CRON
 	DurationSeconds *int // WINDOW only
+	// CronExpression is a CRON schedule's expression (ParseCron); "" otherwise.
+	CronExpression string
+	// Timezone is the IANA zone whose wall clock a CRON expression reads.
+	// Every schedule has one; intervals are elapsed time and ignore it.
+	Timezone string
 	// KeepRuns caps the finished runs the schedule keeps: retention deletes
 	// the older ones beyond its newest KeepRuns. Nil applies the service's
 	// default (RUN_KEEP_PER_SCHEDULE), itself possibly no cap.
@@ -80,6 +97,8 @@ type ScheduleUpdate struct {
 	Type            *ScheduleType
 	IntervalSeconds *int
 	DurationSeconds *int
+	CronExpression  *string
+	Timezone        *string
 	KeepRuns        **int // set to a nil *int to return to the service's default
 }
 
@@ -93,8 +112,16 @@ func (s *Schedule) Validate() error {
 	}
 	switch s.Type {
 	case Interval, Window:
+	case Cron:
+		return s.validateCron()
 	default:
-		return Invalid("schedule_type", "must be INTERVAL or WINDOW, got %q", s.Type)
+		return Invalid("schedule_type", "must be INTERVAL, WINDOW or CRON, got %q", s.Type)
+	}
+	if s.CronExpression != "" {
+		return Invalid("cron_expression", "is only allowed on CRON schedules")
+	}
+	if err := s.validateCommon(); err != nil {
+		return err
 	}
 	if s.IntervalSeconds < 1 || s.IntervalSeconds > MaxIntervalSeconds {
 		return Invalid("interval_seconds", "must be an integer between 1 and %d", MaxIntervalSeconds)
@@ -114,10 +141,48 @@ func (s *Schedule) Validate() error {
 			return Invalid("duration_seconds", "must be at most %d", MaxDurationSeconds)
 		}
 	}
+	return nil
+}
+
+// validateCommon checks the fields every kind has.
+func (s *Schedule) validateCommon() error {
 	if s.KeepRuns != nil && (*s.KeepRuns < 1 || *s.KeepRuns > MaxKeepRuns) {
 		return Invalid("keep_runs", "must be an integer between 1 and %d, or null for the service's default", MaxKeepRuns)
 	}
+	if s.Timezone != "" {
+		if _, err := LoadZone("timezone", s.Timezone); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+func (s *Schedule) validateCron() error {
+	if s.IntervalSeconds != 0 {
+		return Invalid("interval_seconds", "is not allowed on CRON schedules: cron_expression says when they fire")
+	}
+	if s.DurationSeconds != nil {
+		return Invalid("duration_seconds", "is only allowed on WINDOW schedules")
+	}
+	if strings.TrimSpace(s.CronExpression) == "" {
+		return Invalid("cron_expression", "is required for CRON schedules, e.g. \"0 9 * * MON-FRI\" or \"*/10 * * * * *\"")
+	}
+	if _, err := ParseCron(s.CronExpression); err != nil {
+		return err
+	}
+	return s.validateCommon()
+}
+
+// location is the schedule's zone; UTC when it names none or one that fails to load.
+func (s *Schedule) location() *time.Location {
+	if s.Timezone == "" {
+		return time.UTC
+	}
+	loc, err := LoadZone("timezone", s.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // Interval returns the schedule's interval as a duration.
@@ -127,6 +192,13 @@ func (s *Schedule) Interval() time.Duration {
 
 // Timetable returns the schedule's occurrences as they stand now.
 func (s *Schedule) Timetable() Timetable {
+	if s.Type == Cron {
+		c, err := cachedCron(s.CronExpression)
+		if err != nil {
+			return never{}
+		}
+		return CronTimetable{Expr: c, Loc: s.location()}
+	}
 	g := IntervalGrid{Anchor: s.AnchorAt, Every: s.Interval()}
 	if s.Type == Window && s.EndsAt != nil {
 		g.Until = *s.EndsAt
@@ -145,6 +217,11 @@ func (s *Schedule) Activate(now time.Time) {
 	next := now
 	s.NextRunAt = &next
 	s.EndsAt = nil
+	if s.Type == Cron {
+		s.RemainingMs = nil
+		s.planFrom(now)
+		return
+	}
 	if s.Type == Window {
 		rem := int64(*s.DurationSeconds) * 1000
 		if s.RemainingMs != nil {
@@ -170,6 +247,11 @@ func (s *Schedule) Resume(now time.Time) {
 	now = TruncMillis(now)
 	s.Status = Active
 	s.StoppedReason = ""
+	if s.Type == Cron {
+		s.RemainingMs = nil
+		s.planFrom(now)
+		return
+	}
 	next := IntervalGrid{Anchor: s.AnchorAt, Every: s.Interval()}.NextAtOrAfter(now)
 	s.EndsAt = nil
 	if s.Type == Window {
@@ -185,6 +267,17 @@ func (s *Schedule) Resume(now time.Time) {
 	}
 	s.NextRunAt = &next
 	s.RemainingMs = nil
+}
+
+// planFrom sets an ACTIVE timetable schedule's next occurrence to its first
+// at or after now; with none left it stops.
+func (s *Schedule) planFrom(now time.Time) {
+	next := s.Timetable().Next(now.Add(-time.Millisecond))
+	if next.IsZero() {
+		s.Stop(StoppedNoOccurrences)
+		return
+	}
+	s.NextRunAt = &next
 }
 
 // Pause makes s PAUSED at now; a WINDOW keeps the time it had left, and
@@ -229,6 +322,22 @@ func (u ScheduleUpdate) Apply(s *Schedule, now time.Time) {
 	}
 	if u.KeepRuns != nil {
 		s.KeepRuns = *u.KeepRuns
+	}
+	if u.CronExpression != nil || u.Timezone != nil {
+		changed := false
+		if u.CronExpression != nil && *u.CronExpression != s.CronExpression {
+			s.CronExpression, changed = *u.CronExpression, true
+		}
+		if u.Timezone != nil && *u.Timezone != s.Timezone {
+			s.Timezone, changed = *u.Timezone, true
+		}
+		// A CRON schedule's next occurrence is the new timetable's first
+		// from now on; a bad expression is refused by Validate afterwards.
+		if changed && s.Type == Cron && s.Status == Active {
+			if _, err := ParseCron(s.CronExpression); err == nil {
+				s.planFrom(TruncMillis(now))
+			}
+		}
 	}
 	if u.IntervalSeconds != nil && *u.IntervalSeconds != s.IntervalSeconds {
 		old := IntervalGrid{Anchor: s.AnchorAt, Every: s.Interval()}
@@ -293,8 +402,11 @@ type Claim struct {
 	ScheduledAt time.Time
 	// Missed counts the earlier due occurrences coalesced into this one.
 	Missed int64
-	// Stop is true when the schedule's window has ended.
+	// Stop is true when the schedule is to stop: its window has ended, or
+	// (with Fire) this is its last occurrence.
 	Stop bool
+	// StopReason is why, when it is not StoppedWindowElapsed.
+	StopReason string
 	// Next is the schedule's next occurrence (or, for a window past its
 	// last occurrence, its end); nil after Stop.
 	Next *time.Time
@@ -333,8 +445,12 @@ func (s *Schedule) Plan(now, until time.Time) Claim {
 	}
 	c := Claim{Fire: true, ScheduledAt: last, Missed: tt.Count(due, last)}
 	next := tt.Next(last)
-	if next.IsZero() { // no occurrence left in the window: park at its end
-		next = *s.EndsAt
+	if next.IsZero() {
+		if s.EndsAt == nil { // nothing left at all: fire this one, then stop
+			c.Stop, c.StopReason = true, StoppedNoOccurrences
+			return c
+		}
+		next = *s.EndsAt // no occurrence left in the window: park at its end
 	}
 	c.Next = &next
 	return c
@@ -343,4 +459,42 @@ func (s *Schedule) Plan(now, until time.Time) Claim {
 // TruncMillis drops what is below a millisecond, the precision apicron stores, and converts to UTC.
 func TruncMillis(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Millisecond)
+}
+
+// MaxPreview is the most occurrences a preview lists.
+const MaxPreview = 100
+
+// Upcoming returns the next n occurrences of s as it stands at now, each
+// with the DST rule that placed it (CRON only). A PAUSED schedule is
+// previewed as if resumed at now; a STOPPED one has none. It does not change s.
+func (s *Schedule) Upcoming(now time.Time, n int) []Occurrence {
+	c := *s
+	switch c.Status {
+	case Stopped:
+		return nil
+	case Paused:
+		c.Resume(now)
+	}
+	if c.Status != Active || c.NextRunAt == nil || n < 1 {
+		return nil
+	}
+	tt := c.Timetable()
+	ct, isCron := tt.(CronTimetable)
+	next := *c.NextRunAt
+	var out []Occurrence
+	for len(out) < n && !next.IsZero() {
+		if c.EndsAt != nil && !next.Before(*c.EndsAt) {
+			break
+		}
+		o := Occurrence{At: next}
+		if isCron {
+			o = ct.NextOccurrence(next.Add(-time.Second))
+			if !o.At.Equal(next) { // not on the timetable: shown as planned
+				o = Occurrence{At: next}
+			}
+		}
+		out = append(out, o)
+		next = tt.Next(next)
+	}
+	return out
 }

@@ -372,3 +372,80 @@ func TestHistogram(t *testing.T) {
 		t.Fatal("histogram does not survive encode/decode")
 	}
 }
+
+func TestSchedule_ValidateCron(t *testing.T) {
+	cron := func(expr, zone string) apicron.Schedule {
+		return apicron.Schedule{Name: "c", TargetID: 1, Type: apicron.Cron, CronExpression: expr, Timezone: zone}
+	}
+	for _, c := range []struct {
+		s     apicron.Schedule
+		field string
+	}{
+		{cron("", "UTC"), "cron_expression"},
+		{cron("61 * * * *", "UTC"), "cron_expression"},
+		{cron("0 9 * * *", "Mars/Olympus"), "timezone"},
+		{func() apicron.Schedule { s := cron("0 9 * * *", "UTC"); s.IntervalSeconds = 5; return s }(), "interval_seconds"},
+		{func() apicron.Schedule { s := cron("0 9 * * *", "UTC"); s.DurationSeconds = ptr(5); return s }(), "duration_seconds"},
+		{apicron.Schedule{Name: "i", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 5, CronExpression: "* * * * *"}, "cron_expression"},
+		{apicron.Schedule{Name: "i", TargetID: 1, Type: apicron.Interval, IntervalSeconds: 5, Timezone: "Nowhere"}, "timezone"},
+	} {
+		if err := c.s.Validate(); apicron.ErrorCode(err) != apicron.EINVALID || apicron.ErrorField(err) != c.field {
+			t.Errorf("%+v: got %v, want EINVALID on %s", c.s, err, c.field)
+		}
+	}
+	if s := cron("0 9 * * MON-FRI", "Europe/Paris"); s.Validate() != nil {
+		t.Errorf("valid CRON schedule refused: %v", s.Validate())
+	}
+}
+
+func TestSchedule_CronLifecycle(t *testing.T) {
+	// Created at 08:59:30.250 in Paris (UTC+1 in January): the first occurrence is 09:00 local.
+	now := time.Date(2026, 1, 5, 7, 59, 30, 250e6, time.UTC)
+	s := &apicron.Schedule{Name: "c", TargetID: 1, Type: apicron.Cron, CronExpression: "0 9 * * *", Timezone: "Europe/Paris"}
+	s.Activate(now)
+	nine := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
+	if s.NextRunAt == nil || !s.NextRunAt.Equal(nine) {
+		t.Fatalf("next after create = %v, want %s", s.NextRunAt, nine)
+	}
+	c := s.Plan(nine, nine.Add(50*time.Millisecond))
+	if !c.Fire || !c.ScheduledAt.Equal(nine) || c.Next == nil || !c.Next.Equal(nine.Add(24*time.Hour)) {
+		t.Fatalf("plan at 09:00: %+v", c)
+	}
+	// Paused over two occurrences, resumed between: they are not owed.
+	s.NextRunAt = c.Next
+	s.Pause(nine.Add(time.Hour))
+	s.Resume(nine.Add(49 * time.Hour))
+	if want := nine.Add(72 * time.Hour); !s.NextRunAt.Equal(want) {
+		t.Fatalf("next after resume = %s, want %s", s.NextRunAt, want)
+	}
+	// A new expression and zone plan from now.
+	expr, zone := "30 6 * * *", "America/New_York"
+	apicron.ScheduleUpdate{CronExpression: &expr, Timezone: &zone}.Apply(s, nine.Add(49*time.Hour))
+	if want := time.Date(2026, 1, 7, 11, 30, 0, 0, time.UTC); !s.NextRunAt.Equal(want) {
+		t.Fatalf("next after update = %s, want %s", s.NextRunAt, want)
+	}
+	// Preview: five occurrences, in order, the first the planned one.
+	up := s.Upcoming(nine.Add(49*time.Hour), 5)
+	if len(up) != 5 || !up[0].At.Equal(*s.NextRunAt) || !up[4].At.Equal(s.NextRunAt.Add(96*time.Hour)) {
+		t.Fatalf("upcoming %v", up)
+	}
+}
+
+func TestSchedule_UpcomingMarksDST(t *testing.T) {
+	s := &apicron.Schedule{Name: "c", TargetID: 1, Type: apicron.Cron, CronExpression: "30 2 * * *", Timezone: "America/New_York"}
+	s.Activate(time.Date(2026, 3, 6, 12, 0, 0, 0, time.UTC))
+	up := s.Upcoming(time.Date(2026, 3, 6, 12, 0, 0, 0, time.UTC), 3)
+	if len(up) != 3 || up[0].DST != "" || up[1].DST != apicron.DSTGap || up[2].DST != "" ||
+		!up[1].At.Equal(time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC)) {
+		t.Fatalf("upcoming through the spring gap: %+v", up)
+	}
+	w := newWindow(10, 25)
+	w.Activate(t0)
+	if up := w.Upcoming(t0, 10); len(up) != 3 || !up[2].At.Equal(sec(20)) {
+		t.Fatalf("window upcoming %v, want 0s 10s 20s", up)
+	}
+	w.Stop(apicron.StoppedWindowElapsed)
+	if up := w.Upcoming(t0, 10); len(up) != 0 {
+		t.Fatalf("stopped schedule upcoming %v", up)
+	}
+}

@@ -82,3 +82,11 @@ func (g IntervalGrid) Count(from, to time.Time) int64 {
 	}
 	return int64((to.Sub(first)-1)/g.Every) + 1
 }
+
+// never is the timetable of a schedule that cannot fire (its expression no
+// longer parses): it has no occurrence.
+type never struct{}
+
+func (never) Next(time.Time) time.Time         { return time.Time{} }
+func (never) Last(time.Time) time.Time         { return time.Time{} }
+func (never) Count(time.Time, time.Time) int64 { return 0 }

@@ -64,7 +64,7 @@ type due struct {
 var claimReadSQL = newLockedBatchSQL(func(n int) string {
 	return `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds,
 		s.status, s.stopped_reason, s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
-		t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects
+		s.cron_expression, s.timezone, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects
 		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
@@ -135,9 +135,13 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 			continue // deleted meanwhile
 		}
 		plan := d.s.Plan(now, until)
+		reason := plan.StopReason
+		if reason == "" {
+			reason = apicron.StoppedWindowElapsed
+		}
 		switch {
-		case plan.Stop:
-			d.s.Stop(apicron.StoppedWindowElapsed)
+		case plan.Stop && !plan.Fire:
+			d.s.Stop(reason)
 			if err := saveSchedule(ctx, tx, d.s); err != nil {
 				return nil, err
 			}
@@ -148,7 +152,14 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 			continue
 		}
 		out[i].Next = plan.Next
-		advance = append(advance, id, ms(*plan.Next))
+		if plan.Stop { // its last occurrence: it fires, and the schedule stops
+			d.s.Stop(reason)
+			if err := saveSchedule(ctx, tx, d.s); err != nil {
+				return nil, err
+			}
+		} else {
+			advance = append(advance, id, ms(*plan.Next))
+		}
 		if running[id] {
 			addStats(id, 1, plan.Missed)
 			continue
@@ -168,7 +179,9 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		if d.retries.Valid {
 			j.MaxRetries = int(d.retries.Int64)
 		}
-		j.RetryDeadline = *plan.Next
+		if plan.Next != nil {
+			j.RetryDeadline = *plan.Next
+		}
 		out[i].Job = j
 		fire = append(fire, i)
 	}

@@ -16,7 +16,7 @@ import (
 // with scheduleFullColumns and scanFullSchedule, and written only on create
 // and update, so saving a schedule a claim read never clears it.
 const scheduleColumns = `id, name, target_id, schedule_type, interval_seconds, duration_seconds, status, stopped_reason,
-	anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at`
+	anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, cron_expression, timezone`
 
 // scheduleFullColumns are the columns scanFullSchedule reads: every field.
 const scheduleFullColumns = scheduleColumns + ", keep_runs"
@@ -31,7 +31,7 @@ func scanSchedule(row scanner) (*apicron.Schedule, error) {
 		createdAt, updatedAt  int64
 	)
 	err := row.Scan(&s.ID, &s.Name, &s.TargetID, &typ, &s.IntervalSeconds, &duration, &status, &s.StoppedReason,
-		&anchor, &next, &ends, &remaining, &s.Version, &createdAt, &updatedAt)
+		&anchor, &next, &ends, &remaining, &s.Version, &createdAt, &updatedAt, &s.CronExpression, &s.Timezone)
 	if err != nil {
 		return nil, err
 	}
@@ -88,15 +88,19 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 			return err
 		}
 		s.RemainingMs = nil
+		if s.Timezone == "" {
+			s.Timezone = apicron.DefaultTimezone
+		}
 		s.Activate(tx.now)
 		s.Version = 1
 		s.CreatedAt, s.UpdatedAt = tx.now, tx.now
 		err := tx.queryRow(ctx, `INSERT INTO schedules (name, target_id, schedule_type, interval_seconds, duration_seconds, status,
-			stopped_reason, anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, keep_runs)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			stopped_reason, anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, keep_runs,
+			cron_expression, timezone)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 			s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
-			s.Version, ms(tx.now), ms(tx.now), nullInt(s.KeepRuns)).Scan(&s.ID)
+			s.Version, ms(tx.now), ms(tx.now), nullInt(s.KeepRuns), s.CronExpression, s.Timezone).Scan(&s.ID)
 		if err != nil {
 			return fmt.Errorf("insert schedule: %w", err)
 		}
@@ -117,10 +121,10 @@ func saveSchedule(ctx context.Context, tx *tx, s *apicron.Schedule) error {
 	}
 	_, err := tx.exec(ctx, `UPDATE schedules SET name = ?, target_id = ?, schedule_type = ?, interval_seconds = ?,
 		duration_seconds = ?, status = ?, stopped_reason = ?, anchor_at = ?, next_run_at = ?, ends_at = ?,
-		remaining_ms = ?, version = ?, updated_at = ? WHERE id = ?`,
+		remaining_ms = ?, version = ?, updated_at = ?, cron_expression = ?, timezone = ? WHERE id = ?`,
 		s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 		s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
-		s.Version, ms(tx.now), s.ID)
+		s.Version, ms(tx.now), s.CronExpression, s.Timezone, s.ID)
 	if err != nil {
 		return fmt.Errorf("update schedule %d: %w", s.ID, err)
 	}
