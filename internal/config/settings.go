@@ -67,11 +67,11 @@ var settings = []setting{
 	},
 	{
 		env: "SCHEDULER_TIMEZONE", flag: "scheduler-timezone", def: "UTC",
-		help: "IANA time zone for schedules, e.g. UTC or Europe/Paris.",
+		help: "IANA time zone of schedules created without one, e.g. UTC or Europe/Paris.",
 		set: func(c *Config, v string) error {
-			loc, err := time.LoadLocation(v)
+			loc, err := apicron.LoadZone("timezone", v)
 			if err != nil {
-				return errors.New("must be an IANA time zone name such as UTC or Europe/Paris")
+				return errors.New("must be an IANA time zone name such as UTC or Europe/Paris (the default zone of schedules created without one)")
 			}
 			c.TimezoneName, c.Timezone = v, loc
 			return nil

@@ -166,17 +166,19 @@ func TestOpenAPI(t *testing.T) {
 			t.Errorf("openapi %s, info %+v, content type %q", doc.OpenAPI, doc.Info, r.header.Get("Content-Type"))
 		}
 		want := map[string][]string{
-			"/targets":               {"post", "get"},
-			"/targets/{id}":          {"get", "put", "patch", "delete"},
-			"/schedules":             {"post", "get"},
-			"/schedules/{id}":        {"get", "put", "patch", "delete"},
-			"/schedules/{id}/pause":  {"post"},
-			"/schedules/{id}/resume": {"post"},
-			"/runs":                  {"get"},
-			"/runs/{id}":             {"get"},
-			"/metrics":               {"get"},
-			"/metrics/schedules":     {"get"},
-			"/health":                {"get"},
+			"/targets":                {"post", "get"},
+			"/targets/{id}":           {"get", "put", "patch", "delete"},
+			"/schedules":              {"post", "get"},
+			"/schedules/{id}":         {"get", "put", "patch", "delete"},
+			"/schedules/{id}/pause":   {"post"},
+			"/schedules/{id}/resume":  {"post"},
+			"/schedules/{id}/preview": {"get"},
+			"/schedules/preview":      {"post"},
+			"/runs":                   {"get"},
+			"/runs/{id}":              {"get"},
+			"/metrics":                {"get"},
+			"/metrics/schedules":      {"get"},
+			"/health":                 {"get"},
 		}
 		for path, methods := range want {
 			for _, m := range methods {
@@ -515,10 +517,11 @@ func TestUnknownQueryParameters(t *testing.T) {
 		}
 		e.expect(t, http.MethodGet, "/openapi.json", nil, http.StatusOK, &doc)
 		bodies := map[string]string{
-			"/targets":        `{"name": "n", "url": "https://example.com/"}`,
-			"/targets/{id}":   `{"name": "renamed"}`,
-			"/schedules":      `{"name": "s", "target_id": 1, "schedule_type": "INTERVAL", "interval_seconds": 5}`,
-			"/schedules/{id}": `{"interval_seconds": 5}`,
+			"/targets":           `{"name": "n", "url": "https://example.com/"}`,
+			"/targets/{id}":      `{"name": "renamed"}`,
+			"/schedules":         `{"name": "s", "target_id": 1, "schedule_type": "INTERVAL", "interval_seconds": 5}`,
+			"/schedules/{id}":    `{"interval_seconds": 5}`,
+			"/schedules/preview": `{"schedule_type": "CRON", "cron_expression": "0 9 * * *"}`,
 		}
 		n := 0
 		for path, item := range doc.Paths {
@@ -553,8 +556,8 @@ func TestUnknownQueryParameters(t *testing.T) {
 				n++
 			}
 		}
-		if n != 19 {
-			t.Errorf("tried %d operations, want all 19", n)
+		if n != 21 {
+			t.Errorf("tried %d operations, want all 21", n)
 		}
 		var tgt target
 		e.expect(t, http.MethodGet, "/targets/1", nil, http.StatusOK, &tgt)

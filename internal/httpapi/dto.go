@@ -111,9 +111,11 @@ type Schedule struct {
 	JobID            string   `json:"job_id" example:"schedule-1" doc:"The engine's key for the schedule's job: schedule-<id>, derived from the id, so it never changes and is the same on every node"`
 	Name             string   `json:"name"`
 	TargetID         int64    `json:"target_id"`
-	ScheduleType     string   `json:"schedule_type" enum:"INTERVAL,WINDOW"`
-	IntervalSeconds  int      `json:"interval_seconds"`
+	ScheduleType     string   `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON"`
+	IntervalSeconds  *int     `json:"interval_seconds" doc:"Seconds between occurrences; null for CRON"`
 	DurationSeconds  *int     `json:"duration_seconds" doc:"Window length; WINDOW schedules only"`
+	CronExpression   *string  `json:"cron_expression" doc:"When a CRON schedule fires; null for the other kinds"`
+	Timezone         string   `json:"timezone" example:"Europe/Paris" doc:"IANA zone whose wall clock a CRON expression reads (INTERVAL and WINDOW are elapsed time and ignore it)"`
 	Status           string   `json:"status" enum:"ACTIVE,PAUSED,STOPPED"`
 	StoppedReason    *string  `json:"stopped_reason" doc:"Why a STOPPED schedule stopped, e.g. window_elapsed"`
 	NextRunAt        *string  `json:"next_run_at" format:"date-time" doc:"Next occurrence; null unless ACTIVE"`
@@ -129,9 +131,11 @@ type ScheduleCreate struct {
 	_               struct{} `json:"-" additionalProperties:"false"`
 	Name            string   `json:"name" minLength:"1" example:"every-30-seconds"`
 	TargetID        int64    `json:"target_id" minimum:"1" example:"1"`
-	ScheduleType    string   `json:"schedule_type" enum:"INTERVAL,WINDOW" example:"INTERVAL"`
-	IntervalSeconds int      `json:"interval_seconds" minimum:"1" example:"30"`
-	DurationSeconds *int     `json:"duration_seconds,omitempty" nullable:"true" minimum:"1" doc:"Required for WINDOW, at least interval_seconds; refused for INTERVAL (null is the same as absent)"`
+	ScheduleType    string   `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON" example:"INTERVAL"`
+	IntervalSeconds *int     `json:"interval_seconds,omitempty" minimum:"1" example:"30" doc:"Seconds between occurrences: required for INTERVAL and WINDOW, refused for CRON"`
+	DurationSeconds *int     `json:"duration_seconds,omitempty" nullable:"true" minimum:"1" doc:"Required for WINDOW, at least interval_seconds; refused for INTERVAL and CRON (null is the same as absent)"`
+	CronExpression  *string  `json:"cron_expression,omitempty" example:"0 9 * * MON-FRI" doc:"Required for CRON, refused for the others: 5 fields (minute hour day-of-month month day-of-week), 6 with a leading seconds field, or @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly. Day of month and day of week both restricted match either (Vixie cron)"`
+	Timezone        *string  `json:"timezone,omitempty" example:"America/New_York" doc:"IANA zone for a CRON expression's wall clock; absent: the service's SCHEDULER_TIMEZONE (by default UTC)"`
 	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" doc:"Keep only this many finished runs, the newest: retention deletes older ones. Null or absent applies the service's RUN_KEEP_PER_SCHEDULE (by default no cap)"`
 }
 
@@ -142,9 +146,11 @@ type ScheduleUpdate struct {
 	_               struct{} `json:"-" additionalProperties:"false"`
 	Name            *string  `json:"name,omitempty" minLength:"1"`
 	TargetID        *int64   `json:"target_id,omitempty" minimum:"1"`
-	ScheduleType    *string  `json:"schedule_type,omitempty" enum:"INTERVAL,WINDOW"`
+	ScheduleType    *string  `json:"schedule_type,omitempty" enum:"INTERVAL,WINDOW,CRON"`
 	IntervalSeconds *int     `json:"interval_seconds,omitempty" minimum:"1"`
 	DurationSeconds *int     `json:"duration_seconds,omitempty" minimum:"1"`
+	CronExpression  *string  `json:"cron_expression,omitempty" doc:"A CRON schedule's new expression; its next occurrence becomes the new expression's first from now"`
+	Timezone        *string  `json:"timezone,omitempty" doc:"New IANA zone; a CRON schedule's next occurrence is planned again in it"`
 	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" doc:"Keep only this many finished runs; null returns to the service's RUN_KEEP_PER_SCHEDULE"`
 }
 
@@ -161,8 +167,9 @@ func newSchedule(s *apicron.Schedule) Schedule {
 		Name:            s.Name,
 		TargetID:        s.TargetID,
 		ScheduleType:    string(s.Type),
-		IntervalSeconds: s.IntervalSeconds,
 		DurationSeconds: s.DurationSeconds,
+		CronExpression:  nullString(s.CronExpression),
+		Timezone:        s.Timezone,
 		KeepRuns:        s.KeepRuns,
 		Status:          string(s.Status),
 		StoppedReason:   nullString(s.StoppedReason),
@@ -171,9 +178,48 @@ func newSchedule(s *apicron.Schedule) Schedule {
 		CreatedAt:       formatTime(s.CreatedAt),
 		UpdatedAt:       formatTime(s.UpdatedAt),
 	}
+	if s.Type != apicron.Cron {
+		out.IntervalSeconds = &s.IntervalSeconds
+	}
 	if s.RemainingMs != nil {
 		rem := float64(*s.RemainingMs) / 1000
 		out.RemainingSeconds = &rem
+	}
+	return out
+}
+
+// SchedulePreview is the next occurrences of a schedule, as
+// GET /schedules/{id}/preview and POST /schedules/preview return them.
+type SchedulePreview struct {
+	ScheduleType string              `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON"`
+	Timezone     string              `json:"timezone" example:"America/New_York"`
+	Status       string              `json:"status" enum:"ACTIVE,PAUSED,STOPPED" doc:"A PAUSED schedule is previewed as if resumed now; a STOPPED one has no occurrences"`
+	Occurrences  []PreviewOccurrence `json:"occurrences" nullable:"false"`
+}
+
+// PreviewOccurrence is one planned fire time.
+type PreviewOccurrence struct {
+	At        string  `json:"at" format:"date-time" example:"2026-03-08T07:00:00Z" doc:"The instant, in UTC"`
+	Local     string  `json:"local" example:"2026-03-08T03:00:00-04:00" doc:"The same instant on the schedule's wall clock, with its UTC offset (RFC 3339)"`
+	UTCOffset string  `json:"utc_offset" example:"-04:00"`
+	Zone      string  `json:"zone" example:"EDT" doc:"The zone's abbreviation at that instant"`
+	DSTRule   *string `json:"dst_rule" enum:"gap,first_of_two,both_first,both_second" doc:"Set where a DST rule placed the occurrence: gap (its wall-clock time does not exist that day; it fires at the first instant after the gap), first_of_two (the time happens twice; it fires at the first only), both_first and both_second (the time happens twice and, the hour field matching every hour, it fires at both)"`
+}
+
+func newPreview(s *apicron.Schedule, occ []apicron.Occurrence) SchedulePreview {
+	out := SchedulePreview{ScheduleType: string(s.Type), Timezone: s.Timezone, Status: string(s.Status),
+		Occurrences: make([]PreviewOccurrence, 0, len(occ))}
+	loc, err := apicron.LoadZone("timezone", s.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	for _, o := range occ {
+		l := o.At.In(loc)
+		name, _ := l.Zone()
+		out.Occurrences = append(out.Occurrences, PreviewOccurrence{
+			At: formatTime(o.At), Local: l.Format(time.RFC3339Nano), UTCOffset: l.Format("-07:00"), Zone: name,
+			DSTRule: nullString(o.DST),
+		})
 	}
 	return out
 }

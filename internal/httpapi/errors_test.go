@@ -59,7 +59,7 @@ func TestErrors_NoGoIsms(t *testing.T) {
 	scheduleFields := []field{
 		{"name", "string", map[string]string{long(apicron.MaxNameLength + 1): fmt.Sprintf("at most %d characters", apicron.MaxNameLength)}},
 		{"target_id", "integer", map[string]string{"0": "at least 1", "1e300": "at most 9007199254740991", "9223372036854775808": "at most 9007199254740991"}},
-		{"schedule_type", "string", map[string]string{`"CRON"`: "must be one of INTERVAL, WINDOW"}},
+		{"schedule_type", "string", map[string]string{`"HOURLY"`: "must be one of INTERVAL, WINDOW, CRON"}},
 		{"interval_seconds", "integer", map[string]string{"0": "at least 1", "31536001": "at most 31536000", "1e9": "at most 31536000", "3.5e7": "at most 31536000"}},
 		{"duration_seconds", "integer", map[string]string{"0": "at least 1", "1e12": "at most 315360000"}},
 		{"keep_runs", "integer", map[string]string{"0": "at least 1", "1e7": "at most 1000000"}},

@@ -238,6 +238,8 @@ type schedule struct {
 	ScheduleType     string   `json:"schedule_type"`
 	IntervalSeconds  int      `json:"interval_seconds"`
 	DurationSeconds  *int     `json:"duration_seconds"`
+	CronExpression   *string  `json:"cron_expression"`
+	Timezone         string   `json:"timezone"`
 	Status           string   `json:"status"`
 	StoppedReason    *string  `json:"stopped_reason"`
 	NextRunAt        *string  `json:"next_run_at"`

@@ -64,6 +64,9 @@ type Config struct {
 	// attacker points at this host (DNS rebinding) cannot use the API as
 	// its own origin. Optional: without it the API answers to any host.
 	AllowedHosts []string
+	// DefaultTimezone is the zone of a schedule created without one (the
+	// service's SCHEDULER_TIMEZONE). Optional: UTC.
+	DefaultTimezone string
 }
 
 // Validate reports a missing required dependency.
@@ -84,6 +87,11 @@ func (c *Config) Validate() error {
 	if _, err := parseHostList(c.AllowedHosts); err != nil {
 		return fmt.Errorf("httpapi: config: %w", err)
 	}
+	if c.DefaultTimezone != "" {
+		if _, err := apicron.LoadZone("timezone", c.DefaultTimezone); err != nil {
+			return fmt.Errorf("httpapi: config: DefaultTimezone: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -102,6 +110,8 @@ type Server struct {
 	// crossOrigin refuses browsers' cross-origin writes, with tokens or without.
 	crossOrigin *http.CrossOriginProtection
 	urlCheck    func(rawURL string) error
+	// defaultTimezone fills the timezone of a schedule created without one.
+	defaultTimezone string
 
 	mux   *http.ServeMux
 	api   huma.API
@@ -146,6 +156,11 @@ func newServer(cfg Config, authenticated bool) *Server {
 		crossOrigin: http.NewCrossOriginProtection(),
 		urlCheck:    cfg.URLCheckFunc,
 		mux:         http.NewServeMux(),
+
+		defaultTimezone: cfg.DefaultTimezone,
+	}
+	if s.defaultTimezone == "" {
+		s.defaultTimezone = apicron.DefaultTimezone
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

@@ -32,6 +32,8 @@ func (s *Server) routes() {
 	register(api, op("update-schedule", http.MethodPut, "/schedules/{id}", "Update a schedule (any subset of fields)", "Schedules", 0), s.updateSchedule)
 	register(api, op("patch-schedule", http.MethodPatch, "/schedules/{id}", "Update a schedule (same as PUT)", "Schedules", 0), s.updateSchedule)
 	register(api, op("delete-schedule", http.MethodDelete, "/schedules/{id}", "Delete a schedule (its runs stay)", "Schedules", http.StatusNoContent), s.deleteSchedule)
+	register(api, op("preview-schedule", http.MethodGet, "/schedules/{id}/preview", "The next occurrences of a schedule, in UTC and in its zone", "Schedules", 0), s.previewSchedule)
+	register(api, op("preview-unsaved-schedule", http.MethodPost, "/schedules/preview", "The next occurrences of a schedule body, without creating it", "Schedules", 0), s.previewUnsaved)
 	register(api, conflict(op("pause-schedule", http.MethodPost, "/schedules/{id}/pause", "Pause a schedule", "Schedules", 0),
 		"The schedule is STOPPED: a window that ended cannot be paused"), s.pauseSchedule)
 	register(api, conflict(op("resume-schedule", http.MethodPost, "/schedules/{id}/resume", "Resume a paused schedule", "Schedules", 0),

@@ -39,17 +39,35 @@ type listSchedulesOutput struct {
 	Body       []Schedule `nullable:"false"`
 }
 
-func (s *Server) createSchedule(ctx context.Context, in *createScheduleInput) (*scheduleOutput, error) {
-	b := in.Body
+// newScheduleFrom converts a create body, the service's default zone
+// filling an absent timezone, and validates it.
+func (s *Server) newScheduleFrom(b ScheduleCreate) (*apicron.Schedule, error) {
 	sc := &apicron.Schedule{
 		Name:            b.Name,
 		TargetID:        b.TargetID,
 		Type:            apicron.ScheduleType(b.ScheduleType),
-		IntervalSeconds: b.IntervalSeconds,
 		DurationSeconds: b.DurationSeconds,
 		KeepRuns:        b.KeepRuns,
+		Timezone:        s.defaultTimezone,
 	}
-	if err := sc.Validate(); err != nil {
+	if b.IntervalSeconds != nil {
+		sc.IntervalSeconds = *b.IntervalSeconds
+	}
+	if b.CronExpression != nil {
+		sc.CronExpression = *b.CronExpression
+	}
+	if b.Timezone != nil {
+		sc.Timezone = *b.Timezone
+	}
+	if (sc.Type == apicron.Interval || sc.Type == apicron.Window) && b.IntervalSeconds == nil {
+		return nil, apicron.Invalid("interval_seconds", "is required for %s schedules", sc.Type)
+	}
+	return sc, sc.Validate()
+}
+
+func (s *Server) createSchedule(ctx context.Context, in *createScheduleInput) (*scheduleOutput, error) {
+	sc, err := s.newScheduleFrom(in.Body)
+	if err != nil {
 		return nil, s.apiError(ctx, "create schedule", err)
 	}
 	if err := s.store.CreateSchedule(ctx, sc); err != nil {
@@ -90,7 +108,8 @@ func (s *Server) listSchedules(ctx context.Context, in *listSchedulesInput) (*li
 // updateSchedule converts the body; the store applies it in its transaction,
 // validates the result, checks that the target exists and replans.
 func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*scheduleOutput, error) {
-	nulls, err := nullFields(in.RawBody, "name", "target_id", "schedule_type", "interval_seconds", "duration_seconds")
+	nulls, err := nullFields(in.RawBody, "name", "target_id", "schedule_type", "interval_seconds", "duration_seconds",
+		"cron_expression", "timezone")
 	if err != nil {
 		return nil, s.apiError(ctx, "update schedule", err)
 	}
@@ -100,6 +119,8 @@ func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*
 		TargetID:        b.TargetID,
 		IntervalSeconds: b.IntervalSeconds,
 		DurationSeconds: b.DurationSeconds,
+		CronExpression:  b.CronExpression,
+		Timezone:        b.Timezone,
 	}
 	if b.ScheduleType != nil {
 		t := apicron.ScheduleType(*b.ScheduleType)
@@ -140,4 +161,64 @@ func (s *Server) resumeSchedule(ctx context.Context, in *idPath) (*scheduleOutpu
 	}
 	s.notify(sc.ID)
 	return &scheduleOutput{Body: newSchedule(sc)}, nil
+}
+
+type previewScheduleInput struct {
+	ID int64 `path:"id" doc:"Resource id"`
+	N  int   `query:"n" minimum:"1" maximum:"100" default:"10" doc:"How many occurrences"`
+}
+
+type previewOutput struct {
+	Body SchedulePreview
+}
+
+// SchedulePreviewRequest is the body of POST /schedules/preview: a schedule
+// as POST /schedules takes it, name and target_id optional.
+type SchedulePreviewRequest struct {
+	_               struct{} `json:"-" additionalProperties:"false"`
+	Name            string   `json:"name,omitempty" doc:"Ignored; allowed so that a create body can be previewed as it is"`
+	TargetID        int64    `json:"target_id,omitempty" minimum:"1" doc:"Ignored, as name"`
+	ScheduleType    string   `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON" example:"CRON"`
+	IntervalSeconds *int     `json:"interval_seconds,omitempty" minimum:"1"`
+	DurationSeconds *int     `json:"duration_seconds,omitempty" nullable:"true" minimum:"1"`
+	CronExpression  *string  `json:"cron_expression,omitempty" example:"30 2 * * *"`
+	Timezone        *string  `json:"timezone,omitempty" example:"America/New_York"`
+	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" doc:"Ignored, as name"`
+}
+
+type previewBodyInput struct {
+	N       int `query:"n" minimum:"1" maximum:"100" default:"10" doc:"How many occurrences"`
+	RawBody []byte
+	Body    SchedulePreviewRequest
+}
+
+// Resolve refuses a body that is not valid UTF-8.
+func (in *previewBodyInput) Resolve(huma.Context) []error { return checkUTF8(in.RawBody) }
+
+func (s *Server) previewSchedule(ctx context.Context, in *previewScheduleInput) (*previewOutput, error) {
+	sc, err := s.store.FindScheduleByID(ctx, in.ID)
+	if err != nil {
+		return nil, s.apiError(ctx, "preview schedule", err)
+	}
+	return &previewOutput{Body: newPreview(sc, sc.Upcoming(s.clock.Now(), in.N))}, nil
+}
+
+// previewUnsaved previews a body as if it were created now; nothing is stored.
+func (s *Server) previewUnsaved(ctx context.Context, in *previewBodyInput) (*previewOutput, error) {
+	b := in.Body
+	name, target := b.Name, b.TargetID
+	if name == "" {
+		name = "preview"
+	}
+	if target == 0 {
+		target = 1
+	}
+	sc, err := s.newScheduleFrom(ScheduleCreate{Name: name, TargetID: target, ScheduleType: b.ScheduleType,
+		IntervalSeconds: b.IntervalSeconds, DurationSeconds: b.DurationSeconds, CronExpression: b.CronExpression,
+		Timezone: b.Timezone})
+	if err != nil {
+		return nil, s.apiError(ctx, "preview schedule", err)
+	}
+	sc.Activate(s.clock.Now())
+	return &previewOutput{Body: newPreview(sc, sc.Upcoming(s.clock.Now(), in.N))}, nil
 }

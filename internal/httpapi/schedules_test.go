@@ -163,7 +163,7 @@ func TestSchedules_Validation(t *testing.T) {
 			{"zero duration", sched(`, "schedule_type": "WINDOW", "interval_seconds": 10, "duration_seconds": 0`), 422, "body.duration_seconds", `window{"duration_seconds": 0}`},
 			{"fractional duration", sched(`, "schedule_type": "WINDOW", "interval_seconds": 10, "duration_seconds": 30.5`), 422, "body.duration_seconds", `window{"duration_seconds": 30.5}`},
 			{"duration on an interval schedule", sched(`, "schedule_type": "INTERVAL", "interval_seconds": 10, "duration_seconds": 300`), 422, "body.duration_seconds", `{"duration_seconds": 300}`},
-			{"unknown schedule type", sched(`, "schedule_type": "CRON", "interval_seconds": 10`), 422, "body.schedule_type", `{"schedule_type": "CRON"}`},
+			{"unknown schedule type", sched(`, "schedule_type": "HOURLY", "interval_seconds": 10`), 422, "body.schedule_type", `{"schedule_type": "HOURLY"}`},
 			{"lower-case schedule type", sched(`, "schedule_type": "interval", "interval_seconds": 10`), 422, "body.schedule_type", ""},
 			{"missing schedule type", sched(`, "interval_seconds": 10`), 422, "body.schedule_type", ""},
 			{"schedule type cannot change", "", 0, "body.schedule_type", `{"schedule_type": "WINDOW", "duration_seconds": 600}`},

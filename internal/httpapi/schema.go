@@ -85,6 +85,12 @@ func scheduleRules(s *huma.Schema) {
 	p["interval_seconds"].Maximum = ptr[float64](apicron.MaxIntervalSeconds)
 	p["duration_seconds"].Maximum = ptr[float64](apicron.MaxDurationSeconds)
 	p["keep_runs"].Maximum = ptr[float64](apicron.MaxKeepRuns)
+	if c := p["cron_expression"]; c != nil {
+		c.MaxLength = ptr(apicron.MaxCronExpressionLength)
+	}
+	if z := p["timezone"]; z != nil {
+		z.MaxLength = ptr(64)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
