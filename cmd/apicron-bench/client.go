@@ -82,15 +82,28 @@ func (a *apiClient) createTarget(ctx context.Context, url string) (int64, error)
 	return t.ID, err
 }
 
-func scheduleBody(name string, target int64, interval time.Duration) map[string]any {
+// scheduleBody is an INTERVAL schedule, or with cron a CRON one with the
+// same period: "*/N * * * * *" (N seconds dividing a minute).
+func scheduleBody(name string, target int64, interval time.Duration, cron bool) map[string]any {
+	if cron {
+		return map[string]any{"name": name, "target_id": target, "schedule_type": "CRON", "cron_expression": cronFor(interval)}
+	}
 	return map[string]any{
 		"name": name, "target_id": target, "schedule_type": "INTERVAL", "interval_seconds": int(interval / time.Second),
 	}
 }
 
+// cronFor is the 6-field expression firing every interval (a divisor of 60 s).
+func cronFor(interval time.Duration) string {
+	if interval == time.Second {
+		return "* * * * * *"
+	}
+	return fmt.Sprintf("*/%d * * * * *", int(interval/time.Second))
+}
+
 // createSchedules creates n INTERVAL schedules through POST /schedules with
 // the given number of workers, and returns their ids and statistics.
-func (a *apiClient) createSchedules(ctx context.Context, n, workers int, target int64, interval time.Duration) ([]int64, CreateStats, error) {
+func (a *apiClient) createSchedules(ctx context.Context, n, workers int, target int64, interval time.Duration, cron bool) ([]int64, CreateStats, error) {
 	ids := make([]int64, n)
 	lats := make([]float64, n)
 	var (
@@ -111,7 +124,7 @@ func (a *apiClient) createSchedules(ctx context.Context, n, workers int, target 
 					return
 				}
 				var s idOnly
-				_, _, lat, err := a.do(ctx, http.MethodPost, "/schedules", scheduleBody(fmt.Sprintf("bench-%d", i), target, interval), &s)
+				_, _, lat, err := a.do(ctx, http.MethodPost, "/schedules", scheduleBody(fmt.Sprintf("bench-%d", i), target, interval, cron), &s)
 				lats[i] = msOf(lat)
 				if err != nil {
 					errs.Add(1)

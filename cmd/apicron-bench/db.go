@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -120,16 +122,31 @@ func (b *benchDB) drop(ctx context.Context) error {
 
 // readGrids returns every schedule's grid.
 func readGrids(ctx context.Context, db *sql.DB) (map[int64]grid, error) {
-	rows, err := db.QueryContext(ctx, "SELECT id, anchor_at, interval_seconds FROM schedules")
+	rows, err := db.QueryContext(ctx, "SELECT id, anchor_at, interval_seconds, schedule_type, cron_expression FROM schedules")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[int64]grid{}
 	for rows.Next() {
-		var g grid
-		if err := rows.Scan(&g.id, &g.anchor, &g.every); err != nil {
+		var (
+			g          grid
+			kind, expr string
+		)
+		if err := rows.Scan(&g.id, &g.anchor, &g.every, &kind, &expr); err != nil {
 			return nil, err
+		}
+		if kind == "CRON" {
+			// "*/N * * * * *" fires on the multiples of N seconds (N divides a
+			// minute): a grid from the first one at or after creation.
+			n := int64(1)
+			if s, ok := strings.CutPrefix(expr, "*/"); ok {
+				if v, err := strconv.ParseInt(strings.Fields(s)[0], 10, 64); err == nil {
+					n = v
+				}
+			}
+			g.every = n
+			g.anchor = (g.anchor + n*1000 - 1) / (n * 1000) * (n * 1000)
 		}
 		g.every *= 1000
 		out[g.id] = g

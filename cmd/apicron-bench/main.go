@@ -41,6 +41,7 @@ type options struct {
 	db            string
 	n             int
 	interval      time.Duration
+	kind          string
 	duration      time.Duration
 	drain         time.Duration
 	out           string
@@ -82,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.db, "db", "sqlite", "sqlite or postgres")
 	fs.IntVar(&o.n, "n", 0, "schedules (default: many 10000, api 5000, huge 1000000; metrics: see --schedules)")
 	fs.DurationVar(&o.interval, "interval", 0, "schedule interval (default: 1s; huge 1h); whole seconds")
+	fs.StringVar(&o.kind, "kind", "interval", "many: the schedules' kind, interval (INTERVAL) or cron (CRON \"*/N * * * * *\" with the same period, which must divide a minute)")
 	fs.DurationVar(&o.duration, "duration", 0, "firing window after the schedules exist (default: 60s; huge 60s)")
 	fs.DurationVar(&o.drain, "drain", 2*time.Second, "wait after the window before SIGTERM, so occurrences due at its end can arrive")
 	fs.StringVar(&o.out, "out", "", "JSON report path (default bench-out/<scenario>-<db>-n<N>-<time>.json)")
@@ -136,6 +138,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("--db must be sqlite or postgres, got %q", o.db)
 	case o.interval < time.Second || o.interval%time.Second != 0:
 		return o, fmt.Errorf("--interval must be whole seconds, at least 1s")
+	case o.kind != "interval" && o.kind != "cron":
+		return o, fmt.Errorf("--kind must be interval or cron")
+	case o.kind == "cron" && (o.scenario != "many" || (60*time.Second)%o.interval != 0):
+		return o, fmt.Errorf("--kind cron is for --scenario many, with an --interval dividing a minute")
 	case o.scenario != "metrics" && o.n < 1:
 		return o, fmt.Errorf("--n must be positive")
 	case o.maxConcurrent < 1 || o.createWorkers < 1:

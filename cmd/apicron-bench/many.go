@@ -69,7 +69,7 @@ func (h *harness) many(ctx context.Context) error {
 		return err
 	}
 	h.logf("creating %d schedules at %s through the API (%d workers)", o.n, o.interval, o.createWorkers)
-	ids, cs, err := api.createSchedules(ctx, o.n, o.createWorkers, target, o.interval)
+	ids, cs, err := api.createSchedules(ctx, o.n, o.createWorkers, target, o.interval, o.kind == "cron")
 	a.Create = cs
 	if err != nil {
 		return err

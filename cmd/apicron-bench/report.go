@@ -23,6 +23,7 @@ type Report struct {
 	DB            string        `json:"db"`
 	N             int           `json:"n"`
 	IntervalS     float64       `json:"interval_s"`
+	Kind          string        `json:"kind,omitempty"`
 	DurationS     float64       `json:"duration_s"`
 	DrainS        float64       `json:"drain_s"`
 	MaxConcurrent int           `json:"max_concurrent_jobs"`
@@ -211,6 +212,7 @@ func newReport(o options, args []string) *Report {
 		DB:            o.db,
 		N:             o.n,
 		IntervalS:     o.interval.Seconds(),
+		Kind:          o.kind,
 		DurationS:     o.duration.Seconds(),
 		DrainS:        o.drain.Seconds(),
 		MaxConcurrent: o.maxConcurrent,
@@ -309,6 +311,9 @@ func renderMarkdown(r *Report) string {
 	switch r.Scenario {
 	case "many", "api", "huge":
 		title += fmt.Sprintf(", n=%s at %gs, window %gs", fmtInt(int64(r.N)), r.IntervalS, r.DurationS)
+		if r.Kind == "cron" {
+			title += ", CRON schedules"
+		}
 	}
 	p("## %s\n\n", title)
 	p("`%s`\n\n", r.Command)
