@@ -202,6 +202,11 @@ func TestLimitListener_ShedsLongestIdle(t *testing.T) {
 		if n := l.openConns(); n > 3 {
 			t.Fatalf("%d connections open, bound 3", n)
 		}
+		// The server files a connection idle just after writing its
+		// response, so the client can read it and the next one dial before
+		// that happens; a pause keeps the order they go idle in the order
+		// they were served in.
+		time.Sleep(50 * time.Millisecond)
 	}
 	// One slot is kept for the next client: the newest two stay.
 	for i, c := range clients[:4] {

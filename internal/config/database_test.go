@@ -143,7 +143,9 @@ func FuzzParseDatabaseURL(f *testing.F) {
 			// The error must not echo the password. Swap the password for a
 			// marker so that words of the message ("password") do not count.
 			if u, perr := url.Parse(s); perr == nil {
-				if p, ok := u.User.Password(); ok && len(p) >= 4 && isAlnum(p) && !strings.Contains(s, "ZZZZ") {
+				// A password that also stands elsewhere in the input (in the
+				// scheme, say, which the error may name) is not judged.
+				if p, ok := u.User.Password(); ok && len(p) >= 4 && isAlnum(p) && !strings.Contains(s, "ZZZZ") && strings.Count(s, p) == 1 {
 					marker := strings.Repeat("Z", len(p))
 					if _, err := ParseDatabaseURL(strings.ReplaceAll(s, p, marker)); err != nil && strings.Contains(err.Error(), marker) {
 						t.Errorf("error %q shows the password", err)
