@@ -37,9 +37,10 @@ type Store interface {
 	UpdateSchedule(ctx context.Context, id int64, upd ScheduleUpdate) (*Schedule, error)
 	// DeleteSchedule deletes a schedule; its runs stay as history. ENOTFOUND.
 	DeleteSchedule(ctx context.Context, id int64) error
-	// PauseSchedule pauses an ACTIVE schedule (a PAUSED one is left as it is).
-	// No occurrence is claimed once it returns. ENOTFOUND, ECONFLICT (STOPPED).
-	PauseSchedule(ctx context.Context, id int64) (*Schedule, error)
+	// PauseSchedule pauses an ACTIVE schedule, with p's reason and until (a
+	// PAUSED one takes p's, when p sets either). No occurrence is claimed
+	// once it returns. ENOTFOUND, EINVALID, ECONFLICT (STOPPED).
+	PauseSchedule(ctx context.Context, id int64, p PauseRequest) (*Schedule, error)
 	// ResumeSchedule activates a PAUSED schedule on its grid (Schedule.Resume:
 	// the next occurrence is the first grid point at or after now; an ACTIVE
 	// one is left as it is). ENOTFOUND, ECONFLICT (a STOPPED window).
@@ -67,7 +68,8 @@ type ClaimResult struct {
 	ScheduleID int64
 	// Job is the run to execute now, or nil (not due, not active, overlapping or stopped).
 	Job *Job
-	// Next is when the schedule is next due, or nil when it is no longer ACTIVE.
+	// Next is when the schedule is next due (its next occurrence's fire
+	// time), or nil when it is no longer ACTIVE.
 	Next *time.Time
 }
 
@@ -86,11 +88,32 @@ type Engine interface {
 	Finish(ctx context.Context, results []RunResult) error
 	// InterruptRunning marks every RUNNING run INTERRUPTED and returns how many it marked.
 	InterruptRunning(ctx context.Context, now time.Time, reason string) (int64, error)
-	// ActiveSchedules calls fn with the id and next_run_at of every ACTIVE schedule.
+	// ActiveSchedules calls fn with the id of every ACTIVE schedule and when
+	// it is next due: its next occurrence's fire time (Schedule.FireAt), or,
+	// for a PAUSED one with a paused_until, when it resumes.
 	ActiveSchedules(ctx context.Context, fn func(id int64, next time.Time)) error
-	// NextRunAts returns when each of the given schedules that is ACTIVE is
-	// next due; a schedule missing from the map is not ACTIVE (or gone).
+	// NextRunAts returns when each of the given schedules is next due, as
+	// ActiveSchedules says; a schedule missing from the map has nothing due
+	// (or is gone).
 	NextRunAts(ctx context.Context, ids []int64) (map[int64]time.Time, error)
+}
+
+// Runner starts runs outside a schedule's timetable, for the API.
+type Runner interface {
+	// TriggerRun inserts a RUNNING manual run of schedule id, scheduled
+	// now, and returns its job, for Dispatcher.Submit. A run of the schedule
+	// in flight refuses it unless force. ENOTFOUND, ECONFLICT.
+	TriggerRun(ctx context.Context, id int64, force bool) (*Job, error)
+	// TargetJob returns the job of one request to target id, with no run
+	// behind it (RunID 0) and no retries. ENOTFOUND.
+	TargetJob(ctx context.Context, id int64) (*Job, error)
+}
+
+// Dispatcher runs a job the API inserted (a manual run): at once when this
+// process executes its runs, or by waking the nodes that take them from a
+// shared database. It must not block.
+type Dispatcher interface {
+	Submit(job *Job)
 }
 
 // Notifier hears about schedule changes the API wrote, so the engine can

@@ -40,6 +40,24 @@ const (
 	ErrResponseHeader   = "response_headers"
 )
 
+// Trigger says what started a run.
+type Trigger string
+
+// Triggers.
+const (
+	// TriggerSchedule: the schedule's timetable.
+	TriggerSchedule Trigger = "schedule"
+	// TriggerManual: POST /schedules/{id}/trigger.
+	TriggerManual Trigger = "manual"
+	// TriggerBackfill: POST /schedules/{id}/backfill.
+	TriggerBackfill Trigger = "backfill"
+	// TriggerCatchUp: a missed occurrence run late by the catch_up misfire policy.
+	TriggerCatchUp Trigger = "catch_up"
+)
+
+// Triggers lists every trigger.
+var Triggers = []Trigger{TriggerSchedule, TriggerManual, TriggerBackfill, TriggerCatchUp}
+
 // MaxStoredBody is how much of a response body a run keeps.
 const MaxStoredBody = 10 << 10
 
@@ -52,6 +70,10 @@ type Run struct {
 	StartedAt   time.Time
 	FinishedAt  *time.Time
 	Missed      int64 // earlier occurrences coalesced into this run
+	// Trigger is what started the run.
+	Trigger Trigger
+	// Jitter is how long after ScheduledAt the run was due (jitter_seconds).
+	Jitter time.Duration
 	// Outcome is the last attempt's; while RUNNING only its Status is set.
 	Outcome
 	Request RequestInfo
@@ -136,9 +158,13 @@ type Job struct {
 	TargetID     int64
 	ScheduledAt  time.Time
 	Missed       int64
-	Method       string
-	URL          string // template
-	Headers      map[string]string
+	// Jitter delays the request past ScheduledAt (FireAt).
+	Jitter time.Duration
+	// Trigger is what started the run.
+	Trigger Trigger
+	Method  string
+	URL     string // template
+	Headers map[string]string
 	// SecretHeaders is the target's: the headers, besides
 	// DefaultSecretHeaders, whose values are secret (IsSecretHeader). The
 	// executor quotes nothing of their templates in a run or a log.
@@ -161,6 +187,9 @@ type Job struct {
 	// FAILED with error type other and this message.
 	DecryptError string
 }
+
+// FireAt is when the job's request is due: ScheduledAt plus its jitter.
+func (j *Job) FireAt() time.Time { return j.ScheduledAt.Add(j.Jitter) }
 
 // IsSecretHeader reports whether the value of header name is secret: it is
 // one of DefaultSecretHeaders or of j.SecretHeaders, in any case.

@@ -17,10 +17,12 @@ const (
 	// Cron fires when CronExpression matches the wall clock of Timezone
 	// (CronTimetable states the DST rules).
 	Cron ScheduleType = "CRON"
+	// Once fires once, at RunAt, and then stops.
+	Once ScheduleType = "ONCE"
 )
 
 // ScheduleTypes lists the valid schedule types.
-var ScheduleTypes = []ScheduleType{Interval, Window, Cron}
+var ScheduleTypes = []ScheduleType{Interval, Window, Cron, Once}
 
 // ScheduleStatus is the state of a schedule.
 type ScheduleStatus string
@@ -42,6 +44,25 @@ const StoppedWindowElapsed = "window_elapsed"
 // has no occurrence left within ten years.
 const StoppedNoOccurrences = "no_more_occurrences"
 
+// StoppedRanOnce is the stopped reason of a ONCE schedule that has fired.
+const StoppedRanOnce = "ran_once"
+
+// StoppedOnceSkipped is the stopped reason of a ONCE schedule whose
+// occurrence found a run of it in flight (a manual one) and was skipped.
+const StoppedOnceSkipped = "once_skipped_overlap"
+
+// StoppedMaxRuns is the stopped reason of a schedule that fired max_runs times.
+const StoppedMaxRuns = "max_runs_reached"
+
+// StoppedEndAt is the stopped reason of a schedule with no occurrence left before its end_at.
+const StoppedEndAt = "end_at_reached"
+
+// MaxRunsLimit is the largest max_runs.
+const MaxRunsLimit = 1_000_000_000
+
+// MaxPauseReason is the longest pause reason, in characters.
+const MaxPauseReason = 500
+
 // DefaultTimezone is the zone of a schedule that names none, unless
 // SCHEDULER_TIMEZONE says otherwise.
 const DefaultTimezone = "UTC"
@@ -62,7 +83,7 @@ type Schedule struct {
 	Name            string
 	TargetID        int64
 	Type            ScheduleType
-	IntervalSeconds int  // INTERVAL and WINDOW; 0 for CRON
+	IntervalSeconds int  // INTERVAL and WINDOW; 0 for CRON and ONCE
 	DurationSeconds *int // WINDOW only
 	// CronExpression is a CRON schedule's expression (ParseCron); "" otherwise.
 	CronExpression string
@@ -72,7 +93,26 @@ type Schedule struct {
 	// KeepRuns caps the finished runs the schedule keeps: retention deletes
 	// the older ones beyond its newest KeepRuns. Nil applies the service's
 	// default (RUN_KEEP_PER_SCHEDULE), itself possibly no cap.
-	KeepRuns      *int
+	KeepRuns *int
+	// RunAt is a ONCE schedule's one occurrence.
+	RunAt *time.Time
+	// StartAt and EndAt bound every kind: no occurrence before StartAt, nor
+	// at or after EndAt. An INTERVAL or WINDOW grid starts at StartAt when
+	// that is after the schedule's creation.
+	StartAt, EndAt *time.Time
+	// MaxRuns stops the schedule once its timetable has fired that many runs
+	// (RunCount); manual runs and backfills do not count.
+	MaxRuns  *int
+	RunCount int64
+	// JitterSeconds delays each occurrence by Jitter, in [0, JitterSeconds).
+	JitterSeconds int
+	// MisfireGraceSeconds is how late an occurrence may still start: a ONCE
+	// schedule's run_at may be that far in the past when it is created.
+	MisfireGraceSeconds *int
+	// PauseReason and PausedUntil are a PAUSED schedule's: why, and when it
+	// resumes by itself (nil: when told to).
+	PauseReason   string
+	PausedUntil   *time.Time
 	Status        ScheduleStatus
 	StoppedReason string
 	// AnchorAt is the instant the grid is laid from: occurrences are at
@@ -100,6 +140,13 @@ type ScheduleUpdate struct {
 	CronExpression  *string
 	Timezone        *string
 	KeepRuns        **int // set to a nil *int to return to the service's default
+	RunAt           *time.Time
+	// StartAt, EndAt, MaxRuns and MisfireGraceSeconds: set to a nil pointer to clear.
+	StartAt             **time.Time
+	EndAt               **time.Time
+	MaxRuns             **int
+	JitterSeconds       *int
+	MisfireGraceSeconds **int
 }
 
 // Validate checks the fields a client sets. Whether the target exists is the store's to check.
@@ -114,17 +161,26 @@ func (s *Schedule) Validate() error {
 	case Interval, Window:
 	case Cron:
 		return s.validateCron()
+	case Once:
+		return s.validateOnce()
 	default:
-		return Invalid("schedule_type", "must be INTERVAL, WINDOW or CRON, got %q", s.Type)
+		return Invalid("schedule_type", "must be INTERVAL, WINDOW, CRON or ONCE, got %q", s.Type)
 	}
 	if s.CronExpression != "" {
 		return Invalid("cron_expression", "is only allowed on CRON schedules")
 	}
-	if err := s.validateCommon(); err != nil {
-		return err
+	if s.RunAt != nil {
+		return Invalid("run_at", "is only allowed on ONCE schedules")
 	}
 	if s.IntervalSeconds < 1 || s.IntervalSeconds > MaxIntervalSeconds {
 		return Invalid("interval_seconds", "must be an integer between 1 and %d", MaxIntervalSeconds)
+	}
+	if err := s.validateCommon(); err != nil {
+		return err
+	}
+	if s.JitterSeconds > s.IntervalSeconds {
+		return Invalid("jitter_seconds", "must be at most interval_seconds (%d), got %d: a longer jitter would reorder occurrences",
+			s.IntervalSeconds, s.JitterSeconds)
 	}
 	if s.Type == Interval && s.DurationSeconds != nil {
 		return Invalid("duration_seconds", "is only allowed on WINDOW schedules")
@@ -154,7 +210,63 @@ func (s *Schedule) validateCommon() error {
 			return err
 		}
 	}
+	if s.JitterSeconds < 0 || s.JitterSeconds > MaxJitterSeconds {
+		return Invalid("jitter_seconds", "must be an integer between 0 and %d", MaxJitterSeconds)
+	}
+	if s.MaxRuns != nil && (*s.MaxRuns < 1 || *s.MaxRuns > MaxRunsLimit) {
+		return Invalid("max_runs", "must be an integer between 1 and %d, or null for no limit", MaxRunsLimit)
+	}
+	if s.MisfireGraceSeconds != nil && (*s.MisfireGraceSeconds < 0 || *s.MisfireGraceSeconds > MaxIntervalSeconds) {
+		return Invalid("misfire_grace_seconds", "must be an integer between 0 and %d, or null", MaxIntervalSeconds)
+	}
+	if s.StartAt != nil && s.EndAt != nil && !s.StartAt.Before(*s.EndAt) {
+		return Invalid("end_at", "must be after start_at (%s), got %s", s.StartAt.UTC().Format(time.RFC3339), s.EndAt.UTC().Format(time.RFC3339))
+	}
 	return nil
+}
+
+func (s *Schedule) validateOnce() error {
+	switch {
+	case s.IntervalSeconds != 0:
+		return Invalid("interval_seconds", "is not allowed on ONCE schedules: run_at says when it fires")
+	case s.DurationSeconds != nil:
+		return Invalid("duration_seconds", "is only allowed on WINDOW schedules")
+	case s.CronExpression != "":
+		return Invalid("cron_expression", "is only allowed on CRON schedules")
+	case s.RunAt == nil:
+		return Invalid("run_at", "is required for ONCE schedules (RFC 3339, e.g. \"2026-12-24T09:00:00Z\")")
+	case s.StartAt != nil:
+		return Invalid("start_at", "is not allowed on ONCE schedules: run_at says when it fires")
+	case s.EndAt != nil:
+		return Invalid("end_at", "is not allowed on ONCE schedules: run_at says when it fires")
+	case s.MaxRuns != nil:
+		return Invalid("max_runs", "is not allowed on ONCE schedules: they run once")
+	}
+	return s.validateCommon()
+}
+
+// ValidateAt checks what depends on the time, at now, when a schedule is
+// created or its times change: end_at is in the future, and a ONCE
+// schedule's run_at is not further in the past than misfire_grace_seconds.
+func (s *Schedule) ValidateAt(now time.Time) error {
+	if s.EndAt != nil && !s.EndAt.After(now) {
+		return Invalid("end_at", "is in the past (%s); it must be after now", s.EndAt.UTC().Format(time.RFC3339))
+	}
+	if s.Type == Once && s.RunAt != nil {
+		if late := now.Sub(*s.RunAt); late > s.grace() {
+			return Invalid("run_at", "is %s in the past; it must be in the future, or misfire_grace_seconds must cover it (%d s now)",
+				late.Round(time.Second), int(s.grace()/time.Second))
+		}
+	}
+	return nil
+}
+
+// grace is the schedule's misfire grace; zero when it has none.
+func (s *Schedule) grace() time.Duration {
+	if s.MisfireGraceSeconds == nil {
+		return 0
+	}
+	return time.Duration(*s.MisfireGraceSeconds) * time.Second
 }
 
 func (s *Schedule) validateCron() error {
@@ -163,6 +275,9 @@ func (s *Schedule) validateCron() error {
 	}
 	if s.DurationSeconds != nil {
 		return Invalid("duration_seconds", "is only allowed on WINDOW schedules")
+	}
+	if s.RunAt != nil {
+		return Invalid("run_at", "is only allowed on ONCE schedules")
 	}
 	if strings.TrimSpace(s.CronExpression) == "" {
 		return Invalid("cron_expression", "is required for CRON schedules, e.g. \"0 9 * * MON-FRI\" or \"*/10 * * * * *\"")
@@ -190,14 +305,36 @@ func (s *Schedule) Interval() time.Duration {
 	return time.Duration(s.IntervalSeconds) * time.Second
 }
 
-// Timetable returns the schedule's occurrences as they stand now.
+// Timetable returns the schedule's occurrences as they stand now, within
+// its start_at and end_at.
 func (s *Schedule) Timetable() Timetable {
-	if s.Type == Cron {
+	tt := s.baseTimetable()
+	if s.StartAt == nil && s.EndAt == nil {
+		return tt
+	}
+	b := bounded{Timetable: tt}
+	if s.StartAt != nil {
+		b.Start = *s.StartAt
+	}
+	if s.EndAt != nil {
+		b.End = *s.EndAt
+	}
+	return b
+}
+
+func (s *Schedule) baseTimetable() Timetable {
+	switch s.Type {
+	case Cron:
 		c, err := cachedCron(s.CronExpression)
 		if err != nil {
 			return never{}
 		}
 		return CronTimetable{Expr: c, Loc: s.location()}
+	case Once:
+		if s.RunAt == nil {
+			return never{}
+		}
+		return onceAt{At: TruncMillis(*s.RunAt)}
 	}
 	g := IntervalGrid{Anchor: s.AnchorAt, Every: s.Interval()}
 	if s.Type == Window && s.EndsAt != nil {
@@ -206,6 +343,10 @@ func (s *Schedule) Timetable() Timetable {
 	return g
 }
 
+// planned reports whether the schedule's occurrences come from a timetable
+// of their own (CRON, ONCE) rather than a grid anchored when it became active.
+func (s *Schedule) planned() bool { return s.Type == Cron || s.Type == Once }
+
 // Activate makes s ACTIVE at now: the grid is anchored at now, so the first
 // occurrence is now. A WINDOW gets remaining (or, when it has none, its full
 // duration) from now. It is used on creation; Resume continues a paused grid.
@@ -213,15 +354,20 @@ func (s *Schedule) Activate(now time.Time) {
 	now = TruncMillis(now)
 	s.Status = Active
 	s.StoppedReason = ""
-	s.AnchorAt = now
-	next := now
-	s.NextRunAt = &next
+	s.PauseReason, s.PausedUntil = "", nil
 	s.EndsAt = nil
-	if s.Type == Cron {
+	if s.planned() {
+		s.AnchorAt = now
 		s.RemainingMs = nil
 		s.planFrom(now)
 		return
 	}
+	if s.StartAt != nil && s.StartAt.After(now) {
+		now = TruncMillis(*s.StartAt) // the grid starts at start_at
+	}
+	s.AnchorAt = now
+	next := now
+	s.NextRunAt = &next
 	if s.Type == Window {
 		rem := int64(*s.DurationSeconds) * 1000
 		if s.RemainingMs != nil {
@@ -247,19 +393,29 @@ func (s *Schedule) Resume(now time.Time) {
 	now = TruncMillis(now)
 	s.Status = Active
 	s.StoppedReason = ""
-	if s.Type == Cron {
+	s.PauseReason, s.PausedUntil = "", nil
+	if s.planned() {
 		s.RemainingMs = nil
 		s.planFrom(now)
 		return
 	}
-	next := IntervalGrid{Anchor: s.AnchorAt, Every: s.Interval()}.NextAtOrAfter(now)
+	grid := IntervalGrid{Anchor: s.AnchorAt, Every: s.Interval()}
+	next := grid.NextAtOrAfter(now)
+	if s.StartAt != nil && next.Before(*s.StartAt) {
+		next = grid.NextAtOrAfter(*s.StartAt)
+	}
+	if s.EndAt != nil && !next.Before(*s.EndAt) {
+		s.Stop(StoppedEndAt)
+		return
+	}
 	s.EndsAt = nil
 	if s.Type == Window {
 		rem := int64(*s.DurationSeconds) * 1000
 		if s.RemainingMs != nil {
 			rem = *s.RemainingMs
 		}
-		end := now.Add(time.Duration(rem) * time.Millisecond)
+		// A window that has not opened yet (start_at ahead) opens at its anchor.
+		end := maxTime(now, s.AnchorAt).Add(time.Duration(rem) * time.Millisecond)
 		s.EndsAt = &end
 		if !next.Before(end) {
 			next = end
@@ -269,15 +425,67 @@ func (s *Schedule) Resume(now time.Time) {
 	s.RemainingMs = nil
 }
 
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // planFrom sets an ACTIVE timetable schedule's next occurrence to its first
-// at or after now; with none left it stops.
+// at or after now (for ONCE, within its misfire grace before now); with
+// none left it stops.
 func (s *Schedule) planFrom(now time.Time) {
-	next := s.Timetable().Next(now.Add(-time.Millisecond))
+	from := now
+	if s.Type == Once {
+		from = now.Add(-s.grace())
+	}
+	next := s.Timetable().Next(from.Add(-time.Millisecond))
 	if next.IsZero() {
-		s.Stop(StoppedNoOccurrences)
+		s.Stop(s.exhaustedReason())
 		return
 	}
 	s.NextRunAt = &next
+}
+
+// exhaustedReason is why a schedule whose timetable has no occurrence left stops.
+func (s *Schedule) exhaustedReason() string {
+	switch {
+	case s.Type == Once:
+		return StoppedRanOnce
+	case s.EndAt != nil:
+		return StoppedEndAt
+	}
+	return StoppedNoOccurrences
+}
+
+// PauseUntil makes s PAUSED at now for reason, until the given time (nil:
+// until resumed), as Pause does.
+func (s *Schedule) PauseUntil(now time.Time, reason string, until *time.Time) {
+	s.Pause(now)
+	s.PauseReason = reason
+	s.PausedUntil = nil
+	if until != nil {
+		u := TruncMillis(*until)
+		s.PausedUntil = &u
+	}
+}
+
+// PauseRequest is what a pause may say: why, and until when.
+type PauseRequest struct {
+	Reason string
+	Until  *time.Time // nil: until resumed
+}
+
+// Validate checks p at now: the reason is short and until is in the future.
+func (p PauseRequest) Validate(now time.Time) error {
+	if n := len([]rune(p.Reason)); n > MaxPauseReason {
+		return Invalid("reason", "must be at most %d characters, got %d", MaxPauseReason, n)
+	}
+	if p.Until != nil && !p.Until.After(now) {
+		return Invalid("until", "must be in the future, got %s", p.Until.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // Pause makes s PAUSED at now; a WINDOW keeps the time it had left, and
@@ -285,7 +493,8 @@ func (s *Schedule) planFrom(now time.Time) {
 func (s *Schedule) Pause(now time.Time) {
 	now = TruncMillis(now)
 	if s.Type == Window && s.EndsAt != nil {
-		rem := s.EndsAt.Sub(now).Milliseconds()
+		// Paused before it opened (start_at ahead), it keeps its whole duration.
+		rem := min(s.EndsAt.Sub(now).Milliseconds(), int64(*s.DurationSeconds)*1000)
 		if rem < 0 {
 			rem = 0
 		}
@@ -303,6 +512,7 @@ func (s *Schedule) Stop(reason string) {
 	s.StoppedReason = reason
 	s.NextRunAt = nil
 	s.RemainingMs = nil
+	s.PauseReason, s.PausedUntil = "", nil
 }
 
 // Apply copies the set fields of u onto s and keeps the schedule's future
@@ -339,6 +549,7 @@ func (u ScheduleUpdate) Apply(s *Schedule, now time.Time) {
 			}
 		}
 	}
+	u.applyBounds(s, now)
 	if u.IntervalSeconds != nil && *u.IntervalSeconds != s.IntervalSeconds {
 		old := IntervalGrid{Anchor: s.AnchorAt, Every: s.Interval()}
 		s.IntervalSeconds = *u.IntervalSeconds
@@ -375,6 +586,65 @@ func (u ScheduleUpdate) Apply(s *Schedule, now time.Time) {
 			s.RemainingMs = &rem
 		}
 	}
+}
+
+// applyBounds copies run_at, start_at, end_at, max_runs, jitter_seconds and
+// misfire_grace_seconds, and replans an ACTIVE schedule whose occurrences
+// they move: its next occurrence becomes the first its new timetable has at
+// or after the one planned (a ONCE schedule's, at or after now less its
+// grace), and with none left it stops. A max_runs already reached stops it.
+func (u ScheduleUpdate) applyBounds(s *Schedule, now time.Time) {
+	if u.JitterSeconds != nil {
+		s.JitterSeconds = *u.JitterSeconds
+	}
+	if u.MisfireGraceSeconds != nil {
+		s.MisfireGraceSeconds = *u.MisfireGraceSeconds
+	}
+	if u.MaxRuns != nil {
+		s.MaxRuns = *u.MaxRuns
+	}
+	moved := false
+	if u.RunAt != nil && (s.RunAt == nil || !s.RunAt.Equal(*u.RunAt)) {
+		at := TruncMillis(*u.RunAt)
+		s.RunAt, moved = &at, true
+	}
+	if u.StartAt != nil {
+		s.StartAt, moved = truncPtr(*u.StartAt), true
+	}
+	if u.EndAt != nil {
+		s.EndAt, moved = truncPtr(*u.EndAt), true
+	}
+	if s.Status != Active {
+		return
+	}
+	if s.MaxRuns != nil && s.RunCount >= int64(*s.MaxRuns) {
+		s.Stop(StoppedMaxRuns)
+		return
+	}
+	if !moved || s.NextRunAt == nil {
+		return
+	}
+	if s.Type == Once {
+		s.planFrom(TruncMillis(now))
+		return
+	}
+	next := s.Timetable().Next(s.NextRunAt.Add(-time.Nanosecond))
+	if next.IsZero() {
+		if s.EndsAt != nil && s.EndAt == nil {
+			return // a window parked at its end stays there
+		}
+		s.Stop(s.exhaustedReason())
+		return
+	}
+	s.NextRunAt = &next
+}
+
+func truncPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := TruncMillis(*t)
+	return &u
 }
 
 // replanWindow puts NextRunAt back on the grid after EndsAt moved.
@@ -422,7 +692,7 @@ func (s *Schedule) Plan(now, until time.Time) Claim {
 	if until.Before(now) {
 		until = now
 	}
-	if s.Status != Active || s.NextRunAt == nil || s.NextRunAt.After(until) {
+	if s.Status != Active || s.NextRunAt == nil || s.FireAt(*s.NextRunAt).After(until) {
 		return Claim{Next: s.NextRunAt}
 	}
 	tt := s.Timetable()
@@ -446,13 +716,19 @@ func (s *Schedule) Plan(now, until time.Time) Claim {
 	c := Claim{Fire: true, ScheduledAt: last, Missed: tt.Count(due, last)}
 	next := tt.Next(last)
 	if next.IsZero() {
-		if s.EndsAt == nil { // nothing left at all: fire this one, then stop
-			c.Stop, c.StopReason = true, StoppedNoOccurrences
+		if s.EndsAt == nil || s.EndAt != nil && !s.EndAt.After(*s.EndsAt) {
+			// nothing left at all: fire this one, then stop
+			c.Stop, c.StopReason = true, s.exhaustedReason()
 			return c
 		}
 		next = *s.EndsAt // no occurrence left in the window: park at its end
 	}
 	c.Next = &next
+	if s.MaxRuns != nil && s.RunCount+1 >= int64(*s.MaxRuns) {
+		// Its last run: it stops after it. Next stays set, for a claim
+		// that skips this occurrence (one in flight) and carries on.
+		c.Stop, c.StopReason = true, StoppedMaxRuns
+	}
 	return c
 }
 

@@ -159,7 +159,7 @@ load:
 	}
 	// Quiet the schedules, so the endpoints are measured without firing load.
 	for _, id := range ids {
-		if _, err := st.PauseSchedule(ctx, id); err != nil {
+		if _, err := st.PauseSchedule(ctx, id, apicron.PauseRequest{}); err != nil {
 			return err
 		}
 	}

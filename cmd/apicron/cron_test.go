@@ -54,3 +54,62 @@ func TestServe_CronEverySecond(t *testing.T) {
 		t.Fatalf("target hit %d times for %d runs", h, len(runs))
 	}
 }
+
+// TestServe_OnceAndManual: a ONCE schedule fires once, at its run_at, and
+// stops with ran_once; POST /schedules/{id}/trigger runs an hourly schedule
+// now (trigger manual) and POST /targets/{id}/test sends one request,
+// storing nothing, on the real clock and the real executor.
+func TestServe_OnceAndManual(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a ONCE schedule 1.5 s ahead: long end-to-end test; run without -short")
+	}
+	t.Parallel()
+	ts, hits := okTarget(t)
+	s := startServer(t, filepath.Join(t.TempDir(), "o.db"), nil)
+	tid := createTarget(t, s, map[string]any{"name": "ok", "url": ts.URL})
+	runAt := time.Now().Add(1500 * time.Millisecond).UTC().Truncate(time.Millisecond)
+	oid := createSchedule(t, s, map[string]any{"name": "once", "target_id": tid, "schedule_type": "ONCE",
+		"run_at": runAt.Format(time.RFC3339Nano)})
+	waitFor(t, 10*time.Second, "the ONCE schedule to stop", func() bool {
+		var sc struct {
+			Status        string  `json:"status"`
+			StoppedReason *string `json:"stopped_reason"`
+		}
+		call(t, "GET", fmt.Sprintf("%s/schedules/%d", s.url, oid), nil, &sc)
+		return sc.Status == "STOPPED" && sc.StoppedReason != nil && *sc.StoppedReason == "ran_once"
+	})
+	waitFor(t, 5*time.Second, "its run to finish", func() bool { return len(finished(runsOf(t, s.url, oid))) == 1 })
+	time.Sleep(time.Second) // nothing more comes
+	runs := runsOf(t, s.url, oid)
+	if len(runs) != 1 || runs[0].Status != "SUCCESS" || runs[0].Trigger != "schedule" {
+		t.Fatalf("ONCE runs %+v, want one SUCCESS", runs)
+	}
+	if at, _ := time.Parse(time.RFC3339, runs[0].ScheduledAt); !at.Equal(runAt) {
+		t.Errorf("scheduled at %s, want run_at %s", runs[0].ScheduledAt, runAt)
+	}
+
+	hid := createSchedule(t, s, map[string]any{"name": "hourly", "target_id": tid, "schedule_type": "INTERVAL", "interval_seconds": 3600})
+	waitFor(t, 5*time.Second, "the hourly schedule's first run", func() bool { return len(finished(runsOf(t, s.url, hid))) == 1 })
+	var tr struct {
+		RunID int64 `json:"run_id"`
+	}
+	if code := call(t, "POST", fmt.Sprintf("%s/schedules/%d/trigger", s.url, hid), nil, &tr); code != 202 {
+		t.Fatalf("trigger: %d", code)
+	}
+	waitFor(t, 5*time.Second, "the manual run to finish", func() bool { return len(finished(runsOf(t, s.url, hid))) == 2 })
+	hr := runsOf(t, s.url, hid)
+	if hr[0].ID != tr.RunID || hr[0].Trigger != "manual" || hr[0].Status != "SUCCESS" {
+		t.Errorf("newest run %+v, want the manual run %d, SUCCESS", hr[0], tr.RunID)
+	}
+	before := hits.Load()
+	var res struct {
+		Status     string `json:"status"`
+		StatusCode int    `json:"status_code"`
+	}
+	if code := call(t, "POST", fmt.Sprintf("%s/targets/%d/test", s.url, tid), nil, &res); code != 200 || res.Status != "SUCCESS" || res.StatusCode != 200 {
+		t.Fatalf("target test: %d %+v", code, res)
+	}
+	if hits.Load() != before+1 || len(runsOf(t, s.url, hid))+len(runsOf(t, s.url, oid)) != 3 {
+		t.Errorf("target test: %d requests, runs stored", hits.Load()-before)
+	}
+}

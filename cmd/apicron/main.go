@@ -174,7 +174,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		Store: db, Notifier: engine, Logger: logger.With("component", "httpapi"), Title: cfg.AppTitle,
 		Version: version, NodeID: cfg.NodeID, HealthFunc: healthWithSecrets(engine.Health, db.SecretKeyProblem),
 		Tokens: cfg.APITokens, ReadTokens: cfg.APIReadTokens, URLCheckFunc: policy.CheckURL,
-		AllowedHosts: cfg.APIHosts(), DefaultTimezone: cfg.TimezoneName,
+		AllowedHosts: cfg.APIHosts(), DefaultTimezone: cfg.TimezoneName, Dispatcher: engine, Executor: exec,
 	})
 	if err != nil {
 		return err

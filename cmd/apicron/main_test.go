@@ -138,6 +138,7 @@ type runJSON struct {
 	ErrorType    *string  `json:"error_type"`
 	ErrorMessage *string  `json:"error_message"`
 	Missed       int64    `json:"missed"`
+	Trigger      string   `json:"trigger"`
 }
 
 type scheduleJSON struct {

@@ -174,6 +174,8 @@ func TestOpenAPI(t *testing.T) {
 			"/schedules/{id}/resume":  {"post"},
 			"/schedules/{id}/preview": {"get"},
 			"/schedules/preview":      {"post"},
+			"/schedules/{id}/trigger": {"post"},
+			"/targets/{id}/test":      {"post"},
 			"/runs":                   {"get"},
 			"/runs/{id}":              {"get"},
 			"/metrics":                {"get"},
@@ -419,7 +421,7 @@ func TestOpenAPI_Document(t *testing.T) {
 			} `json:"schemas"`
 		} `json:"components"`
 	}
-	conflicts := map[string]bool{"delete-target": true, "pause-schedule": true, "resume-schedule": true}
+	conflicts := map[string]bool{"delete-target": true, "pause-schedule": true, "resume-schedule": true, "trigger-schedule": true}
 	for _, authenticated := range []bool{false, true} {
 		raw, err := httpapi.OpenAPIJSON("apicron", "1.0.0", authenticated)
 		if err != nil {
@@ -556,8 +558,8 @@ func TestUnknownQueryParameters(t *testing.T) {
 				n++
 			}
 		}
-		if n != 21 {
-			t.Errorf("tried %d operations, want all 21", n)
+		if n != 23 {
+			t.Errorf("tried %d operations, want all 23", n)
 		}
 		var tgt target
 		e.expect(t, http.MethodGet, "/targets/1", nil, http.StatusOK, &tgt)

@@ -111,14 +111,24 @@ type Schedule struct {
 	JobID            string   `json:"job_id" example:"schedule-1" doc:"The engine's key for the schedule's job: schedule-<id>, derived from the id, so it never changes and is the same on every node"`
 	Name             string   `json:"name"`
 	TargetID         int64    `json:"target_id"`
-	ScheduleType     string   `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON"`
-	IntervalSeconds  *int     `json:"interval_seconds" doc:"Seconds between occurrences; null for CRON"`
+	ScheduleType     string   `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON,ONCE"`
+	IntervalSeconds  *int     `json:"interval_seconds" doc:"Seconds between occurrences; null for CRON and ONCE"`
 	DurationSeconds  *int     `json:"duration_seconds" doc:"Window length; WINDOW schedules only"`
 	CronExpression   *string  `json:"cron_expression" doc:"When a CRON schedule fires; null for the other kinds"`
 	Timezone         string   `json:"timezone" example:"Europe/Paris" doc:"IANA zone whose wall clock a CRON expression reads (INTERVAL and WINDOW are elapsed time and ignore it)"`
 	Status           string   `json:"status" enum:"ACTIVE,PAUSED,STOPPED"`
-	StoppedReason    *string  `json:"stopped_reason" doc:"Why a STOPPED schedule stopped, e.g. window_elapsed"`
+	RunAt            *string  `json:"run_at" format:"date-time" doc:"A ONCE schedule's one occurrence; null for the other kinds"`
+	StartAt          *string  `json:"start_at" format:"date-time" doc:"No occurrence before it"`
+	EndAt            *string  `json:"end_at" format:"date-time" doc:"No occurrence at or after it"`
+	MaxRuns          *int     `json:"max_runs" doc:"The schedule stops once its timetable has fired this many runs (run_count)"`
+	RunCount         int64    `json:"run_count" doc:"Runs the schedule's timetable has fired (manual runs and backfills not counted)"`
+	JitterSeconds    int      `json:"jitter_seconds" doc:"Each occurrence is delayed by a pseudo-random amount in [0, jitter_seconds), the same on every node"`
+	MisfireGrace     *int     `json:"misfire_grace_seconds" doc:"How late an occurrence may still start; a ONCE schedule's run_at may be this far in the past when created"`
+	StoppedReason    *string  `json:"stopped_reason" doc:"Why a STOPPED schedule stopped: window_elapsed, ran_once, once_skipped_overlap, max_runs_reached, end_at_reached or no_more_occurrences"`
+	PauseReason      *string  `json:"pause_reason" doc:"The reason a PAUSED schedule was given"`
+	PausedUntil      *string  `json:"paused_until" format:"date-time" doc:"When a PAUSED schedule resumes by itself; null: when resumed"`
 	NextRunAt        *string  `json:"next_run_at" format:"date-time" doc:"Next occurrence; null unless ACTIVE"`
+	NextFireAt       *string  `json:"next_fire_at" format:"date-time" doc:"When the next occurrence is sent: next_run_at plus its jitter"`
 	EndsAt           *string  `json:"ends_at" format:"date-time" doc:"When an ACTIVE window closes"`
 	RemainingSeconds *float64 `json:"remaining_seconds" doc:"Window time left while a WINDOW schedule is paused"`
 	KeepRuns         *int     `json:"keep_runs" doc:"How many finished runs the schedule keeps, its newest; null applies the service's RUN_KEEP_PER_SCHEDULE"`
@@ -131,12 +141,23 @@ type ScheduleCreate struct {
 	_               struct{} `json:"-" additionalProperties:"false"`
 	Name            string   `json:"name" minLength:"1" example:"every-30-seconds"`
 	TargetID        int64    `json:"target_id" minimum:"1" example:"1"`
-	ScheduleType    string   `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON" example:"INTERVAL"`
-	IntervalSeconds *int     `json:"interval_seconds,omitempty" minimum:"1" example:"30" doc:"Seconds between occurrences: required for INTERVAL and WINDOW, refused for CRON"`
-	DurationSeconds *int     `json:"duration_seconds,omitempty" nullable:"true" minimum:"1" doc:"Required for WINDOW, at least interval_seconds; refused for INTERVAL and CRON (null is the same as absent)"`
+	ScheduleType    string   `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON,ONCE" example:"INTERVAL"`
+	IntervalSeconds *int     `json:"interval_seconds,omitempty" minimum:"1" example:"30" doc:"Seconds between occurrences: required for INTERVAL and WINDOW, refused for CRON and ONCE"`
+	DurationSeconds *int     `json:"duration_seconds,omitempty" nullable:"true" minimum:"1" doc:"Required for WINDOW, at least interval_seconds; refused for the others (null is the same as absent)"`
 	CronExpression  *string  `json:"cron_expression,omitempty" example:"0 9 * * MON-FRI" doc:"Required for CRON, refused for the others: 5 fields (minute hour day-of-month month day-of-week), 6 with a leading seconds field, or @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly. Day of month and day of week both restricted match either (Vixie cron)"`
 	Timezone        *string  `json:"timezone,omitempty" example:"America/New_York" doc:"IANA zone for a CRON expression's wall clock; absent: the service's SCHEDULER_TIMEZONE (by default UTC)"`
 	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" doc:"Keep only this many finished runs, the newest: retention deletes older ones. Null or absent applies the service's RUN_KEEP_PER_SCHEDULE (by default no cap)"`
+	TimeFields
+}
+
+// TimeFields are the bounds and policies a schedule of any kind may set.
+type TimeFields struct {
+	RunAt         *time.Time `json:"run_at,omitempty" example:"2026-12-24T09:00:00Z" doc:"Required for ONCE, refused for the others: the one occurrence (RFC 3339). In the past it is refused unless misfire_grace_seconds covers it, and then fires at once"`
+	StartAt       *time.Time `json:"start_at,omitempty" nullable:"true" example:"2026-12-01T14:00:00Z" doc:"No occurrence before it. An INTERVAL or WINDOW grid (and a WINDOW's window) starts there when it is in the future. Refused for ONCE"`
+	EndAt         *time.Time `json:"end_at,omitempty" nullable:"true" example:"2026-12-31T00:00:00Z" doc:"No occurrence at or after it; must be in the future and after start_at. The schedule stops with end_at_reached after its last occurrence. Refused for ONCE"`
+	MaxRuns       *int       `json:"max_runs,omitempty" nullable:"true" minimum:"1" maximum:"1000000000" doc:"Stop (max_runs_reached) once the timetable has fired this many runs; an occurrence skipped for overlap does not count. Refused for ONCE"`
+	JitterSeconds *int       `json:"jitter_seconds,omitempty" minimum:"0" maximum:"3600" doc:"Delay each occurrence by a pseudo-random amount in [0, jitter_seconds), derived from the schedule and the occurrence, so the same on every node and after a restart; at most interval_seconds. Runs keep the nominal scheduled_at and record jitter_ms. Default 0"`
+	MisfireGrace  *int       `json:"misfire_grace_seconds,omitempty" nullable:"true" minimum:"0" maximum:"31536000" doc:"How late an occurrence may still start; lets a ONCE schedule's run_at lie that far in the past"`
 }
 
 // ScheduleUpdate is the body of PUT and PATCH /schedules/{id}: any subset of
@@ -146,12 +167,13 @@ type ScheduleUpdate struct {
 	_               struct{} `json:"-" additionalProperties:"false"`
 	Name            *string  `json:"name,omitempty" minLength:"1"`
 	TargetID        *int64   `json:"target_id,omitempty" minimum:"1"`
-	ScheduleType    *string  `json:"schedule_type,omitempty" enum:"INTERVAL,WINDOW,CRON"`
+	ScheduleType    *string  `json:"schedule_type,omitempty" enum:"INTERVAL,WINDOW,CRON,ONCE"`
 	IntervalSeconds *int     `json:"interval_seconds,omitempty" minimum:"1"`
 	DurationSeconds *int     `json:"duration_seconds,omitempty" minimum:"1"`
 	CronExpression  *string  `json:"cron_expression,omitempty" doc:"A CRON schedule's new expression; its next occurrence becomes the new expression's first from now"`
 	Timezone        *string  `json:"timezone,omitempty" doc:"New IANA zone; a CRON schedule's next occurrence is planned again in it"`
 	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" doc:"Keep only this many finished runs; null returns to the service's RUN_KEEP_PER_SCHEDULE"`
+	TimeFields
 }
 
 // jobID is the key of a schedule's job in the engine. It is derived, not
@@ -173,13 +195,25 @@ func newSchedule(s *apicron.Schedule) Schedule {
 		KeepRuns:        s.KeepRuns,
 		Status:          string(s.Status),
 		StoppedReason:   nullString(s.StoppedReason),
+		RunAt:           nullTime(s.RunAt),
+		StartAt:         nullTime(s.StartAt),
+		EndAt:           nullTime(s.EndAt),
+		MaxRuns:         s.MaxRuns,
+		RunCount:        s.RunCount,
+		JitterSeconds:   s.JitterSeconds,
+		MisfireGrace:    s.MisfireGraceSeconds,
+		PauseReason:     nullString(s.PauseReason),
+		PausedUntil:     nullTime(s.PausedUntil),
 		NextRunAt:       nullTime(s.NextRunAt),
 		EndsAt:          nullTime(s.EndsAt),
 		CreatedAt:       formatTime(s.CreatedAt),
 		UpdatedAt:       formatTime(s.UpdatedAt),
 	}
-	if s.Type != apicron.Cron {
+	if s.Type == apicron.Interval || s.Type == apicron.Window {
 		out.IntervalSeconds = &s.IntervalSeconds
+	}
+	if s.NextRunAt != nil {
+		out.NextFireAt = nullTime(new(s.FireAt(*s.NextRunAt)))
 	}
 	if s.RemainingMs != nil {
 		rem := float64(*s.RemainingMs) / 1000
@@ -191,7 +225,7 @@ func newSchedule(s *apicron.Schedule) Schedule {
 // SchedulePreview is the next occurrences of a schedule, as
 // GET /schedules/{id}/preview and POST /schedules/preview return them.
 type SchedulePreview struct {
-	ScheduleType string              `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON"`
+	ScheduleType string              `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON,ONCE"`
 	Timezone     string              `json:"timezone" example:"America/New_York"`
 	Status       string              `json:"status" enum:"ACTIVE,PAUSED,STOPPED" doc:"A PAUSED schedule is previewed as if resumed now; a STOPPED one has no occurrences"`
 	Occurrences  []PreviewOccurrence `json:"occurrences" nullable:"false"`
@@ -200,6 +234,7 @@ type SchedulePreview struct {
 // PreviewOccurrence is one planned fire time.
 type PreviewOccurrence struct {
 	At        string  `json:"at" format:"date-time" example:"2026-03-08T07:00:00Z" doc:"The instant, in UTC"`
+	FireAt    string  `json:"fire_at" format:"date-time" example:"2026-03-08T07:00:04.211Z" doc:"When it is sent: at plus its jitter (at itself without jitter_seconds)"`
 	Local     string  `json:"local" example:"2026-03-08T03:00:00-04:00" doc:"The same instant on the schedule's wall clock, with its UTC offset (RFC 3339)"`
 	UTCOffset string  `json:"utc_offset" example:"-04:00"`
 	Zone      string  `json:"zone" example:"EDT" doc:"The zone's abbreviation at that instant"`
@@ -217,7 +252,7 @@ func newPreview(s *apicron.Schedule, occ []apicron.Occurrence) SchedulePreview {
 		l := o.At.In(loc)
 		name, _ := l.Zone()
 		out.Occurrences = append(out.Occurrences, PreviewOccurrence{
-			At: formatTime(o.At), Local: l.Format(time.RFC3339Nano), UTCOffset: l.Format("-07:00"), Zone: name,
+			At: formatTime(o.At), FireAt: formatTime(s.FireAt(o.At)), Local: l.Format(time.RFC3339Nano), UTCOffset: l.Format("-07:00"), Zone: name,
 			DSTRule: nullString(o.DST),
 		})
 	}
@@ -239,7 +274,9 @@ type Run struct {
 	ErrorType    *string  `json:"error_type" doc:"http_4xx, http_5xx, timeout, dns, connection, tls, ..."`
 	ErrorMessage *string  `json:"error_message"`
 	Missed       int64    `json:"missed" doc:"Earlier occurrences coalesced into this run"`
-	LatenessMs   int64    `json:"lateness_ms" doc:"started_at - scheduled_at"`
+	LatenessMs   int64    `json:"lateness_ms" doc:"started_at - (scheduled_at + jitter_ms): how late the request left"`
+	Trigger      string   `json:"trigger" enum:"schedule,manual,backfill,catch_up" doc:"What started the run: the schedule's timetable, POST /schedules/{id}/trigger, a backfill, or the catch_up misfire policy"`
+	JitterMs     int64    `json:"jitter_ms" doc:"How long after scheduled_at the run was due (the schedule's jitter_seconds)"`
 }
 
 // RunDetail is a run as GET /runs/{id} returns it: a Run with what was
@@ -300,7 +337,9 @@ func newRun(r *apicron.Run) Run {
 		ErrorType:    nullString(r.ErrorType),
 		ErrorMessage: nullString(r.ErrorMessage),
 		Missed:       r.Missed,
-		LatenessMs:   r.StartedAt.Sub(r.ScheduledAt).Milliseconds(),
+		LatenessMs:   r.StartedAt.Sub(r.ScheduledAt.Add(r.Jitter)).Milliseconds(),
+		Trigger:      string(r.Trigger),
+		JitterMs:     r.Jitter.Milliseconds(),
 	}
 }
 

@@ -67,6 +67,13 @@ type Config struct {
 	// DefaultTimezone is the zone of a schedule created without one (the
 	// service's SCHEDULER_TIMEZONE). Optional: UTC.
 	DefaultTimezone string
+	// Dispatcher runs the manual runs POST /schedules/{id}/trigger inserts
+	// (through the Store, which must then be an apicron.Runner). Optional:
+	// without it that endpoint answers 503.
+	Dispatcher apicron.Dispatcher
+	// Executor sends the request of POST /targets/{id}/test. Optional:
+	// without it that endpoint answers 503.
+	Executor apicron.Executor
 }
 
 // Validate reports a missing required dependency.
@@ -110,6 +117,10 @@ type Server struct {
 	// crossOrigin refuses browsers' cross-origin writes, with tokens or without.
 	crossOrigin *http.CrossOriginProtection
 	urlCheck    func(rawURL string) error
+	// runner, dispatcher and executor serve manual runs and target tests; nil without them.
+	runner     apicron.Runner
+	dispatcher apicron.Dispatcher
+	executor   apicron.Executor
 	// defaultTimezone fills the timezone of a schedule created without one.
 	defaultTimezone string
 
@@ -158,7 +169,10 @@ func newServer(cfg Config, authenticated bool) *Server {
 		mux:         http.NewServeMux(),
 
 		defaultTimezone: cfg.DefaultTimezone,
+		dispatcher:      cfg.Dispatcher,
+		executor:        cfg.Executor,
 	}
+	s.runner, _ = cfg.Store.(apicron.Runner)
 	if s.defaultTimezone == "" {
 		s.defaultTimezone = apicron.DefaultTimezone
 	}

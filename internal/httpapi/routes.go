@@ -24,6 +24,7 @@ func (s *Server) routes() {
 	register(api, op("patch-target", http.MethodPatch, "/targets/{id}", "Update a target (same as PUT)", "Targets", 0), s.updateTarget)
 	register(api, conflict(op("delete-target", http.MethodDelete, "/targets/{id}", "Delete a target no schedule uses", "Targets", http.StatusNoContent),
 		"Schedules use the target: delete them or point them at another target first"), s.deleteTarget)
+	register(api, op("test-target", http.MethodPost, "/targets/{id}/test", "Send a target's request once and return the result, storing nothing", "Targets", 0), s.testTarget)
 
 	// Schedules.
 	register(api, op("create-schedule", http.MethodPost, "/schedules", "Create a schedule", "Schedules", http.StatusCreated), s.createSchedule)
@@ -34,10 +35,13 @@ func (s *Server) routes() {
 	register(api, op("delete-schedule", http.MethodDelete, "/schedules/{id}", "Delete a schedule (its runs stay)", "Schedules", http.StatusNoContent), s.deleteSchedule)
 	register(api, op("preview-schedule", http.MethodGet, "/schedules/{id}/preview", "The next occurrences of a schedule, in UTC and in its zone", "Schedules", 0), s.previewSchedule)
 	register(api, op("preview-unsaved-schedule", http.MethodPost, "/schedules/preview", "The next occurrences of a schedule body, without creating it", "Schedules", 0), s.previewUnsaved)
-	register(api, conflict(op("pause-schedule", http.MethodPost, "/schedules/{id}/pause", "Pause a schedule", "Schedules", 0),
+	optionalBody(api, conflict(op("pause-schedule", http.MethodPost, "/schedules/{id}/pause", "Pause a schedule, optionally with a reason and an automatic resume", "Schedules", 0),
 		"The schedule is STOPPED: a window that ended cannot be paused"), s.pauseSchedule)
 	register(api, conflict(op("resume-schedule", http.MethodPost, "/schedules/{id}/resume", "Resume a paused schedule", "Schedules", 0),
 		"The schedule is STOPPED: a window that ended cannot be resumed"), s.resumeSchedule)
+
+	register(api, conflict(op("trigger-schedule", http.MethodPost, "/schedules/{id}/trigger", "Run a schedule now (trigger: manual)", "Schedules", http.StatusAccepted),
+		"The schedule is STOPPED, or a run of it is in flight and force is not set"), s.triggerSchedule)
 
 	// Runs.
 	register(api, op("list-runs", http.MethodGet, "/runs", "List runs, newest first", "Runs", 0), s.listRuns)
@@ -99,6 +103,17 @@ func register[I, O any](api huma.API, o huma.Operation, handler func(context.Con
 		o.Errors = append(o.Errors, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
 	}
 	huma.Register(api, o, handler)
+}
+
+// optionalBody makes o's request body optional. Huma requires a body once
+// the input has a RawBody (which the UTF-8 check reads), whatever Body's
+// type; the operation keeps the RequestBody it was given, so clearing
+// Required once it is registered applies to the requests too.
+func optionalBody[I, O any](api huma.API, o huma.Operation, handler func(context.Context, *I) (*O, error)) {
+	o.RequestBody = &huma.RequestBody{}
+	rb := o.RequestBody
+	register(api, o, handler)
+	rb.Required = false
 }
 
 // conflict documents the 409 an operation answers when the resource's state forbids it.

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"github.com/apicron/apicron"
 	"github.com/danielgtaylor/huma/v2"
@@ -59,6 +61,12 @@ func (s *Server) newScheduleFrom(b ScheduleCreate) (*apicron.Schedule, error) {
 	if b.Timezone != nil {
 		sc.Timezone = *b.Timezone
 	}
+	t := b.TimeFields
+	sc.RunAt, sc.StartAt, sc.EndAt = t.RunAt, t.StartAt, t.EndAt
+	sc.MaxRuns, sc.MisfireGraceSeconds = t.MaxRuns, t.MisfireGrace
+	if t.JitterSeconds != nil {
+		sc.JitterSeconds = *t.JitterSeconds
+	}
 	if (sc.Type == apicron.Interval || sc.Type == apicron.Window) && b.IntervalSeconds == nil {
 		return nil, apicron.Invalid("interval_seconds", "is required for %s schedules", sc.Type)
 	}
@@ -109,7 +117,7 @@ func (s *Server) listSchedules(ctx context.Context, in *listSchedulesInput) (*li
 // validates the result, checks that the target exists and replans.
 func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*scheduleOutput, error) {
 	nulls, err := nullFields(in.RawBody, "name", "target_id", "schedule_type", "interval_seconds", "duration_seconds",
-		"cron_expression", "timezone")
+		"cron_expression", "timezone", "run_at", "jitter_seconds")
 	if err != nil {
 		return nil, s.apiError(ctx, "update schedule", err)
 	}
@@ -129,6 +137,20 @@ func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*
 	if b.KeepRuns != nil || nulls["keep_runs"] {
 		upd.KeepRuns = &b.KeepRuns // null: back to the service default
 	}
+	t := b.TimeFields
+	upd.RunAt, upd.JitterSeconds = t.RunAt, t.JitterSeconds
+	if t.StartAt != nil || nulls["start_at"] {
+		upd.StartAt = &t.StartAt
+	}
+	if t.EndAt != nil || nulls["end_at"] {
+		upd.EndAt = &t.EndAt
+	}
+	if t.MaxRuns != nil || nulls["max_runs"] {
+		upd.MaxRuns = &t.MaxRuns
+	}
+	if t.MisfireGrace != nil || nulls["misfire_grace_seconds"] {
+		upd.MisfireGraceSeconds = &t.MisfireGrace
+	}
 	sc, err := s.store.UpdateSchedule(ctx, in.ID, upd)
 	if err != nil {
 		return nil, s.apiError(ctx, "update schedule", err)
@@ -145,8 +167,28 @@ func (s *Server) deleteSchedule(ctx context.Context, in *idPath) (*struct{}, err
 	return &struct{}{}, nil
 }
 
-func (s *Server) pauseSchedule(ctx context.Context, in *idPath) (*scheduleOutput, error) {
-	sc, err := s.store.PauseSchedule(ctx, in.ID)
+// PauseBody is the optional body of POST /schedules/{id}/pause.
+type PauseBody struct {
+	_      struct{}   `json:"-" additionalProperties:"false"`
+	Reason string     `json:"reason,omitempty" maxLength:"500" example:"target under maintenance" doc:"Why; shown on the schedule as pause_reason"`
+	Until  *time.Time `json:"until,omitempty" example:"2026-12-01T18:00:00Z" doc:"Resume by itself at this time (in the future), continuing the grid as POST /resume does"`
+}
+
+type pauseInput struct {
+	ID      int64 `path:"id" doc:"Resource id"`
+	RawBody []byte
+	Body    *PauseBody
+}
+
+// Resolve refuses a body that is not valid UTF-8.
+func (in *pauseInput) Resolve(huma.Context) []error { return checkUTF8(in.RawBody) }
+
+func (s *Server) pauseSchedule(ctx context.Context, in *pauseInput) (*scheduleOutput, error) {
+	var p apicron.PauseRequest
+	if in.Body != nil {
+		p = apicron.PauseRequest{Reason: strings.TrimSpace(in.Body.Reason), Until: in.Body.Until}
+	}
+	sc, err := s.store.PauseSchedule(ctx, in.ID, p)
 	if err != nil {
 		return nil, s.apiError(ctx, "pause schedule", err)
 	}
@@ -178,12 +220,13 @@ type SchedulePreviewRequest struct {
 	_               struct{} `json:"-" additionalProperties:"false"`
 	Name            string   `json:"name,omitempty" doc:"Ignored; allowed so that a create body can be previewed as it is"`
 	TargetID        int64    `json:"target_id,omitempty" minimum:"1" doc:"Ignored, as name"`
-	ScheduleType    string   `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON" example:"CRON"`
+	ScheduleType    string   `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON,ONCE" example:"CRON"`
 	IntervalSeconds *int     `json:"interval_seconds,omitempty" minimum:"1"`
 	DurationSeconds *int     `json:"duration_seconds,omitempty" nullable:"true" minimum:"1"`
 	CronExpression  *string  `json:"cron_expression,omitempty" example:"30 2 * * *"`
 	Timezone        *string  `json:"timezone,omitempty" example:"America/New_York"`
 	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" doc:"Ignored, as name"`
+	TimeFields
 }
 
 type previewBodyInput struct {
@@ -215,8 +258,11 @@ func (s *Server) previewUnsaved(ctx context.Context, in *previewBodyInput) (*pre
 	}
 	sc, err := s.newScheduleFrom(ScheduleCreate{Name: name, TargetID: target, ScheduleType: b.ScheduleType,
 		IntervalSeconds: b.IntervalSeconds, DurationSeconds: b.DurationSeconds, CronExpression: b.CronExpression,
-		Timezone: b.Timezone})
+		Timezone: b.Timezone, TimeFields: b.TimeFields})
 	if err != nil {
+		return nil, s.apiError(ctx, "preview schedule", err)
+	}
+	if err := sc.ValidateAt(apicron.TruncMillis(s.clock.Now())); err != nil {
 		return nil, s.apiError(ctx, "preview schedule", err)
 	}
 	sc.Activate(s.clock.Now())

@@ -1,6 +1,7 @@
 package scheduler_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -126,4 +127,72 @@ func TestScheduler_ClusterFailover(t *testing.T) {
 	eventually(t, "b to run an occurrence due after a stopped", func() bool { return target.ranAfter("b", stopped) })
 	b.run.stop()
 	target.exactlyOnce(t, dbB)
+}
+
+// TestScheduler_ClusterJitterAndManual: on a shared database with two
+// nodes, a jittered schedule's runs leave at scheduled_at + jitter whichever
+// node sends them, max_runs holds across the nodes, and a manual run
+// inserted through one node is taken and sent once.
+func TestScheduler_ClusterJitterAndManual(t *testing.T) {
+	t.Parallel()
+	dbA, dsn := storetest.OpenShared(t, "a", apicron.SystemClock{})
+	dbB := storetest.OpenDSN(t, "postgres", dsn, store.Config{Shared: true, NodeID: "b"})
+	target := newCountingTarget(t)
+	a := startNode(t, "a", dbA, dbA)
+	eventually(t, "a to lead", func() bool { r, _ := a.role(t); return r == apicron.RoleLeader })
+	b := startNode(t, "b", dbB, dbB)
+
+	s := mustSchedule(t, dbA, target.URL, &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 1, JitterSeconds: 1, MaxRuns: ptr(4)})
+	a.s.Changed(s.ID)
+	eventually(t, "four runs, then max_runs_reached", func() bool {
+		got, err := dbA.FindScheduleByID(t.Context(), s.ID)
+		return err == nil && got.Status == apicron.Stopped
+	})
+	m := mustSchedule(t, dbA, target.URL, &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 3600})
+	b.s.Changed(m.ID)
+	eventually(t, "the hourly schedule's first run", func() bool { return len(runsOf(t, dbA, m.ID)) == 1 && runsOf(t, dbA, m.ID)[0].FinishedAt != nil })
+	job, err := dbB.TriggerRun(t.Context(), m.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.s.Submit(job)
+	eventually(t, "the manual run to finish", func() bool {
+		r, err := dbA.FindRunByID(t.Context(), job.RunID)
+		return err == nil && r.FinishedAt != nil
+	})
+	a.run.stop()
+	b.run.stop()
+
+	runs := runsOf(t, dbA, s.ID)
+	if len(runs) != 4 {
+		t.Fatalf("%d runs of the max_runs 4 schedule, want 4", len(runs))
+	}
+	for _, r := range runs {
+		want := apicron.Jitter(s.ID, r.ScheduledAt, 1)
+		if r.Jitter != want {
+			t.Errorf("run at %s: jitter %s, want %s", r.ScheduledAt, r.Jitter, want)
+		}
+		if r.StartedAt.Before(r.ScheduledAt.Add(want)) {
+			t.Errorf("run at %s started %s, before its jittered time", r.ScheduledAt, r.StartedAt)
+		}
+	}
+	if got, _ := dbA.FindScheduleByID(t.Context(), s.ID); got.StoppedReason != apicron.StoppedMaxRuns || got.RunCount != 4 {
+		t.Errorf("stopped %q with run_count %d, want max_runs_reached and 4", got.StoppedReason, got.RunCount)
+	}
+	mr := runsOf(t, dbA, m.ID)
+	if len(mr) != 2 || mr[1].Trigger != apicron.TriggerManual || mr[1].Status != apicron.Success {
+		t.Errorf("hourly schedule's runs %+v, want its first and a manual SUCCESS", mr)
+	}
+	target.exactlyOnce(t, dbA)
+}
+
+// runsOf returns a schedule's runs, oldest first.
+func runsOf(t testing.TB, db *store.DB, id int64) []*apicron.Run {
+	t.Helper()
+	runs, _, err := db.FindRuns(t.Context(), apicron.RunFilter{ScheduleID: &id, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(runs)
+	return runs
 }

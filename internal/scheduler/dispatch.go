@@ -34,7 +34,7 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 		// The schedule is free for its next occurrence once the request is
 		// over, though its result may wait a few milliseconds to be written.
 		defer s.setBusy(job.ScheduleID, -1)
-		if d := job.ScheduledAt.Sub(s.cfg.Clock.Now()); d > 0 {
+		if d := job.FireAt().Sub(s.cfg.Clock.Now()); d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-t.C:
@@ -60,4 +60,19 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 		}
 		s.addResult(res)
 	}()
+}
+
+// Submit implements apicron.Dispatcher: a run inserted outside a claim (a
+// manual one) is dispatched as a claimed one is; on a shared database it
+// waits in the runs table, and this node is woken to take it (as is every
+// other, by the insert's NOTIFY).
+func (s *Scheduler) Submit(job *apicron.Job) {
+	if s.execCtx.Err() != nil {
+		return // stopped: the run is INTERRUPTED at the next start
+	}
+	if s.cluster != nil {
+		s.nudgeTake()
+		return
+	}
+	s.dispatch(job)
 }

@@ -86,7 +86,7 @@ func TestScheduler_PauseFreezesWindow(t *testing.T) {
 		h.at(0)
 		h.at(time.Second)
 		h.clock.Set(t0.Add(1500 * time.Millisecond))
-		if _, err := h.db.PauseSchedule(h.ctx, s.ID); err != nil {
+		if _, err := h.db.PauseSchedule(h.ctx, s.ID, apicron.PauseRequest{}); err != nil {
 			t.Fatal(err)
 		}
 		h.s.Changed(s.ID)
@@ -258,7 +258,7 @@ func TestScheduler_DeleteAndPauseReachEngine(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.s.Changed(a.ID)
-		if _, err := h.db.PauseSchedule(h.ctx, b.ID); err != nil {
+		if _, err := h.db.PauseSchedule(h.ctx, b.ID, apicron.PauseRequest{}); err != nil {
 			t.Fatal(err)
 		}
 		h.s.Changed(b.ID)

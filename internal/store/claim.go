@@ -64,7 +64,8 @@ type due struct {
 var claimReadSQL = newLockedBatchSQL(func(n int) string {
 	return `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds,
 		s.status, s.stopped_reason, s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
-		s.cron_expression, s.timezone, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects
+		s.cron_expression, s.timezone, s.run_at, s.start_at, s.end_at, s.max_runs, s.run_count, s.jitter_seconds,
+		s.misfire_grace_seconds, s.pause_reason, s.paused_until, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects
 		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
@@ -73,14 +74,13 @@ var runningSQL = newBatchSQL(func(n int) string {
 	return "SELECT DISTINCT schedule_id FROM runs WHERE status = 'RUNNING' AND schedule_id IN (" + placeholders(n) + ")"
 })
 
-// claimChunk claims a piece of a batch (a power of two long). With busy
-// set, it says which schedules have a run in flight; otherwise the runs
-// table does.
-func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, busy func(int64) bool, stats map[int64]*claimStats) ([]apicron.ClaimResult, error) {
+// readDue reads schedules ids with their targets, locked on PostgreSQL.
+func readDue(ctx context.Context, tx *tx, ids []int64) (map[int64]*due, error) {
 	rows, err := tx.queryBatch(ctx, claimReadSQL.sql(tx.d, len(ids)), int64Args(ids)...)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	found := make(map[int64]*due, len(ids))
 	for rows.Next() {
 		d := &due{}
@@ -89,14 +89,20 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 				&d.job.AllowInsecureRedirects)...)
 		}))
 		if err != nil {
-			rows.Close()
 			return nil, err
 		}
 		d.s = s
 		found[s.ID] = d
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	return found, rows.Err()
+}
+
+// claimChunk claims a piece of a batch (a power of two long). With busy
+// set, it says which schedules have a run in flight; otherwise the runs
+// table does.
+func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, busy func(int64) bool, stats map[int64]*claimStats) ([]apicron.ClaimResult, error) {
+	found, err := readDue(ctx, tx, ids)
+	if err != nil {
 		return nil, err
 	}
 
@@ -115,7 +121,7 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 
 	out := make([]apicron.ClaimResult, len(ids))
 	var (
-		advance []any // id, next pairs
+		advance []any // id, next, fired triples
 		fire    []int // indexes into out of the runs to insert
 	)
 	addStats := func(id, skipped, missed int64) {
@@ -134,10 +140,30 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		if d == nil {
 			continue // deleted meanwhile
 		}
+		if d.s.Status == apicron.Paused && d.s.PausedUntil != nil {
+			if d.s.PausedUntil.After(until) {
+				out[i].Next = d.s.PausedUntil // not yet: look again then
+				continue
+			}
+			// Its pause is over: it resumes as if resumed at paused_until.
+			d.s.Resume(*d.s.PausedUntil)
+			if err := saveSchedule(ctx, tx, d.s); err != nil {
+				return nil, err
+			}
+		}
 		plan := d.s.Plan(now, until)
 		reason := plan.StopReason
 		if reason == "" {
 			reason = apicron.StoppedWindowElapsed
+		}
+		if plan.Fire && running[id] {
+			switch reason {
+			case apicron.StoppedMaxRuns:
+				// Skipped, this occurrence is no run: the schedule carries on.
+				plan.Stop = plan.Next == nil
+			case apicron.StoppedRanOnce:
+				reason = apicron.StoppedOnceSkipped
+			}
 		}
 		switch {
 		case plan.Stop && !plan.Fire:
@@ -148,37 +174,34 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 			addStats(id, 0, plan.Missed)
 			continue
 		case !plan.Fire:
-			out[i].Next = plan.Next
+			out[i].Next = fireAt(d.s, plan.Next)
 			continue
 		}
-		out[i].Next = plan.Next
+		fired := int64(1)
+		if running[id] {
+			fired = 0
+		}
 		if plan.Stop { // its last occurrence: it fires, and the schedule stops
+			d.s.RunCount += fired
 			d.s.Stop(reason)
 			if err := saveSchedule(ctx, tx, d.s); err != nil {
 				return nil, err
 			}
 		} else {
-			advance = append(advance, id, ms(*plan.Next))
+			out[i].Next = fireAt(d.s, plan.Next)
+			advance = append(advance, id, ms(*plan.Next), fired)
 		}
 		if running[id] {
 			addStats(id, 1, plan.Missed)
 			continue
 		}
 		addStats(id, 0, plan.Missed)
-		j := &d.job
-		var err error
-		if j.Headers, j.SecretHeaders, j.DecryptError, err = db.secrets.decodeJobHeaders(d.headers, d.secret); err != nil {
-			return nil, fmt.Errorf("decode headers of target %d: %w", d.s.TargetID, err)
+		j, err := db.jobOf(d)
+		if err != nil {
+			return nil, err
 		}
-		j.ScheduleID, j.ScheduleName, j.TargetID = id, d.s.Name, d.s.TargetID
 		j.ScheduledAt, j.Missed = plan.ScheduledAt, plan.Missed
-		if d.timeout.Valid {
-			j.Timeout = time.Duration(d.timeout.Float64 * float64(time.Second))
-		}
-		j.MaxRetries = -1
-		if d.retries.Valid {
-			j.MaxRetries = int(d.retries.Int64)
-		}
+		j.Jitter, j.Trigger = apicron.Jitter(id, plan.ScheduledAt, d.s.JitterSeconds), apicron.TriggerSchedule
 		if plan.Next != nil {
 			j.RetryDeadline = *plan.Next
 		}
@@ -196,6 +219,25 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		}
 	}
 	return out, nil
+}
+
+// jobOf fills d's job with what its schedule and target say (the
+// occurrence's fields are the caller's).
+func (db *DB) jobOf(d *due) (*apicron.Job, error) {
+	j := &d.job
+	var err error
+	if j.Headers, j.SecretHeaders, j.DecryptError, err = db.secrets.decodeJobHeaders(d.headers, d.secret); err != nil {
+		return nil, fmt.Errorf("decode headers of target %d: %w", d.s.TargetID, err)
+	}
+	j.ScheduleID, j.ScheduleName, j.TargetID = d.s.ID, d.s.Name, d.s.TargetID
+	if d.timeout.Valid {
+		j.Timeout = time.Duration(d.timeout.Float64 * float64(time.Second))
+	}
+	j.MaxRetries = -1
+	if d.retries.Valid {
+		j.MaxRetries = int(d.retries.Int64)
+	}
+	return j, nil
 }
 
 // runningSchedules returns which of ids have a RUNNING run.
@@ -217,15 +259,16 @@ func runningSchedules(ctx context.Context, tx *tx, ids []int64) (map[int64]bool,
 }
 
 var advanceSQL = newBatchSQL(func(n int) string {
-	return "UPDATE schedules SET next_run_at = v.column2 FROM (VALUES " +
-		repeatRows("(CAST(? AS BIGINT), CAST(? AS BIGINT))", n) + ") AS v WHERE schedules.id = v.column1"
+	return "UPDATE schedules SET next_run_at = v.column2, run_count = run_count + v.column3 FROM (VALUES " +
+		repeatRows("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))", n) + ") AS v WHERE schedules.id = v.column1"
 })
 
-// advanceSchedules sets next_run_at for (id, next) pairs, a few statements
-// joined to VALUES lists, so its cost grows linearly with the batch.
-func advanceSchedules(ctx context.Context, tx *tx, pairs []any) error {
-	return forPieces(len(pairs)/2, func(lo, hi int) error {
-		if _, err := tx.execBatch(ctx, advanceSQL.sql(hi-lo), pairs[2*lo:2*hi]...); err != nil {
+// advanceSchedules sets next_run_at and adds to run_count for (id, next,
+// fired) triples, a few statements joined to VALUES lists, so its cost
+// grows linearly with the batch.
+func advanceSchedules(ctx context.Context, tx *tx, triples []any) error {
+	return forPieces(len(triples)/3, func(lo, hi int) error {
+		if _, err := tx.execBatch(ctx, advanceSQL.sql(hi-lo), triples[3*lo:3*hi]...); err != nil {
 			return fmt.Errorf("advance next_run_at: %w", err)
 		}
 		return nil
@@ -241,8 +284,9 @@ func (db *DB) insertRuns(ctx context.Context, tx *tx, now time.Time, out []apicr
 }
 
 var insertRunsSQL = newBatchSQL(func(n int) string {
-	return `INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id, job) VALUES ` +
-		repeatRows("(?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?)", n) + " ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id, schedule_id"
+	return `INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id, job,
+		run_trigger, jitter_ms) VALUES ` +
+		repeatRows("(?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?)", n) + " ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id, schedule_id"
 })
 
 func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []apicron.ClaimResult, fire []int) error {
@@ -250,7 +294,7 @@ func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []
 	if db.queued() {
 		owner = ""
 	}
-	args := make([]any, 0, len(fire)*8)
+	args := make([]any, 0, len(fire)*10)
 	for _, i := range fire {
 		j := out[i].Job
 		var queuedJob sql.NullString
@@ -265,7 +309,8 @@ func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []
 			}
 			queuedJob = sql.NullString{String: string(raw), Valid: true}
 		}
-		args = append(args, j.ScheduleID, j.TargetID, ms(j.ScheduledAt), ms(maxTime(now, j.ScheduledAt)), j.Missed, j.Method, owner, queuedJob)
+		args = append(args, j.ScheduleID, j.TargetID, ms(j.ScheduledAt), ms(maxTime(now, j.FireAt())), j.Missed, j.Method, owner, queuedJob,
+			string(j.Trigger), j.Jitter.Milliseconds())
 	}
 	rows, err := tx.queryBatch(ctx, insertRunsSQL.sql(len(fire)), args...)
 	if err != nil {
@@ -293,24 +338,46 @@ func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []
 	return nil
 }
 
+// dueColumns and dueWhere select what scanNextRuns reads: an ACTIVE
+// schedule's next occurrence and jitter, a PAUSED one's paused_until.
+const (
+	dueColumns = "SELECT id, COALESCE(next_run_at, paused_until), CASE WHEN status = 'ACTIVE' THEN jitter_seconds ELSE 0 END FROM schedules WHERE "
+	dueWhere   = "((status = 'ACTIVE' AND next_run_at IS NOT NULL) OR (status = 'PAUSED' AND paused_until IS NOT NULL))"
+)
+
+// fireAt is when s's occurrence at next is sent (its jitter added); nil for nil.
+func fireAt(s *apicron.Schedule, next *time.Time) *time.Time {
+	if next == nil || s.JitterSeconds == 0 {
+		return next
+	}
+	t := s.FireAt(*next)
+	return &t
+}
+
 // ActiveSchedules implements apicron.Engine.
 func (db *DB) ActiveSchedules(ctx context.Context, fn func(id int64, next time.Time)) error {
-	rows, err := db.r.QueryContext(ctx, "SELECT id, next_run_at FROM schedules WHERE status = 'ACTIVE' AND next_run_at IS NOT NULL")
+	rows, err := db.r.QueryContext(ctx, dueColumns+"status = 'ACTIVE' AND next_run_at IS NOT NULL UNION ALL "+
+		dueColumns+"status = 'PAUSED' AND paused_until IS NOT NULL")
 	if err != nil {
 		return db.mapErr(err)
 	}
 	return scanNextRuns(rows, fn)
 }
 
-// scanNextRuns calls fn with each row of (id, next_run_at) and closes rows.
+// scanNextRuns calls fn with each row of (id, due time, jitter seconds),
+// the time made the fire time (apicron.Jitter), and closes rows.
 func scanNextRuns(rows *sql.Rows, fn func(id int64, next time.Time)) error {
 	defer rows.Close()
 	for rows.Next() {
-		var id, next int64
-		if err := rows.Scan(&id, &next); err != nil {
+		var (
+			id, next int64
+			jitter   int
+		)
+		if err := rows.Scan(&id, &next, &jitter); err != nil {
 			return err
 		}
-		fn(id, fromMs(next))
+		at := fromMs(next)
+		fn(id, at.Add(apicron.Jitter(id, at, jitter)))
 	}
 	return rows.Err()
 }
@@ -330,7 +397,7 @@ func (db *DB) NextRunAts(ctx context.Context, ids []int64) (map[int64]time.Time,
 }
 
 var nextRunAtsSQL = newBatchSQL(func(n int) string {
-	return "SELECT id, next_run_at FROM schedules WHERE status = 'ACTIVE' AND next_run_at IS NOT NULL AND id IN (" + placeholders(n) + ")"
+	return dueColumns + dueWhere + " AND id IN (" + placeholders(n) + ")"
 })
 
 func maxTime(a, b time.Time) time.Time {

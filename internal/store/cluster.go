@@ -91,7 +91,7 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 	err := db.write(ctx, func(tx *tx) error {
 		rows, err := tx.query(ctx, `UPDATE runs SET node_id = ? WHERE id IN (
 			SELECT id FROM runs WHERE status = 'RUNNING' AND node_id = '' ORDER BY scheduled_at LIMIT ? FOR UPDATE SKIP LOCKED)
-			RETURNING id, schedule_id, target_id, scheduled_at, missed, job`, db.nodeID, limit)
+			RETURNING id, schedule_id, target_id, scheduled_at, missed, job, run_trigger, jitter_ms`, db.nodeID, limit)
 		if err != nil {
 			return err
 		}
@@ -102,14 +102,17 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 				scheduled int64
 				raw       sql.NullString
 				jj        jobJSON
+				trigger   string
+				jitter    int64
 			)
-			if err := rows.Scan(&j.RunID, &j.ScheduleID, &j.TargetID, &scheduled, &j.Missed, &raw); err != nil {
+			if err := rows.Scan(&j.RunID, &j.ScheduleID, &j.TargetID, &scheduled, &j.Missed, &raw, &trigger, &jitter); err != nil {
 				return err
 			}
 			if err := json.Unmarshal([]byte(raw.String), &jj); err != nil {
 				return fmt.Errorf("decode job of run %d: %w", j.RunID, err)
 			}
 			j.ScheduledAt = fromMs(scheduled)
+			j.Trigger, j.Jitter = apicron.Trigger(trigger), time.Duration(jitter)*time.Millisecond
 			j.ScheduleName, j.Method, j.URL, j.BodyTemplate = jj.ScheduleName, jj.Method, jj.URL, jj.BodyTemplate
 			j.Headers, j.DecryptError = db.jobHeaders(&jj)
 			j.Timeout, j.MaxRetries = time.Duration(jj.TimeoutMs)*time.Millisecond, jj.MaxRetries

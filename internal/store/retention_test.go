@@ -79,7 +79,7 @@ func TestStore_KeepRunsField(t *testing.T) {
 		if got, err = db.UpdateSchedule(ctx, s.ID, apicron.ScheduleUpdate{Name: ptr("renamed")}); err != nil || *got.KeepRuns != 7 {
 			t.Fatalf("update of another field: %+v %v, want keep_runs 7 kept", got, err)
 		}
-		if _, err := db.PauseSchedule(ctx, s.ID); err != nil {
+		if _, err := db.PauseSchedule(ctx, s.ID, apicron.PauseRequest{}); err != nil {
 			t.Fatal(err)
 		}
 		if got, err = db.ResumeSchedule(ctx, s.ID); err != nil || got.KeepRuns == nil || *got.KeepRuns != 7 {

@@ -13,7 +13,7 @@ import (
 )
 
 const runColumns = `id, schedule_id, target_id, status, scheduled_at, started_at, finished_at, missed, latency_ms,
-	status_code, response_size, error_type, error_message`
+	status_code, response_size, error_type, error_message, run_trigger, jitter_ms`
 
 const runDetailColumns = runColumns + `, dns_ms, connect_ms, tls_ms, first_byte_ms, request_method, request_url,
 	response_body, response_headers, node_id, attempt_in_run`
@@ -28,9 +28,11 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 		dns, connect, tls, first sql.NullFloat64
 		body, headers            sql.NullString
 		inRun                    int
+		trigger                  string
+		jitter                   int64
 	)
 	dest := []any{&r.ID, &r.ScheduleID, &r.TargetID, &status, &scheduled, &started, &finished, &r.Missed, &latency,
-		&code, &size, &r.ErrorType, &r.ErrorMessage}
+		&code, &size, &r.ErrorType, &r.ErrorMessage, &trigger, &jitter}
 	if detail {
 		dest = append(dest, &dns, &connect, &tls, &first, &r.Request.Method, &r.Request.URL, &body, &headers, &r.NodeID, &inRun)
 	}
@@ -38,6 +40,7 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 		return nil, err
 	}
 	r.Status = apicron.RunStatus(status)
+	r.Trigger, r.Jitter = apicron.Trigger(trigger), time.Duration(jitter)*time.Millisecond
 	r.ScheduledAt, r.StartedAt, r.FinishedAt = fromMs(scheduled), fromMs(started), timePtr(finished)
 	r.LatencyMs, r.StatusCode, r.ResponseSize = floatPtr(latency), intPtr(code), int64Ptr(size)
 	if detail {

@@ -16,7 +16,8 @@ import (
 // with scheduleFullColumns and scanFullSchedule, and written only on create
 // and update, so saving a schedule a claim read never clears it.
 const scheduleColumns = `id, name, target_id, schedule_type, interval_seconds, duration_seconds, status, stopped_reason,
-	anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, cron_expression, timezone`
+	anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, cron_expression, timezone,
+	run_at, start_at, end_at, max_runs, run_count, jitter_seconds, misfire_grace_seconds, pause_reason, paused_until`
 
 // scheduleFullColumns are the columns scanFullSchedule reads: every field.
 const scheduleFullColumns = scheduleColumns + ", keep_runs"
@@ -29,12 +30,17 @@ func scanSchedule(row scanner) (*apicron.Schedule, error) {
 		anchor                int64
 		next, ends, remaining sql.NullInt64
 		createdAt, updatedAt  int64
+		runAt, startAt, endAt sql.NullInt64
+		maxRuns, grace, until sql.NullInt64
 	)
 	err := row.Scan(&s.ID, &s.Name, &s.TargetID, &typ, &s.IntervalSeconds, &duration, &status, &s.StoppedReason,
-		&anchor, &next, &ends, &remaining, &s.Version, &createdAt, &updatedAt, &s.CronExpression, &s.Timezone)
+		&anchor, &next, &ends, &remaining, &s.Version, &createdAt, &updatedAt, &s.CronExpression, &s.Timezone,
+		&runAt, &startAt, &endAt, &maxRuns, &s.RunCount, &s.JitterSeconds, &grace, &s.PauseReason, &until)
 	if err != nil {
 		return nil, err
 	}
+	s.RunAt, s.StartAt, s.EndAt, s.PausedUntil = timePtr(runAt), timePtr(startAt), timePtr(endAt), timePtr(until)
+	s.MaxRuns, s.MisfireGraceSeconds = intPtr(maxRuns), intPtr(grace)
 	s.Type, s.Status = apicron.ScheduleType(typ), apicron.ScheduleStatus(status)
 	s.DurationSeconds = intPtr(duration)
 	s.AnchorAt = fromMs(anchor)
@@ -91,16 +97,23 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 		if s.Timezone == "" {
 			s.Timezone = apicron.DefaultTimezone
 		}
+		if err := s.ValidateAt(tx.now); err != nil {
+			return err
+		}
+		s.RunCount = 0
 		s.Activate(tx.now)
 		s.Version = 1
 		s.CreatedAt, s.UpdatedAt = tx.now, tx.now
 		err := tx.queryRow(ctx, `INSERT INTO schedules (name, target_id, schedule_type, interval_seconds, duration_seconds, status,
 			stopped_reason, anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, keep_runs,
-			cron_expression, timezone)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			cron_expression, timezone, run_at, start_at, end_at, max_runs, run_count, jitter_seconds, misfire_grace_seconds,
+			pause_reason, paused_until)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 			s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
-			s.Version, ms(tx.now), ms(tx.now), nullInt(s.KeepRuns), s.CronExpression, s.Timezone).Scan(&s.ID)
+			s.Version, ms(tx.now), ms(tx.now), nullInt(s.KeepRuns), s.CronExpression, s.Timezone,
+			nullMs(s.RunAt), nullMs(s.StartAt), nullMs(s.EndAt), nullInt(s.MaxRuns), s.RunCount, s.JitterSeconds,
+			nullInt(s.MisfireGraceSeconds), s.PauseReason, nullMs(s.PausedUntil)).Scan(&s.ID)
 		if err != nil {
 			return fmt.Errorf("insert schedule: %w", err)
 		}
@@ -121,10 +134,14 @@ func saveSchedule(ctx context.Context, tx *tx, s *apicron.Schedule) error {
 	}
 	_, err := tx.exec(ctx, `UPDATE schedules SET name = ?, target_id = ?, schedule_type = ?, interval_seconds = ?,
 		duration_seconds = ?, status = ?, stopped_reason = ?, anchor_at = ?, next_run_at = ?, ends_at = ?,
-		remaining_ms = ?, version = ?, updated_at = ?, cron_expression = ?, timezone = ? WHERE id = ?`,
+		remaining_ms = ?, version = ?, updated_at = ?, cron_expression = ?, timezone = ?, run_at = ?, start_at = ?,
+		end_at = ?, max_runs = ?, run_count = ?, jitter_seconds = ?, misfire_grace_seconds = ?, pause_reason = ?,
+		paused_until = ? WHERE id = ?`,
 		s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 		s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
-		s.Version, ms(tx.now), s.CronExpression, s.Timezone, s.ID)
+		s.Version, ms(tx.now), s.CronExpression, s.Timezone, nullMs(s.RunAt), nullMs(s.StartAt), nullMs(s.EndAt),
+		nullInt(s.MaxRuns), s.RunCount, s.JitterSeconds, nullInt(s.MisfireGraceSeconds), s.PauseReason,
+		nullMs(s.PausedUntil), s.ID)
 	if err != nil {
 		return fmt.Errorf("update schedule %d: %w", s.ID, err)
 	}
@@ -202,6 +219,11 @@ func (db *DB) UpdateSchedule(ctx context.Context, id int64, upd apicron.Schedule
 		if err := s.Validate(); err != nil {
 			return err
 		}
+		if upd.RunAt != nil || upd.EndAt != nil || upd.MisfireGraceSeconds != nil {
+			if err := s.ValidateAt(tx.now); err != nil {
+				return err
+			}
+		}
 		if upd.TargetID != nil {
 			if err := checkTargetExists(ctx, tx, s.TargetID); err != nil {
 				return err
@@ -239,17 +261,34 @@ func (db *DB) DeleteSchedule(ctx context.Context, id int64) error {
 
 // PauseSchedule implements apicron.Store. The write transaction serializes
 // with claims, so once it commits no claim can see the schedule ACTIVE.
-func (db *DB) PauseSchedule(ctx context.Context, id int64) (*apicron.Schedule, error) {
+// A pause with a reason or an until on a schedule already PAUSED replaces
+// them; one with neither leaves it as it is.
+func (db *DB) PauseSchedule(ctx context.Context, id int64, p apicron.PauseRequest) (*apicron.Schedule, error) {
 	return db.transition(ctx, id, func(s *apicron.Schedule, now time.Time) (bool, error) {
+		if err := p.Validate(now); err != nil {
+			return false, err
+		}
 		switch s.Status {
 		case apicron.Paused:
-			return false, nil
+			if p.Reason == "" && p.Until == nil {
+				return false, nil
+			}
+			s.PauseReason, s.PausedUntil = p.Reason, truncTime(p.Until)
+			return true, nil
 		case apicron.Stopped:
 			return false, apicron.Errorf(apicron.ECONFLICT, "schedule %d is STOPPED (%s) and cannot be paused", id, s.StoppedReason)
 		}
-		s.Pause(now)
+		s.PauseUntil(now, p.Reason, p.Until)
 		return true, nil
 	})
+}
+
+func truncTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := apicron.TruncMillis(*t)
+	return &u
 }
 
 // ResumeSchedule implements apicron.Store: the schedule continues its grid

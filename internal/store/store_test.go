@@ -77,7 +77,7 @@ func TestStore_ScheduleLifecycle(t *testing.T) {
 			t.Fatalf("created: %+v", w)
 		}
 		clock.Add(100 * time.Second)
-		p, err := db.PauseSchedule(ctx, w.ID)
+		p, err := db.PauseSchedule(ctx, w.ID, apicron.PauseRequest{})
 		if err != nil || p.Status != apicron.Paused || *p.RemainingMs != 200_000 || p.NextRunAt != nil {
 			t.Fatalf("pause: %+v %v", p, err)
 		}
@@ -131,7 +131,7 @@ func TestStore_ResumeContinuesGrid(t *testing.T) {
 		first := t0.Add(60 * time.Second)
 		for i := range 20 {
 			clock.Add(100 * time.Millisecond)
-			if _, err := db.PauseSchedule(ctx, s.ID); err != nil {
+			if _, err := db.PauseSchedule(ctx, s.ID, apicron.PauseRequest{}); err != nil {
 				t.Fatal(err)
 			}
 			clock.Add(50 * time.Millisecond)
@@ -159,7 +159,7 @@ func TestStore_ResumeContinuesGrid(t *testing.T) {
 		w := mustCreateSchedule(t, db, &apicron.Schedule{Name: "w", TargetID: tg.ID, Type: apicron.Window, IntervalSeconds: 10, DurationSeconds: ptr(300)})
 		start := clock.Now()
 		clock.Add(95 * time.Second)
-		if _, err := db.PauseSchedule(ctx, w.ID); err != nil {
+		if _, err := db.PauseSchedule(ctx, w.ID, apicron.PauseRequest{}); err != nil {
 			t.Fatal(err)
 		}
 		clock.Add(time.Hour + 3*time.Second) // resumed at 3698 s: the grid's next point is 3700 s

@@ -1,0 +1,246 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/executor"
+	"github.com/apicron/apicron/internal/httpapi"
+	"github.com/apicron/apicron/internal/storetest"
+)
+
+// timedSchedule decodes a schedule with its bounds and policies.
+type timedSchedule struct {
+	schedule
+	RunAt         *string `json:"run_at"`
+	StartAt       *string `json:"start_at"`
+	EndAt         *string `json:"end_at"`
+	MaxRuns       *int    `json:"max_runs"`
+	RunCount      int64   `json:"run_count"`
+	JitterSeconds int     `json:"jitter_seconds"`
+	MisfireGrace  *int    `json:"misfire_grace_seconds"`
+	PauseReason   *string `json:"pause_reason"`
+	PausedUntil   *string `json:"paused_until"`
+	NextFireAt    *string `json:"next_fire_at"`
+}
+
+// The test clock is at 2030-01-02T03:04:05Z.
+func TestSchedules_OnceBoundsJitter(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		tg := mustCreateTarget(t, e, "")
+
+		var once timedSchedule
+		e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(
+			`{"name": "new-year", "target_id": %d, "schedule_type": "ONCE", "run_at": "2030-01-03T00:00:00+01:00"}`, tg.ID),
+			http.StatusCreated, &once)
+		if once.ScheduleType != "ONCE" || deref(once.RunAt) != "2030-01-02T23:00:00.000Z" || deref(once.NextRunAt) != "2030-01-02T23:00:00.000Z" ||
+			once.Status != "ACTIVE" {
+			t.Errorf("ONCE created %+v, run_at %s, next %s", once, deref(once.RunAt), deref(once.NextRunAt))
+		}
+		r := e.do(t, http.MethodGet, fmt.Sprintf("/schedules/%d", once.ID), nil)
+		if !strings.Contains(string(r.body), `"interval_seconds":null`) {
+			t.Errorf("ONCE JSON %s, want interval_seconds null", r.body)
+		}
+		// In the past: refused, unless the grace covers it; then due at once.
+		past := `{"name": "late", "target_id": %d, "schedule_type": "ONCE", "run_at": "2030-01-02T03:00:00Z"%s}`
+		e.expectProblem(t, http.MethodPost, "/schedules", fmt.Sprintf(past, tg.ID, ""), http.StatusUnprocessableEntity, "body.run_at")
+		e.expectProblem(t, http.MethodPost, "/schedules", fmt.Sprintf(past, tg.ID, `, "misfire_grace_seconds": 60`),
+			http.StatusUnprocessableEntity, "body.run_at")
+		var late timedSchedule
+		e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(past, tg.ID, `, "misfire_grace_seconds": 600`), http.StatusCreated, &late)
+		if deref(late.NextRunAt) != "2030-01-02T03:00:00.000Z" || deref(late.MisfireGrace) != 600 {
+			t.Errorf("late ONCE: next %s grace %v, want its run_at, due at once", deref(late.NextRunAt), late.MisfireGrace)
+		}
+		for _, bad := range []struct{ body, loc string }{
+			{`{"name": "x", "target_id": %d, "schedule_type": "ONCE"}`, "body.run_at"},
+			{`{"name": "x", "target_id": %d, "schedule_type": "ONCE", "run_at": "2031-01-01T00:00:00Z", "interval_seconds": 5}`, "body.interval_seconds"},
+			{`{"name": "x", "target_id": %d, "schedule_type": "INTERVAL", "interval_seconds": 5, "run_at": "2031-01-01T00:00:00Z"}`, "body.run_at"},
+			{`{"name": "x", "target_id": %d, "schedule_type": "INTERVAL", "interval_seconds": 5, "jitter_seconds": 6}`, "body.jitter_seconds"},
+			{`{"name": "x", "target_id": %d, "schedule_type": "INTERVAL", "interval_seconds": 5, "end_at": "2030-01-01T00:00:00Z"}`, "body.end_at"},
+			{`{"name": "x", "target_id": %d, "schedule_type": "INTERVAL", "interval_seconds": 5, "start_at": "2031-01-01T00:00:00Z", "end_at": "2030-06-01T00:00:00Z"}`, "body.end_at"},
+			{`{"name": "x", "target_id": %d, "schedule_type": "INTERVAL", "interval_seconds": 5, "max_runs": 0}`, "body.max_runs"},
+			{`{"name": "x", "target_id": %d, "schedule_type": "INTERVAL", "interval_seconds": 5, "start_at": "tomorrow"}`, "body.start_at"},
+		} {
+			e.expectProblem(t, http.MethodPost, "/schedules", fmt.Sprintf(bad.body, tg.ID), http.StatusUnprocessableEntity, bad.loc)
+		}
+		if n := e.total(t, "/schedules"); n != 2 {
+			t.Errorf("%d schedules after the refused ones, want 2", n)
+		}
+
+		// Bounds, max_runs and jitter round-trip; next_fire_at adds the jitter.
+		var iv timedSchedule
+		e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(`{"name": "boxed", "target_id": %d, "schedule_type": "INTERVAL",
+			"interval_seconds": 60, "start_at": "2030-01-02T04:00:00Z", "end_at": "2030-01-02T05:00:00Z", "max_runs": 10,
+			"jitter_seconds": 30}`, tg.ID), http.StatusCreated, &iv)
+		if deref(iv.StartAt) != "2030-01-02T04:00:00.000Z" || deref(iv.EndAt) != "2030-01-02T05:00:00.000Z" || deref(iv.MaxRuns) != 10 ||
+			iv.JitterSeconds != 30 || deref(iv.NextRunAt) != "2030-01-02T04:00:00.000Z" || iv.RunCount != 0 {
+			t.Fatalf("boxed: %+v", iv)
+		}
+		next, _ := time.Parse(time.RFC3339, deref(iv.NextRunAt))
+		wantFire := next.Add(apicron.Jitter(iv.ID, next, 30)).UTC().Format(apicron.TimeFormat)
+		if deref(iv.NextFireAt) != wantFire {
+			t.Errorf("next_fire_at %s, want %s", deref(iv.NextFireAt), wantFire)
+		}
+		var p struct {
+			Occurrences []struct {
+				At     string `json:"at"`
+				FireAt string `json:"fire_at"`
+			} `json:"occurrences"`
+		}
+		e.expect(t, http.MethodGet, fmt.Sprintf("/schedules/%d/preview?n=100", iv.ID), nil, http.StatusOK, &p)
+		if len(p.Occurrences) != 60 || p.Occurrences[0].FireAt != wantFire || p.Occurrences[59].At != "2030-01-02T04:59:00.000Z" {
+			t.Errorf("preview of [04:00, 05:00) every minute: %d occurrences, first fires %s", len(p.Occurrences), p.Occurrences[0].FireAt)
+		}
+		// Clearing: null end_at and max_runs.
+		var u timedSchedule
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/schedules/%d", iv.ID), `{"end_at": null, "max_runs": null}`, http.StatusOK, &u)
+		if u.EndAt != nil || u.MaxRuns != nil || deref(u.StartAt) == "" {
+			t.Errorf("after clearing: end_at %v max_runs %v start_at %v", u.EndAt, u.MaxRuns, u.StartAt)
+		}
+		e.expectProblem(t, http.MethodPatch, fmt.Sprintf("/schedules/%d", iv.ID), `{"jitter_seconds": null}`,
+			http.StatusUnprocessableEntity, "body.jitter_seconds")
+	})
+}
+
+func TestSchedules_PauseReasonUntil(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		tg := mustCreateTarget(t, e, "")
+		s := mustCreateSchedule(t, e, tg.ID, 60)
+		path := fmt.Sprintf("/schedules/%d/pause", s.ID)
+		e.expectProblem(t, http.MethodPost, path, `{"until": "2030-01-01T00:00:00Z"}`, http.StatusUnprocessableEntity, "body.until")
+		e.expectProblem(t, http.MethodPost, path, `{"reason": "`+strings.Repeat("x", 501)+`"}`, http.StatusUnprocessableEntity, "body.reason")
+		e.expectProblem(t, http.MethodPost, path, `{"why": "x"}`, http.StatusUnprocessableEntity, "")
+		var got timedSchedule
+		e.expect(t, http.MethodGet, fmt.Sprintf("/schedules/%d", s.ID), nil, http.StatusOK, &got)
+		if got.Status != "ACTIVE" {
+			t.Fatalf("refused pauses left it %s", got.Status)
+		}
+		e.expect(t, http.MethodPost, path, `{"reason": "upstream maintenance", "until": "2030-01-02T06:00:00Z"}`, http.StatusOK, &got)
+		if got.Status != "PAUSED" || deref(got.PauseReason) != "upstream maintenance" || deref(got.PausedUntil) != "2030-01-02T06:00:00.000Z" {
+			t.Errorf("paused: %s reason %s until %s", got.Status, deref(got.PauseReason), deref(got.PausedUntil))
+		}
+		// A second pause with a body replaces them; resume clears both.
+		e.expect(t, http.MethodPost, path, `{"reason": "longer"}`, http.StatusOK, &got)
+		if deref(got.PauseReason) != "longer" || got.PausedUntil != nil {
+			t.Errorf("paused again: reason %s until %v", deref(got.PauseReason), got.PausedUntil)
+		}
+		e.expect(t, http.MethodPost, fmt.Sprintf("/schedules/%d/resume", s.ID), nil, http.StatusOK, &got)
+		if got.Status != "ACTIVE" || got.PauseReason != nil || got.PausedUntil != nil {
+			t.Errorf("resumed: %s reason %v until %v", got.Status, got.PauseReason, got.PausedUntil)
+		}
+	})
+}
+
+// recordingDispatcher keeps the jobs the API submits.
+type recordingDispatcher struct {
+	mu   sync.Mutex
+	jobs []*apicron.Job
+}
+
+func (d *recordingDispatcher) Submit(j *apicron.Job) {
+	d.mu.Lock()
+	d.jobs = append(d.jobs, j)
+	d.mu.Unlock()
+}
+
+func TestSchedules_Trigger(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		d := &recordingDispatcher{}
+		e := newTestEnv(t, driver, func(c *httpapi.Config) { c.Dispatcher = d })
+		tg := mustCreateTarget(t, e, "")
+		s := mustCreateSchedule(t, e, tg.ID, 3600)
+		path := fmt.Sprintf("/schedules/%d/trigger", s.ID)
+		var tr struct {
+			RunID       int64  `json:"run_id"`
+			ScheduleID  int64  `json:"schedule_id"`
+			ScheduledAt string `json:"scheduled_at"`
+			Trigger     string `json:"trigger"`
+			Forced      bool   `json:"forced"`
+		}
+		e.expect(t, http.MethodPost, path, nil, http.StatusAccepted, &tr)
+		if tr.RunID == 0 || tr.ScheduleID != s.ID || tr.Trigger != "manual" || tr.Forced || tr.ScheduledAt != "2030-01-02T03:04:05.000Z" {
+			t.Errorf("trigger: %+v", tr)
+		}
+		if len(d.jobs) != 1 || d.jobs[0].RunID != tr.RunID || d.jobs[0].URL != "https://example.com/ping" {
+			t.Fatalf("dispatched %+v, want the run's job", d.jobs)
+		}
+		var run struct {
+			Status  string `json:"status"`
+			Trigger string `json:"trigger"`
+		}
+		e.expect(t, http.MethodGet, fmt.Sprintf("/runs/%d", tr.RunID), nil, http.StatusOK, &run)
+		if run.Status != "RUNNING" || run.Trigger != "manual" {
+			t.Errorf("run %+v, want RUNNING manual", run)
+		}
+		// That run is in flight: another is refused unless forced.
+		e.expectProblem(t, http.MethodPost, path, nil, http.StatusConflict, "")
+		e.expect(t, http.MethodPost, path+"?force=true", nil, http.StatusAccepted, &tr)
+		if !tr.Forced || len(d.jobs) != 2 {
+			t.Errorf("forced: %+v, %d jobs", tr, len(d.jobs))
+		}
+		e.expectProblem(t, http.MethodPost, "/schedules/999/trigger", nil, http.StatusNotFound, "")
+		var got timedSchedule
+		e.expect(t, http.MethodGet, fmt.Sprintf("/schedules/%d", s.ID), nil, http.StatusOK, &got)
+		if got.RunCount != 0 || deref(got.NextRunAt) != "2030-01-02T03:04:05.000Z" {
+			t.Errorf("manual runs moved the timetable: run_count %d next %s", got.RunCount, deref(got.NextRunAt))
+		}
+
+		// Without an engine there is no manual run.
+		bare := newTestEnv(t, driver)
+		tg2 := mustCreateTarget(t, bare, "")
+		s2 := mustCreateSchedule(t, bare, tg2.ID, 60)
+		bare.expectProblem(t, http.MethodPost, fmt.Sprintf("/schedules/%d/trigger", s2.ID), nil, http.StatusServiceUnavailable, "")
+	})
+}
+
+func TestTargets_Test(t *testing.T) {
+	t.Parallel()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Api-Key") != "s3cret" {
+			http.Error(w, "no key", http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write([]byte(`{"ok": true}`))
+	}))
+	t.Cleanup(target.Close)
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		exec := executor.New(executor.Config{Policy: mustPolicy(t, []string{"127.0.0.0/8"}, false)})
+		e := newTestEnv(t, driver, func(c *httpapi.Config) { c.Executor = exec })
+		tg := mustCreateTarget(t, e, fmt.Sprintf(`{"name": "t", "url": "%s/ping?n={{ .RunID }}", "headers": {"X-Api-Key": "s3cret"}}`, target.URL))
+		var res struct {
+			Status          string            `json:"status"`
+			StatusCode      *int              `json:"status_code"`
+			LatencyMs       *float64          `json:"latency_ms"`
+			ResponseBody    *string           `json:"response_body"`
+			ResponseHeaders map[string]string `json:"response_headers"`
+			RequestURL      string            `json:"request_url"`
+			ErrorType       *string           `json:"error_type"`
+		}
+		e.expect(t, http.MethodPost, fmt.Sprintf("/targets/%d/test", tg.ID), nil, http.StatusOK, &res)
+		if res.Status != "SUCCESS" || deref(res.StatusCode) != 200 || deref(res.ResponseBody) != `{"ok": true}` || res.LatencyMs == nil ||
+			res.ResponseHeaders["Content-Length"] != "12" || res.RequestURL != target.URL+"/ping?n=0" || res.ErrorType != nil {
+			t.Errorf("test: %+v", res)
+		}
+		if n := e.total(t, "/runs"); n != 0 {
+			t.Errorf("a test stored %d runs", n)
+		}
+		// A failing target is a result, classified, not an error.
+		tg2 := mustCreateTarget(t, e, fmt.Sprintf(`{"name": "t2", "url": "%s/ping"}`, target.URL))
+		e.expect(t, http.MethodPost, fmt.Sprintf("/targets/%d/test", tg2.ID), nil, http.StatusOK, &res)
+		if res.Status != "FAILED" || deref(res.StatusCode) != 401 || deref(res.ErrorType) != "http_4xx" {
+			t.Errorf("failing test: %+v", res)
+		}
+		e.expectProblem(t, http.MethodPost, "/targets/999/test", nil, http.StatusNotFound, "")
+	})
+}
