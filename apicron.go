@@ -46,6 +46,12 @@ type Store interface {
 	// one is left as it is). ENOTFOUND, ECONFLICT (a STOPPED window).
 	ResumeSchedule(ctx context.Context, id int64) (*Schedule, error)
 
+	// CreateBackfill records a backfill of schedule id's occurrences in a
+	// past range, for the engine to run. ENOTFOUND, EINVALID.
+	CreateBackfill(ctx context.Context, id int64, r BackfillRequest) (*Backfill, error)
+	// FindBackfills returns up to limit of schedule id's backfills, newest first.
+	FindBackfills(ctx context.Context, id int64, limit int) ([]*Backfill, error)
+
 	// FindRunByID returns one run with its attempts. ENOTFOUND.
 	FindRunByID(ctx context.Context, id int64) (*Run, error)
 	// FindRuns returns a page of runs, newest first (by id; one schedule's
@@ -92,6 +98,10 @@ type Engine interface {
 	// it is next due: its next occurrence's fire time (Schedule.FireAt), or,
 	// for a PAUSED one with a paused_until, when it resumes.
 	ActiveSchedules(ctx context.Context, fn func(id int64, next time.Time)) error
+	// BackfillStep inserts the runs the RUNNING backfills' rates allow by
+	// now, at most limit, and returns those this process executes (none on
+	// a shared database) and whether a backfill is still running.
+	BackfillStep(ctx context.Context, now time.Time, limit int) ([]*Job, bool, error)
 	// NextRunAts returns when each of the given schedules is next due, as
 	// ActiveSchedules says; a schedule missing from the map has nothing due
 	// (or is gone).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 )
@@ -111,5 +112,65 @@ func TestServe_OnceAndManual(t *testing.T) {
 	}
 	if hits.Load() != before+1 || len(runsOf(t, s.url, hid))+len(runsOf(t, s.url, oid)) != 3 {
 		t.Errorf("target test: %d requests, runs stored", hits.Load()-before)
+	}
+}
+
+// TestServe_BackfillTwice: a backfill of the 60 past occurrences of a
+// paused every-second cron schedule, asked for twice at the same time, runs
+// each occurrence once, on the real clock and the real executor.
+func TestServe_BackfillTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 60-occurrence backfill: long end-to-end test; run without -short")
+	}
+	t.Parallel()
+	ts, hits := okTarget(t)
+	s := startServer(t, filepath.Join(t.TempDir(), "b.db"), nil)
+	tid := createTarget(t, s, map[string]any{"name": "ok", "url": ts.URL})
+	sid := createSchedule(t, s, map[string]any{"name": "every-second", "target_id": tid, "schedule_type": "CRON",
+		"cron_expression": "* * * * * *"})
+	if code := call(t, "POST", fmt.Sprintf("%s/schedules/%d/pause", s.url, sid), nil, nil); code != 200 {
+		t.Fatalf("pause: %d", code)
+	}
+	time.Sleep(300 * time.Millisecond) // a run claimed before the pause finishes
+	base := len(runsOf(t, s.url, sid))
+	baseHits := hits.Load()
+	until := time.Now().Add(-2 * time.Second).Truncate(time.Second)
+	body := map[string]any{"since": until.Add(-60 * time.Second).Format(time.RFC3339), "until": until.Format(time.RFC3339), "rate_per_second": 100}
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	for i := range codes {
+		wg.Go(func() { codes[i] = call(t, "POST", fmt.Sprintf("%s/schedules/%d/backfill", s.url, sid), body, nil) })
+	}
+	wg.Wait()
+	if codes[0] != 202 || codes[1] != 202 {
+		t.Fatalf("backfills answered %v, want 202 twice", codes)
+	}
+	type backfill struct {
+		Status      string `json:"status"`
+		Occurrences int64  `json:"occurrences"`
+		Started     int64  `json:"started"`
+		AlreadyRun  int64  `json:"already_run"`
+	}
+	var list []backfill
+	waitFor(t, 20*time.Second, "both backfills to be done", func() bool {
+		call(t, "GET", fmt.Sprintf("%s/schedules/%d/backfills", s.url, sid), nil, &list)
+		return len(list) == 2 && list[0].Status == "DONE" && list[1].Status == "DONE"
+	})
+	if list[0].Occurrences != 60 || list[0].Started+list[1].Started != 60 || list[0].AlreadyRun+list[1].AlreadyRun != 60 {
+		t.Errorf("backfills %+v, want 60 occurrences each, 60 runs started between them", list)
+	}
+	waitFor(t, 10*time.Second, "the backfill runs to finish", func() bool { return len(finished(runsOf(t, s.url, sid))) == base+60 })
+	seen := map[string]bool{}
+	for _, r := range runsOf(t, s.url, sid) {
+		if r.Trigger != "backfill" {
+			continue
+		}
+		if seen[r.ScheduledAt] || r.Status != "SUCCESS" {
+			t.Errorf("backfill run %+v: twice, or not SUCCESS", r)
+		}
+		seen[r.ScheduledAt] = true
+	}
+	if len(seen) != 60 || hits.Load()-baseHits != 60 {
+		t.Errorf("%d occurrences backfilled with %d requests, want 60 and 60", len(seen), hits.Load()-baseHits)
 	}
 }

@@ -244,3 +244,56 @@ func TestTargets_Test(t *testing.T) {
 		e.expectProblem(t, http.MethodPost, "/targets/999/test", nil, http.StatusNotFound, "")
 	})
 }
+
+func TestSchedules_Backfill(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		tg := mustCreateTarget(t, e, "")
+		var s timedSchedule
+		e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(
+			`{"name": "hourly", "target_id": %d, "schedule_type": "CRON", "cron_expression": "0 * * * *"}`, tg.ID), http.StatusCreated, &s)
+		path := fmt.Sprintf("/schedules/%d/backfill", s.ID)
+		// The clock is at 2030-01-02T03:04:05Z.
+		for _, bad := range []struct{ body, loc string }{
+			{`{"since": "2030-01-01T00:00:00Z", "until": "2030-01-03T00:00:00Z"}`, "body.until"},
+			{`{"since": "2030-01-02T00:00:00Z", "until": "2030-01-01T00:00:00Z"}`, "body.until"},
+			{`{"since": "2030-01-01T00:10:00Z", "until": "2030-01-01T00:20:00Z"}`, "body.since"},
+			{`{"since": "2028-01-01T00:00:00Z", "until": "2030-01-01T00:00:00Z"}`, "body.until"},
+			{`{"since": "2030-01-01T00:00:00Z", "until": "2030-01-02T00:00:00Z", "rate_per_second": 0}`, "body.rate_per_second"},
+			{`{"since": "yesterday", "until": "2030-01-02T00:00:00Z"}`, "body.since"},
+			{`{"until": "2030-01-02T00:00:00Z"}`, "body.since"},
+		} {
+			e.expectProblem(t, http.MethodPost, path, bad.body, http.StatusUnprocessableEntity, bad.loc)
+		}
+		e.expectProblem(t, http.MethodPost, "/schedules/999/backfill", `{"since": "2030-01-01T00:00:00Z", "until": "2030-01-02T00:00:00Z"}`,
+			http.StatusNotFound, "")
+		var b struct {
+			ID            int64   `json:"id"`
+			Status        string  `json:"status"`
+			Occurrences   int64   `json:"occurrences"`
+			RatePerSecond int     `json:"rate_per_second"`
+			NextAt        *string `json:"next_at"`
+		}
+		e.expect(t, http.MethodPost, path, `{"since": "2030-01-01T00:00:00Z", "until": "2030-01-02T00:00:00Z"}`, http.StatusAccepted, &b)
+		if b.Status != "RUNNING" || b.Occurrences != 24 || b.RatePerSecond != 10 || deref(b.NextAt) != "2030-01-01T00:00:00.000Z" {
+			t.Errorf("backfill %+v, want 24 hourly occurrences at 10/s", b)
+		}
+		var got struct {
+			Backfill *struct {
+				ID     int64  `json:"id"`
+				Status string `json:"status"`
+			} `json:"backfill"`
+		}
+		e.expect(t, http.MethodGet, fmt.Sprintf("/schedules/%d", s.ID), nil, http.StatusOK, &got)
+		if got.Backfill == nil || got.Backfill.ID != b.ID {
+			t.Errorf("schedule shows backfill %+v, want %d", got.Backfill, b.ID)
+		}
+		var list []struct{ ID int64 }
+		e.expect(t, http.MethodGet, fmt.Sprintf("/schedules/%d/backfills", s.ID), nil, http.StatusOK, &list)
+		if len(list) != 1 || list[0].ID != b.ID {
+			t.Errorf("backfills %+v", list)
+		}
+		e.expectProblem(t, http.MethodGet, "/schedules/999/backfills", nil, http.StatusNotFound, "")
+	})
+}

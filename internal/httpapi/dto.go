@@ -107,33 +107,34 @@ func newTarget(t *apicron.Target) Target {
 
 // Schedule is a schedule as the API returns it.
 type Schedule struct {
-	ID               int64    `json:"id"`
-	JobID            string   `json:"job_id" example:"schedule-1" doc:"The engine's key for the schedule's job: schedule-<id>, derived from the id, so it never changes and is the same on every node"`
-	Name             string   `json:"name"`
-	TargetID         int64    `json:"target_id"`
-	ScheduleType     string   `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON,ONCE"`
-	IntervalSeconds  *int     `json:"interval_seconds" doc:"Seconds between occurrences; null for CRON and ONCE"`
-	DurationSeconds  *int     `json:"duration_seconds" doc:"Window length; WINDOW schedules only"`
-	CronExpression   *string  `json:"cron_expression" doc:"When a CRON schedule fires; null for the other kinds"`
-	Timezone         string   `json:"timezone" example:"Europe/Paris" doc:"IANA zone whose wall clock a CRON expression reads (INTERVAL and WINDOW are elapsed time and ignore it)"`
-	Status           string   `json:"status" enum:"ACTIVE,PAUSED,STOPPED"`
-	RunAt            *string  `json:"run_at" format:"date-time" doc:"A ONCE schedule's one occurrence; null for the other kinds"`
-	StartAt          *string  `json:"start_at" format:"date-time" doc:"No occurrence before it"`
-	EndAt            *string  `json:"end_at" format:"date-time" doc:"No occurrence at or after it"`
-	MaxRuns          *int     `json:"max_runs" doc:"The schedule stops once its timetable has fired this many runs (run_count)"`
-	RunCount         int64    `json:"run_count" doc:"Runs the schedule's timetable has fired (manual runs and backfills not counted)"`
-	JitterSeconds    int      `json:"jitter_seconds" doc:"Each occurrence is delayed by a pseudo-random amount in [0, jitter_seconds), the same on every node"`
-	MisfireGrace     *int     `json:"misfire_grace_seconds" doc:"How late an occurrence may still start; a ONCE schedule's run_at may be this far in the past when created"`
-	StoppedReason    *string  `json:"stopped_reason" doc:"Why a STOPPED schedule stopped: window_elapsed, ran_once, once_skipped_overlap, max_runs_reached, end_at_reached or no_more_occurrences"`
-	PauseReason      *string  `json:"pause_reason" doc:"The reason a PAUSED schedule was given"`
-	PausedUntil      *string  `json:"paused_until" format:"date-time" doc:"When a PAUSED schedule resumes by itself; null: when resumed"`
-	NextRunAt        *string  `json:"next_run_at" format:"date-time" doc:"Next occurrence; null unless ACTIVE"`
-	NextFireAt       *string  `json:"next_fire_at" format:"date-time" doc:"When the next occurrence is sent: next_run_at plus its jitter"`
-	EndsAt           *string  `json:"ends_at" format:"date-time" doc:"When an ACTIVE window closes"`
-	RemainingSeconds *float64 `json:"remaining_seconds" doc:"Window time left while a WINDOW schedule is paused"`
-	KeepRuns         *int     `json:"keep_runs" doc:"How many finished runs the schedule keeps, its newest; null applies the service's RUN_KEEP_PER_SCHEDULE"`
-	CreatedAt        string   `json:"created_at" format:"date-time"`
-	UpdatedAt        string   `json:"updated_at" format:"date-time"`
+	ID               int64     `json:"id"`
+	JobID            string    `json:"job_id" example:"schedule-1" doc:"The engine's key for the schedule's job: schedule-<id>, derived from the id, so it never changes and is the same on every node"`
+	Name             string    `json:"name"`
+	TargetID         int64     `json:"target_id"`
+	ScheduleType     string    `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON,ONCE"`
+	IntervalSeconds  *int      `json:"interval_seconds" doc:"Seconds between occurrences; null for CRON and ONCE"`
+	DurationSeconds  *int      `json:"duration_seconds" doc:"Window length; WINDOW schedules only"`
+	CronExpression   *string   `json:"cron_expression" doc:"When a CRON schedule fires; null for the other kinds"`
+	Timezone         string    `json:"timezone" example:"Europe/Paris" doc:"IANA zone whose wall clock a CRON expression reads (INTERVAL and WINDOW are elapsed time and ignore it)"`
+	Status           string    `json:"status" enum:"ACTIVE,PAUSED,STOPPED"`
+	RunAt            *string   `json:"run_at" format:"date-time" doc:"A ONCE schedule's one occurrence; null for the other kinds"`
+	StartAt          *string   `json:"start_at" format:"date-time" doc:"No occurrence before it"`
+	EndAt            *string   `json:"end_at" format:"date-time" doc:"No occurrence at or after it"`
+	MaxRuns          *int      `json:"max_runs" doc:"The schedule stops once its timetable has fired this many runs (run_count)"`
+	RunCount         int64     `json:"run_count" doc:"Runs the schedule's timetable has fired (manual runs and backfills not counted)"`
+	JitterSeconds    int       `json:"jitter_seconds" doc:"Each occurrence is delayed by a pseudo-random amount in [0, jitter_seconds), the same on every node"`
+	MisfireGrace     *int      `json:"misfire_grace_seconds" doc:"How late an occurrence may still start; a ONCE schedule's run_at may be this far in the past when created"`
+	StoppedReason    *string   `json:"stopped_reason" doc:"Why a STOPPED schedule stopped: window_elapsed, ran_once, once_skipped_overlap, max_runs_reached, end_at_reached or no_more_occurrences"`
+	PauseReason      *string   `json:"pause_reason" doc:"The reason a PAUSED schedule was given"`
+	PausedUntil      *string   `json:"paused_until" format:"date-time" doc:"When a PAUSED schedule resumes by itself; null: when resumed"`
+	NextRunAt        *string   `json:"next_run_at" format:"date-time" doc:"Next occurrence; null unless ACTIVE"`
+	NextFireAt       *string   `json:"next_fire_at" format:"date-time" doc:"When the next occurrence is sent: next_run_at plus its jitter"`
+	EndsAt           *string   `json:"ends_at" format:"date-time" doc:"When an ACTIVE window closes"`
+	RemainingSeconds *float64  `json:"remaining_seconds" doc:"Window time left while a WINDOW schedule is paused"`
+	KeepRuns         *int      `json:"keep_runs" doc:"How many finished runs the schedule keeps, its newest; null applies the service's RUN_KEEP_PER_SCHEDULE"`
+	Backfill         *Backfill `json:"backfill,omitempty" doc:"Its latest backfill and its progress; GET /schedules/{id} only (GET /schedules/{id}/backfills lists them all)"`
+	CreatedAt        string    `json:"created_at" format:"date-time"`
+	UpdatedAt        string    `json:"updated_at" format:"date-time"`
 }
 
 // ScheduleCreate is the body of POST /schedules.

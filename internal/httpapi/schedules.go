@@ -90,7 +90,16 @@ func (s *Server) getSchedule(ctx context.Context, in *idPath) (*scheduleOutput, 
 	if err != nil {
 		return nil, s.apiError(ctx, "get schedule", err)
 	}
-	return &scheduleOutput{Body: newSchedule(sc)}, nil
+	out := newSchedule(sc)
+	bf, err := s.store.FindBackfills(ctx, sc.ID, 1)
+	if err != nil {
+		return nil, s.apiError(ctx, "get schedule", err)
+	}
+	if len(bf) == 1 {
+		b := newBackfill(bf[0])
+		out.Backfill = &b
+	}
+	return &scheduleOutput{Body: out}, nil
 }
 
 func (s *Server) listSchedules(ctx context.Context, in *listSchedulesInput) (*listSchedulesOutput, error) {

@@ -42,6 +42,7 @@ const (
 	opFlush     = "write results"
 	opHeartbeat = "heartbeat"
 	opTake      = "take runs"
+	opBackfill  = "run backfills"
 )
 
 // stuckWrite is how long a write may wait on the database (a lock held

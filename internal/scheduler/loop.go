@@ -68,9 +68,12 @@ const idleWait = time.Minute
 // the jobs, and returns how long until the next is due. It is the loop's
 // deterministic step: tests call it with a fake clock.
 func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
-	s.applyChanges(ctx)
+	if s.applyChanges(ctx) {
+		s.backfillAt = time.Time{} // a change may be a new backfill
+	}
 	if !s.isLeader() {
 		s.writes.forget(opClaim) // claiming is another node's job now
+		s.writes.forget(opBackfill)
 		return idleWait
 	}
 	until := now.Add(s.cfg.ClaimLead)
@@ -86,6 +89,10 @@ func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
 			break
 		}
 	}
+	backfillAt := idleWait
+	if ctx.Err() == nil {
+		backfillAt = s.backfill(ctx, now).Sub(s.cfg.Clock.Now())
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next, ok := s.q.peek()
@@ -93,16 +100,17 @@ func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
 		// Nothing left to claim (the schedules whose claim failed were
 		// paused or deleted since): no claim is failing any more.
 		s.writes.forget(opClaim)
-		return idleWait
+		return max(min(idleWait, backfillAt), 0)
 	}
-	return max(next.Sub(s.cfg.Clock.Now())-s.cfg.ClaimLead/2, 0)
+	return max(min(next.Sub(s.cfg.Clock.Now())-s.cfg.ClaimLead/2, backfillAt), 0)
 }
 
-func (s *Scheduler) applyChanges(ctx context.Context) {
+// applyChanges re-reads the changed schedules, and reports whether there were any.
+func (s *Scheduler) applyChanges(ctx context.Context) bool {
 	s.mu.Lock()
 	if len(s.changed) == 0 {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	ids := slices.Collect(maps.Keys(s.changed))
 	clear(s.changed)
@@ -115,7 +123,7 @@ func (s *Scheduler) applyChanges(ctx context.Context) {
 			s.changed[id] = struct{}{} // try again on the next step
 		}
 		s.mu.Unlock()
-		return
+		return true
 	}
 	s.mu.Lock()
 	for _, id := range ids {
@@ -126,6 +134,7 @@ func (s *Scheduler) applyChanges(ctx context.Context) {
 		}
 	}
 	s.mu.Unlock()
+	return true
 }
 
 func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64) {

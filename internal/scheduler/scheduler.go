@@ -131,6 +131,9 @@ type Scheduler struct {
 	claimsDone chan struct{}
 	execCtx    context.Context
 	stopExec   context.CancelFunc
+	// backfillAt is when the loop next serves backfills (the loop's own;
+	// zero: at its next step).
+	backfillAt time.Time
 
 	resMu   sync.Mutex
 	results []apicron.RunResult
