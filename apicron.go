@@ -52,6 +52,10 @@ type Store interface {
 	// FindBackfills returns up to limit of schedule id's backfills, newest first.
 	FindBackfills(ctx context.Context, id int64, limit int) ([]*Backfill, error)
 
+	// FindEvents returns up to limit of schedule id's events, newest first,
+	// those before event beforeID when it is not zero.
+	FindEvents(ctx context.Context, id int64, beforeID int64, limit int) ([]*ScheduleEvent, error)
+
 	// FindRunByID returns one run with its attempts. ENOTFOUND.
 	FindRunByID(ctx context.Context, id int64) (*Run, error)
 	// FindRuns returns a page of runs, newest first (by id; one schedule's
@@ -77,6 +81,13 @@ type ClaimResult struct {
 	// Next is when the schedule is next due (its next occurrence's fire
 	// time), or nil when it is no longer ACTIVE.
 	Next *time.Time
+	// Waiting is true when its due occurrence waits for a run in flight
+	// (overlap_policy buffer_one, or a catch_up): the engine looks again
+	// when that run ends, or at Next.
+	Waiting bool
+	// Interrupted lists the runs in flight this claim interrupted
+	// (overlap_policy replace), whose requests the engine stops.
+	Interrupted []int64
 }
 
 // Engine is what the scheduling engine asks of the database.
@@ -85,10 +96,11 @@ type Engine interface {
 	// claiming a little ahead lets requests leave on time), in one
 	// transaction: for each, it inserts a RUNNING run and advances
 	// next_run_at, or counts an overlap skip, or stops an elapsed window.
-	// busy says which schedules have a run in flight (the engine knows when
-	// it executes every run itself); nil asks the database, whose RUNNING
-	// rows also cover runs executed by other nodes.
-	Claim(ctx context.Context, now, until time.Time, ids []int64, busy func(id int64) bool) ([]ClaimResult, error)
+	// inflight says how many runs of a schedule are in flight (the engine
+	// knows when it executes every run itself); nil asks the database, whose
+	// RUNNING rows also cover runs executed by other nodes. Each schedule's
+	// overlap policy decides what a due occurrence does with them.
+	Claim(ctx context.Context, now, until time.Time, ids []int64, inflight func(id int64) int) ([]ClaimResult, error)
 	// Finish records results, their attempts and the counters, in one transaction.
 	// A run that is no longer RUNNING (interrupted meanwhile) is left as it is.
 	Finish(ctx context.Context, results []RunResult) error

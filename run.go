@@ -162,9 +162,15 @@ type Job struct {
 	Jitter time.Duration
 	// Trigger is what started the run.
 	Trigger Trigger
-	Method  string
-	URL     string // template
-	Headers map[string]string
+	// Replaceable says the schedule's overlap policy is replace: its next
+	// occurrence may interrupt this run, so the engine keeps a way to stop it.
+	Replaceable bool
+	// Replaced lists the runs a manual run interrupted (overlap_policy
+	// replace), for the engine to stop their requests.
+	Replaced []int64
+	Method   string
+	URL      string // template
+	Headers  map[string]string
 	// SecretHeaders is the target's: the headers, besides
 	// DefaultSecretHeaders, whose values are secret (IsSecretHeader). The
 	// executor quotes nothing of their templates in a run or a log.

@@ -109,6 +109,13 @@ type Schedule struct {
 	// MisfireGraceSeconds is how late an occurrence may still start: a ONCE
 	// schedule's run_at may be that far in the past when it is created.
 	MisfireGraceSeconds *int
+	// OverlapPolicy (empty: skip) and MaxParallel (allow only) say what an
+	// occurrence does that finds a run in flight; MisfirePolicy (empty:
+	// coalesce) and CatchUpMax (catch_up only) what missed occurrences do.
+	OverlapPolicy OverlapPolicy
+	MaxParallel   *int
+	MisfirePolicy MisfirePolicy
+	CatchUpMax    *int
 	// PauseReason and PausedUntil are a PAUSED schedule's: why, and when it
 	// resumes by itself (nil: when told to).
 	PauseReason   string
@@ -147,6 +154,10 @@ type ScheduleUpdate struct {
 	MaxRuns             **int
 	JitterSeconds       *int
 	MisfireGraceSeconds **int
+	OverlapPolicy       *OverlapPolicy
+	MaxParallel         **int
+	MisfirePolicy       *MisfirePolicy
+	CatchUpMax          **int
 }
 
 // Validate checks the fields a client sets. Whether the target exists is the store's to check.
@@ -218,6 +229,9 @@ func (s *Schedule) validateCommon() error {
 	}
 	if s.MisfireGraceSeconds != nil && (*s.MisfireGraceSeconds < 0 || *s.MisfireGraceSeconds > MaxIntervalSeconds) {
 		return Invalid("misfire_grace_seconds", "must be an integer between 0 and %d, or null", MaxIntervalSeconds)
+	}
+	if err := s.validatePolicies(); err != nil {
+		return err
 	}
 	if s.StartAt != nil && s.EndAt != nil && !s.StartAt.Before(*s.EndAt) {
 		return Invalid("end_at", "must be after start_at (%s), got %s", s.StartAt.UTC().Format(time.RFC3339), s.EndAt.UTC().Format(time.RFC3339))
@@ -603,6 +617,24 @@ func (u ScheduleUpdate) applyBounds(s *Schedule, now time.Time) {
 	if u.MaxRuns != nil {
 		s.MaxRuns = *u.MaxRuns
 	}
+	if u.OverlapPolicy != nil {
+		s.OverlapPolicy = *u.OverlapPolicy
+		if s.OverlapPolicy != OverlapAllow && u.MaxParallel == nil {
+			s.MaxParallel = nil // belongs to allow
+		}
+	}
+	if u.MaxParallel != nil {
+		s.MaxParallel = *u.MaxParallel
+	}
+	if u.MisfirePolicy != nil {
+		s.MisfirePolicy = *u.MisfirePolicy
+		if s.MisfirePolicy != MisfireCatchUp && u.CatchUpMax == nil {
+			s.CatchUpMax = nil // belongs to catch_up
+		}
+	}
+	if u.CatchUpMax != nil {
+		s.CatchUpMax = *u.CatchUpMax
+	}
 	moved := false
 	if u.RunAt != nil && (s.RunAt == nil || !s.RunAt.Equal(*u.RunAt)) {
 		at := TruncMillis(*u.RunAt)
@@ -680,6 +712,12 @@ type Claim struct {
 	// Next is the schedule's next occurrence (or, for a window past its
 	// last occurrence, its end); nil after Stop.
 	Next *time.Time
+	// Skip is true when, without firing, the schedule advances to Next:
+	// every due occurrence misfired (misfire policy), counted in Missed.
+	Skip bool
+	// Trigger is TriggerCatchUp for a missed occurrence run late under the
+	// catch_up misfire policy; empty otherwise (TriggerSchedule).
+	Trigger Trigger
 }
 
 // Plan decides what an ACTIVE schedule does when it is looked at, at now,
@@ -707,15 +745,34 @@ func (s *Schedule) Plan(now, until time.Time) Claim {
 			return Claim{Stop: true} // parked at its end: nothing left to fire
 		}
 	}
-	last := due
-	if due.Before(now) {
-		if l := tt.Last(now); l.After(due) {
-			last = l
+	policy, grace, catchUp := s.misfire()
+	var c Claim
+	if policy == MisfireCatchUp {
+		c = s.planCatchUp(tt, due, now, until, grace, catchUp)
+	} else {
+		last := due
+		if due.Before(now) {
+			if l := tt.Last(now); l.After(due) {
+				last = l
+			}
+		}
+		c = Claim{Fire: true, ScheduledAt: last, Missed: tt.Count(due, last)}
+		if grace >= 0 && now.Sub(s.FireAt(last)) > grace {
+			// Even the latest is later than its grace: none runs.
+			c.Fire, c.Skip, c.Missed = false, true, c.Missed+1
 		}
 	}
-	c := Claim{Fire: true, ScheduledAt: last, Missed: tt.Count(due, last)}
-	next := tt.Next(last)
+	if !c.Fire && !c.Skip {
+		return c // nothing due yet after all
+	}
+	next := tt.Next(c.ScheduledAt)
+	if c.Skip {
+		next = tt.Next(now) // the next occurrence not yet due
+	}
 	if next.IsZero() {
+		if c.Skip {
+			return Claim{Stop: true, StopReason: s.exhaustedReason(), Missed: c.Missed}
+		}
 		if s.EndsAt == nil || s.EndAt != nil && !s.EndAt.After(*s.EndsAt) {
 			// nothing left at all: fire this one, then stop
 			c.Stop, c.StopReason = true, s.exhaustedReason()
@@ -724,10 +781,48 @@ func (s *Schedule) Plan(now, until time.Time) Claim {
 		next = *s.EndsAt // no occurrence left in the window: park at its end
 	}
 	c.Next = &next
-	if s.MaxRuns != nil && s.RunCount+1 >= int64(*s.MaxRuns) {
+	if c.Fire && s.MaxRuns != nil && s.RunCount+1 >= int64(*s.MaxRuns) {
 		// Its last run: it stops after it. Next stays set, for a claim
 		// that skips this occurrence (one in flight) and carries on.
 		c.Stop, c.StopReason = true, StoppedMaxRuns
+	}
+	return c
+}
+
+// planCatchUp plans a misfire_policy catch_up schedule due at due: its
+// oldest occurrence still owed fires (with trigger catch_up when a later one
+// is due too), the schedule advancing only to the next occurrence, so the
+// missed ones run one after another. Owed are those within the grace (a
+// negative grace: all), at most the newest catchUp of them; the others are
+// counted as missed.
+func (s *Schedule) planCatchUp(tt Timetable, due, now, until time.Time, grace time.Duration, catchUp int) Claim {
+	first := due
+	var missed int64
+	if grace >= 0 {
+		if cutoff := now.Add(-grace); first.Before(cutoff) {
+			first = tt.Next(cutoff.Add(-time.Nanosecond))
+			missed = tt.Count(due, cutoff)
+			if first.IsZero() || s.FireAt(first).After(until) {
+				return Claim{Skip: true, Missed: missed} // every one due was too late
+			}
+		}
+	}
+	latest := tt.Last(now)
+	if latest.Before(first) {
+		latest = first
+	}
+	if owed := tt.Count(first, latest.Add(time.Nanosecond)); owed > int64(catchUp) {
+		// Only the newest catchUp are owed: step back from the latest.
+		from := latest
+		for range catchUp - 1 {
+			from = tt.Last(from.Add(-time.Nanosecond))
+		}
+		missed += owed - int64(catchUp)
+		first = from
+	}
+	c := Claim{Fire: true, ScheduledAt: first, Missed: missed}
+	if first.Before(latest) {
+		c.Trigger = TriggerCatchUp
 	}
 	return c
 }

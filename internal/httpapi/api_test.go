@@ -178,6 +178,7 @@ func TestOpenAPI(t *testing.T) {
 			"/targets/{id}/test":        {"post"},
 			"/schedules/{id}/backfill":  {"post"},
 			"/schedules/{id}/backfills": {"get"},
+			"/schedules/{id}/events":    {"get"},
 			"/runs":                     {"get"},
 			"/runs/{id}":                {"get"},
 			"/metrics":                  {"get"},
@@ -560,8 +561,8 @@ func TestUnknownQueryParameters(t *testing.T) {
 				n++
 			}
 		}
-		if n != 25 {
-			t.Errorf("tried %d operations, want all 25", n)
+		if n != 26 {
+			t.Errorf("tried %d operations, want all 26", n)
 		}
 		var tgt target
 		e.expect(t, http.MethodGet, "/targets/1", nil, http.StatusOK, &tgt)

@@ -1,6 +1,9 @@
 package httpapi_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -296,4 +299,152 @@ func TestSchedules_Backfill(t *testing.T) {
 		}
 		e.expectProblem(t, http.MethodGet, "/schedules/999/backfills", nil, http.StatusNotFound, "")
 	})
+}
+
+func TestSchedules_Policies(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		d := &recordingDispatcher{}
+		e := newTestEnv(t, driver, func(c *httpapi.Config) { c.Dispatcher = d })
+		tg := mustCreateTarget(t, e, "")
+		type policies struct {
+			ID            int64  `json:"id"`
+			OverlapPolicy string `json:"overlap_policy"`
+			MaxParallel   *int   `json:"max_parallel"`
+			MisfirePolicy string `json:"misfire_policy"`
+			CatchUpMax    *int   `json:"catch_up_max"`
+		}
+		var def policies
+		e.expect(t, http.MethodGet, fmt.Sprintf("/schedules/%d", mustCreateSchedule(t, e, tg.ID, 60).ID), nil, http.StatusOK, &def)
+		if def.OverlapPolicy != "skip" || def.MisfirePolicy != "coalesce" || def.MaxParallel != nil || def.CatchUpMax != nil {
+			t.Errorf("defaults %+v, want skip and coalesce", def)
+		}
+		var p policies
+		e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(`{"name": "p", "target_id": %d, "schedule_type": "INTERVAL",
+			"interval_seconds": 60, "overlap_policy": "allow", "max_parallel": 2, "misfire_policy": "catch_up", "catch_up_max": 5}`, tg.ID),
+			http.StatusCreated, &p)
+		if p.OverlapPolicy != "allow" || deref(p.MaxParallel) != 2 || p.MisfirePolicy != "catch_up" || deref(p.CatchUpMax) != 5 {
+			t.Fatalf("created %+v", p)
+		}
+		for _, bad := range []struct{ body, loc string }{
+			{`{"overlap_policy": "queue"}`, "body.overlap_policy"},
+			{`{"misfire_policy": "later"}`, "body.misfire_policy"},
+			{`{"max_parallel": 0}`, "body.max_parallel"},
+			{`{"overlap_policy": null}`, "body.overlap_policy"},
+		} {
+			e.expectProblem(t, http.MethodPatch, fmt.Sprintf("/schedules/%d", p.ID), bad.body, http.StatusUnprocessableEntity, bad.loc)
+		}
+		e.expectProblem(t, http.MethodPost, "/schedules", fmt.Sprintf(`{"name": "x", "target_id": %d, "schedule_type": "INTERVAL",
+			"interval_seconds": 60, "max_parallel": 3}`, tg.ID), http.StatusUnprocessableEntity, "body.max_parallel")
+
+		// allow: manual runs up to max_parallel, then 409.
+		path := fmt.Sprintf("/schedules/%d/trigger", p.ID)
+		e.expect(t, http.MethodPost, path, nil, http.StatusAccepted, nil)
+		e.expect(t, http.MethodPost, path, nil, http.StatusAccepted, nil)
+		e.expectProblem(t, http.MethodPost, path, nil, http.StatusConflict, "")
+
+		// Another policy drops what belonged to the old one.
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/schedules/%d", p.ID), `{"overlap_policy": "replace", "misfire_policy": "skip"}`,
+			http.StatusOK, &p)
+		if p.OverlapPolicy != "replace" || p.MaxParallel != nil || p.MisfirePolicy != "skip" || p.CatchUpMax != nil {
+			t.Errorf("after the change %+v, want replace and skip with neither bound", p)
+		}
+		// replace: a manual run interrupts the two in flight.
+		var tr struct {
+			RunID int64 `json:"run_id"`
+		}
+		e.expect(t, http.MethodPost, path, nil, http.StatusAccepted, &tr)
+		var runs []struct {
+			ID           int64   `json:"id"`
+			Status       string  `json:"status"`
+			ErrorMessage *string `json:"error_message"`
+		}
+		e.expect(t, http.MethodGet, fmt.Sprintf("/runs?schedule_id=%d", p.ID), nil, http.StatusOK, &runs)
+		interrupted := 0
+		for _, r := range runs {
+			if r.Status == "INTERRUPTED" && strings.Contains(deref(r.ErrorMessage), "replace") {
+				interrupted++
+			} else if r.ID != tr.RunID || r.Status != "RUNNING" {
+				t.Errorf("run %+v", r)
+			}
+		}
+		if interrupted != 2 || len(d.jobs) != 3 || len(d.jobs[2].Replaced) != 2 {
+			t.Errorf("%d runs replaced (the last job names %d), want 2", interrupted, len(d.jobs[2].Replaced))
+		}
+	})
+}
+
+func TestSchedules_Events(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		d := &recordingDispatcher{}
+		e := newTestEnv(t, driver, func(c *httpapi.Config) { c.Dispatcher = d })
+		tg := mustCreateTarget(t, e, "")
+		var s timedSchedule
+		e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(
+			`{"name": "s", "target_id": %d, "schedule_type": "CRON", "cron_expression": "*/5 * * * *"}`, tg.ID), http.StatusCreated, &s)
+		id := s.ID
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/schedules/%d", id), `{"cron_expression": "*/10 * * * *", "name": "s", "jitter_seconds": 5}`, http.StatusOK, nil)
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/schedules/%d", id), `{"name": "s"}`, http.StatusOK, nil) // no change: no event
+		e.expect(t, http.MethodPost, fmt.Sprintf("/schedules/%d/pause", id), `{"reason": "maintenance", "until": "2030-01-02T06:00:00Z"}`, http.StatusOK, nil)
+		e.expect(t, http.MethodPost, fmt.Sprintf("/schedules/%d/resume", id), nil, http.StatusOK, nil)
+		e.expect(t, http.MethodPost, fmt.Sprintf("/schedules/%d/trigger", id), nil, http.StatusAccepted, nil)
+		e.expect(t, http.MethodPost, fmt.Sprintf("/schedules/%d/backfill", id), `{"since": "2030-01-02T02:00:00Z", "until": "2030-01-02T03:00:00Z"}`,
+			http.StatusAccepted, nil)
+		var events []struct {
+			ID     int64          `json:"id"`
+			Kind   string         `json:"kind"`
+			Actor  string         `json:"actor"`
+			At     string         `json:"at"`
+			Detail map[string]any `json:"detail"`
+		}
+		e.expect(t, http.MethodGet, fmt.Sprintf("/schedules/%d/events", id), nil, http.StatusOK, &events)
+		var kinds []string
+		for _, ev := range events {
+			kinds = append(kinds, ev.Kind)
+			if ev.Actor != "api" || ev.At != "2030-01-02T03:04:05.000Z" {
+				t.Errorf("event %+v: want actor api (no tokens) and the clock's time", ev)
+			}
+		}
+		if want := "backfilled triggered resumed paused updated created"; strings.Join(kinds, " ") != want {
+			t.Fatalf("events %v, want %s (newest first)", kinds, want)
+		}
+		if ch, _ := events[4].Detail["changed"].(map[string]any); len(ch) != 2 || ch["cron_expression"] != "*/10 * * * *" || ch["jitter_seconds"] != float64(5) {
+			t.Errorf("updated: %v, want cron_expression and jitter_seconds with their new values", events[4].Detail)
+		}
+		if p := events[3].Detail; p["reason"] != "maintenance" || p["until"] != "2030-01-02T06:00:00.000Z" {
+			t.Errorf("paused: %v", p)
+		}
+		if tr := events[1].Detail; tr["run_id"] == nil || tr["forced"] != false {
+			t.Errorf("triggered: %v", tr)
+		}
+		var page []struct{ ID int64 }
+		e.expect(t, http.MethodGet, fmt.Sprintf("/schedules/%d/events?limit=2&before=%d", id, events[1].ID), nil, http.StatusOK, &page)
+		if len(page) != 2 || page[0].ID != events[2].ID {
+			t.Errorf("page before %d: %+v", events[1].ID, page)
+		}
+		e.expectProblem(t, http.MethodGet, "/schedules/999/events", nil, http.StatusNotFound, "")
+
+		// With tokens, the actor is the token's fingerprint, never the token.
+		te := newTestEnv(t, driver, withTokens)
+		r := te.doWith(t, http.MethodPost, "/targets", bearer(fullToken), `{"name": "t", "url": "https://example.com/"}`)
+		var tgt target
+		if err := json.Unmarshal(r.body, &tgt); err != nil || r.status != http.StatusCreated {
+			t.Fatalf("create target: %s", r)
+		}
+		r = te.doWith(t, http.MethodPost, "/schedules", bearer(fullToken),
+			fmt.Sprintf(`{"name": "s", "target_id": %d, "schedule_type": "INTERVAL", "interval_seconds": 60}`, tgt.ID))
+		if r.status != http.StatusCreated {
+			t.Fatalf("create schedule: %s", r)
+		}
+		r = te.doWith(t, http.MethodGet, "/schedules/1/events", bearer(fullToken), "")
+		if want := `"actor":"token:` + fingerprint(fullToken) + `"`; !strings.Contains(string(r.body), want) || strings.Contains(string(r.body), fullToken) {
+			t.Errorf("events %s, want %s and not the token", r.body, want)
+		}
+	})
+}
+
+func fingerprint(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:4])
 }

@@ -124,6 +124,10 @@ type Schedule struct {
 	RunCount         int64     `json:"run_count" doc:"Runs the schedule's timetable has fired (manual runs and backfills not counted)"`
 	JitterSeconds    int       `json:"jitter_seconds" doc:"Each occurrence is delayed by a pseudo-random amount in [0, jitter_seconds), the same on every node"`
 	MisfireGrace     *int      `json:"misfire_grace_seconds" doc:"How late an occurrence may still start; a ONCE schedule's run_at may be this far in the past when created"`
+	OverlapPolicy    string    `json:"overlap_policy" enum:"skip,buffer_one,allow,replace"`
+	MaxParallel      *int      `json:"max_parallel" doc:"With overlap_policy allow: runs in flight at once (null: 10)"`
+	MisfirePolicy    string    `json:"misfire_policy" enum:"coalesce,skip,catch_up"`
+	CatchUpMax       *int      `json:"catch_up_max" doc:"With misfire_policy catch_up: missed occurrences run at most (null: 10)"`
 	StoppedReason    *string   `json:"stopped_reason" doc:"Why a STOPPED schedule stopped: window_elapsed, ran_once, once_skipped_overlap, max_runs_reached, end_at_reached or no_more_occurrences"`
 	PauseReason      *string   `json:"pause_reason" doc:"The reason a PAUSED schedule was given"`
 	PausedUntil      *string   `json:"paused_until" format:"date-time" doc:"When a PAUSED schedule resumes by itself; null: when resumed"`
@@ -148,17 +152,21 @@ type ScheduleCreate struct {
 	CronExpression  *string  `json:"cron_expression,omitempty" example:"0 9 * * MON-FRI" doc:"Required for CRON, refused for the others: 5 fields (minute hour day-of-month month day-of-week), 6 with a leading seconds field, or @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly. Day of month and day of week both restricted match either (Vixie cron)"`
 	Timezone        *string  `json:"timezone,omitempty" example:"America/New_York" doc:"IANA zone for a CRON expression's wall clock; absent: the service's SCHEDULER_TIMEZONE (by default UTC)"`
 	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" doc:"Keep only this many finished runs, the newest: retention deletes older ones. Null or absent applies the service's RUN_KEEP_PER_SCHEDULE (by default no cap)"`
-	TimeFields
+	ScheduleOptions
 }
 
-// TimeFields are the bounds and policies a schedule of any kind may set.
-type TimeFields struct {
+// ScheduleOptions are the bounds and policies a schedule of any kind may set.
+type ScheduleOptions struct {
 	RunAt         *time.Time `json:"run_at,omitempty" example:"2026-12-24T09:00:00Z" doc:"Required for ONCE, refused for the others: the one occurrence (RFC 3339). In the past it is refused unless misfire_grace_seconds covers it, and then fires at once"`
 	StartAt       *time.Time `json:"start_at,omitempty" nullable:"true" example:"2026-12-01T14:00:00Z" doc:"No occurrence before it. An INTERVAL or WINDOW grid (and a WINDOW's window) starts there when it is in the future. Refused for ONCE"`
 	EndAt         *time.Time `json:"end_at,omitempty" nullable:"true" example:"2026-12-31T00:00:00Z" doc:"No occurrence at or after it; must be in the future and after start_at. The schedule stops with end_at_reached after its last occurrence. Refused for ONCE"`
 	MaxRuns       *int       `json:"max_runs,omitempty" nullable:"true" minimum:"1" maximum:"1000000000" doc:"Stop (max_runs_reached) once the timetable has fired this many runs; an occurrence skipped for overlap does not count. Refused for ONCE"`
 	JitterSeconds *int       `json:"jitter_seconds,omitempty" minimum:"0" maximum:"3600" doc:"Delay each occurrence by a pseudo-random amount in [0, jitter_seconds), derived from the schedule and the occurrence, so the same on every node and after a restart; at most interval_seconds. Runs keep the nominal scheduled_at and record jitter_ms. Default 0"`
-	MisfireGrace  *int       `json:"misfire_grace_seconds,omitempty" nullable:"true" minimum:"0" maximum:"31536000" doc:"How late an occurrence may still start; lets a ONCE schedule's run_at lie that far in the past"`
+	MisfireGrace  *int       `json:"misfire_grace_seconds,omitempty" nullable:"true" minimum:"0" maximum:"31536000" doc:"How late an occurrence may still start: beyond it the misfire policy counts it missed (default: no limit for coalesce and catch_up, 1 s for skip). Also lets a ONCE schedule's run_at lie that far in the past"`
+	OverlapPolicy *string    `json:"overlap_policy,omitempty" enum:"skip,buffer_one,allow,replace" doc:"What an occurrence does that comes due while a run of the schedule is in flight: skip it (default), wait for it to end then run (buffer_one), run alongside up to max_parallel (allow), or interrupt it and run (replace)"`
+	MaxParallel   *int       `json:"max_parallel,omitempty" nullable:"true" minimum:"1" maximum:"1000" doc:"With overlap_policy allow: how many runs may be in flight at once (default 10)"`
+	MisfirePolicy *string    `json:"misfire_policy,omitempty" enum:"coalesce,skip,catch_up" doc:"What occurrences missed while apicron was down or overloaded do: one run for the latest (coalesce, default), none (skip), or each in turn, oldest first (catch_up)"`
+	CatchUpMax    *int       `json:"catch_up_max,omitempty" nullable:"true" minimum:"1" maximum:"1000" doc:"With misfire_policy catch_up: at most this many missed occurrences run, the newest (default 10)"`
 }
 
 // ScheduleUpdate is the body of PUT and PATCH /schedules/{id}: any subset of
@@ -174,7 +182,7 @@ type ScheduleUpdate struct {
 	CronExpression  *string  `json:"cron_expression,omitempty" doc:"A CRON schedule's new expression; its next occurrence becomes the new expression's first from now"`
 	Timezone        *string  `json:"timezone,omitempty" doc:"New IANA zone; a CRON schedule's next occurrence is planned again in it"`
 	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" doc:"Keep only this many finished runs; null returns to the service's RUN_KEEP_PER_SCHEDULE"`
-	TimeFields
+	ScheduleOptions
 }
 
 // jobID is the key of a schedule's job in the engine. It is derived, not
@@ -203,6 +211,10 @@ func newSchedule(s *apicron.Schedule) Schedule {
 		RunCount:        s.RunCount,
 		JitterSeconds:   s.JitterSeconds,
 		MisfireGrace:    s.MisfireGraceSeconds,
+		OverlapPolicy:   string(s.OverlapPolicy),
+		MaxParallel:     s.MaxParallel,
+		MisfirePolicy:   string(s.MisfirePolicy),
+		CatchUpMax:      s.CatchUpMax,
 		PauseReason:     nullString(s.PauseReason),
 		PausedUntil:     nullTime(s.PausedUntil),
 		NextRunAt:       nullTime(s.NextRunAt),

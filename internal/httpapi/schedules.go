@@ -61,9 +61,16 @@ func (s *Server) newScheduleFrom(b ScheduleCreate) (*apicron.Schedule, error) {
 	if b.Timezone != nil {
 		sc.Timezone = *b.Timezone
 	}
-	t := b.TimeFields
+	t := b.ScheduleOptions
 	sc.RunAt, sc.StartAt, sc.EndAt = t.RunAt, t.StartAt, t.EndAt
 	sc.MaxRuns, sc.MisfireGraceSeconds = t.MaxRuns, t.MisfireGrace
+	sc.MaxParallel, sc.CatchUpMax = t.MaxParallel, t.CatchUpMax
+	if t.OverlapPolicy != nil {
+		sc.OverlapPolicy = apicron.OverlapPolicy(*t.OverlapPolicy)
+	}
+	if t.MisfirePolicy != nil {
+		sc.MisfirePolicy = apicron.MisfirePolicy(*t.MisfirePolicy)
+	}
 	if t.JitterSeconds != nil {
 		sc.JitterSeconds = *t.JitterSeconds
 	}
@@ -126,7 +133,7 @@ func (s *Server) listSchedules(ctx context.Context, in *listSchedulesInput) (*li
 // validates the result, checks that the target exists and replans.
 func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*scheduleOutput, error) {
 	nulls, err := nullFields(in.RawBody, "name", "target_id", "schedule_type", "interval_seconds", "duration_seconds",
-		"cron_expression", "timezone", "run_at", "jitter_seconds")
+		"cron_expression", "timezone", "run_at", "jitter_seconds", "overlap_policy", "misfire_policy")
 	if err != nil {
 		return nil, s.apiError(ctx, "update schedule", err)
 	}
@@ -146,7 +153,7 @@ func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*
 	if b.KeepRuns != nil || nulls["keep_runs"] {
 		upd.KeepRuns = &b.KeepRuns // null: back to the service default
 	}
-	t := b.TimeFields
+	t := b.ScheduleOptions
 	upd.RunAt, upd.JitterSeconds = t.RunAt, t.JitterSeconds
 	if t.StartAt != nil || nulls["start_at"] {
 		upd.StartAt = &t.StartAt
@@ -159,6 +166,20 @@ func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*
 	}
 	if t.MisfireGrace != nil || nulls["misfire_grace_seconds"] {
 		upd.MisfireGraceSeconds = &t.MisfireGrace
+	}
+	if t.OverlapPolicy != nil {
+		p := apicron.OverlapPolicy(*t.OverlapPolicy)
+		upd.OverlapPolicy = &p
+	}
+	if t.MisfirePolicy != nil {
+		p := apicron.MisfirePolicy(*t.MisfirePolicy)
+		upd.MisfirePolicy = &p
+	}
+	if t.MaxParallel != nil || nulls["max_parallel"] {
+		upd.MaxParallel = &t.MaxParallel
+	}
+	if t.CatchUpMax != nil || nulls["catch_up_max"] {
+		upd.CatchUpMax = &t.CatchUpMax
 	}
 	sc, err := s.store.UpdateSchedule(ctx, in.ID, upd)
 	if err != nil {
@@ -235,7 +256,7 @@ type SchedulePreviewRequest struct {
 	CronExpression  *string  `json:"cron_expression,omitempty" example:"30 2 * * *"`
 	Timezone        *string  `json:"timezone,omitempty" example:"America/New_York"`
 	KeepRuns        *int     `json:"keep_runs,omitempty" nullable:"true" minimum:"1" doc:"Ignored, as name"`
-	TimeFields
+	ScheduleOptions
 }
 
 type previewBodyInput struct {
@@ -267,7 +288,7 @@ func (s *Server) previewUnsaved(ctx context.Context, in *previewBodyInput) (*pre
 	}
 	sc, err := s.newScheduleFrom(ScheduleCreate{Name: name, TargetID: target, ScheduleType: b.ScheduleType,
 		IntervalSeconds: b.IntervalSeconds, DurationSeconds: b.DurationSeconds, CronExpression: b.CronExpression,
-		Timezone: b.Timezone, TimeFields: b.TimeFields})
+		Timezone: b.Timezone, ScheduleOptions: b.ScheduleOptions})
 	if err != nil {
 		return nil, s.apiError(ctx, "preview schedule", err)
 	}

@@ -9,6 +9,16 @@ import (
 	"github.com/apicron/apicron/internal/storetest"
 )
 
+// lastEvent returns a schedule's newest event.
+func (h *harness) lastEvent(id int64) *apicron.ScheduleEvent {
+	h.t.Helper()
+	list, err := h.db.FindEvents(h.ctx, id, 0, 1)
+	if err != nil || len(list) != 1 {
+		h.t.Fatalf("events of schedule %d: %v, %v", id, list, err)
+	}
+	return list[0]
+}
+
 // reload reads a schedule back from the store.
 func (h *harness) reload(id int64) *apicron.Schedule {
 	h.t.Helper()
@@ -42,6 +52,10 @@ func TestScheduler_Once(t *testing.T) {
 		wantStopped(t, got, apicron.StoppedRanOnce)
 		if got.RunCount != 1 {
 			t.Errorf("run_count %d, want 1", got.RunCount)
+		}
+		if e := h.lastEvent(s.ID); e.Kind != apicron.EventStopped || e.Actor != apicron.ActorEngine || e.Detail["reason"] != apicron.StoppedRanOnce ||
+			!e.At.Equal(at) {
+			t.Errorf("last event %+v, want stopped (ran_once) by the engine at run_at", e)
 		}
 	})
 }
@@ -177,6 +191,10 @@ func TestScheduler_PauseUntil(t *testing.T) {
 		got := h.reload(s.ID)
 		if got.Status != apicron.Active || got.PauseReason != "" || got.PausedUntil != nil {
 			t.Errorf("after until: %s, reason %q, until %v; want ACTIVE with neither", got.Status, got.PauseReason, got.PausedUntil)
+		}
+		if e := h.lastEvent(s.ID); e.Kind != apicron.EventResumed || e.Actor != apicron.ActorEngine || e.Detail["automatic"] != true ||
+			e.Detail["paused_until"] != until.Format(apicron.TimeFormat) {
+			t.Errorf("last event %+v, want resumed automatically at paused_until by the engine", e)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ type Cluster interface {
 const (
 	channelRuns      = "apicron_runs"
 	channelSchedules = "apicron_schedules"
+	channelCancel    = "apicron_cancel"
 )
 
 // takeBatch is the most runs a node takes at once, so that runs claimed
@@ -65,6 +67,14 @@ func (s *Scheduler) runCluster(ctx context.Context) {
 				if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
 					s.Changed(id)
 				}
+			case channelCancel:
+				var ids []int64
+				for _, f := range strings.Split(payload, ",") {
+					if id, err := strconv.ParseInt(f, 10, 64); err == nil {
+						ids = append(ids, id)
+					}
+				}
+				s.cancelRuns(ids)
 			}
 		})
 	})

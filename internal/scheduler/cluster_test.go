@@ -1,7 +1,10 @@
 package scheduler_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -195,4 +198,83 @@ func runsOf(t testing.TB, db *store.DB, id int64) []*apicron.Run {
 	}
 	slices.Reverse(runs)
 	return runs
+}
+
+// slowTarget answers after delay, counting the requests in flight (their
+// most at once) and those whose client gave up (cancelled).
+type slowTarget struct {
+	*httptest.Server
+	inflight, most, cancelled atomic.Int64
+}
+
+func newSlowTarget(t *testing.T, delay time.Duration) *slowTarget {
+	st := &slowTarget{}
+	st.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := st.inflight.Add(1)
+		defer st.inflight.Add(-1)
+		for m := st.most.Load(); n > m && !st.most.CompareAndSwap(m, n); m = st.most.Load() {
+		}
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			st.cancelled.Add(1)
+		}
+	}))
+	t.Cleanup(st.Close)
+	return st
+}
+
+// TestScheduler_ClusterOverlapPolicies: on a shared database with two
+// nodes, allow's max_parallel and replace hold across the nodes: the
+// runs in flight are counted in the database, and a replaced run's request
+// is stopped on whichever node sends it.
+func TestScheduler_ClusterOverlapPolicies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two nodes for 5 s on the real clock: long test; run without -short")
+	}
+	t.Parallel()
+	dbA, dsn := storetest.OpenShared(t, "a", apicron.SystemClock{})
+	dbB := storetest.OpenDSN(t, "postgres", dsn, store.Config{Shared: true, NodeID: "b"})
+	a := startNode(t, "a", dbA, dbA)
+	eventually(t, "a to lead", func() bool { r, _ := a.role(t); return r == apicron.RoleLeader })
+	b := startNode(t, "b", dbB, dbB)
+
+	allowed := newSlowTarget(t, 2500*time.Millisecond)
+	replaced := newSlowTarget(t, 3*time.Second)
+	al := mustSchedule(t, dbA, allowed.URL, &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 1,
+		OverlapPolicy: apicron.OverlapAllow, MaxParallel: ptr(2)})
+	rp := mustSchedule(t, dbA, replaced.URL, &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 1,
+		OverlapPolicy: apicron.OverlapReplace})
+	a.s.Changed(al.ID)
+	a.s.Changed(rp.ID)
+	time.Sleep(4500 * time.Millisecond)
+	for _, s := range []*apicron.Schedule{al, rp} {
+		if _, err := dbA.PauseSchedule(t.Context(), s.ID, apicron.PauseRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.run.stop()
+	b.run.stop()
+
+	if m := allowed.most.Load(); m != 2 {
+		t.Errorf("allow max_parallel 2: %d requests in flight at most, want 2", m)
+	}
+	if m := scheduleMetrics(t, dbA, al.ID); m.SkippedOverlap < 1 {
+		t.Errorf("allow: skipped_overlap %d, want some", m.SkippedOverlap)
+	}
+	var interrupted int
+	for _, r := range runsOf(t, dbA, rp.ID) {
+		if r.Status == apicron.Interrupted && r.ErrorMessage == store.ReplacedReason {
+			interrupted++
+		}
+	}
+	if interrupted < 3 {
+		t.Errorf("replace: %d runs replaced in 4.5 s of a 1 s schedule whose target takes 3 s, want at least 3", interrupted)
+	}
+	if c := replaced.cancelled.Load(); c < int64(interrupted) {
+		t.Errorf("replace: %d requests stopped for %d runs replaced", c, interrupted)
+	}
+	if m := replaced.most.Load(); m > 2 {
+		t.Errorf("replace: %d requests in flight at once, want at most 2 (the new one may start before the old one's cancel lands)", m)
+	}
 }

@@ -1,25 +1,56 @@
 package scheduler
 
 import (
+	"context"
 	"time"
 
 	"github.com/apicron/apicron"
 )
 
-func (s *Scheduler) isBusy(id int64) bool {
+// inflightOf says how many of schedule id's jobs are dispatched and not yet executed.
+func (s *Scheduler) inflightOf(id int64) int {
 	s.busyMu.Lock()
 	defer s.busyMu.Unlock()
-	return s.busy[id] > 0
+	return s.busy[id]
 }
 
 func (s *Scheduler) setBusy(id int64, delta int) {
 	s.busyMu.Lock()
-	if n := s.busy[id] + delta; n > 0 {
+	n := s.busy[id] + delta
+	if n > 0 {
 		s.busy[id] = n
 	} else {
 		delete(s.busy, id)
 	}
+	wake := delta < 0 && s.waiting[id]
+	if wake {
+		delete(s.waiting, id)
+	}
 	s.busyMu.Unlock()
+	if wake {
+		s.Changed(id) // its buffered occurrence may run now
+	}
+}
+
+// wait notes that schedule id's due occurrence waits for its run in flight.
+func (s *Scheduler) wait(id int64) {
+	s.busyMu.Lock()
+	if s.busy[id] > 0 {
+		s.waiting[id] = true
+	}
+	s.busyMu.Unlock()
+}
+
+// cancelRuns stops the requests of the given runs, if this node runs them
+// (overlap_policy replace interrupted them).
+func (s *Scheduler) cancelRuns(ids []int64) {
+	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	for _, id := range ids {
+		if cancel := s.cancels[id]; cancel != nil {
+			cancel()
+		}
+	}
 }
 
 // dispatch runs job at its time, under the concurrency bound, without
@@ -48,8 +79,23 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 		case <-s.execCtx.Done():
 			return // shutting down: the run is marked INTERRUPTED
 		}
+		ctx := s.execCtx
+		if job.Replaceable {
+			// Its schedule's next occurrence may interrupt it (replace).
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			s.busyMu.Lock()
+			s.cancels[job.RunID] = cancel
+			s.busyMu.Unlock()
+			defer func() {
+				s.busyMu.Lock()
+				delete(s.cancels, job.RunID)
+				s.busyMu.Unlock()
+				cancel()
+			}()
+		}
 		s.running.Add(1)
-		res := s.cfg.Executor.Execute(s.execCtx, job)
+		res := s.cfg.Executor.Execute(ctx, job)
 		s.running.Add(-1)
 		<-s.sem
 		if s.takeStarved.CompareAndSwap(true, false) {
@@ -69,6 +115,9 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 func (s *Scheduler) Submit(job *apicron.Job) {
 	if s.execCtx.Err() != nil {
 		return // stopped: the run is INTERRUPTED at the next start
+	}
+	if len(job.Replaced) > 0 {
+		s.cancelRuns(job.Replaced)
 	}
 	if s.cluster != nil {
 		s.nudgeTake()

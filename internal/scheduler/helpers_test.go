@@ -163,11 +163,11 @@ type refusingEngine struct {
 
 var errRefused = apicron.Errorf(apicron.EUNAVAILABLE, "database unavailable: the database or disk is full (SQLITE_FULL)")
 
-func (e *refusingEngine) Claim(ctx context.Context, now, until time.Time, ids []int64, busy func(int64) bool) ([]apicron.ClaimResult, error) {
+func (e *refusingEngine) Claim(ctx context.Context, now, until time.Time, ids []int64, inflight func(int64) int) ([]apicron.ClaimResult, error) {
 	if e.claims.Load() {
 		return nil, errRefused
 	}
-	return e.DB.Claim(ctx, now, until, ids, busy)
+	return e.DB.Claim(ctx, now, until, ids, inflight)
 }
 
 func (e *refusingEngine) Finish(ctx context.Context, results []apicron.RunResult) error {

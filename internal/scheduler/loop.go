@@ -142,9 +142,9 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 	// it knows which schedules have one in flight, at once and without a
 	// query; the runs table would still show a run as RUNNING until its
 	// result is written. Sharing the database, other nodes' runs count too.
-	busy := s.isBusy
+	inflight := s.inflightOf
 	if s.cluster != nil {
-		busy = nil
+		inflight = nil
 	}
 	// A claim under way when the engine stops is finished, not cut off: a
 	// transaction cancelled while its commit is on its way may still be
@@ -156,7 +156,7 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.cfg.FinalWriteTimeout, cancel) })
 	defer stop()
 	s.writes.start(opClaim)
-	results, err := s.cfg.Store.Claim(cctx, now, until, ids, busy)
+	results, err := s.cfg.Store.Claim(cctx, now, until, ids, inflight)
 	s.writes.end(ctx, s.logger, opClaim, err, "claim due schedules; retrying", "schedules", len(ids))
 	if err != nil {
 		// Nothing was claimed: the transaction rolled back. Try again later.
@@ -174,6 +174,14 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 		}
 	}
 	s.mu.Unlock()
+	for _, r := range results {
+		if r.Waiting && s.cluster == nil {
+			s.wait(r.ScheduleID)
+		}
+		if len(r.Interrupted) > 0 {
+			s.cancelRuns(r.Interrupted) // on a shared database, every node hears ChannelCancel too
+		}
+	}
 	if s.cluster != nil {
 		// The runs wait in the database for whichever node takes them; the
 		// claim's NOTIFY wakes every node, this one included, so they race

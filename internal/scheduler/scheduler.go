@@ -123,10 +123,14 @@ type Scheduler struct {
 	takeStarved atomic.Bool
 	busyMu      sync.Mutex
 	busy        map[int64]int // schedule id -> its jobs dispatched and not yet executed
-	inflight    sync.WaitGroup
-	leader      atomic.Bool   // holds the dispatcher lease (always true without a cluster)
-	epoch       atomic.Int64  // the lease's epoch while leader
-	takeC       chan struct{} // size 1: claimed runs wait to be taken
+	// waiting holds the schedules whose due occurrence waits for their run
+	// in flight; cancels the runs a replace may stop. Both under busyMu.
+	waiting  map[int64]bool
+	cancels  map[int64]context.CancelFunc
+	inflight sync.WaitGroup
+	leader   atomic.Bool   // holds the dispatcher lease (always true without a cluster)
+	epoch    atomic.Int64  // the lease's epoch while leader
+	takeC    chan struct{} // size 1: claimed runs wait to be taken
 	// claimsDone is closed when the loop has stopped claiming for good.
 	claimsDone chan struct{}
 	execCtx    context.Context
@@ -170,6 +174,8 @@ func New(cfg Config) *Scheduler {
 		flushC:  make(chan struct{}, 1),
 		takeC:   make(chan struct{}, 1),
 		busy:    map[int64]int{},
+		waiting: map[int64]bool{},
+		cancels: map[int64]context.CancelFunc{},
 
 		claimsDone: make(chan struct{}),
 		writes:     writeHealth{faults: map[string]*writeFault{}, started: map[string]time.Time{}},

@@ -165,7 +165,7 @@ type stallingClaims struct {
 	release chan struct{}
 }
 
-func (e *stallingClaims) Claim(ctx context.Context, now, until time.Time, ids []int64, busy func(int64) bool) ([]apicron.ClaimResult, error) {
+func (e *stallingClaims) Claim(ctx context.Context, now, until time.Time, ids []int64, inflight func(int64) int) ([]apicron.ClaimResult, error) {
 	select {
 	case e.entered <- struct{}{}:
 	default:
@@ -175,7 +175,7 @@ func (e *stallingClaims) Claim(ctx context.Context, now, until time.Time, ids []
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return e.DB.Claim(ctx, now, until, ids, busy)
+	return e.DB.Claim(ctx, now, until, ids, inflight)
 }
 
 // TestScheduler_ShutdownFinishesClaimUnderWay: a claim under way when the

@@ -54,6 +54,10 @@ func (db *DB) CreateBackfill(ctx context.Context, id int64, r apicron.BackfillRe
 		if err != nil {
 			return fmt.Errorf("insert backfill: %w", err)
 		}
+		if err := addEvent(ctx, tx, id, apicron.EventBackfilled, map[string]any{"backfill_id": b.ID,
+			"since": timeDetail(&b.Since), "until": timeDetail(&b.Until), "occurrences": total, "rate_per_second": b.RatePerSecond}); err != nil {
+			return err
+		}
 		return notifyScheduleChanged(ctx, tx, id)
 	})
 	if err != nil {

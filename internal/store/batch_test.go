@@ -54,7 +54,7 @@ func TestStore_BatchesOfAnySize(t *testing.T) {
 			// Schedules left out of this round are behind: move them on so
 			// the next round finds every schedule due at its time.
 			if rest := ids[size:]; len(rest) > 0 {
-				if _, err := db.Claim(ctx, at, at, rest, func(int64) bool { return true }); err != nil {
+				if _, err := db.Claim(ctx, at, at, rest, func(int64) int { return 1 }); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -93,7 +93,12 @@ func TestStore_ClaimBusyFunction(t *testing.T) {
 		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
 		claim := func(at time.Time, busy bool) apicron.ClaimResult {
 			t.Helper()
-			res, err := db.Claim(ctx, at, at, []int64{s.ID}, func(id int64) bool { return id == s.ID && busy })
+			res, err := db.Claim(ctx, at, at, []int64{s.ID}, func(id int64) int {
+				if id == s.ID && busy {
+					return 1
+				}
+				return 0
+			})
 			if err != nil {
 				t.Fatal(err)
 			}

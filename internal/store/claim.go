@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -18,7 +19,7 @@ import (
 // occurrence twice, and the UNIQUE (schedule_id, scheduled_at) key refuses a
 // duplicate whatever happens above it. A batch costs a handful of statements,
 // not a handful per schedule.
-func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, busy func(id int64) bool) ([]apicron.ClaimResult, error) {
+func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, inflight func(id int64) int) ([]apicron.ClaimResult, error) {
 	now, until = apicron.TruncMillis(now), apicron.TruncMillis(until)
 	// Rows are locked in one order everywhere (schedules by id; run_stats
 	// scope 0 first, then by schedule id), so transactions on several nodes
@@ -29,7 +30,7 @@ func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, busy
 		out = make([]apicron.ClaimResult, 0, len(ids))
 		stats := map[int64]*claimStats{}
 		err := forPieces(len(ids), func(lo, hi int) error {
-			res, err := db.claimChunk(ctx, tx, now, until, ids[lo:hi], busy, stats)
+			res, err := db.claimChunk(ctx, tx, now, until, ids[lo:hi], inflight, stats)
 			out = append(out, res...)
 			return err
 		})
@@ -65,13 +66,13 @@ var claimReadSQL = newLockedBatchSQL(func(n int) string {
 	return `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds,
 		s.status, s.stopped_reason, s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
 		s.cron_expression, s.timezone, s.run_at, s.start_at, s.end_at, s.max_runs, s.run_count, s.jitter_seconds,
-		s.misfire_grace_seconds, s.pause_reason, s.paused_until, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects
+		s.misfire_grace_seconds, s.pause_reason, s.paused_until, s.overlap_policy, s.max_parallel, s.misfire_policy, s.catch_up_max, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects
 		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
 // runningSQL finds which of n schedules have a run in flight.
 var runningSQL = newBatchSQL(func(n int) string {
-	return "SELECT DISTINCT schedule_id FROM runs WHERE status = 'RUNNING' AND schedule_id IN (" + placeholders(n) + ")"
+	return "SELECT schedule_id, COUNT(*) FROM runs WHERE status = 'RUNNING' AND schedule_id IN (" + placeholders(n) + ") GROUP BY schedule_id"
 })
 
 // readDue reads schedules ids with their targets, locked on PostgreSQL.
@@ -97,22 +98,22 @@ func readDue(ctx context.Context, tx *tx, ids []int64) (map[int64]*due, error) {
 	return found, rows.Err()
 }
 
-// claimChunk claims a piece of a batch (a power of two long). With busy
-// set, it says which schedules have a run in flight; otherwise the runs
-// table does.
-func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, busy func(int64) bool, stats map[int64]*claimStats) ([]apicron.ClaimResult, error) {
+// claimChunk claims a piece of a batch (a power of two long). With
+// inflight set, it says how many runs of each schedule are in flight;
+// otherwise the runs table does.
+func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, inflight func(int64) int, stats map[int64]*claimStats) ([]apicron.ClaimResult, error) {
 	found, err := readDue(ctx, tx, ids)
 	if err != nil {
 		return nil, err
 	}
 
-	// At most one run of a schedule in flight: a due occurrence that finds
-	// one RUNNING is skipped and counted, never queued.
-	running := map[int64]bool{}
-	if busy != nil {
+	// The runs in flight per schedule, for the overlap policies. Sharing
+	// the database, the RUNNING rows count every node's.
+	running := map[int64]int{}
+	if inflight != nil {
 		for _, id := range ids {
-			if busy(id) {
-				running[id] = true
+			if n := inflight(id); n > 0 {
+				running[id] = n
 			}
 		}
 	} else if running, err = runningSchedules(ctx, tx, ids); err != nil {
@@ -146,7 +147,12 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 				continue
 			}
 			// Its pause is over: it resumes as if resumed at paused_until.
-			d.s.Resume(*d.s.PausedUntil)
+			until := *d.s.PausedUntil
+			d.s.Resume(until)
+			if err := addEvent(ctx, tx, id, apicron.EventResumed, map[string]any{"automatic": true,
+				"paused_until": timeDetail(&until), "next_run_at": timeDetail(d.s.NextRunAt)}); err != nil {
+				return nil, err
+			}
 			if err := saveSchedule(ctx, tx, d.s); err != nil {
 				return nil, err
 			}
@@ -156,7 +162,23 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		if reason == "" {
 			reason = apicron.StoppedWindowElapsed
 		}
-		if plan.Fire && running[id] {
+		policy, most := d.s.Overlap()
+		overlaps := plan.Fire && running[id] >= most
+		if overlaps && (policy == apicron.OverlapBufferOne || plan.Trigger == apicron.TriggerCatchUp) {
+			// It waits for the run in flight: nothing advances, and the
+			// schedule is looked at again (at once, locally, when the run ends).
+			wait := now.Add(bufferPoll)
+			out[i].Next, out[i].Waiting = &wait, true
+			continue
+		}
+		if overlaps && policy == apicron.OverlapReplace {
+			ran, err := replaceRunning(ctx, tx, now, id)
+			if err != nil {
+				return nil, err
+			}
+			out[i].Interrupted, overlaps = ran, false
+		}
+		if overlaps {
 			switch reason {
 			case apicron.StoppedMaxRuns:
 				// Skipped, this occurrence is no run: the schedule carries on.
@@ -168,9 +190,14 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		switch {
 		case plan.Stop && !plan.Fire:
 			d.s.Stop(reason)
-			if err := saveSchedule(ctx, tx, d.s); err != nil {
+			if err := stopSchedule(ctx, tx, d.s, plan.Missed); err != nil {
 				return nil, err
 			}
+			addStats(id, 0, plan.Missed)
+			continue
+		case plan.Skip: // every due occurrence misfired: none runs
+			out[i].Next = fireAt(d.s, plan.Next)
+			advance = append(advance, id, ms(*plan.Next), 0)
 			addStats(id, 0, plan.Missed)
 			continue
 		case !plan.Fire:
@@ -178,20 +205,20 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 			continue
 		}
 		fired := int64(1)
-		if running[id] {
+		if overlaps {
 			fired = 0
 		}
 		if plan.Stop { // its last occurrence: it fires, and the schedule stops
 			d.s.RunCount += fired
 			d.s.Stop(reason)
-			if err := saveSchedule(ctx, tx, d.s); err != nil {
+			if err := stopSchedule(ctx, tx, d.s, plan.Missed); err != nil {
 				return nil, err
 			}
 		} else {
 			out[i].Next = fireAt(d.s, plan.Next)
 			advance = append(advance, id, ms(*plan.Next), fired)
 		}
-		if running[id] {
+		if overlaps {
 			addStats(id, 1, plan.Missed)
 			continue
 		}
@@ -202,6 +229,9 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		}
 		j.ScheduledAt, j.Missed = plan.ScheduledAt, plan.Missed
 		j.Jitter, j.Trigger = apicron.Jitter(id, plan.ScheduledAt, d.s.JitterSeconds), apicron.TriggerSchedule
+		if plan.Trigger != "" {
+			j.Trigger = plan.Trigger
+		}
 		if plan.Next != nil {
 			j.RetryDeadline = *plan.Next
 		}
@@ -221,6 +251,18 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 	return out, nil
 }
 
+// stopSchedule saves a schedule the claim stopped, with its event.
+func stopSchedule(ctx context.Context, tx *tx, s *apicron.Schedule, missed int64) error {
+	detail := map[string]any{"reason": s.StoppedReason, "run_count": s.RunCount}
+	if missed > 0 {
+		detail["missed"] = missed
+	}
+	if err := addEvent(ctx, tx, s.ID, apicron.EventStopped, detail); err != nil {
+		return err
+	}
+	return saveSchedule(ctx, tx, s)
+}
+
 // jobOf fills d's job with what its schedule and target say (the
 // occurrence's fields are the caller's).
 func (db *DB) jobOf(d *due) (*apicron.Job, error) {
@@ -230,6 +272,7 @@ func (db *DB) jobOf(d *due) (*apicron.Job, error) {
 		return nil, fmt.Errorf("decode headers of target %d: %w", d.s.TargetID, err)
 	}
 	j.ScheduleID, j.ScheduleName, j.TargetID = d.s.ID, d.s.Name, d.s.TargetID
+	j.Replaceable = d.s.OverlapPolicy == apicron.OverlapReplace
 	if d.timeout.Valid {
 		j.Timeout = time.Duration(d.timeout.Float64 * float64(time.Second))
 	}
@@ -240,22 +283,78 @@ func (db *DB) jobOf(d *due) (*apicron.Job, error) {
 	return j, nil
 }
 
-// runningSchedules returns which of ids have a RUNNING run.
-func runningSchedules(ctx context.Context, tx *tx, ids []int64) (map[int64]bool, error) {
+// runningSchedules returns how many RUNNING runs each of ids has.
+func runningSchedules(ctx context.Context, tx *tx, ids []int64) (map[int64]int, error) {
 	rows, err := tx.queryBatch(ctx, runningSQL.sql(len(ids)), int64Args(ids)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	running := map[int64]bool{}
+	running := map[int64]int{}
 	for rows.Next() {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
 			return nil, err
 		}
-		running[id] = true
+		running[id] = n
 	}
 	return running, rows.Err()
+}
+
+// bufferPoll is how soon a schedule whose occurrence waits for a run in
+// flight (buffer_one, catch_up) is looked at again, at the latest: an
+// engine that runs its own runs looks again as soon as the run ends.
+const bufferPoll = time.Second
+
+// ReplacedReason is the error message of a run interrupted by the next
+// occurrence of its schedule (overlap_policy replace).
+const ReplacedReason = "replaced by the schedule's next occurrence (overlap_policy replace)"
+
+// replaceRunning marks schedule id's RUNNING runs INTERRUPTED, counted as
+// finished runs are, and returns their ids, for the engine to cancel their
+// requests (on a shared database, through ChannelCancel to every node).
+func replaceRunning(ctx context.Context, tx *tx, now time.Time, id int64) ([]int64, error) {
+	rows, err := tx.query(ctx, "SELECT id FROM runs WHERE schedule_id = ? AND status = 'RUNNING' ORDER BY id"+tx.d.forUpdate, id)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		ran     []int64
+		results []apicron.RunResult
+	)
+	for rows.Next() {
+		var run int64
+		if err := rows.Scan(&run); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ran = append(ran, run)
+		results = append(results, apicron.RunResult{RunID: run, ScheduleID: id, FinishedAt: now,
+			Outcome: apicron.Outcome{Status: apicron.Interrupted, ErrorType: apicron.ErrInterrupted, ErrorMessage: ReplacedReason}})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(ran) == 0 {
+		return nil, nil
+	}
+	if err := finishTx(ctx, tx, results, ""); err != nil {
+		return nil, err
+	}
+	return ran, tx.notify(ctx, ChannelCancel, joinIDs(ran))
+}
+
+func joinIDs(ids []int64) string {
+	b := make([]byte, 0, len(ids)*8)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(b)
 }
 
 var advanceSQL = newBatchSQL(func(n int) string {

@@ -44,13 +44,15 @@ type jobJSON struct {
 	// SecretHeaders names the target's own secret headers, whose values
 	// the executor never quotes.
 	SecretHeaders []string `json:"secret_headers,omitempty"`
+	// Replaceable: the schedule's overlap policy is replace (omitted when false).
+	Replaceable bool `json:"replaceable,omitempty"`
 }
 
 func (db *DB) toJobJSON(j *apicron.Job) (jobJSON, error) {
 	jj := jobJSON{ScheduleName: j.ScheduleName, Method: j.Method, URL: j.URL, Headers: j.Headers,
 		DecryptError: j.DecryptError, BodyTemplate: j.BodyTemplate, TimeoutMs: j.Timeout.Milliseconds(),
 		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline), AllowInsecureRedirects: j.AllowInsecureRedirects,
-		SecretHeaders: j.SecretHeaders}
+		SecretHeaders: j.SecretHeaders, Replaceable: j.Replaceable}
 	if db.secrets != nil {
 		sealed, err := db.secrets.sealJobHeaders(j.Headers)
 		if err != nil {
@@ -116,7 +118,7 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 			j.ScheduleName, j.Method, j.URL, j.BodyTemplate = jj.ScheduleName, jj.Method, jj.URL, jj.BodyTemplate
 			j.Headers, j.DecryptError = db.jobHeaders(&jj)
 			j.Timeout, j.MaxRetries = time.Duration(jj.TimeoutMs)*time.Millisecond, jj.MaxRetries
-			j.AllowInsecureRedirects, j.SecretHeaders = jj.AllowInsecureRedirects, jj.SecretHeaders
+			j.AllowInsecureRedirects, j.SecretHeaders, j.Replaceable = jj.AllowInsecureRedirects, jj.SecretHeaders, jj.Replaceable
 			j.RetryDeadline = fromMs(jj.RetryDeadline)
 			jobs = append(jobs, &j)
 		}

@@ -39,6 +39,9 @@ const (
 	ChannelRuns = "apicron_runs"
 	// ChannelSchedules is notified with a schedule id when the schedule changed.
 	ChannelSchedules = "apicron_schedules"
+	// ChannelCancel is notified with comma-separated run ids whose requests
+	// are to stop (overlap_policy replace interrupted them).
+	ChannelCancel = "apicron_cancel"
 )
 
 func (t *tx) notify(ctx context.Context, channel, payload string) error {
@@ -83,7 +86,7 @@ func (db *DB) listenOnce(ctx context.Context, url string, fn func(channel, paylo
 		return err
 	}
 	defer conn.Close(context.Background())
-	for _, ch := range []string{ChannelRuns, ChannelSchedules} {
+	for _, ch := range []string{ChannelRuns, ChannelSchedules, ChannelCancel} {
 		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
 			return err
 		}

@@ -17,7 +17,8 @@ import (
 // and update, so saving a schedule a claim read never clears it.
 const scheduleColumns = `id, name, target_id, schedule_type, interval_seconds, duration_seconds, status, stopped_reason,
 	anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, cron_expression, timezone,
-	run_at, start_at, end_at, max_runs, run_count, jitter_seconds, misfire_grace_seconds, pause_reason, paused_until`
+	run_at, start_at, end_at, max_runs, run_count, jitter_seconds, misfire_grace_seconds, pause_reason, paused_until,
+	overlap_policy, max_parallel, misfire_policy, catch_up_max`
 
 // scheduleFullColumns are the columns scanFullSchedule reads: every field.
 const scheduleFullColumns = scheduleColumns + ", keep_runs"
@@ -32,15 +33,20 @@ func scanSchedule(row scanner) (*apicron.Schedule, error) {
 		createdAt, updatedAt  int64
 		runAt, startAt, endAt sql.NullInt64
 		maxRuns, grace, until sql.NullInt64
+		overlap, misfire      string
+		parallel, catchUp     sql.NullInt64
 	)
 	err := row.Scan(&s.ID, &s.Name, &s.TargetID, &typ, &s.IntervalSeconds, &duration, &status, &s.StoppedReason,
 		&anchor, &next, &ends, &remaining, &s.Version, &createdAt, &updatedAt, &s.CronExpression, &s.Timezone,
-		&runAt, &startAt, &endAt, &maxRuns, &s.RunCount, &s.JitterSeconds, &grace, &s.PauseReason, &until)
+		&runAt, &startAt, &endAt, &maxRuns, &s.RunCount, &s.JitterSeconds, &grace, &s.PauseReason, &until,
+		&overlap, &parallel, &misfire, &catchUp)
 	if err != nil {
 		return nil, err
 	}
 	s.RunAt, s.StartAt, s.EndAt, s.PausedUntil = timePtr(runAt), timePtr(startAt), timePtr(endAt), timePtr(until)
 	s.MaxRuns, s.MisfireGraceSeconds = intPtr(maxRuns), intPtr(grace)
+	s.OverlapPolicy, s.MaxParallel = apicron.OverlapPolicy(overlap), intPtr(parallel)
+	s.MisfirePolicy, s.CatchUpMax = apicron.MisfirePolicy(misfire), intPtr(catchUp)
 	s.Type, s.Status = apicron.ScheduleType(typ), apicron.ScheduleStatus(status)
 	s.DurationSeconds = intPtr(duration)
 	s.AnchorAt = fromMs(anchor)
@@ -97,6 +103,12 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 		if s.Timezone == "" {
 			s.Timezone = apicron.DefaultTimezone
 		}
+		if s.OverlapPolicy == "" {
+			s.OverlapPolicy = apicron.OverlapSkip
+		}
+		if s.MisfirePolicy == "" {
+			s.MisfirePolicy = apicron.MisfireCoalesce
+		}
 		if err := s.ValidateAt(tx.now); err != nil {
 			return err
 		}
@@ -107,17 +119,25 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 		err := tx.queryRow(ctx, `INSERT INTO schedules (name, target_id, schedule_type, interval_seconds, duration_seconds, status,
 			stopped_reason, anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, keep_runs,
 			cron_expression, timezone, run_at, start_at, end_at, max_runs, run_count, jitter_seconds, misfire_grace_seconds,
-			pause_reason, paused_until)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			pause_reason, paused_until, overlap_policy, max_parallel, misfire_policy, catch_up_max)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 			s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
 			s.Version, ms(tx.now), ms(tx.now), nullInt(s.KeepRuns), s.CronExpression, s.Timezone,
 			nullMs(s.RunAt), nullMs(s.StartAt), nullMs(s.EndAt), nullInt(s.MaxRuns), s.RunCount, s.JitterSeconds,
-			nullInt(s.MisfireGraceSeconds), s.PauseReason, nullMs(s.PausedUntil)).Scan(&s.ID)
+			nullInt(s.MisfireGraceSeconds), s.PauseReason, nullMs(s.PausedUntil), string(s.OverlapPolicy), nullInt(s.MaxParallel),
+			string(s.MisfirePolicy), nullInt(s.CatchUpMax)).Scan(&s.ID)
 		if err != nil {
 			return fmt.Errorf("insert schedule: %w", err)
 		}
 		if _, err = tx.exec(ctx, "INSERT INTO run_stats (scope) VALUES (?)", s.ID); err != nil {
+			return err
+		}
+		detail := map[string]any{"schedule_type": s.Type, "status": s.Status}
+		if s.Status == apicron.Stopped {
+			detail["stopped_reason"] = s.StoppedReason
+		}
+		if err := addEvent(ctx, tx, s.ID, apicron.EventCreated, detail); err != nil {
 			return err
 		}
 		return notifyScheduleChanged(ctx, tx, s.ID)
@@ -136,12 +156,12 @@ func saveSchedule(ctx context.Context, tx *tx, s *apicron.Schedule) error {
 		duration_seconds = ?, status = ?, stopped_reason = ?, anchor_at = ?, next_run_at = ?, ends_at = ?,
 		remaining_ms = ?, version = ?, updated_at = ?, cron_expression = ?, timezone = ?, run_at = ?, start_at = ?,
 		end_at = ?, max_runs = ?, run_count = ?, jitter_seconds = ?, misfire_grace_seconds = ?, pause_reason = ?,
-		paused_until = ? WHERE id = ?`,
+		paused_until = ?, overlap_policy = ?, max_parallel = ?, misfire_policy = ?, catch_up_max = ? WHERE id = ?`,
 		s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 		s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
 		s.Version, ms(tx.now), s.CronExpression, s.Timezone, nullMs(s.RunAt), nullMs(s.StartAt), nullMs(s.EndAt),
 		nullInt(s.MaxRuns), s.RunCount, s.JitterSeconds, nullInt(s.MisfireGraceSeconds), s.PauseReason,
-		nullMs(s.PausedUntil), s.ID)
+		nullMs(s.PausedUntil), string(s.OverlapPolicy), nullInt(s.MaxParallel), string(s.MisfirePolicy), nullInt(s.CatchUpMax), s.ID)
 	if err != nil {
 		return fmt.Errorf("update schedule %d: %w", s.ID, err)
 	}
@@ -215,9 +235,20 @@ func (db *DB) UpdateSchedule(ctx context.Context, id int64, upd apicron.Schedule
 			trimmed := strings.TrimSpace(*upd.Name)
 			upd.Name = &trimmed
 		}
+		before := *s
 		upd.Apply(s, tx.now)
 		if err := s.Validate(); err != nil {
 			return err
+		}
+		if changed := changedFields(&before, s); len(changed) > 0 {
+			if err := addEvent(ctx, tx, s.ID, apicron.EventUpdated, map[string]any{"changed": changed}); err != nil {
+				return err
+			}
+		}
+		if before.Status != apicron.Stopped && s.Status == apicron.Stopped {
+			if err := addEvent(ctx, tx, s.ID, apicron.EventStopped, map[string]any{"reason": s.StoppedReason}); err != nil {
+				return err
+			}
 		}
 		if upd.RunAt != nil || upd.EndAt != nil || upd.MisfireGraceSeconds != nil {
 			if err := s.ValidateAt(tx.now); err != nil {
@@ -252,6 +283,9 @@ func (db *DB) DeleteSchedule(ctx context.Context, id int64) error {
 		if _, err := tx.exec(ctx, "DELETE FROM run_stats WHERE scope = ?", id); err != nil {
 			return err
 		}
+		if _, err := tx.exec(ctx, "DELETE FROM schedule_events WHERE schedule_id = ?", id); err != nil {
+			return err
+		}
 		if _, err := tx.exec(ctx, "DELETE FROM schedules WHERE id = ?", id); err != nil {
 			return err
 		}
@@ -264,7 +298,7 @@ func (db *DB) DeleteSchedule(ctx context.Context, id int64) error {
 // A pause with a reason or an until on a schedule already PAUSED replaces
 // them; one with neither leaves it as it is.
 func (db *DB) PauseSchedule(ctx context.Context, id int64, p apicron.PauseRequest) (*apicron.Schedule, error) {
-	return db.transition(ctx, id, func(s *apicron.Schedule, now time.Time) (bool, error) {
+	return db.transition(ctx, id, apicron.EventPaused, func(s *apicron.Schedule, now time.Time) (bool, error) {
 		if err := p.Validate(now); err != nil {
 			return false, err
 		}
@@ -294,7 +328,7 @@ func truncTime(t *time.Time) *time.Time {
 // ResumeSchedule implements apicron.Store: the schedule continues its grid
 // (apicron.Schedule.Resume).
 func (db *DB) ResumeSchedule(ctx context.Context, id int64) (*apicron.Schedule, error) {
-	return db.transition(ctx, id, func(s *apicron.Schedule, now time.Time) (bool, error) {
+	return db.transition(ctx, id, apicron.EventResumed, func(s *apicron.Schedule, now time.Time) (bool, error) {
 		switch s.Status {
 		case apicron.Active:
 			return false, nil
@@ -307,7 +341,9 @@ func (db *DB) ResumeSchedule(ctx context.Context, id int64) (*apicron.Schedule, 
 	})
 }
 
-func (db *DB) transition(ctx context.Context, id int64, fn func(*apicron.Schedule, time.Time) (bool, error)) (*apicron.Schedule, error) {
+// transition applies fn to schedule id and, when it changed it, saves it
+// and records an event of kind with the pause's fields and the outcome.
+func (db *DB) transition(ctx context.Context, id int64, kind apicron.EventKind, fn func(*apicron.Schedule, time.Time) (bool, error)) (*apicron.Schedule, error) {
 	var s *apicron.Schedule
 	err := db.write(ctx, func(tx *tx) (err error) {
 		if s, err = findSchedule(ctx, tx, id, true); err != nil {
@@ -315,6 +351,16 @@ func (db *DB) transition(ctx context.Context, id int64, fn func(*apicron.Schedul
 		}
 		changed, err := fn(s, tx.now)
 		if err != nil || !changed {
+			return err
+		}
+		detail := map[string]any{"status": s.Status, "next_run_at": timeDetail(s.NextRunAt)}
+		if kind == apicron.EventPaused {
+			detail = map[string]any{"reason": s.PauseReason, "until": timeDetail(s.PausedUntil)}
+		}
+		if s.Status == apicron.Stopped { // resumed with nothing left
+			detail["stopped_reason"] = s.StoppedReason
+		}
+		if err := addEvent(ctx, tx, id, kind, detail); err != nil {
 			return err
 		}
 		return saveSchedule(ctx, tx, s)

@@ -36,14 +36,25 @@ func (db *DB) TriggerRun(ctx context.Context, id int64, force bool) (*apicron.Jo
 			return apicron.Errorf(apicron.ECONFLICT, "schedule %d is STOPPED (%s) and does not run; POST /targets/%d/test sends its target's request once",
 				id, d.s.StoppedReason, d.s.TargetID)
 		}
+		var replaced []int64
 		if !force {
-			var running int64
-			err := tx.queryRow(ctx, "SELECT id FROM runs WHERE schedule_id = ? AND status = 'RUNNING' ORDER BY id LIMIT 1", id).Scan(&running)
-			if err == nil {
-				return apicron.Errorf(apicron.ECONFLICT,
-					"run %d of schedule %d is in flight and the schedule runs one at a time; force=true runs it anyway", running, id)
-			} else if !errors.Is(err, sql.ErrNoRows) {
+			policy, most := d.s.Overlap()
+			var n int
+			if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM runs WHERE schedule_id = ? AND status = 'RUNNING'", id).Scan(&n); err != nil {
 				return err
+			}
+			switch {
+			case n < most:
+			case policy == apicron.OverlapReplace:
+				if replaced, err = replaceRunning(ctx, tx, tx.now, id); err != nil {
+					return err
+				}
+			case policy == apicron.OverlapAllow:
+				return apicron.Errorf(apicron.ECONFLICT,
+					"schedule %d has %d runs in flight, its max_parallel; force=true runs it anyway", id, n)
+			default:
+				return apicron.Errorf(apicron.ECONFLICT,
+					"a run of schedule %d is in flight and its overlap_policy is %s; force=true runs it anyway", id, policy)
 			}
 		}
 		j, err := db.jobOf(d)
@@ -69,6 +80,14 @@ func (db *DB) TriggerRun(ctx context.Context, id int64, force bool) (*apicron.Jo
 			return apicron.Errorf(apicron.ECONFLICT, "schedule %d has runs at each of the next %d ms; try again", id, manualTries)
 		}
 		job = out[0].Job
+		job.Replaced = replaced
+		detail := map[string]any{"run_id": job.RunID, "forced": force}
+		if len(replaced) > 0 {
+			detail["replaced_runs"] = replaced
+		}
+		if err := addEvent(ctx, tx, id, apicron.EventTriggered, detail); err != nil {
+			return err
+		}
 		if db.queued() {
 			return tx.notify(ctx, ChannelRuns, "")
 		}
