@@ -136,6 +136,14 @@ func readGrids(ctx context.Context, db *sql.DB) (map[int64]grid, error) {
 		if err := rows.Scan(&g.id, &g.anchor, &g.every, &kind, &expr); err != nil {
 			return nil, err
 		}
+		if f := strings.Fields(expr); kind == "CRON" && len(f) == 6 && !strings.HasPrefix(expr, "*") {
+			// huge's "S M * * * *": hourly at M:S, a grid from the epoch (an hour boundary).
+			sec, _ := strconv.ParseInt(f[0], 10, 64)
+			minute, _ := strconv.ParseInt(f[1], 10, 64)
+			g.anchor, g.every = (minute*60+sec)*1000, 3600*1000
+			out[g.id] = g
+			continue
+		}
 		if kind == "CRON" {
 			// "*/N * * * * *" fires on the multiples of N seconds (N divides a
 			// minute): a grid from the first one at or after creation.

@@ -53,6 +53,9 @@ func (h *harness) huge(ctx context.Context) error {
 	}
 	cfg := db.storeConfig()
 	cfg.Clock = clk
+	if o.kind == "cron" {
+		cfg.Clock = nil // a cron timetable is laid by its expression, not its creation time
+	}
 	st, err := store.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -93,6 +96,12 @@ func (h *harness) huge(ctx context.Context) error {
 					return
 				}
 				s := &apicron.Schedule{Name: fmt.Sprintf("huge-%d", i), TargetID: target.ID, Type: apicron.Interval, IntervalSeconds: secs}
+				if o.kind == "cron" {
+					// Hourly, at second slot of the hour: the 3,600 slots evenly used.
+					slot := i * 3600 / int64(o.n)
+					s = &apicron.Schedule{Name: s.Name, TargetID: target.ID, Type: apicron.Cron,
+						CronExpression: fmt.Sprintf("%d %d * * * *", slot%60, slot/60)}
+				}
 				if err := st.CreateSchedule(ctx, s); err != nil {
 					errs.Add(1)
 					firstErr.CompareAndSwap(nil, err)
@@ -273,21 +282,23 @@ func shiftOverdue(ctx context.Context, db *benchDB, t time.Time) (int64, error) 
 	var (
 		sqlDB *sql.DB
 		err   error
-		q     = `UPDATE schedules SET next_run_at = anchor_at + ((? - anchor_at + interval_seconds * 1000 - 1) / (interval_seconds * 1000)) * (interval_seconds * 1000)
+		q     = `UPDATE schedules SET next_run_at = CASE WHEN schedule_type = 'CRON'
+			THEN next_run_at + ((? - next_run_at + 3599999) / 3600000) * 3600000
+			ELSE anchor_at + ((? - anchor_at + interval_seconds * 1000 - 1) / (interval_seconds * 1000)) * (interval_seconds * 1000) END
 			WHERE status = 'ACTIVE' AND next_run_at < ?`
 	)
 	if db.driver == "sqlite" {
 		sqlDB, err = sql.Open("sqlite", "file:"+db.path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	} else {
 		sqlDB, err = sql.Open("pgx", db.pgURL)
-		q = strings.Replace(strings.Replace(q, "?", "$1", 1), "?", "$2", 1)
+		q = strings.Replace(strings.Replace(strings.Replace(q, "?", "$1", 1), "?", "$2", 1), "?", "$3", 1)
 	}
 	if err != nil {
 		return 0, err
 	}
 	defer sqlDB.Close()
 	ms := t.UnixMilli()
-	res, err := sqlDB.ExecContext(ctx, q, ms, ms)
+	res, err := sqlDB.ExecContext(ctx, q, ms, ms, ms) // the hourly CRON schedules of --kind cron move by whole hours
 	if err != nil {
 		return 0, err
 	}

@@ -83,7 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.db, "db", "sqlite", "sqlite or postgres")
 	fs.IntVar(&o.n, "n", 0, "schedules (default: many 10000, api 5000, huge 1000000; metrics: see --schedules)")
 	fs.DurationVar(&o.interval, "interval", 0, "schedule interval (default: 1s; huge 1h); whole seconds")
-	fs.StringVar(&o.kind, "kind", "interval", "many: the schedules' kind, interval (INTERVAL) or cron (CRON \"*/N * * * * *\" with the same period, which must divide a minute)")
+	fs.StringVar(&o.kind, "kind", "interval", "many and huge: the schedules' kind, interval (INTERVAL) or cron (many: CRON \"*/N * * * * *\" with the same period, which must divide a minute; huge: \"S M * * * *\", hourly, spread over the hour's 3,600 seconds)")
 	fs.DurationVar(&o.duration, "duration", 0, "firing window after the schedules exist (default: 60s; huge 60s)")
 	fs.DurationVar(&o.drain, "drain", 2*time.Second, "wait after the window before SIGTERM, so occurrences due at its end can arrive")
 	fs.StringVar(&o.out, "out", "", "JSON report path (default bench-out/<scenario>-<db>-n<N>-<time>.json)")
@@ -140,8 +140,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("--interval must be whole seconds, at least 1s")
 	case o.kind != "interval" && o.kind != "cron":
 		return o, fmt.Errorf("--kind must be interval or cron")
-	case o.kind == "cron" && (o.scenario != "many" || (60*time.Second)%o.interval != 0):
-		return o, fmt.Errorf("--kind cron is for --scenario many, with an --interval dividing a minute")
+	case o.kind == "cron" && o.scenario == "huge" && o.interval != time.Hour:
+		return o, fmt.Errorf("--kind cron with --scenario huge takes the default --interval, 1h")
+	case o.kind == "cron" && ((o.scenario != "many" && o.scenario != "huge") || (o.scenario == "many" && (60*time.Second)%o.interval != 0)):
+		return o, fmt.Errorf("--kind cron is for --scenario many, with an --interval dividing a minute, or huge")
 	case o.scenario != "metrics" && o.n < 1:
 		return o, fmt.Errorf("--n must be positive")
 	case o.maxConcurrent < 1 || o.createWorkers < 1:
