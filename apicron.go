@@ -56,6 +56,10 @@ type Store interface {
 	// those before event beforeID when it is not zero.
 	FindEvents(ctx context.Context, id int64, beforeID int64, limit int) ([]*ScheduleEvent, error)
 
+	// Ledger lays out what became of each occurrence of schedule id in
+	// [since, until) (BuildLedger), and whether there were more. ENOTFOUND.
+	Ledger(ctx context.Context, id int64, since, until, now time.Time) (*Schedule, []LedgerEntry, bool, error)
+
 	// FindRunByID returns one run with its attempts. ENOTFOUND.
 	FindRunByID(ctx context.Context, id int64) (*Run, error)
 	// FindRuns returns a page of runs, newest first (by id; one schedule's

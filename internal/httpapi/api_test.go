@@ -166,24 +166,25 @@ func TestOpenAPI(t *testing.T) {
 			t.Errorf("openapi %s, info %+v, content type %q", doc.OpenAPI, doc.Info, r.header.Get("Content-Type"))
 		}
 		want := map[string][]string{
-			"/targets":                  {"post", "get"},
-			"/targets/{id}":             {"get", "put", "patch", "delete"},
-			"/schedules":                {"post", "get"},
-			"/schedules/{id}":           {"get", "put", "patch", "delete"},
-			"/schedules/{id}/pause":     {"post"},
-			"/schedules/{id}/resume":    {"post"},
-			"/schedules/{id}/preview":   {"get"},
-			"/schedules/preview":        {"post"},
-			"/schedules/{id}/trigger":   {"post"},
-			"/targets/{id}/test":        {"post"},
-			"/schedules/{id}/backfill":  {"post"},
-			"/schedules/{id}/backfills": {"get"},
-			"/schedules/{id}/events":    {"get"},
-			"/runs":                     {"get"},
-			"/runs/{id}":                {"get"},
-			"/metrics":                  {"get"},
-			"/metrics/schedules":        {"get"},
-			"/health":                   {"get"},
+			"/targets":                    {"post", "get"},
+			"/targets/{id}":               {"get", "put", "patch", "delete"},
+			"/schedules":                  {"post", "get"},
+			"/schedules/{id}":             {"get", "put", "patch", "delete"},
+			"/schedules/{id}/pause":       {"post"},
+			"/schedules/{id}/resume":      {"post"},
+			"/schedules/{id}/preview":     {"get"},
+			"/schedules/preview":          {"post"},
+			"/schedules/{id}/trigger":     {"post"},
+			"/targets/{id}/test":          {"post"},
+			"/schedules/{id}/backfill":    {"post"},
+			"/schedules/{id}/backfills":   {"get"},
+			"/schedules/{id}/events":      {"get"},
+			"/schedules/{id}/occurrences": {"get"},
+			"/runs":                       {"get"},
+			"/runs/{id}":                  {"get"},
+			"/metrics":                    {"get"},
+			"/metrics/schedules":          {"get"},
+			"/health":                     {"get"},
 		}
 		for path, methods := range want {
 			for _, m := range methods {
@@ -561,8 +562,8 @@ func TestUnknownQueryParameters(t *testing.T) {
 				n++
 			}
 		}
-		if n != 26 {
-			t.Errorf("tried %d operations, want all 26", n)
+		if n != 27 {
+			t.Errorf("tried %d operations, want all 27", n)
 		}
 		var tgt target
 		e.expect(t, http.MethodGet, "/targets/1", nil, http.StatusOK, &tgt)

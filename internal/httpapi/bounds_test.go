@@ -448,3 +448,49 @@ func fingerprint(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:4])
 }
+
+func TestSchedules_Occurrences(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		tg := mustCreateTarget(t, e, "")
+		var s timedSchedule
+		e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(
+			`{"name": "q", "target_id": %d, "schedule_type": "CRON", "cron_expression": "*/15 * * * *", "jitter_seconds": 60}`, tg.ID),
+			http.StatusCreated, &s)
+		// The clock is at 03:04:05: 03:00 was before the schedule existed, 03:15 and 03:30 are to come.
+		var l struct {
+			ScheduleID  int64 `json:"schedule_id"`
+			Truncated   bool  `json:"truncated"`
+			Occurrences []struct {
+				At          string  `json:"at"`
+				FireAt      string  `json:"fire_at"`
+				Status      string  `json:"status"`
+				OnTimetable bool    `json:"on_timetable"`
+				Run         *string `json:"run"`
+			} `json:"occurrences"`
+		}
+		path := fmt.Sprintf("/schedules/%d/occurrences", s.ID)
+		e.expect(t, http.MethodGet, path+"?since=2030-01-02T03:00:00Z&until=2030-01-02T03:31:00Z", nil, http.StatusOK, &l)
+		if l.ScheduleID != s.ID || l.Truncated || len(l.Occurrences) != 3 {
+			t.Fatalf("ledger %+v", l)
+		}
+		for i, want := range []string{"before_created", "planned", "planned"} {
+			o := l.Occurrences[i]
+			if o.Status != want || !o.OnTimetable || o.Run != nil {
+				t.Errorf("occurrence %d: %+v, want %s", i, o, want)
+			}
+		}
+		if o := l.Occurrences[1]; o.At != "2030-01-02T03:15:00.000Z" || o.FireAt == o.At {
+			t.Errorf("03:15: %+v, want fire_at jittered", o)
+		}
+		e.expect(t, http.MethodGet, path, nil, http.StatusOK, &l) // default: an hour either side
+		if len(l.Occurrences) != 8 {
+			t.Errorf("default range: %d occurrences, want 8 (02:15 to 04:00)", len(l.Occurrences))
+		}
+		e.expectProblem(t, http.MethodGet, path+"?since=2030-01-02T04:00:00Z&until=2030-01-02T03:00:00Z", nil, http.StatusUnprocessableEntity, "query.until")
+		e.expectProblem(t, http.MethodGet, path+"?since=2020-01-02T04:00:00Z&until=2030-01-02T03:00:00Z", nil, http.StatusUnprocessableEntity, "query.until")
+		e.expectProblem(t, http.MethodGet, path+"?since=yesterday", nil, http.StatusUnprocessableEntity, "query.since")
+		e.expectProblem(t, http.MethodGet, "/schedules/999/occurrences", nil, http.StatusNotFound, "")
+	})
+}

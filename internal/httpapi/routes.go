@@ -43,6 +43,7 @@ func (s *Server) routes() {
 	register(api, conflict(op("trigger-schedule", http.MethodPost, "/schedules/{id}/trigger", "Run a schedule now (trigger: manual)", "Schedules", http.StatusAccepted),
 		"The schedule is STOPPED, or a run of it is in flight and force is not set"), s.triggerSchedule)
 	register(api, op("backfill-schedule", http.MethodPost, "/schedules/{id}/backfill", "Run a schedule's occurrences of a past range (trigger: backfill)", "Schedules", http.StatusAccepted), s.createBackfill)
+	register(api, op("schedule-occurrences", http.MethodGet, "/schedules/{id}/occurrences", "Every occurrence of a schedule in a range, and what became of it", "Schedules", 0), s.ledger)
 	register(api, op("list-schedule-events", http.MethodGet, "/schedules/{id}/events", "A schedule's history: created, updated, paused, resumed, stopped, triggered, backfilled; newest first", "Schedules", 0), s.listEvents)
 	register(api, op("list-backfills", http.MethodGet, "/schedules/{id}/backfills", "A schedule's backfills and their progress, newest first", "Schedules", 0), s.listBackfills)
 

@@ -124,6 +124,7 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 	var (
 		advance []any // id, next, fired triples
 		fire    []int // indexes into out of the runs to insert
+		misses  []pendingMiss
 	)
 	addStats := func(id, skipped, missed int64) {
 		if skipped == 0 && missed == 0 {
@@ -162,6 +163,16 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		if reason == "" {
 			reason = apicron.StoppedWindowElapsed
 		}
+		var due time.Time
+		if d.s.NextRunAt != nil {
+			due = *d.s.NextRunAt
+		}
+		miss := func(from, until time.Time, count int64, why string) {
+			if count > 0 {
+				misses = append(misses, pendingMiss{i: i, m: apicron.Miss{ScheduleID: id, From: from, Until: until, Count: count,
+					Reason: why, Lateness: now.Sub(d.s.FireAt(due)), At: now}})
+			}
+		}
 		policy, most := d.s.Overlap()
 		overlaps := plan.Fire && running[id] >= most
 		if overlaps && (policy == apicron.OverlapBufferOne || plan.Trigger == apicron.TriggerCatchUp) {
@@ -189,6 +200,11 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		}
 		switch {
 		case plan.Stop && !plan.Fire:
+			if d.s.EndsAt != nil {
+				miss(due, *d.s.EndsAt, plan.Missed, apicron.MissWindowEnded)
+			} else {
+				miss(due, now.Add(time.Millisecond), plan.Missed, apicron.MissMisfire)
+			}
 			d.s.Stop(reason)
 			if err := stopSchedule(ctx, tx, d.s, plan.Missed); err != nil {
 				return nil, err
@@ -196,6 +212,7 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 			addStats(id, 0, plan.Missed)
 			continue
 		case plan.Skip: // every due occurrence misfired: none runs
+			miss(due, *plan.Next, plan.Missed, apicron.MissMisfire)
 			out[i].Next = fireAt(d.s, plan.Next)
 			advance = append(advance, id, ms(*plan.Next), 0)
 			addStats(id, 0, plan.Missed)
@@ -219,8 +236,14 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 			advance = append(advance, id, ms(*plan.Next), fired)
 		}
 		if overlaps {
+			miss(due, plan.ScheduledAt.Add(time.Millisecond), plan.Missed+1, apicron.MissOverlap)
 			addStats(id, 1, plan.Missed)
 			continue
+		}
+		if d.s.MisfirePolicy == apicron.MisfireCatchUp {
+			miss(due, plan.ScheduledAt, plan.Missed, apicron.MissMisfire) // too old, or beyond catch_up_max
+		} else {
+			miss(due, plan.ScheduledAt, plan.Missed, apicron.MissCoalesced)
 		}
 		addStats(id, 0, plan.Missed)
 		j, err := db.jobOf(d)
@@ -248,7 +271,47 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 			return nil, err
 		}
 	}
+	if len(misses) > 0 {
+		for k := range misses {
+			if j := out[misses[k].i].Job; j != nil && misses[k].m.Reason == apicron.MissCoalesced {
+				misses[k].m.RunID = j.RunID
+			}
+		}
+		if err := insertMisses(ctx, tx, misses); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// pendingMiss is a miss the claim decided, for out[i]'s schedule.
+type pendingMiss struct {
+	i int
+	m apicron.Miss
+}
+
+var insertMissesSQL = newBatchSQL(func(n int) string {
+	return "INSERT INTO misses (schedule_id, from_at, until_at, count, reason, run_id, lateness_ms, at) VALUES " +
+		repeatRows("(?, ?, ?, ?, ?, ?, ?, ?)", n)
+})
+
+// insertMisses records misses, a few statements for the batch.
+func insertMisses(ctx context.Context, tx *tx, misses []pendingMiss) error {
+	return forPieces(len(misses), func(lo, hi int) error {
+		args := make([]any, 0, 8*(hi-lo))
+		for _, p := range misses[lo:hi] {
+			m := p.m
+			var run sql.NullInt64
+			if m.RunID != 0 {
+				run = sql.NullInt64{Int64: m.RunID, Valid: true}
+			}
+			args = append(args, m.ScheduleID, ms(m.From), ms(m.Until), m.Count, m.Reason, run, m.Lateness.Milliseconds(), ms(m.At))
+		}
+		if _, err := tx.execBatch(ctx, insertMissesSQL.sql(hi-lo), args...); err != nil {
+			return fmt.Errorf("insert misses: %w", err)
+		}
+		return nil
+	})
 }
 
 // stopSchedule saves a schedule the claim stopped, with its event.
