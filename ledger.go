@@ -29,8 +29,20 @@ type Miss struct {
 	RunID int64
 	// Lateness is how late the claim that decided it was.
 	Lateness time.Duration
-	At       time.Time // when it was decided
+	// Cause says why it was late, for MissCoalesced and MissMisfire:
+	// CauseDown or CauseOverloaded.
+	Cause string
+	At    time.Time // when it was decided
 }
+
+// Causes of a late claim.
+const (
+	// CauseDown: the occurrence came due before the claiming process started.
+	CauseDown = "down"
+	// CauseOverloaded: the process was running but claimed it late (it was
+	// overloaded, or the dispatcher lease was changing hands).
+	CauseOverloaded = "overloaded"
+)
 
 // Ledger statuses: what became of an occurrence.
 const (
@@ -59,6 +71,7 @@ type LedgerEntry struct {
 	// now) has no occurrence at: a manual run, or one of an earlier timetable.
 	OnTimetable bool
 	Lateness    time.Duration // of a Miss's claim
+	Cause       string        // of a Miss's lateness
 }
 
 // MaxLedger is the most occurrences one ledger lists.
@@ -126,7 +139,7 @@ func BuildLedger(s *Schedule, runs []*Run, misses []Miss, events []*ScheduleEven
 			continue
 		}
 		if m := missAt(misses, at); m != nil {
-			e.Status, e.Lateness = m.Reason, m.Lateness
+			e.Status, e.Lateness, e.Cause = m.Reason, m.Lateness, m.Cause
 			e.Reason = missReason(m)
 			if m.RunID != 0 {
 				e.Run = byID[m.RunID]
@@ -185,13 +198,19 @@ func missAt(misses []Miss, at time.Time) *Miss {
 
 func missReason(m *Miss) string {
 	late := "claimed " + m.Lateness.Round(time.Millisecond).String() + " after its time"
+	switch m.Cause {
+	case CauseDown:
+		late += " (apicron was not running when it came due)"
+	case CauseOverloaded:
+		late += " (apicron was running but late: overloaded, or the dispatcher lease changing hands)"
+	}
 	switch m.Reason {
 	case MissOverlap:
 		return "a run of the schedule was in flight (overlap_policy)"
 	case MissCoalesced:
-		return late + " (apicron was down or overloaded) and coalesced into a later occurrence's run"
+		return late + " and coalesced into a later occurrence's run"
 	case MissMisfire:
-		return late + " (apicron was down or overloaded), later than the misfire policy allows"
+		return late + ", later than the misfire policy allows"
 	case MissWindowEnded:
 		return "the window had ended when it was claimed"
 	}

@@ -30,6 +30,7 @@ type LedgerEntry struct {
 	Status      string     `json:"status" enum:"ran,skipped_overlap,coalesced,misfire,window_ended,paused,before_created,outside_bounds,stopped,planned,unaccounted" doc:"ran (run has it), skipped_overlap (a run was in flight), coalesced (claimed late with a later one, whose run covered it), misfire (too late for the misfire policy; none ran), window_ended, paused, before_created, outside_bounds (before start_at or at or after end_at), stopped, planned (to come), unaccounted (past, no run and no record: the timetable was another one then)"`
 	Reason      *string    `json:"reason" doc:"Why, in words: the pause's or stop's reason, how late the claim was"`
 	LatenessMs  *int64     `json:"lateness_ms" doc:"For coalesced and misfire: how late the claim that decided it was"`
+	Cause       *string    `json:"cause" enum:"down,overloaded" doc:"For coalesced and misfire: down (it came due before the apicron process that claimed it started) or overloaded (apicron was running but claimed it late, or the dispatcher lease was changing hands)"`
 	OnTimetable bool       `json:"on_timetable" doc:"False for a run at an instant the timetable as it is now has no occurrence at: a manual run, or one of an earlier timetable"`
 	Run         *LedgerRun `json:"run" doc:"The occurrence's run, or the run a coalesced occurrence was covered by"`
 }
@@ -77,7 +78,7 @@ func (s *Server) ledger(ctx context.Context, in *ledgerInput) (*ledgerOutput, er
 			OnTimetable: e.OnTimetable}
 		if e.Status == apicron.MissCoalesced || e.Status == apicron.MissMisfire {
 			l := e.Lateness.Milliseconds()
-			le.LatenessMs = &l
+			le.LatenessMs, le.Cause = &l, nullString(e.Cause)
 		}
 		if r := e.Run; r != nil {
 			le.Run = &LedgerRun{ID: r.ID, Status: string(r.Status), Trigger: string(r.Trigger), StartedAt: formatTime(r.StartedAt),

@@ -168,10 +168,17 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 			due = *d.s.NextRunAt
 		}
 		miss := func(from, until time.Time, count int64, why string) {
-			if count > 0 {
-				misses = append(misses, pendingMiss{i: i, m: apicron.Miss{ScheduleID: id, From: from, Until: until, Count: count,
-					Reason: why, Lateness: now.Sub(d.s.FireAt(due)), At: now}})
+			if count == 0 {
+				return
 			}
+			m := apicron.Miss{ScheduleID: id, From: from, Until: until, Count: count, Reason: why, Lateness: now.Sub(d.s.FireAt(due)), At: now}
+			if why == apicron.MissCoalesced || why == apicron.MissMisfire {
+				m.Cause = apicron.CauseOverloaded
+				if d.s.FireAt(due).Before(db.openedAt) {
+					m.Cause = apicron.CauseDown
+				}
+			}
+			misses = append(misses, pendingMiss{i: i, m: m})
 		}
 		policy, most := d.s.Overlap()
 		overlaps := plan.Fire && running[id] >= most
@@ -291,21 +298,21 @@ type pendingMiss struct {
 }
 
 var insertMissesSQL = newBatchSQL(func(n int) string {
-	return "INSERT INTO misses (schedule_id, from_at, until_at, count, reason, run_id, lateness_ms, at) VALUES " +
-		repeatRows("(?, ?, ?, ?, ?, ?, ?, ?)", n)
+	return "INSERT INTO misses (schedule_id, from_at, until_at, count, reason, run_id, lateness_ms, at, cause) VALUES " +
+		repeatRows("(?, ?, ?, ?, ?, ?, ?, ?, ?)", n)
 })
 
 // insertMisses records misses, a few statements for the batch.
 func insertMisses(ctx context.Context, tx *tx, misses []pendingMiss) error {
 	return forPieces(len(misses), func(lo, hi int) error {
-		args := make([]any, 0, 8*(hi-lo))
+		args := make([]any, 0, 9*(hi-lo))
 		for _, p := range misses[lo:hi] {
 			m := p.m
 			var run sql.NullInt64
 			if m.RunID != 0 {
 				run = sql.NullInt64{Int64: m.RunID, Valid: true}
 			}
-			args = append(args, m.ScheduleID, ms(m.From), ms(m.Until), m.Count, m.Reason, run, m.Lateness.Milliseconds(), ms(m.At))
+			args = append(args, m.ScheduleID, ms(m.From), ms(m.Until), m.Count, m.Reason, run, m.Lateness.Milliseconds(), ms(m.At), m.Cause)
 		}
 		if _, err := tx.execBatch(ctx, insertMissesSQL.sql(hi-lo), args...); err != nil {
 			return fmt.Errorf("insert misses: %w", err)

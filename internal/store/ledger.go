@@ -48,7 +48,7 @@ func (db *DB) Ledger(ctx context.Context, id int64, since, until, now time.Time)
 			return err
 		}
 		// Misses overlapping the range: they start before its end and end after its start.
-		rows, err = tx.query(ctx, `SELECT from_at, until_at, count, reason, run_id, lateness_ms, at FROM misses
+		rows, err = tx.query(ctx, `SELECT from_at, until_at, count, reason, run_id, lateness_ms, at, cause FROM misses
 			WHERE schedule_id = ? AND from_at < ? AND until_at > ? ORDER BY from_at LIMIT ?`, id, ms(until), ms(since), maxLedgerRuns)
 		if err != nil {
 			return err
@@ -59,7 +59,7 @@ func (db *DB) Ledger(ctx context.Context, id int64, since, until, now time.Time)
 				from, to, late, at int64
 				run                sql.NullInt64
 			)
-			if err := rows.Scan(&from, &to, &m.Count, &m.Reason, &run, &late, &at); err != nil {
+			if err := rows.Scan(&from, &to, &m.Count, &m.Reason, &run, &late, &at, &m.Cause); err != nil {
 				rows.Close()
 				return err
 			}

@@ -210,7 +210,8 @@ func whereClause(conds []string) string {
 }
 
 // PruneRuns deletes up to limit finished runs (and their attempts) that
-// finished before cutoff, oldest first, and returns how many it deleted.
+// finished before cutoff, oldest first, and returns how many it deleted;
+// with them go up to limit of the ledger's misses decided before cutoff.
 // Counters are left as they are: metrics keep counting pruned runs.
 func (db *DB) PruneRuns(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
 	var n int64
@@ -225,7 +226,12 @@ func (db *DB) PruneRuns(ctx context.Context, cutoff time.Time, limit int) (int64
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		// The ledger's misses go with the runs of their time: the oldest
+		// ids, so a pass with nothing to delete reads limit rows, not all.
+		_, err = tx.exec(ctx, "DELETE FROM misses WHERE id IN (SELECT id FROM misses ORDER BY id LIMIT ?) AND at < ?", limit, ms(cutoff))
 		return err
 	})
 	return n, err

@@ -53,6 +53,9 @@ type DB struct {
 	stopCkpt func()
 	d        dialect
 	clock    apicron.Clock
+	// openedAt is when this process opened the store: an occurrence due
+	// before it and claimed late came due while apicron was not running.
+	openedAt time.Time
 	logger   *slog.Logger
 	nodeID   string
 	dsn      string
@@ -83,6 +86,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if db.clock == nil {
 		db.clock = apicron.SystemClock{}
 	}
+	db.openedAt = db.now()
 	if db.logger == nil {
 		db.logger = slog.New(slog.DiscardHandler)
 	}
