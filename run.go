@@ -1,6 +1,9 @@
 package apicron
 
-import "time"
+import (
+	"reflect"
+	"time"
+)
 
 // RunStatus is the outcome of a run, or RUNNING while it is in flight.
 type RunStatus string
@@ -109,13 +112,16 @@ type Outcome struct {
 	ErrorType    string
 	ErrorMessage string
 	Timings      Timings
+	// FailedAssertion is the assertion the response failed (ErrorType
+	// ErrAssertion, or an http_4xx or http_5xx a status assertion refused).
+	FailedAssertion *AssertionFailure
 }
 
 // Equal reports whether o and p hold the same values (not the same pointers).
 func (o Outcome) Equal(p Outcome) bool {
 	return o.Status == p.Status && equalPtr(o.LatencyMs, p.LatencyMs) && equalPtr(o.StatusCode, p.StatusCode) &&
 		equalPtr(o.ResponseSize, p.ResponseSize) && o.ErrorType == p.ErrorType && o.ErrorMessage == p.ErrorMessage &&
-		o.Timings.Equal(p.Timings)
+		o.Timings.Equal(p.Timings) && reflect.DeepEqual(o.FailedAssertion, p.FailedAssertion)
 }
 
 // Equal reports whether t and u hold the same values.
@@ -168,9 +174,12 @@ type Job struct {
 	// Replaced lists the runs a manual run interrupted (overlap_policy
 	// replace), for the engine to stop their requests.
 	Replaced []int64
-	Method   string
-	URL      string // template
-	Headers  map[string]string
+	// Assertions are the success checks of the response: the schedule's,
+	// or its target's when it has none.
+	Assertions []Assertion
+	Method     string
+	URL        string // template
+	Headers    map[string]string
 	// SecretHeaders is the target's: the headers, besides
 	// DefaultSecretHeaders, whose values are secret (IsSecretHeader). The
 	// executor quotes nothing of their templates in a run or a log.

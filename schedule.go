@@ -114,6 +114,9 @@ type Schedule struct {
 	// coalesce) and CatchUpMax (catch_up only) what missed occurrences do.
 	OverlapPolicy OverlapPolicy
 	MaxParallel   *int
+	// Assertions, when set, replace the target's success checks for this
+	// schedule's runs (an empty list: none, 2xx succeeds).
+	Assertions    *[]Assertion
 	MisfirePolicy MisfirePolicy
 	CatchUpMax    *int
 	// PauseReason and PausedUntil are a PAUSED schedule's: why, and when it
@@ -158,6 +161,8 @@ type ScheduleUpdate struct {
 	MaxParallel         **int
 	MisfirePolicy       *MisfirePolicy
 	CatchUpMax          **int
+	// Assertions: set to a nil pointer to return to the target's.
+	Assertions **[]Assertion
 }
 
 // Validate checks the fields a client sets. Whether the target exists is the store's to check.
@@ -232,6 +237,11 @@ func (s *Schedule) validateCommon() error {
 	}
 	if err := s.validatePolicies(); err != nil {
 		return err
+	}
+	if s.Assertions != nil {
+		if err := ValidateAssertions("assertions", *s.Assertions); err != nil {
+			return err
+		}
 	}
 	if s.StartAt != nil && s.EndAt != nil && !s.StartAt.Before(*s.EndAt) {
 		return Invalid("end_at", "must be after start_at (%s), got %s", s.StartAt.UTC().Format(time.RFC3339), s.EndAt.UTC().Format(time.RFC3339))
@@ -634,6 +644,9 @@ func (u ScheduleUpdate) applyBounds(s *Schedule, now time.Time) {
 	}
 	if u.CatchUpMax != nil {
 		s.CatchUpMax = *u.CatchUpMax
+	}
+	if u.Assertions != nil {
+		s.Assertions = *u.Assertions
 	}
 	moved := false
 	if u.RunAt != nil && (s.RunAt == nil || !s.RunAt.Equal(*u.RunAt)) {

@@ -54,8 +54,10 @@ type Target struct {
 	// a redirect to http. Without it such a run fails (ErrInsecureRedirect):
 	// whatever the request carries would then travel in clear.
 	AllowInsecureRedirects bool
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// Assertions are its success checks (all must hold); none: 2xx succeeds.
+	Assertions []Assertion
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // TargetUpdate holds the fields of a partial update; nil leaves a field as it is.
@@ -70,12 +72,16 @@ type TargetUpdate struct {
 	SecretHeaders  *[]string
 	// AllowInsecureRedirects sets Target.AllowInsecureRedirects.
 	AllowInsecureRedirects *bool
+	Assertions             *[]Assertion
 }
 
 // Apply copies the set fields of u onto t. A header value equal to
 // MaskedValue, for a header that is secret in the result and that t already
 // has, keeps t's value: it is the mask the API showed, sent back.
 func (u TargetUpdate) Apply(t *Target) {
+	if u.Assertions != nil {
+		t.Assertions = *u.Assertions
+	}
 	if u.SecretHeaders != nil {
 		t.SecretHeaders = *u.SecretHeaders
 	}
@@ -184,6 +190,9 @@ next:
 // Validate returns an EINVALID error naming the first field that breaks a rule.
 func (t *Target) Validate() error {
 	if err := ValidateName("name", t.Name); err != nil {
+		return err
+	}
+	if err := ValidateAssertions("assertions", t.Assertions); err != nil {
 		return err
 	}
 	if err := validateMethod(t.Method); err != nil {

@@ -175,6 +175,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		Version: version, NodeID: cfg.NodeID, HealthFunc: healthWithSecrets(engine.Health, db.SecretKeyProblem),
 		Tokens: cfg.APITokens, ReadTokens: cfg.APIReadTokens, URLCheckFunc: policy.CheckURL,
 		AllowedHosts: cfg.APIHosts(), DefaultTimezone: cfg.TimezoneName, Dispatcher: engine, Executor: exec,
+		AssertionCheckFunc: executor.CheckAssertions,
 	})
 	if err != nil {
 		return err

@@ -56,6 +56,32 @@ func readBody(r io.Reader, limit int64) (size int64, stored string, truncated bo
 	return size, storedText(buf[:kept], size > int64(kept)), truncated, err
 }
 
+// MaxAssertedBody is how much of a body the assertions on it read: the
+// first MiB, so a run in flight holds at most that much of its answer.
+const MaxAssertedBody = 1 << 20
+
+// readWholeBody reads r as readBody does, and also returns the body's first
+// MaxAssertedBody bytes (at most limit), for the assertions on it.
+func readWholeBody(r io.Reader, limit int64) (size int64, stored string, head []byte, truncated bool, err error) {
+	var buf bytes.Buffer
+	keep := min(limit, MaxAssertedBody)
+	n, err := buf.ReadFrom(io.LimitReader(r, keep))
+	size = n
+	if err == nil && n == keep {
+		// The rest is counted, not kept; one byte past the limit tells a
+		// body of exactly limit bytes from a longer one.
+		var rest int64
+		rest, err = io.Copy(io.Discard, io.LimitReader(r, limit+1-keep))
+		size += rest
+	}
+	if size > limit {
+		size, truncated = limit, true
+	}
+	head = buf.Bytes()
+	kept := min(len(head), apicron.MaxStoredBody)
+	return size, storedText(head[:kept], size > int64(kept)), head, truncated, err
+}
+
 // storedText makes the kept bytes of a body safe to store as text: a rune
 // split by the cut is dropped, invalid UTF-8 becomes U+FFFD, and so does NUL
 // (PostgreSQL text cannot hold it). The result is at most

@@ -456,9 +456,14 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 			o.retryAfter, o.hasRetryAfter = parseRetryAfter(ra, e.now())
 		}
 	}
+	var full []byte // the whole body, when an assertion reads it
 	if err == nil {
 		var size int64
-		size, o.body, truncated, err = readBody(resp.Body, e.maxBody)
+		if apicron.NeedsBody(job.Assertions) {
+			size, o.body, full, truncated, err = readWholeBody(resp.Body, e.maxBody)
+		} else {
+			size, o.body, truncated, err = readBody(resp.Body, e.maxBody)
+		}
 		resp.Body.Close()
 		o.ResponseSize = &size
 		inBody = err != nil
@@ -486,9 +491,48 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 		o.ErrorMessage = fmt.Sprintf("HTTP %d with a response body over %d bytes; reading stopped there", *o.StatusCode, e.maxBody)
 		return o
 	}
+	if len(job.Assertions) > 0 {
+		e.assert(&o, job.Assertions, &response{code: *o.StatusCode, latencyMs: latency, header: resp.Header, body: full})
+		return o
+	}
 	o.Status, o.ErrorType = ClassifyStatus(*o.StatusCode)
 	o.ErrorMessage = statusMessage(*o.StatusCode)
 	return o
+}
+
+// assert classifies a response by its assertions. A status assertion says
+// which codes succeed (without one, 2xx do); a code it refuses keeps its
+// class when it is a 4xx or 5xx (http_4xx, http_5xx: retried as they would
+// be) and is an assertion failure otherwise. The other assertions are
+// checked, in order, on a response whose code passed: the first that fails
+// makes the run FAILED with error type assertion, naming it and what it saw.
+func (e *Executor) assert(o *outcome, list []apicron.Assertion, r *response) {
+	has, failed := statusAllowed(list, r.code)
+	switch {
+	case has && failed != nil:
+		o.Status, o.ErrorType = ClassifyStatus(r.code)
+		if o.Status == apicron.Success || o.ErrorType == apicron.ErrOther {
+			o.Status, o.ErrorType = apicron.Failed, apicron.ErrAssertion
+		}
+		o.ErrorMessage, o.FailedAssertion = assertionMessage(failed), failed
+		return
+	case !has:
+		o.Status, o.ErrorType = ClassifyStatus(r.code)
+		o.ErrorMessage = statusMessage(r.code)
+		if o.Status != apicron.Success {
+			return
+		}
+	}
+	if f := checkRest(list, r); f != nil {
+		o.Status, o.ErrorType = apicron.Failed, apicron.ErrAssertion
+		o.ErrorMessage, o.FailedAssertion = assertionMessage(f), f
+		return
+	}
+	o.Status, o.ErrorType, o.ErrorMessage = apicron.Success, "", ""
+}
+
+func assertionMessage(f *apicron.AssertionFailure) string {
+	return fmt.Sprintf("assertion %d failed: want %s, got %s", f.Index, f.Expected, f.Actual)
 }
 
 // failed finishes an attempt that ended before any request was sent.

@@ -494,3 +494,97 @@ func TestSchedules_Occurrences(t *testing.T) {
 		e.expectProblem(t, http.MethodGet, "/schedules/999/occurrences", nil, http.StatusNotFound, "")
 	})
 }
+
+func TestTargets_Assertions(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status": "degraded"}`))
+	}))
+	t.Cleanup(up.Close)
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		exec := executor.New(executor.Config{Policy: mustPolicy(t, []string{"127.0.0.0/8"}, false)})
+		e := newTestEnv(t, driver, func(c *httpapi.Config) {
+			c.AssertionCheckFunc = executor.CheckAssertions
+			c.Executor = exec
+		})
+		body := fmt.Sprintf(`{"name": "health", "url": "%s/health", "assertions": [{"type": "status", "in": ["2xx", 304]},
+			{"type": "json_path", "path": "$.status", "equals": "up"}]}`, up.URL)
+		var tg struct {
+			ID         int64            `json:"id"`
+			Assertions []map[string]any `json:"assertions"`
+		}
+		e.expect(t, http.MethodPost, "/targets", body, http.StatusCreated, &tg)
+		if len(tg.Assertions) != 2 || tg.Assertions[1]["path"] != "$.status" || tg.Assertions[1]["equals"] != "up" ||
+			fmt.Sprint(tg.Assertions[0]["in"]) != "[2xx 304]" {
+			t.Fatalf("assertions %v", tg.Assertions)
+		}
+		for _, bad := range []struct{ body, loc string }{
+			{`{"name": "x", "url": "https://example.com/", "assertions": [{"type": "json_path", "path": "$.a[", "exists": true}]}`, "body.assertions[0]"},
+			{`{"name": "x", "url": "https://example.com/", "assertions": [{"type": "status", "in": ["9xx"]}]}`, "body.assertions[0]"},
+			{`{"name": "x", "url": "https://example.com/", "assertions": [{"type": "latency_ms", "bellow": 5}]}`, ""},
+		} {
+			e.expectProblem(t, http.MethodPost, "/targets", bad.body, http.StatusUnprocessableEntity, bad.loc)
+		}
+
+		// The target test names the failed check and what it saw.
+		var res struct {
+			Status          string         `json:"status"`
+			ErrorType       string         `json:"error_type"`
+			FailedAssertion map[string]any `json:"failed_assertion"`
+		}
+		e.expect(t, http.MethodPost, fmt.Sprintf("/targets/%d/test", tg.ID), nil, http.StatusOK, &res)
+		if res.Status != "FAILED" || res.ErrorType != "assertion" || res.FailedAssertion["index"] != float64(1) ||
+			res.FailedAssertion["actual"] != `"degraded"` {
+			t.Errorf("test: %+v", res)
+		}
+
+		// A schedule's own assertions replace the target's; null returns to them.
+		var s struct {
+			ID         int64             `json:"id"`
+			Assertions *[]map[string]any `json:"assertions"`
+		}
+		e.expect(t, http.MethodPost, "/schedules", fmt.Sprintf(`{"name": "s", "target_id": %d, "schedule_type": "INTERVAL",
+			"interval_seconds": 60, "assertions": [{"type": "body_contains", "value": "status"}]}`, tg.ID), http.StatusCreated, &s)
+		if s.Assertions == nil || len(*s.Assertions) != 1 {
+			t.Fatalf("schedule assertions %v", s.Assertions)
+		}
+		runID := mustExecute(t, e, exec, s.ID)
+		var run struct {
+			Status          string          `json:"status"`
+			FailedAssertion json.RawMessage `json:"failed_assertion"`
+		}
+		e.expect(t, http.MethodGet, fmt.Sprintf("/runs/%d", runID), nil, http.StatusOK, &run)
+		if run.Status != "SUCCESS" || string(run.FailedAssertion) != "null" {
+			t.Errorf("run with the schedule's own check: %s %s, want SUCCESS", run.Status, run.FailedAssertion)
+		}
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/schedules/%d", s.ID), `{"assertions": null}`, http.StatusOK, &s)
+		if s.Assertions != nil {
+			t.Fatalf("after null: %v, want the target's (null)", s.Assertions)
+		}
+		e.clock.Set(e.clock.Now().Add(time.Minute))
+		runID = mustExecute(t, e, exec, s.ID)
+		var failed struct {
+			Status          string `json:"status"`
+			ErrorType       string `json:"error_type"`
+			ErrorMessage    string `json:"error_message"`
+			FailedAssertion *struct {
+				Index     int            `json:"index"`
+				Expected  string         `json:"expected"`
+				Actual    string         `json:"actual"`
+				Assertion map[string]any `json:"assertion"`
+			} `json:"failed_assertion"`
+		}
+		e.expect(t, http.MethodGet, fmt.Sprintf("/runs/%d", runID), nil, http.StatusOK, &failed)
+		if f := failed.FailedAssertion; failed.Status != "FAILED" || failed.ErrorType != "assertion" || f == nil || f.Index != 1 ||
+			f.Expected != `$.status equals "up"` || f.Actual != `"degraded"` || f.Assertion["type"] != "json_path" ||
+			!strings.Contains(failed.ErrorMessage, "assertion 1 failed") {
+			t.Errorf("run with the target's checks: %+v", failed)
+		}
+		// null clears a target's assertions.
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", tg.ID), `{"assertions": null}`, http.StatusOK, &tg)
+		if len(tg.Assertions) != 0 {
+			t.Errorf("after null: %v", tg.Assertions)
+		}
+	})
+}

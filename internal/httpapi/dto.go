@@ -39,9 +39,10 @@ type Target struct {
 	TimeoutSeconds *float64          `json:"timeout_seconds" doc:"Per-attempt timeout; null uses the service's DEFAULT_TIMEOUT"`
 	MaxRetries     *int              `json:"max_retries" doc:"Retries after a failed attempt; null uses the service's MAX_RETRIES"`
 	// AllowInsecureRedirects is Target.AllowInsecureRedirects.
-	AllowInsecureRedirects bool   `json:"allow_insecure_redirects" doc:"Whether a request sent over https may follow a redirect to http; when false such a run fails with error_type insecure_redirect"`
-	CreatedAt              string `json:"created_at" format:"date-time"`
-	UpdatedAt              string `json:"updated_at" format:"date-time"`
+	AllowInsecureRedirects bool        `json:"allow_insecure_redirects" doc:"Whether a request sent over https may follow a redirect to http; when false such a run fails with error_type insecure_redirect"`
+	Assertions             []Assertion `json:"assertions" nullable:"false" doc:"The target's success checks; empty: 2xx succeeds"`
+	CreatedAt              string      `json:"created_at" format:"date-time"`
+	UpdatedAt              string      `json:"updated_at" format:"date-time"`
 }
 
 // TargetCreate is the body of POST /targets.
@@ -56,7 +57,8 @@ type TargetCreate struct {
 	TimeoutSeconds *float64          `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0"`
 	MaxRetries     *int              `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 	// AllowInsecureRedirects, absent, is false.
-	AllowInsecureRedirects bool `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http (default false: such a run fails with error_type insecure_redirect, since what the request carries would travel in clear)"`
+	AllowInsecureRedirects bool        `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http (default false: such a run fails with error_type insecure_redirect, since what the request carries would travel in clear)"`
+	Assertions             []Assertion `json:"assertions,omitempty" maxItems:"20" doc:"Success checks, all of which must hold (see Assertion); without a status check 2xx succeeds. A failed check makes the run FAILED with error_type assertion (a 4xx or 5xx a status check refuses keeps http_4xx or http_5xx), and the run's failed_assertion says which and what it saw"`
 }
 
 // TargetUpdate is the body of PUT and PATCH /targets/{id}: any subset of the
@@ -73,6 +75,7 @@ type TargetUpdate struct {
 	TimeoutSeconds         *float64           `json:"timeout_seconds,omitempty" nullable:"true" exclusiveMinimum:"0"`
 	MaxRetries             *int               `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 	AllowInsecureRedirects *bool              `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http"`
+	Assertions             *[]Assertion       `json:"assertions,omitempty" maxItems:"20" doc:"Replaces the success checks ([] or null: none)"`
 }
 
 // newTarget converts a target for a response, the values of its secret
@@ -97,6 +100,7 @@ func newTarget(t *apicron.Target) Target {
 		Headers:                headers,
 		SecretHeaders:          secret,
 		AllowInsecureRedirects: t.AllowInsecureRedirects,
+		Assertions:             fromAssertions(t.Assertions),
 		BodyTemplate:           nullString(t.BodyTemplate),
 		TimeoutSeconds:         t.TimeoutSeconds,
 		MaxRetries:             t.MaxRetries,
@@ -107,38 +111,39 @@ func newTarget(t *apicron.Target) Target {
 
 // Schedule is a schedule as the API returns it.
 type Schedule struct {
-	ID               int64     `json:"id"`
-	JobID            string    `json:"job_id" example:"schedule-1" doc:"The engine's key for the schedule's job: schedule-<id>, derived from the id, so it never changes and is the same on every node"`
-	Name             string    `json:"name"`
-	TargetID         int64     `json:"target_id"`
-	ScheduleType     string    `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON,ONCE"`
-	IntervalSeconds  *int      `json:"interval_seconds" doc:"Seconds between occurrences; null for CRON and ONCE"`
-	DurationSeconds  *int      `json:"duration_seconds" doc:"Window length; WINDOW schedules only"`
-	CronExpression   *string   `json:"cron_expression" doc:"When a CRON schedule fires; null for the other kinds"`
-	Timezone         string    `json:"timezone" example:"Europe/Paris" doc:"IANA zone whose wall clock a CRON expression reads (INTERVAL and WINDOW are elapsed time and ignore it)"`
-	Status           string    `json:"status" enum:"ACTIVE,PAUSED,STOPPED"`
-	RunAt            *string   `json:"run_at" format:"date-time" doc:"A ONCE schedule's one occurrence; null for the other kinds"`
-	StartAt          *string   `json:"start_at" format:"date-time" doc:"No occurrence before it"`
-	EndAt            *string   `json:"end_at" format:"date-time" doc:"No occurrence at or after it"`
-	MaxRuns          *int      `json:"max_runs" doc:"The schedule stops once its timetable has fired this many runs (run_count)"`
-	RunCount         int64     `json:"run_count" doc:"Runs the schedule's timetable has fired (manual runs and backfills not counted)"`
-	JitterSeconds    int       `json:"jitter_seconds" doc:"Each occurrence is delayed by a pseudo-random amount in [0, jitter_seconds), the same on every node"`
-	MisfireGrace     *int      `json:"misfire_grace_seconds" doc:"How late an occurrence may still start; a ONCE schedule's run_at may be this far in the past when created"`
-	OverlapPolicy    string    `json:"overlap_policy" enum:"skip,buffer_one,allow,replace"`
-	MaxParallel      *int      `json:"max_parallel" doc:"With overlap_policy allow: runs in flight at once (null: 10)"`
-	MisfirePolicy    string    `json:"misfire_policy" enum:"coalesce,skip,catch_up"`
-	CatchUpMax       *int      `json:"catch_up_max" doc:"With misfire_policy catch_up: missed occurrences run at most (null: 10)"`
-	StoppedReason    *string   `json:"stopped_reason" doc:"Why a STOPPED schedule stopped: window_elapsed, ran_once, once_skipped_overlap, max_runs_reached, end_at_reached or no_more_occurrences"`
-	PauseReason      *string   `json:"pause_reason" doc:"The reason a PAUSED schedule was given"`
-	PausedUntil      *string   `json:"paused_until" format:"date-time" doc:"When a PAUSED schedule resumes by itself; null: when resumed"`
-	NextRunAt        *string   `json:"next_run_at" format:"date-time" doc:"Next occurrence; null unless ACTIVE"`
-	NextFireAt       *string   `json:"next_fire_at" format:"date-time" doc:"When the next occurrence is sent: next_run_at plus its jitter"`
-	EndsAt           *string   `json:"ends_at" format:"date-time" doc:"When an ACTIVE window closes"`
-	RemainingSeconds *float64  `json:"remaining_seconds" doc:"Window time left while a WINDOW schedule is paused"`
-	KeepRuns         *int      `json:"keep_runs" doc:"How many finished runs the schedule keeps, its newest; null applies the service's RUN_KEEP_PER_SCHEDULE"`
-	Backfill         *Backfill `json:"backfill,omitempty" doc:"Its latest backfill and its progress; GET /schedules/{id} only (GET /schedules/{id}/backfills lists them all)"`
-	CreatedAt        string    `json:"created_at" format:"date-time"`
-	UpdatedAt        string    `json:"updated_at" format:"date-time"`
+	ID               int64        `json:"id"`
+	JobID            string       `json:"job_id" example:"schedule-1" doc:"The engine's key for the schedule's job: schedule-<id>, derived from the id, so it never changes and is the same on every node"`
+	Name             string       `json:"name"`
+	TargetID         int64        `json:"target_id"`
+	ScheduleType     string       `json:"schedule_type" enum:"INTERVAL,WINDOW,CRON,ONCE"`
+	IntervalSeconds  *int         `json:"interval_seconds" doc:"Seconds between occurrences; null for CRON and ONCE"`
+	DurationSeconds  *int         `json:"duration_seconds" doc:"Window length; WINDOW schedules only"`
+	CronExpression   *string      `json:"cron_expression" doc:"When a CRON schedule fires; null for the other kinds"`
+	Timezone         string       `json:"timezone" example:"Europe/Paris" doc:"IANA zone whose wall clock a CRON expression reads (INTERVAL and WINDOW are elapsed time and ignore it)"`
+	Status           string       `json:"status" enum:"ACTIVE,PAUSED,STOPPED"`
+	RunAt            *string      `json:"run_at" format:"date-time" doc:"A ONCE schedule's one occurrence; null for the other kinds"`
+	StartAt          *string      `json:"start_at" format:"date-time" doc:"No occurrence before it"`
+	EndAt            *string      `json:"end_at" format:"date-time" doc:"No occurrence at or after it"`
+	MaxRuns          *int         `json:"max_runs" doc:"The schedule stops once its timetable has fired this many runs (run_count)"`
+	RunCount         int64        `json:"run_count" doc:"Runs the schedule's timetable has fired (manual runs and backfills not counted)"`
+	JitterSeconds    int          `json:"jitter_seconds" doc:"Each occurrence is delayed by a pseudo-random amount in [0, jitter_seconds), the same on every node"`
+	MisfireGrace     *int         `json:"misfire_grace_seconds" doc:"How late an occurrence may still start; a ONCE schedule's run_at may be this far in the past when created"`
+	OverlapPolicy    string       `json:"overlap_policy" enum:"skip,buffer_one,allow,replace"`
+	MaxParallel      *int         `json:"max_parallel" doc:"With overlap_policy allow: runs in flight at once (null: 10)"`
+	MisfirePolicy    string       `json:"misfire_policy" enum:"coalesce,skip,catch_up"`
+	CatchUpMax       *int         `json:"catch_up_max" doc:"With misfire_policy catch_up: missed occurrences run at most (null: 10)"`
+	Assertions       *[]Assertion `json:"assertions" doc:"The schedule's own success checks, replacing its target's; null: the target's"`
+	StoppedReason    *string      `json:"stopped_reason" doc:"Why a STOPPED schedule stopped: window_elapsed, ran_once, once_skipped_overlap, max_runs_reached, end_at_reached or no_more_occurrences"`
+	PauseReason      *string      `json:"pause_reason" doc:"The reason a PAUSED schedule was given"`
+	PausedUntil      *string      `json:"paused_until" format:"date-time" doc:"When a PAUSED schedule resumes by itself; null: when resumed"`
+	NextRunAt        *string      `json:"next_run_at" format:"date-time" doc:"Next occurrence; null unless ACTIVE"`
+	NextFireAt       *string      `json:"next_fire_at" format:"date-time" doc:"When the next occurrence is sent: next_run_at plus its jitter"`
+	EndsAt           *string      `json:"ends_at" format:"date-time" doc:"When an ACTIVE window closes"`
+	RemainingSeconds *float64     `json:"remaining_seconds" doc:"Window time left while a WINDOW schedule is paused"`
+	KeepRuns         *int         `json:"keep_runs" doc:"How many finished runs the schedule keeps, its newest; null applies the service's RUN_KEEP_PER_SCHEDULE"`
+	Backfill         *Backfill    `json:"backfill,omitempty" doc:"Its latest backfill and its progress; GET /schedules/{id} only (GET /schedules/{id}/backfills lists them all)"`
+	CreatedAt        string       `json:"created_at" format:"date-time"`
+	UpdatedAt        string       `json:"updated_at" format:"date-time"`
 }
 
 // ScheduleCreate is the body of POST /schedules.
@@ -157,16 +162,17 @@ type ScheduleCreate struct {
 
 // ScheduleOptions are the bounds and policies a schedule of any kind may set.
 type ScheduleOptions struct {
-	RunAt         *time.Time `json:"run_at,omitempty" example:"2026-12-24T09:00:00Z" doc:"Required for ONCE, refused for the others: the one occurrence (RFC 3339). In the past it is refused unless misfire_grace_seconds covers it, and then fires at once"`
-	StartAt       *time.Time `json:"start_at,omitempty" nullable:"true" example:"2026-12-01T14:00:00Z" doc:"No occurrence before it. An INTERVAL or WINDOW grid (and a WINDOW's window) starts there when it is in the future. Refused for ONCE"`
-	EndAt         *time.Time `json:"end_at,omitempty" nullable:"true" example:"2026-12-31T00:00:00Z" doc:"No occurrence at or after it; must be in the future and after start_at. The schedule stops with end_at_reached after its last occurrence. Refused for ONCE"`
-	MaxRuns       *int       `json:"max_runs,omitempty" nullable:"true" minimum:"1" maximum:"1000000000" doc:"Stop (max_runs_reached) once the timetable has fired this many runs; an occurrence skipped for overlap does not count. Refused for ONCE"`
-	JitterSeconds *int       `json:"jitter_seconds,omitempty" minimum:"0" maximum:"3600" doc:"Delay each occurrence by a pseudo-random amount in [0, jitter_seconds), derived from the schedule and the occurrence, so the same on every node and after a restart; at most interval_seconds. Runs keep the nominal scheduled_at and record jitter_ms. Default 0"`
-	MisfireGrace  *int       `json:"misfire_grace_seconds,omitempty" nullable:"true" minimum:"0" maximum:"31536000" doc:"How late an occurrence may still start: beyond it the misfire policy counts it missed (default: no limit for coalesce and catch_up, 1 s for skip). Also lets a ONCE schedule's run_at lie that far in the past"`
-	OverlapPolicy *string    `json:"overlap_policy,omitempty" enum:"skip,buffer_one,allow,replace" doc:"What an occurrence does that comes due while a run of the schedule is in flight: skip it (default), wait for it to end then run (buffer_one), run alongside up to max_parallel (allow), or interrupt it and run (replace)"`
-	MaxParallel   *int       `json:"max_parallel,omitempty" nullable:"true" minimum:"1" maximum:"1000" doc:"With overlap_policy allow: how many runs may be in flight at once (default 10)"`
-	MisfirePolicy *string    `json:"misfire_policy,omitempty" enum:"coalesce,skip,catch_up" doc:"What occurrences missed while apicron was down or overloaded do: one run for the latest (coalesce, default), none (skip), or each in turn, oldest first (catch_up)"`
-	CatchUpMax    *int       `json:"catch_up_max,omitempty" nullable:"true" minimum:"1" maximum:"1000" doc:"With misfire_policy catch_up: at most this many missed occurrences run, the newest (default 10)"`
+	RunAt         *time.Time   `json:"run_at,omitempty" example:"2026-12-24T09:00:00Z" doc:"Required for ONCE, refused for the others: the one occurrence (RFC 3339). In the past it is refused unless misfire_grace_seconds covers it, and then fires at once"`
+	StartAt       *time.Time   `json:"start_at,omitempty" nullable:"true" example:"2026-12-01T14:00:00Z" doc:"No occurrence before it. An INTERVAL or WINDOW grid (and a WINDOW's window) starts there when it is in the future. Refused for ONCE"`
+	EndAt         *time.Time   `json:"end_at,omitempty" nullable:"true" example:"2026-12-31T00:00:00Z" doc:"No occurrence at or after it; must be in the future and after start_at. The schedule stops with end_at_reached after its last occurrence. Refused for ONCE"`
+	MaxRuns       *int         `json:"max_runs,omitempty" nullable:"true" minimum:"1" maximum:"1000000000" doc:"Stop (max_runs_reached) once the timetable has fired this many runs; an occurrence skipped for overlap does not count. Refused for ONCE"`
+	JitterSeconds *int         `json:"jitter_seconds,omitempty" minimum:"0" maximum:"3600" doc:"Delay each occurrence by a pseudo-random amount in [0, jitter_seconds), derived from the schedule and the occurrence, so the same on every node and after a restart; at most interval_seconds. Runs keep the nominal scheduled_at and record jitter_ms. Default 0"`
+	MisfireGrace  *int         `json:"misfire_grace_seconds,omitempty" nullable:"true" minimum:"0" maximum:"31536000" doc:"How late an occurrence may still start: beyond it the misfire policy counts it missed (default: no limit for coalesce and catch_up, 1 s for skip). Also lets a ONCE schedule's run_at lie that far in the past"`
+	OverlapPolicy *string      `json:"overlap_policy,omitempty" enum:"skip,buffer_one,allow,replace" doc:"What an occurrence does that comes due while a run of the schedule is in flight: skip it (default), wait for it to end then run (buffer_one), run alongside up to max_parallel (allow), or interrupt it and run (replace)"`
+	MaxParallel   *int         `json:"max_parallel,omitempty" nullable:"true" minimum:"1" maximum:"1000" doc:"With overlap_policy allow: how many runs may be in flight at once (default 10)"`
+	MisfirePolicy *string      `json:"misfire_policy,omitempty" enum:"coalesce,skip,catch_up" doc:"What occurrences missed while apicron was down or overloaded do: one run for the latest (coalesce, default), none (skip), or each in turn, oldest first (catch_up)"`
+	CatchUpMax    *int         `json:"catch_up_max,omitempty" nullable:"true" minimum:"1" maximum:"1000" doc:"With misfire_policy catch_up: at most this many missed occurrences run, the newest (default 10)"`
+	Assertions    *[]Assertion `json:"assertions,omitempty" nullable:"true" maxItems:"20" doc:"Success checks for this schedule's runs, replacing its target's (as the target's assertions; [] for none); null or absent: the target's"`
 }
 
 // ScheduleUpdate is the body of PUT and PATCH /schedules/{id}: any subset of
@@ -215,6 +221,7 @@ func newSchedule(s *apicron.Schedule) Schedule {
 		MaxParallel:     s.MaxParallel,
 		MisfirePolicy:   string(s.MisfirePolicy),
 		CatchUpMax:      s.CatchUpMax,
+		Assertions:      scheduleAssertionsOut(s.Assertions),
 		PauseReason:     nullString(s.PauseReason),
 		PausedUntil:     nullTime(s.PausedUntil),
 		NextRunAt:       nullTime(s.NextRunAt),
@@ -302,6 +309,7 @@ type RunDetail struct {
 	ResponseBody    *string           `json:"response_body" doc:"The first 10 KiB of the response body"`
 	ResponseHeaders map[string]string `json:"response_headers"`
 	NodeID          *string           `json:"node_id"`
+	FailedAssertion *FailedAssertion  `json:"failed_assertion" doc:"The success check the response failed, and what it saw; null when none failed"`
 	Attempts        []Attempt         `json:"attempts" nullable:"false"`
 }
 
@@ -369,6 +377,7 @@ func newRunDetail(r *apicron.Run) RunDetail {
 		ResponseBody:    nullString(r.ResponseBody),
 		ResponseHeaders: headers,
 		NodeID:          nullString(r.NodeID),
+		FailedAssertion: newFailedAssertion(r.FailedAssertion),
 		Attempts:        make([]Attempt, 0, len(r.Attempts)),
 	}
 	for _, a := range r.Attempts {
@@ -516,4 +525,12 @@ func round2(f float64) float64 {
 		return 0
 	}
 	return math.Round(f*100) / 100
+}
+
+func scheduleAssertionsOut(list *[]apicron.Assertion) *[]Assertion {
+	if list == nil {
+		return nil
+	}
+	out := fromAssertions(*list)
+	return &out
 }

@@ -74,6 +74,9 @@ type Config struct {
 	// Executor sends the request of POST /targets/{id}/test. Optional:
 	// without it that endpoint answers 503.
 	Executor apicron.Executor
+	// AssertionCheckFunc, when set, vets assertions beyond their shape (the
+	// executor's, which parses JSON paths); an error is a 422. Optional.
+	AssertionCheckFunc func(field string, list []apicron.Assertion) error
 }
 
 // Validate reports a missing required dependency.
@@ -121,6 +124,8 @@ type Server struct {
 	runner     apicron.Runner
 	dispatcher apicron.Dispatcher
 	executor   apicron.Executor
+	// assertionCheck is Config.AssertionCheckFunc.
+	assertionCheck func(field string, list []apicron.Assertion) error
 	// defaultTimezone fills the timezone of a schedule created without one.
 	defaultTimezone string
 
@@ -171,6 +176,7 @@ func newServer(cfg Config, authenticated bool) *Server {
 		defaultTimezone: cfg.DefaultTimezone,
 		dispatcher:      cfg.Dispatcher,
 		executor:        cfg.Executor,
+		assertionCheck:  cfg.AssertionCheckFunc,
 	}
 	s.runner, _ = cfg.Store.(apicron.Runner)
 	if s.defaultTimezone == "" {

@@ -71,6 +71,16 @@ func (s *Server) newScheduleFrom(b ScheduleCreate) (*apicron.Schedule, error) {
 	if t.MisfirePolicy != nil {
 		sc.MisfirePolicy = apicron.MisfirePolicy(*t.MisfirePolicy)
 	}
+	if t.Assertions != nil {
+		list, err := s.checkAssertions("assertions", *t.Assertions)
+		if err != nil {
+			return nil, err
+		}
+		if list == nil {
+			list = []apicron.Assertion{}
+		}
+		sc.Assertions = &list
+	}
 	if t.JitterSeconds != nil {
 		sc.JitterSeconds = *t.JitterSeconds
 	}
@@ -180,6 +190,21 @@ func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*
 	}
 	if t.CatchUpMax != nil || nulls["catch_up_max"] {
 		upd.CatchUpMax = &t.CatchUpMax
+	}
+	switch {
+	case t.Assertions != nil:
+		list, err := s.checkAssertions("assertions", *t.Assertions)
+		if err != nil {
+			return nil, s.apiError(ctx, "update schedule", err)
+		}
+		if list == nil {
+			list = []apicron.Assertion{}
+		}
+		p := &list
+		upd.Assertions = &p
+	case nulls["assertions"]:
+		var none *[]apicron.Assertion // back to the target's
+		upd.Assertions = &none
 	}
 	sc, err := s.store.UpdateSchedule(ctx, in.ID, upd)
 	if err != nil {

@@ -62,6 +62,10 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 	if b.BodyTemplate != nil {
 		t.BodyTemplate = *b.BodyTemplate
 	}
+	var err error
+	if t.Assertions, err = s.checkAssertions("assertions", b.Assertions); err != nil {
+		return nil, s.apiError(ctx, "create target", err)
+	}
 	t.Normalize()
 	if err := t.Validate(); err != nil {
 		return nil, s.apiError(ctx, "create target", err)
@@ -107,6 +111,15 @@ func (s *Server) updateTarget(ctx context.Context, in *updateTargetInput) (*targ
 			return nil, s.apiError(ctx, "update target", err)
 		}
 	}
+	if in.Body.Assertions != nil || upd.Assertions != nil {
+		var list []apicron.Assertion
+		if in.Body.Assertions != nil {
+			if list, err = s.checkAssertions("assertions", *in.Body.Assertions); err != nil {
+				return nil, s.apiError(ctx, "update target", err)
+			}
+		}
+		upd.Assertions = &list
+	}
 	t, err := s.store.UpdateTarget(ctx, in.ID, upd)
 	if err != nil {
 		return nil, s.apiError(ctx, "update target", err)
@@ -143,6 +156,9 @@ func targetUpdate(b TargetUpdate, raw []byte) (apicron.TargetUpdate, error) {
 	}
 	if b.MaxRetries != nil || nulls["max_retries"] {
 		upd.MaxRetries = &b.MaxRetries
+	}
+	if nulls["assertions"] {
+		upd.Assertions = &[]apicron.Assertion{} // null: none; a list is vetted by the caller
 	}
 	return upd, nil
 }

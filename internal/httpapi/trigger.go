@@ -55,6 +55,7 @@ type TargetTest struct {
 	FinishedAt      string            `json:"finished_at" format:"date-time"`
 	ResponseBody    *string           `json:"response_body" doc:"The first 10 KiB of the response body"`
 	ResponseHeaders map[string]string `json:"response_headers"`
+	FailedAssertion *FailedAssertion  `json:"failed_assertion" doc:"The target's success check the response failed, and what it saw; null when none failed"`
 }
 
 type targetTestOutput struct {
@@ -80,5 +81,6 @@ func (s *Server) testTarget(ctx context.Context, in *idPath) (*targetTestOutput,
 		ErrorType: nullString(res.ErrorType), ErrorMessage: nullString(res.ErrorMessage), Timings: newTimings(res.Timings),
 		RequestMethod: res.Request.Method, RequestURL: res.Request.URL, StartedAt: formatTime(res.StartedAt),
 		FinishedAt: formatTime(res.FinishedAt), ResponseBody: nullString(res.ResponseBody), ResponseHeaders: headers,
+		FailedAssertion: newFailedAssertion(res.FailedAssertion),
 	}}, nil
 }

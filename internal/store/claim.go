@@ -59,6 +59,8 @@ type due struct {
 	secret  string // secret header names, JSON
 	timeout sql.NullFloat64
 	retries sql.NullInt64
+	// assertions is the target's, as stored.
+	assertions string
 }
 
 // claimReadSQL reads due schedules with their targets, locked on PostgreSQL.
@@ -66,8 +68,9 @@ var claimReadSQL = newLockedBatchSQL(func(n int) string {
 	return `SELECT s.id, s.name, s.target_id, s.schedule_type, s.interval_seconds, s.duration_seconds,
 		s.status, s.stopped_reason, s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
 		s.cron_expression, s.timezone, s.run_at, s.start_at, s.end_at, s.max_runs, s.run_count, s.jitter_seconds,
-		s.misfire_grace_seconds, s.pause_reason, s.paused_until, s.overlap_policy, s.max_parallel, s.misfire_policy, s.catch_up_max, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects
-		FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
+		s.misfire_grace_seconds, s.pause_reason, s.paused_until, s.overlap_policy, s.max_parallel, s.misfire_policy, s.catch_up_max,
+		s.assertions, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects,
+		t.assertions FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
 // runningSQL finds which of n schedules have a run in flight.
@@ -87,7 +90,7 @@ func readDue(ctx context.Context, tx *tx, ids []int64) (map[int64]*due, error) {
 		d := &due{}
 		s, err := scanSchedule(rowFunc(func(dest ...any) error {
 			return rows.Scan(append(dest, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries, &d.secret,
-				&d.job.AllowInsecureRedirects)...)
+				&d.job.AllowInsecureRedirects, &d.assertions)...)
 		}))
 		if err != nil {
 			return nil, err
@@ -343,6 +346,11 @@ func (db *DB) jobOf(d *due) (*apicron.Job, error) {
 	}
 	j.ScheduleID, j.ScheduleName, j.TargetID = d.s.ID, d.s.Name, d.s.TargetID
 	j.Replaceable = d.s.OverlapPolicy == apicron.OverlapReplace
+	if d.s.Assertions != nil {
+		j.Assertions = *d.s.Assertions
+	} else if j.Assertions, err = decodeAssertions(d.assertions); err != nil {
+		return nil, fmt.Errorf("decode assertions of target %d: %w", d.s.TargetID, err)
+	}
 	if d.timeout.Valid {
 		j.Timeout = time.Duration(d.timeout.Float64 * float64(time.Second))
 	}

@@ -46,13 +46,15 @@ type jobJSON struct {
 	SecretHeaders []string `json:"secret_headers,omitempty"`
 	// Replaceable: the schedule's overlap policy is replace (omitted when false).
 	Replaceable bool `json:"replaceable,omitempty"`
+	// Assertions are the response's success checks.
+	Assertions []apicron.Assertion `json:"assertions,omitempty"`
 }
 
 func (db *DB) toJobJSON(j *apicron.Job) (jobJSON, error) {
 	jj := jobJSON{ScheduleName: j.ScheduleName, Method: j.Method, URL: j.URL, Headers: j.Headers,
 		DecryptError: j.DecryptError, BodyTemplate: j.BodyTemplate, TimeoutMs: j.Timeout.Milliseconds(),
 		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline), AllowInsecureRedirects: j.AllowInsecureRedirects,
-		SecretHeaders: j.SecretHeaders, Replaceable: j.Replaceable}
+		SecretHeaders: j.SecretHeaders, Replaceable: j.Replaceable, Assertions: j.Assertions}
 	if db.secrets != nil {
 		sealed, err := db.secrets.sealJobHeaders(j.Headers)
 		if err != nil {
@@ -119,6 +121,7 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 			j.Headers, j.DecryptError = db.jobHeaders(&jj)
 			j.Timeout, j.MaxRetries = time.Duration(jj.TimeoutMs)*time.Millisecond, jj.MaxRetries
 			j.AllowInsecureRedirects, j.SecretHeaders, j.Replaceable = jj.AllowInsecureRedirects, jj.SecretHeaders, jj.Replaceable
+			j.Assertions = jj.Assertions
 			j.RetryDeadline = fromMs(jj.RetryDeadline)
 			jobs = append(jobs, &j)
 		}

@@ -38,6 +38,15 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner st
 			continue // fenced off: no longer RUNNING, or not this node's
 		}
 		finished := finishedAt(tx, r)
+		if r.FailedAssertion != nil { // rare: a statement of its own, not a column of every result
+			raw, err := json.Marshal(r.FailedAssertion)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.exec(ctx, "UPDATE runs SET failed_assertion = ? WHERE id = ?", string(raw), r.RunID); err != nil {
+				return fmt.Errorf("record failed assertion of run %d: %w", r.RunID, err)
+			}
+		}
 		rows := r.Attempts
 		if attemptInRun(r) {
 			rows = nil // kept as the run's own columns (attempt_in_run)

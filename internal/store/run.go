@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ const runColumns = `id, schedule_id, target_id, status, scheduled_at, started_at
 	status_code, response_size, error_type, error_message, run_trigger, jitter_ms`
 
 const runDetailColumns = runColumns + `, dns_ms, connect_ms, tls_ms, first_byte_ms, request_method, request_url,
-	response_body, response_headers, node_id, attempt_in_run`
+	response_body, response_headers, node_id, attempt_in_run, failed_assertion`
 
 func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 	var (
@@ -30,11 +31,12 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 		inRun                    int
 		trigger                  string
 		jitter                   int64
+		failed                   string
 	)
 	dest := []any{&r.ID, &r.ScheduleID, &r.TargetID, &status, &scheduled, &started, &finished, &r.Missed, &latency,
 		&code, &size, &r.ErrorType, &r.ErrorMessage, &trigger, &jitter}
 	if detail {
-		dest = append(dest, &dns, &connect, &tls, &first, &r.Request.Method, &r.Request.URL, &body, &headers, &r.NodeID, &inRun)
+		dest = append(dest, &dns, &connect, &tls, &first, &r.Request.Method, &r.Request.URL, &body, &headers, &r.NodeID, &inRun, &failed)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
@@ -46,6 +48,12 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 	if detail {
 		r.Timings = apicron.Timings{DNSMs: floatPtr(dns), ConnectMs: floatPtr(connect), TLSMs: floatPtr(tls), FirstByteMs: floatPtr(first)}
 		r.ResponseBody = body.String
+		if failed != "" {
+			r.FailedAssertion = &apicron.AssertionFailure{}
+			if err := json.Unmarshal([]byte(failed), r.FailedAssertion); err != nil {
+				return nil, fmt.Errorf("decode failed assertion of run %d: %w", r.ID, err)
+			}
+		}
 		if headers.Valid && headers.String != "" {
 			if err := json.Unmarshal([]byte(headers.String), &r.ResponseHeaders); err != nil {
 				return nil, err

@@ -18,10 +18,18 @@ import (
 const scheduleColumns = `id, name, target_id, schedule_type, interval_seconds, duration_seconds, status, stopped_reason,
 	anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, cron_expression, timezone,
 	run_at, start_at, end_at, max_runs, run_count, jitter_seconds, misfire_grace_seconds, pause_reason, paused_until,
-	overlap_policy, max_parallel, misfire_policy, catch_up_max`
+	overlap_policy, max_parallel, misfire_policy, catch_up_max, assertions`
 
 // scheduleFullColumns are the columns scanFullSchedule reads: every field.
 const scheduleFullColumns = scheduleColumns + ", keep_runs"
+
+// scheduleAssertions is the assertions column of s: NULL for the target's.
+func scheduleAssertions(s *apicron.Schedule) sql.NullString {
+	if s.Assertions == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: encodeAssertions(*s.Assertions), Valid: true}
+}
 
 func scanSchedule(row scanner) (*apicron.Schedule, error) {
 	var (
@@ -35,11 +43,12 @@ func scanSchedule(row scanner) (*apicron.Schedule, error) {
 		maxRuns, grace, until sql.NullInt64
 		overlap, misfire      string
 		parallel, catchUp     sql.NullInt64
+		assertions            sql.NullString
 	)
 	err := row.Scan(&s.ID, &s.Name, &s.TargetID, &typ, &s.IntervalSeconds, &duration, &status, &s.StoppedReason,
 		&anchor, &next, &ends, &remaining, &s.Version, &createdAt, &updatedAt, &s.CronExpression, &s.Timezone,
 		&runAt, &startAt, &endAt, &maxRuns, &s.RunCount, &s.JitterSeconds, &grace, &s.PauseReason, &until,
-		&overlap, &parallel, &misfire, &catchUp)
+		&overlap, &parallel, &misfire, &catchUp, &assertions)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +56,16 @@ func scanSchedule(row scanner) (*apicron.Schedule, error) {
 	s.MaxRuns, s.MisfireGraceSeconds = intPtr(maxRuns), intPtr(grace)
 	s.OverlapPolicy, s.MaxParallel = apicron.OverlapPolicy(overlap), intPtr(parallel)
 	s.MisfirePolicy, s.CatchUpMax = apicron.MisfirePolicy(misfire), intPtr(catchUp)
+	if assertions.Valid {
+		list, err := decodeAssertions(assertions.String)
+		if err != nil {
+			return nil, fmt.Errorf("decode assertions of schedule %d: %w", s.ID, err)
+		}
+		if list == nil {
+			list = []apicron.Assertion{}
+		}
+		s.Assertions = &list
+	}
 	s.Type, s.Status = apicron.ScheduleType(typ), apicron.ScheduleStatus(status)
 	s.DurationSeconds = intPtr(duration)
 	s.AnchorAt = fromMs(anchor)
@@ -119,14 +138,14 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 		err := tx.queryRow(ctx, `INSERT INTO schedules (name, target_id, schedule_type, interval_seconds, duration_seconds, status,
 			stopped_reason, anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, keep_runs,
 			cron_expression, timezone, run_at, start_at, end_at, max_runs, run_count, jitter_seconds, misfire_grace_seconds,
-			pause_reason, paused_until, overlap_policy, max_parallel, misfire_policy, catch_up_max)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			pause_reason, paused_until, overlap_policy, max_parallel, misfire_policy, catch_up_max, assertions)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 			s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
 			s.Version, ms(tx.now), ms(tx.now), nullInt(s.KeepRuns), s.CronExpression, s.Timezone,
 			nullMs(s.RunAt), nullMs(s.StartAt), nullMs(s.EndAt), nullInt(s.MaxRuns), s.RunCount, s.JitterSeconds,
 			nullInt(s.MisfireGraceSeconds), s.PauseReason, nullMs(s.PausedUntil), string(s.OverlapPolicy), nullInt(s.MaxParallel),
-			string(s.MisfirePolicy), nullInt(s.CatchUpMax)).Scan(&s.ID)
+			string(s.MisfirePolicy), nullInt(s.CatchUpMax), scheduleAssertions(s)).Scan(&s.ID)
 		if err != nil {
 			return fmt.Errorf("insert schedule: %w", err)
 		}
@@ -156,12 +175,13 @@ func saveSchedule(ctx context.Context, tx *tx, s *apicron.Schedule) error {
 		duration_seconds = ?, status = ?, stopped_reason = ?, anchor_at = ?, next_run_at = ?, ends_at = ?,
 		remaining_ms = ?, version = ?, updated_at = ?, cron_expression = ?, timezone = ?, run_at = ?, start_at = ?,
 		end_at = ?, max_runs = ?, run_count = ?, jitter_seconds = ?, misfire_grace_seconds = ?, pause_reason = ?,
-		paused_until = ?, overlap_policy = ?, max_parallel = ?, misfire_policy = ?, catch_up_max = ? WHERE id = ?`,
+		paused_until = ?, overlap_policy = ?, max_parallel = ?, misfire_policy = ?, catch_up_max = ?, assertions = ? WHERE id = ?`,
 		s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 		s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
 		s.Version, ms(tx.now), s.CronExpression, s.Timezone, nullMs(s.RunAt), nullMs(s.StartAt), nullMs(s.EndAt),
 		nullInt(s.MaxRuns), s.RunCount, s.JitterSeconds, nullInt(s.MisfireGraceSeconds), s.PauseReason,
-		nullMs(s.PausedUntil), string(s.OverlapPolicy), nullInt(s.MaxParallel), string(s.MisfirePolicy), nullInt(s.CatchUpMax), s.ID)
+		nullMs(s.PausedUntil), string(s.OverlapPolicy), nullInt(s.MaxParallel), string(s.MisfirePolicy), nullInt(s.CatchUpMax),
+		scheduleAssertions(s), s.ID)
 	if err != nil {
 		return fmt.Errorf("update schedule %d: %w", s.ID, err)
 	}

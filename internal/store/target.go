@@ -11,7 +11,7 @@ import (
 	"github.com/apicron/apicron"
 )
 
-const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at"
+const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at, assertions"
 
 // CreateTarget implements apicron.Store.
 func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
@@ -26,10 +26,10 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 		}
 		t.CreatedAt, t.UpdatedAt = tx.now, tx.now
 		err = tx.queryRow(ctx, `INSERT INTO targets (name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers,
-			allow_insecure_redirects, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			allow_insecure_redirects, created_at, updated_at, assertions)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
-			secret, t.AllowInsecureRedirects, ms(tx.now), ms(tx.now)).Scan(&t.ID)
+			secret, t.AllowInsecureRedirects, ms(tx.now), ms(tx.now), encodeAssertions(t.Assertions)).Scan(&t.ID)
 		if err != nil {
 			return fmt.Errorf("insert target: %w", err)
 		}
@@ -102,10 +102,15 @@ func scanTargetRow(row scanner) (*apicron.Target, error) {
 		timeout              sql.NullFloat64
 		retries              sql.NullInt64
 		createdAt, updatedAt int64
+		assertions           string
 	)
 	if err := row.Scan(&t.ID, &t.Name, &t.URL, &t.Method, &headers, &t.BodyTemplate, &timeout, &retries, &secret,
-		&t.AllowInsecureRedirects, &createdAt, &updatedAt); err != nil {
+		&t.AllowInsecureRedirects, &createdAt, &updatedAt, &assertions); err != nil {
 		return nil, err
+	}
+	var err error
+	if t.Assertions, err = decodeAssertions(assertions); err != nil {
+		return nil, fmt.Errorf("decode assertions of target %d: %w", t.ID, err)
 	}
 	if err := json.Unmarshal([]byte(headers), &t.Headers); err != nil {
 		return nil, fmt.Errorf("decode headers of target %d: %w", t.ID, err)
@@ -179,9 +184,9 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		}
 		t.UpdatedAt = tx.now
 		_, err = tx.exec(ctx, `UPDATE targets SET name = ?, url = ?, method = ?, headers = ?, body_template = ?,
-			timeout_seconds = ?, max_retries = ?, secret_headers = ?, allow_insecure_redirects = ?, updated_at = ? WHERE id = ?`,
+			timeout_seconds = ?, max_retries = ?, secret_headers = ?, allow_insecure_redirects = ?, updated_at = ?, assertions = ? WHERE id = ?`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
-			secret, t.AllowInsecureRedirects, ms(tx.now), id)
+			secret, t.AllowInsecureRedirects, ms(tx.now), encodeAssertions(t.Assertions), id)
 		return err
 	})
 	if err != nil {
@@ -226,4 +231,26 @@ func (db *DB) DeleteTarget(ctx context.Context, id int64) error {
 		_, err := tx.exec(ctx, "DELETE FROM targets WHERE id = ?", id)
 		return err
 	})
+}
+
+// encodeAssertions is a list of assertions as the assertions columns hold
+// it: JSON, or "" for none.
+func encodeAssertions(list []apicron.Assertion) string {
+	if len(list) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return "" // plain structs of strings, numbers and raw JSON: cannot fail
+	}
+	return string(b)
+}
+
+func decodeAssertions(s string) ([]apicron.Assertion, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var list []apicron.Assertion
+	err := json.Unmarshal([]byte(s), &list)
+	return list, err
 }
