@@ -177,9 +177,11 @@ type Job struct {
 	// Assertions are the success checks of the response: the schedule's,
 	// or its target's when it has none.
 	Assertions []Assertion
-	Method     string
-	URL        string // template
-	Headers    map[string]string
+	// SigningSecrets are the target's: each request is signed with each.
+	SigningSecrets []string
+	Method         string
+	URL            string // template
+	Headers        map[string]string
 	// SecretHeaders is the target's: the headers, besides
 	// DefaultSecretHeaders, whose values are secret (IsSecretHeader). The
 	// executor quotes nothing of their templates in a run or a log.

@@ -56,8 +56,11 @@ type Target struct {
 	AllowInsecureRedirects bool
 	// Assertions are its success checks (all must hold); none: 2xx succeeds.
 	Assertions []Assertion
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// SigningSecrets sign every request by the Standard Webhooks scheme
+	// (SignWebhook): write-only, encrypted at rest like secret headers.
+	SigningSecrets []string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // TargetUpdate holds the fields of a partial update; nil leaves a field as it is.
@@ -73,6 +76,9 @@ type TargetUpdate struct {
 	// AllowInsecureRedirects sets Target.AllowInsecureRedirects.
 	AllowInsecureRedirects *bool
 	Assertions             *[]Assertion
+	// SigningSecrets replaces the signing secrets; an entry equal to
+	// MaskSigningSecret of a current one keeps that one.
+	SigningSecrets *[]string
 }
 
 // Apply copies the set fields of u onto t. A header value equal to
@@ -81,6 +87,18 @@ type TargetUpdate struct {
 func (u TargetUpdate) Apply(t *Target) {
 	if u.Assertions != nil {
 		t.Assertions = *u.Assertions
+	}
+	if u.SigningSecrets != nil {
+		next := make([]string, 0, len(*u.SigningSecrets))
+		for _, s := range *u.SigningSecrets {
+			for _, old := range t.SigningSecrets {
+				if s == MaskSigningSecret(old) {
+					s = old
+				}
+			}
+			next = append(next, s)
+		}
+		t.SigningSecrets = next
 	}
 	if u.SecretHeaders != nil {
 		t.SecretHeaders = *u.SecretHeaders
@@ -193,6 +211,9 @@ func (t *Target) Validate() error {
 		return err
 	}
 	if err := ValidateAssertions("assertions", t.Assertions); err != nil {
+		return err
+	}
+	if err := ValidateSigningSecrets(t.SigningSecrets); err != nil {
 		return err
 	}
 	if err := validateMethod(t.Method); err != nil {

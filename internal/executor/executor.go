@@ -240,8 +240,10 @@ type plan struct {
 	runID       string
 	scheduleID  string
 	scheduledAt string
-	timeout     time.Duration
-	retries     int
+	// occurrence is apicron.OccurrenceKey: Idempotency-Key and webhook-id.
+	occurrence string
+	timeout    time.Duration
+	retries    int
 }
 
 // outcome is one attempt and what only the last attempt's outcome reports.
@@ -268,6 +270,7 @@ func (e *Executor) Execute(ctx context.Context, job *apicron.Job) apicron.RunRes
 		runID:       strconv.FormatInt(job.RunID, 10),
 		scheduleID:  strconv.FormatInt(job.ScheduleID, 10),
 		scheduledAt: job.ScheduledAt.UTC().Format(apicron.TimeFormat),
+		occurrence:  apicron.OccurrenceKey(job.ScheduleID, job.ScheduledAt),
 		timeout:     job.Timeout,
 		retries:     e.maxRetries,
 	}
@@ -414,13 +417,16 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 		}
 		header.Set(name, v)
 	}
-	var body io.Reader
+	var (
+		body    io.Reader
+		payload string
+	)
 	if job.BodyTemplate != "" {
 		b, err := e.templates.render("body_template", "", job.BodyTemplate, data, &budget)
 		if err != nil {
 			return e.failed(o, err)
 		}
-		body = strings.NewReader(b)
+		body, payload = strings.NewReader(b), b
 	}
 	if _, ok := header["User-Agent"]; !ok {
 		header["User-Agent"] = []string{e.userAgent}
@@ -431,6 +437,18 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 	header["X-Apicron-Schedule-Id"] = vals[1:2:2]
 	header["X-Apicron-Scheduled-At"] = vals[2:3:3]
 	header["X-Apicron-Attempt"] = vals[3:4:4]
+	// One key per occurrence, the same for its every attempt and on every
+	// node (an IETF Idempotency-Key is a structured-field string: quoted),
+	// unless the target sets its own.
+	if _, ok := header["Idempotency-Key"]; !ok {
+		header["Idempotency-Key"] = []string{`"` + p.occurrence + `"`}
+	}
+	if len(job.SigningSecrets) > 0 {
+		// Standard Webhooks: the id is the occurrence's, the timestamp this attempt's.
+		header["Webhook-Id"] = []string{p.occurrence}
+		header["Webhook-Timestamp"] = []string{strconv.FormatInt(o.StartedAt.Unix(), 10)}
+		header["Webhook-Signature"] = []string{apicron.SignWebhook(job.SigningSecrets, p.occurrence, o.StartedAt, []byte(payload))}
+	}
 
 	actx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/apicron/apicron/internal/executor"
 	"github.com/apicron/apicron/internal/httpapi"
 	"github.com/apicron/apicron/internal/storetest"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 // timedSchedule decodes a schedule with its bounds and policies.
@@ -585,6 +587,75 @@ func TestTargets_Assertions(t *testing.T) {
 		e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", tg.ID), `{"assertions": null}`, http.StatusOK, &tg)
 		if len(tg.Assertions) != 0 {
 			t.Errorf("after null: %v", tg.Assertions)
+		}
+	})
+}
+
+// TestTargets_SigningSecrets: "generate" makes a secret shown once; GET
+// shows masks only; a rotation keeps the old one by its mask; and the
+// requests the target gets verify under the reference verifier.
+func TestTargets_SigningSecrets(t *testing.T) {
+	t.Parallel()
+	var (
+		mu      sync.Mutex
+		headers []http.Header
+		bodies  [][]byte
+	)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		headers, bodies = append(headers, r.Header.Clone()), append(bodies, b)
+		mu.Unlock()
+	}))
+	t.Cleanup(recv.Close)
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		exec := executor.New(executor.Config{Policy: mustPolicy(t, []string{"127.0.0.0/8"}, false)})
+		e := newTestEnv(t, driver, func(c *httpapi.Config) { c.Executor = exec })
+		type tgt struct {
+			ID             int64    `json:"id"`
+			SigningSecrets []string `json:"signing_secrets"`
+			Generated      *string  `json:"generated_signing_secret"`
+		}
+		var created tgt
+		e.expect(t, http.MethodPost, "/targets", fmt.Sprintf(`{"name": "hook", "url": "%s/hook", "method": "POST",
+			"body_template": "{\"run\": {{.RunID}}}", "signing_secrets": ["generate"]}`, recv.URL), http.StatusCreated, &created)
+		if created.Generated == nil || !strings.HasPrefix(*created.Generated, "whsec_") || len(created.SigningSecrets) != 1 ||
+			created.SigningSecrets[0] != apicron.MaskSigningSecret(*created.Generated) {
+			t.Fatalf("created %+v", created)
+		}
+		first := *created.Generated
+		var got tgt
+		r := e.expect(t, http.MethodGet, fmt.Sprintf("/targets/%d", created.ID), nil, http.StatusOK, &got)
+		if got.Generated != nil || strings.Contains(string(r.body), first[6:]) {
+			t.Errorf("GET shows the secret: %s", r.body)
+		}
+		// Rotation: a new secret beside the current one, kept by its mask.
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", created.ID),
+			fmt.Sprintf(`{"signing_secrets": ["generate", %q]}`, got.SigningSecrets[0]), http.StatusOK, &got)
+		if got.Generated == nil || len(got.SigningSecrets) != 2 || got.SigningSecrets[1] != apicron.MaskSigningSecret(first) {
+			t.Fatalf("rotated %+v", got)
+		}
+		second := *got.Generated
+		e.expect(t, http.MethodPost, fmt.Sprintf("/targets/%d/test", created.ID), nil, http.StatusOK, nil)
+		mu.Lock()
+		h, body := headers[len(headers)-1], bodies[len(bodies)-1]
+		mu.Unlock()
+		for _, s := range []string{first, second} {
+			wh, err := standardwebhooks.NewWebhook(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := wh.Verify(body, h); err != nil {
+				t.Errorf("the reference verifier refuses the request under one of the two secrets: %v", err)
+			}
+		}
+		for _, bad := range []string{`{"signing_secrets": ["whsec_short"]}`, `{"signing_secrets": ["generate", "generate"]}`,
+			`{"signing_secrets": ["generate", "whsec_********Qk0=", "x"]}`} {
+			e.expectProblem(t, http.MethodPatch, fmt.Sprintf("/targets/%d", created.ID), bad, http.StatusUnprocessableEntity, "")
+		}
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", created.ID), `{"signing_secrets": null}`, http.StatusOK, &got)
+		if len(got.SigningSecrets) != 0 {
+			t.Errorf("after null: %v", got.SigningSecrets)
 		}
 	})
 }

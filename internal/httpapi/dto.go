@@ -41,8 +41,11 @@ type Target struct {
 	// AllowInsecureRedirects is Target.AllowInsecureRedirects.
 	AllowInsecureRedirects bool        `json:"allow_insecure_redirects" doc:"Whether a request sent over https may follow a redirect to http; when false such a run fails with error_type insecure_redirect"`
 	Assertions             []Assertion `json:"assertions" nullable:"false" doc:"The target's success checks; empty: 2xx succeeds"`
-	CreatedAt              string      `json:"created_at" format:"date-time"`
-	UpdatedAt              string      `json:"updated_at" format:"date-time"`
+	SigningSecrets         []string    `json:"signing_secrets" nullable:"false" example:"[\"whsec_********Qk0=\"]" doc:"Its Standard Webhooks signing secrets, masked (write-only): the last four characters tell them apart"`
+	// GeneratedSigningSecret is set once, in the answer that generated it.
+	GeneratedSigningSecret *string `json:"generated_signing_secret,omitempty" doc:"The secret \"generate\" made, shown this once: keep it where the target verifies signatures"`
+	CreatedAt              string  `json:"created_at" format:"date-time"`
+	UpdatedAt              string  `json:"updated_at" format:"date-time"`
 }
 
 // TargetCreate is the body of POST /targets.
@@ -58,6 +61,7 @@ type TargetCreate struct {
 	MaxRetries     *int              `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 	// AllowInsecureRedirects, absent, is false.
 	AllowInsecureRedirects bool        `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http (default false: such a run fails with error_type insecure_redirect, since what the request carries would travel in clear)"`
+	SigningSecrets         []string    `json:"signing_secrets,omitempty" maxItems:"2" example:"[\"generate\"]" doc:"Sign every request by the Standard Webhooks scheme (webhook-id, webhook-timestamp, webhook-signature headers) with each secret: whsec_ and the base64 of a 24 to 64 byte key, or \"generate\" for a new one, shown once in the answer. Two during a key rotation: both signatures are sent"`
 	Assertions             []Assertion `json:"assertions,omitempty" maxItems:"20" doc:"Success checks, all of which must hold (see Assertion); without a status check 2xx succeeds. A failed check makes the run FAILED with error_type assertion (a 4xx or 5xx a status check refuses keeps http_4xx or http_5xx), and the run's failed_assertion says which and what it saw"`
 }
 
@@ -76,6 +80,7 @@ type TargetUpdate struct {
 	MaxRetries             *int               `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 	AllowInsecureRedirects *bool              `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http"`
 	Assertions             *[]Assertion       `json:"assertions,omitempty" maxItems:"20" doc:"Replaces the success checks ([] or null: none)"`
+	SigningSecrets         *[]string          `json:"signing_secrets,omitempty" maxItems:"2" doc:"Replaces the signing secrets ([] or null: none). A masked secret as GET shows it keeps that secret, so [\"generate\", \"whsec_********Qk0=\"] adds a new one beside the current one, and [\"whsec_********n8w=\"] later drops the old"`
 }
 
 // newTarget converts a target for a response, the values of its secret
@@ -101,6 +106,7 @@ func newTarget(t *apicron.Target) Target {
 		SecretHeaders:          secret,
 		AllowInsecureRedirects: t.AllowInsecureRedirects,
 		Assertions:             fromAssertions(t.Assertions),
+		SigningSecrets:         maskSigning(t.SigningSecrets),
 		BodyTemplate:           nullString(t.BodyTemplate),
 		TimeoutSeconds:         t.TimeoutSeconds,
 		MaxRetries:             t.MaxRetries,
@@ -533,4 +539,30 @@ func scheduleAssertionsOut(list *[]apicron.Assertion) *[]Assertion {
 	}
 	out := fromAssertions(*list)
 	return &out
+}
+
+func maskSigning(list []string) []string {
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		out = append(out, apicron.MaskSigningSecret(s))
+	}
+	return out
+}
+
+// expandSigning replaces a "generate" in list with a new signing secret,
+// which it returns too ("" when none was asked for).
+func expandSigning(list []string) ([]string, string, error) {
+	out := make([]string, 0, len(list))
+	generated := ""
+	for _, s := range list {
+		if s == apicron.GenerateSigningSecret {
+			if generated != "" {
+				return nil, "", apicron.Invalid("signing_secrets", "asks to generate more than one secret")
+			}
+			generated = apicron.NewSigningSecret()
+			s = generated
+		}
+		out = append(out, s)
+	}
+	return out, generated, nil
 }

@@ -66,6 +66,10 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 	if t.Assertions, err = s.checkAssertions("assertions", b.Assertions); err != nil {
 		return nil, s.apiError(ctx, "create target", err)
 	}
+	var generated string
+	if t.SigningSecrets, generated, err = expandSigning(b.SigningSecrets); err != nil {
+		return nil, s.apiError(ctx, "create target", err)
+	}
 	t.Normalize()
 	if err := t.Validate(); err != nil {
 		return nil, s.apiError(ctx, "create target", err)
@@ -76,7 +80,9 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 	if err := s.store.CreateTarget(ctx, t); err != nil {
 		return nil, s.apiError(ctx, "create target", err)
 	}
-	return &targetOutput{Body: newTarget(t)}, nil
+	out := newTarget(t)
+	out.GeneratedSigningSecret = nullString(generated)
+	return &targetOutput{Body: out}, nil
 }
 
 func (s *Server) getTarget(ctx context.Context, in *idPath) (*targetOutput, error) {
@@ -120,11 +126,21 @@ func (s *Server) updateTarget(ctx context.Context, in *updateTargetInput) (*targ
 		}
 		upd.Assertions = &list
 	}
+	var generated string
+	if in.Body.SigningSecrets != nil {
+		var list []string
+		if list, generated, err = expandSigning(*in.Body.SigningSecrets); err != nil {
+			return nil, s.apiError(ctx, "update target", err)
+		}
+		upd.SigningSecrets = &list
+	}
 	t, err := s.store.UpdateTarget(ctx, in.ID, upd)
 	if err != nil {
 		return nil, s.apiError(ctx, "update target", err)
 	}
-	return &targetOutput{Body: newTarget(t)}, nil
+	out := newTarget(t)
+	out.GeneratedSigningSecret = nullString(generated)
+	return &targetOutput{Body: out}, nil
 }
 
 // targetUpdate converts the body of a target update. A null is told from an
@@ -159,6 +175,9 @@ func targetUpdate(b TargetUpdate, raw []byte) (apicron.TargetUpdate, error) {
 	}
 	if nulls["assertions"] {
 		upd.Assertions = &[]apicron.Assertion{} // null: none; a list is vetted by the caller
+	}
+	if nulls["signing_secrets"] {
+		upd.SigningSecrets = &[]string{}
 	}
 	return upd, nil
 }

@@ -59,8 +59,9 @@ type due struct {
 	secret  string // secret header names, JSON
 	timeout sql.NullFloat64
 	retries sql.NullInt64
-	// assertions is the target's, as stored.
+	// assertions is the target's, as stored; signing its signing secrets.
 	assertions string
+	signing    string
 }
 
 // claimReadSQL reads due schedules with their targets, locked on PostgreSQL.
@@ -70,7 +71,7 @@ var claimReadSQL = newLockedBatchSQL(func(n int) string {
 		s.cron_expression, s.timezone, s.run_at, s.start_at, s.end_at, s.max_runs, s.run_count, s.jitter_seconds,
 		s.misfire_grace_seconds, s.pause_reason, s.paused_until, s.overlap_policy, s.max_parallel, s.misfire_policy, s.catch_up_max,
 		s.assertions, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects,
-		t.assertions FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
+		t.assertions, t.signing_secrets FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
 // runningSQL finds which of n schedules have a run in flight.
@@ -90,7 +91,7 @@ func readDue(ctx context.Context, tx *tx, ids []int64) (map[int64]*due, error) {
 		d := &due{}
 		s, err := scanSchedule(rowFunc(func(dest ...any) error {
 			return rows.Scan(append(dest, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries, &d.secret,
-				&d.job.AllowInsecureRedirects, &d.assertions)...)
+				&d.job.AllowInsecureRedirects, &d.assertions, &d.signing)...)
 		}))
 		if err != nil {
 			return nil, err
@@ -346,6 +347,20 @@ func (db *DB) jobOf(d *due) (*apicron.Job, error) {
 	}
 	j.ScheduleID, j.ScheduleName, j.TargetID = d.s.ID, d.s.Name, d.s.TargetID
 	j.Replaceable = d.s.OverlapPolicy == apicron.OverlapReplace
+	j.SigningSecrets = nil
+	if d.signing != "" {
+		if err := json.Unmarshal([]byte(d.signing), &j.SigningSecrets); err != nil {
+			return nil, fmt.Errorf("decode signing secrets of target %d: %w", d.s.TargetID, err)
+		}
+		if !db.secrets.openSigning(j.SigningSecrets) {
+			j.SigningSecrets = nil
+			msg := "the target's signing secret cannot be decrypted: SECRET_KEY missing or wrong"
+			if j.DecryptError != "" {
+				msg = j.DecryptError + "; " + msg
+			}
+			j.DecryptError = msg
+		}
+	}
 	if d.s.Assertions != nil {
 		j.Assertions = *d.s.Assertions
 	} else if j.Assertions, err = decodeAssertions(d.assertions); err != nil {

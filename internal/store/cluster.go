@@ -48,19 +48,29 @@ type jobJSON struct {
 	Replaceable bool `json:"replaceable,omitempty"`
 	// Assertions are the response's success checks.
 	Assertions []apicron.Assertion `json:"assertions,omitempty"`
+	// SigningSecrets are the target's, in clear only without a key;
+	// SealedSigning holds them encrypted (sealSigning) with one.
+	SigningSecrets []string `json:"signing_secrets,omitempty"`
+	SealedSigning  string   `json:"sealed_signing,omitempty"`
 }
 
 func (db *DB) toJobJSON(j *apicron.Job) (jobJSON, error) {
 	jj := jobJSON{ScheduleName: j.ScheduleName, Method: j.Method, URL: j.URL, Headers: j.Headers,
 		DecryptError: j.DecryptError, BodyTemplate: j.BodyTemplate, TimeoutMs: j.Timeout.Milliseconds(),
 		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline), AllowInsecureRedirects: j.AllowInsecureRedirects,
-		SecretHeaders: j.SecretHeaders, Replaceable: j.Replaceable, Assertions: j.Assertions}
+		SecretHeaders: j.SecretHeaders, Replaceable: j.Replaceable, Assertions: j.Assertions, SigningSecrets: j.SigningSecrets}
 	if db.secrets != nil {
 		sealed, err := db.secrets.sealJobHeaders(j.Headers)
 		if err != nil {
 			return jobJSON{}, fmt.Errorf("encrypt job headers: %w", err)
 		}
 		jj.Headers, jj.SealedHeaders = nil, sealed
+		if len(j.SigningSecrets) > 0 {
+			if jj.SealedSigning, err = db.secrets.sealSigning(j.SigningSecrets); err != nil {
+				return jobJSON{}, fmt.Errorf("encrypt job signing secrets: %w", err)
+			}
+			jj.SigningSecrets = nil
+		}
 	}
 	return jj, nil
 }
@@ -122,6 +132,12 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 			j.Timeout, j.MaxRetries = time.Duration(jj.TimeoutMs)*time.Millisecond, jj.MaxRetries
 			j.AllowInsecureRedirects, j.SecretHeaders, j.Replaceable = jj.AllowInsecureRedirects, jj.SecretHeaders, jj.Replaceable
 			j.Assertions = jj.Assertions
+			if j.SigningSecrets = jj.SigningSecrets; jj.SealedSigning != "" {
+				if err := json.Unmarshal([]byte(jj.SealedSigning), &j.SigningSecrets); err != nil || !db.secrets.openSigning(j.SigningSecrets) {
+					j.SigningSecrets = nil
+					j.DecryptError = "the signing secret cannot be decrypted: SECRET_KEY missing on this node, or not the claiming node's"
+				}
+			}
 			j.RetryDeadline = fromMs(jj.RetryDeadline)
 			jobs = append(jobs, &j)
 		}

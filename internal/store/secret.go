@@ -198,3 +198,59 @@ func (s *sealer) openJobHeaders(sealed string) (map[string]string, error) {
 	}
 	return h, nil
 }
+
+// signingAD binds a sealed signing secret to its use.
+var signingAD = []byte("apicron signing secret")
+
+// openSigning decrypts the sealed signing secrets of list in place and
+// reports whether it could open them all; one it cannot stays as stored.
+func (s *sealer) openSigning(list []string) bool {
+	ok := true
+	for i, v := range list {
+		if !isSealed(v) {
+			continue
+		}
+		plain, err := s.open(v, signingAD)
+		if err != nil {
+			ok = false
+			continue
+		}
+		list[i] = plain
+	}
+	return ok
+}
+
+// sealSigning returns signing secrets as the signing_secrets column holds
+// them: JSON, each value encrypted when the store has a key (a ciphertext it
+// could not open is kept as it is), "" for none.
+func (s *sealer) sealSigning(list []string) (string, error) {
+	if len(list) == 0 {
+		return "", nil
+	}
+	out := make([]string, len(list))
+	for i, v := range list {
+		if s == nil || isSealed(v) {
+			out[i] = v
+			continue
+		}
+		sealed, err := s.seal(v, signingAD)
+		if err != nil {
+			return "", err
+		}
+		out[i] = sealed
+	}
+	raw, err := json.Marshal(out)
+	return string(raw), err
+}
+
+// withoutSealed returns list without the values still encrypted: those a
+// target read without the key that sealed them, which no validation can read.
+func withoutSealed(list []string) []string {
+	var out []string
+	for _, v := range list {
+		if !isSealed(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -458,3 +458,48 @@ func TestStore_SecretValueLikeCiphertext(t *testing.T) {
 		}
 	})
 }
+
+// TestStore_SigningSecretsEncrypted: signing secrets are stored encrypted
+// with a key, read back in clear, kept through an update that sends their
+// masks, and reach the claimed job (and, without the key, fail the run
+// instead of sending it unsigned).
+func TestStore_SigningSecretsEncrypted(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.NewDSN(t, driver)
+		clock := storetest.NewClock(t0)
+		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock, SecretKey: keyA})
+		secret := apicron.NewSigningSecret()
+		tg := &apicron.Target{Name: "t", URL: "https://example.com/", SigningSecrets: []string{secret}}
+		if err := db.CreateTarget(ctx, tg); err != nil {
+			t.Fatal(err)
+		}
+		raw := rawQuery(t, driver, dsn, fmt.Sprintf("SELECT signing_secrets FROM targets WHERE id = %d", tg.ID))
+		if strings.Contains(raw, secret[6:]) || strings.Count(raw, `"enc:v1:`) != 1 {
+			t.Fatalf("stored signing secrets %s: want one, encrypted", raw)
+		}
+		next := apicron.NewSigningSecret()
+		up, err := db.UpdateTarget(ctx, tg.ID, apicron.TargetUpdate{SigningSecrets: &[]string{next, apicron.MaskSigningSecret(secret)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(up.SigningSecrets) != 2 || up.SigningSecrets[0] != next || up.SigningSecrets[1] != secret {
+			t.Fatalf("after a rotation's first step: %d secrets, want the new and the kept one", len(up.SigningSecrets))
+		}
+		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 10})
+		res := mustClaim(t, db, t0, s.ID)
+		if res.Job == nil || len(res.Job.SigningSecrets) != 2 || res.Job.SigningSecrets[1] != secret || res.Job.DecryptError != "" {
+			t.Fatalf("claimed job: %+v", res.Job)
+		}
+		if err := db.Finish(ctx, []apicron.RunResult{{RunID: res.Job.RunID, ScheduleID: s.ID, Outcome: apicron.Outcome{Status: apicron.Success}}}); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+
+		db = storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock}) // the key is gone
+		res = mustClaim(t, db, t0.Add(10*time.Second), s.ID)
+		if res.Job == nil || len(res.Job.SigningSecrets) != 0 || !strings.Contains(res.Job.DecryptError, "signing secret") {
+			t.Fatalf("claimed without the key: %+v, want no secrets and a decrypt error", res.Job)
+		}
+	})
+}

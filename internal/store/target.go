@@ -11,7 +11,7 @@ import (
 	"github.com/apicron/apicron"
 )
 
-const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at, assertions"
+const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets"
 
 // CreateTarget implements apicron.Store.
 func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
@@ -24,12 +24,16 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 		if err != nil {
 			return err
 		}
+		signing, err := db.secrets.sealSigning(t.SigningSecrets)
+		if err != nil {
+			return fmt.Errorf("encrypt signing secrets: %w", err)
+		}
 		t.CreatedAt, t.UpdatedAt = tx.now, tx.now
 		err = tx.queryRow(ctx, `INSERT INTO targets (name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers,
-			allow_insecure_redirects, created_at, updated_at, assertions)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
-			secret, t.AllowInsecureRedirects, ms(tx.now), ms(tx.now), encodeAssertions(t.Assertions)).Scan(&t.ID)
+			secret, t.AllowInsecureRedirects, ms(tx.now), ms(tx.now), encodeAssertions(t.Assertions), signing).Scan(&t.ID)
 		if err != nil {
 			return fmt.Errorf("insert target: %w", err)
 		}
@@ -92,7 +96,9 @@ func (db *DB) scanTarget(row scanner) (*apicron.Target, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return t, db.secrets.openHeaders(t), nil
+	failed := db.secrets.openHeaders(t)
+	db.secrets.openSigning(t.SigningSecrets) // one it cannot open stays sealed: masked, kept, never sent
+	return t, failed, nil
 }
 
 func scanTargetRow(row scanner) (*apicron.Target, error) {
@@ -102,11 +108,16 @@ func scanTargetRow(row scanner) (*apicron.Target, error) {
 		timeout              sql.NullFloat64
 		retries              sql.NullInt64
 		createdAt, updatedAt int64
-		assertions           string
+		assertions, signing  string
 	)
 	if err := row.Scan(&t.ID, &t.Name, &t.URL, &t.Method, &headers, &t.BodyTemplate, &timeout, &retries, &secret,
-		&t.AllowInsecureRedirects, &createdAt, &updatedAt, &assertions); err != nil {
+		&t.AllowInsecureRedirects, &createdAt, &updatedAt, &assertions, &signing); err != nil {
 		return nil, err
+	}
+	if signing != "" {
+		if err := json.Unmarshal([]byte(signing), &t.SigningSecrets); err != nil {
+			return nil, fmt.Errorf("decode signing secrets of target %d: %w", t.ID, err)
+		}
 	}
 	var err error
 	if t.Assertions, err = decodeAssertions(assertions); err != nil {
@@ -166,7 +177,9 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		}
 		upd.Apply(t)
 		t.Normalize()
-		if err := t.Validate(); err != nil {
+		check := *t
+		check.SigningSecrets = withoutSealed(t.SigningSecrets) // kept ciphertexts: the key that reads them validated them
+		if err := check.Validate(); err != nil {
 			return err
 		}
 		kept := keptCiphertexts(t, upd, stored)
@@ -182,11 +195,16 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		if err != nil {
 			return err
 		}
+		signing, err := db.secrets.sealSigning(t.SigningSecrets)
+		if err != nil {
+			return fmt.Errorf("encrypt signing secrets: %w", err)
+		}
 		t.UpdatedAt = tx.now
 		_, err = tx.exec(ctx, `UPDATE targets SET name = ?, url = ?, method = ?, headers = ?, body_template = ?,
-			timeout_seconds = ?, max_retries = ?, secret_headers = ?, allow_insecure_redirects = ?, updated_at = ?, assertions = ? WHERE id = ?`,
+			timeout_seconds = ?, max_retries = ?, secret_headers = ?, allow_insecure_redirects = ?, updated_at = ?, assertions = ?,
+			signing_secrets = ? WHERE id = ?`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
-			secret, t.AllowInsecureRedirects, ms(tx.now), encodeAssertions(t.Assertions), id)
+			secret, t.AllowInsecureRedirects, ms(tx.now), encodeAssertions(t.Assertions), signing, id)
 		return err
 	})
 	if err != nil {
