@@ -179,9 +179,13 @@ type Job struct {
 	Assertions []Assertion
 	// SigningSecrets are the target's: each request is signed with each.
 	SigningSecrets []string
-	Method         string
-	URL            string // template
-	Headers        map[string]string
+	// RetryOn is the target's retry classes (nil: DefaultRetryOn);
+	// BackoffBase and BackoffCap its backoff (zero: the executor's defaults).
+	RetryOn                 []string
+	BackoffBase, BackoffCap time.Duration
+	Method                  string
+	URL                     string // template
+	Headers                 map[string]string
 	// SecretHeaders is the target's: the headers, besides
 	// DefaultSecretHeaders, whose values are secret (IsSecretHeader). The
 	// executor quotes nothing of their templates in a run or a log.

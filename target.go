@@ -59,8 +59,14 @@ type Target struct {
 	// SigningSecrets sign every request by the Standard Webhooks scheme
 	// (SignWebhook): write-only, encrypted at rest like secret headers.
 	SigningSecrets []string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// RetryOn lists the retry classes a failed attempt is retried for
+	// (nil: DefaultRetryOn); RetryBackoffMs and RetryMaxBackoffMs are the
+	// backoff's first step and cap (nil: the defaults).
+	RetryOn           []string
+	RetryBackoffMs    *int
+	RetryMaxBackoffMs *int
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // TargetUpdate holds the fields of a partial update; nil leaves a field as it is.
@@ -79,6 +85,10 @@ type TargetUpdate struct {
 	// SigningSecrets replaces the signing secrets; an entry equal to
 	// MaskSigningSecret of a current one keeps that one.
 	SigningSecrets *[]string
+	// RetryOn: a nil *[]string returns to the default classes.
+	RetryOn           **[]string
+	RetryBackoffMs    **int
+	RetryMaxBackoffMs **int
 }
 
 // Apply copies the set fields of u onto t. A header value equal to
@@ -87,6 +97,18 @@ type TargetUpdate struct {
 func (u TargetUpdate) Apply(t *Target) {
 	if u.Assertions != nil {
 		t.Assertions = *u.Assertions
+	}
+	if u.RetryOn != nil {
+		t.RetryOn = nil
+		if *u.RetryOn != nil {
+			t.RetryOn = **u.RetryOn
+		}
+	}
+	if u.RetryBackoffMs != nil {
+		t.RetryBackoffMs = *u.RetryBackoffMs
+	}
+	if u.RetryMaxBackoffMs != nil {
+		t.RetryMaxBackoffMs = *u.RetryMaxBackoffMs
 	}
 	if u.SigningSecrets != nil {
 		next := make([]string, 0, len(*u.SigningSecrets))
@@ -214,6 +236,9 @@ func (t *Target) Validate() error {
 		return err
 	}
 	if err := ValidateSigningSecrets(t.SigningSecrets); err != nil {
+		return err
+	}
+	if err := t.validateRetry(); err != nil {
 		return err
 	}
 	if err := validateMethod(t.Method); err != nil {

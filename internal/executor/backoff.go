@@ -18,12 +18,24 @@ const (
 // later in [15s, 30s]. A target's Retry-After, retryAfter, is a minimum:
 // the result is never less.
 func Backoff(attempt int, retryAfter time.Duration, rnd float64) time.Duration {
-	step := BackoffCap
+	return BackoffWith(BackoffBase, BackoffCap, attempt, retryAfter, rnd)
+}
+
+// BackoffWith is Backoff with a target's first step (base) and cap; zero
+// takes BackoffBase and BackoffCap.
+func BackoffWith(base, most time.Duration, attempt int, retryAfter time.Duration, rnd float64) time.Duration {
+	if base <= 0 {
+		base = BackoffBase
+	}
+	if most <= 0 {
+		most = BackoffCap
+	}
+	step := most
 	if attempt < 1 {
 		attempt = 1
 	}
 	if attempt <= 32 {
-		if d := BackoffBase << (attempt - 1); d > 0 && d < step {
+		if d := base << (attempt - 1); d > 0 && d < step {
 			step = d
 		}
 	}

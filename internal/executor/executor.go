@@ -46,6 +46,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -312,13 +313,13 @@ func (e *Executor) Execute(ctx context.Context, job *apicron.Job) apicron.RunRes
 
 // retryWait decides whether another attempt follows o, and after how long.
 func (e *Executor) retryWait(ctx context.Context, p *plan, o *outcome) (time.Duration, bool) {
-	if o.Number > p.retries || ctx.Err() != nil || !retryable(o) {
+	if o.Number > p.retries || ctx.Err() != nil || !retryable(o, p.job.RetryOn) {
 		return 0, false
 	}
 	if o.hasRetryAfter && o.retryAfter > MaxRetryAfter {
 		return 0, false
 	}
-	d := Backoff(o.Number, o.retryAfter, e.rand())
+	d := BackoffWith(p.job.BackoffBase, p.job.BackoffCap, o.Number, o.retryAfter, e.rand())
 	if dl := p.job.RetryDeadline; !dl.IsZero() && !e.now().Add(d).Before(dl) {
 		return 0, false
 	}
@@ -329,21 +330,12 @@ func (e *Executor) retryWait(ctx context.Context, p *plan, o *outcome) (time.Dur
 // timeouts, connection and DNS errors, 5xx and 429. A TLS certificate
 // problem, another 4xx, a template, a redirect loop, a refused redirect or
 // an address the outbound policy blocks will not fix itself.
-func retryable(o *outcome) bool {
-	switch o.Status {
-	case apicron.Timeout, apicron.DNSError:
-		return true
-	case apicron.ConnectionError:
-		return o.ErrorType != apicron.ErrTLS
-	case apicron.Failed:
-		switch o.ErrorType {
-		case apicron.ErrHTTP5xx:
-			return true
-		case apicron.ErrHTTP4xx:
-			return o.StatusCode != nil && *o.StatusCode == http.StatusTooManyRequests
-		}
-	}
-	return false
+//
+// That is apicron.DefaultRetryOn; a target's retry_on (on) lists its own
+// classes (apicron.RetryClass).
+func retryable(o *outcome, on []string) bool {
+	c := apicron.RetryClass(&o.Outcome)
+	return c != "" && slices.Contains(apicron.RetryOnOf(on), c)
 }
 
 func (e *Executor) logAttempt(ctx context.Context, job *apicron.Job, o *outcome) {

@@ -659,3 +659,44 @@ func TestTargets_SigningSecrets(t *testing.T) {
 		}
 	})
 }
+
+func TestTargets_RetryPolicy(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		type tgt struct {
+			ID                int64    `json:"id"`
+			RetryOn           []string `json:"retry_on"`
+			RetryBackoffMs    int      `json:"retry_backoff_ms"`
+			RetryMaxBackoffMs int      `json:"retry_max_backoff_ms"`
+		}
+		var d tgt
+		e.expect(t, http.MethodGet, fmt.Sprintf("/targets/%d", mustCreateTarget(t, e, "").ID), nil, http.StatusOK, &d)
+		if strings.Join(d.RetryOn, ",") != "timeout,connection,dns,http_5xx,http_429" || d.RetryBackoffMs != 500 || d.RetryMaxBackoffMs != 30000 {
+			t.Errorf("defaults %+v", d)
+		}
+		var c tgt
+		e.expect(t, http.MethodPost, "/targets", `{"name": "r", "url": "https://example.com/", "retry_on": ["http_4xx", "assertion"],
+			"retry_backoff_ms": 100, "retry_max_backoff_ms": 1000}`, http.StatusCreated, &c)
+		if strings.Join(c.RetryOn, ",") != "http_4xx,assertion" || c.RetryBackoffMs != 100 || c.RetryMaxBackoffMs != 1000 {
+			t.Errorf("created %+v", c)
+		}
+		for _, bad := range []struct{ body, loc string }{
+			{`{"retry_on": ["always"]}`, "body.retry_on"},
+			{`{"retry_on": ["dns", "dns"]}`, "body.retry_on"},
+			{`{"retry_max_backoff_ms": 50}`, "body.retry_max_backoff_ms"},
+			{`{"retry_backoff_ms": 5}`, "body.retry_backoff_ms"},
+		} {
+			e.expectProblem(t, http.MethodPatch, fmt.Sprintf("/targets/%d", c.ID), bad.body, http.StatusUnprocessableEntity, bad.loc)
+		}
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", c.ID), `{"retry_on": [], "retry_backoff_ms": null, "retry_max_backoff_ms": null}`,
+			http.StatusOK, &c)
+		if len(c.RetryOn) != 0 || c.RetryBackoffMs != 500 || c.RetryMaxBackoffMs != 30000 {
+			t.Errorf("after [] and nulls %+v, want nothing retried and the default backoff", c)
+		}
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", c.ID), `{"retry_on": null}`, http.StatusOK, &c)
+		if len(c.RetryOn) != 5 {
+			t.Errorf("after null %v, want the defaults", c.RetryOn)
+		}
+	})
+}

@@ -42,6 +42,9 @@ type Target struct {
 	AllowInsecureRedirects bool        `json:"allow_insecure_redirects" doc:"Whether a request sent over https may follow a redirect to http; when false such a run fails with error_type insecure_redirect"`
 	Assertions             []Assertion `json:"assertions" nullable:"false" doc:"The target's success checks; empty: 2xx succeeds"`
 	SigningSecrets         []string    `json:"signing_secrets" nullable:"false" example:"[\"whsec_********Qk0=\"]" doc:"Its Standard Webhooks signing secrets, masked (write-only): the last four characters tell them apart"`
+	RetryOn                []string    `json:"retry_on" nullable:"false" example:"[\"timeout\", \"connection\", \"dns\", \"http_5xx\", \"http_429\"]" doc:"The failures a retry follows (max_retries allowing), the target's or the default ones"`
+	RetryBackoffMs         int         `json:"retry_backoff_ms" doc:"The first backoff step: the wait after attempt n is in [s/2, s], s = min(retry_backoff_ms * 2^(n-1), retry_max_backoff_ms), and never less than a Retry-After (up to 5 minutes)"`
+	RetryMaxBackoffMs      int         `json:"retry_max_backoff_ms" doc:"The backoff's cap"`
 	// GeneratedSigningSecret is set once, in the answer that generated it.
 	GeneratedSigningSecret *string `json:"generated_signing_secret,omitempty" doc:"The secret \"generate\" made, shown this once: keep it where the target verifies signatures"`
 	CreatedAt              string  `json:"created_at" format:"date-time"`
@@ -61,6 +64,9 @@ type TargetCreate struct {
 	MaxRetries     *int              `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 	// AllowInsecureRedirects, absent, is false.
 	AllowInsecureRedirects bool        `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http (default false: such a run fails with error_type insecure_redirect, since what the request carries would travel in clear)"`
+	RetryOn                *[]string   `json:"retry_on,omitempty" nullable:"true" doc:"Which failures are retried: timeout, connection, dns, tls, http_5xx, http_429, http_4xx (other than 429), assertion. Default (absent or null): timeout, connection, dns, http_5xx, http_429; [] retries none"`
+	RetryBackoffMs         *int        `json:"retry_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"The first backoff step in ms (default 500)"`
+	RetryMaxBackoffMs      *int        `json:"retry_max_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"The backoff's cap in ms (default 30000)"`
 	SigningSecrets         []string    `json:"signing_secrets,omitempty" maxItems:"2" example:"[\"generate\"]" doc:"Sign every request by the Standard Webhooks scheme (webhook-id, webhook-timestamp, webhook-signature headers) with each secret: whsec_ and the base64 of a 24 to 64 byte key, or \"generate\" for a new one, shown once in the answer. Two during a key rotation: both signatures are sent"`
 	Assertions             []Assertion `json:"assertions,omitempty" maxItems:"20" doc:"Success checks, all of which must hold (see Assertion); without a status check 2xx succeeds. A failed check makes the run FAILED with error_type assertion (a 4xx or 5xx a status check refuses keeps http_4xx or http_5xx), and the run's failed_assertion says which and what it saw"`
 }
@@ -80,12 +86,16 @@ type TargetUpdate struct {
 	MaxRetries             *int               `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 	AllowInsecureRedirects *bool              `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http"`
 	Assertions             *[]Assertion       `json:"assertions,omitempty" maxItems:"20" doc:"Replaces the success checks ([] or null: none)"`
+	RetryOn                *[]string          `json:"retry_on,omitempty" nullable:"true" doc:"Replaces the retried classes; null returns to the defaults"`
+	RetryBackoffMs         *int               `json:"retry_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"null returns to the default 500"`
+	RetryMaxBackoffMs      *int               `json:"retry_max_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"null returns to the default 30000"`
 	SigningSecrets         *[]string          `json:"signing_secrets,omitempty" maxItems:"2" doc:"Replaces the signing secrets ([] or null: none). A masked secret as GET shows it keeps that secret, so [\"generate\", \"whsec_********Qk0=\"] adds a new one beside the current one, and [\"whsec_********n8w=\"] later drops the old"`
 }
 
 // newTarget converts a target for a response, the values of its secret
 // headers replaced with apicron.MaskedValue: they are write-only.
 func newTarget(t *apicron.Target) Target {
+	base, most := t.Backoff()
 	headers := make(map[string]string, len(t.Headers))
 	for name, v := range t.Headers {
 		if t.IsSecretHeader(name) {
@@ -107,6 +117,9 @@ func newTarget(t *apicron.Target) Target {
 		AllowInsecureRedirects: t.AllowInsecureRedirects,
 		Assertions:             fromAssertions(t.Assertions),
 		SigningSecrets:         maskSigning(t.SigningSecrets),
+		RetryOn:                apicron.RetryOnOf(t.RetryOn),
+		RetryBackoffMs:         int(base.Milliseconds()),
+		RetryMaxBackoffMs:      int(most.Milliseconds()),
 		BodyTemplate:           nullString(t.BodyTemplate),
 		TimeoutSeconds:         t.TimeoutSeconds,
 		MaxRetries:             t.MaxRetries,

@@ -55,6 +55,11 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 		SecretHeaders:  b.SecretHeaders,
 
 		AllowInsecureRedirects: b.AllowInsecureRedirects,
+		RetryBackoffMs:         b.RetryBackoffMs,
+		RetryMaxBackoffMs:      b.RetryMaxBackoffMs,
+	}
+	if b.RetryOn != nil {
+		t.RetryOn = append([]string{}, *b.RetryOn...)
 	}
 	if b.Method != nil {
 		t.Method = *b.Method
@@ -178,6 +183,20 @@ func targetUpdate(b TargetUpdate, raw []byte) (apicron.TargetUpdate, error) {
 	}
 	if nulls["signing_secrets"] {
 		upd.SigningSecrets = &[]string{}
+	}
+	if b.RetryOn != nil || nulls["retry_on"] {
+		var on *[]string // null: back to the defaults
+		if b.RetryOn != nil {
+			list := append([]string{}, *b.RetryOn...)
+			on = &list
+		}
+		upd.RetryOn = &on
+	}
+	if b.RetryBackoffMs != nil || nulls["retry_backoff_ms"] {
+		upd.RetryBackoffMs = &b.RetryBackoffMs
+	}
+	if b.RetryMaxBackoffMs != nil || nulls["retry_max_backoff_ms"] {
+		upd.RetryMaxBackoffMs = &b.RetryMaxBackoffMs
 	}
 	return upd, nil
 }

@@ -62,6 +62,9 @@ type due struct {
 	// assertions is the target's, as stored; signing its signing secrets.
 	assertions string
 	signing    string
+	// retryOn, backoff and backoffCap are the target's retry policy, as stored.
+	retryOn             sql.NullString
+	backoff, backoffCap sql.NullInt64
 }
 
 // claimReadSQL reads due schedules with their targets, locked on PostgreSQL.
@@ -71,7 +74,7 @@ var claimReadSQL = newLockedBatchSQL(func(n int) string {
 		s.cron_expression, s.timezone, s.run_at, s.start_at, s.end_at, s.max_runs, s.run_count, s.jitter_seconds,
 		s.misfire_grace_seconds, s.pause_reason, s.paused_until, s.overlap_policy, s.max_parallel, s.misfire_policy, s.catch_up_max,
 		s.assertions, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects,
-		t.assertions, t.signing_secrets FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
+		t.assertions, t.signing_secrets, t.retry_on, t.retry_backoff_ms, t.retry_max_backoff_ms FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
 // runningSQL finds which of n schedules have a run in flight.
@@ -91,7 +94,7 @@ func readDue(ctx context.Context, tx *tx, ids []int64) (map[int64]*due, error) {
 		d := &due{}
 		s, err := scanSchedule(rowFunc(func(dest ...any) error {
 			return rows.Scan(append(dest, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries, &d.secret,
-				&d.job.AllowInsecureRedirects, &d.assertions, &d.signing)...)
+				&d.job.AllowInsecureRedirects, &d.assertions, &d.signing, &d.retryOn, &d.backoff, &d.backoffCap)...)
 		}))
 		if err != nil {
 			return nil, err
@@ -325,6 +328,14 @@ func insertMisses(ctx context.Context, tx *tx, misses []pendingMiss) error {
 	})
 }
 
+// msDuration is a nullable millisecond count as a duration (zero: NULL).
+func msDuration(v sql.NullInt64) time.Duration {
+	if !v.Valid {
+		return 0
+	}
+	return time.Duration(v.Int64) * time.Millisecond
+}
+
 // stopSchedule saves a schedule the claim stopped, with its event.
 func stopSchedule(ctx context.Context, tx *tx, s *apicron.Schedule, missed int64) error {
 	detail := map[string]any{"reason": s.StoppedReason, "run_count": s.RunCount}
@@ -347,6 +358,10 @@ func (db *DB) jobOf(d *due) (*apicron.Job, error) {
 	}
 	j.ScheduleID, j.ScheduleName, j.TargetID = d.s.ID, d.s.Name, d.s.TargetID
 	j.Replaceable = d.s.OverlapPolicy == apicron.OverlapReplace
+	if j.RetryOn, err = decodeRetryOn(d.retryOn); err != nil {
+		return nil, fmt.Errorf("decode retry_on of target %d: %w", d.s.TargetID, err)
+	}
+	j.BackoffBase, j.BackoffCap = msDuration(d.backoff), msDuration(d.backoffCap)
 	j.SigningSecrets = nil
 	if d.signing != "" {
 		if err := json.Unmarshal([]byte(d.signing), &j.SigningSecrets); err != nil {

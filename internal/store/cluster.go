@@ -52,13 +52,18 @@ type jobJSON struct {
 	// SealedSigning holds them encrypted (sealSigning) with one.
 	SigningSecrets []string `json:"signing_secrets,omitempty"`
 	SealedSigning  string   `json:"sealed_signing,omitempty"`
+	// RetryOn (absent: the defaults) and the backoff are the target's retry policy.
+	RetryOn       []string `json:"retry_on"` // null: the defaults; [] retries nothing
+	BackoffBaseMs int64    `json:"backoff_base_ms,omitempty"`
+	BackoffCapMs  int64    `json:"backoff_cap_ms,omitempty"`
 }
 
 func (db *DB) toJobJSON(j *apicron.Job) (jobJSON, error) {
 	jj := jobJSON{ScheduleName: j.ScheduleName, Method: j.Method, URL: j.URL, Headers: j.Headers,
 		DecryptError: j.DecryptError, BodyTemplate: j.BodyTemplate, TimeoutMs: j.Timeout.Milliseconds(),
 		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline), AllowInsecureRedirects: j.AllowInsecureRedirects,
-		SecretHeaders: j.SecretHeaders, Replaceable: j.Replaceable, Assertions: j.Assertions, SigningSecrets: j.SigningSecrets}
+		SecretHeaders: j.SecretHeaders, Replaceable: j.Replaceable, Assertions: j.Assertions, SigningSecrets: j.SigningSecrets,
+		RetryOn: j.RetryOn, BackoffBaseMs: j.BackoffBase.Milliseconds(), BackoffCapMs: j.BackoffCap.Milliseconds()}
 	if db.secrets != nil {
 		sealed, err := db.secrets.sealJobHeaders(j.Headers)
 		if err != nil {
@@ -131,7 +136,8 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 			j.Headers, j.DecryptError = db.jobHeaders(&jj)
 			j.Timeout, j.MaxRetries = time.Duration(jj.TimeoutMs)*time.Millisecond, jj.MaxRetries
 			j.AllowInsecureRedirects, j.SecretHeaders, j.Replaceable = jj.AllowInsecureRedirects, jj.SecretHeaders, jj.Replaceable
-			j.Assertions = jj.Assertions
+			j.Assertions, j.RetryOn = jj.Assertions, jj.RetryOn
+			j.BackoffBase, j.BackoffCap = time.Duration(jj.BackoffBaseMs)*time.Millisecond, time.Duration(jj.BackoffCapMs)*time.Millisecond
 			if j.SigningSecrets = jj.SigningSecrets; jj.SealedSigning != "" {
 				if err := json.Unmarshal([]byte(jj.SealedSigning), &j.SigningSecrets); err != nil || !db.secrets.openSigning(j.SigningSecrets) {
 					j.SigningSecrets = nil

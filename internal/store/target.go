@@ -11,7 +11,7 @@ import (
 	"github.com/apicron/apicron"
 )
 
-const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets"
+const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms"
 
 // CreateTarget implements apicron.Store.
 func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
@@ -30,10 +30,11 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 		}
 		t.CreatedAt, t.UpdatedAt = tx.now, tx.now
 		err = tx.queryRow(ctx, `INSERT INTO targets (name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers,
-			allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
-			secret, t.AllowInsecureRedirects, ms(tx.now), ms(tx.now), encodeAssertions(t.Assertions), signing).Scan(&t.ID)
+			secret, t.AllowInsecureRedirects, ms(tx.now), ms(tx.now), encodeAssertions(t.Assertions), signing,
+			encodeRetryOn(t.RetryOn), nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs)).Scan(&t.ID)
 		if err != nil {
 			return fmt.Errorf("insert target: %w", err)
 		}
@@ -109,17 +110,23 @@ func scanTargetRow(row scanner) (*apicron.Target, error) {
 		retries              sql.NullInt64
 		createdAt, updatedAt int64
 		assertions, signing  string
+		retryOn              sql.NullString
+		backoff, backoffCap  sql.NullInt64
 	)
 	if err := row.Scan(&t.ID, &t.Name, &t.URL, &t.Method, &headers, &t.BodyTemplate, &timeout, &retries, &secret,
-		&t.AllowInsecureRedirects, &createdAt, &updatedAt, &assertions, &signing); err != nil {
+		&t.AllowInsecureRedirects, &createdAt, &updatedAt, &assertions, &signing, &retryOn, &backoff, &backoffCap); err != nil {
 		return nil, err
 	}
+	var err error
+	if t.RetryOn, err = decodeRetryOn(retryOn); err != nil {
+		return nil, fmt.Errorf("decode retry_on of target %d: %w", t.ID, err)
+	}
+	t.RetryBackoffMs, t.RetryMaxBackoffMs = intPtr(backoff), intPtr(backoffCap)
 	if signing != "" {
 		if err := json.Unmarshal([]byte(signing), &t.SigningSecrets); err != nil {
 			return nil, fmt.Errorf("decode signing secrets of target %d: %w", t.ID, err)
 		}
 	}
-	var err error
 	if t.Assertions, err = decodeAssertions(assertions); err != nil {
 		return nil, fmt.Errorf("decode assertions of target %d: %w", t.ID, err)
 	}
@@ -202,9 +209,10 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		t.UpdatedAt = tx.now
 		_, err = tx.exec(ctx, `UPDATE targets SET name = ?, url = ?, method = ?, headers = ?, body_template = ?,
 			timeout_seconds = ?, max_retries = ?, secret_headers = ?, allow_insecure_redirects = ?, updated_at = ?, assertions = ?,
-			signing_secrets = ? WHERE id = ?`,
+			signing_secrets = ?, retry_on = ?, retry_backoff_ms = ?, retry_max_backoff_ms = ? WHERE id = ?`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
-			secret, t.AllowInsecureRedirects, ms(tx.now), encodeAssertions(t.Assertions), signing, id)
+			secret, t.AllowInsecureRedirects, ms(tx.now), encodeAssertions(t.Assertions), signing, encodeRetryOn(t.RetryOn),
+			nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs), id)
 		return err
 	})
 	if err != nil {
@@ -270,5 +278,23 @@ func decodeAssertions(s string) ([]apicron.Assertion, error) {
 	}
 	var list []apicron.Assertion
 	err := json.Unmarshal([]byte(s), &list)
+	return list, err
+}
+
+// encodeRetryOn is retry_on as its column holds it: NULL for the defaults.
+func encodeRetryOn(list []string) sql.NullString {
+	if list == nil {
+		return sql.NullString{}
+	}
+	b, _ := json.Marshal(list) // strings: cannot fail
+	return sql.NullString{String: string(b), Valid: true}
+}
+
+func decodeRetryOn(s sql.NullString) ([]string, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	list := []string{}
+	err := json.Unmarshal([]byte(s.String), &list)
 	return list, err
 }
