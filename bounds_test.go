@@ -91,8 +91,8 @@ func TestSchedule_OncePlan(t *testing.T) {
 	// Paused past its run_at and resumed: not owed, it stops.
 	s.Pause(now)
 	s.Resume(at.Add(time.Minute))
-	if s.Status != Stopped || s.StoppedReason != StoppedRanOnce {
-		t.Errorf("resumed after run_at: %s (%s), want STOPPED", s.Status, s.StoppedReason)
+	if s.Status != Stopped || s.StoppedReason != StoppedOnceMissed {
+		t.Errorf("resumed after run_at: %s (%s), want STOPPED once_missed: it never ran", s.Status, s.StoppedReason)
 	}
 }
 
@@ -206,5 +206,47 @@ func TestSchedule_WindowPausedBeforeStart(t *testing.T) {
 	w.Resume(now.Add(2 * time.Minute))
 	if !w.NextRunAt.Equal(start) || !w.EndsAt.Equal(start.Add(10*time.Minute)) {
 		t.Errorf("resumed: next %s ends %s, want %s and 10 minutes later", w.NextRunAt, w.EndsAt, start)
+	}
+}
+
+// A window that has not opened opens at its new start_at, whole; one with
+// its max_runs lowered while paused stops when resumed.
+func TestSchedule_EditsBeforeStartAndWhilePaused(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	start, later := now.Add(100*time.Second), now.Add(200*time.Second)
+	d := 50
+	w := Schedule{Type: Window, IntervalSeconds: 10, DurationSeconds: &d, StartAt: &start}
+	w.Activate(now)
+	lp := &later
+	ScheduleUpdate{StartAt: &lp}.Apply(&w, now.Add(time.Second))
+	if !w.NextRunAt.Equal(later) || !w.EndsAt.Equal(later.Add(50*time.Second)) || w.Status != Active {
+		t.Errorf("start_at moved later: next %s ends %s (%s), want %s and 50 s after", w.NextRunAt, w.EndsAt, w.Status, later)
+	}
+	m := Schedule{Type: Interval, IntervalSeconds: 10, RunCount: 3}
+	m.Activate(now)
+	m.Pause(now)
+	mp := new(3)
+	ScheduleUpdate{MaxRuns: &mp}.Apply(&m, now)
+	m.Resume(now.Add(time.Minute))
+	if m.Status != Stopped || m.StoppedReason != StoppedMaxRuns {
+		t.Errorf("max_runs lowered while paused: resumed %s (%s), want STOPPED max_runs_reached", m.Status, m.StoppedReason)
+	}
+}
+
+// catch_up with a grace shorter than the jitter still runs the occurrences
+// that are on time once their jitter is counted.
+func TestSchedule_CatchUpWithJitter(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for id := int64(1); id <= 20; id++ {
+		s := &Schedule{ID: id, Type: Interval, IntervalSeconds: 10, JitterSeconds: 5, MisfirePolicy: MisfireCatchUp, MisfireGraceSeconds: new(1)}
+		s.Activate(t0)
+		fire := s.FireAt(t0)
+		now := fire.Add(-5 * time.Millisecond) // claimed just ahead of its jittered time
+		c := s.Plan(now, now.Add(50*time.Millisecond))
+		if !c.Fire || !c.ScheduledAt.Equal(t0) || c.Missed != 0 {
+			t.Errorf("schedule %d (jitter %s): %+v, want the on-time occurrence fired", id, fire.Sub(t0), c)
+		}
 	}
 }

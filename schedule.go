@@ -51,6 +51,10 @@ const StoppedRanOnce = "ran_once"
 // occurrence found a run of it in flight (a manual one) and was skipped.
 const StoppedOnceSkipped = "once_skipped_overlap"
 
+// StoppedOnceMissed is the stopped reason of a ONCE schedule whose run_at
+// passed without a run: while it was paused, or later than its grace.
+const StoppedOnceMissed = "once_missed"
+
 // StoppedMaxRuns is the stopped reason of a schedule that fired max_runs times.
 const StoppedMaxRuns = "max_runs_reached"
 
@@ -418,6 +422,10 @@ func (s *Schedule) Resume(now time.Time) {
 	s.Status = Active
 	s.StoppedReason = ""
 	s.PauseReason, s.PausedUntil = "", nil
+	if s.MaxRuns != nil && s.RunCount >= int64(*s.MaxRuns) {
+		s.Stop(StoppedMaxRuns) // lowered while paused
+		return
+	}
 	if s.planned() {
 		s.RemainingMs = nil
 		s.planFrom(now)
@@ -475,6 +483,8 @@ func (s *Schedule) planFrom(now time.Time) {
 // exhaustedReason is why a schedule whose timetable has no occurrence left stops.
 func (s *Schedule) exhaustedReason() string {
 	switch {
+	case s.Type == Once && s.RunCount == 0:
+		return StoppedOnceMissed
 	case s.Type == Once:
 		return StoppedRanOnce
 	case s.EndAt != nil:
@@ -673,9 +683,15 @@ func (u ScheduleUpdate) applyBounds(s *Schedule, now time.Time) {
 		s.planFrom(TruncMillis(now))
 		return
 	}
+	if !s.planned() && u.StartAt != nil && s.AnchorAt.After(TruncMillis(now)) {
+		// A grid (a window) that has not begun begins again at the new
+		// start_at, or now: the window keeps its whole duration.
+		s.Activate(now)
+		return
+	}
 	next := s.Timetable().Next(s.NextRunAt.Add(-time.Nanosecond))
 	if next.IsZero() {
-		if s.EndsAt != nil && s.EndAt == nil {
+		if s.EndsAt != nil && s.EndAt == nil && s.NextRunAt.Equal(*s.EndsAt) {
 			return // a window parked at its end stays there
 		}
 		s.Stop(s.exhaustedReason())
@@ -781,6 +797,9 @@ func (s *Schedule) Plan(now, until time.Time) Claim {
 	next := tt.Next(c.ScheduledAt)
 	if c.Skip {
 		next = tt.Next(now) // the next occurrence not yet due
+		if c.Next != nil {
+			next = *c.Next // catch_up: the next owed one
+		}
 	}
 	if next.IsZero() {
 		if c.Skip {
@@ -789,6 +808,9 @@ func (s *Schedule) Plan(now, until time.Time) Claim {
 		if s.EndsAt == nil || s.EndAt != nil && !s.EndAt.After(*s.EndsAt) {
 			// nothing left at all: fire this one, then stop
 			c.Stop, c.StopReason = true, s.exhaustedReason()
+			if s.Type == Once {
+				c.StopReason = StoppedRanOnce // RunCount counts this run once it is made
+			}
 			return c
 		}
 		next = *s.EndsAt // no occurrence left in the window: park at its end
@@ -811,13 +833,25 @@ func (s *Schedule) Plan(now, until time.Time) Claim {
 func (s *Schedule) planCatchUp(tt Timetable, due, now, until time.Time, grace time.Duration, catchUp int) Claim {
 	first := due
 	var missed int64
-	if grace >= 0 {
-		if cutoff := now.Add(-grace); first.Before(cutoff) {
-			first = tt.Next(cutoff.Add(-time.Nanosecond))
-			missed = tt.Count(due, cutoff)
-			if first.IsZero() || s.FireAt(first).After(until) {
-				return Claim{Skip: true, Missed: missed} // every one due was too late
-			}
+	if cutoff := now.Add(-grace); grace >= 0 && s.FireAt(first).Before(cutoff) {
+		// Late are those sent (jitter included) before the cutoff: every
+		// one whose time is more than the jitter before it, then, one by
+		// one, those its jitter does not carry past it.
+		first = tt.Next(cutoff.Add(-time.Duration(s.JitterSeconds)*time.Second - time.Nanosecond))
+		if first.Before(due) {
+			first = due
+		}
+		for !first.IsZero() && s.FireAt(first).Before(cutoff) {
+			first = tt.Next(first)
+		}
+		if first.IsZero() {
+			missed = tt.Count(due, cutoff.Add(time.Nanosecond))
+			return Claim{Skip: true, Missed: missed}
+		}
+		missed = tt.Count(due, first)
+		if s.FireAt(first).After(until) {
+			// Every one due was too late; the next owed one waits for its time.
+			return Claim{Skip: true, Missed: missed, Next: &first}
 		}
 	}
 	latest := tt.Last(now)

@@ -152,7 +152,7 @@ type Schedule struct {
 	MisfirePolicy    string       `json:"misfire_policy" enum:"coalesce,skip,catch_up"`
 	CatchUpMax       *int         `json:"catch_up_max" doc:"With misfire_policy catch_up: missed occurrences run at most (null: 10)"`
 	Assertions       *[]Assertion `json:"assertions" doc:"The schedule's own success checks, replacing its target's; null: the target's"`
-	StoppedReason    *string      `json:"stopped_reason" doc:"Why a STOPPED schedule stopped: window_elapsed, ran_once, once_skipped_overlap, max_runs_reached, end_at_reached or no_more_occurrences"`
+	StoppedReason    *string      `json:"stopped_reason" doc:"Why a STOPPED schedule stopped: window_elapsed, ran_once, once_missed (its run_at passed without a run), once_skipped_overlap, max_runs_reached, end_at_reached or no_more_occurrences"`
 	PauseReason      *string      `json:"pause_reason" doc:"The reason a PAUSED schedule was given"`
 	PausedUntil      *string      `json:"paused_until" format:"date-time" doc:"When a PAUSED schedule resumes by itself; null: when resumed"`
 	NextRunAt        *string      `json:"next_run_at" format:"date-time" doc:"Next occurrence; null unless ACTIVE"`

@@ -65,23 +65,10 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 		// The schedule is free for its next occurrence once the request is
 		// over, though its result may wait a few milliseconds to be written.
 		defer s.setBusy(job.ScheduleID, -1)
-		if d := job.FireAt().Sub(s.cfg.Clock.Now()); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-s.execCtx.Done():
-				t.Stop()
-				return
-			}
-		}
-		select {
-		case s.sem <- struct{}{}:
-		case <-s.execCtx.Done():
-			return // shutting down: the run is marked INTERRUPTED
-		}
 		ctx := s.execCtx
 		if job.Replaceable {
-			// Its schedule's next occurrence may interrupt it (replace).
+			// Its schedule's next occurrence may interrupt it (replace),
+			// while it waits for its time or a slot too.
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithCancel(ctx)
 			s.busyMu.Lock()
@@ -93,6 +80,20 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 				s.busyMu.Unlock()
 				cancel()
 			}()
+		}
+		if d := job.FireAt().Sub(s.cfg.Clock.Now()); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return // shutting down (INTERRUPTED at the next start) or replaced (INTERRUPTED already)
+			}
+		}
+		select {
+		case s.sem <- struct{}{}:
+		case <-ctx.Done():
+			return // shutting down: the run is marked INTERRUPTED; or replaced
 		}
 		s.running.Add(1)
 		res := s.cfg.Executor.Execute(ctx, job)

@@ -1,6 +1,8 @@
 package scheduler_test
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,4 +154,49 @@ func scheduleMetrics(t *testing.T, db *store.DB, id int64) *apicron.ScheduleMetr
 	}
 	t.Fatalf("no metrics for schedule %d", id)
 	return nil
+}
+
+// recordingGate is a gatedExecutor that also records the runs it executed.
+type recordingGate struct {
+	*gatedExecutor
+	mu  sync.Mutex
+	ran []int64
+}
+
+func (g *recordingGate) Execute(ctx context.Context, job *apicron.Job) apicron.RunResult {
+	g.mu.Lock()
+	g.ran = append(g.ran, job.RunID)
+	g.mu.Unlock()
+	return g.gatedExecutor.Execute(ctx, job)
+}
+
+// TestScheduler_ReplaceWhileWaiting: a replaced run still waiting for a
+// slot (MAX_CONCURRENT_JOBS full) never sends its request.
+func TestScheduler_ReplaceWhileWaiting(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		gate := &recordingGate{gatedExecutor: newGatedExecutor(storetest.NewClock(t0))}
+		h := newHarness(t, driver, gate, 1)
+		hog := h.schedule(&apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 3600})
+		h.step(0)
+		gate.awaitStarted(t, 1) // the one slot is taken
+		rp := h.schedule(&apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 10, OverlapPolicy: apicron.OverlapReplace})
+		h.step(time.Second)      // rp's first run waits for the slot
+		h.step(11 * time.Second) // its next occurrence replaces it
+		h.release(gate.gatedExecutor)
+		runs := h.runs(rp.ID)
+		if len(runs) != 2 || runs[0].Status != apicron.Interrupted || runs[1].Status != apicron.Success {
+			t.Fatalf("replace runs %v %v", len(runs), statuses(runs))
+		}
+		gate.mu.Lock()
+		defer gate.mu.Unlock()
+		for _, id := range gate.ran {
+			if id == runs[0].ID {
+				t.Errorf("the replaced run %d was sent", id)
+			}
+		}
+		if len(h.runs(hog.ID)) != 1 {
+			t.Errorf("hog runs %d", len(h.runs(hog.ID)))
+		}
+	})
 }

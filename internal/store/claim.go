@@ -29,13 +29,17 @@ func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, infl
 	err := db.engineWrite(ctx, func(tx *tx) error {
 		out = make([]apicron.ClaimResult, 0, len(ids))
 		stats := map[int64]*claimStats{}
+		var toReplace []replaced
 		err := forPieces(len(ids), func(lo, hi int) error {
-			res, err := db.claimChunk(ctx, tx, now, until, ids[lo:hi], inflight, stats)
+			res, err := db.claimChunk(ctx, tx, now, until, ids[lo:hi], inflight, stats, &toReplace)
 			out = append(out, res...)
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("claim: %w", err)
+		}
+		if err := interruptReplaced(ctx, tx, now, toReplace); err != nil {
+			return fmt.Errorf("claim: replace runs in flight: %w", err)
 		}
 		if err := applyClaimStats(ctx, tx, stats); err != nil {
 			return err
@@ -108,7 +112,8 @@ func readDue(ctx context.Context, tx *tx, ids []int64) (map[int64]*due, error) {
 // claimChunk claims a piece of a batch (a power of two long). With
 // inflight set, it says how many runs of each schedule are in flight;
 // otherwise the runs table does.
-func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, inflight func(int64) int, stats map[int64]*claimStats) ([]apicron.ClaimResult, error) {
+func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, inflight func(int64) int,
+	stats map[int64]*claimStats, toReplace *[]replaced) ([]apicron.ClaimResult, error) {
 	found, err := readDue(ctx, tx, ids)
 	if err != nil {
 		return nil, err
@@ -132,6 +137,7 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		advance []any // id, next, fired triples
 		fire    []int // indexes into out of the runs to insert
 		misses  []pendingMiss
+		advPos  = map[int]int{}
 	)
 	addStats := func(id, skipped, missed int64) {
 		if skipped == 0 && missed == 0 {
@@ -160,6 +166,12 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 			if err := addEvent(ctx, tx, id, apicron.EventResumed, map[string]any{"automatic": true,
 				"paused_until": timeDetail(&until), "next_run_at": timeDetail(d.s.NextRunAt)}); err != nil {
 				return nil, err
+			}
+			if d.s.Status == apicron.Stopped { // nothing was left to run (ONCE past run_at, end_at, max_runs)
+				if err := addEvent(ctx, tx, id, apicron.EventStopped, map[string]any{"reason": d.s.StoppedReason,
+					"run_count": d.s.RunCount}); err != nil {
+					return nil, err
+				}
 			}
 			if err := saveSchedule(ctx, tx, d.s); err != nil {
 				return nil, err
@@ -197,11 +209,14 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 			continue
 		}
 		if overlaps && policy == apicron.OverlapReplace {
-			ran, err := replaceRunning(ctx, tx, now, id)
+			ran, err := lockRunning(ctx, tx, id)
 			if err != nil {
 				return nil, err
 			}
-			out[i].Interrupted, overlaps = ran, false
+			for _, r := range ran {
+				out[i].Interrupted = append(out[i].Interrupted, r.run)
+			}
+			*toReplace, overlaps = append(*toReplace, ran...), false
 		}
 		if overlaps {
 			switch reason {
@@ -247,6 +262,9 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 			}
 		} else {
 			out[i].Next = fireAt(d.s, plan.Next)
+			if fired == 1 {
+				advPos[i] = len(advance) // its fired flag, undone if the insert is refused
+			}
 			advance = append(advance, id, ms(*plan.Next), fired)
 		}
 		if overlaps {
@@ -275,13 +293,18 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		out[i].Job = j
 		fire = append(fire, i)
 	}
-	if len(advance) > 0 {
-		if err := advanceSchedules(ctx, tx, advance); err != nil {
-			return nil, err
-		}
-	}
 	if len(fire) > 0 {
 		if err := db.insertRuns(ctx, tx, now, out, fire); err != nil {
+			return nil, err
+		}
+		for _, i := range fire {
+			if p, ok := advPos[i]; ok && out[i].Job == nil {
+				advance[p+2] = int64(0) // the occurrence has a run already (a manual one, a backfill): not this schedule's run
+			}
+		}
+	}
+	if len(advance) > 0 {
+		if err := advanceSchedules(ctx, tx, advance); err != nil {
 			return nil, err
 		}
 	}
@@ -419,39 +442,48 @@ const bufferPoll = time.Second
 // occurrence of its schedule (overlap_policy replace).
 const ReplacedReason = "replaced by the schedule's next occurrence (overlap_policy replace)"
 
-// replaceRunning marks schedule id's RUNNING runs INTERRUPTED, counted as
-// finished runs are, and returns their ids, for the engine to cancel their
-// requests (on a shared database, through ChannelCancel to every node).
-func replaceRunning(ctx context.Context, tx *tx, now time.Time, id int64) ([]int64, error) {
+// lockRunning locks schedule id's RUNNING runs and returns them, for a
+// replace: the claim interrupts them all at its end (interruptReplaced),
+// after every run row it locks, so that it takes the counters' rows last, as
+// Finish does, and the two never wait for each other in a cycle.
+func lockRunning(ctx context.Context, tx *tx, id int64) ([]replaced, error) {
 	rows, err := tx.query(ctx, "SELECT id FROM runs WHERE schedule_id = ? AND status = 'RUNNING' ORDER BY id"+tx.d.forUpdate, id)
 	if err != nil {
 		return nil, err
 	}
-	var (
-		ran     []int64
-		results []apicron.RunResult
-	)
+	defer rows.Close()
+	var out []replaced
 	for rows.Next() {
 		var run int64
 		if err := rows.Scan(&run); err != nil {
-			rows.Close()
 			return nil, err
 		}
-		ran = append(ran, run)
-		results = append(results, apicron.RunResult{RunID: run, ScheduleID: id, FinishedAt: now,
+		out = append(out, replaced{run: run, schedule: id})
+	}
+	return out, rows.Err()
+}
+
+// replaced is a run in flight that the next occurrence of its schedule replaces.
+type replaced struct{ run, schedule int64 }
+
+// interruptReplaced marks the runs INTERRUPTED with ReplacedReason, counted
+// as finished runs are, and tells every node to stop their requests
+// (ChannelCancel).
+func interruptReplaced(ctx context.Context, tx *tx, now time.Time, runs []replaced) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	results := make([]apicron.RunResult, 0, len(runs))
+	ids := make([]int64, 0, len(runs))
+	for _, r := range runs {
+		results = append(results, apicron.RunResult{RunID: r.run, ScheduleID: r.schedule, FinishedAt: now,
 			Outcome: apicron.Outcome{Status: apicron.Interrupted, ErrorType: apicron.ErrInterrupted, ErrorMessage: ReplacedReason}})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(ran) == 0 {
-		return nil, nil
+		ids = append(ids, r.run)
 	}
 	if err := finishTx(ctx, tx, results, ""); err != nil {
-		return nil, err
+		return err
 	}
-	return ran, tx.notify(ctx, ChannelCancel, joinIDs(ran))
+	return tx.notify(ctx, ChannelCancel, joinIDs(ids))
 }
 
 func joinIDs(ids []int64) string {

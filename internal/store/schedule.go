@@ -306,6 +306,9 @@ func (db *DB) DeleteSchedule(ctx context.Context, id int64) error {
 		if _, err := tx.exec(ctx, "DELETE FROM schedule_events WHERE schedule_id = ?", id); err != nil {
 			return err
 		}
+		if _, err := tx.exec(ctx, "DELETE FROM misses WHERE schedule_id = ?", id); err != nil {
+			return err
+		}
 		if _, err := tx.exec(ctx, "DELETE FROM schedules WHERE id = ?", id); err != nil {
 			return err
 		}

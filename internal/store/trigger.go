@@ -36,7 +36,10 @@ func (db *DB) TriggerRun(ctx context.Context, id int64, force bool) (*apicron.Jo
 			return apicron.Errorf(apicron.ECONFLICT, "schedule %d is STOPPED (%s) and does not run; POST /targets/%d/test sends its target's request once",
 				id, d.s.StoppedReason, d.s.TargetID)
 		}
-		var replaced []int64
+		var (
+			replacedIDs []int64
+			toReplace   []replaced
+		)
 		if !force {
 			policy, most := d.s.Overlap()
 			var n int
@@ -46,7 +49,13 @@ func (db *DB) TriggerRun(ctx context.Context, id int64, force bool) (*apicron.Jo
 			switch {
 			case n < most:
 			case policy == apicron.OverlapReplace:
-				if replaced, err = replaceRunning(ctx, tx, tx.now, id); err != nil {
+				if toReplace, err = lockRunning(ctx, tx, id); err != nil {
+					return err
+				}
+				for _, r := range toReplace {
+					replacedIDs = append(replacedIDs, r.run)
+				}
+				if err := interruptReplaced(ctx, tx, tx.now, toReplace); err != nil {
 					return err
 				}
 			case policy == apicron.OverlapAllow:
@@ -80,10 +89,10 @@ func (db *DB) TriggerRun(ctx context.Context, id int64, force bool) (*apicron.Jo
 			return apicron.Errorf(apicron.ECONFLICT, "schedule %d has runs at each of the next %d ms; try again", id, manualTries)
 		}
 		job = out[0].Job
-		job.Replaced = replaced
+		job.Replaced = replacedIDs
 		detail := map[string]any{"run_id": job.RunID, "forced": force}
-		if len(replaced) > 0 {
-			detail["replaced_runs"] = replaced
+		if len(replacedIDs) > 0 {
+			detail["replaced_runs"] = replacedIDs
 		}
 		if err := addEvent(ctx, tx, id, apicron.EventTriggered, detail); err != nil {
 			return err
