@@ -85,6 +85,9 @@ type TargetUpdate struct {
 	// SigningSecrets replaces the signing secrets; an entry equal to
 	// MaskSigningSecret of a current one keeps that one.
 	SigningSecrets *[]string
+	// Authorization sets (or, empty, removes) the Authorization header
+	// alone, after Headers: the API's auth field.
+	Authorization *string
 	// RetryOn: a nil *[]string returns to the default classes.
 	RetryOn           **[]string
 	RetryBackoffMs    **int
@@ -157,6 +160,19 @@ func (u TargetUpdate) Apply(t *Target) {
 	}
 	if u.AllowInsecureRedirects != nil {
 		t.AllowInsecureRedirects = *u.AllowInsecureRedirects
+	}
+	if u.Authorization != nil {
+		for k := range t.Headers {
+			if strings.EqualFold(k, "Authorization") {
+				delete(t.Headers, k)
+			}
+		}
+		if *u.Authorization != "" {
+			if t.Headers == nil {
+				t.Headers = map[string]string{}
+			}
+			t.Headers["Authorization"] = *u.Authorization
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/apicron/apicron"
 )
@@ -111,4 +112,45 @@ func (s *Server) checkAssertions(field string, in []Assertion) ([]apicron.Assert
 		}
 	}
 	return list, nil
+}
+
+// TargetAuth is a target's authentication, as the API takes and shows it:
+// sugar over its Authorization header, a secret header.
+type TargetAuth struct {
+	_        struct{} `json:"-" additionalProperties:"false"`
+	Type     string   `json:"type" enum:"basic,bearer,none" example:"basic" doc:"none, in an update, removes the authentication"`
+	Username string   `json:"username,omitempty" example:"reporter" doc:"basic: the user name (no colon)"`
+	Password string   `json:"password,omitempty" example:"s3cret" doc:"basic: the password, write-only (shown as ********)"`
+	Token    string   `json:"token,omitempty" doc:"bearer: the token, write-only (shown as ********)"`
+}
+
+// authHeader converts and checks an auth body into its Authorization value.
+func authHeader(a *TargetAuth, headers map[string]string) (string, error) {
+	for k := range headers {
+		if strings.EqualFold(k, "Authorization") {
+			return "", apicron.Invalid("auth", "and an Authorization header are two ways to say one thing: send one of them")
+		}
+	}
+	if a.Type == "none" {
+		if a.Username != "" || a.Password != "" || a.Token != "" {
+			return "", apicron.Invalid("auth.type", "none takes no username, password or token")
+		}
+		return "", nil // the Authorization header goes
+	}
+	d := apicron.TargetAuth{Type: a.Type, Username: a.Username, Password: a.Password, Token: a.Token}
+	if err := d.Validate(); err != nil {
+		return "", err
+	}
+	return d.Header(), nil
+}
+
+func newTargetAuth(headers map[string]string) *TargetAuth {
+	for k, v := range headers {
+		if strings.EqualFold(k, "Authorization") {
+			if a := apicron.AuthOf(v); a != nil {
+				return &TargetAuth{Type: a.Type, Username: a.Username, Password: a.Password, Token: a.Token}
+			}
+		}
+	}
+	return nil
 }

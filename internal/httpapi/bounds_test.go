@@ -700,3 +700,68 @@ func TestTargets_RetryPolicy(t *testing.T) {
 		}
 	})
 }
+
+// TestTargets_Auth: basic and bearer auth reach a loopback server that
+// checks them; the API shows the scheme and the user, never the secret.
+func TestTargets_Auth(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); ok && u == "reporter" && p == "pa:ss" {
+			return
+		}
+		if r.Header.Get("Authorization") == "Bearer tok-123" {
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		exec := executor.New(executor.Config{Policy: mustPolicy(t, []string{"127.0.0.0/8"}, false)})
+		e := newTestEnv(t, driver, func(c *httpapi.Config) { c.Executor = exec })
+		type tgt struct {
+			ID      int64             `json:"id"`
+			Auth    map[string]string `json:"auth"`
+			Headers map[string]string `json:"headers"`
+		}
+		test := func(id int64) string {
+			var res struct {
+				Status string `json:"status"`
+			}
+			e.expect(t, http.MethodPost, fmt.Sprintf("/targets/%d/test", id), nil, http.StatusOK, &res)
+			return res.Status
+		}
+		var tg tgt
+		r := e.expect(t, http.MethodPost, "/targets", fmt.Sprintf(`{"name": "a", "url": "%s/", "auth": {"type": "basic", "username": "reporter", "password": "pa:ss"}}`, srv.URL),
+			http.StatusCreated, &tg)
+		if tg.Auth["type"] != "basic" || tg.Auth["username"] != "reporter" || tg.Auth["password"] != "********" ||
+			tg.Headers["Authorization"] != "********" || strings.Contains(string(r.body), "pa:ss") {
+			t.Fatalf("created %s", r.body)
+		}
+		if st := test(tg.ID); st != "SUCCESS" {
+			t.Errorf("basic auth: %s", st)
+		}
+		r = e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", tg.ID), `{"auth": {"type": "bearer", "token": "tok-123"}}`, http.StatusOK, &tg)
+		if tg.Auth["type"] != "bearer" || tg.Auth["token"] != "********" || strings.Contains(string(r.body), "tok-123") {
+			t.Fatalf("bearer: %s", r.body)
+		}
+		if st := test(tg.ID); st != "SUCCESS" {
+			t.Errorf("bearer auth: %s", st)
+		}
+		for _, bad := range []struct{ body, loc string }{
+			{`{"auth": {"type": "digest", "token": "x"}}`, "body.auth.type"},
+			{`{"auth": {"type": "basic", "username": "a:b", "password": "x"}}`, "body.auth.username"},
+			{`{"auth": {"type": "bearer"}}`, "body.auth.token"},
+			{`{"auth": {"type": "bearer", "token": "x"}, "headers": {"authorization": "Bearer y"}}`, "body.auth"},
+		} {
+			e.expectProblem(t, http.MethodPatch, fmt.Sprintf("/targets/%d", tg.ID), bad.body, http.StatusUnprocessableEntity, bad.loc)
+		}
+		var none tgt
+		e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", tg.ID), `{"auth": {"type": "none"}}`, http.StatusOK, &none)
+		if none.Auth != nil || none.Headers["Authorization"] != "" {
+			t.Errorf("after none: auth %v headers %v", none.Auth, none.Headers)
+		}
+		if st := test(tg.ID); st != "FAILED" {
+			t.Errorf("without auth: %s, want FAILED (401)", st)
+		}
+	})
+}

@@ -41,6 +41,7 @@ type Target struct {
 	// AllowInsecureRedirects is Target.AllowInsecureRedirects.
 	AllowInsecureRedirects bool        `json:"allow_insecure_redirects" doc:"Whether a request sent over https may follow a redirect to http; when false such a run fails with error_type insecure_redirect"`
 	Assertions             []Assertion `json:"assertions" nullable:"false" doc:"The target's success checks; empty: 2xx succeeds"`
+	Auth                   *TargetAuth `json:"auth" doc:"Basic or bearer authentication, read from its Authorization header, secrets masked; null for none (or another scheme in the header)"`
 	SigningSecrets         []string    `json:"signing_secrets" nullable:"false" example:"[\"whsec_********Qk0=\"]" doc:"Its Standard Webhooks signing secrets, masked (write-only): the last four characters tell them apart"`
 	RetryOn                []string    `json:"retry_on" nullable:"false" example:"[\"timeout\", \"connection\", \"dns\", \"http_5xx\", \"http_429\"]" doc:"The failures a retry follows (max_retries allowing), the target's or the default ones"`
 	RetryBackoffMs         int         `json:"retry_backoff_ms" doc:"The first backoff step: the wait after attempt n is in [s/2, s], s = min(retry_backoff_ms * 2^(n-1), retry_max_backoff_ms), and never less than a Retry-After (up to 5 minutes)"`
@@ -64,6 +65,7 @@ type TargetCreate struct {
 	MaxRetries     *int              `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 	// AllowInsecureRedirects, absent, is false.
 	AllowInsecureRedirects bool        `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http (default false: such a run fails with error_type insecure_redirect, since what the request carries would travel in clear)"`
+	Auth                   *TargetAuth `json:"auth,omitempty" doc:"Authenticate every request: {\"type\": \"basic\", \"username\": ..., \"password\": ...} or {\"type\": \"bearer\", \"token\": ...}. It becomes the Authorization header, write-only and encrypted at rest like any secret header; not with an Authorization header too"`
 	RetryOn                *[]string   `json:"retry_on,omitempty" nullable:"true" doc:"Which failures are retried: timeout, connection, dns, tls, http_5xx, http_429, http_4xx (other than 429), assertion. Default (absent or null): timeout, connection, dns, http_5xx, http_429; [] retries none"`
 	RetryBackoffMs         *int        `json:"retry_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"The first backoff step in ms (default 500)"`
 	RetryMaxBackoffMs      *int        `json:"retry_max_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"The backoff's cap in ms (default 30000)"`
@@ -86,6 +88,7 @@ type TargetUpdate struct {
 	MaxRetries             *int               `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 	AllowInsecureRedirects *bool              `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http"`
 	Assertions             *[]Assertion       `json:"assertions,omitempty" maxItems:"20" doc:"Replaces the success checks ([] or null: none)"`
+	Auth                   *TargetAuth        `json:"auth,omitempty" doc:"Replaces the authentication (the Authorization header); {\"type\": \"none\"} removes it"`
 	RetryOn                *[]string          `json:"retry_on,omitempty" nullable:"true" doc:"Replaces the retried classes; null returns to the defaults"`
 	RetryBackoffMs         *int               `json:"retry_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"null returns to the default 500"`
 	RetryMaxBackoffMs      *int               `json:"retry_max_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"null returns to the default 30000"`
@@ -117,6 +120,7 @@ func newTarget(t *apicron.Target) Target {
 		AllowInsecureRedirects: t.AllowInsecureRedirects,
 		Assertions:             fromAssertions(t.Assertions),
 		SigningSecrets:         maskSigning(t.SigningSecrets),
+		Auth:                   newTargetAuth(t.Headers),
 		RetryOn:                apicron.RetryOnOf(t.RetryOn),
 		RetryBackoffMs:         int(base.Milliseconds()),
 		RetryMaxBackoffMs:      int(most.Milliseconds()),

@@ -75,6 +75,18 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 	if t.SigningSecrets, generated, err = expandSigning(b.SigningSecrets); err != nil {
 		return nil, s.apiError(ctx, "create target", err)
 	}
+	if b.Auth != nil {
+		v, err := authHeader(b.Auth, t.Headers)
+		if err != nil {
+			return nil, s.apiError(ctx, "create target", err)
+		}
+		if v != "" {
+			if t.Headers == nil {
+				t.Headers = map[string]string{}
+			}
+			t.Headers["Authorization"] = v
+		}
+	}
 	t.Normalize()
 	if err := t.Validate(); err != nil {
 		return nil, s.apiError(ctx, "create target", err)
@@ -131,6 +143,17 @@ func (s *Server) updateTarget(ctx context.Context, in *updateTargetInput) (*targ
 		}
 		upd.Assertions = &list
 	}
+	if in.Body.Auth != nil {
+		var h map[string]string
+		if upd.Headers != nil {
+			h = *upd.Headers
+		}
+		v, err := authHeader(in.Body.Auth, h)
+		if err != nil {
+			return nil, s.apiError(ctx, "update target", err)
+		}
+		upd.Authorization = &v
+	}
 	var generated string
 	if in.Body.SigningSecrets != nil {
 		var list []string
@@ -184,6 +207,7 @@ func targetUpdate(b TargetUpdate, raw []byte) (apicron.TargetUpdate, error) {
 	if nulls["signing_secrets"] {
 		upd.SigningSecrets = &[]string{}
 	}
+
 	if b.RetryOn != nil || nulls["retry_on"] {
 		var on *[]string // null: back to the defaults
 		if b.RetryOn != nil {

@@ -59,26 +59,28 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 	s.inflight.Add(1)
 	s.active.Add(1)
 	s.setBusy(job.ScheduleID, 1)
+	ctx, done := s.execCtx, context.CancelFunc(func() {})
+	if job.Replaceable {
+		// Its schedule's next occurrence may interrupt it (replace), while it
+		// waits for its time or a slot too: registered before dispatch
+		// returns, so no later claim misses it.
+		ctx, done = context.WithCancel(ctx)
+		s.busyMu.Lock()
+		s.cancels[job.RunID] = done
+		s.busyMu.Unlock()
+	}
 	go func() {
 		defer s.inflight.Done()
 		defer s.active.Add(-1)
 		// The schedule is free for its next occurrence once the request is
 		// over, though its result may wait a few milliseconds to be written.
 		defer s.setBusy(job.ScheduleID, -1)
-		ctx := s.execCtx
 		if job.Replaceable {
-			// Its schedule's next occurrence may interrupt it (replace),
-			// while it waits for its time or a slot too.
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithCancel(ctx)
-			s.busyMu.Lock()
-			s.cancels[job.RunID] = cancel
-			s.busyMu.Unlock()
 			defer func() {
 				s.busyMu.Lock()
 				delete(s.cancels, job.RunID)
 				s.busyMu.Unlock()
-				cancel()
+				done()
 			}()
 		}
 		if d := job.FireAt().Sub(s.cfg.Clock.Now()); d > 0 {
@@ -94,6 +96,13 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 		case s.sem <- struct{}{}:
 		case <-ctx.Done():
 			return // shutting down: the run is marked INTERRUPTED; or replaced
+		}
+		if ctx.Err() != nil { // both were ready, and select chose the slot
+			<-s.sem
+			if s.takeStarved.CompareAndSwap(true, false) {
+				s.nudgeTake()
+			}
+			return
 		}
 		s.running.Add(1)
 		res := s.cfg.Executor.Execute(ctx, job)

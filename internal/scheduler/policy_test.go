@@ -192,7 +192,8 @@ func TestScheduler_ReplaceWhileWaiting(t *testing.T) {
 		defer gate.mu.Unlock()
 		for _, id := range gate.ran {
 			if id == runs[0].ID {
-				t.Errorf("the replaced run %d was sent", id)
+				t.Errorf("the replaced run %d was sent (ran %v; runs %d %s %s, %d %s %s)", id, gate.ran, runs[0].ID, runs[0].ScheduledAt,
+					runs[0].ErrorMessage, runs[1].ID, runs[1].ScheduledAt, runs[1].Status)
 			}
 		}
 		if len(h.runs(hog.ID)) != 1 {
