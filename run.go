@@ -41,6 +41,9 @@ const (
 	ErrBodyTooLarge     = "body_too_large"
 	ErrBlocked          = "blocked"
 	ErrResponseHeader   = "response_headers"
+	// ErrHostLimit: the run waited for a slot of its host (HOST_MAX_CONCURRENCY)
+	// until its schedule's next occurrence came, and was not sent.
+	ErrHostLimit = "host_limit"
 )
 
 // Trigger says what started a run.

@@ -166,7 +166,8 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	})
 	engineCfg := scheduler.Config{
 		Store: db, Executor: exec, Logger: logger.With("component", "scheduler"), MaxConcurrent: cfg.MaxConcurrentJobs,
-		ShutdownGrace: cfg.ShutdownGrace, ClaimLead: claimLead, LeaseTTL: cfg.LeaseTTL,
+		HostMaxConcurrent: cfg.HostMaxConcurrency,
+		ShutdownGrace:     cfg.ShutdownGrace, ClaimLead: claimLead, LeaseTTL: cfg.LeaseTTL,
 		Pruner: db, Retention: cfg.RunRetention, DefaultKeepRuns: cfg.RunKeepPerSchedule,
 	}
 	engine := scheduler.New(engineCfg)

@@ -39,9 +39,11 @@ type Config struct {
 	// Timezone is TimezoneName loaded with time.LoadLocation.
 	Timezone *time.Location
 
-	MaxConcurrentJobs int           // 1..100000
-	DefaultTimeout    time.Duration // (0, apicron.MaxTimeoutSeconds]
-	MaxRetries        int           // 0..apicron.MaxRetriesLimit
+	MaxConcurrentJobs int // 1..100000
+	// HostMaxConcurrency bounds the calls in flight to one host, per node; 0: no limit.
+	HostMaxConcurrency int
+	DefaultTimeout     time.Duration // (0, apicron.MaxTimeoutSeconds]
+	MaxRetries         int           // 0..apicron.MaxRetriesLimit
 
 	AppTitle   string
 	AppVersion string // "" means: use the build version

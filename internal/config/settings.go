@@ -85,6 +85,13 @@ var settings = []setting{
 		get:  func(c *Config) string { return strconv.Itoa(c.MaxConcurrentJobs) },
 	},
 	{
+		env: "HOST_MAX_CONCURRENCY", flag: "host-max-concurrency", def: "0",
+		help: "Most HTTP calls in flight at once to one host (per node), 0 for no limit\n" +
+			"but MAX_CONCURRENT_JOBS, up to 100000: a slow or dead host then holds no more.",
+		set: intSetting(func(c *Config) *int { return &c.HostMaxConcurrency }, 0, 100000),
+		get: func(c *Config) string { return strconv.Itoa(c.HostMaxConcurrency) },
+	},
+	{
 		env: "DEFAULT_TIMEOUT", flag: "default-timeout", def: "30s",
 		help: "Timeout of a call whose target sets none: seconds (30, 0.5) or a\n" +
 			"duration (30s), at most " + FormatDuration(maxDefaultTimeout) + ".",

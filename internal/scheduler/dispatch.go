@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -92,6 +94,13 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 				return // shutting down (INTERRUPTED at the next start) or replaced (INTERRUPTED already)
 			}
 		}
+		if s.cfg.HostMaxConcurrent > 0 {
+			release, ok := s.hostSlot(ctx, job)
+			if !ok {
+				return
+			}
+			defer release()
+		}
 		select {
 		case s.sem <- struct{}{}:
 		case <-ctx.Done():
@@ -134,4 +143,60 @@ func (s *Scheduler) Submit(job *apicron.Job) {
 		return
 	}
 	s.dispatch(job)
+}
+
+// hostSlot waits for a slot of the job's host (HostMaxConcurrent) and
+// returns its release. A run still waiting when its schedule's next
+// occurrence comes is recorded FAILED, host_limit, unsent; one cut off by
+// shutdown or a replace returns false with nothing recorded.
+func (s *Scheduler) hostSlot(ctx context.Context, job *apicron.Job) (func(), bool) {
+	host := hostKey(job.URL)
+	s.busyMu.Lock()
+	slots := s.hosts[host]
+	if slots == nil {
+		slots = make(chan struct{}, s.cfg.HostMaxConcurrent)
+		s.hosts[host] = slots
+	}
+	s.busyMu.Unlock()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, true
+	default:
+	}
+	var deadline <-chan time.Time
+	if !job.RetryDeadline.IsZero() {
+		t := time.NewTimer(job.RetryDeadline.Sub(s.cfg.Clock.Now()))
+		defer t.Stop()
+		deadline = t.C
+	}
+	start := s.cfg.Clock.Now()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, true
+	case <-ctx.Done():
+		return nil, false
+	case <-deadline:
+		now := s.cfg.Clock.Now()
+		s.addResult(apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: start, FinishedAt: now,
+			Outcome: apicron.Outcome{Status: apicron.Failed, ErrorType: apicron.ErrHostLimit,
+				ErrorMessage: fmt.Sprintf("not sent: %s had %d calls in flight (HOST_MAX_CONCURRENCY) for %s, until the schedule's next occurrence",
+					host, s.cfg.HostMaxConcurrent, now.Sub(start).Round(time.Millisecond))}})
+		return nil, false
+	}
+}
+
+// hostKey is the host a target URL (a template) calls: what lies between
+// its scheme and its path, in lower case.
+func hostKey(rawURL string) string {
+	rest := rawURL
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	return strings.ToLower(rest)
 }

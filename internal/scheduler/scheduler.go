@@ -26,6 +26,11 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxConcurrent bounds requests in flight across all schedules (MAX_CONCURRENT_JOBS).
 	MaxConcurrent int
+	// HostMaxConcurrent bounds the requests in flight to one host
+	// (HOST_MAX_CONCURRENCY); zero: MaxConcurrent alone. A run waits for its
+	// host's slot before it takes one of MaxConcurrent, so a slow or dead
+	// host holds at most this many.
+	HostMaxConcurrent int
 	// ClaimBatch is the most schedules claimed in one transaction.
 	ClaimBatch int
 	// ClaimLead is how far ahead of its time an occurrence is claimed; the
@@ -125,8 +130,10 @@ type Scheduler struct {
 	busy        map[int64]int // schedule id -> its jobs dispatched and not yet executed
 	// waiting holds the schedules whose due occurrence waits for their run
 	// in flight; cancels the runs a replace may stop. Both under busyMu.
-	waiting  map[int64]bool
-	cancels  map[int64]context.CancelFunc
+	waiting map[int64]bool
+	cancels map[int64]context.CancelFunc
+	// hosts holds each host's slots (HostMaxConcurrent), under busyMu.
+	hosts    map[string]chan struct{}
 	inflight sync.WaitGroup
 	leader   atomic.Bool   // holds the dispatcher lease (always true without a cluster)
 	epoch    atomic.Int64  // the lease's epoch while leader
@@ -175,6 +182,7 @@ func New(cfg Config) *Scheduler {
 		takeC:   make(chan struct{}, 1),
 		busy:    map[int64]int{},
 		waiting: map[int64]bool{},
+		hosts:   map[string]chan struct{}{},
 		cancels: map[int64]context.CancelFunc{},
 
 		claimsDone: make(chan struct{}),
