@@ -55,15 +55,24 @@ func (a *TargetAuth) Validate() error {
 	return nil
 }
 
+// parseBasic reads a basic Authorization header value.
+func parseBasic(header string) (user, pass string, ok bool) {
+	v, found := strings.CutPrefix(header, "Basic ")
+	if !found {
+		return "", "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return "", "", false
+	}
+	return strings.Cut(string(raw), ":")
+}
+
 // AuthOf reads the authentication a target's Authorization header value
 // carries, its secrets masked; nil when it is neither basic nor bearer.
 func AuthOf(header string) *TargetAuth {
-	if v, ok := strings.CutPrefix(header, "Basic "); ok {
-		raw, err := base64.StdEncoding.DecodeString(v)
-		if user, _, found := strings.Cut(string(raw), ":"); err == nil && found {
-			return &TargetAuth{Type: AuthBasic, Username: user, Password: MaskedValue}
-		}
-		return nil
+	if user, _, ok := parseBasic(header); ok {
+		return &TargetAuth{Type: AuthBasic, Username: user, Password: MaskedValue}
 	}
 	if _, ok := strings.CutPrefix(header, "Bearer "); ok {
 		return &TargetAuth{Type: AuthBearer, Token: MaskedValue}

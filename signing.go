@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,9 @@ func ValidateSigningSecrets(list []string) error {
 			MaxSigningSecrets, len(list))
 	}
 	for i, s := range list {
+		if j := slices.Index(list, s); j != i {
+			return Invalid("signing_secrets", "entry %d repeats entry %d", i, j)
+		}
 		if _, ok := signingKey(s); !ok {
 			return Invalid("signing_secrets", `entry %d must be "generate" or whsec_ followed by the base64 of a 24 to 64 byte key`, i)
 		}

@@ -85,9 +85,10 @@ type TargetUpdate struct {
 	// SigningSecrets replaces the signing secrets; an entry equal to
 	// MaskSigningSecret of a current one keeps that one.
 	SigningSecrets *[]string
-	// Authorization sets (or, empty, removes) the Authorization header
-	// alone, after Headers: the API's auth field.
-	Authorization *string
+	// Auth sets the Authorization header alone, after Headers (the API's
+	// auth field): Type "none" removes it, and a password or token equal to
+	// MaskedValue keeps the current one.
+	Auth *TargetAuth
 	// RetryOn: a nil *[]string returns to the default classes.
 	RetryOn           **[]string
 	RetryBackoffMs    **int
@@ -115,10 +116,12 @@ func (u TargetUpdate) Apply(t *Target) {
 	}
 	if u.SigningSecrets != nil {
 		next := make([]string, 0, len(*u.SigningSecrets))
+		used := make([]bool, len(t.SigningSecrets))
 		for _, s := range *u.SigningSecrets {
-			for _, old := range t.SigningSecrets {
-				if s == MaskSigningSecret(old) {
-					s = old
+			for j, old := range t.SigningSecrets {
+				if !used[j] && s == MaskSigningSecret(old) { // each current secret kept once
+					s, used[j] = old, true
+					break
 				}
 			}
 			next = append(next, s)
@@ -161,18 +164,8 @@ func (u TargetUpdate) Apply(t *Target) {
 	if u.AllowInsecureRedirects != nil {
 		t.AllowInsecureRedirects = *u.AllowInsecureRedirects
 	}
-	if u.Authorization != nil {
-		for k := range t.Headers {
-			if strings.EqualFold(k, "Authorization") {
-				delete(t.Headers, k)
-			}
-		}
-		if *u.Authorization != "" {
-			if t.Headers == nil {
-				t.Headers = map[string]string{}
-			}
-			t.Headers["Authorization"] = *u.Authorization
-		}
+	if u.Auth != nil {
+		u.applyAuth(t)
 	}
 }
 
@@ -452,3 +445,44 @@ func unwrapURLError(err error) error {
 
 // TimeFormat is how apicron writes instants: RFC 3339 in UTC with milliseconds.
 const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// applyAuth sets t's Authorization header from u.Auth. A masked password
+// or token (the API's view sent back) keeps the current secret; when the
+// current header is not of that scheme (or cannot be read), the header is
+// left as it is.
+func (u TargetUpdate) applyAuth(t *Target) {
+	a := *u.Auth
+	var cur string
+	for k, v := range t.Headers {
+		if strings.EqualFold(k, "Authorization") {
+			cur = v
+		}
+	}
+	switch {
+	case a.Type == "none":
+	case a.Type == AuthBasic && a.Password == MaskedValue:
+		_, pass, ok := parseBasic(cur)
+		if !ok {
+			return
+		}
+		a.Password = pass
+	case a.Type == AuthBearer && a.Token == MaskedValue:
+		tok, ok := strings.CutPrefix(cur, "Bearer ")
+		if !ok {
+			return
+		}
+		a.Token = tok
+	}
+	for k := range t.Headers {
+		if strings.EqualFold(k, "Authorization") {
+			delete(t.Headers, k)
+		}
+	}
+	if a.Type == "none" {
+		return
+	}
+	if t.Headers == nil {
+		t.Headers = map[string]string{}
+	}
+	t.Headers["Authorization"] = a.Header()
+}

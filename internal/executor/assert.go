@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,9 +89,11 @@ type response struct {
 	latencyMs float64
 	header    http.Header
 	body      []byte
-	parsed    any
-	parseErr  error
-	parsedOK  bool
+	// cut says the body went on past what the assertions read (MaxAssertedBody).
+	cut      bool
+	parsed   any
+	parseErr error
+	parsedOK bool
 }
 
 func (r *response) json() (any, error) {
@@ -160,32 +163,52 @@ func check(a *apicron.Assertion, r *response) (string, bool) {
 			return "no " + a.Name + " header", false
 		}
 		v := strings.Join(vals, ", ")
+		shown := quote(v)
+		if sensitiveHeader(a.Name) {
+			shown = "a value not shown (" + a.Name + " may carry a secret)"
+		}
 		if a.Matches != "" {
 			re, err := compiledRegex(a.Matches)
-			return quote(v), err == nil && re.MatchString(v)
+			return shown, err == nil && re.MatchString(v)
 		}
 		var want string
 		_ = json.Unmarshal(a.Equals, &want)
-		return quote(v), v == want
+		return shown, v == want
 	case apicron.AssertBodyContains:
-		return bodyExcerpt(r.body), bytes.Contains(r.body, []byte(a.Value))
+		return r.bodyExcerpt(), bytes.Contains(r.body, []byte(a.Value))
 	case apicron.AssertBodyMatches:
 		re, err := compiledRegex(a.Regex)
-		return bodyExcerpt(r.body), err == nil && re.Match(r.body)
+		return r.bodyExcerpt(), err == nil && re.Match(r.body)
 	case apicron.AssertJSONPath:
 		return checkJSONPath(a, r)
 	}
 	return "unknown assertion type " + a.Type, false
 }
 
-func bodyExcerpt(b []byte) string {
-	if len(b) == 0 {
+func (r *response) bodyExcerpt() string {
+	if len(r.body) == 0 {
 		return "an empty body"
 	}
-	return "body " + quote(string(b))
+	if r.cut {
+		return "its first MiB (checks read no further) " + quote(string(r.body))
+	}
+	return "body " + quote(string(r.body))
+}
+
+// sensitiveHeader reports a response header whose value an assertion
+// failure must not quote: it may carry a credential or a session.
+func sensitiveHeader(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Set-Cookie", "Authorization", "Proxy-Authorization", "Www-Authenticate", "Proxy-Authenticate", "Cookie":
+		return true
+	}
+	return slices.ContainsFunc(apicron.DefaultSecretHeaders, func(s string) bool { return strings.EqualFold(s, name) })
 }
 
 func checkJSONPath(a *apicron.Assertion, r *response) (string, bool) {
+	if r.cut {
+		return "a body over 1 MiB, more than a json_path check reads", false
+	}
 	doc, err := r.json()
 	if err != nil {
 		return "a body that is not JSON (" + err.Error() + ")", false

@@ -165,3 +165,25 @@ func TestReadWholeBody(t *testing.T) {
 		t.Errorf("short: size %d head %q truncated %v", size, head, truncated)
 	}
 }
+
+// TestAssertions_Limits: a body past the MiB the checks read says so
+// instead of misjudging it, and a sensitive header's value is not quoted.
+func TestAssertions_Limits(t *testing.T) {
+	t.Parallel()
+	srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Set-Cookie", "session=SECRET123")
+		_, _ = w.Write([]byte(`{"pad": "` + strings.Repeat("x", MaxAssertedBody) + `", "status": "up"}`))
+	})
+	e := New(Config{})
+	job := newTestJob(srv.URL)
+	job.Assertions = mustAssertions(t, `[{"type": "json_path", "path": "$.status", "equals": "up"}]`)
+	res := execute(t, e, job, 5*time.Second)
+	if res.FailedAssertion == nil || !strings.Contains(res.FailedAssertion.Actual, "over 1 MiB") {
+		t.Errorf("json_path on a 1 MiB+ body: %+v", res.FailedAssertion)
+	}
+	job.Assertions = mustAssertions(t, `[{"type": "header", "name": "Set-Cookie", "matches": "^theme="}]`)
+	res = execute(t, e, job, 5*time.Second)
+	if res.FailedAssertion == nil || strings.Contains(res.FailedAssertion.Actual, "SECRET123") || strings.Contains(res.ErrorMessage, "SECRET123") {
+		t.Errorf("a Set-Cookie check quotes the cookie: %+v %s", res.FailedAssertion, res.ErrorMessage)
+	}
+}

@@ -502,7 +502,8 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 		return o
 	}
 	if len(job.Assertions) > 0 {
-		e.assert(&o, job.Assertions, &response{code: *o.StatusCode, latencyMs: latency, header: resp.Header, body: full})
+		e.assert(&o, job.Assertions, &response{code: *o.StatusCode, latencyMs: latency, header: resp.Header, body: full,
+			cut: o.ResponseSize != nil && *o.ResponseSize > int64(len(full))})
 		return o
 	}
 	o.Status, o.ErrorType = ClassifyStatus(*o.StatusCode)

@@ -124,24 +124,24 @@ type TargetAuth struct {
 	Token    string   `json:"token,omitempty" doc:"bearer: the token, write-only (shown as ********)"`
 }
 
-// authHeader converts and checks an auth body into its Authorization value.
-func authHeader(a *TargetAuth, headers map[string]string) (string, error) {
-	for k := range headers {
-		if strings.EqualFold(k, "Authorization") {
-			return "", apicron.Invalid("auth", "and an Authorization header are two ways to say one thing: send one of them")
+// checkAuth converts and checks an auth body. A password or token sent as
+// the mask keeps the stored one (TargetUpdate.Auth); an Authorization
+// header beside it is refused unless it is the mask too (a target read and
+// sent back whole).
+func checkAuth(a *TargetAuth, headers map[string]string) (*apicron.TargetAuth, error) {
+	for k, v := range headers {
+		if strings.EqualFold(k, "Authorization") && v != apicron.MaskedValue {
+			return nil, apicron.Invalid("auth", "and an Authorization header are two ways to say one thing: send one of them")
 		}
 	}
+	d := &apicron.TargetAuth{Type: a.Type, Username: a.Username, Password: a.Password, Token: a.Token}
 	if a.Type == "none" {
 		if a.Username != "" || a.Password != "" || a.Token != "" {
-			return "", apicron.Invalid("auth.type", "none takes no username, password or token")
+			return nil, apicron.Invalid("auth.type", "none takes no username, password or token")
 		}
-		return "", nil // the Authorization header goes
+		return d, nil
 	}
-	d := apicron.TargetAuth{Type: a.Type, Username: a.Username, Password: a.Password, Token: a.Token}
-	if err := d.Validate(); err != nil {
-		return "", err
-	}
-	return d.Header(), nil
+	return d, d.Validate()
 }
 
 func newTargetAuth(headers map[string]string) *TargetAuth {

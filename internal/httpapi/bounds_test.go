@@ -649,8 +649,10 @@ func TestTargets_SigningSecrets(t *testing.T) {
 				t.Errorf("the reference verifier refuses the request under one of the two secrets: %v", err)
 			}
 		}
+		dup := apicron.NewSigningSecret()
 		for _, bad := range []string{`{"signing_secrets": ["whsec_short"]}`, `{"signing_secrets": ["generate", "generate"]}`,
-			`{"signing_secrets": ["generate", "whsec_********Qk0=", "x"]}`} {
+			`{"signing_secrets": ["generate", "whsec_********Qk0=", "x"]}`, fmt.Sprintf(`{"signing_secrets": [%q, %q]}`, dup, dup),
+			`{"signing_secrets": ["enc:v1:AAAA"]}`} {
 			e.expectProblem(t, http.MethodPatch, fmt.Sprintf("/targets/%d", created.ID), bad, http.StatusUnprocessableEntity, "")
 		}
 		e.expect(t, http.MethodPatch, fmt.Sprintf("/targets/%d", created.ID), `{"signing_secrets": null}`, http.StatusOK, &got)
@@ -747,6 +749,19 @@ func TestTargets_Auth(t *testing.T) {
 		if st := test(tg.ID); st != "SUCCESS" {
 			t.Errorf("bearer auth: %s", st)
 		}
+		// The target as GET shows it, sent back: the masked token keeps the real one.
+		r = e.do(t, http.MethodGet, fmt.Sprintf("/targets/%d", tg.ID), nil)
+		var whole map[string]any
+		if err := json.Unmarshal(r.body, &whole); err != nil {
+			t.Fatal(err)
+		}
+		back, _ := json.Marshal(map[string]any{"name": "renamed", "auth": whole["auth"], "headers": whole["headers"]})
+		e.expect(t, http.MethodPut, fmt.Sprintf("/targets/%d", tg.ID), string(back), http.StatusOK, nil)
+		if st := test(tg.ID); st != "SUCCESS" {
+			t.Errorf("after the masked auth was sent back: %s, want the token kept", st)
+		}
+		e.expectProblem(t, http.MethodPost, "/targets", `{"name": "m", "url": "https://example.com/", "auth": {"type": "bearer", "token": "********"}}`,
+			http.StatusUnprocessableEntity, "body.auth")
 		for _, bad := range []struct{ body, loc string }{
 			{`{"auth": {"type": "digest", "token": "x"}}`, "body.auth.type"},
 			{`{"auth": {"type": "basic", "username": "a:b", "password": "x"}}`, "body.auth.username"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -572,6 +573,9 @@ func expandSigning(list []string) ([]string, string, error) {
 	out := make([]string, 0, len(list))
 	generated := ""
 	for _, s := range list {
+		if strings.HasPrefix(s, "enc:") {
+			return nil, "", apicron.Invalid("signing_secrets", `takes secrets (whsec_...), "generate", or the masks GET shows; not stored ciphertexts`)
+		}
 		if s == apicron.GenerateSigningSecret {
 			if generated != "" {
 				return nil, "", apicron.Invalid("signing_secrets", "asks to generate more than one secret")

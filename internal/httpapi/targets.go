@@ -76,16 +76,14 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 		return nil, s.apiError(ctx, "create target", err)
 	}
 	if b.Auth != nil {
-		v, err := authHeader(b.Auth, t.Headers)
+		a, err := checkAuth(b.Auth, t.Headers)
+		if err == nil && (a.Password == apicron.MaskedValue || a.Token == apicron.MaskedValue) {
+			err = apicron.Invalid("auth", "a new target has no secret to keep: send the password or token")
+		}
 		if err != nil {
 			return nil, s.apiError(ctx, "create target", err)
 		}
-		if v != "" {
-			if t.Headers == nil {
-				t.Headers = map[string]string{}
-			}
-			t.Headers["Authorization"] = v
-		}
+		apicron.TargetUpdate{Auth: a}.Apply(t)
 	}
 	t.Normalize()
 	if err := t.Validate(); err != nil {
@@ -148,11 +146,11 @@ func (s *Server) updateTarget(ctx context.Context, in *updateTargetInput) (*targ
 		if upd.Headers != nil {
 			h = *upd.Headers
 		}
-		v, err := authHeader(in.Body.Auth, h)
+		a, err := checkAuth(in.Body.Auth, h)
 		if err != nil {
 			return nil, s.apiError(ctx, "update target", err)
 		}
-		upd.Authorization = &v
+		upd.Auth = a
 	}
 	var generated string
 	if in.Body.SigningSecrets != nil {

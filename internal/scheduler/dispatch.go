@@ -170,6 +170,8 @@ func (s *Scheduler) hostSlot(ctx context.Context, job *apicron.Job) (func(), boo
 		deadline = t.C
 	}
 	start := s.cfg.Clock.Now()
+	s.hostWaiting.Add(1)
+	defer s.hostWaiting.Add(-1)
 	select {
 	case slots <- struct{}{}:
 		return func() { <-slots }, true

@@ -132,12 +132,14 @@ type Scheduler struct {
 	// in flight; cancels the runs a replace may stop. Both under busyMu.
 	waiting map[int64]bool
 	cancels map[int64]context.CancelFunc
-	// hosts holds each host's slots (HostMaxConcurrent), under busyMu.
-	hosts    map[string]chan struct{}
-	inflight sync.WaitGroup
-	leader   atomic.Bool   // holds the dispatcher lease (always true without a cluster)
-	epoch    atomic.Int64  // the lease's epoch while leader
-	takeC    chan struct{} // size 1: claimed runs wait to be taken
+	// hosts holds each host's slots (HostMaxConcurrent), under busyMu;
+	// hostWaiting counts the runs waiting for one.
+	hosts       map[string]chan struct{}
+	hostWaiting atomic.Int64
+	inflight    sync.WaitGroup
+	leader      atomic.Bool   // holds the dispatcher lease (always true without a cluster)
+	epoch       atomic.Int64  // the lease's epoch while leader
+	takeC       chan struct{} // size 1: claimed runs wait to be taken
 	// claimsDone is closed when the loop has stopped claiming for good.
 	claimsDone chan struct{}
 	execCtx    context.Context

@@ -141,7 +141,11 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 			if j.SigningSecrets = jj.SigningSecrets; jj.SealedSigning != "" {
 				if err := json.Unmarshal([]byte(jj.SealedSigning), &j.SigningSecrets); err != nil || !db.secrets.openSigning(j.SigningSecrets) {
 					j.SigningSecrets = nil
-					j.DecryptError = "the signing secret cannot be decrypted: SECRET_KEY missing on this node, or not the claiming node's"
+					msg := "the signing secret cannot be decrypted: SECRET_KEY missing on this node, or not the claiming node's"
+					if j.DecryptError != "" {
+						msg = j.DecryptError + "; " + msg
+					}
+					j.DecryptError = msg
 				}
 			}
 			j.RetryDeadline = fromMs(jj.RetryDeadline)

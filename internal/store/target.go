@@ -189,6 +189,9 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		if err := check.Validate(); err != nil {
 			return err
 		}
+		if n := len(t.SigningSecrets); n > apicron.MaxSigningSecrets {
+			return apicron.Invalid("signing_secrets", "takes at most %d secrets, got %d", apicron.MaxSigningSecrets, n)
+		}
 		kept := keptCiphertexts(t, upd, stored)
 		for name := range kept {
 			// A kept ciphertext must stay in a secret header: in any other it
