@@ -498,11 +498,7 @@ func (s *Schedule) exhaustedReason() string {
 func (s *Schedule) PauseUntil(now time.Time, reason string, until *time.Time) {
 	s.Pause(now)
 	s.PauseReason = reason
-	s.PausedUntil = nil
-	if until != nil {
-		u := TruncMillis(*until)
-		s.PausedUntil = &u
-	}
+	s.PausedUntil = TruncMillisPtr(until)
 }
 
 // PauseRequest is what a pause may say: why, and until when.
@@ -664,10 +660,10 @@ func (u ScheduleUpdate) applyBounds(s *Schedule, now time.Time) {
 		s.RunAt, moved = &at, true
 	}
 	if u.StartAt != nil {
-		s.StartAt, moved = truncPtr(*u.StartAt), true
+		s.StartAt, moved = TruncMillisPtr(*u.StartAt), true
 	}
 	if u.EndAt != nil {
-		s.EndAt, moved = truncPtr(*u.EndAt), true
+		s.EndAt, moved = TruncMillisPtr(*u.EndAt), true
 	}
 	if s.Status != Active {
 		return
@@ -700,7 +696,8 @@ func (u ScheduleUpdate) applyBounds(s *Schedule, now time.Time) {
 	s.NextRunAt = &next
 }
 
-func truncPtr(t *time.Time) *time.Time {
+// TruncMillisPtr is TruncMillis of *t, nil for nil.
+func TruncMillisPtr(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}

@@ -330,7 +330,7 @@ func (db *DB) PauseSchedule(ctx context.Context, id int64, p apicron.PauseReques
 			if p.Reason == "" && p.Until == nil {
 				return false, nil
 			}
-			s.PauseReason, s.PausedUntil = p.Reason, truncTime(p.Until)
+			s.PauseReason, s.PausedUntil = p.Reason, apicron.TruncMillisPtr(p.Until)
 			return true, nil
 		case apicron.Stopped:
 			return false, apicron.Errorf(apicron.ECONFLICT, "schedule %d is STOPPED (%s) and cannot be paused", id, s.StoppedReason)
@@ -338,14 +338,6 @@ func (db *DB) PauseSchedule(ctx context.Context, id int64, p apicron.PauseReques
 		s.PauseUntil(now, p.Reason, p.Until)
 		return true, nil
 	})
-}
-
-func truncTime(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := apicron.TruncMillis(*t)
-	return &u
 }
 
 // ResumeSchedule implements apicron.Store: the schedule continues its grid
