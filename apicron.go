@@ -142,9 +142,9 @@ type Dispatcher interface {
 	Submit(job *Job)
 }
 
-// Notifier hears about schedule changes the API wrote, so the engine can
+// ChangeNotifier hears about schedule changes the API wrote, so the engine can
 // replan at once. It must not block; correctness never depends on it.
-type Notifier interface {
+type ChangeNotifier interface {
 	Changed(scheduleID int64)
 }
 

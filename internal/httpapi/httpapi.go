@@ -30,7 +30,7 @@ type Config struct {
 	Store apicron.Store
 	// Notifier hears about every schedule the API created, changed or
 	// deleted, so the engine can replan at once. Optional.
-	Notifier apicron.Notifier
+	Notifier apicron.ChangeNotifier
 	// Logger receives internal errors, once each; the caller names the
 	// component. Optional: nothing is logged without it.
 	Logger *slog.Logger
@@ -108,7 +108,7 @@ func (c *Config) Validate() error {
 // Server is the HTTP API. It implements http.Handler.
 type Server struct {
 	store      apicron.Store
-	notifier   apicron.Notifier
+	notifier   apicron.ChangeNotifier
 	logger     *slog.Logger
 	clock      apicron.Clock
 	title      string

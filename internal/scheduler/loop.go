@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Changed implements apicron.Notifier: the schedule is re-read from the
+// Changed implements apicron.ChangeNotifier: the schedule is re-read from the
 // store before the next step. It never blocks.
 func (s *Scheduler) Changed(id int64) {
 	s.mu.Lock()
