@@ -60,6 +60,29 @@ type Store interface {
 	// [since, until) (BuildLedger), and whether there were more. ENOTFOUND.
 	Ledger(ctx context.Context, id int64, since, until, now time.Time) (*Schedule, []LedgerEntry, bool, error)
 
+	// CreateNotifier validates and inserts n. EINVALID, ECONFLICT (name taken).
+	CreateNotifier(ctx context.Context, n *Notifier) error
+	// FindNotifierByID returns one notifier. ENOTFOUND.
+	FindNotifierByID(ctx context.Context, id int64) (*Notifier, error)
+	// FindNotifiers returns a page of notifiers by id and the total count.
+	FindNotifiers(ctx context.Context, p Page) ([]*Notifier, int, error)
+	// UpdateNotifier applies upd and validates the result. ENOTFOUND, EINVALID, ECONFLICT.
+	UpdateNotifier(ctx context.Context, id int64, upd NotifierUpdate) (*Notifier, error)
+	// DeleteNotifier deletes a notifier no alert rule names. ENOTFOUND, ECONFLICT.
+	DeleteNotifier(ctx context.Context, id int64) error
+	// NoteNotifierTest records a test send's outcome on notifier id.
+	NoteNotifierTest(ctx context.Context, id int64, sendErr error) error
+	// FailingNotifiers returns the notifiers whose latest delivery failed.
+	FailingNotifiers(ctx context.Context) ([]*Notifier, error)
+	// FindNotifications returns a page of notifications, newest first, and the total count.
+	FindNotifications(ctx context.Context, f NotificationFilter) ([]*Notification, int, error)
+	// DefaultAlertRule returns the rule of schedules without one (nil: none).
+	DefaultAlertRule(ctx context.Context) (*AlertRule, error)
+	// SetDefaultAlertRule sets it (nil removes it). EINVALID.
+	SetDefaultAlertRule(ctx context.Context, r *AlertRule) error
+	// AlertState returns schedule id's streaks and alert status. ENOTFOUND.
+	AlertState(ctx context.Context, id int64) (*AlertState, error)
+
 	// FindRunByID returns one run with its attempts. ENOTFOUND.
 	FindRunByID(ctx context.Context, id int64) (*Run, error)
 	// FindRuns returns a page of runs, newest first (by id; one schedule's

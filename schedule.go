@@ -123,6 +123,11 @@ type Schedule struct {
 	Assertions    *[]Assertion
 	MisfirePolicy MisfirePolicy
 	CatchUpMax    *int
+	// Alert is the schedule's alert rule; nil follows the default rule.
+	Alert *AlertRule
+	// AutoPauseAfter pauses the schedule after that many consecutive
+	// failures (nil: never).
+	AutoPauseAfter *int
 	// PauseReason and PausedUntil are a PAUSED schedule's: why, and when it
 	// resumes by itself (nil: when told to).
 	PauseReason   string
@@ -167,6 +172,9 @@ type ScheduleUpdate struct {
 	CatchUpMax          **int
 	// Assertions: set to a nil pointer to return to the target's.
 	Assertions **[]Assertion
+	// Alert: set to a nil pointer to follow the default rule.
+	Alert          **AlertRule
+	AutoPauseAfter **int
 }
 
 // Validate checks the fields a client sets. Whether the target exists is the store's to check.
@@ -246,6 +254,14 @@ func (s *Schedule) validateCommon() error {
 		if err := ValidateAssertions("assertions", *s.Assertions); err != nil {
 			return err
 		}
+	}
+	if s.Alert != nil {
+		if err := s.Alert.Validate("alert"); err != nil {
+			return err
+		}
+	}
+	if s.AutoPauseAfter != nil && (*s.AutoPauseAfter < 1 || *s.AutoPauseAfter > MaxAutoPauseAfter) {
+		return Invalid("auto_pause_after", "must be between 1 and %d consecutive failures, or null for never", MaxAutoPauseAfter)
 	}
 	if s.StartAt != nil && s.EndAt != nil && !s.StartAt.Before(*s.EndAt) {
 		return Invalid("end_at", "must be after start_at (%s), got %s", s.StartAt.UTC().Format(time.RFC3339), s.EndAt.UTC().Format(time.RFC3339))
@@ -650,6 +666,12 @@ func (u ScheduleUpdate) applyBounds(s *Schedule, now time.Time) {
 	}
 	if u.CatchUpMax != nil {
 		s.CatchUpMax = *u.CatchUpMax
+	}
+	if u.Alert != nil {
+		s.Alert = *u.Alert
+	}
+	if u.AutoPauseAfter != nil {
+		s.AutoPauseAfter = *u.AutoPauseAfter
 	}
 	if u.Assertions != nil {
 		s.Assertions = *u.Assertions

@@ -25,6 +25,7 @@ import (
 	"github.com/apicron/apicron/internal/config"
 	"github.com/apicron/apicron/internal/executor"
 	"github.com/apicron/apicron/internal/httpapi"
+	"github.com/apicron/apicron/internal/notify"
 	"github.com/apicron/apicron/internal/scheduler"
 	"github.com/apicron/apicron/internal/store"
 )
@@ -164,11 +165,13 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		// reserve counts (see budgetConns).
 		MaxIdleConns: cfg.MaxConcurrentJobs,
 	})
+	sender := &notify.Sender{Client: &http.Client{Transport: executor.NewTransport(policy)}, Control: policy.Control}
 	engineCfg := scheduler.Config{
 		Store: db, Executor: exec, Logger: logger.With("component", "scheduler"), MaxConcurrent: cfg.MaxConcurrentJobs,
 		HostMaxConcurrent: cfg.HostMaxConcurrency,
 		ShutdownGrace:     cfg.ShutdownGrace, ClaimLead: claimLead, LeaseTTL: cfg.LeaseTTL,
 		Pruner: db, Retention: cfg.RunRetention, DefaultKeepRuns: cfg.RunKeepPerSchedule,
+		Outbox: db, Sender: sender,
 	}
 	engine := scheduler.New(engineCfg)
 	api, err := httpapi.New(httpapi.Config{
@@ -176,7 +179,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		Version: version, NodeID: cfg.NodeID, HealthFunc: healthWithSecrets(engine.Health, db.SecretKeyProblem),
 		Tokens: cfg.APITokens, ReadTokens: cfg.APIReadTokens, URLCheckFunc: policy.CheckURL,
 		AllowedHosts: cfg.APIHosts(), DefaultTimezone: cfg.TimezoneName, Dispatcher: engine, Executor: exec,
-		AssertionCheckFunc: executor.CheckAssertions,
+		AssertionCheckFunc: executor.CheckAssertions, Sender: sender,
 	})
 	if err != nil {
 		return err

@@ -220,6 +220,11 @@ func newTransport(policy *Policy, idle int) *http.Transport {
 	}
 }
 
+// NewTransport returns a transport like the executor's, which dials only
+// what policy allows, for the service's other outbound requests
+// (notifications): a notifier must not reach what a target may not.
+func NewTransport(policy *Policy) *http.Transport { return newTransport(policy, 4) }
+
 func sleepContext(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()

@@ -185,6 +185,11 @@ func TestOpenAPI(t *testing.T) {
 			"/metrics":                    {"get"},
 			"/metrics/schedules":          {"get"},
 			"/health":                     {"get"},
+			"/notifiers":                  {"post", "get"},
+			"/notifiers/{id}":             {"get", "put", "patch", "delete"},
+			"/notifiers/{id}/test":        {"post"},
+			"/notifications":              {"get"},
+			"/alerts/default":             {"get", "put", "delete"},
 		}
 		for path, methods := range want {
 			for _, m := range methods {
@@ -425,7 +430,8 @@ func TestOpenAPI_Document(t *testing.T) {
 			} `json:"schemas"`
 		} `json:"components"`
 	}
-	conflicts := map[string]bool{"delete-target": true, "pause-schedule": true, "resume-schedule": true, "trigger-schedule": true}
+	conflicts := map[string]bool{"delete-target": true, "pause-schedule": true, "resume-schedule": true, "trigger-schedule": true,
+		"create-notifier": true, "update-notifier": true, "patch-notifier": true, "delete-notifier": true}
 	for _, authenticated := range []bool{false, true} {
 		raw, err := httpapi.OpenAPIJSON("apicron", "1.0.0", authenticated)
 		if err != nil {
@@ -528,6 +534,9 @@ func TestUnknownQueryParameters(t *testing.T) {
 			"/schedules":         `{"name": "s", "target_id": 1, "schedule_type": "INTERVAL", "interval_seconds": 5}`,
 			"/schedules/{id}":    `{"interval_seconds": 5}`,
 			"/schedules/preview": `{"schedule_type": "CRON", "cron_expression": "0 9 * * *"}`,
+			"/notifiers":         `{"name": "n", "type": "webhook", "url": "https://example.com/hook"}`,
+			"/notifiers/{id}":    `{"name": "renamed"}`,
+			"/alerts/default":    `{"notifier_ids": []}`,
 		}
 		n := 0
 		for path, item := range doc.Paths {
@@ -562,8 +571,8 @@ func TestUnknownQueryParameters(t *testing.T) {
 				n++
 			}
 		}
-		if n != 27 {
-			t.Errorf("tried %d operations, want all 27", n)
+		if n != 38 {
+			t.Errorf("tried %d operations, want all 38", n)
 		}
 		var tgt target
 		e.expect(t, http.MethodGet, "/targets/1", nil, http.StatusOK, &tgt)

@@ -165,6 +165,9 @@ type Schedule struct {
 	EndsAt           *string      `json:"ends_at" format:"date-time" doc:"When an ACTIVE window closes"`
 	RemainingSeconds *float64     `json:"remaining_seconds" doc:"Window time left while a WINDOW schedule is paused"`
 	KeepRuns         *int         `json:"keep_runs" doc:"How many finished runs the schedule keeps, its newest; null applies the service's RUN_KEEP_PER_SCHEDULE"`
+	Alert            *AlertRule   `json:"alert" doc:"The schedule's alert rule; null: the default rule (GET /alerts/default), if any"`
+	AutoPauseAfter   *int         `json:"auto_pause_after" doc:"Pause the schedule after this many consecutive failures; null: never"`
+	AlertState       *AlertState  `json:"alert_state,omitempty" doc:"Its streaks and alert status; GET /schedules/{id} only"`
 	Backfill         *Backfill    `json:"backfill,omitempty" doc:"Its latest backfill and its progress; GET /schedules/{id} only (GET /schedules/{id}/backfills lists them all)"`
 	CreatedAt        string       `json:"created_at" format:"date-time"`
 	UpdatedAt        string       `json:"updated_at" format:"date-time"`
@@ -197,6 +200,9 @@ type ScheduleOptions struct {
 	MisfirePolicy *string      `json:"misfire_policy,omitempty" enum:"coalesce,skip,catch_up" doc:"What occurrences missed while apicron was down or overloaded do: one run for the latest (coalesce, default), none (skip), or each in turn, oldest first (catch_up)"`
 	CatchUpMax    *int         `json:"catch_up_max,omitempty" nullable:"true" minimum:"1" maximum:"1000" doc:"With misfire_policy catch_up: at most this many missed occurrences run, the newest (default 10)"`
 	Assertions    *[]Assertion `json:"assertions,omitempty" nullable:"true" maxItems:"20" doc:"Success checks for this schedule's runs, replacing its target's (as the target's assertions; [] for none); null or absent: the target's"`
+	// Alert is the schedule's alert rule; null in an update returns to the default rule.
+	Alert          *AlertRuleBody `json:"alert,omitempty" doc:"When to tell whom about this schedule's failures: {\"notifier_ids\": [1], \"failure_threshold\": 3, \"success_threshold\": 1, \"realert_minutes\": 60}. Absent or null: the default rule (PUT /alerts/default), if any; {\"notifier_ids\": []}: no alerts"`
+	AutoPauseAfter *int           `json:"auto_pause_after,omitempty" nullable:"true" minimum:"1" maximum:"10000" example:"15" doc:"Pause the schedule after this many consecutive failures, with a pause_reason naming the last error (and an auto_paused alert); null or absent: never. A resume starts the count again"`
 }
 
 // ScheduleUpdate is the body of PUT and PATCH /schedules/{id}: any subset of
@@ -246,6 +252,8 @@ func newSchedule(s *apicron.Schedule) Schedule {
 		MisfirePolicy:   string(s.MisfirePolicy),
 		CatchUpMax:      s.CatchUpMax,
 		Assertions:      scheduleAssertionsOut(s.Assertions),
+		Alert:           newAlertRule(s.Alert),
+		AutoPauseAfter:  s.AutoPauseAfter,
 		PauseReason:     nullString(s.PauseReason),
 		PausedUntil:     nullTime(s.PausedUntil),
 		NextRunAt:       nullTime(s.NextRunAt),

@@ -24,7 +24,24 @@ type Health struct {
 	Role     string `json:"role,omitempty" enum:"single,leader,follower" doc:"single: alone on its database; leader: holds the dispatcher lease of a shared database and claims; follower: takes what the leader claims"`
 	// Engine is nil when the API runs without an engine (tests).
 	Engine *EngineHealth `json:"engine,omitempty"`
-	Error  string        `json:"error,omitempty" doc:"Why status is unavailable, when the engine says so"`
+	// Notifiers says whether alerts get through; a failing notifier does
+	// not make the node unavailable.
+	Notifiers *NotifiersHealth `json:"notifiers,omitempty"`
+	Error     string           `json:"error,omitempty" doc:"Why status is unavailable, when the engine says so"`
+}
+
+// NotifiersHealth is the notifiers part of /health.
+type NotifiersHealth struct {
+	Status  string            `json:"status" enum:"ok,failing" doc:"failing when the latest delivery (or test) of a notifier failed"`
+	Failing []FailingNotifier `json:"failing" nullable:"false" doc:"Those notifiers (at most 100)"`
+}
+
+// FailingNotifier is a notifier whose latest delivery failed.
+type FailingNotifier struct {
+	ID            int64   `json:"id"`
+	Name          string  `json:"name"`
+	LastError     string  `json:"last_error"`
+	LastAttemptAt *string `json:"last_attempt_at" format:"date-time"`
 }
 
 // EngineHealth is the engine part of /health.
@@ -70,6 +87,19 @@ func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error)
 			s.logger.WarnContext(ctx, "health: check failed", "err", err)
 			h.Status = "unavailable"
 			h.Error = apicron.ErrorMessage(err)
+		}
+	}
+	if h.Database == "ok" {
+		failing, err := s.store.FailingNotifiers(ctx)
+		if err != nil {
+			s.logger.WarnContext(ctx, "health: read notifiers", "err", err)
+		} else {
+			h.Notifiers = &NotifiersHealth{Status: "ok", Failing: []FailingNotifier{}}
+			for _, n := range failing {
+				h.Notifiers.Status = "failing"
+				h.Notifiers.Failing = append(h.Notifiers.Failing, FailingNotifier{ID: n.ID, Name: n.Name, LastError: n.LastError,
+					LastAttemptAt: nullTime(n.LastAttemptAt)})
+			}
 		}
 	}
 	status := http.StatusOK

@@ -71,6 +71,9 @@ type Config struct {
 	// (through the Store, which must then be an apicron.Runner). Optional:
 	// without it that endpoint answers 503.
 	Dispatcher apicron.Dispatcher
+	// Sender delivers the test alert of POST /notifiers/{id}/test.
+	// Optional: without it that endpoint answers 503.
+	Sender AlertSender
 	// Executor sends the request of POST /targets/{id}/test. Optional:
 	// without it that endpoint answers 503.
 	Executor apicron.Executor
@@ -123,6 +126,7 @@ type Server struct {
 	// runner, dispatcher and executor serve manual runs and target tests; nil without them.
 	runner     apicron.Runner
 	dispatcher apicron.Dispatcher
+	sender     AlertSender
 	executor   apicron.Executor
 	// assertionCheck is Config.AssertionCheckFunc.
 	assertionCheck func(field string, list []apicron.Assertion) error
@@ -175,6 +179,7 @@ func newServer(cfg Config, authenticated bool) *Server {
 
 		defaultTimezone: cfg.DefaultTimezone,
 		dispatcher:      cfg.Dispatcher,
+		sender:          cfg.Sender,
 		executor:        cfg.Executor,
 		assertionCheck:  cfg.AssertionCheckFunc,
 	}

@@ -47,6 +47,23 @@ func (s *Server) routes() {
 	register(api, op("list-schedule-events", http.MethodGet, "/schedules/{id}/events", "A schedule's history: created, updated, paused, resumed, stopped, triggered, backfilled; newest first", "Schedules", 0), s.listEvents)
 	register(api, op("list-backfills", http.MethodGet, "/schedules/{id}/backfills", "A schedule's backfills and their progress, newest first", "Schedules", 0), s.listBackfills)
 
+	// Notifiers and alerts.
+	register(api, conflict(op("create-notifier", http.MethodPost, "/notifiers", "Create a notifier: where alerts go", "Alerts", http.StatusCreated),
+		"Another notifier has that name"), s.createNotifier)
+	register(api, op("list-notifiers", http.MethodGet, "/notifiers", "List notifiers", "Alerts", 0), s.listNotifiers)
+	register(api, op("get-notifier", http.MethodGet, "/notifiers/{id}", "Get a notifier", "Alerts", 0), s.getNotifier)
+	register(api, conflict(op("update-notifier", http.MethodPut, "/notifiers/{id}", "Update a notifier (any subset of fields)", "Alerts", 0),
+		"Another notifier has that name"), s.updateNotifier)
+	register(api, conflict(op("patch-notifier", http.MethodPatch, "/notifiers/{id}", "Update a notifier (same as PUT)", "Alerts", 0),
+		"Another notifier has that name"), s.updateNotifier)
+	register(api, conflict(op("delete-notifier", http.MethodDelete, "/notifiers/{id}", "Delete a notifier no alert rule names (its notifications stay)", "Alerts", http.StatusNoContent),
+		"An alert rule names the notifier: change the rule first"), s.deleteNotifier)
+	register(api, op("test-notifier", http.MethodPost, "/notifiers/{id}/test", "Send a test alert (event test) to a notifier now and say how it went", "Alerts", 0), s.testNotifier)
+	register(api, op("list-notifications", http.MethodGet, "/notifications", "Alerts raised and their delivery, newest first", "Alerts", 0), s.listNotifications)
+	register(api, op("get-default-alert-rule", http.MethodGet, "/alerts/default", "The alert rule of schedules without one (404: none)", "Alerts", 0), s.getDefaultRule)
+	register(api, op("put-default-alert-rule", http.MethodPut, "/alerts/default", "Set the alert rule of schedules without one", "Alerts", 0), s.putDefaultRule)
+	register(api, op("delete-default-alert-rule", http.MethodDelete, "/alerts/default", "Remove the default alert rule", "Alerts", http.StatusNoContent), s.deleteDefaultRule)
+
 	// Runs.
 	register(api, op("list-runs", http.MethodGet, "/runs", "List runs, newest first", "Runs", 0), s.listRuns)
 	register(api, op("get-run", http.MethodGet, "/runs/{id}", "Get a run with its attempts", "Runs", 0), s.getRun)

@@ -84,6 +84,10 @@ func (s *Server) newScheduleFrom(b ScheduleCreate) (*apicron.Schedule, error) {
 	if t.JitterSeconds != nil {
 		sc.JitterSeconds = *t.JitterSeconds
 	}
+	if t.Alert != nil {
+		sc.Alert = t.Alert.rule()
+	}
+	sc.AutoPauseAfter = t.AutoPauseAfter
 	if (sc.Type == apicron.Interval || sc.Type == apicron.Window) && b.IntervalSeconds == nil {
 		return nil, apicron.Invalid("interval_seconds", "is required for %s schedules", sc.Type)
 	}
@@ -116,6 +120,11 @@ func (s *Server) getSchedule(ctx context.Context, in *idPath) (*scheduleOutput, 
 		b := newBackfill(bf[0])
 		out.Backfill = &b
 	}
+	st, err := s.store.AlertState(ctx, sc.ID)
+	if err != nil {
+		return nil, s.apiError(ctx, "get schedule", err)
+	}
+	out.AlertState = newAlertState(st)
 	return &scheduleOutput{Body: out}, nil
 }
 
@@ -205,6 +214,16 @@ func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*
 	case nulls["assertions"]:
 		var none *[]apicron.Assertion // back to the target's
 		upd.Assertions = &none
+	}
+	if t.Alert != nil || nulls["alert"] {
+		var r *apicron.AlertRule // null: back to the default rule
+		if t.Alert != nil {
+			r = t.Alert.rule()
+		}
+		upd.Alert = &r
+	}
+	if t.AutoPauseAfter != nil || nulls["auto_pause_after"] {
+		upd.AutoPauseAfter = &t.AutoPauseAfter
 	}
 	sc, err := s.store.UpdateSchedule(ctx, in.ID, upd)
 	if err != nil {

@@ -70,6 +70,10 @@ type Config struct {
 	Pruner          Pruner
 	Retention       time.Duration
 	DefaultKeepRuns int
+	// Outbox and Sender deliver alert notifications (on the leader, or the
+	// only node); either nil: none are sent.
+	Outbox Outbox
+	Sender AlertSender
 }
 
 func (c *Config) setDefaults() {
@@ -238,6 +242,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	background.Go(func() { s.flushLoop(flushCtx) })
 	if s.cfg.Pruner != nil {
 		background.Go(func() { s.pruneLoop(ctx) })
+	}
+	if s.cfg.Outbox != nil && s.cfg.Sender != nil {
+		background.Go(func() { s.notifyLoop(ctx) })
 	}
 	if s.cluster != nil {
 		cluster.Go(func() { s.runCluster(ctx) })

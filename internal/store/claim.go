@@ -77,7 +77,7 @@ var claimReadSQL = newLockedBatchSQL(func(n int) string {
 		s.status, s.stopped_reason, s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
 		s.cron_expression, s.timezone, s.run_at, s.start_at, s.end_at, s.max_runs, s.run_count, s.jitter_seconds,
 		s.misfire_grace_seconds, s.pause_reason, s.paused_until, s.overlap_policy, s.max_parallel, s.misfire_policy, s.catch_up_max,
-		s.assertions, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects,
+		s.assertions, s.alert, s.auto_pause_after, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects,
 		t.assertions, t.signing_secrets, t.retry_on, t.retry_backoff_ms, t.retry_max_backoff_ms FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
@@ -366,6 +366,9 @@ func stopSchedule(ctx context.Context, tx *tx, s *apicron.Schedule, missed int64
 		detail["missed"] = missed
 	}
 	if err := addEvent(ctx, tx, s.ID, apicron.EventStopped, detail); err != nil {
+		return err
+	}
+	if err := alertWindowEnded(ctx, tx, s); err != nil {
 		return err
 	}
 	return saveSchedule(ctx, tx, s)

@@ -64,6 +64,7 @@ type statsDelta struct {
 	hist           apicron.Histogram
 	lastAt         int64
 	lastStatus     apicron.RunStatus
+	streak         streak
 }
 
 func (d *statsDelta) add(r *apicron.RunResult, finished int64) {
@@ -86,6 +87,7 @@ func (d *statsDelta) add(r *apicron.RunResult, finished int64) {
 	if finished >= d.lastAt {
 		d.lastAt, d.lastStatus = finished, r.Status
 	}
+	d.streak.add(r, finished)
 }
 
 // resultCounts is what a batch of results adds to the counters: a delta
@@ -130,6 +132,7 @@ func (c *resultCounts) apply(ctx context.Context, tx *tx) error {
 type statsRow struct {
 	hist           string
 	latMin, latMax sql.NullFloat64
+	alert          alertRow
 }
 
 // applyDeltas adds each scope's delta to its run_stats row: the rows are
@@ -151,7 +154,9 @@ func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) erro
 				scope int64
 				row   statsRow
 			)
-			if err := rows.Scan(&scope, &row.hist, &row.latMin, &row.latMax); err != nil {
+			a := &row.alert
+			if err := rows.Scan(&scope, &row.hist, &row.latMin, &row.latMax, &a.failures, &a.successes, &a.failingSince,
+				&a.status, &a.alertedAt, &a.rule, &a.autoPause, &a.scheduleStatus); err != nil {
 				return err
 			}
 			read[scope] = row
@@ -167,23 +172,45 @@ func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) erro
 			found = append(found, scope)
 		}
 	}
-	return forPieces(len(found), func(lo, hi int) error {
-		args := make([]any, 0, 14*(hi-lo))
+	err = forPieces(len(found), func(lo, hi int) error {
+		args := make([]any, 0, 17*(hi-lo))
 		for _, scope := range found[lo:hi] {
 			d, row := deltas[scope], read[scope]
 			h := apicron.DecodeHistogram(row.hist)
 			latMin, latMax := latencyRange(row.latMin, row.latMax, &h, d)
 			h.Merge(&d.hist)
 			c := d.counts
+			failures, successes, since := row.alert.next(&d.streak)
 			args = append(args, scope, c[apicron.Success], c[apicron.Failed], c[apicron.Timeout], c[apicron.DNSError],
 				c[apicron.ConnectionError], c[apicron.Interrupted], d.latSum, d.latCount, h.Encode(), d.lastAt, string(d.lastStatus),
-				nullableFloat(latMin), nullableFloat(latMax))
+				nullableFloat(latMin), nullableFloat(latMax), failures, successes, nullableInt(since))
 		}
 		if _, err := tx.execBatch(ctx, statsUpdateSQL.sql(hi-lo), args...); err != nil {
 			return fmt.Errorf("update counters: %w", err)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, scope := range found {
+		row := read[scope]
+		if scope == 0 || (!row.alert.rule.Valid && !row.alert.autoPause.Valid) {
+			continue // the common case: nothing to tell
+		}
+		if err := evaluateAlerts(ctx, tx, scope, &row.alert, &deltas[scope].streak); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nullableInt is v as an argument: nil or an int64.
+func nullableInt(v sql.NullInt64) any {
+	if !v.Valid {
+		return nil
+	}
+	return v.Int64
 }
 
 // latencyRange merges a batch's least and greatest latency into a row's
@@ -228,8 +255,15 @@ func nullableFloat(v sql.NullFloat64) any {
 // statsReadSQL reads what applyDeltas merges of run_stats rows (and locks
 // the rows on PostgreSQL).
 var statsReadSQL = newLockedBatchSQL(func(n int) string {
-	return "SELECT scope, histogram, latency_min_ms, latency_max_ms FROM run_stats WHERE scope IN (" + placeholders(n) + ") ORDER BY scope"
-}, " FOR UPDATE")
+	// With each row, what alerting needs: the schedule's rule (else the
+	// default; none for scope 0), its auto-pause threshold and status. Only
+	// run_stats rows are locked; the schedule is read, as a claim may hold it.
+	return `SELECT r.scope, r.histogram, r.latency_min_ms, r.latency_max_ms, r.consecutive_failures, r.consecutive_successes,
+		r.failing_since, r.alert_state, r.alerted_at, CASE WHEN s.id IS NULL THEN NULL ELSE COALESCE(s.alert, d.value) END,
+		s.auto_pause_after, s.status
+		FROM run_stats r LEFT JOIN schedules s ON s.id = r.scope LEFT JOIN settings d ON d.name = 'alert_default'
+		WHERE r.scope IN (` + placeholders(n) + ") ORDER BY r.scope"
+}, " FOR UPDATE OF r")
 
 var statsUpdateSQL = newBatchSQL(func(n int) string {
 	return `UPDATE run_stats SET runs_success = runs_success + v.column2, runs_failed = runs_failed + v.column3,
@@ -238,8 +272,10 @@ var statsUpdateSQL = newBatchSQL(func(n int) string {
 			latency_sum_ms = latency_sum_ms + v.column8, latency_count = latency_count + v.column9, histogram = v.column10,
 			last_status = CASE WHEN run_stats.last_run_at IS NULL OR run_stats.last_run_at <= v.column11 THEN v.column12 ELSE run_stats.last_status END,
 			last_run_at = CASE WHEN run_stats.last_run_at IS NULL OR run_stats.last_run_at <= v.column11 THEN v.column11 ELSE run_stats.last_run_at END,
-			latency_min_ms = v.column13, latency_max_ms = v.column14
+			latency_min_ms = v.column13, latency_max_ms = v.column14, consecutive_failures = v.column15,
+			consecutive_successes = v.column16, failing_since = v.column17
 			FROM (VALUES ` + repeatRows(`(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT),
 				CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS TEXT),
-				CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION))`, n) + ") AS v WHERE run_stats.scope = v.column1"
+				CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION),
+				CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, n) + ") AS v WHERE run_stats.scope = v.column1"
 })

@@ -18,7 +18,16 @@ func (db *DB) Finish(ctx context.Context, results []apicron.RunResult) error {
 	if len(results) == 0 {
 		return nil
 	}
-	return db.engineWrite(ctx, func(tx *tx) error { return finishTx(ctx, tx, results, db.nodeID) })
+	var pause []int64
+	err := db.engineWrite(ctx, func(tx *tx) error {
+		err := finishTx(ctx, tx, results, db.nodeID)
+		pause = tx.autoPause
+		return err
+	})
+	if err == nil && len(pause) > 0 {
+		db.autoPause(ctx, pause)
+	}
+	return err
 }
 
 // finishTx records results. With owner set, only runs owned by that node

@@ -18,7 +18,7 @@ import (
 const scheduleColumns = `id, name, target_id, schedule_type, interval_seconds, duration_seconds, status, stopped_reason,
 	anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, cron_expression, timezone,
 	run_at, start_at, end_at, max_runs, run_count, jitter_seconds, misfire_grace_seconds, pause_reason, paused_until,
-	overlap_policy, max_parallel, misfire_policy, catch_up_max, assertions`
+	overlap_policy, max_parallel, misfire_policy, catch_up_max, assertions, alert, auto_pause_after`
 
 // scheduleFullColumns are the columns scanFullSchedule reads: every field.
 const scheduleFullColumns = scheduleColumns + ", keep_runs"
@@ -43,15 +43,20 @@ func scanSchedule(row scanner) (*apicron.Schedule, error) {
 		maxRuns, grace, until sql.NullInt64
 		overlap, misfire      string
 		parallel, catchUp     sql.NullInt64
-		assertions            sql.NullString
+		assertions, alert     sql.NullString
+		autoPause             sql.NullInt64
 	)
 	err := row.Scan(&s.ID, &s.Name, &s.TargetID, &typ, &s.IntervalSeconds, &duration, &status, &s.StoppedReason,
 		&anchor, &next, &ends, &remaining, &s.Version, &createdAt, &updatedAt, &s.CronExpression, &s.Timezone,
 		&runAt, &startAt, &endAt, &maxRuns, &s.RunCount, &s.JitterSeconds, &grace, &s.PauseReason, &until,
-		&overlap, &parallel, &misfire, &catchUp, &assertions)
+		&overlap, &parallel, &misfire, &catchUp, &assertions, &alert, &autoPause)
 	if err != nil {
 		return nil, err
 	}
+	if s.Alert, err = decodeAlertRule(alert); err != nil {
+		return nil, fmt.Errorf("decode alert rule of schedule %d: %w", s.ID, err)
+	}
+	s.AutoPauseAfter = intPtr(autoPause)
 	s.RunAt, s.StartAt, s.EndAt, s.PausedUntil = timePtr(runAt), timePtr(startAt), timePtr(endAt), timePtr(until)
 	s.MaxRuns, s.MisfireGraceSeconds = intPtr(maxRuns), intPtr(grace)
 	s.OverlapPolicy, s.MaxParallel = apicron.OverlapPolicy(overlap), intPtr(parallel)
@@ -118,6 +123,9 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 		if err := checkTargetExists(ctx, tx, s.TargetID); err != nil {
 			return err
 		}
+		if err := checkNotifiers(ctx, tx, "alert.notifier_ids", s.Alert); err != nil {
+			return err
+		}
 		s.RemainingMs = nil
 		if s.Timezone == "" {
 			s.Timezone = apicron.DefaultTimezone
@@ -138,14 +146,15 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 		err := tx.queryRow(ctx, `INSERT INTO schedules (name, target_id, schedule_type, interval_seconds, duration_seconds, status,
 			stopped_reason, anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, keep_runs,
 			cron_expression, timezone, run_at, start_at, end_at, max_runs, run_count, jitter_seconds, misfire_grace_seconds,
-			pause_reason, paused_until, overlap_policy, max_parallel, misfire_policy, catch_up_max, assertions)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			pause_reason, paused_until, overlap_policy, max_parallel, misfire_policy, catch_up_max, assertions, alert, auto_pause_after)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 			s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
 			s.Version, ms(tx.now), ms(tx.now), nullInt(s.KeepRuns), s.CronExpression, s.Timezone,
 			nullMs(s.RunAt), nullMs(s.StartAt), nullMs(s.EndAt), nullInt(s.MaxRuns), s.RunCount, s.JitterSeconds,
 			nullInt(s.MisfireGraceSeconds), s.PauseReason, nullMs(s.PausedUntil), string(s.OverlapPolicy), nullInt(s.MaxParallel),
-			string(s.MisfirePolicy), nullInt(s.CatchUpMax), scheduleAssertions(s)).Scan(&s.ID)
+			string(s.MisfirePolicy), nullInt(s.CatchUpMax), scheduleAssertions(s), encodeAlertRule(s.Alert),
+			nullInt(s.AutoPauseAfter)).Scan(&s.ID)
 		if err != nil {
 			return fmt.Errorf("insert schedule: %w", err)
 		}
@@ -175,13 +184,14 @@ func saveSchedule(ctx context.Context, tx *tx, s *apicron.Schedule) error {
 		duration_seconds = ?, status = ?, stopped_reason = ?, anchor_at = ?, next_run_at = ?, ends_at = ?,
 		remaining_ms = ?, version = ?, updated_at = ?, cron_expression = ?, timezone = ?, run_at = ?, start_at = ?,
 		end_at = ?, max_runs = ?, run_count = ?, jitter_seconds = ?, misfire_grace_seconds = ?, pause_reason = ?,
-		paused_until = ?, overlap_policy = ?, max_parallel = ?, misfire_policy = ?, catch_up_max = ?, assertions = ? WHERE id = ?`,
+		paused_until = ?, overlap_policy = ?, max_parallel = ?, misfire_policy = ?, catch_up_max = ?, assertions = ?,
+		alert = ?, auto_pause_after = ? WHERE id = ?`,
 		s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 		s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
 		s.Version, ms(tx.now), s.CronExpression, s.Timezone, nullMs(s.RunAt), nullMs(s.StartAt), nullMs(s.EndAt),
 		nullInt(s.MaxRuns), s.RunCount, s.JitterSeconds, nullInt(s.MisfireGraceSeconds), s.PauseReason,
 		nullMs(s.PausedUntil), string(s.OverlapPolicy), nullInt(s.MaxParallel), string(s.MisfirePolicy), nullInt(s.CatchUpMax),
-		scheduleAssertions(s), s.ID)
+		scheduleAssertions(s), encodeAlertRule(s.Alert), nullInt(s.AutoPauseAfter), s.ID)
 	if err != nil {
 		return fmt.Errorf("update schedule %d: %w", s.ID, err)
 	}
@@ -277,6 +287,11 @@ func (db *DB) UpdateSchedule(ctx context.Context, id int64, upd apicron.Schedule
 		}
 		if upd.TargetID != nil {
 			if err := checkTargetExists(ctx, tx, s.TargetID); err != nil {
+				return err
+			}
+		}
+		if upd.Alert != nil {
+			if err := checkNotifiers(ctx, tx, "alert.notifier_ids", s.Alert); err != nil {
 				return err
 			}
 		}
@@ -377,6 +392,12 @@ func (db *DB) transition(ctx context.Context, id int64, kind apicron.EventKind, 
 		}
 		if err := addEvent(ctx, tx, id, kind, detail); err != nil {
 			return err
+		}
+		if kind == apicron.EventResumed {
+			// A resumed schedule gets auto_pause_after fresh tries.
+			if _, err := tx.exec(ctx, "UPDATE run_stats SET consecutive_failures = 0 WHERE scope = ?", id); err != nil {
+				return err
+			}
 		}
 		return saveSchedule(ctx, tx, s)
 	})

@@ -155,6 +155,9 @@ type tx struct {
 	d     dialect
 	now   time.Time
 	stmts *stmtCache // nil: no prepared statements
+	// autoPause collects the schedules a Finish found over their
+	// auto_pause_after, for the transaction that pauses them.
+	autoPause []int64
 }
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
