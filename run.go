@@ -44,6 +44,10 @@ const (
 	// ErrHostLimit: the run waited for a slot of its host (HOST_MAX_CONCURRENCY)
 	// until its schedule's next occurrence came, and was not sent.
 	ErrHostLimit = "host_limit"
+	// ErrOAuth2: the target's OAuth 2.0 token could not be had (the token
+	// endpoint failed, refused the credentials or could not be reached), so
+	// the request was not sent.
+	ErrOAuth2 = "oauth2"
 )
 
 // Trigger says what started a run.
@@ -182,6 +186,11 @@ type Job struct {
 	Assertions []Assertion
 	// SigningSecrets are the target's: each request is signed with each.
 	SigningSecrets []string
+	// OAuth2 is the target's: each request carries a token of its client
+	// credentials grant as its Authorization header.
+	OAuth2 *OAuth2
+	// ClientCert is the target's: presented in each TLS handshake.
+	ClientCert *ClientCert
 	// RetryOn is the target's retry classes (nil: DefaultRetryOn);
 	// BackoffBase and BackoffCap its backoff (zero: the executor's defaults).
 	RetryOn                 []string

@@ -65,8 +65,14 @@ type Target struct {
 	RetryOn           []string
 	RetryBackoffMs    *int
 	RetryMaxBackoffMs *int
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// OAuth2, when set, authenticates every request with a token of the
+	// client credentials grant; the target then has no Authorization header.
+	OAuth2 *OAuth2
+	// ClientCert, when set, is presented in every TLS handshake of the
+	// target's requests (mutual TLS).
+	ClientCert *ClientCert
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // TargetUpdate holds the fields of a partial update; nil leaves a field as it is.
@@ -85,10 +91,14 @@ type TargetUpdate struct {
 	// SigningSecrets replaces the signing secrets; an entry equal to
 	// MaskSigningSecret of a current one keeps that one.
 	SigningSecrets *[]string
-	// Auth sets the Authorization header alone, after Headers (the API's
-	// auth field): Type "none" removes it, and a password or token equal to
-	// MaskedValue keeps the current one.
+	// Auth sets the authentication, after Headers (the API's auth field):
+	// basic and bearer set the Authorization header, oauth2 OAuth2 (and
+	// removes that header), Type "none" removes both; a password, token or
+	// client secret equal to MaskedValue keeps the current one.
 	Auth *TargetAuth
+	// ClientCert replaces the client certificate; a nil *ClientCert removes
+	// it, and a KeyPEM equal to MaskedValue keeps the current key.
+	ClientCert **ClientCert
 	// RetryOn: a nil *[]string returns to the default classes.
 	RetryOn           **[]string
 	RetryBackoffMs    **int
@@ -166,6 +176,17 @@ func (u TargetUpdate) Apply(t *Target) {
 	}
 	if u.Auth != nil {
 		u.applyAuth(t)
+	}
+	if u.ClientCert != nil {
+		c := *u.ClientCert
+		if c != nil {
+			next := *c
+			if next.KeyPEM == MaskedValue && t.ClientCert != nil {
+				next.KeyPEM = t.ClientCert.KeyPEM
+			}
+			c = &next
+		}
+		t.ClientCert = c
 	}
 }
 
@@ -248,6 +269,9 @@ func (t *Target) Validate() error {
 		return err
 	}
 	if err := t.validateRetry(); err != nil {
+		return err
+	}
+	if err := t.validateAuth(); err != nil {
 		return err
 	}
 	if err := validateMethod(t.Method); err != nil {
@@ -452,6 +476,25 @@ const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 // left as it is.
 func (u TargetUpdate) applyAuth(t *Target) {
 	a := *u.Auth
+	if a.Type == AuthOAuth2 {
+		if a.OAuth2 == nil {
+			return
+		}
+		o := *a.OAuth2
+		o.Scopes = append([]string{}, a.OAuth2.Scopes...)
+		if o.ClientSecret == MaskedValue && t.OAuth2 != nil {
+			o.ClientSecret = t.OAuth2.ClientSecret
+		}
+		// The token makes the Authorization header: a static one would
+		// say something else.
+		for k := range t.Headers {
+			if strings.EqualFold(k, "Authorization") {
+				delete(t.Headers, k)
+			}
+		}
+		t.OAuth2 = &o
+		return
+	}
 	var cur string
 	for k, v := range t.Headers {
 		if strings.EqualFold(k, "Authorization") {
@@ -459,7 +502,7 @@ func (u TargetUpdate) applyAuth(t *Target) {
 		}
 	}
 	switch {
-	case a.Type == "none":
+	case a.Type == AuthNone:
 	case a.Type == AuthBasic && a.Password == MaskedValue:
 		_, pass, ok := parseBasic(cur)
 		if !ok {
@@ -478,11 +521,35 @@ func (u TargetUpdate) applyAuth(t *Target) {
 			delete(t.Headers, k)
 		}
 	}
-	if a.Type == "none" {
+	t.OAuth2 = nil
+	if a.Type == AuthNone {
 		return
 	}
 	if t.Headers == nil {
 		t.Headers = map[string]string{}
 	}
 	t.Headers["Authorization"] = a.Header()
+}
+
+// validateAuth checks the OAuth2 configuration and client certificate, and
+// that a target with OAuth2 sends no Authorization header of its own.
+func (t *Target) validateAuth() error {
+	if t.OAuth2 != nil {
+		if err := t.OAuth2.Validate(); err != nil {
+			return err
+		}
+		if t.OAuth2.ClientSecret == MaskedValue {
+			return Invalid("auth.client_secret", "is the mask %s, not a secret: send the real one (the mask keeps a secret only when the target already has one)", MaskedValue)
+		}
+		for k := range t.Headers {
+			if strings.EqualFold(k, "Authorization") {
+				return Invalid("headers."+k, "the target authenticates with oauth2_client_credentials, whose token is its Authorization header: "+
+					"drop this header, or set another auth")
+			}
+		}
+	}
+	if t.ClientCert != nil {
+		return t.ClientCert.Validate(true)
+	}
+	return nil
 }

@@ -31,7 +31,7 @@ const maxMessage = 300
 //	context.Canceled (shutdown)              INTERRUPTED       interrupted
 //	context.DeadlineExceeded                 TIMEOUT           timeout
 //	*net.DNSError                            DNS_ERROR         dns
-//	certificate, TLS record or alert errors,
+//	certificate, TLS record or alert errors (a client certificate refused),
 //	a handshake answered by plain HTTP       CONNECTION_ERROR  tls
 //	any net.Error whose Timeout() is true    TIMEOUT           timeout
 //	refused, reset, unreachable, EOF, *net.OpError
@@ -103,9 +103,19 @@ func isTLS(err error) bool {
 	// the bare x509 types are for a transport that verifies on its own. A
 	// handshake answered by plain HTTP is a RecordHeaderError that
 	// http.Client replaces with ErrSchemeMismatch.
+	//
+	// An alert the server sent (it refused the client certificate, or
+	// whatever it was offered) comes as a *net.OpError whose Op is "remote
+	// error", around a type crypto/tls does not export.
 	return errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &verify) || errors.As(err, &ech) || errors.As(err, &record) ||
 		errors.As(err, &alert) || errors.As(err, &authority) || errors.As(err, &hostname) ||
-		errors.As(err, &invalid)
+		errors.As(err, &invalid) || inChain(err, isRemoteAlert)
+}
+
+// isRemoteAlert reports a TLS alert received from the peer.
+func isRemoteAlert(err error) bool {
+	op, ok := err.(*net.OpError)
+	return ok && op.Op == "remote error"
 }
 
 // connectionErrnos are the system errors of a connection that could not be

@@ -23,6 +23,16 @@
 //     origin (scheme, host or port) none of the target's headers follow.
 //   - Every connection is checked against the outbound Policy when it is
 //     dialled; a denied one fails the attempt with error_type blocked.
+//   - A job with OAuth2 sends the target's client credentials token as its
+//     Authorization header. The token is fetched under the attempt's
+//     timeout, through the same transport (so the same Policy), without
+//     following redirects, and reused by every run of the target until it
+//     is about to expire; the runs that need a new one at once share one
+//     fetch, and a 401 from the target drops it. A token that cannot be had
+//     fails the attempt unsent, FAILED oauth2, retried as its cause would be
+//     for the target (see tokenFailure).
+//   - A job with a ClientCert presents it in every TLS handshake, on a
+//     transport of the target's own (see certClients).
 //   - Cancelling Execute's context (shutdown) makes the attempt in flight
 //     INTERRUPTED and stops retrying.
 //   - Templates are rendered as apicron.RenderTemplate does, from a bounded
@@ -52,6 +62,7 @@ import (
 	"time"
 
 	"github.com/apicron/apicron"
+	"golang.org/x/oauth2"
 )
 
 // Defaults and limits of the executor.
@@ -138,6 +149,10 @@ type Executor struct {
 	userAgent  string
 	client     *http.Client
 	templates  *templateCache
+	// tokens are the targets' OAuth2 tokens; certs the clients of the
+	// targets with a client certificate.
+	tokens *tokenCache
+	certs  *certClients
 }
 
 var _ apicron.Executor = (*Executor)(nil)
@@ -189,6 +204,8 @@ func New(cfg Config) *Executor {
 		rt = newTransport(policy, idle)
 	}
 	e.client = &http.Client{Transport: rt, CheckRedirect: e.checkRedirect}
+	e.tokens = newTokenCache(rt)
+	e.certs = newCertClients(rt, e.checkRedirect)
 	return e
 }
 
@@ -260,6 +277,9 @@ type outcome struct {
 	headers       map[string]string
 	retryAfter    time.Duration
 	hasRetryAfter bool // a Retry-After header was present and valid
+	// class, when set, is the retry class of a failure that the outcome's
+	// status and error type do not tell: an OAuth2 token's (tokenFailure).
+	class string
 }
 
 // Execute sends job's request, retrying as the job allows, and reports every
@@ -339,7 +359,10 @@ func (e *Executor) retryWait(ctx context.Context, p *plan, o *outcome) (time.Dur
 // That is apicron.DefaultRetryOn; a target's retry_on (on) lists its own
 // classes (apicron.RetryClass).
 func retryable(o *outcome, on []string) bool {
-	c := apicron.RetryClass(&o.Outcome)
+	c := o.class
+	if c == "" {
+		c = apicron.RetryClass(&o.Outcome)
+	}
 	return c != "" && slices.Contains(apicron.RetryOnOf(on), c)
 }
 
@@ -458,9 +481,26 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 	if host != "" {
 		req.Host = host
 	}
+	client := e.client
+	if job.ClientCert != nil {
+		if client, err = e.certs.client(job.TargetID, job.ClientCert); err != nil {
+			return e.failed(o, err)
+		}
+	}
+	var tok *oauth2.Token
+	if job.OAuth2 != nil {
+		// Within the attempt's timeout, before the clock of its latency starts.
+		if tok, err = e.tokens.token(actx, job.TargetID, job.OAuth2); err != nil {
+			return e.tokenFailure(ctx, o, job.OAuth2, err, p.timeout)
+		}
+		header.Set("Authorization", tok.Type()+" "+tok.AccessToken)
+	}
 
 	tr.start = time.Now()
-	resp, err := e.client.Do(req)
+	resp, err := client.Do(req)
+	if tok != nil && resp != nil && resp.StatusCode == http.StatusUnauthorized {
+		e.tokens.forget(job.TargetID, tok)
+	}
 	var truncated, inBody bool
 	if resp != nil {
 		// With a redirect error, resp is the last response, body closed.

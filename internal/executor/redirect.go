@@ -77,6 +77,9 @@ func (e *Executor) checkRedirect(req *http.Request, via []*http.Request) error {
 			delete(req.Header, k)
 		}
 	}
+	if job.OAuth2 != nil {
+		req.Header.Del("Authorization") // the target's token is the target's too
+	}
 	req.Header["User-Agent"] = []string{e.userAgent}
 	req.Host = ""
 	return nil

@@ -115,19 +115,26 @@ func (s *Server) checkAssertions(field string, in []Assertion) ([]apicron.Assert
 }
 
 // TargetAuth is a target's authentication, as the API takes and shows it:
-// sugar over its Authorization header, a secret header.
+// basic and bearer are sugar over its Authorization header, a secret
+// header; oauth2_client_credentials makes that header per request from a
+// token it fetches.
 type TargetAuth struct {
-	_        struct{} `json:"-" additionalProperties:"false"`
-	Type     string   `json:"type" enum:"basic,bearer,none" example:"basic" doc:"none, in an update, removes the authentication"`
-	Username string   `json:"username,omitempty" example:"reporter" doc:"basic: the user name (no colon)"`
-	Password string   `json:"password,omitempty" example:"s3cret" doc:"basic: the password, write-only (shown as ********)"`
-	Token    string   `json:"token,omitempty" doc:"bearer: the token, write-only (shown as ********)"`
+	_            struct{} `json:"-" additionalProperties:"false"`
+	Type         string   `json:"type" enum:"basic,bearer,oauth2_client_credentials,none" example:"basic" doc:"none, in an update, removes the authentication"`
+	Username     string   `json:"username,omitempty" example:"reporter" doc:"basic: the user name (no colon)"`
+	Password     string   `json:"password,omitempty" example:"s3cret" doc:"basic: the password, write-only (shown as ********)"`
+	Token        string   `json:"token,omitempty" example:"eyJhbGciOi..." doc:"bearer: the token, write-only (shown as ********)"`
+	TokenURL     string   `json:"token_url,omitempty" example:"https://auth.example.com/oauth/token" doc:"oauth2_client_credentials: the token endpoint, an absolute http or https URL without template actions (https unless it is on a trusted network: the client secret is sent to it). Reached under the same outbound policy as targets; redirects are not followed"`
+	ClientID     string   `json:"client_id,omitempty" example:"apicron-reporter" doc:"oauth2_client_credentials: the client id"`
+	ClientSecret string   `json:"client_secret,omitempty" example:"cl1ent-s3cret" doc:"oauth2_client_credentials: the client secret, write-only (shown as ********; sent back as ******** it keeps the stored one), encrypted at rest with SECRET_KEY. Sent to the token endpoint by HTTP Basic authentication"`
+	Scopes       []string `json:"scopes,omitempty" maxItems:"50" example:"[\"reports:write\", \"reports:read\"]" doc:"oauth2_client_credentials: the scopes asked for (the scope parameter, space-separated); none: the server's default"`
+	Audience     string   `json:"audience,omitempty" example:"https://api.example.com" doc:"oauth2_client_credentials: sent as the audience parameter of the token request, which some providers (Auth0, Okta) ask for"`
 }
 
-// checkAuth converts and checks an auth body. A password or token sent as
-// the mask keeps the stored one (TargetUpdate.Auth); an Authorization
-// header beside it is refused unless it is the mask too (a target read and
-// sent back whole).
+// checkAuth converts and checks an auth body. A password, token or client
+// secret sent as the mask keeps the stored one (TargetUpdate.Auth); an
+// Authorization header beside it is refused unless it is the mask too (a
+// target read and sent back whole).
 func checkAuth(a *TargetAuth, headers map[string]string) (*apicron.TargetAuth, error) {
 	for k, v := range headers {
 		if strings.EqualFold(k, "Authorization") && v != apicron.MaskedValue {
@@ -135,17 +142,32 @@ func checkAuth(a *TargetAuth, headers map[string]string) (*apicron.TargetAuth, e
 		}
 	}
 	d := &apicron.TargetAuth{Type: a.Type, Username: a.Username, Password: a.Password, Token: a.Token}
-	if a.Type == "none" {
-		if a.Username != "" || a.Password != "" || a.Token != "" {
-			return nil, apicron.Invalid("auth.type", "none takes no username, password or token")
+	oauth2Fields := a.TokenURL != "" || a.ClientID != "" || a.ClientSecret != "" || a.Scopes != nil || a.Audience != ""
+	switch a.Type {
+	case apicron.AuthNone:
+		if a.Username != "" || a.Password != "" || a.Token != "" || oauth2Fields {
+			return nil, apicron.Invalid("auth.type", "none takes no other field")
 		}
 		return d, nil
+	case apicron.AuthOAuth2:
+		d.OAuth2 = &apicron.OAuth2{TokenURL: strings.TrimSpace(a.TokenURL), ClientID: a.ClientID, ClientSecret: a.ClientSecret,
+			Scopes: a.Scopes, Audience: a.Audience}
+	default:
+		if oauth2Fields {
+			return nil, apicron.Invalid("auth.type", "token_url, client_id, client_secret, scopes and audience are for oauth2_client_credentials")
+		}
 	}
 	return d, d.Validate()
 }
 
-func newTargetAuth(headers map[string]string) *TargetAuth {
-	for k, v := range headers {
+// newTargetAuth is t's authentication, secrets masked.
+func newTargetAuth(t *apicron.Target) *TargetAuth {
+	if o := t.OAuth2; o != nil {
+		m := o.Masked()
+		return &TargetAuth{Type: apicron.AuthOAuth2, TokenURL: m.TokenURL, ClientID: m.ClientID, ClientSecret: m.ClientSecret,
+			Scopes: m.Scopes, Audience: m.Audience}
+	}
+	for k, v := range t.Headers {
 		if strings.EqualFold(k, "Authorization") {
 			if a := apicron.AuthOf(v); a != nil {
 				return &TargetAuth{Type: a.Type, Username: a.Username, Password: a.Password, Token: a.Token}
@@ -153,4 +175,32 @@ func newTargetAuth(headers map[string]string) *TargetAuth {
 		}
 	}
 	return nil
+}
+
+// ClientCert is a target's TLS client certificate, as the API takes and
+// shows it. subject, issuer and not_after are read from the certificate:
+// sent back in an update they are ignored.
+type ClientCert struct {
+	CertPEM  string `json:"cert_pem" minLength:"1" maxLength:"65536" example:"-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n" doc:"The PEM certificate chain, the target's client certificate first, then any intermediates"`
+	KeyPEM   string `json:"key_pem" minLength:"1" maxLength:"65536" example:"-----BEGIN PRIVATE KEY-----\nMIGH...\n-----END PRIVATE KEY-----\n" doc:"The PEM private key of the first certificate (PKCS #8, PKCS #1 or SEC 1, unencrypted), write-only: shown as ********, and ******** sent back keeps the stored key. Encrypted at rest with SECRET_KEY"`
+	Subject  string `json:"subject,omitempty" readOnly:"true" example:"CN=apicron,O=Example" doc:"The first certificate's subject (read-only)"`
+	Issuer   string `json:"issuer,omitempty" readOnly:"true" example:"CN=Example Client CA" doc:"The first certificate's issuer (read-only)"`
+	NotAfter string `json:"not_after,omitempty" readOnly:"true" format:"date-time" example:"2027-01-31T00:00:00.000Z" doc:"When the first certificate expires (read-only); after that the target's server will refuse it"`
+}
+
+func (c *ClientCert) domain() *apicron.ClientCert {
+	return &apicron.ClientCert{CertPEM: c.CertPEM, KeyPEM: c.KeyPEM}
+}
+
+// newClientCert is c as the API shows it, the key masked; nil for none.
+func newClientCert(c *apicron.ClientCert) *ClientCert {
+	if c == nil {
+		return nil
+	}
+	info := c.Info()
+	out := &ClientCert{CertPEM: c.CertPEM, KeyPEM: apicron.MaskedValue, Subject: info.Subject, Issuer: info.Issuer}
+	if !info.NotAfter.IsZero() {
+		out.NotAfter = formatTime(info.NotAfter)
+	}
+	return out
 }

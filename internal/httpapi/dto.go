@@ -42,7 +42,8 @@ type Target struct {
 	// AllowInsecureRedirects is Target.AllowInsecureRedirects.
 	AllowInsecureRedirects bool        `json:"allow_insecure_redirects" doc:"Whether a request sent over https may follow a redirect to http; when false such a run fails with error_type insecure_redirect"`
 	Assertions             []Assertion `json:"assertions" nullable:"false" doc:"The target's success checks; empty: 2xx succeeds"`
-	Auth                   *TargetAuth `json:"auth" doc:"Basic or bearer authentication, read from its Authorization header, secrets masked; null for none (or another scheme in the header)"`
+	Auth                   *TargetAuth `json:"auth" doc:"Its authentication, secrets masked: basic or bearer (read from its Authorization header) or oauth2_client_credentials; null for none (or another scheme in the header)"`
+	ClientCert             *ClientCert `json:"client_cert" doc:"The TLS client certificate its requests present (mutual TLS), the key masked; null for none"`
 	SigningSecrets         []string    `json:"signing_secrets" nullable:"false" example:"[\"whsec_********Qk0=\"]" doc:"Its Standard Webhooks signing secrets, masked (write-only): the last four characters tell them apart"`
 	RetryOn                []string    `json:"retry_on" nullable:"false" example:"[\"timeout\", \"connection\", \"dns\", \"http_5xx\", \"http_429\"]" doc:"The failures a retry follows (max_retries allowing), the target's or the default ones"`
 	RetryBackoffMs         int         `json:"retry_backoff_ms" doc:"The first backoff step: the wait after attempt n is in [s/2, s], s = min(retry_backoff_ms * 2^(n-1), retry_max_backoff_ms), and never less than a Retry-After (up to 5 minutes)"`
@@ -66,7 +67,8 @@ type TargetCreate struct {
 	MaxRetries     *int              `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 	// AllowInsecureRedirects, absent, is false.
 	AllowInsecureRedirects bool        `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http (default false: such a run fails with error_type insecure_redirect, since what the request carries would travel in clear)"`
-	Auth                   *TargetAuth `json:"auth,omitempty" doc:"Authenticate every request: {\"type\": \"basic\", \"username\": ..., \"password\": ...} or {\"type\": \"bearer\", \"token\": ...}. It becomes the Authorization header, write-only and encrypted at rest like any secret header; not with an Authorization header too"`
+	Auth                   *TargetAuth `json:"auth,omitempty" doc:"Authenticate every request: {\"type\": \"basic\", \"username\": ..., \"password\": ...} or {\"type\": \"bearer\", \"token\": ...}, which become the Authorization header, write-only and encrypted at rest like any secret header; or {\"type\": \"oauth2_client_credentials\", \"token_url\": ..., \"client_id\": ..., \"client_secret\": ..., \"scopes\": [...]}, whose token, fetched and cached until it expires, is sent as a Bearer Authorization header (a failure to get one: FAILED, error_type oauth2). Not with an Authorization header too"`
+	ClientCert             *ClientCert `json:"client_cert,omitempty" doc:"A TLS client certificate for every request (mutual TLS): the PEM chain and its key, checked to be a pair when saved"`
 	RetryOn                *[]string   `json:"retry_on,omitempty" nullable:"true" doc:"Which failures are retried: timeout, connection, dns, tls, http_5xx, http_429, http_4xx (other than 429), assertion. Default (absent or null): timeout, connection, dns, http_5xx, http_429; [] retries none"`
 	RetryBackoffMs         *int        `json:"retry_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"The first backoff step in ms (default 500)"`
 	RetryMaxBackoffMs      *int        `json:"retry_max_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"The backoff's cap in ms (default 30000)"`
@@ -89,7 +91,8 @@ type TargetUpdate struct {
 	MaxRetries             *int               `json:"max_retries,omitempty" nullable:"true" minimum:"0"`
 	AllowInsecureRedirects *bool              `json:"allow_insecure_redirects,omitempty" doc:"Let a request sent over https follow a redirect to http"`
 	Assertions             *[]Assertion       `json:"assertions,omitempty" maxItems:"20" doc:"Replaces the success checks ([] or null: none)"`
-	Auth                   *TargetAuth        `json:"auth,omitempty" doc:"Replaces the authentication (the Authorization header); {\"type\": \"none\"} removes it"`
+	Auth                   *TargetAuth        `json:"auth,omitempty" doc:"Replaces the authentication (basic and bearer: the Authorization header; oauth2_client_credentials, which drops that header); {\"type\": \"none\"} removes it. A password, token or client_secret sent as ******** keeps the stored one"`
+	ClientCert             *ClientCert        `json:"client_cert,omitempty" doc:"Replaces the client certificate; null removes it. A key_pem of ******** keeps the stored key (the new cert_pem must match it)"`
 	RetryOn                *[]string          `json:"retry_on,omitempty" nullable:"true" doc:"Replaces the retried classes; null returns to the defaults"`
 	RetryBackoffMs         *int               `json:"retry_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"null returns to the default 500"`
 	RetryMaxBackoffMs      *int               `json:"retry_max_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"null returns to the default 30000"`
@@ -121,7 +124,8 @@ func newTarget(t *apicron.Target) Target {
 		AllowInsecureRedirects: t.AllowInsecureRedirects,
 		Assertions:             fromAssertions(t.Assertions),
 		SigningSecrets:         maskSigning(t.SigningSecrets),
-		Auth:                   newTargetAuth(t.Headers),
+		Auth:                   newTargetAuth(t),
+		ClientCert:             newClientCert(t.ClientCert),
 		RetryOn:                apicron.RetryOnOf(t.RetryOn),
 		RetryBackoffMs:         int(base.Milliseconds()),
 		RetryMaxBackoffMs:      int(most.Milliseconds()),

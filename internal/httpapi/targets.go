@@ -85,6 +85,9 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 		}
 		apicron.TargetUpdate{Auth: a}.Apply(t)
 	}
+	if b.ClientCert != nil {
+		t.ClientCert = b.ClientCert.domain()
+	}
 	t.Normalize()
 	if err := t.Validate(); err != nil {
 		return nil, s.apiError(ctx, "create target", err)
@@ -152,6 +155,10 @@ func (s *Server) updateTarget(ctx context.Context, in *updateTargetInput) (*targ
 		}
 		upd.Auth = a
 	}
+	if in.Body.ClientCert != nil {
+		c := in.Body.ClientCert.domain()
+		upd.ClientCert = &c
+	}
 	var generated string
 	if in.Body.SigningSecrets != nil {
 		var list []string
@@ -204,6 +211,10 @@ func targetUpdate(b TargetUpdate, raw []byte) (apicron.TargetUpdate, error) {
 	}
 	if nulls["signing_secrets"] {
 		upd.SigningSecrets = &[]string{}
+	}
+	if nulls["client_cert"] {
+		var none *apicron.ClientCert
+		upd.ClientCert = &none
 	}
 
 	if b.RetryOn != nil || nulls["retry_on"] {

@@ -69,6 +69,8 @@ type due struct {
 	// retryOn, backoff and backoffCap are the target's retry policy, as stored.
 	retryOn             sql.NullString
 	backoff, backoffCap sql.NullInt64
+	// oauth2 and cert are the target's OAuth2 and client certificate, as stored.
+	oauth2, cert string
 }
 
 // claimReadSQL reads due schedules with their targets, locked on PostgreSQL.
@@ -78,7 +80,7 @@ var claimReadSQL = newLockedBatchSQL(func(n int) string {
 		s.cron_expression, s.timezone, s.run_at, s.start_at, s.end_at, s.max_runs, s.run_count, s.jitter_seconds,
 		s.misfire_grace_seconds, s.pause_reason, s.paused_until, s.overlap_policy, s.max_parallel, s.misfire_policy, s.catch_up_max,
 		s.assertions, s.alert, s.auto_pause_after, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects,
-		t.assertions, t.signing_secrets, t.retry_on, t.retry_backoff_ms, t.retry_max_backoff_ms FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
+		t.assertions, t.signing_secrets, t.retry_on, t.retry_backoff_ms, t.retry_max_backoff_ms, t.oauth2, t.client_cert FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
 // runningSQL finds which of n schedules have a run in flight.
@@ -98,7 +100,7 @@ func readDue(ctx context.Context, tx *tx, ids []int64) (map[int64]*due, error) {
 		d := &due{}
 		s, err := scanSchedule(rowFunc(func(dest ...any) error {
 			return rows.Scan(append(dest, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries, &d.secret,
-				&d.job.AllowInsecureRedirects, &d.assertions, &d.signing, &d.retryOn, &d.backoff, &d.backoffCap)...)
+				&d.job.AllowInsecureRedirects, &d.assertions, &d.signing, &d.retryOn, &d.backoff, &d.backoffCap, &d.oauth2, &d.cert)...)
 		}))
 		if err != nil {
 			return nil, err
@@ -401,6 +403,9 @@ func (db *DB) jobOf(d *due) (*apicron.Job, error) {
 			}
 			j.DecryptError = msg
 		}
+	}
+	if err := db.secrets.decodeJobAuth(j, d.oauth2, d.cert, "SECRET_KEY missing or wrong"); err != nil {
+		return nil, fmt.Errorf("target %d: %w", d.s.TargetID, err)
 	}
 	if d.s.Assertions != nil {
 		j.Assertions = *d.s.Assertions

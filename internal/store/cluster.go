@@ -52,6 +52,10 @@ type jobJSON struct {
 	// SealedSigning holds them encrypted (sealSigning) with one.
 	SigningSecrets []string `json:"signing_secrets,omitempty"`
 	SealedSigning  string   `json:"sealed_signing,omitempty"`
+	// OAuth2 and ClientCert are the target's, in the form of their columns:
+	// the client secret and the key encrypted when the store has a key.
+	OAuth2     string `json:"oauth2,omitempty"`
+	ClientCert string `json:"client_cert,omitempty"`
 	// RetryOn (absent: the defaults) and the backoff are the target's retry policy.
 	RetryOn       []string `json:"retry_on"` // null: the defaults; [] retries nothing
 	BackoffBaseMs int64    `json:"backoff_base_ms,omitempty"`
@@ -64,6 +68,13 @@ func (db *DB) toJobJSON(j *apicron.Job) (jobJSON, error) {
 		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline), AllowInsecureRedirects: j.AllowInsecureRedirects,
 		SecretHeaders: j.SecretHeaders, Replaceable: j.Replaceable, Assertions: j.Assertions, SigningSecrets: j.SigningSecrets,
 		RetryOn: j.RetryOn, BackoffBaseMs: j.BackoffBase.Milliseconds(), BackoffCapMs: j.BackoffCap.Milliseconds()}
+	var err error
+	if jj.OAuth2, err = db.secrets.encodeOAuth2(j.OAuth2); err != nil {
+		return jobJSON{}, fmt.Errorf("job: %w", err)
+	}
+	if jj.ClientCert, err = db.secrets.encodeClientCert(j.ClientCert); err != nil {
+		return jobJSON{}, fmt.Errorf("job: %w", err)
+	}
 	if db.secrets != nil {
 		sealed, err := db.secrets.sealJobHeaders(j.Headers)
 		if err != nil {
@@ -147,6 +158,9 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 					}
 					j.DecryptError = msg
 				}
+			}
+			if err := db.secrets.decodeJobAuth(&j, jj.OAuth2, jj.ClientCert, "SECRET_KEY missing on this node, or not the claiming node's"); err != nil {
+				return fmt.Errorf("job of run %d: %w", j.RunID, err)
 			}
 			j.RetryDeadline = fromMs(jj.RetryDeadline)
 			jobs = append(jobs, &j)

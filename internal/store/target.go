@@ -11,7 +11,7 @@ import (
 	"github.com/apicron/apicron"
 )
 
-const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms"
+const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms, oauth2, client_cert"
 
 // CreateTarget implements apicron.Store.
 func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
@@ -28,13 +28,18 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 		if err != nil {
 			return fmt.Errorf("encrypt signing secrets: %w", err)
 		}
+		oauth2, cert, err := db.encodeAuth(t, nil)
+		if err != nil {
+			return err
+		}
 		t.CreatedAt, t.UpdatedAt = tx.now, tx.now
 		err = tx.queryRow(ctx, `INSERT INTO targets (name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers,
-			allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms,
+			oauth2, client_cert)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
 			secret, t.AllowInsecureRedirects, ms(tx.now), ms(tx.now), encodeAssertions(t.Assertions), signing,
-			encodeRetryOn(t.RetryOn), nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs)).Scan(&t.ID)
+			encodeRetryOn(t.RetryOn), nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs), oauth2, cert).Scan(&t.ID)
 		if err != nil {
 			return fmt.Errorf("insert target: %w", err)
 		}
@@ -99,6 +104,12 @@ func (db *DB) scanTarget(row scanner) (*apicron.Target, []string, error) {
 	}
 	failed := db.secrets.openHeaders(t)
 	db.secrets.openSigning(t.SigningSecrets) // one it cannot open stays sealed: masked, kept, never sent
+	if t.OAuth2 != nil {
+		t.OAuth2.ClientSecret, _ = db.secrets.openSecret(t.OAuth2.ClientSecret, oauth2SecretAD) // likewise
+	}
+	if t.ClientCert != nil {
+		t.ClientCert.KeyPEM, _ = db.secrets.openSecret(t.ClientCert.KeyPEM, clientKeyAD)
+	}
 	return t, failed, nil
 }
 
@@ -112,12 +123,23 @@ func scanTargetRow(row scanner) (*apicron.Target, error) {
 		assertions, signing  string
 		retryOn              sql.NullString
 		backoff, backoffCap  sql.NullInt64
+		oauth2, cert         string
 	)
 	if err := row.Scan(&t.ID, &t.Name, &t.URL, &t.Method, &headers, &t.BodyTemplate, &timeout, &retries, &secret,
-		&t.AllowInsecureRedirects, &createdAt, &updatedAt, &assertions, &signing, &retryOn, &backoff, &backoffCap); err != nil {
+		&t.AllowInsecureRedirects, &createdAt, &updatedAt, &assertions, &signing, &retryOn, &backoff, &backoffCap,
+		&oauth2, &cert); err != nil {
 		return nil, err
 	}
+	// Their secrets stay sealed here: scanTarget opens them (a nil sealer
+	// opens nothing, but decodes the JSON all the same).
 	var err error
+	var s *sealer
+	if t.OAuth2, _, err = s.decodeOAuth2(oauth2); err != nil {
+		return nil, fmt.Errorf("decode oauth2 of target %d: %w", t.ID, err)
+	}
+	if t.ClientCert, _, err = s.decodeClientCert(cert); err != nil {
+		return nil, fmt.Errorf("decode client certificate of target %d: %w", t.ID, err)
+	}
 	if t.RetryOn, err = decodeRetryOn(retryOn); err != nil {
 		return nil, fmt.Errorf("decode retry_on of target %d: %w", t.ID, err)
 	}
@@ -186,6 +208,12 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		t.Normalize()
 		check := *t
 		check.SigningSecrets = withoutSealed(t.SigningSecrets) // kept ciphertexts: the key that reads them validated them
+		if c := t.ClientCert; c != nil && isSealed(c.KeyPEM) {
+			if err := c.Validate(false); err != nil {
+				return err
+			}
+			check.ClientCert = nil
+		}
 		if err := check.Validate(); err != nil {
 			return err
 		}
@@ -209,19 +237,51 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		if err != nil {
 			return fmt.Errorf("encrypt signing secrets: %w", err)
 		}
+		oauth2, cert, err := db.encodeAuth(t, &upd)
+		if err != nil {
+			return err
+		}
 		t.UpdatedAt = tx.now
 		_, err = tx.exec(ctx, `UPDATE targets SET name = ?, url = ?, method = ?, headers = ?, body_template = ?,
 			timeout_seconds = ?, max_retries = ?, secret_headers = ?, allow_insecure_redirects = ?, updated_at = ?, assertions = ?,
-			signing_secrets = ?, retry_on = ?, retry_backoff_ms = ?, retry_max_backoff_ms = ? WHERE id = ?`,
+			signing_secrets = ?, retry_on = ?, retry_backoff_ms = ?, retry_max_backoff_ms = ?, oauth2 = ?, client_cert = ? WHERE id = ?`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
 			secret, t.AllowInsecureRedirects, ms(tx.now), encodeAssertions(t.Assertions), signing, encodeRetryOn(t.RetryOn),
-			nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs), id)
+			nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs), oauth2, cert, id)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// encodeAuth returns t's OAuth2 configuration and client certificate as
+// their columns hold them. A secret that is still a ciphertext (read
+// without the key that opens it) is stored as it is only when it was
+// carried over from the row: upd (nil for a new target) left it alone or
+// sent the mask. One a client sent is refused: what a client sends is never
+// taken for ciphertext.
+func (db *DB) encodeAuth(t *apicron.Target, upd *apicron.TargetUpdate) (oauth2, cert string, err error) {
+	if t.OAuth2 != nil && isSealed(t.OAuth2.ClientSecret) {
+		kept := upd != nil && (upd.Auth == nil || (upd.Auth.OAuth2 != nil && upd.Auth.OAuth2.ClientSecret == apicron.MaskedValue))
+		if !kept {
+			return "", "", apicron.Invalid("auth.client_secret", "starts with %s, which marks a stored ciphertext: send the secret itself", sealedPrefix)
+		}
+	}
+	if t.ClientCert != nil && isSealed(t.ClientCert.KeyPEM) {
+		kept := upd != nil && (upd.ClientCert == nil || (*upd.ClientCert != nil && (*upd.ClientCert).KeyPEM == apicron.MaskedValue))
+		if !kept {
+			return "", "", apicron.Invalid("client_cert.key_pem", "starts with %s, which marks a stored ciphertext: send the PEM key", sealedPrefix)
+		}
+	}
+	if oauth2, err = db.secrets.encodeOAuth2(t.OAuth2); err != nil {
+		return "", "", err
+	}
+	if cert, err = db.secrets.encodeClientCert(t.ClientCert); err != nil {
+		return "", "", err
+	}
+	return oauth2, cert, nil
 }
 
 // keptCiphertexts returns, by header name, the values of t (upd applied)
