@@ -11,7 +11,7 @@ import (
 	"github.com/apicron/apicron"
 )
 
-const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms"
+const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms, rate_per_second, rate_burst"
 
 // CreateTarget implements apicron.Store.
 func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
@@ -30,11 +30,13 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 		}
 		t.CreatedAt, t.UpdatedAt = tx.now, tx.now
 		err = tx.queryRow(ctx, `INSERT INTO targets (name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers,
-			allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms,
+			rate_per_second, rate_burst)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
 			secret, t.AllowInsecureRedirects, ms(tx.now), ms(tx.now), encodeAssertions(t.Assertions), signing,
-			encodeRetryOn(t.RetryOn), nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs)).Scan(&t.ID)
+			encodeRetryOn(t.RetryOn), nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs), ratePerSecond(t.RateLimit),
+			rateBurst(t.RateLimit)).Scan(&t.ID)
 		if err != nil {
 			return fmt.Errorf("insert target: %w", err)
 		}
@@ -112,11 +114,15 @@ func scanTargetRow(row scanner) (*apicron.Target, error) {
 		assertions, signing  string
 		retryOn              sql.NullString
 		backoff, backoffCap  sql.NullInt64
+		perSecond            sql.NullFloat64
+		burst                sql.NullInt64
 	)
 	if err := row.Scan(&t.ID, &t.Name, &t.URL, &t.Method, &headers, &t.BodyTemplate, &timeout, &retries, &secret,
-		&t.AllowInsecureRedirects, &createdAt, &updatedAt, &assertions, &signing, &retryOn, &backoff, &backoffCap); err != nil {
+		&t.AllowInsecureRedirects, &createdAt, &updatedAt, &assertions, &signing, &retryOn, &backoff, &backoffCap,
+		&perSecond, &burst); err != nil {
 		return nil, err
 	}
+	t.RateLimit = rateLimitOf(perSecond, burst)
 	var err error
 	if t.RetryOn, err = decodeRetryOn(retryOn); err != nil {
 		return nil, fmt.Errorf("decode retry_on of target %d: %w", t.ID, err)
@@ -212,10 +218,11 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		t.UpdatedAt = tx.now
 		_, err = tx.exec(ctx, `UPDATE targets SET name = ?, url = ?, method = ?, headers = ?, body_template = ?,
 			timeout_seconds = ?, max_retries = ?, secret_headers = ?, allow_insecure_redirects = ?, updated_at = ?, assertions = ?,
-			signing_secrets = ?, retry_on = ?, retry_backoff_ms = ?, retry_max_backoff_ms = ? WHERE id = ?`,
+			signing_secrets = ?, retry_on = ?, retry_backoff_ms = ?, retry_max_backoff_ms = ?, rate_per_second = ?, rate_burst = ?
+			WHERE id = ?`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
 			secret, t.AllowInsecureRedirects, ms(tx.now), encodeAssertions(t.Assertions), signing, encodeRetryOn(t.RetryOn),
-			nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs), id)
+			nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs), ratePerSecond(t.RateLimit), rateBurst(t.RateLimit), id)
 		return err
 	})
 	if err != nil {
@@ -300,4 +307,31 @@ func decodeRetryOn(s sql.NullString) ([]string, error) {
 	list := []string{}
 	err := json.Unmarshal([]byte(s.String), &list)
 	return list, err
+}
+
+// ratePerSecond and rateBurst are a rate limit as its columns hold it:
+// NULL for none.
+func ratePerSecond(r *apicron.RateLimit) sql.NullFloat64 {
+	if r == nil {
+		return sql.NullFloat64{}
+	}
+	return sql.NullFloat64{Float64: r.PerSecond, Valid: true}
+}
+
+func rateBurst(r *apicron.RateLimit) sql.NullInt64 {
+	if r == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(r.Burst), Valid: true}
+}
+
+// rateLimitOf reads the rate limit columns: nil when the rate is NULL. A
+// burst NULL beside a rate (never written so) takes the default.
+func rateLimitOf(perSecond sql.NullFloat64, burst sql.NullInt64) *apicron.RateLimit {
+	if !perSecond.Valid {
+		return nil
+	}
+	r := &apicron.RateLimit{PerSecond: perSecond.Float64, Burst: int(burst.Int64)}
+	r.Normalize()
+	return r
 }
