@@ -1,6 +1,7 @@
 package apicron
 
 import (
+	"context"
 	"reflect"
 	"time"
 )
@@ -48,6 +49,10 @@ const (
 	// endpoint failed, refused the credentials or could not be reached), so
 	// the request was not sent.
 	ErrOAuth2 = "oauth2"
+	// ErrRateLimit: the run's turn under its host's rate limit (its
+	// target's rate_limit) would have come at or after its schedule's next
+	// occurrence, and it was not sent.
+	ErrRateLimit = "rate_limit"
 )
 
 // Trigger says what started a run.
@@ -92,6 +97,10 @@ type Run struct {
 	ResponseHeaders map[string]string
 	Attempts        []Attempt // filled by FindRunByID only
 	NodeID          string
+	// Waited is how long the run's requests waited for their host: its
+	// rate limit or a HOST_MAX_CONCURRENCY slot, before the first attempt
+	// and before each retry; zero when they did not wait.
+	Waited time.Duration
 }
 
 // Timings break a request's latency down, in milliseconds; nil when a phase did not happen.
@@ -214,6 +223,15 @@ type Job struct {
 	// RetryDeadline is the schedule's next occurrence: no retry starts at or after it.
 	// Zero means no bound.
 	RetryDeadline time.Time
+	// RateLimit is the target's (nil: none): the engine paces the job's
+	// requests to its host by it.
+	RateLimit *RateLimit
+	// Pace, set by the engine for a job with a RateLimit, waits for the
+	// turn of a retry under the limit, and reports how long it waited and
+	// whether the retry may go (not when ctx ended, nor when its turn comes
+	// at or after RetryDeadline). The executor calls it before each attempt
+	// after the first; nil: retries are not paced.
+	Pace func(ctx context.Context) (waited time.Duration, ok bool)
 	// DecryptError, when set, says which secret header values the store
 	// could not decrypt (SECRET_KEY missing or wrong); their values in
 	// Headers are empty. The executor sends nothing and records the run
@@ -243,6 +261,9 @@ type RunResult struct {
 	ResponseBody    string
 	ResponseHeaders map[string]string
 	Attempts        []Attempt
+	// Waited is Run.Waited: the engine's waits before the first attempt,
+	// the executor's (Job.Pace) before the retries.
+	Waited time.Duration
 }
 
 // RunFilter selects runs. Zero fields do not filter. A list is newest

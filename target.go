@@ -71,8 +71,12 @@ type Target struct {
 	// ClientCert, when set, is presented in every TLS handshake of the
 	// target's requests (mutual TLS).
 	ClientCert *ClientCert
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// RateLimit paces the requests to the target's host (nil: none). One
+	// bucket per host and node: every target of the host that has one
+	// shares it, at the strictest of their limits.
+	RateLimit *RateLimit
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // TargetUpdate holds the fields of a partial update; nil leaves a field as it is.
@@ -103,6 +107,8 @@ type TargetUpdate struct {
 	RetryOn           **[]string
 	RetryBackoffMs    **int
 	RetryMaxBackoffMs **int
+	// RateLimit replaces the rate limit whole; a nil *RateLimit removes it.
+	RateLimit **RateLimit
 }
 
 // Apply copies the set fields of u onto t. A header value equal to
@@ -123,6 +129,13 @@ func (u TargetUpdate) Apply(t *Target) {
 	}
 	if u.RetryMaxBackoffMs != nil {
 		t.RetryMaxBackoffMs = *u.RetryMaxBackoffMs
+	}
+	if u.RateLimit != nil {
+		t.RateLimit = nil
+		if r := *u.RateLimit; r != nil {
+			c := *r
+			t.RateLimit = &c
+		}
 	}
 	if u.SigningSecrets != nil {
 		next := make([]string, 0, len(*u.SigningSecrets))
@@ -202,6 +215,9 @@ func (t *Target) Normalize() {
 		t.Headers = map[string]string{}
 	}
 	t.SecretHeaders = normalizeHeaderNames(t.SecretHeaders)
+	if t.RateLimit != nil {
+		t.RateLimit.Normalize()
+	}
 }
 
 // IsSecretHeader reports whether the value of header name is write-only: it
@@ -273,6 +289,11 @@ func (t *Target) Validate() error {
 	}
 	if err := t.validateAuth(); err != nil {
 		return err
+	}
+	if t.RateLimit != nil {
+		if err := t.RateLimit.Validate(); err != nil {
+			return err
+		}
 	}
 	if err := validateMethod(t.Method); err != nil {
 		return err

@@ -246,3 +246,36 @@ func TestTarget_ValidateHeaderCase(t *testing.T) {
 		t.Errorf("update with two spellings of Authorization: Validate() = %v, want EINVALID on headers", err)
 	}
 }
+
+func TestRateLimit_Validate(t *testing.T) {
+	for _, c := range []struct {
+		in    apicron.RateLimit
+		burst int    // after Normalize
+		field string // refused on it; "" for valid
+	}{
+		{apicron.RateLimit{PerSecond: 5}, 5, ""},
+		{apicron.RateLimit{PerSecond: 0.5}, 1, ""},
+		{apicron.RateLimit{PerSecond: 2.5}, 3, ""},
+		{apicron.RateLimit{PerSecond: 5, Burst: 10}, 10, ""},
+		{apicron.RateLimit{PerSecond: apicron.MaxRatePerSecond}, apicron.MaxRateBurst, ""},
+		{apicron.RateLimit{PerSecond: 0}, 1, "rate_limit.per_second"},
+		{apicron.RateLimit{PerSecond: -1}, 1, "rate_limit.per_second"},
+		{apicron.RateLimit{PerSecond: 0.00005}, 1, "rate_limit.per_second"},
+		{apicron.RateLimit{PerSecond: 10_001}, apicron.MaxRateBurst, "rate_limit.per_second"},
+		{apicron.RateLimit{PerSecond: 1, Burst: -1}, -1, "rate_limit.burst"},
+		{apicron.RateLimit{PerSecond: 1, Burst: 10_001}, 10_001, "rate_limit.burst"},
+	} {
+		r := c.in
+		r.Normalize()
+		if r.Burst != c.burst {
+			t.Errorf("%+v normalized to burst %d, want %d", c.in, r.Burst, c.burst)
+		}
+		if got := apicron.ErrorField(r.Validate()); got != c.field {
+			t.Errorf("%+v: refused on %q, want %q", c.in, got, c.field)
+		}
+	}
+	a, b := apicron.RateLimit{PerSecond: 2, Burst: 10}, apicron.RateLimit{PerSecond: 5, Burst: 3}
+	if got := a.Stricter(b); got != (apicron.RateLimit{PerSecond: 2, Burst: 3}) {
+		t.Errorf("strictest of %v and %v: %v", a, b, got)
+	}
+}

@@ -285,7 +285,8 @@ type outcome struct {
 // Execute sends job's request, retrying as the job allows, and reports every
 // attempt. The result's top-level fields are the last attempt's. Cancelling
 // ctx interrupts the attempt in flight (status INTERRUPTED) and stops
-// retrying. When a template fails no request is sent, and if it is the
+// retrying. A retry waits for job.Pace, when set, after its backoff: a
+// retry whose turn does not come ends the retries. When a template fails no request is sent, and if it is the
 // URL's, Request.URL is the unrendered template. When job.DecryptError is
 // set no request is sent either: the run is FAILED, error type other, with
 // that message. job must not be nil.
@@ -326,6 +327,13 @@ func (e *Executor) Execute(ctx context.Context, job *apicron.Job) apicron.RunRes
 		}
 		if !job.RetryDeadline.IsZero() && !e.now().Before(job.RetryDeadline) {
 			break
+		}
+		if job.Pace != nil { // the retry's turn under its host's rate limit
+			waited, ok := job.Pace(ctx)
+			res.Waited += waited
+			if !ok {
+				break
+			}
 		}
 	}
 	res.FinishedAt = last.FinishedAt

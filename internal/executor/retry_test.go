@@ -1,7 +1,9 @@
 package executor
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,5 +91,36 @@ func TestRetryClass(t *testing.T) {
 		if got := apicron.RetryClass(&c.o); got != c.want {
 			t.Errorf("%s %s: class %q, want %q", c.o.Status, c.o.ErrorType, got, c.want)
 		}
+	}
+}
+
+// TestRetryPaced: with Job.Pace set, each retry, and only a retry, waits
+// for it after its backoff; the waits add up in the result's Waited, and a
+// retry whose turn does not come ends the retries.
+func TestRetryPaced(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int64
+	srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	fs := newFakeSleep()
+	e := New(Config{Now: fs.Now, Sleep: fs.Sleep, Rand: func() float64 { return 1 }})
+	job := newTestJob(srv.URL)
+	job.MaxRetries = 3
+	var paced []int64 // the requests sent when each Pace was called
+	job.Pace = func(context.Context) (time.Duration, bool) {
+		paced = append(paced, requests.Load())
+		return 250 * time.Millisecond, len(paced) < 3 // the third retry gets no turn
+	}
+	res := execute(t, e, job, 5*time.Second)
+	if requests.Load() != 3 || len(res.Attempts) != 3 {
+		t.Errorf("%d requests, %d attempts; want 3: the first and two paced retries", requests.Load(), len(res.Attempts))
+	}
+	if !slices.Equal(paced, []int64{1, 2, 3}) {
+		t.Errorf("Pace called after requests %v, want before each retry [1 2 3]", paced)
+	}
+	if res.Waited != 750*time.Millisecond {
+		t.Errorf("Waited %s, want the three paces, 750ms", res.Waited)
 	}
 }

@@ -48,6 +48,7 @@ type Target struct {
 	RetryOn                []string    `json:"retry_on" nullable:"false" example:"[\"timeout\", \"connection\", \"dns\", \"http_5xx\", \"http_429\"]" doc:"The failures a retry follows (max_retries allowing), the target's or the default ones"`
 	RetryBackoffMs         int         `json:"retry_backoff_ms" doc:"The first backoff step: the wait after attempt n is in [s/2, s], s = min(retry_backoff_ms * 2^(n-1), retry_max_backoff_ms), and never less than a Retry-After (up to 5 minutes)"`
 	RetryMaxBackoffMs      int         `json:"retry_max_backoff_ms" doc:"The backoff's cap"`
+	RateLimit              *RateLimit  `json:"rate_limit" doc:"The requests to its host are paced by this token bucket, shared with every target of the host that has one (the strictest applies), on each node; null: none"`
 	// GeneratedSigningSecret is set once, in the answer that generated it.
 	GeneratedSigningSecret *string `json:"generated_signing_secret,omitempty" doc:"The secret \"generate\" made, shown this once: keep it where the target verifies signatures"`
 	CreatedAt              string  `json:"created_at" format:"date-time"`
@@ -72,6 +73,7 @@ type TargetCreate struct {
 	RetryOn                *[]string   `json:"retry_on,omitempty" nullable:"true" doc:"Which failures are retried: timeout, connection, dns, tls, http_5xx, http_429, http_4xx (other than 429), assertion. Default (absent or null): timeout, connection, dns, http_5xx, http_429; [] retries none"`
 	RetryBackoffMs         *int        `json:"retry_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"The first backoff step in ms (default 500)"`
 	RetryMaxBackoffMs      *int        `json:"retry_max_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"The backoff's cap in ms (default 30000)"`
+	RateLimit              *RateLimit  `json:"rate_limit,omitempty" doc:"Pace the requests to the target's host: at most per_second on average, burst at once. Every attempt, retries too, takes a token; a run whose turn would come at or after its schedule's next occurrence is not sent (FAILED, error_type rate_limit). Targets of one host share one bucket at the strictest of their limits; each node enforces it on its own requests. Absent or null: none"`
 	SigningSecrets         []string    `json:"signing_secrets,omitempty" maxItems:"2" example:"[\"generate\"]" doc:"Sign every request by the Standard Webhooks scheme (webhook-id, webhook-timestamp, webhook-signature headers) with each secret: whsec_ and the base64 of a 24 to 64 byte key, or \"generate\" for a new one, shown once in the answer. Two during a key rotation: both signatures are sent"`
 	Assertions             []Assertion `json:"assertions,omitempty" maxItems:"20" doc:"Success checks, all of which must hold (see Assertion); without a status check 2xx succeeds. A failed check makes the run FAILED with error_type assertion (a 4xx or 5xx a status check refuses keeps http_4xx or http_5xx), and the run's failed_assertion says which and what it saw"`
 }
@@ -96,7 +98,35 @@ type TargetUpdate struct {
 	RetryOn                *[]string          `json:"retry_on,omitempty" nullable:"true" doc:"Replaces the retried classes; null returns to the defaults"`
 	RetryBackoffMs         *int               `json:"retry_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"null returns to the default 500"`
 	RetryMaxBackoffMs      *int               `json:"retry_max_backoff_ms,omitempty" nullable:"true" minimum:"10" maximum:"3600000" doc:"null returns to the default 30000"`
+	RateLimit              *RateLimit         `json:"rate_limit,omitempty" doc:"Replaces the rate limit whole (a burst left out is the default again); null removes it"`
 	SigningSecrets         *[]string          `json:"signing_secrets,omitempty" maxItems:"2" doc:"Replaces the signing secrets ([] or null: none). A masked secret as GET shows it keeps that secret, so [\"generate\", \"whsec_********Qk0=\"] adds a new one beside the current one, and [\"whsec_********n8w=\"] later drops the old"`
+}
+
+// RateLimit is a target's rate limit: a token bucket per host and node.
+type RateLimit struct {
+	_         struct{} `json:"-" additionalProperties:"false"`
+	PerSecond float64  `json:"per_second" example:"5" doc:"Requests a second to the host, on average; may be fractional (0.5: one every 2 s)"`
+	Burst     *int     `json:"burst,omitempty" example:"10" doc:"Requests that may go at once after a quiet spell; default max(1, ceil(per_second))"`
+}
+
+func newRateLimit(r *apicron.RateLimit) *RateLimit {
+	if r == nil {
+		return nil
+	}
+	return &RateLimit{PerSecond: r.PerSecond, Burst: &r.Burst}
+}
+
+// rateLimit is the domain's rate limit of a body's: Burst zero, the
+// default, when the body has none (the schema refuses a burst below 1).
+func (r *RateLimit) rateLimit() *apicron.RateLimit {
+	if r == nil {
+		return nil
+	}
+	out := &apicron.RateLimit{PerSecond: r.PerSecond}
+	if r.Burst != nil {
+		out.Burst = *r.Burst
+	}
+	return out
 }
 
 // newTarget converts a target for a response, the values of its secret
@@ -129,6 +159,7 @@ func newTarget(t *apicron.Target) Target {
 		RetryOn:                apicron.RetryOnOf(t.RetryOn),
 		RetryBackoffMs:         int(base.Milliseconds()),
 		RetryMaxBackoffMs:      int(most.Milliseconds()),
+		RateLimit:              newRateLimit(t.RateLimit),
 		BodyTemplate:           nullString(t.BodyTemplate),
 		TimeoutSeconds:         t.TimeoutSeconds,
 		MaxRetries:             t.MaxRetries,
@@ -333,6 +364,7 @@ type Run struct {
 	LatenessMs   int64    `json:"lateness_ms" doc:"started_at - (scheduled_at + jitter_ms): how late the request left"`
 	Trigger      string   `json:"trigger" enum:"schedule,manual,backfill,catch_up" doc:"What started the run: the schedule's timetable, POST /schedules/{id}/trigger, a backfill, or the catch_up misfire policy"`
 	JitterMs     int64    `json:"jitter_ms" doc:"How long after scheduled_at the run was due (the schedule's jitter_seconds)"`
+	WaitedMs     int64    `json:"waited_ms" example:"1500" doc:"How long the run's requests waited for their host: the target's rate_limit or a HOST_MAX_CONCURRENCY slot, before the first attempt and before each retry; 0 when they did not wait. Part of lateness_ms"`
 }
 
 // RunDetail is a run as GET /runs/{id} returns it: a Run with what was
@@ -397,6 +429,7 @@ func newRun(r *apicron.Run) Run {
 		LatenessMs:   r.StartedAt.Sub(r.ScheduledAt.Add(r.Jitter)).Milliseconds(),
 		Trigger:      string(r.Trigger),
 		JitterMs:     r.Jitter.Milliseconds(),
+		WaitedMs:     r.Waited.Milliseconds(),
 	}
 }
 

@@ -78,6 +78,16 @@ func targetRules(s *huma.Schema) {
 	p["max_retries"].Maximum = ptr[float64](apicron.MaxRetriesLimit)
 }
 
+// TransformSchema sets the rate limit's bounds.
+func (RateLimit) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	p := s.Properties
+	p["per_second"].Minimum = ptr[float64](apicron.MinRatePerSecond)
+	p["per_second"].Maximum = ptr[float64](apicron.MaxRatePerSecond)
+	p["burst"].Minimum = ptr[float64](1)
+	p["burst"].Maximum = ptr[float64](apicron.MaxRateBurst)
+	return s
+}
+
 func scheduleRules(s *huma.Schema) {
 	p := s.Properties
 	p["name"].MaxLength = ptr(apicron.MaxNameLength)

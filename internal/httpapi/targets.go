@@ -57,6 +57,7 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 		AllowInsecureRedirects: b.AllowInsecureRedirects,
 		RetryBackoffMs:         b.RetryBackoffMs,
 		RetryMaxBackoffMs:      b.RetryMaxBackoffMs,
+		RateLimit:              b.RateLimit.rateLimit(),
 	}
 	if b.RetryOn != nil {
 		t.RetryOn = append([]string{}, *b.RetryOn...)
@@ -230,6 +231,10 @@ func targetUpdate(b TargetUpdate, raw []byte) (apicron.TargetUpdate, error) {
 	}
 	if b.RetryMaxBackoffMs != nil || nulls["retry_max_backoff_ms"] {
 		upd.RetryMaxBackoffMs = &b.RetryMaxBackoffMs
+	}
+	if b.RateLimit != nil || nulls["rate_limit"] {
+		r := b.RateLimit.rateLimit() // nil for null: removed
+		upd.RateLimit = &r
 	}
 	return upd, nil
 }

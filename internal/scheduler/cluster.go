@@ -183,8 +183,9 @@ func (s *Scheduler) take(ctx context.Context) {
 		// Slots are counted by requests under way, not by runs taken: a
 		// run taken ahead of its time holds no slot while it waits, and
 		// counting it would leave runs due sooner waiting in the database.
-		// Runs waiting for a slot of their host count as taken: a node with
-		// a saturated host leaves that host's runs to the other nodes.
+		// Runs waiting for a slot or a rate limit turn of their host count
+		// as taken: a node with a saturated host leaves that host's runs to
+		// the other nodes.
 		free := min(s.cfg.MaxConcurrent-int(s.running.Load())-int(s.hostWaiting.Load()), takeBatch)
 		if free <= 0 {
 			s.takeStarved.Store(true)

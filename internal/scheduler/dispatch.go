@@ -94,12 +94,33 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 				return // shutting down (INTERRUPTED at the next start) or replaced (INTERRUPTED already)
 			}
 		}
+		// waited is how long the run waits for its host: a slot, then its
+		// turn under the rate limit (both node-local). The turn comes
+		// before a slot of MaxConcurrent, so a run waiting for it holds none.
+		var (
+			waited time.Duration
+			host   string
+		)
+		if s.cfg.HostMaxConcurrent > 0 || job.RateLimit != nil {
+			host = hostKey(job.URL)
+		}
 		if s.cfg.HostMaxConcurrent > 0 {
-			release, ok := s.hostSlot(ctx, job)
+			release, w, ok := s.hostSlot(ctx, job, host)
 			if !ok {
 				return
 			}
 			defer release()
+			waited = w
+		}
+		if job.RateLimit != nil {
+			w, ok := s.paceFirst(ctx, job, host, waited)
+			if !ok {
+				return
+			}
+			waited += w
+			job.Pace = s.paceRetry(job, host) // each retry takes a token too
+		} else if s.rates.declared.Load() > 0 {
+			s.rates.undeclare(job, s.cfg.Clock.Now()) // its limit may have been removed
 		}
 		select {
 		case s.sem <- struct{}{}:
@@ -123,6 +144,7 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 		if s.execCtx.Err() != nil {
 			return // cut off by shutdown: INTERRUPTED, not whatever the cut produced
 		}
+		res.Waited += waited
 		s.addResult(res)
 	}()
 }
@@ -145,12 +167,11 @@ func (s *Scheduler) Submit(job *apicron.Job) {
 	s.dispatch(job)
 }
 
-// hostSlot waits for a slot of the job's host (HostMaxConcurrent) and
-// returns its release. A run still waiting when its schedule's next
-// occurrence comes is recorded FAILED, host_limit, unsent; one cut off by
-// shutdown or a replace returns false with nothing recorded.
-func (s *Scheduler) hostSlot(ctx context.Context, job *apicron.Job) (func(), bool) {
-	host := hostKey(job.URL)
+// hostSlot waits for a slot of host, the job's (HostMaxConcurrent), and
+// returns its release and how long it waited. A run still waiting when its
+// schedule's next occurrence comes is recorded FAILED, host_limit, unsent;
+// one cut off by shutdown or a replace returns false with nothing recorded.
+func (s *Scheduler) hostSlot(ctx context.Context, job *apicron.Job, host string) (func(), time.Duration, bool) {
 	s.busyMu.Lock()
 	slots := s.hosts[host]
 	if slots == nil {
@@ -160,7 +181,7 @@ func (s *Scheduler) hostSlot(ctx context.Context, job *apicron.Job) (func(), boo
 	s.busyMu.Unlock()
 	select {
 	case slots <- struct{}{}:
-		return func() { <-slots }, true
+		return func() { <-slots }, 0, true
 	default:
 	}
 	var deadline <-chan time.Time
@@ -174,16 +195,16 @@ func (s *Scheduler) hostSlot(ctx context.Context, job *apicron.Job) (func(), boo
 	defer s.hostWaiting.Add(-1)
 	select {
 	case slots <- struct{}{}:
-		return func() { <-slots }, true
+		return func() { <-slots }, s.cfg.Clock.Now().Sub(start), true
 	case <-ctx.Done():
-		return nil, false
+		return nil, 0, false
 	case <-deadline:
 		now := s.cfg.Clock.Now()
-		s.addResult(apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: start, FinishedAt: now,
+		s.addResult(apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: start, FinishedAt: now, Waited: now.Sub(start),
 			Outcome: apicron.Outcome{Status: apicron.Failed, ErrorType: apicron.ErrHostLimit,
 				ErrorMessage: fmt.Sprintf("not sent: %s had %d calls in flight (HOST_MAX_CONCURRENCY) for %s, until the schedule's next occurrence",
 					host, s.cfg.HostMaxConcurrent, now.Sub(start).Round(time.Millisecond))}})
-		return nil, false
+		return nil, 0, false
 	}
 }
 

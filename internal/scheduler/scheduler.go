@@ -136,9 +136,11 @@ type Scheduler struct {
 	// in flight; cancels the runs a replace may stop. Both under busyMu.
 	waiting map[int64]bool
 	cancels map[int64]context.CancelFunc
-	// hosts holds each host's slots (HostMaxConcurrent), under busyMu;
-	// hostWaiting counts the runs waiting for one.
-	hosts       map[string]chan struct{}
+	// hosts holds each host's slots (HostMaxConcurrent), under busyMu.
+	hosts map[string]chan struct{}
+	// rates holds the hosts' rate limits (the targets' rate_limit).
+	rates *rates
+	// hostWaiting counts the runs waiting for a slot or a turn of their host.
 	hostWaiting atomic.Int64
 	inflight    sync.WaitGroup
 	leader      atomic.Bool   // holds the dispatcher lease (always true without a cluster)
@@ -189,6 +191,7 @@ func New(cfg Config) *Scheduler {
 		busy:    map[int64]int{},
 		waiting: map[int64]bool{},
 		hosts:   map[string]chan struct{}{},
+		rates:   newRates(),
 		cancels: map[int64]context.CancelFunc{},
 
 		claimsDone: make(chan struct{}),

@@ -71,6 +71,9 @@ type due struct {
 	backoff, backoffCap sql.NullInt64
 	// oauth2 and cert are the target's OAuth2 and client certificate, as stored.
 	oauth2, cert string
+	// perSecond and burst are the target's rate limit, as stored.
+	perSecond sql.NullFloat64
+	burst     sql.NullInt64
 }
 
 // claimReadSQL reads due schedules with their targets, locked on PostgreSQL.
@@ -80,7 +83,7 @@ var claimReadSQL = newLockedBatchSQL(func(n int) string {
 		s.cron_expression, s.timezone, s.run_at, s.start_at, s.end_at, s.max_runs, s.run_count, s.jitter_seconds,
 		s.misfire_grace_seconds, s.pause_reason, s.paused_until, s.overlap_policy, s.max_parallel, s.misfire_policy, s.catch_up_max,
 		s.assertions, s.alert, s.auto_pause_after, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects,
-		t.assertions, t.signing_secrets, t.retry_on, t.retry_backoff_ms, t.retry_max_backoff_ms, t.oauth2, t.client_cert FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
+		t.assertions, t.signing_secrets, t.retry_on, t.retry_backoff_ms, t.retry_max_backoff_ms, t.oauth2, t.client_cert, t.rate_per_second, t.rate_burst FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
 // runningSQL finds which of n schedules have a run in flight.
@@ -100,7 +103,7 @@ func readDue(ctx context.Context, tx *tx, ids []int64) (map[int64]*due, error) {
 		d := &due{}
 		s, err := scanSchedule(rowFunc(func(dest ...any) error {
 			return rows.Scan(append(dest, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries, &d.secret,
-				&d.job.AllowInsecureRedirects, &d.assertions, &d.signing, &d.retryOn, &d.backoff, &d.backoffCap, &d.oauth2, &d.cert)...)
+				&d.job.AllowInsecureRedirects, &d.assertions, &d.signing, &d.retryOn, &d.backoff, &d.backoffCap, &d.oauth2, &d.cert, &d.perSecond, &d.burst)...)
 		}))
 		if err != nil {
 			return nil, err
@@ -390,6 +393,7 @@ func (db *DB) jobOf(d *due) (*apicron.Job, error) {
 		return nil, fmt.Errorf("decode retry_on of target %d: %w", d.s.TargetID, err)
 	}
 	j.BackoffBase, j.BackoffCap = msDuration(d.backoff), msDuration(d.backoffCap)
+	j.RateLimit = rateLimitOf(d.perSecond, d.burst) // nil, no allocation, for the many targets without one
 	j.SigningSecrets = nil
 	if d.signing != "" {
 		if err := json.Unmarshal([]byte(d.signing), &j.SigningSecrets); err != nil {

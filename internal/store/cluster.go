@@ -60,6 +60,14 @@ type jobJSON struct {
 	RetryOn       []string `json:"retry_on"` // null: the defaults; [] retries nothing
 	BackoffBaseMs int64    `json:"backoff_base_ms,omitempty"`
 	BackoffCapMs  int64    `json:"backoff_cap_ms,omitempty"`
+	// RateLimit is the target's (absent: none).
+	RateLimit *rateLimitJSON `json:"rate_limit,omitempty"`
+}
+
+// rateLimitJSON is a rate limit as a queued job holds it.
+type rateLimitJSON struct {
+	PerSecond float64 `json:"per_second"`
+	Burst     int     `json:"burst"`
 }
 
 func (db *DB) toJobJSON(j *apicron.Job) (jobJSON, error) {
@@ -74,6 +82,9 @@ func (db *DB) toJobJSON(j *apicron.Job) (jobJSON, error) {
 	}
 	if jj.ClientCert, err = db.secrets.encodeClientCert(j.ClientCert); err != nil {
 		return jobJSON{}, fmt.Errorf("job: %w", err)
+	}
+	if r := j.RateLimit; r != nil {
+		jj.RateLimit = &rateLimitJSON{PerSecond: r.PerSecond, Burst: r.Burst}
 	}
 	if db.secrets != nil {
 		sealed, err := db.secrets.sealJobHeaders(j.Headers)
@@ -163,6 +174,10 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 				return fmt.Errorf("job of run %d: %w", j.RunID, err)
 			}
 			j.RetryDeadline = fromMs(jj.RetryDeadline)
+			if r := jj.RateLimit; r != nil {
+				j.RateLimit = &apicron.RateLimit{PerSecond: r.PerSecond, Burst: r.Burst}
+				j.RateLimit.Normalize()
+			}
 			jobs = append(jobs, &j)
 		}
 		return rows.Err()

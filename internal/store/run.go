@@ -14,7 +14,7 @@ import (
 )
 
 const runColumns = `id, schedule_id, target_id, status, scheduled_at, started_at, finished_at, missed, latency_ms,
-	status_code, response_size, error_type, error_message, run_trigger, jitter_ms`
+	status_code, response_size, error_type, error_message, run_trigger, jitter_ms, waited_ms`
 
 const runDetailColumns = runColumns + `, dns_ms, connect_ms, tls_ms, first_byte_ms, request_method, request_url,
 	response_body, response_headers, node_id, attempt_in_run, failed_assertion`
@@ -30,11 +30,11 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 		body, headers            sql.NullString
 		inRun                    int
 		trigger                  string
-		jitter                   int64
+		jitter, waited           int64
 		failed                   string
 	)
 	dest := []any{&r.ID, &r.ScheduleID, &r.TargetID, &status, &scheduled, &started, &finished, &r.Missed, &latency,
-		&code, &size, &r.ErrorType, &r.ErrorMessage, &trigger, &jitter}
+		&code, &size, &r.ErrorType, &r.ErrorMessage, &trigger, &jitter, &waited}
 	if detail {
 		dest = append(dest, &dns, &connect, &tls, &first, &r.Request.Method, &r.Request.URL, &body, &headers, &r.NodeID, &inRun, &failed)
 	}
@@ -43,6 +43,7 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 	}
 	r.Status = apicron.RunStatus(status)
 	r.Trigger, r.Jitter = apicron.Trigger(trigger), time.Duration(jitter)*time.Millisecond
+	r.Waited = time.Duration(waited) * time.Millisecond
 	r.ScheduledAt, r.StartedAt, r.FinishedAt = fromMs(scheduled), fromMs(started), timePtr(finished)
 	r.LatencyMs, r.StatusCode, r.ResponseSize = floatPtr(latency), intPtr(code), int64Ptr(size)
 	if detail {

@@ -11,7 +11,7 @@ import (
 	"github.com/apicron/apicron"
 )
 
-const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms, oauth2, client_cert"
+const targetColumns = "id, name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers, allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms, oauth2, client_cert, rate_per_second, rate_burst"
 
 // CreateTarget implements apicron.Store.
 func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
@@ -35,11 +35,12 @@ func (db *DB) CreateTarget(ctx context.Context, t *apicron.Target) error {
 		t.CreatedAt, t.UpdatedAt = tx.now, tx.now
 		err = tx.queryRow(ctx, `INSERT INTO targets (name, url, method, headers, body_template, timeout_seconds, max_retries, secret_headers,
 			allow_insecure_redirects, created_at, updated_at, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms,
-			oauth2, client_cert)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			oauth2, client_cert, rate_per_second, rate_burst)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
 			secret, t.AllowInsecureRedirects, ms(tx.now), ms(tx.now), encodeAssertions(t.Assertions), signing,
-			encodeRetryOn(t.RetryOn), nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs), oauth2, cert).Scan(&t.ID)
+			encodeRetryOn(t.RetryOn), nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs), oauth2, cert,
+			ratePerSecond(t.RateLimit), rateBurst(t.RateLimit)).Scan(&t.ID)
 		if err != nil {
 			return fmt.Errorf("insert target: %w", err)
 		}
@@ -124,12 +125,15 @@ func scanTargetRow(row scanner) (*apicron.Target, error) {
 		retryOn              sql.NullString
 		backoff, backoffCap  sql.NullInt64
 		oauth2, cert         string
+		perSecond            sql.NullFloat64
+		burst                sql.NullInt64
 	)
 	if err := row.Scan(&t.ID, &t.Name, &t.URL, &t.Method, &headers, &t.BodyTemplate, &timeout, &retries, &secret,
 		&t.AllowInsecureRedirects, &createdAt, &updatedAt, &assertions, &signing, &retryOn, &backoff, &backoffCap,
-		&oauth2, &cert); err != nil {
+		&oauth2, &cert, &perSecond, &burst); err != nil {
 		return nil, err
 	}
+	t.RateLimit = rateLimitOf(perSecond, burst)
 	// Their secrets stay sealed here: scanTarget opens them (a nil sealer
 	// opens nothing, but decodes the JSON all the same).
 	var err error
@@ -244,10 +248,11 @@ func (db *DB) UpdateTarget(ctx context.Context, id int64, upd apicron.TargetUpda
 		t.UpdatedAt = tx.now
 		_, err = tx.exec(ctx, `UPDATE targets SET name = ?, url = ?, method = ?, headers = ?, body_template = ?,
 			timeout_seconds = ?, max_retries = ?, secret_headers = ?, allow_insecure_redirects = ?, updated_at = ?, assertions = ?,
-			signing_secrets = ?, retry_on = ?, retry_backoff_ms = ?, retry_max_backoff_ms = ?, oauth2 = ?, client_cert = ? WHERE id = ?`,
+			signing_secrets = ?, retry_on = ?, retry_backoff_ms = ?, retry_max_backoff_ms = ?, oauth2 = ?, client_cert = ?,
+			rate_per_second = ?, rate_burst = ? WHERE id = ?`,
 			t.Name, t.URL, t.Method, headers, t.BodyTemplate, nullFloat(t.TimeoutSeconds), nullInt(t.MaxRetries),
 			secret, t.AllowInsecureRedirects, ms(tx.now), encodeAssertions(t.Assertions), signing, encodeRetryOn(t.RetryOn),
-			nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs), oauth2, cert, id)
+			nullInt(t.RetryBackoffMs), nullInt(t.RetryMaxBackoffMs), oauth2, cert, ratePerSecond(t.RateLimit), rateBurst(t.RateLimit), id)
 		return err
 	})
 	if err != nil {
@@ -360,4 +365,31 @@ func decodeRetryOn(s sql.NullString) ([]string, error) {
 	list := []string{}
 	err := json.Unmarshal([]byte(s.String), &list)
 	return list, err
+}
+
+// ratePerSecond and rateBurst are a rate limit as its columns hold it:
+// NULL for none.
+func ratePerSecond(r *apicron.RateLimit) sql.NullFloat64 {
+	if r == nil {
+		return sql.NullFloat64{}
+	}
+	return sql.NullFloat64{Float64: r.PerSecond, Valid: true}
+}
+
+func rateBurst(r *apicron.RateLimit) sql.NullInt64 {
+	if r == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(r.Burst), Valid: true}
+}
+
+// rateLimitOf reads the rate limit columns: nil when the rate is NULL. A
+// burst NULL beside a rate (never written so) takes the default.
+func rateLimitOf(perSecond sql.NullFloat64, burst sql.NullInt64) *apicron.RateLimit {
+	if !perSecond.Valid {
+		return nil
+	}
+	r := &apicron.RateLimit{PerSecond: perSecond.Float64, Burst: int(burst.Int64)}
+	r.Normalize()
+	return r
 }

@@ -114,9 +114,9 @@ func (db *DB) TargetJob(ctx context.Context, id int64) (*apicron.Job, error) {
 	d := &due{s: &apicron.Schedule{TargetID: id}}
 	err := db.read(ctx, func(tx *tx) error {
 		err := tx.queryRow(ctx, `SELECT url, method, headers, body_template, timeout_seconds, max_retries, secret_headers,
-			allow_insecure_redirects, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms, oauth2, client_cert
+			allow_insecure_redirects, assertions, signing_secrets, retry_on, retry_backoff_ms, retry_max_backoff_ms, oauth2, client_cert, rate_per_second, rate_burst
 			FROM targets WHERE id = ?`, id).Scan(&d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries,
-			&d.secret, &d.job.AllowInsecureRedirects, &d.assertions, &d.signing, &d.retryOn, &d.backoff, &d.backoffCap, &d.oauth2, &d.cert)
+			&d.secret, &d.job.AllowInsecureRedirects, &d.assertions, &d.signing, &d.retryOn, &d.backoff, &d.backoffCap, &d.oauth2, &d.cert, &d.perSecond, &d.burst)
 		if errors.Is(err, sql.ErrNoRows) {
 			return apicron.Errorf(apicron.ENOTFOUND, "target %d not found", id)
 		}
