@@ -227,38 +227,38 @@ const (
 // AlertMessage is what a notification carries: the webhook notifier's JSON
 // body, and what the slack and email ones are written from.
 type AlertMessage struct {
-	Event AlertEvent `json:"event"`
+	Event AlertEvent `json:"event" enum:"failing,recovered,auto_paused,window_ended,test" example:"failing" doc:"What happened"`
 	// Realert: a reminder that the schedule is still failing.
-	Realert bool      `json:"realert,omitempty"`
-	At      time.Time `json:"at"`
+	Realert bool      `json:"realert,omitempty" doc:"A failing alert repeated after realert_minutes, the failures going on"`
+	At      time.Time `json:"at" doc:"When the alert was raised"`
 	// Summary is one line for people: what happened, to what.
-	Summary             string        `json:"summary"`
-	Schedule            *AlertSubject `json:"schedule,omitempty"`
-	Target              *AlertSubject `json:"target,omitempty"`
-	LastRun             *AlertRun     `json:"last_run,omitempty"`
-	ConsecutiveFailures int64         `json:"consecutive_failures"`
+	Summary             string        `json:"summary" example:"schedule \"billing-sync\" is failing: 3 consecutive failures; last FAILED (http_5xx): 503 Service Unavailable" doc:"One line for people"`
+	Schedule            *AlertSubject `json:"schedule,omitempty" doc:"The schedule (id, name, status)"`
+	Target              *AlertSubject `json:"target,omitempty" doc:"Its target (id, name, url template)"`
+	LastRun             *AlertRun     `json:"last_run,omitempty" doc:"The run that changed the state"`
+	ConsecutiveFailures int64         `json:"consecutive_failures" example:"3" doc:"The failures in a row when the alert was raised (0 in a recovered alert)"`
 	// ConsecutiveSuccesses is a recovered alert's.
-	ConsecutiveSuccesses int64 `json:"consecutive_successes,omitempty"`
+	ConsecutiveSuccesses int64 `json:"consecutive_successes,omitempty" example:"1" doc:"A recovered alert's successes in a row"`
 	// FailingSince is when the current streak of failures began.
-	FailingSince *time.Time `json:"failing_since,omitempty"`
+	FailingSince *time.Time `json:"failing_since,omitempty" doc:"When the current streak of failures began"`
 }
 
 // AlertSubject names a schedule or target in an alert.
 type AlertSubject struct {
-	ID     int64  `json:"id"`
-	Name   string `json:"name"`
-	Status string `json:"status,omitempty"` // a schedule's
-	URL    string `json:"url,omitempty"`    // a target's (its template)
+	ID     int64  `json:"id" example:"7"`
+	Name   string `json:"name" example:"billing-sync"`
+	Status string `json:"status,omitempty" example:"ACTIVE" doc:"A schedule's status"`
+	URL    string `json:"url,omitempty" example:"https://billing.example.com/sync" doc:"A target's URL (its template)"`
 }
 
 // AlertRun is the run an alert is about.
 type AlertRun struct {
-	ID           int64      `json:"id"`
-	Status       RunStatus  `json:"status"`
-	StatusCode   *int       `json:"status_code,omitempty"`
-	ErrorType    string     `json:"error_type,omitempty"`
-	ErrorMessage string     `json:"error_message,omitempty"`
-	ScheduledAt  time.Time  `json:"scheduled_at"`
+	ID           int64      `json:"id" example:"9812"`
+	Status       RunStatus  `json:"status" example:"FAILED"`
+	StatusCode   *int       `json:"status_code,omitempty" example:"503"`
+	ErrorType    string     `json:"error_type,omitempty" example:"http_5xx"`
+	ErrorMessage string     `json:"error_message,omitempty" example:"503 Service Unavailable"`
+	ScheduledAt  time.Time  `json:"scheduled_at" doc:"The occurrence the run was for"`
 	FinishedAt   *time.Time `json:"finished_at,omitempty"`
 }
 
