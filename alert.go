@@ -99,14 +99,16 @@ type AlertState struct {
 	AlertedAt *time.Time
 }
 
-// CountsAsFailure reports whether a run that ended in status counts
-// against a schedule's streak: every final status but SUCCESS, except
-// INTERRUPTED (a shutdown or a replace says nothing of the target).
-func CountsAsFailure(status RunStatus) (failure, counted bool) {
-	switch status {
-	case Success:
+// CountsAsFailure reports whether a run that ended in status (with
+// errorType) counts against a schedule's streak: every final status but
+// SUCCESS, except those that say nothing of the target: INTERRUPTED (a
+// shutdown or a replace) and the runs apicron held back itself, unsent
+// (host_limit, rate_limit), which count neither way.
+func CountsAsFailure(status RunStatus, errorType string) (failure, counted bool) {
+	switch {
+	case status == Success:
 		return false, true
-	case Interrupted:
+	case status == Interrupted, errorType == ErrHostLimit, errorType == ErrRateLimit:
 		return false, false
 	default:
 		return true, true

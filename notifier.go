@@ -2,6 +2,7 @@ package apicron
 
 import (
 	"net/mail"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ type Notifier struct {
 	Email     *EmailSettings
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Sealed says a secret of it could not be decrypted (SECRET_KEY
+	// missing or wrong): it cannot be used until it is, or is sent again.
+	Sealed bool
 	// LastStatus, LastError and LastAttemptAt say how its latest delivery
 	// went ("" before any): read-only, for /health and the API.
 	LastStatus    NotificationStatus
@@ -114,14 +118,13 @@ func keepMaskedSigning(current, next []string) []string {
 }
 
 // MaskURL is how the API shows a slack notifier's URL: scheme and host, the
-// path (the credential) masked.
+// rest (path and query, the credential) masked.
 func MaskURL(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
 		return MaskedValue
 	}
-	host, _, _ := strings.Cut(rest, "/")
-	return scheme + "://" + host + "/" + MaskedValue
+	return u.Scheme + "://" + u.Host + "/" + MaskedValue
 }
 
 // Normalize canonicalizes n's fields.

@@ -431,7 +431,7 @@ func TestOpenAPI_Document(t *testing.T) {
 		} `json:"components"`
 	}
 	conflicts := map[string]bool{"delete-target": true, "pause-schedule": true, "resume-schedule": true, "trigger-schedule": true,
-		"create-notifier": true, "update-notifier": true, "patch-notifier": true, "delete-notifier": true}
+		"create-notifier": true, "update-notifier": true, "patch-notifier": true, "delete-notifier": true, "test-notifier": true}
 	for _, authenticated := range []bool{false, true} {
 		raw, err := httpapi.OpenAPIJSON("apicron", "1.0.0", authenticated)
 		if err != nil {

@@ -150,7 +150,7 @@ func (s *Server) createNotifier(ctx context.Context, in *createNotifierInput) (*
 // checkNotifierURL vets a webhook or slack URL with the outbound policy,
 // as a target's is: a notifier must not reach what a target may not.
 func (s *Server) checkNotifierURL(n *apicron.Notifier) error {
-	if n.URL == "" || (n.Type == apicron.NotifierSlack && strings.HasSuffix(n.URL, "/"+apicron.MaskedValue)) {
+	if n.URL == "" {
 		return nil
 	}
 	return s.checkURL(n.URL)
@@ -191,8 +191,18 @@ func (s *Server) updateNotifier(ctx context.Context, in *updateNotifierInput) (*
 		upd.SigningSecrets, generated = &list, g
 	}
 	if b.URL != nil {
-		if err := s.checkNotifierURL(&apicron.Notifier{URL: strings.TrimSpace(*b.URL), Type: apicron.NotifierSlack}); err != nil {
+		// The URL the update leaves, checked unless it is the stored one
+		// (a slack URL sent back masked keeps it).
+		cur, err := s.store.FindNotifierByID(ctx, in.ID)
+		if err != nil {
 			return nil, s.apiError(ctx, "update notifier", err)
+		}
+		next := *cur
+		apicron.NotifierUpdate{URL: ptr(strings.TrimSpace(*b.URL))}.Apply(&next)
+		if next.URL != cur.URL {
+			if err := s.checkNotifierURL(&next); err != nil {
+				return nil, s.apiError(ctx, "update notifier", err)
+			}
 		}
 	}
 	n, err := s.store.UpdateNotifier(ctx, in.ID, upd)
@@ -230,6 +240,10 @@ func (s *Server) testNotifier(ctx context.Context, in *idPath) (*notifierTestOut
 	n, err := s.store.FindNotifierByID(ctx, in.ID)
 	if err != nil {
 		return nil, s.apiError(ctx, "test notifier", err)
+	}
+	if n.Sealed {
+		return nil, s.apiError(ctx, "test notifier", apicron.Errorf(apicron.ECONFLICT,
+			"notifier %d's secrets cannot be decrypted (SECRET_KEY missing or wrong): nothing was sent; send them again", n.ID))
 	}
 	now := s.now()
 	m := &apicron.AlertMessage{Event: apicron.AlertTest, At: apicron.TruncMillis(now),

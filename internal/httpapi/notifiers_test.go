@@ -203,3 +203,28 @@ func TestNotifiersAPI(t *testing.T) {
 		_ = time.Second
 	})
 }
+
+// TestNotifiers_OutboundPolicy: a notifier URL is vetted by the outbound
+// policy like a target's, a masked-looking one included; only the stored
+// URL's own mask is let through, as the stored URL.
+func TestNotifiers_OutboundPolicy(t *testing.T) {
+	e := newTestEnv(t, "sqlite", func(c *httpapi.Config) { c.URLCheckFunc = mustPolicy(t, nil, false).CheckURL })
+	metadata := "http://169.254.169.254/" + apicron.MaskedValue
+	e.expectProblem(t, http.MethodPost, "/notifiers", fmt.Sprintf(`{"name": "x", "type": "slack", "url": %q}`, metadata),
+		http.StatusUnprocessableEntity, "body.url")
+	var hook, slack notifierView
+	e.expect(t, http.MethodPost, "/notifiers", `{"name": "hook", "type": "webhook", "url": "https://hooks.example.com/a"}`, http.StatusCreated, &hook)
+	e.expectProblem(t, http.MethodPatch, fmt.Sprintf("/notifiers/%d", hook.ID), fmt.Sprintf(`{"url": %q}`, metadata),
+		http.StatusUnprocessableEntity, "body.url")
+	e.expect(t, http.MethodPost, "/notifiers", `{"name": "chat", "type": "slack", "url": "https://hooks.example.com/services?token=SECRET123"}`,
+		http.StatusCreated, &slack)
+	if slack.URL == nil || strings.Contains(*slack.URL, "SECRET123") {
+		t.Fatalf("slack URL shown as %v: its query is the credential too", slack.URL)
+	}
+	e.expectProblem(t, http.MethodPatch, fmt.Sprintf("/notifiers/%d", slack.ID), fmt.Sprintf(`{"url": %q}`, metadata),
+		http.StatusUnprocessableEntity, "body.url")
+	e.expect(t, http.MethodPatch, fmt.Sprintf("/notifiers/%d", slack.ID), fmt.Sprintf(`{"url": %q}`, *slack.URL), http.StatusOK, nil)
+	if got, _ := e.db.FindNotifierByID(context.Background(), slack.ID); got.URL != "https://hooks.example.com/services?token=SECRET123" {
+		t.Fatalf("slack URL after its mask was sent back: %q", got.URL)
+	}
+}

@@ -58,7 +58,8 @@ func (s *Server) routes() {
 		"Another notifier has that name"), s.updateNotifier)
 	register(api, conflict(op("delete-notifier", http.MethodDelete, "/notifiers/{id}", "Delete a notifier no alert rule names (its notifications stay)", "Alerts", http.StatusNoContent),
 		"An alert rule names the notifier: change the rule first"), s.deleteNotifier)
-	register(api, op("test-notifier", http.MethodPost, "/notifiers/{id}/test", "Send a test alert (event test) to a notifier now and say how it went", "Alerts", 0), s.testNotifier)
+	register(api, conflict(op("test-notifier", http.MethodPost, "/notifiers/{id}/test", "Send a test alert (event test) to a notifier now and say how it went", "Alerts", 0),
+		"The notifier's secrets cannot be decrypted here (SECRET_KEY missing or wrong)"), s.testNotifier)
 	register(api, op("list-notifications", http.MethodGet, "/notifications", "Alerts raised and their delivery, newest first", "Alerts", 0), s.listNotifications)
 	register(api, op("get-default-alert-rule", http.MethodGet, "/alerts/default", "The alert rule of schedules without one (404: none)", "Alerts", 0), s.getDefaultRule)
 	register(api, op("put-default-alert-rule", http.MethodPut, "/alerts/default", "Set the alert rule of schedules without one", "Alerts", 0), s.putDefaultRule)

@@ -75,7 +75,7 @@ func (s *Scheduler) DeliverNotifications(ctx context.Context) int {
 			} else {
 				err = s.cfg.Sender.Send(ctx, j.Notifier, NotificationID(j.ID), j.Message)
 			}
-			if ctx.Err() != nil {
+			if err != nil && ctx.Err() != nil {
 				return // cut off by shutdown: the lease runs out and another attempt sends it
 			}
 			if err != nil {

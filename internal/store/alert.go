@@ -126,15 +126,13 @@ type streak struct {
 	trailFail           int64 // failures at the end of the batch
 	trailSuccess        int64
 	trailFailFrom       int64 // when the first of the trailing failures finished (unix ms)
-	last                *apicron.RunResult
 }
 
 func (k *streak) add(r *apicron.RunResult, finished int64) {
-	failure, counted := apicron.CountsAsFailure(r.Status)
+	failure, counted := apicron.CountsAsFailure(r.Status, r.ErrorType)
 	if !counted {
 		return
 	}
-	k.last = r
 	if failure {
 		if k.trailFail == 0 {
 			k.trailFailFrom = finished
@@ -155,6 +153,14 @@ type alertRow struct {
 	rule                sql.NullString // the schedule's, else the default; NULL for none (and scope 0)
 	autoPause           sql.NullInt64
 	scheduleStatus      sql.NullString
+	scheduleVersion     sql.NullInt64
+}
+
+// autoPauseRequest is a schedule a batch found over its auto_pause_after:
+// at version, failures in a row, the last of them last.
+type autoPauseRequest struct {
+	id, version, failures int64
+	last                  apicron.RunResult
 }
 
 // next returns the streaks after k: those a batch ending in failures
@@ -180,48 +186,76 @@ func (a *alertRow) next(k *streak) (failures, successes int64, since sql.NullInt
 	return failures, successes, since
 }
 
-// evaluateAlerts raises the alerts a batch's streaks call for, in the
-// transaction that recorded the batch, with the run_stats rows locked: so
-// each change of state is told once, whichever node finished the run and
-// however often the process restarts. Schedules that auto_pause_after now
-// pauses are noted on tx, for a transaction of their own (that one locks
-// the schedule before its counters, the order every transaction keeps).
-func evaluateAlerts(ctx context.Context, tx *tx, scope int64, a *alertRow, k *streak) error {
-	if k.last == nil {
-		return nil
-	}
-	failures, successes, since := a.next(k)
-	if a.autoPause.Valid && k.trailFail > 0 && failures >= a.autoPause.Int64 && a.scheduleStatus.String == string(apicron.Active) {
-		tx.autoPause = append(tx.autoPause, scope)
-	}
-	if !a.rule.Valid {
-		return nil
-	}
-	rule, err := decodeAlertRule(a.rule)
-	if err != nil {
-		return fmt.Errorf("decode alert rule of schedule %d: %w", scope, err)
+// evaluateAlerts raises the alerts schedule scope's results in this batch
+// (results, those in done, in the batch's order) call for, in the
+// transaction that records them, with the run_stats row locked: so each
+// change of state is told once, whichever node finished the run and however
+// often the process restarts. The results are walked one by one, so a
+// threshold crossed and left within one batch (F, F, F, S) is still told.
+// Schedules that auto_pause_after now pauses are noted on tx, for a
+// transaction of their own (that one locks the schedule before its
+// counters, the order every transaction keeps).
+func evaluateAlerts(ctx context.Context, tx *tx, scope int64, a *alertRow, results []apicron.RunResult, done map[int64]bool) error {
+	var rule *apicron.AlertRule
+	if a.rule.Valid {
+		var err error
+		if rule, err = decodeAlertRule(a.rule); err != nil {
+			return fmt.Errorf("decode alert rule of schedule %d: %w", scope, err)
+		}
 	}
 	now := ms(tx.now)
+	failures, successes, since := a.failures, a.successes, a.failingSince
 	status, alertedAt := a.status, a.alertedAt
-	state := apicron.AlertState{ConsecutiveFailures: failures, ConsecutiveSuccesses: successes, FailingSince: timePtr(since)}
-	switch {
-	case status != string(apicron.AlertStateFailing) && failures >= int64(rule.FailureThreshold):
-		status, alertedAt = string(apicron.AlertStateFailing), sql.NullInt64{Int64: now, Valid: true}
-		err = enqueueAlert(ctx, tx, rule.NotifierIDs, apicron.AlertFailing, false, scope, k.last, state)
-	case status == string(apicron.AlertStateFailing) && successes >= int64(rule.SuccessThreshold):
-		status, alertedAt = string(apicron.AlertStateOK), sql.NullInt64{}
-		err = enqueueAlert(ctx, tx, rule.NotifierIDs, apicron.AlertRecovered, false, scope, k.last, state)
-	case status == string(apicron.AlertStateFailing) && k.trailFail > 0 && rule.RealertMinutes > 0 &&
-		(!alertedAt.Valid || now-alertedAt.Int64 >= int64(rule.RealertMinutes)*60000):
-		alertedAt = sql.NullInt64{Int64: now, Valid: true}
-		err = enqueueAlert(ctx, tx, rule.NotifierIDs, apicron.AlertFailing, true, scope, k.last, state)
-	default:
+	changed := false
+	var pause *autoPauseRequest
+	for i := range results {
+		r := &results[i]
+		if r.ScheduleID != scope || !done[r.RunID] {
+			continue
+		}
+		failure, counted := apicron.CountsAsFailure(r.Status, r.ErrorType)
+		if !counted {
+			continue
+		}
+		if failure {
+			if failures == 0 || !since.Valid {
+				since = sql.NullInt64{Int64: finishedAt(tx, r), Valid: true}
+			}
+			failures, successes = failures+1, 0
+		} else {
+			failures, successes, since = 0, successes+1, sql.NullInt64{}
+		}
+		if failure && a.autoPause.Valid && failures >= a.autoPause.Int64 && a.scheduleStatus.String == string(apicron.Active) {
+			pause = &autoPauseRequest{id: scope, version: a.scheduleVersion.Int64, failures: failures, last: *r}
+		}
+		if rule == nil {
+			continue
+		}
+		state := apicron.AlertState{ConsecutiveFailures: failures, ConsecutiveSuccesses: successes, FailingSince: timePtr(since)}
+		var err error
+		switch {
+		case status != string(apicron.AlertStateFailing) && failures >= int64(rule.FailureThreshold):
+			status, alertedAt, changed = string(apicron.AlertStateFailing), sql.NullInt64{Int64: now, Valid: true}, true
+			err = enqueueAlert(ctx, tx, rule.NotifierIDs, apicron.AlertFailing, false, scope, r, state)
+		case status == string(apicron.AlertStateFailing) && successes >= int64(rule.SuccessThreshold):
+			status, alertedAt, changed = string(apicron.AlertStateOK), sql.NullInt64{}, true
+			err = enqueueAlert(ctx, tx, rule.NotifierIDs, apicron.AlertRecovered, false, scope, r, state)
+		case status == string(apicron.AlertStateFailing) && failure && rule.RealertMinutes > 0 &&
+			(!alertedAt.Valid || now-alertedAt.Int64 >= int64(rule.RealertMinutes)*60000):
+			alertedAt, changed = sql.NullInt64{Int64: now, Valid: true}, true
+			err = enqueueAlert(ctx, tx, rule.NotifierIDs, apicron.AlertFailing, true, scope, r, state)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if pause != nil {
+		tx.autoPause = append(tx.autoPause, *pause)
+	}
+	if !changed {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	_, err = tx.exec(ctx, "UPDATE run_stats SET alert_state = ?, alerted_at = ? WHERE scope = ?", status, alertedAt, scope)
+	_, err := tx.exec(ctx, "UPDATE run_stats SET alert_state = ?, alerted_at = ? WHERE scope = ?", status, alertedAt, scope)
 	return err
 }
 
@@ -366,53 +400,36 @@ func alertWindowEnded(ctx context.Context, tx *tx, s *apicron.Schedule) error {
 	return enqueueAlert(ctx, tx, rule.NotifierIDs, apicron.AlertWindowEnded, false, s.ID, nil, apicron.AlertState{})
 }
 
-// autoPause pauses the schedules of ids that auto_pause_after still calls
-// for, each in a transaction of its own: ACTIVE, with at least that many
-// consecutive failures. A pause this misses (a crash between the two
-// transactions) is made when the next failure is recorded.
-func (db *DB) autoPause(ctx context.Context, ids []int64) {
-	for _, id := range ids {
+// autoPause pauses the schedules a batch found over their
+// auto_pause_after, each in a transaction of its own, unless it changed
+// since (a pause, a resume or an edit bumps its version). One this misses
+// (a crash between the two transactions) is paused when the next failure is
+// recorded: the batch's test is the streak, not its crossing.
+func (db *DB) autoPause(ctx context.Context, reqs []autoPauseRequest) {
+	for _, req := range reqs {
 		err := db.engineWrite(ctx, func(tx *tx) error {
-			s, err := findSchedule(ctx, tx, id, true)
+			s, err := findSchedule(ctx, tx, req.id, true)
 			if apicron.ErrorCode(err) == apicron.ENOTFOUND {
 				return nil
 			} else if err != nil {
 				return err
 			}
-			if s.Status != apicron.Active || s.AutoPauseAfter == nil {
+			if s.Status != apicron.Active || s.AutoPauseAfter == nil || s.Version != req.version {
 				return nil
 			}
-			var failures int64
-			var lastRun sql.NullInt64
-			err = tx.queryRow(ctx, "SELECT consecutive_failures FROM run_stats WHERE scope = ?"+tx.d.forUpdate, id).Scan(&failures)
-			if err != nil {
-				return err
+			last := &req.last
+			reason := fmt.Sprintf("auto-paused after %d consecutive failures; last: %s", req.failures, last.Status)
+			if last.ErrorType != "" {
+				reason += " (" + last.ErrorType + ")"
 			}
-			if failures < int64(*s.AutoPauseAfter) {
-				return nil
-			}
-			last, err := lastFailedRun(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			reason := fmt.Sprintf("auto-paused after %d consecutive failures", failures)
-			if last != nil {
-				lastRun = sql.NullInt64{Int64: last.RunID, Valid: true}
-				reason += "; last: " + string(last.Status)
-				if last.ErrorType != "" {
-					reason += " (" + last.ErrorType + ")"
-				}
-				if last.ErrorMessage != "" {
-					reason += ": " + last.ErrorMessage
-				}
+			if last.ErrorMessage != "" {
+				reason += ": " + last.ErrorMessage
 			}
 			reason = truncateRunes(reason, apicron.MaxPauseReason-1)
 			s.PauseUntil(tx.now, reason, nil)
-			detail := map[string]any{"reason": s.PauseReason, "until": nil, "auto": true, "consecutive_failures": failures}
-			if lastRun.Valid {
-				detail["run_id"] = lastRun.Int64
-			}
-			if err := addEvent(apicron.WithActor(ctx, apicron.ActorEngine), tx, id, apicron.EventPaused, detail); err != nil {
+			detail := map[string]any{"reason": s.PauseReason, "until": nil, "auto": true, "consecutive_failures": req.failures,
+				"run_id": last.RunID}
+			if err := addEvent(apicron.WithActor(ctx, apicron.ActorEngine), tx, req.id, apicron.EventPaused, detail); err != nil {
 				return err
 			}
 			if err := saveSchedule(ctx, tx, s); err != nil {
@@ -422,36 +439,13 @@ func (db *DB) autoPause(ctx context.Context, ids []int64) {
 			if err != nil || rule == nil || !rule.OnAutoPause {
 				return err
 			}
-			return enqueueAlert(ctx, tx, rule.NotifierIDs, apicron.AlertAutoPaused, false, id, last,
-				apicron.AlertState{ConsecutiveFailures: failures})
+			return enqueueAlert(ctx, tx, rule.NotifierIDs, apicron.AlertAutoPaused, false, req.id, last,
+				apicron.AlertState{ConsecutiveFailures: req.failures})
 		})
 		if err != nil {
-			db.logger.Warn("auto-pause failed; the next failure tries again", "schedule_id", id, "error", err)
+			db.logger.Warn("auto-pause failed; the next failure tries again", "schedule_id", req.id, "error", err)
 		}
 	}
-}
-
-// lastFailedRun returns the latest finished failed run of schedule id, as a result.
-func lastFailedRun(ctx context.Context, tx *tx, id int64) (*apicron.RunResult, error) {
-	r := &apicron.RunResult{ScheduleID: id}
-	var (
-		status   string
-		code     sql.NullInt64
-		finished sql.NullInt64
-	)
-	err := tx.queryRow(ctx, `SELECT id, status, status_code, error_type, error_message, finished_at FROM runs
-		WHERE schedule_id = ? AND status NOT IN ('RUNNING', 'SUCCESS', 'INTERRUPTED') ORDER BY scheduled_at DESC LIMIT 1`, id).
-		Scan(&r.RunID, &status, &code, &r.ErrorType, &r.ErrorMessage, &finished)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	r.Status, r.StatusCode = apicron.RunStatus(status), intPtr(code)
-	if finished.Valid {
-		r.FinishedAt = fromMs(finished.Int64)
-	}
-	return r, nil
 }
 
 // alertState reads the alert state of schedule id.

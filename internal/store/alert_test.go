@@ -318,5 +318,94 @@ func TestNotifierSecrets(t *testing.T) {
 		if _, err := db.FindNotifierByID(ctx, slack.ID); apicron.ErrorCode(err) != apicron.ENOTFOUND {
 			t.Fatalf("deleted notifier: %v", err)
 		}
+		if got, _ := db.FindNotifierByID(ctx, mail.ID); got.Sealed {
+			t.Fatal("read with the key: marked sealed")
+		}
+		// Without the key, the notifier reads (masked by the API) but is sealed: unusable.
+		db.Close()
+		other := storetest.OpenDSN(t, driver, dsn, store.Config{NodeID: "other"})
+		if got, err := other.FindNotifierByID(ctx, mail.ID); err != nil || !got.Sealed {
+			t.Fatalf("read without SECRET_KEY: %+v, %v; want it marked sealed", got, err)
+		}
+	})
+}
+
+// TestAlertBatch: results that queued up reach the store in one batch; a
+// threshold crossed and left within it (F, F, F, S) is still told, and
+// auto_pause_after still pauses. host_limit and rate_limit runs (held back,
+// unsent) count neither way.
+func TestAlertBatch(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		clock := storetest.NewClock(t0)
+		db := storetest.Open(t, driver, clock)
+		ctx := context.Background()
+		n := mustCreateNotifier(t, db, "ops")
+		tg := mustCreateTarget(t, db)
+		// allow: every occurrence runs while the others are in flight, so
+		// their results can be finished together.
+		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 60,
+			OverlapPolicy: apicron.OverlapAllow, MaxParallel: ptr(10), AutoPauseAfter: ptr(3),
+			Alert: &apicron.AlertRule{NotifierIDs: []int64{n.ID}, FailureThreshold: 3, SuccessThreshold: 1, OnAutoPause: true}})
+		outcomes := []apicron.Outcome{
+			{Status: apicron.Failed, ErrorType: apicron.ErrHostLimit}, // neutral
+			{Status: apicron.Failed, ErrorType: apicron.ErrHTTP5xx},
+			{Status: apicron.Timeout, ErrorType: "timeout"},
+			{Status: apicron.Failed, ErrorType: apicron.ErrRateLimit}, // neutral
+			{Status: apicron.Failed, ErrorType: apicron.ErrHTTP5xx, ErrorMessage: "503 Service Unavailable"},
+			{Status: apicron.Success},
+		}
+		var results []apicron.RunResult
+		for i, o := range outcomes {
+			at := t0.Add(time.Duration(i) * time.Minute)
+			clock.Set(at)
+			res := mustClaim(t, db, at, s.ID)
+			if res.Job == nil {
+				t.Fatalf("nothing claimed at %s", at)
+			}
+			results = append(results, apicron.RunResult{RunID: res.Job.RunID, ScheduleID: s.ID, StartedAt: at,
+				FinishedAt: at.Add(time.Second), Outcome: o})
+		}
+		if err := db.Finish(ctx, results); err != nil {
+			t.Fatal(err)
+		}
+		list := notifications(t, db, s.ID)
+		if got := events(list); got != "failing,recovered,auto_paused" {
+			t.Fatalf("notifications %q, want failing and recovered from one batch, then auto_paused", got)
+		}
+		failing := list[len(list)-1].Message
+		if failing.ConsecutiveFailures != 3 || failing.LastRun == nil || failing.LastRun.ID != results[4].RunID {
+			t.Fatalf("failing alert %+v: want 3 failures, raised by the fifth result", failing)
+		}
+		got, _ := db.FindScheduleByID(ctx, s.ID)
+		if got.Status != apicron.Paused || !strings.Contains(got.PauseReason, "503 Service Unavailable") {
+			t.Fatalf("schedule %s %q: 3 failures within the batch pause it, naming the last error", got.Status, got.PauseReason)
+		}
+		st, _ := db.AlertState(ctx, s.ID)
+		if st.Status != apicron.AlertStateOK || st.ConsecutiveSuccesses != 1 || st.ConsecutiveFailures != 0 {
+			t.Fatalf("alert state %+v after the batch", st)
+		}
+	})
+}
+
+// TestAlertWindowEnded: a window's end is told, its message saying STOPPED.
+func TestAlertWindowEnded(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		clock := storetest.NewClock(t0)
+		db := storetest.Open(t, driver, clock)
+		n := mustCreateNotifier(t, db, "ops")
+		tg := mustCreateTarget(t, db)
+		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "w", TargetID: tg.ID, Type: apicron.Window, IntervalSeconds: 60,
+			DurationSeconds: ptr(120), Alert: &apicron.AlertRule{NotifierIDs: []int64{n.ID}, FailureThreshold: 3, SuccessThreshold: 1,
+				OnWindowEnd: true}})
+		runOnce(t, db, s, t0, apicron.Success)
+		runOnce(t, db, s, t0.Add(time.Minute), apicron.Success)
+		clock.Set(t0.Add(2 * time.Minute))
+		if _, err := db.Claim(context.Background(), t0.Add(2*time.Minute), t0.Add(2*time.Minute), []int64{s.ID}, nil); err != nil {
+			t.Fatal(err)
+		}
+		list := notifications(t, db, s.ID)
+		if events(list) != "window_ended" || list[0].Message.Schedule.Status != string(apicron.Stopped) {
+			t.Fatalf("notifications %q, message %+v: want one window_ended saying STOPPED", events(list), list[0].Message.Schedule)
+		}
 	})
 }

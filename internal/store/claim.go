@@ -373,10 +373,10 @@ func stopSchedule(ctx context.Context, tx *tx, s *apicron.Schedule, missed int64
 	if err := addEvent(ctx, tx, s.ID, apicron.EventStopped, detail); err != nil {
 		return err
 	}
-	if err := alertWindowEnded(ctx, tx, s); err != nil {
+	if err := saveSchedule(ctx, tx, s); err != nil {
 		return err
 	}
-	return saveSchedule(ctx, tx, s)
+	return alertWindowEnded(ctx, tx, s) // after the save: its message reads the schedule STOPPED
 }
 
 // jobOf fills d's job with what its schedule and target say (the

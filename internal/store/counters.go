@@ -96,6 +96,10 @@ func (d *statsDelta) add(r *apicron.RunResult, finished int64) {
 type resultCounts struct {
 	deltas  map[int64]*statsDelta
 	minutes map[int64]int64
+	// results and done are the batch and which of its results are
+	// recorded: alerting walks a schedule's in order.
+	results []apicron.RunResult
+	done    map[int64]bool
 }
 
 // add counts r, which finished at finished (unix ms).
@@ -116,7 +120,7 @@ func (c *resultCounts) add(r *apicron.RunResult, finished int64) {
 
 // apply writes the counts: run_stats rows, then run_stats_minute rows, each in key order.
 func (c *resultCounts) apply(ctx context.Context, tx *tx) error {
-	if err := applyDeltas(ctx, tx, c.deltas); err != nil {
+	if err := applyDeltas(ctx, tx, c.deltas, c.results, c.done); err != nil {
 		return err
 	}
 	for _, minute := range slices.Sorted(maps.Keys(c.minutes)) {
@@ -139,7 +143,7 @@ type statsRow struct {
 // read and locked in scope order, their histograms and latency ranges
 // merged, and all written back in a few statements. A scope whose schedule
 // was deleted is skipped.
-func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) error {
+func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta, results []apicron.RunResult, done map[int64]bool) error {
 	scopes := slices.Sorted(maps.Keys(deltas))
 	read := make(map[int64]statsRow, len(scopes))
 	err := forPieces(len(scopes), func(lo, hi int) error {
@@ -156,7 +160,7 @@ func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) erro
 			)
 			a := &row.alert
 			if err := rows.Scan(&scope, &row.hist, &row.latMin, &row.latMax, &a.failures, &a.successes, &a.failingSince,
-				&a.status, &a.alertedAt, &a.rule, &a.autoPause, &a.scheduleStatus); err != nil {
+				&a.status, &a.alertedAt, &a.rule, &a.autoPause, &a.scheduleStatus, &a.scheduleVersion); err != nil {
 				return err
 			}
 			read[scope] = row
@@ -198,7 +202,7 @@ func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta) erro
 		if scope == 0 || (!row.alert.rule.Valid && !row.alert.autoPause.Valid) {
 			continue // the common case: nothing to tell
 		}
-		if err := evaluateAlerts(ctx, tx, scope, &row.alert, &deltas[scope].streak); err != nil {
+		if err := evaluateAlerts(ctx, tx, scope, &row.alert, results, done); err != nil {
 			return err
 		}
 	}
@@ -260,7 +264,7 @@ var statsReadSQL = newLockedBatchSQL(func(n int) string {
 	// run_stats rows are locked; the schedule is read, as a claim may hold it.
 	return `SELECT r.scope, r.histogram, r.latency_min_ms, r.latency_max_ms, r.consecutive_failures, r.consecutive_successes,
 		r.failing_since, r.alert_state, r.alerted_at, CASE WHEN s.id IS NULL THEN NULL ELSE COALESCE(s.alert, d.value) END,
-		s.auto_pause_after, s.status
+		s.auto_pause_after, s.status, s.version
 		FROM run_stats r LEFT JOIN schedules s ON s.id = r.scope LEFT JOIN settings d ON d.name = 'alert_default'
 		WHERE r.scope IN (` + placeholders(n) + ") ORDER BY r.scope"
 }, " FOR UPDATE OF r")

@@ -18,7 +18,7 @@ func (db *DB) Finish(ctx context.Context, results []apicron.RunResult) error {
 	if len(results) == 0 {
 		return nil
 	}
-	var pause []int64
+	var pause []autoPauseRequest
 	err := db.engineWrite(ctx, func(tx *tx) error {
 		err := finishTx(ctx, tx, results, db.nodeID)
 		pause = tx.autoPause
@@ -38,7 +38,7 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner st
 	if err != nil {
 		return err
 	}
-	var counts resultCounts
+	counts := resultCounts{results: results, done: done}
 	var attempts []any
 	nAttempts := 0
 	for i := range results {

@@ -139,6 +139,7 @@ func (db *DB) scanNotifier(row scanner) (n *apicron.Notifier, sealed bool, err e
 		n.Email.Password, opened = db.secrets.openValue(r.password, notifierPasswordAD)
 		ok = ok && opened
 	}
+	n.Sealed = !ok
 	return n, !ok, nil
 }
 
@@ -286,13 +287,15 @@ func (db *DB) DeleteNotifier(ctx context.Context, id int64) error {
 			return apicron.Errorf(apicron.ECONFLICT, "notifier %d is named by the alert rule of %s; change those rules first",
 				id, strings.Join(users, ", "))
 		}
-		if _, err := tx.exec(ctx, "DELETE FROM notifiers WHERE id = ?", id); err != nil {
-			return err
-		}
-		// Nothing is left to deliver to.
+		// Nothing is left to deliver to. The notifications first: every
+		// transaction that locks both takes a notification, then its notifier.
 		_, err = tx.exec(ctx, `UPDATE notifications SET status = ?, next_attempt_at = NULL, last_error = ?
 			WHERE notifier_id = ? AND status = ?`, string(apicron.NotificationFailed), "the notifier was deleted", id,
 			string(apicron.NotificationPending))
+		if err != nil {
+			return err
+		}
+		_, err = tx.exec(ctx, "DELETE FROM notifiers WHERE id = ?", id)
 		return err
 	})
 }
@@ -447,7 +450,19 @@ func (db *DB) TakeNotifications(ctx context.Context, now time.Time, limit int) (
 			return err
 		}
 		for _, t := range list {
-			_, err := tx.exec(ctx, "UPDATE notifications SET attempts = ?, next_attempt_at = ? WHERE id = ?",
+			n, sealed, err := db.findNotifier(ctx, tx, t.notifier)
+			if apicron.ErrorCode(err) == apicron.ENOTFOUND {
+				// Raised as its notifier was deleted: nothing to retry.
+				_, err = tx.exec(ctx, "UPDATE notifications SET status = ?, next_attempt_at = NULL, last_error = ? WHERE id = ?",
+					string(apicron.NotificationFailed), "the notifier was deleted", t.id)
+				if err != nil {
+					return err
+				}
+				continue
+			} else if err != nil {
+				return err
+			}
+			_, err = tx.exec(ctx, "UPDATE notifications SET attempts = ?, next_attempt_at = ? WHERE id = ?",
 				t.attempts+1, ms(now.Add(notificationLease)), t.id)
 			if err != nil {
 				return err
@@ -456,12 +471,7 @@ func (db *DB) TakeNotifications(ctx context.Context, now time.Time, limit int) (
 			if err := json.Unmarshal([]byte(t.msg), j.Message); err != nil {
 				return fmt.Errorf("decode notification %d: %w", t.id, err)
 			}
-			n, sealed, err := db.findNotifier(ctx, tx, t.notifier)
 			switch {
-			case apicron.ErrorCode(err) == apicron.ENOTFOUND:
-				j.Error = "the notifier was deleted"
-			case err != nil:
-				return err
 			case sealed:
 				j.Error = "the notifier's secrets cannot be decrypted: SECRET_KEY missing or wrong"
 			default:

@@ -157,7 +157,7 @@ type tx struct {
 	stmts *stmtCache // nil: no prepared statements
 	// autoPause collects the schedules a Finish found over their
 	// auto_pause_after, for the transaction that pauses them.
-	autoPause []int64
+	autoPause []autoPauseRequest
 }
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
