@@ -793,7 +793,7 @@ func TestServe_WrongSecretKey(t *testing.T) {
 	s.stop()
 
 	s = startServer(t, db, map[string]string{"SECRET_KEY": keyB})
-	const want = "SECRET_KEY does not decrypt the secret header values of 1 of the 1 targets"
+	const want = "SECRET_KEY does not decrypt the secret values of 1 of the 1 targets"
 	resp, err := http.Get(s.url + "/health")
 	if err != nil {
 		t.Fatal(err)

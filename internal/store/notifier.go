@@ -53,23 +53,6 @@ type storedEmail struct {
 	To       []string `json:"to"`
 }
 
-// sealValue encrypts v with the store's key (clear without one, "" as is).
-func (s *sealer) sealValue(v string, ad []byte) (string, error) {
-	if s == nil || v == "" {
-		return v, nil
-	}
-	return s.seal(v, ad)
-}
-
-// openValue decrypts a stored value; ok is false for one no key here opens.
-func (s *sealer) openValue(v string, ad []byte) (string, bool) {
-	if !isSealed(v) {
-		return v, true
-	}
-	plain, err := s.open(v, ad)
-	return plain, err == nil
-}
-
 // notifierRow is a notifier as its row stores it.
 type notifierRow struct {
 	url, signing, email, password string
@@ -78,13 +61,12 @@ type notifierRow struct {
 func (db *DB) encodeNotifier(n *apicron.Notifier) (notifierRow, error) {
 	var r notifierRow
 	var err error
-	url := n.URL
-	if n.Type == apicron.NotifierSlack && !isSealed(url) {
-		if url, err = db.secrets.sealValue(url, notifierURLAD); err != nil {
+	r.url = n.URL
+	if n.Type == apicron.NotifierSlack {
+		if r.url, err = db.secrets.sealSecret(n.URL, notifierURLAD); err != nil {
 			return r, err
 		}
 	}
-	r.url = url
 	if r.signing, err = db.secrets.sealSigning(n.SigningSecrets); err != nil {
 		return r, err
 	}
@@ -94,9 +76,8 @@ func (db *DB) encodeNotifier(n *apicron.Notifier) (notifierRow, error) {
 			return r, err
 		}
 		r.email = string(raw)
-		r.password = e.Password
-		if !isSealed(r.password) {
-			if r.password, err = db.secrets.sealValue(e.Password, notifierPasswordAD); err != nil {
+		if e.Password != "" {
+			if r.password, err = db.secrets.sealSecret(e.Password, notifierPasswordAD); err != nil {
 				return r, err
 			}
 		}
@@ -122,7 +103,7 @@ func (db *DB) scanNotifier(row scanner) (n *apicron.Notifier, sealed bool, err e
 	n.CreatedAt, n.UpdatedAt = fromMs(createdAt), fromMs(updatedAt)
 	ok := true
 	var opened bool
-	n.URL, opened = db.secrets.openValue(r.url, notifierURLAD)
+	n.URL, opened = db.secrets.openSecret(r.url, notifierURLAD)
 	ok = ok && opened
 	if r.signing != "" {
 		if err := json.Unmarshal([]byte(r.signing), &n.SigningSecrets); err != nil {
@@ -136,7 +117,7 @@ func (db *DB) scanNotifier(row scanner) (n *apicron.Notifier, sealed bool, err e
 			return nil, false, fmt.Errorf("decode email settings of notifier %d: %w", n.ID, err)
 		}
 		n.Email = &apicron.EmailSettings{Host: e.Host, Port: e.Port, Security: e.Security, Username: e.Username, From: e.From, To: e.To}
-		n.Email.Password, opened = db.secrets.openValue(r.password, notifierPasswordAD)
+		n.Email.Password, opened = db.secrets.openSecret(r.password, notifierPasswordAD)
 		ok = ok && opened
 	}
 	n.Sealed = !ok

@@ -330,10 +330,16 @@ func TestStore_SecretKeyProblem(t *testing.T) {
 		}
 		plain := &apicron.Target{Name: "plain", URL: "http://127.0.0.1:9/", Headers: map[string]string{"X-Plain": "1"}}
 		secret := &apicron.Target{Name: "secret", URL: "http://127.0.0.1:9/", Headers: map[string]string{"Authorization": "Bearer s3cret"}}
-		for _, tg := range []*apicron.Target{plain, secret} {
+		signed := &apicron.Target{Name: "signed", URL: "http://127.0.0.1:9/", SigningSecrets: []string{apicron.NewSigningSecret()}}
+		for _, tg := range []*apicron.Target{plain, secret, signed} {
 			if err := db.CreateTarget(ctx, tg); err != nil {
 				t.Fatal(err)
 			}
+		}
+		mail := &apicron.Notifier{Name: "mail", Type: apicron.NotifierEmail, Email: &apicron.EmailSettings{Host: "smtp.example.com",
+			Username: "u", Password: "p", From: "a@example.com", To: []string{"b@example.com"}}}
+		if err := db.CreateNotifier(ctx, mail); err != nil {
+			t.Fatal(err)
 		}
 		db.Close()
 		for _, c := range []struct {
@@ -342,8 +348,10 @@ func TestStore_SecretKeyProblem(t *testing.T) {
 			want string
 		}{
 			{"the same key", keyA, ""},
-			{"another key", keyB, fmt.Sprintf("SECRET_KEY does not decrypt the secret header values of 1 of the 1 targets that hold encrypted ones (target %d is one)", secret.ID)},
-			{"no key", nil, fmt.Sprintf("SECRET_KEY is not set, but 1 targets hold secret header values encrypted with one (target %d is one)", secret.ID)},
+			{"another key", keyB, fmt.Sprintf("SECRET_KEY does not decrypt the secret values of 2 of the 2 targets that hold encrypted ones (target %d is one)", secret.ID)},
+			{"another key", keyB, fmt.Sprintf("SECRET_KEY does not decrypt the secret values of 1 of the 1 notifiers that hold encrypted ones (notifier %d is one)", mail.ID)},
+			{"no key", nil, fmt.Sprintf("SECRET_KEY is not set, but 2 targets hold secret values encrypted with one (target %d is one)", secret.ID)},
+			{"no key", nil, fmt.Sprintf("SECRET_KEY is not set, but 1 notifiers hold secret values encrypted with one (notifier %d is one)", mail.ID)},
 		} {
 			db := storetest.OpenDSN(t, driver, dsn, store.Config{SecretKey: c.key})
 			p := db.SecretKeyProblem(ctx)

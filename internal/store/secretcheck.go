@@ -2,8 +2,9 @@ package store
 
 import (
 	"context"
-	"encoding/json"
+	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -13,68 +14,127 @@ import (
 // start-up check reads.
 const secretCheckTargets = 1000
 
-// checkSecretKey reads the secret header values stored encrypted and
+// checkSecretKey reads the secret values stored encrypted (targets'
+// secret headers, signing secrets, OAuth2 client secrets and client
+// certificate keys; notifiers' passwords, slack URLs and signing secrets) and
 // records whether this store's SECRET_KEY opens them (see SecretKeyProblem).
 // A missing or wrong key is otherwise silent until every run of those
-// targets fails, undecryptable; the check makes it a message at start and
-// on /health.
+// targets fails, undecryptable, or every alert to those notifiers; the
+// check makes it a message at start and on /health.
 func (db *DB) checkSecretKey(ctx context.Context) error {
-	rows, err := db.r.QueryContext(ctx, db.d.rebind("SELECT id, headers, secret_headers FROM targets WHERE headers LIKE ? ORDER BY id LIMIT ?"),
-		"%"+sealedPrefix+"%", secretCheckTargets)
-	if err != nil {
-		return fmt.Errorf("read the encrypted secret headers: %w", err)
-	}
-	defer rows.Close()
-	var encrypted, failed int
-	var first int64
-	for rows.Next() {
-		var headers, secret string
-		t := apicron.Target{}
-		if err := rows.Scan(&t.ID, &headers, &secret); err != nil {
-			return err
-		}
-		if json.Unmarshal([]byte(headers), &t.Headers) != nil || json.Unmarshal([]byte(secret), &t.SecretHeaders) != nil {
-			continue // not this check's to judge; reading the target says what is wrong
-		}
-		if !hasSealedSecret(&t) {
-			continue
-		}
-		encrypted++
-		if db.secrets == nil || len(db.secrets.openHeaders(&t)) > 0 {
-			if failed == 0 {
-				first = t.ID
+	like := "%" + sealedPrefix + "%"
+	targets, err := db.countSealed(ctx, "SELECT "+targetColumns+" FROM targets WHERE headers LIKE ? OR signing_secrets LIKE ? "+
+		"OR oauth2 LIKE ? OR client_cert LIKE ? ORDER BY id LIMIT ?", []any{like, like, like, like, secretCheckTargets},
+		func(rows *sql.Rows) (int64, bool, bool) {
+			t, err := scanTargetRow(rows)
+			if err != nil || !hasSealedSecret(t) {
+				return 0, false, false // a row it cannot read is not this check's to judge: reading the target says what is wrong
 			}
-			failed++
+			return t.ID, true, !db.opensTarget(t)
+		})
+	if err != nil {
+		return fmt.Errorf("read the encrypted target secrets: %w", err)
+	}
+	notifiers, err := db.countSealed(ctx, "SELECT "+notifierColumns+" FROM notifiers WHERE url LIKE ? OR signing_secrets LIKE ? "+
+		"OR password LIKE ? ORDER BY id LIMIT ?", []any{like, like, like, secretCheckTargets},
+		func(rows *sql.Rows) (int64, bool, bool) {
+			n, sealed, err := db.scanNotifier(rows)
+			if err != nil {
+				return 0, false, false
+			}
+			return n.ID, true, sealed
+		})
+	if err != nil {
+		return fmt.Errorf("read the encrypted notifier secrets: %w", err)
+	}
+	var problems []string
+	for _, c := range []struct {
+		what string
+		n    sealedCount
+	}{{"targets", targets}, {"notifiers", notifiers}} {
+		switch {
+		case c.n.failed == 0:
+		case db.secrets == nil:
+			problems = append(problems, fmt.Sprintf("SECRET_KEY is not set, but %d %s hold secret values encrypted with one "+
+				"(%s %d is one): they fail until SECRET_KEY is the key they were encrypted with", c.n.failed, c.what,
+				strings.TrimSuffix(c.what, "s"), c.n.first))
+		default:
+			problems = append(problems, fmt.Sprintf("SECRET_KEY does not decrypt the secret values of %d of the %d %s that hold "+
+				"encrypted ones (%s %d is one): it is not the key they were encrypted with, and they fail until it is "+
+				"or their secret values are sent again", c.n.failed, c.n.encrypted, c.what, strings.TrimSuffix(c.what, "s"), c.n.first))
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	problem := ""
-	switch {
-	case failed == 0:
-	case db.secrets == nil:
-		problem = fmt.Sprintf("SECRET_KEY is not set, but %d targets hold secret header values encrypted with one "+
-			"(target %d is one): their runs fail until SECRET_KEY is the key they were encrypted with", failed, first)
-	default:
-		problem = fmt.Sprintf("SECRET_KEY does not decrypt the secret header values of %d of the %d targets that hold "+
-			"encrypted ones (target %d is one): it is not the key they were encrypted with, and their runs fail until it is "+
-			"or their secret values are sent again", failed, encrypted, first)
 	}
 	db.secretMu.Lock()
-	db.secretProblem, db.secretChecked = problem, time.Now()
+	db.secretProblem, db.secretChecked = strings.Join(problems, "; "), time.Now()
 	db.secretMu.Unlock()
 	return nil
 }
 
-// hasSealedSecret reports whether t holds a secret header value stored encrypted.
+// sealedCount is what checkSecretKey found of one kind of row.
+type sealedCount struct {
+	encrypted, failed int
+	first             int64
+}
+
+// countSealed runs q and judges each row with judge: its id, whether it
+// holds an encrypted value, and whether one of them does not open.
+func (db *DB) countSealed(ctx context.Context, q string, args []any, judge func(*sql.Rows) (id int64, encrypted, failed bool)) (sealedCount, error) {
+	var c sealedCount
+	rows, err := db.r.QueryContext(ctx, db.d.rebind(q), args...)
+	if err != nil {
+		return c, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		id, enc, failed := judge(rows)
+		if !enc {
+			continue
+		}
+		c.encrypted++
+		if failed {
+			if c.failed == 0 {
+				c.first = id
+			}
+			c.failed++
+		}
+	}
+	return c, rows.Err()
+}
+
+// opensTarget reports whether this store's key opens every encrypted value of t.
+func (db *DB) opensTarget(t *apicron.Target) bool {
+	if db.secrets == nil {
+		return false
+	}
+	if len(db.secrets.openHeaders(t)) > 0 || !db.secrets.openSigning(t.SigningSecrets) {
+		return false
+	}
+	if t.OAuth2 != nil {
+		if _, ok := db.secrets.openSecret(t.OAuth2.ClientSecret, oauth2SecretAD); !ok {
+			return false
+		}
+	}
+	if t.ClientCert != nil {
+		if _, ok := db.secrets.openSecret(t.ClientCert.KeyPEM, clientKeyAD); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// hasSealedSecret reports whether t holds a secret value stored encrypted.
 func hasSealedSecret(t *apicron.Target) bool {
 	for name, v := range t.Headers {
 		if isSealed(v) && t.IsSecretHeader(name) {
 			return true
 		}
 	}
-	return false
+	for _, v := range t.SigningSecrets {
+		if isSealed(v) {
+			return true
+		}
+	}
+	return (t.OAuth2 != nil && isSealed(t.OAuth2.ClientSecret)) || (t.ClientCert != nil && isSealed(t.ClientCert.KeyPEM))
 }
 
 // secretRecheck is how often SecretKeyProblem reads the stored secrets
