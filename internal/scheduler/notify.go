@@ -39,19 +39,7 @@ func NotificationID(id int64) string { return "apicron-notification-" + strconv.
 // notifyLoop delivers due notifications every second while this node may
 // claim (the leader, or the only node).
 func (s *Scheduler) notifyLoop(ctx context.Context) {
-	t := time.NewTimer(notifyEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if s.isLeader() {
-			s.DeliverNotifications(ctx)
-		}
-		t.Reset(notifyEvery)
-	}
+	s.leaderLoop(ctx, notifyEvery, notifyEvery, func() { s.DeliverNotifications(ctx) })
 }
 
 // DeliverNotifications sends the notifications due now, at once and each

@@ -27,7 +27,13 @@ const (
 // caps, in small batches, every minute, while this node may claim (the
 // leader, or the only node).
 func (s *Scheduler) pruneLoop(ctx context.Context) {
-	t := time.NewTimer(time.Second)
+	s.leaderLoop(ctx, time.Second, pruneEvery, func() { s.Prune(ctx) })
+}
+
+// leaderLoop calls fn after first, then every every, while this node may
+// claim, until ctx ends.
+func (s *Scheduler) leaderLoop(ctx context.Context, first, every time.Duration, fn func()) {
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
@@ -36,9 +42,9 @@ func (s *Scheduler) pruneLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		if s.isLeader() {
-			s.Prune(ctx)
+			fn()
 		}
-		t.Reset(pruneEvery)
+		t.Reset(every)
 	}
 }
 

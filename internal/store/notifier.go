@@ -203,25 +203,32 @@ func (db *DB) FindNotifiers(ctx context.Context, p apicron.Page) ([]*apicron.Not
 		list  []*apicron.Notifier
 		total int
 	)
-	err := db.read(ctx, func(tx *tx) error {
-		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM notifiers").Scan(&total); err != nil {
+	err := db.read(ctx, func(tx *tx) (err error) {
+		if err = tx.queryRow(ctx, "SELECT COUNT(*) FROM notifiers").Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.query(ctx, "SELECT "+notifierColumns+" FROM notifiers ORDER BY id LIMIT ? OFFSET ?", limit, offset)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			n, _, err := db.scanNotifier(rows)
-			if err != nil {
-				return err
-			}
-			list = append(list, n)
-		}
-		return rows.Err()
+		list, err = db.queryNotifiers(ctx, tx, "ORDER BY id LIMIT ? OFFSET ?", limit, offset)
+		return err
 	})
 	return list, total, err
+}
+
+// queryNotifiers reads the notifiers rest (a WHERE and ORDER clause) selects.
+func (db *DB) queryNotifiers(ctx context.Context, tx *tx, rest string, args ...any) ([]*apicron.Notifier, error) {
+	rows, err := tx.query(ctx, "SELECT "+notifierColumns+" FROM notifiers "+rest, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []*apicron.Notifier
+	for rows.Next() {
+		n, _, err := db.scanNotifier(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, n)
+	}
+	return list, rows.Err()
 }
 
 // UpdateNotifier implements apicron.Store.
@@ -537,21 +544,9 @@ func (db *DB) NoteNotifierTest(ctx context.Context, id int64, sendErr error) err
 // delivery failed, for /health.
 func (db *DB) FailingNotifiers(ctx context.Context) ([]*apicron.Notifier, error) {
 	var list []*apicron.Notifier
-	err := db.read(ctx, func(tx *tx) error {
-		rows, err := tx.query(ctx, "SELECT "+notifierColumns+" FROM notifiers WHERE last_status = ? ORDER BY id LIMIT 100",
-			string(apicron.NotificationFailed))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			n, _, err := db.scanNotifier(rows)
-			if err != nil {
-				return err
-			}
-			list = append(list, n)
-		}
-		return rows.Err()
+	err := db.read(ctx, func(tx *tx) (err error) {
+		list, err = db.queryNotifiers(ctx, tx, "WHERE last_status = ? ORDER BY id LIMIT 100", string(apicron.NotificationFailed))
+		return err
 	})
 	return list, err
 }
