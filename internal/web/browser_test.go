@@ -121,7 +121,13 @@ func (d *dispatched) Submit(j *apicron.Job) {
 // one INTERVAL schedule of a second; tokens, when given, are full then read.
 func newWebEnv(t *testing.T, driver string, full, read []string) *webEnv {
 	t.Helper()
-	e := &webEnv{clock: storetest.NewClock(time.Now().UTC().Truncate(time.Second))}
+	return newWebEnvAt(t, driver, time.Now().UTC().Truncate(time.Second), full, read)
+}
+
+// newWebEnvAt is newWebEnv with its clock starting at start.
+func newWebEnvAt(t *testing.T, driver string, start time.Time, full, read []string) *webEnv {
+	t.Helper()
+	e := &webEnv{clock: storetest.NewClock(start)}
 	e.db = storetest.Open(t, driver, e.clock)
 	ctx := context.Background()
 	e.target = &apicron.Target{Name: "billing", URL: "https://billing.example/hook", Method: "POST",
@@ -155,6 +161,12 @@ func newWebEnv(t *testing.T, driver string, full, read []string) *webEnv {
 // it finished with status, as the engine would; it returns the run's id.
 func (e *webEnv) mustRun(t *testing.T, status apicron.RunStatus) int64 {
 	t.Helper()
+	return e.mustRunLatency(t, status, 120)
+}
+
+// mustRunLatency is mustRun with a latency of its own, in ms.
+func (e *webEnv) mustRunLatency(t *testing.T, status apicron.RunStatus, latency float64) int64 {
+	t.Helper()
 	ctx := context.Background()
 	now := e.clock.Add(time.Second)
 	res, err := e.db.Claim(ctx, now, now, []int64{e.sched.ID}, nil)
@@ -167,18 +179,22 @@ func (e *webEnv) mustRun(t *testing.T, status apicron.RunStatus) int64 {
 	if status != apicron.Success {
 		code = 503
 	}
-	out := apicron.Outcome{Status: status, LatencyMs: f(120), StatusCode: &code,
-		Timings: apicron.Timings{DNSMs: f(5), ConnectMs: f(10), TLSMs: f(20), FirstByteMs: f(80)}}
-	if status != apicron.Success {
+	out := apicron.Outcome{Status: status, LatencyMs: f(latency), StatusCode: &code,
+		Timings: apicron.Timings{DNSMs: f(5), ConnectMs: f(10), TLSMs: f(20), FirstByteMs: f(latency * 2 / 3)}}
+	switch status {
+	case apicron.Success:
+	case apicron.Timeout:
+		out.StatusCode, out.ErrorType, out.ErrorMessage = nil, apicron.ErrTimeout, "no answer within 10s"
+	default:
 		out.ErrorType, out.ErrorMessage = apicron.ErrHTTP5xx, "HTTP 503"
 	}
 	started := now.Add(40 * time.Millisecond)
 	err = e.db.Finish(ctx, []apicron.RunResult{{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: started,
-		FinishedAt: started.Add(120 * time.Millisecond), Outcome: out,
+		FinishedAt: started.Add(time.Duration(latency * float64(time.Millisecond))), Outcome: out,
 		Request:         apicron.RequestInfo{Method: "POST", URL: "https://billing.example/hook"},
 		ResponseBody:    `{"ok": true}`,
 		ResponseHeaders: map[string]string{"Content-Type": "application/json"},
-		Attempts:        []apicron.Attempt{{Number: 1, StartedAt: started, FinishedAt: started.Add(120 * time.Millisecond), Outcome: out}},
+		Attempts:        []apicron.Attempt{{Number: 1, StartedAt: started, FinishedAt: started, Outcome: out}},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +270,6 @@ func TestBrowser_OverviewAndRun(t *testing.T) {
 	if got := text(ctx, t, "#failures"); !strings.Contains(got, fmt.Sprintf("#%d", failed)) || !strings.Contains(got, "http_5xx") {
 		t.Errorf("latest failures = %q, want run %d, http_5xx", got, failed)
 	}
-	screenshot(ctx, t, "dashboard-overview.png")
 
 	do(ctx, t, "open the failed run", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#failures a[href="/ui/runs/%d"]`, failed))),
 		chromedp.WaitVisible(chromedp.CSS("#timings")))
@@ -276,7 +291,6 @@ func TestBrowser_OverviewAndRun(t *testing.T) {
 	if n := eval[int](ctx, t, `document.querySelectorAll("svg.waterfall rect").length`); n != 5 {
 		t.Errorf("waterfall bars = %d, want 5", n)
 	}
-	screenshot(ctx, t, "dashboard-run.png")
 
 	// The targets list masks the secret header as the API does.
 	do(ctx, t, "open the targets", chromedp.Navigate(e.srv.URL+"/ui/targets"), chromedp.WaitVisible(chromedp.CSS("#targets")))
@@ -401,4 +415,33 @@ func TestBrowser_Login(t *testing.T) {
 			t.Errorf("store: %v, %v; want ACTIVE", s.Status, err)
 		}
 	})
+}
+
+// TestBrowser_Screenshots makes the screenshots in docs/ of an hour of
+// runs, when APICRON_SCREENSHOTS=1.
+func TestBrowser_Screenshots(t *testing.T) {
+	if os.Getenv(screenshotsEnv) != "1" {
+		t.Skip("screenshots: set " + screenshotsEnv + "=1 to write them into docs/")
+	}
+	ctx := newTab(t)
+	e := newWebEnvAt(t, "sqlite", time.Now().UTC().Add(-time.Hour).Truncate(time.Minute), nil, nil)
+	var failed int64
+	for m := range 60 {
+		for i := range 2 + (m*7)%5 {
+			status := apicron.Success
+			if (m+i)%11 == 0 {
+				status = apicron.Timeout
+			}
+			id := e.mustRunLatency(t, status, float64(60+(m*37+i*53)%240))
+			if status != apicron.Success {
+				failed = id
+			}
+		}
+		e.clock.Set(e.clock.Now().Truncate(time.Minute).Add(time.Minute))
+	}
+	do(ctx, t, "open the overview", chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#runs-chart[data-drawn="true"] canvas`)))
+	screenshot(ctx, t, "dashboard-overview.png")
+	do(ctx, t, "open a run", chromedp.Navigate(fmt.Sprintf("%s/ui/runs/%d", e.srv.URL, failed)), chromedp.WaitVisible(chromedp.CSS("#timings")))
+	screenshot(ctx, t, "dashboard-run.png")
 }
