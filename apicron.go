@@ -95,6 +95,14 @@ type Store interface {
 	SystemMetrics(ctx context.Context, now time.Time) (*SystemMetrics, error)
 	// ScheduleMetrics reads a page of per-schedule counters and the total count.
 	ScheduleMetrics(ctx context.Context, p Page) ([]*ScheduleMetrics, int, error)
+	// RunsPerMinute returns the runs finished in each minute of [since,
+	// until), oldest first, from the per-minute counters (never the runs);
+	// a minute without runs is left out.
+	RunsPerMinute(ctx context.Context, since, until time.Time) ([]MinuteRuns, error)
+	// FailingSchedules returns up to limit of the schedules whose latest
+	// counted run failed (a streak of failures, AlertState), the most
+	// recent streak first, and how many there are.
+	FailingSchedules(ctx context.Context, limit int) ([]*FailingSchedule, int, error)
 
 	// Ping checks that the database answers. EUNAVAILABLE.
 	Ping(ctx context.Context) error

@@ -353,3 +353,21 @@ type ScheduleMetrics struct {
 	SkippedOverlap int64
 	Missed         int64
 }
+
+// MinuteRuns counts the runs that finished in one minute.
+type MinuteRuns struct {
+	Minute time.Time // its start, in UTC
+	Runs   int64
+}
+
+// FailingSchedule is a schedule whose latest counted run failed.
+type FailingSchedule struct {
+	ScheduleID   int64
+	ScheduleName string
+	Status       ScheduleStatus
+	// Alert is its streaks and alert status (failing once a rule's
+	// threshold is reached).
+	Alert      AlertState
+	LastRunAt  *time.Time
+	LastStatus *RunStatus
+}

@@ -226,6 +226,20 @@ func (t *Target) IsSecretHeader(name string) bool {
 	return isSecretHeader(name, t.SecretHeaders)
 }
 
+// MaskedHeaders returns t's headers with the values of its secret ones
+// (IsSecretHeader) replaced by MaskedValue: how every reader outside the
+// executor (the API, the dashboard) shows them.
+func (t *Target) MaskedHeaders() map[string]string {
+	out := make(map[string]string, len(t.Headers))
+	for name, v := range t.Headers {
+		if t.IsSecretHeader(name) {
+			v = MaskedValue
+		}
+		out[name] = v
+	}
+	return out
+}
+
 // isSecretHeader reports whether name is one of DefaultSecretHeaders or of
 // secret, in any case.
 func isSecretHeader(name string, secret []string) bool {

@@ -28,6 +28,7 @@ import (
 	"github.com/apicron/apicron/internal/notify"
 	"github.com/apicron/apicron/internal/scheduler"
 	"github.com/apicron/apicron/internal/store"
+	"github.com/apicron/apicron/internal/web"
 )
 
 func main() {
@@ -174,12 +175,21 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		Outbox: db, Sender: sender,
 	}
 	engine := scheduler.New(engineCfg)
+	health := healthWithSecrets(engine.Health, db.SecretKeyProblem)
+	dashboard, err := web.New(web.Config{
+		Store: db, Dispatcher: engine, Notifier: engine, HealthFunc: health, Tokens: cfg.APITokens,
+		ReadTokens: cfg.APIReadTokens, Logger: logger.With("component", "web"), Title: cfg.AppTitle, NodeID: cfg.NodeID,
+	})
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Store: db, Notifier: engine, Logger: logger.With("component", "httpapi"), Title: cfg.AppTitle,
-		Version: version, NodeID: cfg.NodeID, HealthFunc: healthWithSecrets(engine.Health, db.SecretKeyProblem),
+		Version: version, NodeID: cfg.NodeID, HealthFunc: health,
 		Tokens: cfg.APITokens, ReadTokens: cfg.APIReadTokens, URLCheckFunc: policy.CheckURL,
 		AllowedHosts: cfg.APIHosts(), DefaultTimezone: cfg.TimezoneName, Dispatcher: engine, Executor: exec,
 		AssertionCheckFunc: executor.CheckAssertions, Sender: sender,
+		UI: dashboard, SessionFunc: dashboard.SessionAccess,
 	})
 	if err != nil {
 		return err

@@ -116,12 +116,24 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Reques
 		return r.WithContext(apicron.WithActor(r.Context(), actorOpen)), true
 	}
 	token, ok := bearerToken(r)
+	session := accessNone
+	if !ok && len(r.Header.Values("Authorization")) == 0 && s.sessionFunc != nil {
+		if readOnly, valid := s.sessionFunc(r); valid {
+			session = accessFull
+			if readOnly {
+				session = accessRead
+			}
+		}
+	}
 	if r.URL.Path == "/health" {
-		a := accessNone
+		a := session
 		if ok {
 			a = s.auth.check(token)
 		}
 		return r.WithContext(context.WithValue(r.Context(), accessKey{}, a)), true
+	}
+	if session != accessNone {
+		return s.allowAccess(w, r, session, actorSession)
 	}
 	if !ok {
 		s.logger.DebugContext(r.Context(), "request without a token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
@@ -129,21 +141,32 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Reques
 		s.writeUnauthorized(w, r, `this API needs an access token: send "Authorization: Bearer <token>"`, "This request had none.")
 		return r, false
 	}
-	switch s.auth.check(token) {
-	case accessFull:
-		return r.WithContext(apicron.WithActor(r.Context(), tokenActor(token))), true
-	case accessRead:
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			return r, true
-		}
-		s.logger.InfoContext(r.Context(), "read-only token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
-		w.Header().Set("WWW-Authenticate", authRealm+`, error="insufficient_scope"`)
-		writeProblem(w, http.StatusForbidden, "this token is read-only: it may only GET and HEAD")
-		return r, false
+	if a := s.auth.check(token); a != accessNone {
+		return s.allowAccess(w, r, a, tokenActor(token))
 	}
 	s.logger.InfoContext(r.Context(), "invalid token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
 	w.Header().Set("WWW-Authenticate", authRealm+`, error="invalid_token"`)
 	s.writeUnauthorized(w, r, "the access token is not valid", "The token this request sent is not valid.")
+	return r, false
+}
+
+// actorSession names the changes made through the API with a dashboard
+// session rather than a token.
+const actorSession = "dashboard"
+
+// allowAccess lets a request with access a (a token's, or a dashboard
+// session's) through, as actor, or refuses a read-only one anything but
+// GET and HEAD with 403.
+func (s *Server) allowAccess(w http.ResponseWriter, r *http.Request, a access, actor string) (*http.Request, bool) {
+	if a == accessFull {
+		return r.WithContext(apicron.WithActor(r.Context(), actor)), true
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r, true
+	}
+	s.logger.InfoContext(r.Context(), "read-only token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
+	w.Header().Set("WWW-Authenticate", authRealm+`, error="insufficient_scope"`)
+	writeProblem(w, http.StatusForbidden, "this token is read-only: it may only GET and HEAD")
 	return r, false
 }
 

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -76,6 +77,11 @@ func wantsHTML(r *http.Request) bool {
 func (s *Server) writeUnauthorized(w http.ResponseWriter, r *http.Request, detail, reason string) {
 	if !wantsHTML(r) {
 		writeProblem(w, http.StatusUnauthorized, detail)
+		return
+	}
+	if s.ui != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// The dashboard's login page sets a session this API accepts.
+		http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
 	}
 	scheme := "http"

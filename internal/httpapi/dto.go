@@ -130,16 +130,11 @@ func (r *RateLimit) rateLimit() *apicron.RateLimit {
 }
 
 // newTarget converts a target for a response, the values of its secret
-// headers replaced with apicron.MaskedValue: they are write-only.
+// headers replaced with apicron.MaskedValue (Target.MaskedHeaders): they
+// are write-only.
 func newTarget(t *apicron.Target) Target {
 	base, most := t.Backoff()
-	headers := make(map[string]string, len(t.Headers))
-	for name, v := range t.Headers {
-		if t.IsSecretHeader(name) {
-			v = apicron.MaskedValue
-		}
-		headers[name] = v
-	}
+	headers := t.MaskedHeaders()
 	secret := t.SecretHeaders
 	if secret == nil {
 		secret = []string{}

@@ -80,6 +80,18 @@ type Config struct {
 	// AssertionCheckFunc, when set, vets assertions beyond their shape (the
 	// executor's, which parses JSON paths); an error is a 422. Optional.
 	AssertionCheckFunc func(field string, list []apicron.Assertion) error
+	// UI, when set, serves / and every path under /ui/ (the dashboard),
+	// after the Host check and before any token check: it asks for its own
+	// login. Every other path stays the API's. Optional: without it, /
+	// redirects to /docs.
+	UI http.Handler
+	// SessionFunc, when set, reports whether a request without an
+	// Authorization header carries a valid dashboard session, and whether
+	// that session is read-only: the API then treats it as a token of that
+	// level, so that the reference (/docs) and its "Try it" answer a
+	// logged-in browser. Writes with it still pass the cross-origin check.
+	// Optional.
+	SessionFunc func(r *http.Request) (readOnly, ok bool)
 }
 
 // Validate reports a missing required dependency.
@@ -132,6 +144,9 @@ type Server struct {
 	assertionCheck func(field string, list []apicron.Assertion) error
 	// defaultTimezone fills the timezone of a schedule created without one.
 	defaultTimezone string
+	// ui is Config.UI, sessionFunc Config.SessionFunc.
+	ui          http.Handler
+	sessionFunc func(r *http.Request) (readOnly, ok bool)
 
 	mux   *http.ServeMux
 	api   huma.API
@@ -182,6 +197,8 @@ func newServer(cfg Config, authenticated bool) *Server {
 		sender:          cfg.Sender,
 		executor:        cfg.Executor,
 		assertionCheck:  cfg.AssertionCheckFunc,
+		ui:              cfg.UI,
+		sessionFunc:     cfg.SessionFunc,
 	}
 	s.runner, _ = cfg.Store.(apicron.Runner)
 	if s.defaultTimezone == "" {
@@ -238,6 +255,8 @@ func (s *Server) humaConfig(title, version string) huma.Config {
 //
 //  1. its Host is one the API answers to (see allowHost): first, since the
 //     browser checks below trust that the name in Host is this API's own;
+//     then the dashboard's paths (Config.UI) go to the dashboard, which
+//     makes its own checks;
 //  2. a browser's request that may change something comes from a page of
 //     this origin, with tokens or without (see sameOrigin);
 //  3. with tokens configured, it has a valid one (see authorize);
@@ -255,7 +274,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusInternalServerError, "internal error")
 		}
 	}()
-	if !s.allowHost(w, r) || !s.sameOrigin(w, r) {
+	if !s.allowHost(w, r) {
+		return
+	}
+	if s.ui != nil && isUIPath(r.URL.Path) {
+		s.ui.ServeHTTP(w, r)
+		return
+	}
+	if !s.sameOrigin(w, r) {
 		return
 	}
 	r, ok := s.authorize(w, r)
@@ -271,6 +297,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// isUIPath reports whether path is the dashboard's: / and /ui/...
+func isUIPath(path string) bool {
+	return path == "/" || path == "/ui" || strings.HasPrefix(path, "/ui/")
 }
 
 // OpenAPI returns the API's OpenAPI document.

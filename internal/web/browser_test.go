@@ -1,0 +1,447 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/httpapi"
+	"github.com/apicron/apicron/internal/store"
+	"github.com/apicron/apicron/internal/storetest"
+	"github.com/apicron/apicron/internal/web"
+	"github.com/chromedp/chromedp"
+)
+
+// The tests in this file drive a real Chromium through the dashboard, served
+// with the API as cmd/apicron wires them, over a real store. One browser
+// serves the whole test binary; each test has its own browser context (its
+// own cookies). They skip with -short, and when no Chromium is found
+// (chromium, chromium-browser, or the path in APICRON_CHROMIUM).
+
+// screenshotsEnv, set to 1, makes the tests write their screenshots into
+// docs/; normal runs leave the tree alone.
+const screenshotsEnv = "APICRON_SCREENSHOTS"
+
+// browserTimeout bounds each test's browsing.
+const browserTimeout = 30 * time.Second
+
+var browser struct {
+	once   sync.Once
+	ctx    context.Context // a browser's first tab, started
+	cancel func()
+	err    error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if browser.cancel != nil {
+		browser.cancel()
+	}
+	os.Exit(code)
+}
+
+// chromiumPath finds the browser to drive.
+func chromiumPath() (string, error) {
+	if p := os.Getenv("APICRON_CHROMIUM"); p != "" {
+		return p, nil
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("no Chromium found: install it (apt-get install -y chromium) or set APICRON_CHROMIUM to its path")
+}
+
+// newTab returns a tab of the shared browser in a browser context of its
+// own, closed when the test ends, with a deadline for the test's steps.
+func newTab(t *testing.T) context.Context {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short")
+	}
+	browser.once.Do(func() {
+		path, err := chromiumPath()
+		if err != nil {
+			browser.err = err
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+			chromedp.Flag("disable-gpu", true), chromedp.WindowSize(1280, 900))
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelCtx := chromedp.NewContext(alloc)
+		browser.cancel = func() { cancelCtx(); cancelAlloc() }
+		browser.ctx = ctx
+		browser.err = chromedp.Do(ctx, chromedp.Navigate("about:blank"))
+	})
+	if browser.err != nil {
+		t.Skipf("browser test: %v", browser.err)
+	}
+	tab, cancelTab := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
+	if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
+		cancelTab()
+		t.Fatalf("open a tab: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(tab, browserTimeout)
+	t.Cleanup(func() { cancel(); cancelTab() })
+	return ctx
+}
+
+// webEnv is a server of the API with the dashboard mounted, over a real store.
+type webEnv struct {
+	srv    *httptest.Server
+	db     *store.DB
+	clock  *storetest.Clock
+	target *apicron.Target
+	sched  *apicron.Schedule
+}
+
+// dispatched records the jobs "Run now" submits.
+type dispatched struct {
+	mu   sync.Mutex
+	jobs []*apicron.Job
+}
+
+func (d *dispatched) Submit(j *apicron.Job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.jobs = append(d.jobs, j)
+}
+
+// newWebEnv serves a store holding one target (with a secret header) and
+// one INTERVAL schedule of a second; tokens, when given, are full then read.
+func newWebEnv(t *testing.T, driver string, full, read []string) *webEnv {
+	t.Helper()
+	return newWebEnvAt(t, driver, time.Now().UTC().Truncate(time.Second), full, read)
+}
+
+// newWebEnvAt is newWebEnv with its clock starting at start.
+func newWebEnvAt(t *testing.T, driver string, start time.Time, full, read []string) *webEnv {
+	t.Helper()
+	e := &webEnv{clock: storetest.NewClock(start)}
+	e.db = storetest.Open(t, driver, e.clock)
+	ctx := context.Background()
+	e.target = &apicron.Target{Name: "billing", URL: "https://billing.example/hook", Method: "POST",
+		Headers: map[string]string{"Authorization": "Bearer s3cret-value", "X-Team": "payments"}}
+	if err := e.db.CreateTarget(ctx, e.target); err != nil {
+		t.Fatal(err)
+	}
+	e.sched = &apicron.Schedule{Name: "nightly-invoices", TargetID: e.target.ID, Type: apicron.Interval, IntervalSeconds: 1, Timezone: "Europe/Paris"}
+	if err := e.db.CreateSchedule(ctx, e.sched); err != nil {
+		t.Fatal(err)
+	}
+	health := func(context.Context) (apicron.EngineHealth, error) {
+		return apicron.EngineHealth{Role: apicron.RoleSingle, Scheduled: 1, InFlight: 0}, nil
+	}
+	ui, err := web.New(web.Config{Store: e.db, Dispatcher: &dispatched{}, HealthFunc: health, Tokens: full, ReadTokens: read,
+		Clock: e.clock, NodeID: "node-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.New(httpapi.Config{Store: e.db, Clock: e.clock, Tokens: full, ReadTokens: read, HealthFunc: health,
+		UI: ui, SessionFunc: ui.SessionAccess})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(api)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// mustRun claims the schedule's next occurrence, a second on, and records
+// it finished with status, as the engine would; it returns the run's id.
+func (e *webEnv) mustRun(t *testing.T, status apicron.RunStatus) int64 {
+	t.Helper()
+	return e.mustRunLatency(t, status, 120)
+}
+
+// mustRunLatency is mustRun with a latency of its own, in ms.
+func (e *webEnv) mustRunLatency(t *testing.T, status apicron.RunStatus, latency float64) int64 {
+	t.Helper()
+	ctx := context.Background()
+	now := e.clock.Add(time.Second)
+	res, err := e.db.Claim(ctx, now, now, []int64{e.sched.ID}, nil)
+	if err != nil || len(res) != 1 || res[0].Job == nil {
+		t.Fatalf("claim: %v, %+v", err, res)
+	}
+	job := res[0].Job
+	f := func(v float64) *float64 { return &v }
+	code := 200
+	if status != apicron.Success {
+		code = 503
+	}
+	out := apicron.Outcome{Status: status, LatencyMs: f(latency), StatusCode: &code,
+		Timings: apicron.Timings{DNSMs: f(5), ConnectMs: f(10), TLSMs: f(20), FirstByteMs: f(latency * 2 / 3)}}
+	switch status {
+	case apicron.Success:
+	case apicron.Timeout:
+		out.StatusCode, out.ErrorType, out.ErrorMessage = nil, apicron.ErrTimeout, "no answer within 10s"
+	default:
+		out.ErrorType, out.ErrorMessage = apicron.ErrHTTP5xx, "HTTP 503"
+	}
+	started := now.Add(40 * time.Millisecond)
+	err = e.db.Finish(ctx, []apicron.RunResult{{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: started,
+		FinishedAt: started.Add(time.Duration(latency * float64(time.Millisecond))), Outcome: out,
+		Request:         apicron.RequestInfo{Method: "POST", URL: "https://billing.example/hook"},
+		ResponseBody:    `{"ok": true}`,
+		ResponseHeaders: map[string]string{"Content-Type": "application/json"},
+		Attempts:        []apicron.Attempt{{Number: 1, StartedAt: started, FinishedAt: started, Outcome: out}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job.RunID
+}
+
+// text returns the text of the first element matching the CSS selector.
+func text(ctx context.Context, t *testing.T, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// do runs steps, failing the test with what it was doing.
+func do(ctx context.Context, t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression (a promise is awaited).
+func eval[T any](ctx context.Context, t *testing.T, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// screenshot writes the page into docs/ when APICRON_SCREENSHOTS=1.
+func screenshot(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	if os.Getenv(screenshotsEnv) != "1" {
+		return
+	}
+	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join("..", "..", "docs", name), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The overview shows the counts from the counters, the chart drawn by
+// uPlot, the failing schedule and the latest failure; a run's page shows
+// its timing waterfall and what it sent.
+func TestBrowser_OverviewAndRun(t *testing.T) {
+	t.Parallel()
+	ctx := newTab(t)
+	e := newWebEnv(t, "sqlite", nil, nil)
+	e.mustRun(t, apicron.Success)
+	e.mustRun(t, apicron.Success)
+	failed := e.mustRun(t, apicron.Failed)
+
+	do(ctx, t, "open the overview", chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#runs-chart[data-drawn="true"] canvas`)))
+	for sel, want := range map[string]string{"#n-targets": "1", "#n-schedules": "1", "#n-ACTIVE": "1", "#n-PAUSED": "0",
+		"#n-last-hour": "3", "#n-total-runs": "3", "#success-rate": "66.7%", "#engine-role": "single"} {
+		if got := text(ctx, t, sel); got != want {
+			t.Errorf("overview %s = %q, want %q", sel, got, want)
+		}
+	}
+	if got := text(ctx, t, "#failing"); !strings.Contains(got, "nightly-invoices") {
+		t.Errorf("schedules failing now = %q, want nightly-invoices", got)
+	}
+	if got := text(ctx, t, "#failures"); !strings.Contains(got, fmt.Sprintf("#%d", failed)) || !strings.Contains(got, "http_5xx") {
+		t.Errorf("latest failures = %q, want run %d, http_5xx", got, failed)
+	}
+
+	do(ctx, t, "open the failed run", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#failures a[href="/ui/runs/%d"]`, failed))),
+		chromedp.WaitVisible(chromedp.CSS("#timings")))
+	timings := text(ctx, t, "#timings")
+	for _, want := range []string{"DNS", "Connect", "TLS", "First byte", "Transfer", "5.0 ms", "35.0 ms", "45.0 ms"} {
+		if !strings.Contains(timings, want) {
+			t.Errorf("timings = %q, want %q in it", timings, want)
+		}
+	}
+	if got := text(ctx, t, "#total"); got != "120 ms" {
+		t.Errorf("total = %q, want 120 ms", got)
+	}
+	if got := text(ctx, t, "#request"); got != "POST https://billing.example/hook" {
+		t.Errorf("request = %q", got)
+	}
+	if got := text(ctx, t, "#lateness"); !strings.HasPrefix(got, "40 ms") {
+		t.Errorf("lateness = %q, want 40 ms", got)
+	}
+	if n := eval[int](ctx, t, `document.querySelectorAll("svg.waterfall rect").length`); n != 5 {
+		t.Errorf("waterfall bars = %d, want 5", n)
+	}
+
+	// The targets list masks the secret header as the API does.
+	do(ctx, t, "open the targets", chromedp.Navigate(e.srv.URL+"/ui/targets"), chromedp.WaitVisible(chromedp.CSS("#targets")))
+	if got := text(ctx, t, "#targets"); !strings.Contains(got, "Authorization: ********") || strings.Contains(got, "s3cret") ||
+		!strings.Contains(got, "X-Team: payments") {
+		t.Errorf("targets = %q, want the Authorization value masked", got)
+	}
+}
+
+// A run recorded while the runs page is open appears on it without a reload.
+func TestBrowser_RunsArrive(t *testing.T) {
+	t.Parallel()
+	ctx := newTab(t)
+	e := newWebEnv(t, "sqlite", nil, nil)
+	first := e.mustRun(t, apicron.Success)
+	do(ctx, t, "open the runs", chromedp.Navigate(e.srv.URL+"/ui/runs"),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-run="%d"]`, first))))
+	eval[bool](ctx, t, `window.notReloaded = true`)
+	next := e.mustRun(t, apicron.Failed)
+	start := time.Now()
+	do(ctx, t, "wait for the new run", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-run="%d"]`, next))))
+	t.Logf("the new run appeared after %v", time.Since(start).Round(time.Millisecond))
+	if !eval[bool](ctx, t, `window.notReloaded === true`) {
+		t.Error("the page was reloaded")
+	}
+	if got := text(ctx, t, "#run-rows tr"); !strings.Contains(got, "FAILED") {
+		t.Errorf("newest row = %q, want the FAILED run", got)
+	}
+}
+
+// Pause then resume from the schedule's page: the status shown follows,
+// and the store agrees.
+func TestBrowser_PauseResume(t *testing.T) {
+	t.Parallel()
+	ctx := newTab(t)
+	e := newWebEnv(t, "sqlite", nil, nil)
+	page := fmt.Sprintf("%s/ui/schedules/%d", e.srv.URL, e.sched.ID)
+	do(ctx, t, "open the schedule", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#pause")))
+	if got := text(ctx, t, "#schedule-status"); got != "ACTIVE" {
+		t.Fatalf("status = %q, want ACTIVE", got)
+	}
+	if got := text(ctx, t, "#upcoming"); !strings.Contains(got, "CET") && !strings.Contains(got, "CEST") {
+		t.Errorf("next occurrences = %q, want them in Europe/Paris", got)
+	}
+	do(ctx, t, "pause", chromedp.SendKeys(chromedp.CSS("#reason"), "maintenance"), chromedp.Click(chromedp.CSS("#pause")),
+		chromedp.WaitVisible(chromedp.CSS("#resume")))
+	if got, reason := text(ctx, t, "#schedule-status"), text(ctx, t, "#pause-reason"); got != "PAUSED" || reason != "maintenance" {
+		t.Errorf("after pause: status %q, reason %q", got, reason)
+	}
+	if s, err := e.db.FindScheduleByID(context.Background(), e.sched.ID); err != nil || s.Status != apicron.Paused {
+		t.Errorf("store after pause: %v, %v", s.Status, err)
+	}
+	do(ctx, t, "resume", chromedp.Click(chromedp.CSS("#resume")), chromedp.WaitVisible(chromedp.CSS("#pause")))
+	if got := text(ctx, t, "#schedule-status"); got != "ACTIVE" {
+		t.Errorf("after resume: status %q, want ACTIVE", got)
+	}
+}
+
+// With tokens: the dashboard asks for one, refuses a wrong one, and a
+// read-only one sees no write buttons and is refused a forged post, by the
+// dashboard and by the API; the session opens /docs.
+func TestBrowser_Login(t *testing.T) {
+	t.Parallel()
+	e := newWebEnv(t, "sqlite", []string{"full-token-1"}, []string{"read-token-1"})
+	login := func(ctx context.Context, t *testing.T, token string) {
+		t.Helper()
+		do(ctx, t, "open the login page", chromedp.Navigate(e.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#token")),
+			chromedp.SendKeys(chromedp.CSS("#token"), token), chromedp.Submit(chromedp.CSS("#token")))
+	}
+
+	t.Run("full", func(t *testing.T) {
+		t.Parallel()
+		ctx := newTab(t)
+		login(ctx, t, "wrong-token")
+		do(ctx, t, "refused", chromedp.WaitVisible(chromedp.CSS("#login-error")))
+		if got := text(ctx, t, "#login-error"); got != "That token is not valid." {
+			t.Errorf("login error = %q", got)
+		}
+		login(ctx, t, "full-token-1")
+		do(ctx, t, "logged in", chromedp.WaitVisible(chromedp.CSS("#n-targets")))
+		if got := text(ctx, t, "#access"); got != "full access" {
+			t.Errorf("access = %q", got)
+		}
+		if c := eval[string](ctx, t, `document.cookie`); c != "" {
+			t.Errorf("document.cookie = %q: the session cookie must be HttpOnly", c)
+		}
+		do(ctx, t, "open the schedule", chromedp.Navigate(fmt.Sprintf("%s/ui/schedules/%d", e.srv.URL, e.sched.ID)),
+			chromedp.WaitVisible(chromedp.CSS("#pause")))
+		title := ""
+		do(ctx, t, "open /docs with the session", chromedp.Navigate(e.srv.URL+"/docs"), chromedp.WaitReady(chromedp.CSS("elements-api")))
+		title, _ = chromedp.Run(ctx, chromedp.Title())
+		if !strings.Contains(title, "API reference") {
+			t.Errorf("/docs title = %q", title)
+		}
+		do(ctx, t, "log out", chromedp.Navigate(e.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS(".logout button")),
+			chromedp.Click(chromedp.CSS(".logout button")), chromedp.WaitVisible(chromedp.CSS("#token")))
+	})
+
+	t.Run("read-only", func(t *testing.T) {
+		t.Parallel()
+		ctx := newTab(t)
+		login(ctx, t, "read-token-1")
+		do(ctx, t, "logged in", chromedp.WaitVisible(chromedp.CSS("#n-targets")),
+			chromedp.Navigate(fmt.Sprintf("%s/ui/schedules/%d", e.srv.URL, e.sched.ID)), chromedp.WaitVisible(chromedp.CSS("#schedule-status")))
+		if got := text(ctx, t, "#access"); got != "read-only" {
+			t.Errorf("access = %q", got)
+		}
+		if n := eval[int](ctx, t, `document.querySelectorAll("#actions, button#pause, button#resume, button#run-now").length`); n != 0 {
+			t.Errorf("a read-only session sees %d write buttons", n)
+		}
+		forged := fmt.Sprintf(`fetch("/ui/schedules/%d/pause", {method: "POST", body: new URLSearchParams({reason: "x"})}).then(r => r.status)`, e.sched.ID)
+		if got := eval[int](ctx, t, forged); got != 403 {
+			t.Errorf("forged pause by the dashboard = %d, want 403", got)
+		}
+		if got := eval[int](ctx, t, fmt.Sprintf(`fetch("/schedules/%d/pause", {method: "POST"}).then(r => r.status)`, e.sched.ID)); got != 403 {
+			t.Errorf("forged pause by the API = %d, want 403", got)
+		}
+		if got := eval[int](ctx, t, `fetch("/targets").then(r => r.status)`); got != 200 {
+			t.Errorf("GET /targets with the session = %d, want 200", got)
+		}
+		if s, err := e.db.FindScheduleByID(context.Background(), e.sched.ID); err != nil || s.Status != apicron.Active {
+			t.Errorf("store: %v, %v; want ACTIVE", s.Status, err)
+		}
+	})
+}
+
+// TestBrowser_Screenshots makes the screenshots in docs/ of an hour of
+// runs, when APICRON_SCREENSHOTS=1.
+func TestBrowser_Screenshots(t *testing.T) {
+	if os.Getenv(screenshotsEnv) != "1" {
+		t.Skip("screenshots: set " + screenshotsEnv + "=1 to write them into docs/")
+	}
+	ctx := newTab(t)
+	e := newWebEnvAt(t, "sqlite", time.Now().UTC().Add(-time.Hour).Truncate(time.Minute), nil, nil)
+	var failed int64
+	for m := range 60 {
+		for i := range 2 + (m*7)%5 {
+			status := apicron.Success
+			if (m+i)%11 == 0 {
+				status = apicron.Timeout
+			}
+			id := e.mustRunLatency(t, status, float64(60+(m*37+i*53)%240))
+			if status != apicron.Success {
+				failed = id
+			}
+		}
+		e.clock.Set(e.clock.Now().Truncate(time.Minute).Add(time.Minute))
+	}
+	do(ctx, t, "open the overview", chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#runs-chart[data-drawn="true"] canvas`)))
+	screenshot(ctx, t, "dashboard-overview.png")
+	do(ctx, t, "open a run", chromedp.Navigate(fmt.Sprintf("%s/ui/runs/%d", e.srv.URL, failed)), chromedp.WaitVisible(chromedp.CSS("#timings")))
+	screenshot(ctx, t, "dashboard-run.png")
+}

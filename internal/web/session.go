@@ -1,0 +1,233 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A login exchanges a token for a session cookie: HttpOnly (no script
+// reads it), SameSite=Strict (no other site's page sends it), Secure over
+// https, and signed with HMAC-SHA256 by a key derived from the configured
+// tokens. Changing the tokens so changes the key and ends every session,
+// and nodes configured with the same tokens accept each other's sessions
+// without sharing any state. The cookie holds the access level, the actor
+// its changes are recorded as, and when it expires; never the token.
+
+// sessionCookie is the cookie's name.
+const sessionCookie = "apicron_session"
+
+// sessionKeyLabel tells this key apart from any other use of the tokens.
+const sessionKeyLabel = "apicron dashboard session v1"
+
+// access is what a session allows.
+type access int
+
+const (
+	accessNone access = iota
+	accessRead        // look
+	accessFull        // look and change
+)
+
+// session is what a request's cookie (or an open dashboard) allows.
+type session struct {
+	Access access
+	// Actor is who a change is recorded as made by: the API's name for the
+	// token ("token:" and 8 hex digits of its SHA-256), or "dashboard".
+	Actor string
+	// LoggedIn is true for a cookie's session, false for an open dashboard.
+	LoggedIn bool
+}
+
+// ReadOnly reports whether the session may only look; templates hide
+// every button that changes something.
+func (s session) ReadOnly() bool { return s.Access != accessFull }
+
+// actorOpen records the changes made on a dashboard without tokens.
+const actorOpen = "dashboard"
+
+// sessions checks tokens and signs and reads session cookies.
+type sessions struct {
+	key        [sha256.Size]byte
+	ttl        time.Duration
+	full, read [][sha256.Size]byte // the tokens' digests
+}
+
+// newSessions returns nil without tokens: the dashboard is open.
+func newSessions(full, read []string, ttl time.Duration) *sessions {
+	if len(full) == 0 && len(read) == 0 {
+		return nil
+	}
+	s := &sessions{ttl: ttl}
+	for _, t := range full {
+		s.full = append(s.full, sha256.Sum256([]byte(t)))
+	}
+	for _, t := range read {
+		s.read = append(s.read, sha256.Sum256([]byte(t)))
+	}
+	// Sorted, so the order the tokens are listed in does not matter.
+	f, r := slices.Sorted(slices.Values(full)), slices.Sorted(slices.Values(read))
+	s.key = sha256.Sum256([]byte(sessionKeyLabel + "\x00" + strings.Join(f, "\x00") + "\x01" + strings.Join(r, "\x00")))
+	return s
+}
+
+// check returns what token allows, comparing its digest with every one in
+// constant time.
+func (s *sessions) check(token string) access {
+	d := sha256.Sum256([]byte(token))
+	full, read := 0, 0
+	for i := range s.full {
+		full |= subtle.ConstantTimeCompare(d[:], s.full[i][:])
+	}
+	for i := range s.read {
+		read |= subtle.ConstantTimeCompare(d[:], s.read[i][:])
+	}
+	switch {
+	case full == 1:
+		return accessFull
+	case read == 1:
+		return accessRead
+	}
+	return accessNone
+}
+
+// tokenActor is the API's name for a token in a schedule's events.
+func tokenActor(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return "token:" + hex.EncodeToString(sum[:4])
+}
+
+// sign returns the cookie value of a session that expires at exp.
+func (s *sessions) sign(a access, actor string, exp time.Time) string {
+	payload := base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(int(a)) + "|" + actor + "|" + strconv.FormatInt(exp.Unix(), 10)))
+	return payload + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
+}
+
+func (s *sessions) mac(payload string) []byte {
+	m := hmac.New(sha256.New, s.key[:])
+	m.Write([]byte(payload))
+	return m.Sum(nil)
+}
+
+// of returns the session of r at now: full access without tokens; with
+// them, its cookie's if it is valid, signed by this key and not expired.
+func (s *sessions) of(r *http.Request, now time.Time) session {
+	if s == nil {
+		return session{Access: accessFull, Actor: actorOpen}
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return session{}
+	}
+	payload, sig, ok := strings.Cut(c.Value, ".")
+	if !ok {
+		return session{}
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, s.mac(payload)) {
+		return session{}
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return session{}
+	}
+	parts := strings.Split(string(raw), "|")
+	if len(parts) != 3 {
+		return session{}
+	}
+	level, err1 := strconv.Atoi(parts[0])
+	exp, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || !now.Before(time.Unix(exp, 0)) {
+		return session{}
+	}
+	switch a := access(level); a {
+	case accessFull, accessRead:
+		return session{Access: a, Actor: parts[1], LoggedIn: true}
+	}
+	return session{}
+}
+
+// sessionKey is the context key of the request's session.
+type sessionKey struct{}
+
+func withSession(ctx context.Context, s session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, s)
+}
+
+func sessionOf(ctx context.Context) session {
+	s, _ := ctx.Value(sessionKey{}).(session)
+	return s
+}
+
+// secureRequest reports whether the browser reached this server over
+// https, so that the cookie is only ever sent back over https.
+func secureRequest(r *http.Request) bool { return r.TLS != nil }
+
+// loginData is the login page's.
+type loginData struct {
+	Next  string
+	Error string
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	if h.sessions == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, http.StatusOK, "login", "Log in", "", loginData{Next: localPath(r.URL.Query().Get("next"))})
+}
+
+// login checks the posted token; a valid one gets a session cookie and
+// goes where it was headed.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	if h.sessions == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	next := localPath(r.PostFormValue("next"))
+	a := h.sessions.check(token)
+	if a == accessNone {
+		h.logger.InfoContext(r.Context(), "dashboard login refused", "peer", r.RemoteAddr)
+		h.render(w, r, http.StatusUnauthorized, "login", "Log in", "", loginData{Next: next, Error: "That token is not valid."})
+		return
+	}
+	exp := h.clock.Now().Add(h.sessions.ttl)
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: h.sessions.sign(a, tokenActor(token), exp), Path: "/",
+		Expires: exp, MaxAge: int(h.sessions.ttl.Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secureRequest(r),
+	})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secureRequest(r)})
+	to := "/ui/login"
+	if h.sessions == nil {
+		to = "/"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// localPath returns p if it is a path on this host, "/" otherwise: a login
+// link must not send the browser to another site once it has logged in.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+		return "/"
+	}
+	return p
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -1,0 +1,235 @@
+// Package web serves apicron's dashboard: pages rendered on the server with
+// html/template from the same apicron.Store methods the REST API calls, so
+// the two never disagree. Templates, styles, scripts and the vendored htmx
+// and uPlot are embedded: the dashboard works from the one binary, offline,
+// and its pages load nothing from elsewhere (Content-Security-Policy
+// default-src 'self').
+//
+// One file per page group (overview.go, runs.go, schedules.go, targets.go)
+// holds its handlers; render.go the layout and the helpers every page uses;
+// session.go the login.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apicron/apicron"
+)
+
+// DefaultSessionTTL is how long a login lasts.
+const DefaultSessionTTL = 12 * time.Hour
+
+// Config holds the dependencies of a Handler.
+type Config struct {
+	// Store is the database. Required. When it is also an apicron.Runner,
+	// a schedule's "Run now" button inserts the run through it.
+	Store apicron.Store
+	// Dispatcher runs what "Run now" inserted, as the API's trigger does.
+	// Optional: without it the button is not shown.
+	Dispatcher apicron.Dispatcher
+	// Notifier hears about the schedules the dashboard paused or resumed.
+	// Optional.
+	Notifier apicron.ChangeNotifier
+	// HealthFunc reports the engine's state, as for the API's /health.
+	// Optional: the overview then says nothing of the engine.
+	HealthFunc func(ctx context.Context) (apicron.EngineHealth, error)
+	// Tokens may do everything, ReadTokens only look: the API's tokens.
+	// With either set, the dashboard asks for one on its login page.
+	// Optional: without them the dashboard is open, as the API is.
+	Tokens     []string
+	ReadTokens []string
+	// SessionTTL is how long a login lasts. Optional: DefaultSessionTTL.
+	SessionTTL time.Duration
+	// Clock tells the time. Optional: the system clock.
+	Clock apicron.Clock
+	// Logger receives internal errors. Optional.
+	Logger *slog.Logger
+	// Title names the service on every page (APP_TITLE). Optional.
+	Title string
+	// NodeID names this node on the overview. Optional.
+	NodeID string
+}
+
+// Validate reports a missing dependency or a bad token.
+func (c *Config) Validate() error {
+	if c.Store == nil {
+		return errors.New("web: config: Store is required")
+	}
+	for _, t := range slices.Concat(c.Tokens, c.ReadTokens) {
+		if strings.TrimSpace(t) == "" {
+			return errors.New("web: config: a token is empty")
+		}
+	}
+	if c.SessionTTL < 0 {
+		return errors.New("web: config: SessionTTL is negative")
+	}
+	return nil
+}
+
+// Handler serves the dashboard: / and everything under /ui/. It
+// implements http.Handler.
+type Handler struct {
+	store      apicron.Store
+	runner     apicron.Runner // nil: no "Run now"
+	dispatcher apicron.Dispatcher
+	notifier   apicron.ChangeNotifier
+	healthFunc func(ctx context.Context) (apicron.EngineHealth, error)
+	sessions   *sessions // nil: no tokens, the dashboard is open
+	clock      apicron.Clock
+	logger     *slog.Logger
+	title      string
+	nodeID     string
+	pages      *pages
+	mux        *http.ServeMux
+	// crossOrigin refuses form posts from pages of other origins.
+	crossOrigin *http.CrossOriginProtection
+}
+
+// New returns the dashboard of cfg.
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		store:       cfg.Store,
+		dispatcher:  cfg.Dispatcher,
+		notifier:    cfg.Notifier,
+		healthFunc:  cfg.HealthFunc,
+		clock:       cfg.Clock,
+		logger:      cfg.Logger,
+		title:       cfg.Title,
+		nodeID:      cfg.NodeID,
+		mux:         http.NewServeMux(),
+		crossOrigin: http.NewCrossOriginProtection(),
+	}
+	if r, ok := cfg.Store.(apicron.Runner); ok && cfg.Dispatcher != nil {
+		h.runner = r
+	}
+	ttl := cfg.SessionTTL
+	if ttl == 0 {
+		ttl = DefaultSessionTTL
+	}
+	h.sessions = newSessions(cfg.Tokens, cfg.ReadTokens, ttl)
+	if h.clock == nil {
+		h.clock = apicron.SystemClock{}
+	}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.title == "" {
+		h.title = "apicron"
+	}
+	var err error
+	if h.pages, err = loadPages(); err != nil {
+		return nil, err
+	}
+	h.routes()
+	return h, nil
+}
+
+// routes registers every page. The API keeps all its paths: the dashboard
+// has / and /ui/ only.
+func (h *Handler) routes() {
+	h.mux.HandleFunc("GET /{$}", h.overview)
+	h.mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/", http.StatusFound) })
+	h.mux.HandleFunc("GET "+staticPrefix+"{file...}", serveStatic)
+	h.mux.HandleFunc("GET /ui/login", h.loginPage)
+	h.mux.HandleFunc("POST /ui/login", h.login)
+	h.mux.HandleFunc("POST /ui/logout", h.logout)
+
+	h.mux.HandleFunc("GET /ui/runs", h.listRuns)
+	h.mux.HandleFunc("GET /ui/runs/rows", h.runRows)
+	h.mux.HandleFunc("GET /ui/runs/{id}", h.showRun)
+
+	h.mux.HandleFunc("GET /ui/schedules", h.listSchedules)
+	h.mux.HandleFunc("GET /ui/schedules/{id}", h.showSchedule)
+	h.mux.HandleFunc("POST /ui/schedules/{id}/pause", h.pauseSchedule)
+	h.mux.HandleFunc("POST /ui/schedules/{id}/resume", h.resumeSchedule)
+	h.mux.HandleFunc("POST /ui/schedules/{id}/run", h.runSchedule)
+
+	h.mux.HandleFunc("GET /ui/targets", h.listTargets)
+}
+
+// csp keeps every page on this host: scripts, styles, images and requests
+// (htmx's) from this origin only, no inline script or style, no framing.
+const csp = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'; img-src 'self' data:"
+
+// ServeHTTP implements http.Handler. Every answer carries the security
+// headers; a form post must come from a page of this origin
+// (http.CrossOriginProtection); with tokens, every page but the login and
+// the static files needs a session, and a read-only session may not post
+// (but to log out).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", csp)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	if err := h.crossOrigin.Check(r); err != nil {
+		h.logger.InfoContext(r.Context(), "cross-origin form post refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
+		h.fail(w, r, http.StatusForbidden, "A page of another site may not change anything here.")
+		return
+	}
+	public := strings.HasPrefix(r.URL.Path, staticPrefix) || r.URL.Path == "/ui/login" || r.URL.Path == "/ui/logout"
+	sess := h.sessions.of(r, h.clock.Now())
+	if !public && sess.Access == accessNone {
+		h.needLogin(w, r)
+		return
+	}
+	if r.Method == http.MethodPost && !public && sess.Access != accessFull {
+		h.logger.InfoContext(r.Context(), "read-only session refused a change", "path", r.URL.Path, "peer", r.RemoteAddr)
+		h.fail(w, r, http.StatusForbidden, "This session is read-only: log in with a token of API_TOKEN to change anything.")
+		return
+	}
+	if !strings.HasPrefix(r.URL.Path, staticPrefix) {
+		hd.Set("Cache-Control", "no-store")
+	}
+	h.mux.ServeHTTP(w, r.WithContext(withSession(apicron.WithActor(r.Context(), sess.Actor), sess)))
+}
+
+// needLogin sends a browser to the login page, and an htmx request (a
+// fragment polled after the session expired) there by HX-Redirect.
+func (h *Handler) needLogin(w http.ResponseWriter, r *http.Request) {
+	to := "/ui/login?next=" + urlQueryEscape(r.URL.RequestURI())
+	switch {
+	case r.Header.Get("HX-Request") != "":
+		w.Header().Set("HX-Redirect", to)
+		w.WriteHeader(http.StatusUnauthorized)
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	default:
+		h.fail(w, r, http.StatusUnauthorized, "Log in first.")
+	}
+}
+
+// SessionAccess reports whether r carries a valid dashboard session and
+// whether it is read-only: for the API, so that its reference (/docs) and
+// its operations answer a logged-in browser. Without tokens there is no
+// session to carry: ok is false.
+func (h *Handler) SessionAccess(r *http.Request) (readOnly, ok bool) {
+	if h.sessions == nil {
+		return false, false
+	}
+	switch h.sessions.of(r, h.clock.Now()).Access {
+	case accessFull:
+		return false, true
+	case accessRead:
+		return true, true
+	}
+	return false, false
+}
+
+// now returns the current time in UTC.
+func (h *Handler) now() time.Time { return h.clock.Now().UTC() }
+
+// notify tells the engine a schedule changed; it never blocks.
+func (h *Handler) notify(id int64) {
+	if h.notifier != nil {
+		h.notifier.Changed(id)
+	}
+}
