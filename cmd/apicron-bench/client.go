@@ -62,6 +62,26 @@ func (a *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	return resp.StatusCode, resp.Header.Get("X-Total-Count"), lat, nil
 }
 
+// page GETs a dashboard page and returns its size and how long it took.
+func (a *apiClient) page(ctx context.Context, path string) (int, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+path, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	resp, err := a.c.Do(req)
+	if err != nil {
+		return 0, time.Since(start), err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	lat := time.Since(start)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, truncate(string(b), 300))
+	}
+	return len(b), lat, err
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

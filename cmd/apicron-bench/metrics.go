@@ -209,16 +209,27 @@ load:
 	if len(recent) > 0 {
 		runID = recent[0].ID / 2
 	}
-	ops := []struct{ name, path, note string }{
-		{"GET /metrics", "/metrics", ""},
-		{"GET /metrics/schedules", "/metrics/schedules", "default page: 100"},
-		{"GET /metrics/schedules?limit=1000", "/metrics/schedules?limit=1000", ""},
-		{"GET /metrics/schedules?limit=100&offset=900", "/metrics/schedules?limit=100&offset=900", ""},
-		{"GET /health", "/health", ""},
-		{"GET /runs?limit=100", "/runs?limit=100", "for contrast: counts every run (X-Total-Count)"},
-		{"GET /runs?schedule_id={id}&limit=100", fmt.Sprintf("/runs?schedule_id=%d&limit=100", ids[len(ids)/2]), "for contrast"},
-		{"GET /runs?status_filter=FAILED&limit=100", "/runs?status_filter=FAILED&limit=100", "for contrast"},
-		{"GET /runs/{id}", fmt.Sprintf("/runs/%d", runID), "for contrast"},
+	ops := []struct {
+		name, path, note string
+		page             bool // a dashboard page: its size is reported
+	}{
+		{"GET /metrics", "/metrics", "", false},
+		{"GET /metrics/schedules", "/metrics/schedules", "default page: 100", false},
+		{"GET /metrics/schedules?limit=1000", "/metrics/schedules?limit=1000", "", false},
+		{"GET /metrics/schedules?limit=100&offset=900", "/metrics/schedules?limit=100&offset=900", "", false},
+		{"GET /health", "/health", "", false},
+		{"GET /runs?limit=100", "/runs?limit=100", "for contrast: counts every run (X-Total-Count)", false},
+		{"GET /runs?schedule_id={id}&limit=100", fmt.Sprintf("/runs?schedule_id=%d&limit=100", ids[len(ids)/2]), "for contrast", false},
+		{"GET /runs?status_filter=FAILED&limit=100", "/runs?status_filter=FAILED&limit=100", "for contrast", false},
+		{"GET /runs/{id}", fmt.Sprintf("/runs/%d", runID), "for contrast", false},
+		{"dashboard: overview", "/", "", true},
+		{"dashboard: runs", "/ui/runs", "first page: 50", true},
+		{"dashboard: runs of a schedule", fmt.Sprintf("/ui/runs?schedule=%d", ids[len(ids)/2]), "", true},
+		{"dashboard: failed runs", "/ui/runs?status=FAILED", "", true},
+		{"dashboard: a run", fmt.Sprintf("/ui/runs/%d", runID), "", true},
+		{"dashboard: schedules", "/ui/schedules", "", true},
+		{"dashboard: a schedule", fmt.Sprintf("/ui/schedules/%d", ids[len(ids)/2]), "", true},
+		{"dashboard: targets", "/ui/targets", "", true},
 	}
 	for _, op := range ops {
 		h.logf("measuring %s", op.name)
@@ -226,8 +237,17 @@ load:
 		var lats []float64
 		errs := 0
 		deadline := time.Now().Add(time.Minute)
+		size := 0
 		for i := 0; i < o.requests && time.Now().Before(deadline) && ctx.Err() == nil; i++ {
-			_, _, lat, err := api.do(ctx, http.MethodGet, op.path, nil, nil)
+			var (
+				lat time.Duration
+				err error
+			)
+			if op.page {
+				size, lat, err = api.page(ctx, op.path)
+			} else {
+				_, _, lat, err = api.do(ctx, http.MethodGet, op.path, nil, nil)
+			}
 			if err != nil {
 				errs++
 				continue
@@ -238,7 +258,7 @@ load:
 		if len(lats)+errs < o.requests {
 			note = fmt.Sprintf("%s; stopped after 60 s", note)
 		}
-		m.Ops = append(m.Ops, OpStats{Op: op.name, Latency: summarize(lats), Errors: errs, Note: note})
+		m.Ops = append(m.Ops, OpStats{Op: op.name, Latency: summarize(lats), Errors: errs, Bytes: size, Note: note})
 	}
 	if s, err := sampleProc(p.pid); err == nil {
 		m.PeakRSSKB = s.HWMKB

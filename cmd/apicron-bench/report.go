@@ -151,7 +151,9 @@ type OpStats struct {
 	Op      string `json:"op"`
 	Latency Dist   `json:"latency"`
 	Errors  int    `json:"errors"`
-	Note    string `json:"note,omitempty"`
+	// Bytes is a dashboard page's size, as the last request read it.
+	Bytes int    `json:"bytes,omitempty"`
+	Note  string `json:"note,omitempty"`
 }
 
 // MetricsRun is the metrics scenario.
@@ -464,8 +466,12 @@ func renderProcess(b *strings.Builder, a *ApicronRun) {
 func renderOps(b *strings.Builder, ops []OpStats) {
 	fmt.Fprintf(b, "| operation | n | p50 | p90 | p99 | max | errors | note |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, o := range ops {
+		note := o.Note
+		if o.Bytes > 0 {
+			note = strings.TrimPrefix(note+"; "+fmtBytes(int64(o.Bytes)), "; ")
+		}
 		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %d | %s |\n", o.Op, o.Latency.N, fmtMs(o.Latency.P50), fmtMs(o.Latency.P90),
-			fmtMs(o.Latency.P99), fmtMs(o.Latency.Max), o.Errors, o.Note)
+			fmtMs(o.Latency.P99), fmtMs(o.Latency.Max), o.Errors, note)
 	}
 }
 
