@@ -358,6 +358,14 @@ type ScheduleMetrics struct {
 type MinuteRuns struct {
 	Minute time.Time // its start, in UTC
 	Runs   int64
+	// ByStatus counts them by final status (minutes recorded before these
+	// counters were kept have Runs only).
+	ByStatus map[RunStatus]int64
+	// Latency and Lateness are the minute's percentiles in milliseconds
+	// (p50, p95, p99; zero without a run that was sent): how long the
+	// requests took, and how late they left (started_at less scheduled_at
+	// and jitter).
+	Latency, Lateness [3]float64
 }
 
 // FailingSchedule is a schedule whose latest counted run failed.

@@ -195,7 +195,7 @@ func (a *alertRow) next(k *streak) (failures, successes int64, since sql.NullInt
 // Schedules that auto_pause_after now pauses are noted on tx, for a
 // transaction of their own (that one locks the schedule before its
 // counters, the order every transaction keeps).
-func evaluateAlerts(ctx context.Context, tx *tx, scope int64, a *alertRow, results []apicron.RunResult, done map[int64]bool) error {
+func evaluateAlerts(ctx context.Context, tx *tx, scope int64, a *alertRow, results []apicron.RunResult, done map[int64]int64) error {
 	var rule *apicron.AlertRule
 	if a.rule.Valid {
 		var err error
@@ -210,7 +210,7 @@ func evaluateAlerts(ctx context.Context, tx *tx, scope int64, a *alertRow, resul
 	var pause *autoPauseRequest
 	for i := range results {
 		r := &results[i]
-		if r.ScheduleID != scope || !done[r.RunID] {
+		if _, ok := done[r.RunID]; r.ScheduleID != scope || !ok {
 			continue
 		}
 		failure, counted := apicron.CountsAsFailure(r.Status, r.ErrorType)

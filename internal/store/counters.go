@@ -95,17 +95,28 @@ func (d *statsDelta) add(r *apicron.RunResult, finished int64) {
 // runs finished per minute.
 type resultCounts struct {
 	deltas  map[int64]*statsDelta
-	minutes map[int64]int64
+	minutes map[int64]*minuteDelta
 	// results and done are the batch and which of its results are
 	// recorded: alerting walks a schedule's in order.
 	results []apicron.RunResult
-	done    map[int64]bool
+	done    map[int64]int64
 }
 
-// add counts r, which finished at finished (unix ms).
-func (c *resultCounts) add(r *apicron.RunResult, finished int64) {
+// minuteDelta is what one batch adds to one run_stats_minute row.
+type minuteDelta struct {
+	runs              int64
+	counts            [6]int64 // by minuteStatuses
+	latency, lateness apicron.Histogram
+}
+
+// minuteStatuses are the run_stats_minute counters, in their column order.
+var minuteStatuses = [6]apicron.RunStatus{apicron.Success, apicron.Failed, apicron.Timeout, apicron.DNSError,
+	apicron.ConnectionError, apicron.Interrupted}
+
+// add counts r, which finished at finished and was due at due (unix ms).
+func (c *resultCounts) add(r *apicron.RunResult, finished, due int64) {
 	if c.deltas == nil {
-		c.deltas, c.minutes = map[int64]*statsDelta{}, map[int64]int64{}
+		c.deltas, c.minutes = map[int64]*statsDelta{}, map[int64]*minuteDelta{}
 	}
 	for _, scope := range []int64{r.ScheduleID, 0} {
 		d := c.deltas[scope]
@@ -115,7 +126,23 @@ func (c *resultCounts) add(r *apicron.RunResult, finished int64) {
 		}
 		d.add(r, finished)
 	}
-	c.minutes[finished/60000*60000]++
+	m := c.minutes[finished/60000*60000]
+	if m == nil {
+		m = &minuteDelta{}
+		c.minutes[finished/60000*60000] = m
+	}
+	m.runs++
+	for i, st := range minuteStatuses {
+		if r.Status == st {
+			m.counts[i]++
+		}
+	}
+	if r.LatencyMs != nil {
+		m.latency.Add(*r.LatencyMs)
+	}
+	if len(r.Attempts) > 0 && !r.StartedAt.IsZero() { // a run that was sent: how late it left
+		m.lateness.Add(max(float64(ms(r.StartedAt)-due), 0))
+	}
 }
 
 // apply writes the counts: run_stats rows, then run_stats_minute rows, each in key order.
@@ -123,9 +150,56 @@ func (c *resultCounts) apply(ctx context.Context, tx *tx) error {
 	if err := applyDeltas(ctx, tx, c.deltas, c.results, c.done); err != nil {
 		return err
 	}
-	for _, minute := range slices.Sorted(maps.Keys(c.minutes)) {
-		if _, err := tx.exec(ctx, `INSERT INTO run_stats_minute (minute, runs) VALUES (?, ?)
-			ON CONFLICT (minute) DO UPDATE SET runs = run_stats_minute.runs + excluded.runs`, minute, c.minutes[minute]); err != nil {
+	return applyMinutes(ctx, tx, c.minutes)
+}
+
+// minuteReadSQL reads the histograms of run_stats_minute rows (locked on
+// PostgreSQL), for applyMinutes to merge.
+var minuteReadSQL = newLockedBatchSQL(func(n int) string {
+	return "SELECT minute, latency_histogram, lateness_histogram FROM run_stats_minute WHERE minute IN (" + placeholders(n) +
+		") ORDER BY minute"
+}, " FOR UPDATE")
+
+// applyMinutes adds each minute's delta to its run_stats_minute row, the
+// histograms merged with the row's: a batch touches one or two minutes.
+func applyMinutes(ctx context.Context, tx *tx, minutes map[int64]*minuteDelta) error {
+	keys := slices.Sorted(maps.Keys(minutes))
+	stored := make(map[int64][2]string, len(keys))
+	if err := forPieces(len(keys), func(lo, hi int) error {
+		rows, err := tx.queryBatch(ctx, minuteReadSQL.sql(tx.d, hi-lo), int64Args(keys[lo:hi])...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var minute int64
+			var h [2]string
+			if err := rows.Scan(&minute, &h[0], &h[1]); err != nil {
+				return err
+			}
+			stored[minute] = h
+		}
+		return rows.Err()
+	}); err != nil {
+		return err
+	}
+	for _, minute := range keys {
+		m := minutes[minute]
+		lat, late := apicron.DecodeHistogram(stored[minute][0]), apicron.DecodeHistogram(stored[minute][1])
+		lat.Merge(&m.latency)
+		late.Merge(&m.lateness)
+		c := m.counts
+		if _, err := tx.exec(ctx, `INSERT INTO run_stats_minute (minute, runs, runs_success, runs_failed, runs_timeout, runs_dns_error,
+			runs_connection_error, runs_interrupted, latency_histogram, lateness_histogram) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (minute) DO UPDATE SET runs = run_stats_minute.runs + excluded.runs,
+			runs_success = run_stats_minute.runs_success + excluded.runs_success,
+			runs_failed = run_stats_minute.runs_failed + excluded.runs_failed,
+			runs_timeout = run_stats_minute.runs_timeout + excluded.runs_timeout,
+			runs_dns_error = run_stats_minute.runs_dns_error + excluded.runs_dns_error,
+			runs_connection_error = run_stats_minute.runs_connection_error + excluded.runs_connection_error,
+			runs_interrupted = run_stats_minute.runs_interrupted + excluded.runs_interrupted,
+			latency_histogram = excluded.latency_histogram, lateness_histogram = excluded.lateness_histogram`,
+			minute, m.runs, c[0], c[1], c[2], c[3], c[4], c[5], lat.Encode(), late.Encode()); err != nil {
 			return err
 		}
 	}
@@ -143,7 +217,7 @@ type statsRow struct {
 // read and locked in scope order, their histograms and latency ranges
 // merged, and all written back in a few statements. A scope whose schedule
 // was deleted is skipped.
-func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta, results []apicron.RunResult, done map[int64]bool) error {
+func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta, results []apicron.RunResult, done map[int64]int64) error {
 	scopes := slices.Sorted(maps.Keys(deltas))
 	read := make(map[int64]statsRow, len(scopes))
 	err := forPieces(len(scopes), func(lo, hi int) error {

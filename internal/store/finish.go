@@ -33,7 +33,7 @@ func (db *DB) Finish(ctx context.Context, results []apicron.RunResult) error {
 // finishTx records results. With owner set, only runs owned by that node
 // are written: a node that lost its runs to the reaper cannot record over them.
 func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner string) error {
-	done := make(map[int64]bool, len(results))
+	done := make(map[int64]int64, len(results))
 	err := forPieces(len(results), func(lo, hi int) error { return updateRuns(ctx, tx, results[lo:hi], owner, done) })
 	if err != nil {
 		return err
@@ -43,7 +43,8 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner st
 	nAttempts := 0
 	for i := range results {
 		r := &results[i]
-		if !done[r.RunID] {
+		fire, ok := done[r.RunID]
+		if !ok {
 			continue // fenced off: no longer RUNNING, or not this node's
 		}
 		finished := finishedAt(tx, r)
@@ -71,7 +72,7 @@ func finishTx(ctx context.Context, tx *tx, results []apicron.RunResult, owner st
 				attempts, nAttempts = attempts[:0], 0
 			}
 		}
-		counts.add(r, finished)
+		counts.add(r, finished, fire)
 	}
 	if nAttempts > 0 {
 		if err := insertAttempts(ctx, tx, attempts); err != nil {
@@ -89,7 +90,8 @@ func finishedAt(tx *tx, r *apicron.RunResult) int64 {
 }
 
 // updateRuns records results on their RUNNING runs in one statement and
-// marks in done the runs it wrote. With owner set, only that node's runs.
+// records in done the runs it wrote, with when each was due (scheduled_at
+// plus its jitter, unix ms). With owner set, only that node's runs.
 var updateRunsSQL = newBatchSQL(func(n int) string {
 	return `UPDATE runs SET status = v.column2, started_at = COALESCE(v.column3, runs.started_at), finished_at = v.column4,
 		latency_ms = v.column5, status_code = v.column6, response_size = v.column7, error_type = v.column8,
@@ -100,11 +102,12 @@ var updateRunsSQL = newBatchSQL(func(n int) string {
 			CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION),
 			CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS TEXT),
 			CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT))`, n) +
-		`) AS v WHERE runs.id = v.column1 AND runs.status = 'RUNNING' AND (? = '' OR runs.node_id = ?) RETURNING runs.id`
+		`) AS v WHERE runs.id = v.column1 AND runs.status = 'RUNNING' AND (? = '' OR runs.node_id = ?)
+		RETURNING runs.id, runs.scheduled_at + runs.jitter_ms`
 })
 
 // updateRuns writes a piece of a result batch (a power of two long).
-func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner string, done map[int64]bool) error {
+func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner string, done map[int64]int64) error {
 	args := make([]any, 0, len(results)*19+2)
 	for i := range results {
 		r := &results[i]
@@ -138,11 +141,11 @@ func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var id, due int64
+		if err := rows.Scan(&id, &due); err != nil {
 			return err
 		}
-		done[id] = true
+		done[id] = due
 	}
 	return rows.Err()
 }

@@ -16,18 +16,29 @@ func (db *DB) RunsPerMinute(ctx context.Context, since, until time.Time) ([]apic
 	from := ms(since) / 60000 * 60000
 	var list []apicron.MinuteRuns
 	err := db.read(ctx, func(tx *tx) error {
-		rows, err := tx.query(ctx, "SELECT minute, runs FROM run_stats_minute WHERE minute >= ? AND minute < ? ORDER BY minute",
-			from, ms(until))
+		rows, err := tx.query(ctx, `SELECT minute, runs, runs_success, runs_failed, runs_timeout, runs_dns_error,
+			runs_connection_error, runs_interrupted, latency_histogram, lateness_histogram FROM run_stats_minute
+			WHERE minute >= ? AND minute < ? ORDER BY minute`, from, ms(until))
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var minute, runs int64
-			if err := rows.Scan(&minute, &runs); err != nil {
+			var (
+				minute    int64
+				m         apicron.MinuteRuns
+				c         [6]int64
+				lat, late string
+			)
+			if err := rows.Scan(&minute, &m.Runs, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &lat, &late); err != nil {
 				return err
 			}
-			list = append(list, apicron.MinuteRuns{Minute: fromMs(minute), Runs: runs})
+			m.Minute, m.ByStatus = fromMs(minute), make(map[apicron.RunStatus]int64, len(minuteStatuses))
+			for i, st := range minuteStatuses {
+				m.ByStatus[st] = c[i]
+			}
+			m.Latency, m.Lateness = percentiles(lat), percentiles(late)
+			list = append(list, m)
 		}
 		return rows.Err()
 	})
@@ -35,6 +46,16 @@ func (db *DB) RunsPerMinute(ctx context.Context, since, until time.Time) ([]apic
 		return nil, err
 	}
 	return list, nil
+}
+
+// percentiles reads p50, p95 and p99 from an encoded histogram (zeros for
+// an empty one).
+func percentiles(encoded string) [3]float64 {
+	if encoded == "" {
+		return [3]float64{}
+	}
+	h := apicron.DecodeHistogram(encoded)
+	return [3]float64{h.Quantile(0.5), h.Quantile(0.95), h.Quantile(0.99)}
 }
 
 // maxFailingSchedules bounds a FailingSchedules page.

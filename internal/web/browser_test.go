@@ -267,6 +267,23 @@ func TestBrowser_OverviewAndRun(t *testing.T) {
 	if got := text(ctx, t, "#failing"); !strings.Contains(got, "nightly-invoices") {
 		t.Errorf("schedules failing now = %q, want nightly-invoices", got)
 	}
+	// The charts by outcome, latency and lateness, over an hour and a day.
+	do(ctx, t, "the latency and lateness charts",
+		chromedp.WaitVisible(chromedp.CSS(`#latency-chart[data-drawn="true"] canvas`)),
+		chromedp.WaitVisible(chromedp.CSS(`#lateness-chart[data-drawn="true"] canvas`)))
+	if got := text(ctx, t, "#chart-caption"); !strings.Contains(got, "the last hour") || !strings.Contains(got, "3 in all") {
+		t.Errorf("chart caption %q, want the last hour, 3 in all", got)
+	}
+	if got := text(ctx, t, "#runs-chart"); !strings.Contains(got, "succeeded") || !strings.Contains(got, "failed") {
+		t.Errorf("runs chart legend %q, want succeeded and failed", got)
+	}
+	do(ctx, t, "the last 24 hours", chromedp.Navigate(e.srv.URL+"/?range=24h"),
+		chromedp.WaitVisible(chromedp.CSS(`#runs-chart[data-drawn="true"] canvas`)))
+	if got := text(ctx, t, "#chart-caption"); !strings.Contains(got, "24 hours") || !strings.Contains(got, "3 in all") {
+		t.Errorf("24-hour chart caption %q", got)
+	}
+	do(ctx, t, "back to the overview", chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#runs-chart[data-drawn="true"] canvas`)))
 	if got := text(ctx, t, "#failures"); !strings.Contains(got, fmt.Sprintf("#%d", failed)) || !strings.Contains(got, "http_5xx") {
 		t.Errorf("latest failures = %q, want run %d, http_5xx", got, failed)
 	}

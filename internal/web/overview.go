@@ -30,13 +30,20 @@ type overviewData struct {
 	Metrics  *apicron.SystemMetrics
 	Statuses []statusCount // schedules by status
 	Runs     []statusCount // finished runs by status
-	// Chart is the runs finished per minute of the last hour, as the
-	// chart reads them: [[unix seconds...], [counts...]].
-	Chart    [2][]int64
-	Failing  []*apicron.FailingSchedule
-	NFailing int
-	Failures []*apicron.Run
-	Health   *healthView
+	// Range is the charts' span: "1h" or "24h".
+	Range string
+	// Chart is the runs finished per minute of the range by outcome, as
+	// the chart reads them: [[unix seconds...], [succeeded...], [failed...],
+	// [interrupted...]]. Latency and Lateness are the minutes' p50, p95 and
+	// p99 in ms: [[unix seconds...], [p50...], [p95...], [p99...]], null in
+	// a minute without a run sent.
+	Chart             [4][]int64
+	Latency, Lateness [4][]*float64
+	ChartRuns         int64
+	Failing           []*apicron.FailingSchedule
+	NFailing          int
+	Failures          []*apicron.Run
+	Health            *healthView
 }
 
 type statusCount struct {
@@ -69,7 +76,12 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 			d.Runs = append(d.Runs, statusCount{string(s), m.RunsByStatus[s]})
 		}
 	}
-	if d.Chart, err = h.runsChart(ctx, now); err != nil {
+	span := time.Hour
+	d.Range = "1h"
+	if r.URL.Query().Get("range") == "24h" {
+		span, d.Range = 24*time.Hour, "24h"
+	}
+	if err = h.charts(ctx, &d, now, span); err != nil {
 		h.failErr(w, r, "overview: runs per minute", err)
 		return
 	}
@@ -85,24 +97,65 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "overview", "Overview", "overview", d)
 }
 
-// runsChart returns the runs finished in each of the last 60 minutes, the
-// current one included, as uPlot's data: [[times], [counts]].
-func (h *Handler) runsChart(ctx context.Context, now time.Time) ([2][]int64, error) {
+// charts fills d's charts with each minute of the span up to now, the
+// current one included, from the per-minute counters (at most one row a
+// minute: 1,440 for a day).
+func (h *Handler) charts(ctx context.Context, d *overviewData, now time.Time, span time.Duration) error {
 	end := now.Truncate(time.Minute).Add(time.Minute)
-	start := end.Add(-time.Hour)
+	start := end.Add(-span)
 	list, err := h.store.RunsPerMinute(ctx, start, end)
 	if err != nil {
-		return [2][]int64{}, err
+		return err
 	}
-	byMinute := make(map[int64]int64, len(list))
-	for _, m := range list {
-		byMinute[m.Minute.Unix()] = m.Runs
+	byMinute := make(map[int64]*apicron.MinuteRuns, len(list))
+	for i := range list {
+		byMinute[list[i].Minute.Unix()] = &list[i]
 	}
-	xs, ys := make([]int64, 0, 60), make([]int64, 0, 60)
+	n := int(span / time.Minute)
+	for i := range d.Chart {
+		d.Chart[i] = make([]int64, 0, n)
+		if i > 0 {
+			d.Latency[i], d.Lateness[i] = make([]*float64, 0, n), make([]*float64, 0, n)
+		}
+	}
 	for t := start; t.Before(end); t = t.Add(time.Minute) {
-		xs, ys = append(xs, t.Unix()), append(ys, byMinute[t.Unix()])
+		x := t.Unix()
+		var ok, failed, interrupted int64
+		lat, late := [3]*float64{}, [3]*float64{}
+		if m := byMinute[x]; m != nil {
+			d.ChartRuns += m.Runs
+			ok, interrupted = m.ByStatus[apicron.Success], m.ByStatus[apicron.Interrupted]
+			for _, s := range failedStatuses {
+				failed += m.ByStatus[s]
+			}
+			if m.ByStatus == nil || ok+failed+interrupted == 0 { // a minute recorded before the counters by outcome
+				ok = m.Runs
+			}
+			for i := range 3 {
+				if m.Latency[i] > 0 || m.Lateness[i] > 0 {
+					lat[i], late[i] = &m.Latency[i], &m.Lateness[i]
+				}
+			}
+		}
+		d.Chart[0], d.Chart[1], d.Chart[2], d.Chart[3] = append(d.Chart[0], x), append(d.Chart[1], ok), append(d.Chart[2], failed),
+			append(d.Chart[3], interrupted)
+		for i := range 3 {
+			d.Latency[i+1], d.Lateness[i+1] = append(d.Latency[i+1], lat[i]), append(d.Lateness[i+1], late[i])
+		}
 	}
-	return [2][]int64{xs, ys}, nil
+	// uPlot wants the x values in every series' data: the first row of the
+	// latency charts is the same times.
+	d.Latency[0], d.Lateness[0] = floatTimes(d.Chart[0]), floatTimes(d.Chart[0])
+	return nil
+}
+
+func floatTimes(xs []int64) []*float64 {
+	out := make([]*float64, len(xs))
+	for i, x := range xs {
+		f := float64(x)
+		out[i] = &f
+	}
+	return out
 }
 
 // recentFailures returns the latest failed runs: the newest few of each
