@@ -179,6 +179,8 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	dashboard, err := web.New(web.Config{
 		Store: db, Dispatcher: engine, Notifier: engine, HealthFunc: health, Tokens: cfg.APITokens,
 		ReadTokens: cfg.APIReadTokens, Logger: logger.With("component", "web"), Title: cfg.AppTitle, NodeID: cfg.NodeID,
+		Executor: exec, URLCheckFunc: policy.CheckURL, AssertionCheckFunc: executor.CheckAssertions, Sender: sender,
+		DefaultTimezone: cfg.TimezoneName,
 	})
 	if err != nil {
 		return err
