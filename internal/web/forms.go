@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apicron/apicron"
 )
@@ -127,4 +128,44 @@ func (h *Handler) writable(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// localLayout is how a datetime-local field sends a time.
+const localLayout = "2006-01-02T15:04"
+
+// formTime reads an optional datetime-local value on the wall clock of loc
+// (a schedule's zone), or an RFC 3339 instant; nil for "".
+func formTime(field, s string, loc *time.Location) (*time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{localLayout, localLayout + ":05"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			t = t.UTC()
+			return &t, nil
+		}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, apicron.Invalid(field, "must be a date and time, got %q", s)
+	}
+	t = t.UTC()
+	return &t, nil
+}
+
+// localValue shows t on the wall clock of zone for a datetime-local field.
+func localValue(t *time.Time, zone string) string {
+	if t == nil {
+		return ""
+	}
+	loc, err := apicron.LoadZone("timezone", zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	l := t.In(loc)
+	if l.Second() != 0 {
+		return l.Format(localLayout + ":05")
+	}
+	return l.Format(localLayout)
 }

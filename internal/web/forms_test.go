@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -134,5 +135,54 @@ func TestTargetForm_CreateEditKeepsSecrets(t *testing.T) {
 	tg, _ = e.db.FindTargetByID(context.Background(), tg.ID)
 	if len(tg.SigningSecrets) != 1 || len(tg.Assertions) != 1 {
 		t.Fatalf("signing %v, assertions %v", tg.SigningSecrets, tg.Assertions)
+	}
+}
+
+// A CRON schedule made from its form in a zone previews its fire times on
+// that zone's wall clock, DST marks included, and a bad expression is
+// shown beside its field.
+func TestScheduleForm_CreateAndPreview(t *testing.T) {
+	t.Parallel()
+	e := newFormEnv(t)
+	tg := &apicron.Target{Name: "t", URL: "https://example.com/", Method: "GET"}
+	if err := e.db.CreateTarget(context.Background(), tg); err != nil {
+		t.Fatal(err)
+	}
+	v := url.Values{"name": {"nightly"}, "target_id": {fmt.Sprint(tg.ID)}, "schedule_type": {"CRON"}, "cron_expression": {"30 2 * * *"},
+		"timezone": {"Europe/Paris"}, "overlap_policy": {"skip"}, "misfire_policy": {"coalesce"}}
+	_, _, body := e.post(t, "/ui/schedules/preview", v)
+	// 2026-03-29 is the spring-forward night in Paris: 02:30 does not exist, and the
+	// engine fires at the end of the gap, 03:00.
+	if !strings.Contains(body, "2026-03-29 03:00:00 CEST") || !strings.Contains(body, "2026-03-30 02:30:00 CEST") || !strings.Contains(body, "st-idle") {
+		t.Errorf("preview = %s", body)
+	}
+	v.Set("cron_expression", "61 * * * *")
+	code, _, body := e.post(t, "/ui/schedules", v)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="err-cron_expression"`) || !strings.Contains(body, `value="61 * * * *"`) {
+		t.Fatalf("bad cron: %d %s", code, body)
+	}
+	v.Set("cron_expression", "30 2 * * *")
+	code, loc, body := e.post(t, "/ui/schedules", v)
+	if code != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	list, _, _ := e.db.FindSchedules(context.Background(), apicron.ScheduleFilter{})
+	if len(list) != 1 || list[0].Timezone != "Europe/Paris" || list[0].CronExpression != "30 2 * * *" || loc != fmt.Sprintf("/ui/schedules/%d", list[0].ID) {
+		t.Fatalf("stored %+v, went to %s", list, loc)
+	}
+	// Edit: the kind stays, the expression changes.
+	v.Set("cron_expression", "0 4 * * 1")
+	if code, _, body := e.post(t, loc, v); code != http.StatusSeeOther {
+		t.Fatalf("update: %d %s", code, body)
+	}
+	s, _ := e.db.FindScheduleByID(context.Background(), list[0].ID)
+	if s.CronExpression != "0 4 * * 1" {
+		t.Errorf("after edit: %q", s.CronExpression)
+	}
+	if code, page := e.get(t, "/ui/schedules?q=NIGHT&kind=CRON"); code != 200 || !strings.Contains(page, "nightly") {
+		t.Errorf("filtered list: %d", code)
+	}
+	if _, page := e.get(t, "/ui/schedules?kind=ONCE"); strings.Contains(page, `data-schedule=`) {
+		t.Error("the ONCE filter lists the CRON schedule")
 	}
 }

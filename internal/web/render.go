@@ -86,7 +86,7 @@ type pages struct {
 }
 
 // pageNames are the files under templates/ besides layout.html.
-var pageNames = []string{"login", "error", "overview", "runs", "run", "schedules", "schedule", "targets", "target", "confirm"}
+var pageNames = []string{"login", "error", "overview", "runs", "run", "schedules", "schedule", "targets", "target", "confirm", "scheduleform"}
 
 func loadPages() (*pages, error) {
 	p := &pages{set: map[string]*template.Template{}}
