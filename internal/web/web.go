@@ -5,9 +5,10 @@
 // and its pages load nothing from elsewhere (Content-Security-Policy
 // default-src 'self').
 //
-// One file per page group (overview.go, runs.go, schedules.go, targets.go)
-// holds its handlers; render.go the layout and the helpers every page uses;
-// session.go the login.
+// One file per page group (overview.go, runs.go, schedules.go, targets.go,
+// notifiers.go, settings.go) holds its handlers; render.go the layout and
+// the helpers every page uses; forms.go what the forms share; session.go
+// the login.
 package web
 
 import (
@@ -209,6 +210,19 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/schedules/{id}/pause", h.pauseSchedule)
 	h.mux.HandleFunc("POST /ui/schedules/{id}/resume", h.resumeSchedule)
 	h.mux.HandleFunc("POST /ui/schedules/{id}/run", h.runSchedule)
+
+	h.mux.HandleFunc("GET /ui/settings", h.showSettings)
+
+	h.mux.HandleFunc("GET /ui/notifiers", h.listNotifiers)
+	h.mux.HandleFunc("GET /ui/notifiers/new", h.newNotifier)
+	h.mux.HandleFunc("POST /ui/notifiers", h.saveNotifier)
+	h.mux.HandleFunc("POST /ui/notifiers/default-rule", h.saveDefaultRule)
+	h.mux.HandleFunc("GET /ui/notifiers/{id}", h.editNotifier)
+	h.mux.HandleFunc("POST /ui/notifiers/{id}", h.saveNotifier)
+	h.mux.HandleFunc("GET /ui/notifiers/{id}/delete", h.confirmDeleteNotifier)
+	h.mux.HandleFunc("POST /ui/notifiers/{id}/delete", h.deleteNotifier)
+	h.mux.HandleFunc("POST /ui/notifiers/{id}/test", h.testNotifier)
+	h.mux.HandleFunc("GET /ui/notifications", h.listNotifications)
 
 	h.mux.HandleFunc("GET /ui/targets", h.listTargets)
 	h.mux.HandleFunc("GET /ui/targets/new", h.newTarget)
