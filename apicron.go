@@ -91,6 +91,12 @@ type Store interface {
 	// counted up to f.CountLimit when it is set.
 	FindRuns(ctx context.Context, f RunFilter) ([]*Run, int, error)
 
+	// RecentOutcomes returns the statuses of the latest n runs (at most
+	// MaxRecentOutcomes) of each of the given schedules, newest first, by
+	// scheduled_at: one query, each schedule's read from its end of the
+	// (schedule_id, scheduled_at) key. A schedule without runs is missing.
+	RecentOutcomes(ctx context.Context, ids []int64, n int) (map[int64][]RunStatus, error)
+
 	// SystemMetrics reads the service-wide counters as of now.
 	SystemMetrics(ctx context.Context, now time.Time) (*SystemMetrics, error)
 	// ScheduleMetrics reads a page of per-schedule counters and the total count.
@@ -107,6 +113,14 @@ type Store interface {
 	// Ping checks that the database answers. EUNAVAILABLE.
 	Ping(ctx context.Context) error
 }
+
+// MaxRecentOutcomes bounds RecentOutcomes: how many runs of a schedule a
+// list's outcome bar shows.
+const MaxRecentOutcomes = 50
+
+// MaxRecentOutcomeSchedules bounds how many schedules one RecentOutcomes
+// reads: a page of a list.
+const MaxRecentOutcomeSchedules = 100
 
 // ClaimResult is what Claim decided for one schedule.
 type ClaimResult struct {

@@ -108,6 +108,21 @@ func (a *TargetAuth) Header() string {
 	return "Bearer " + a.Token
 }
 
+// CheckWith validates a as the authentication of a target whose headers
+// (those sent with it, or nil) are headers: an Authorization header beside
+// it is refused unless it is the mask (a target read and sent back whole).
+func (a *TargetAuth) CheckWith(headers map[string]string) error {
+	for k, v := range headers {
+		if strings.EqualFold(k, "Authorization") && v != MaskedValue {
+			return Invalid("auth", "and an Authorization header are two ways to say one thing: send one of them")
+		}
+	}
+	if a.Type == AuthNone {
+		return nil
+	}
+	return a.Validate()
+}
+
 // Validate checks a.
 func (a *TargetAuth) Validate() error {
 	bad := func(s string) bool { return strings.ContainsAny(s, "\r\n\x00") }

@@ -306,8 +306,14 @@ const MaxRunOffset = 10_000
 type ScheduleFilter struct {
 	Status   *ScheduleStatus
 	TargetID *int64
-	Limit    int
-	Offset   int
+	Type     *ScheduleType
+	// NameContains keeps the schedules whose name contains it, ignoring
+	// ASCII case. It reads every row of schedules the other filters leave
+	// (there is no index for a substring): bounded by the schedules, never
+	// the runs.
+	NameContains string
+	Limit        int
+	Offset       int
 }
 
 // Page selects a slice of a list.

@@ -901,6 +901,22 @@ func TruncMillis(t time.Time) time.Time {
 // MaxPreview is the most occurrences a preview lists.
 const MaxPreview = 100
 
+// PreviewNew returns the next n occurrences of s as if it were created at
+// now, after validating it there (Validate, ValidateAt): what POST
+// /schedules/preview and the dashboard's schedule form show. It does not
+// change s.
+func (s *Schedule) PreviewNew(now time.Time, n int) ([]Occurrence, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.ValidateAt(TruncMillis(now)); err != nil {
+		return nil, err
+	}
+	c := *s
+	c.Activate(now)
+	return c.Upcoming(now, n), nil
+}
+
 // Upcoming returns the next n occurrences of s as it stands at now, each
 // with the DST rule that placed it (CRON only). A PAUSED schedule is
 // previewed as if resumed at now; a STOPPED one has none. It does not change s.

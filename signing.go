@@ -40,6 +40,28 @@ func MaskSigningSecret(s string) string {
 	return SigningSecretPrefix + "********" + tail
 }
 
+// ExpandSigningSecrets replaces a GenerateSigningSecret in list with a new
+// signing secret, which it returns too ("" when none was asked for): the
+// rule of the API's signing_secrets and the dashboard's "generate".
+func ExpandSigningSecrets(list []string) ([]string, string, error) {
+	out := make([]string, 0, len(list))
+	generated := ""
+	for _, s := range list {
+		if strings.HasPrefix(s, "enc:") {
+			return nil, "", Invalid("signing_secrets", `takes secrets (whsec_...), "generate", or the masks GET shows; not stored ciphertexts`)
+		}
+		if s == GenerateSigningSecret {
+			if generated != "" {
+				return nil, "", Invalid("signing_secrets", "asks to generate more than one secret")
+			}
+			generated = NewSigningSecret()
+			s = generated
+		}
+		out = append(out, s)
+	}
+	return out, generated, nil
+}
+
 // signingKey returns the key of secret, or false when it is not one.
 func signingKey(secret string) ([]byte, bool) {
 	raw, ok := strings.CutPrefix(secret, SigningSecretPrefix)

@@ -111,6 +111,15 @@ Commands:
 	config.Usage(w)
 }
 
+// webSettings is the settings page's list: config's, secrets masked.
+func webSettings(cfg config.Config) []web.Setting {
+	var out []web.Setting
+	for _, s := range cfg.Settings() {
+		out = append(out, web.Setting{Name: s.Name, Value: s.Value, Source: s.Source})
+	}
+	return out
+}
+
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == config.LogFormatJSON {
@@ -179,6 +188,8 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	dashboard, err := web.New(web.Config{
 		Store: db, Dispatcher: engine, Notifier: engine, HealthFunc: health, Tokens: cfg.APITokens,
 		ReadTokens: cfg.APIReadTokens, Logger: logger.With("component", "web"), Title: cfg.AppTitle, NodeID: cfg.NodeID,
+		Executor: exec, URLCheckFunc: policy.CheckURL, AssertionCheckFunc: executor.CheckAssertions, Sender: sender,
+		DefaultTimezone: cfg.TimezoneName, Settings: webSettings(cfg),
 	})
 	if err != nil {
 		return err

@@ -91,6 +91,10 @@ type Config struct {
 	// open-file limit.
 	MaxAPIConnections int
 
+	// Sources says where each setting came from, by its environment
+	// variable: "flag", "env", ".env" or "default". Load fills it.
+	Sources map[string]string
+
 	// Args holds the arguments that are not flags (a subcommand and its
 	// arguments), in order.
 	Args []string
@@ -231,18 +235,22 @@ func Load(args []string, getenv func(string) string, dotenvDir string) (Config, 
 		getenv = func(string) string { return "" }
 	}
 
-	cfg := Config{Args: positional}
+	cfg := Config{Args: positional, Sources: make(map[string]string, len(settings))}
 	var errs []error
 	for _, s := range settings {
 		var value, source string
 		if v := strings.TrimSpace(*flagValues[s.flag]); v != "" {
 			value, source = v, "flag --"+s.flag
+			cfg.Sources[s.env] = "flag"
 		} else if v := strings.TrimSpace(getenv(s.env)); v != "" {
 			value, source = v, "environment"
+			cfg.Sources[s.env] = "env"
 		} else if e, ok := dotenv[s.env]; ok && strings.TrimSpace(e.value) != "" {
 			value, source = strings.TrimSpace(e.value), fmt.Sprintf("%s line %d", dotenvPath, e.line)
+			cfg.Sources[s.env] = ".env"
 		} else {
 			value, source = s.defaultValue(), "default"
+			cfg.Sources[s.env] = "default"
 		}
 		if err := s.set(&cfg, value); err != nil {
 			shown := strconv.Quote(value)
@@ -389,6 +397,24 @@ func (c Config) NonDefault() []string {
 		}
 	}
 	return names
+}
+
+// Setting is one effective setting as a person may see it: its
+// environment variable, its value with any secret masked (tokens,
+// SECRET_KEY, the password in DATABASE_URL: what String shows), and where
+// it came from ("flag", "env", ".env", "default"; "" when c was not made
+// by Load).
+type Setting struct {
+	Name, Value, Source string
+}
+
+// Settings lists every setting of c in the order of Usage, secrets masked.
+func (c Config) Settings() []Setting {
+	out := make([]Setting, 0, len(settings))
+	for _, s := range settings {
+		out = append(out, Setting{Name: s.env, Value: s.get(&c), Source: c.Sources[s.env]})
+	}
+	return out
 }
 
 // defaultNodeID is "<hostname>-<pid>", unique enough among the nodes sharing

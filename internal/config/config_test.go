@@ -40,6 +40,12 @@ func TestLoad_Defaults(t *testing.T) {
 		ShutdownGrace:     30 * time.Second,
 		LeaseTTL:          5 * time.Second,
 		RunRetention:      720 * time.Hour,
+		Sources:           c.Sources, // checked below
+	}
+	for _, s := range settings {
+		if c.Sources[s.env] != "default" {
+			t.Errorf("source of %s = %q, want default", s.env, c.Sources[s.env])
+		}
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load() =\n%#v\nwant\n%#v", c, want)

@@ -136,11 +136,6 @@ type TargetAuth struct {
 // Authorization header beside it is refused unless it is the mask too (a
 // target read and sent back whole).
 func checkAuth(a *TargetAuth, headers map[string]string) (*apicron.TargetAuth, error) {
-	for k, v := range headers {
-		if strings.EqualFold(k, "Authorization") && v != apicron.MaskedValue {
-			return nil, apicron.Invalid("auth", "and an Authorization header are two ways to say one thing: send one of them")
-		}
-	}
 	d := &apicron.TargetAuth{Type: a.Type, Username: a.Username, Password: a.Password, Token: a.Token}
 	oauth2Fields := a.TokenURL != "" || a.ClientID != "" || a.ClientSecret != "" || a.Scopes != nil || a.Audience != ""
 	switch a.Type {
@@ -148,7 +143,6 @@ func checkAuth(a *TargetAuth, headers map[string]string) (*apicron.TargetAuth, e
 		if a.Username != "" || a.Password != "" || a.Token != "" || oauth2Fields {
 			return nil, apicron.Invalid("auth.type", "none takes no other field")
 		}
-		return d, nil
 	case apicron.AuthOAuth2:
 		d.OAuth2 = &apicron.OAuth2{TokenURL: strings.TrimSpace(a.TokenURL), ClientID: a.ClientID, ClientSecret: a.ClientSecret,
 			Scopes: a.Scopes, Audience: a.Audience}
@@ -157,7 +151,7 @@ func checkAuth(a *TargetAuth, headers map[string]string) (*apicron.TargetAuth, e
 			return nil, apicron.Invalid("auth.type", "token_url, client_id, client_secret, scopes and audience are for oauth2_client_credentials")
 		}
 	}
-	return d, d.Validate()
+	return d, d.CheckWith(headers)
 }
 
 // newTargetAuth is t's authentication, secrets masked.

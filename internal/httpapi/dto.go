@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -605,25 +604,4 @@ func maskSigning(list []string) []string {
 		out = append(out, apicron.MaskSigningSecret(s))
 	}
 	return out
-}
-
-// expandSigning replaces a "generate" in list with a new signing secret,
-// which it returns too ("" when none was asked for).
-func expandSigning(list []string) ([]string, string, error) {
-	out := make([]string, 0, len(list))
-	generated := ""
-	for _, s := range list {
-		if strings.HasPrefix(s, "enc:") {
-			return nil, "", apicron.Invalid("signing_secrets", `takes secrets (whsec_...), "generate", or the masks GET shows; not stored ciphertexts`)
-		}
-		if s == apicron.GenerateSigningSecret {
-			if generated != "" {
-				return nil, "", apicron.Invalid("signing_secrets", "asks to generate more than one secret")
-			}
-			generated = apicron.NewSigningSecret()
-			s = generated
-		}
-		out = append(out, s)
-	}
-	return out, generated, nil
 }

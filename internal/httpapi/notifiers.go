@@ -130,7 +130,7 @@ func (s *Server) createNotifier(ctx context.Context, in *createNotifierInput) (*
 		generated string
 		err       error
 	)
-	if n.SigningSecrets, generated, err = expandSigning(b.SigningSecrets); err != nil {
+	if n.SigningSecrets, generated, err = apicron.ExpandSigningSecrets(b.SigningSecrets); err != nil {
 		return nil, s.apiError(ctx, "create notifier", err)
 	}
 	if n.Email != nil && n.Email.Password == apicron.MaskedValue {
@@ -184,7 +184,7 @@ func (s *Server) updateNotifier(ctx context.Context, in *updateNotifierInput) (*
 	upd := apicron.NotifierUpdate{Name: b.Name, URL: b.URL, Email: emailSettings(b.Email)}
 	var generated string
 	if b.SigningSecrets != nil {
-		list, g, err := expandSigning(*b.SigningSecrets)
+		list, g, err := apicron.ExpandSigningSecrets(*b.SigningSecrets)
 		if err != nil {
 			return nil, s.apiError(ctx, "update notifier", err)
 		}

@@ -336,9 +336,11 @@ func (s *Server) previewUnsaved(ctx context.Context, in *previewBodyInput) (*pre
 	if err != nil {
 		return nil, s.apiError(ctx, "preview schedule", err)
 	}
-	if err := sc.ValidateAt(apicron.TruncMillis(s.clock.Now())); err != nil {
+	now := s.clock.Now()
+	list, err := sc.PreviewNew(now, in.N)
+	if err != nil {
 		return nil, s.apiError(ctx, "preview schedule", err)
 	}
-	sc.Activate(s.clock.Now())
-	return &previewOutput{Body: newPreview(sc, sc.Upcoming(s.clock.Now(), in.N))}, nil
+	sc.Activate(now)
+	return &previewOutput{Body: newPreview(sc, list)}, nil
 }

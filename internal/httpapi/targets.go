@@ -73,7 +73,7 @@ func (s *Server) createTarget(ctx context.Context, in *createTargetInput) (*targ
 		return nil, s.apiError(ctx, "create target", err)
 	}
 	var generated string
-	if t.SigningSecrets, generated, err = expandSigning(b.SigningSecrets); err != nil {
+	if t.SigningSecrets, generated, err = apicron.ExpandSigningSecrets(b.SigningSecrets); err != nil {
 		return nil, s.apiError(ctx, "create target", err)
 	}
 	if b.Auth != nil {
@@ -163,7 +163,7 @@ func (s *Server) updateTarget(ctx context.Context, in *updateTargetInput) (*targ
 	var generated string
 	if in.Body.SigningSecrets != nil {
 		var list []string
-		if list, generated, err = expandSigning(*in.Body.SigningSecrets); err != nil {
+		if list, generated, err = apicron.ExpandSigningSecrets(*in.Body.SigningSecrets); err != nil {
 			return nil, s.apiError(ctx, "update target", err)
 		}
 		upd.SigningSecrets = &list

@@ -221,6 +221,12 @@ func (db *DB) FindSchedules(ctx context.Context, f apicron.ScheduleFilter) ([]*a
 	if f.TargetID != nil {
 		where, args = append(where, "target_id = ?"), append(args, *f.TargetID)
 	}
+	if f.Type != nil {
+		where, args = append(where, "schedule_type = ?"), append(args, string(*f.Type))
+	}
+	if f.NameContains != "" {
+		where, args = append(where, `LOWER(name) LIKE ? ESCAPE '\'`), append(args, "%"+likeEscape(asciiLower(f.NameContains))+"%")
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
@@ -405,4 +411,62 @@ func (db *DB) transition(ctx context.Context, id int64, kind apicron.EventKind, 
 		return nil, err
 	}
 	return s, nil
+}
+
+// likeEscape escapes the wildcards of a LIKE pattern (ESCAPE '\\').
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
+}
+
+// asciiLower lowers ASCII letters alone, as SQLite's LOWER does: both
+// databases then compare the same bytes.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// RecentOutcomes implements apicron.Store: one UNION ALL of a bounded
+// subquery per schedule, each the end of its (schedule_id, scheduled_at)
+// key, so a page of 50 schedules reads at most 50 x n index entries and
+// rows, however many runs are stored.
+func (db *DB) RecentOutcomes(ctx context.Context, ids []int64, n int) (map[int64][]apicron.RunStatus, error) {
+	n = min(max(n, 1), apicron.MaxRecentOutcomes)
+	if len(ids) > apicron.MaxRecentOutcomeSchedules {
+		ids = ids[:apicron.MaxRecentOutcomeSchedules]
+	}
+	out := make(map[int64][]apicron.RunStatus, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	parts := make([]string, 0, len(ids))
+	args := make([]any, 0, 2*len(ids))
+	for _, id := range ids {
+		parts = append(parts, "SELECT * FROM (SELECT schedule_id, scheduled_at, status FROM runs WHERE schedule_id = ? ORDER BY scheduled_at DESC LIMIT ?) r")
+		args = append(args, id, n)
+	}
+	q := strings.Join(parts, " UNION ALL ") + " ORDER BY 1, 2 DESC"
+	err := db.read(ctx, func(tx *tx) error {
+		rows, err := tx.query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id, at int64
+				st     string
+			)
+			if err := rows.Scan(&id, &at, &st); err != nil {
+				return err
+			}
+			out[id] = append(out[id], apicron.RunStatus(st))
+		}
+		return rows.Err()
+	})
+	return out, err
 }

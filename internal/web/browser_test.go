@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -14,7 +16,9 @@ import (
 	"time"
 
 	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/executor"
 	"github.com/apicron/apicron/internal/httpapi"
+	"github.com/apicron/apicron/internal/notify"
 	"github.com/apicron/apicron/internal/store"
 	"github.com/apicron/apicron/internal/storetest"
 	"github.com/apicron/apicron/internal/web"
@@ -117,6 +121,21 @@ func (d *dispatched) Submit(j *apicron.Job) {
 	d.jobs = append(d.jobs, j)
 }
 
+// executing runs what "Run now" submits, as the engine would: the request
+// is sent and its result recorded.
+type executing struct {
+	db   *store.DB
+	exec *executor.Executor
+	wg   sync.WaitGroup
+}
+
+func (d *executing) Submit(j *apicron.Job) {
+	d.wg.Go(func() {
+		res := d.exec.Execute(context.Background(), j)
+		_ = d.db.Finish(context.Background(), []apicron.RunResult{res})
+	})
+}
+
 // newWebEnv serves a store holding one target (with a secret header) and
 // one INTERVAL schedule of a second; tokens, when given, are full then read.
 func newWebEnv(t *testing.T, driver string, full, read []string) *webEnv {
@@ -142,8 +161,12 @@ func newWebEnvAt(t *testing.T, driver string, start time.Time, full, read []stri
 	health := func(context.Context) (apicron.EngineHealth, error) {
 		return apicron.EngineHealth{Role: apicron.RoleSingle, Scheduled: 1, InFlight: 0}, nil
 	}
-	ui, err := web.New(web.Config{Store: e.db, Dispatcher: &dispatched{}, HealthFunc: health, Tokens: full, ReadTokens: read,
-		Clock: e.clock, NodeID: "node-a"})
+	exec := executor.New(executor.Config{})
+	runner := &executing{db: e.db, exec: exec}
+	t.Cleanup(runner.wg.Wait)
+	ui, err := web.New(web.Config{Store: e.db, Dispatcher: runner, HealthFunc: health, Tokens: full, ReadTokens: read,
+		Clock: e.clock, NodeID: "node-a", Executor: exec, AssertionCheckFunc: executor.CheckAssertions,
+		Sender: &notify.Sender{Client: &http.Client{}}, Settings: []web.Setting{{Name: "API_TOKEN", Value: "********", Source: "env"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,6 +448,23 @@ func TestBrowser_Login(t *testing.T) {
 		if got := eval[int](ctx, t, fmt.Sprintf(`fetch("/schedules/%d/pause", {method: "POST"}).then(r => r.status)`, e.sched.ID)); got != 403 {
 			t.Errorf("forged pause by the API = %d, want 403", got)
 		}
+		for _, page := range []string{"/ui/schedules", fmt.Sprintf("/ui/targets/%d", e.target.ID), "/ui/notifiers", "/ui/targets"} {
+			do(ctx, t, "open "+page, chromedp.Navigate(e.srv.URL+page), chromedp.WaitVisible(chromedp.CSS("main h1")))
+			if n := eval[int](ctx, t, `document.querySelectorAll("main form[method=post], #new-target, #new-schedule, #new-notifier, #test").length`); n != 0 {
+				t.Errorf("%s: a read-only session sees %d write forms or buttons", page, n)
+			}
+		}
+		do(ctx, t, "open the settings", chromedp.Navigate(e.srv.URL+"/ui/settings"), chromedp.WaitVisible(chromedp.CSS("#settings")))
+		if got := text(ctx, t, `#settings tr[data-setting="API_TOKEN"]`); !strings.Contains(got, "********") {
+			t.Errorf("settings API_TOKEN = %q", got)
+		}
+		forgedTarget := `fetch("/ui/targets", {method: "POST", body: new URLSearchParams({name: "x", url: "https://x.example/", method: "GET"})}).then(r => r.status)`
+		if got := eval[int](ctx, t, forgedTarget); got != 403 {
+			t.Errorf("forged target create = %d, want 403", got)
+		}
+		if _, n, _ := e.db.FindTargets(context.Background(), apicron.Page{Limit: 10}); n != 1 {
+			t.Errorf("%d targets after the forged post, want 1", n)
+		}
 		if got := eval[int](ctx, t, `fetch("/targets").then(r => r.status)`); got != 200 {
 			t.Errorf("GET /targets with the session = %d, want 200", got)
 		}
@@ -461,4 +501,181 @@ func TestBrowser_Screenshots(t *testing.T) {
 	screenshot(ctx, t, "dashboard-overview.png")
 	do(ctx, t, "open a run", chromedp.Navigate(fmt.Sprintf("%s/ui/runs/%d", e.srv.URL, failed)), chromedp.WaitVisible(chromedp.CSS("#timings")))
 	screenshot(ctx, t, "dashboard-run.png")
+}
+
+// setValue replaces the value of the field sel as a person typing would,
+// firing input and change.
+func setValue(ctx context.Context, t *testing.T, sel, v string) {
+	t.Helper()
+	do(ctx, t, "wait for "+sel, chromedp.WaitVisible(chromedp.CSS(sel)))
+	eval[bool](ctx, t, fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.focus(); el.value = %q;
+		el.dispatchEvent(new Event("input", {bubbles: true})); return el.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, v))
+}
+
+// waitText waits until the text of sel contains want.
+func waitText(ctx context.Context, t *testing.T, sel, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := eval[string](ctx, t, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel))
+		if strings.Contains(got, want) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %q, want %q in it", sel, got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Create a target from the form, test it against a loopback server (the
+// result and its timing shown), see a validation error beside its field,
+// and edit it keeping its masked secret header.
+func TestBrowser_TargetFormAndTest(t *testing.T) {
+	t.Parallel()
+	ctx := newTab(t)
+	e := newWebEnv(t, "sqlite", nil, nil)
+	var gotKey string
+	var mu sync.Mutex
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		gotKey = r.Header.Get("X-Api-Key")
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"pong": true}`)
+	}))
+	t.Cleanup(echo.Close)
+
+	do(ctx, t, "open the new target form", chromedp.Navigate(e.srv.URL+"/ui/targets"), chromedp.Click(chromedp.CSS("#new-target")),
+		chromedp.WaitVisible(chromedp.CSS("#target-form")))
+	setValue(ctx, t, "#name", "echo")
+	setValue(ctx, t, "#url", "ftp://not-http")
+	setValue(ctx, t, "#hn0", "X-Api-Key")
+	setValue(ctx, t, "#hv0", "k3y-original")
+	do(ctx, t, "mark it secret and save", chromedp.Click(chromedp.CSS("#hs0")), chromedp.Click(chromedp.CSS("#save")),
+		chromedp.WaitVisible(chromedp.CSS("#err-url")))
+	if got := text(ctx, t, "#err-url"); !strings.Contains(got, "http") {
+		t.Errorf("url error = %q", got)
+	}
+	if v := eval[string](ctx, t, `document.querySelector("#url").value`); v != "ftp://not-http" {
+		t.Errorf("the URL typed is lost: %q", v)
+	}
+	if v := eval[string](ctx, t, `document.querySelector("#hv0").value`); v == "k3y-original" {
+		t.Error("the secret typed is echoed back in clear")
+	}
+	setValue(ctx, t, "#url", echo.URL+"/ping")
+	setValue(ctx, t, "#hv0", "k3y-original")
+	do(ctx, t, "save", chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#saved")))
+
+	do(ctx, t, "test it", chromedp.Click(chromedp.CSS("#test")), chromedp.WaitVisible(chromedp.CSS("#test-outcome #timings")))
+	if got := text(ctx, t, "#test-outcome"); !strings.Contains(got, "SUCCESS") || !strings.Contains(got, "HTTP 200") || !strings.Contains(got, `{"pong": true}`) {
+		t.Errorf("test result = %q", got)
+	}
+	mu.Lock()
+	if gotKey != "k3y-original" {
+		t.Errorf("the test sent X-Api-Key %q", gotKey)
+	}
+	mu.Unlock()
+
+	// Edit: the secret shows masked and stays when the mask is sent back.
+	if v := eval[string](ctx, t, `document.querySelector("#hv0").value`); v != apicron.MaskedValue {
+		t.Errorf("the secret header shows %q, want the mask", v)
+	}
+	setValue(ctx, t, "#name", "echo-renamed")
+	eval[bool](ctx, t, `document.querySelector("#saved").remove() === undefined`) // this page's; wait for the next one's
+	do(ctx, t, "save the edit", chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#saved")))
+	list, _, err := e.db.FindTargets(context.Background(), apicron.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := list[len(list)-1]
+	if tg.Name != "echo-renamed" || tg.Headers["X-Api-Key"] != "k3y-original" {
+		t.Errorf("stored: %q, %v; want the original secret kept", tg.Name, tg.Headers)
+	}
+}
+
+// Create a CRON schedule in a zone: the preview follows the expression as
+// it is typed, on the zone's wall clock; then pause with a reason, resume,
+// and run now, the run arriving on the schedule's page.
+func TestBrowser_ScheduleFormPreviewAndActions(t *testing.T) {
+	t.Parallel()
+	ctx := newTab(t)
+	e := newWebEnvAt(t, "sqlite", time.Date(2026, 3, 6, 12, 0, 0, 0, time.UTC), nil, nil)
+	do(ctx, t, "open the new schedule form", chromedp.Navigate(e.srv.URL+"/ui/schedules"), chromedp.Click(chromedp.CSS("#new-schedule")),
+		chromedp.WaitVisible(chromedp.CSS("#schedule-form")))
+	setValue(ctx, t, "#name", "ny-morning")
+	setValue(ctx, t, "#timezone", "America/New_York")
+	setValue(ctx, t, "#cron_expression", "0 9 * * *")
+	// 2026-03-08 is the spring-forward day in New York: EST, then EDT.
+	got := waitText(ctx, t, "#preview-times", "2026-03-07 09:00:00 EST")
+	for _, want := range []string{"2026-03-07 14:00:00Z", "2026-03-08 09:00:00 EDT", "2026-03-08 13:00:00Z"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("preview = %q, want %q", got, want)
+		}
+	}
+	setValue(ctx, t, "#cron_expression", "30 17 * * 1")
+	got = waitText(ctx, t, "#preview-times", "2026-03-09 17:30:00 EDT")
+	if strings.Contains(got, "09:00:00") {
+		t.Errorf("the preview kept the old expression: %q", got)
+	}
+	setValue(ctx, t, "#cron_expression", "61 * * * *")
+	waitText(ctx, t, "#preview-error", "cron_expression")
+	setValue(ctx, t, "#cron_expression", "30 17 * * 1")
+	waitText(ctx, t, "#preview-times", "17:30:00 EDT")
+	screenshot(ctx, t, "dashboard-schedule-form.png")
+	do(ctx, t, "create", chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#schedule-status")))
+	if got := text(ctx, t, "#next-run"); !strings.Contains(got, "2026-03-09 17:30:00 EDT") {
+		t.Errorf("next run = %q", got)
+	}
+
+	do(ctx, t, "pause", chromedp.SendKeys(chromedp.CSS("#reason"), "vendor outage"), chromedp.Click(chromedp.CSS("#pause")),
+		chromedp.WaitVisible(chromedp.CSS("#resume")))
+	if got := text(ctx, t, "#pause-reason"); got != "vendor outage" {
+		t.Errorf("pause reason = %q", got)
+	}
+	do(ctx, t, "resume", chromedp.Click(chromedp.CSS("#resume")), chromedp.WaitVisible(chromedp.CSS("#pause")))
+	if got := text(ctx, t, "#schedule-status"); got != "ACTIVE" {
+		t.Errorf("after resume: %q", got)
+	}
+	do(ctx, t, "run now", chromedp.Click(chromedp.CSS("#run-now")), chromedp.WaitVisible(chromedp.CSS("#lateness")))
+	runURL := eval[string](ctx, t, `location.pathname`)
+	do(ctx, t, "back to the schedule", chromedp.Navigate(e.srv.URL+"/ui/schedules"), chromedp.Click(chromedp.CSS(`#schedules a[href^="/ui/schedules/"]:not([href$="/1"])`)),
+		chromedp.WaitVisible(chromedp.CSS("#sruns-h")))
+	if n := eval[int](ctx, t, fmt.Sprintf(`document.querySelectorAll('a[href=%q]').length`, runURL)); n != 1 {
+		t.Errorf("the run %s is not among the schedule's runs", runURL)
+	}
+}
+
+// Create a webhook notifier and test it against a loopback receiver.
+func TestBrowser_NotifierTest(t *testing.T) {
+	t.Parallel()
+	ctx := newTab(t)
+	e := newWebEnv(t, "sqlite", nil, nil)
+	got := make(chan string, 1)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case got <- string(b):
+		default:
+		}
+	}))
+	t.Cleanup(recv.Close)
+	do(ctx, t, "open the new notifier form", chromedp.Navigate(e.srv.URL+"/ui/notifiers"), chromedp.Click(chromedp.CSS("#new-notifier")),
+		chromedp.WaitVisible(chromedp.CSS("#notifier-form")))
+	setValue(ctx, t, "#name", "ops-hook")
+	setValue(ctx, t, "#url", recv.URL+"/alerts")
+	do(ctx, t, "create", chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#notifiers")),
+		chromedp.Click(chromedp.CSS(`#notifiers a`)), chromedp.WaitVisible(chromedp.CSS("#test")),
+		chromedp.Click(chromedp.CSS("#test")), chromedp.WaitVisible(chromedp.CSS("#notifier-test-result")))
+	if res := text(ctx, t, "#notifier-test-result"); !strings.Contains(res, "delivered") || strings.Contains(res, "not delivered") {
+		t.Errorf("test = %q", res)
+	}
+	select {
+	case b := <-got:
+		if !strings.Contains(b, "test alert") {
+			t.Errorf("the receiver got %q", b)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the receiver got nothing")
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +86,7 @@ type pages struct {
 }
 
 // pageNames are the files under templates/ besides layout.html.
-var pageNames = []string{"login", "error", "overview", "runs", "run", "schedules", "schedule", "targets"}
+var pageNames = []string{"login", "error", "overview", "runs", "run", "schedules", "schedule", "targets", "target", "confirm", "scheduleform", "settings", "notifiers", "notifier", "notifications"}
 
 func loadPages() (*pages, error) {
 	p := &pages{set: map[string]*template.Template{}}
@@ -186,6 +187,8 @@ var funcs = template.FuncMap{
 	"status":     func(p *apicron.RunStatus) string { return string(*p) },
 	"lateness":   func(r *apicron.Run) string { return formatDuration(r.StartedAt.Sub(r.ScheduledAt.Add(r.Jitter))) },
 	"duration":   formatDuration,
+	"has":        slices.Contains[[]string],
+	"list":       func(v ...string) []string { return v },
 }
 
 // formatUTC shows an instant in UTC to the second; "-" for none.

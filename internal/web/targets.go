@@ -1,10 +1,14 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/apicron/apicron"
 )
@@ -81,4 +85,541 @@ func (h *Handler) listTargets(w http.ResponseWriter, r *http.Request) {
 		d.Next = offset + len(list)
 	}
 	h.render(w, r, http.StatusOK, "targets", "Targets", "targets", d)
+}
+
+// headerRows is how many empty header rows a target's form offers.
+const headerRows = 3
+
+// targetForm is a target's form, as the browser posts it and as it is
+// shown again: secret values only ever as the mask.
+type targetForm struct {
+	ID            int64 // 0: a new target
+	Name, Method  string
+	URL           string
+	Headers       []headerRow
+	BodyTemplate  string
+	Timeout       string
+	Retries       string
+	RetryOn       []string // the classes ticked; nil with RetryDefault
+	RetryDefault  bool
+	Assertions    string // JSON, as the API's assertions field
+	AllowInsecure bool
+	// Auth is none, basic, bearer, or oauth2 (kept as it is: the API
+	// edits it).
+	Auth                      string
+	Username, Password, Token string
+	// Signing are the current signing secrets, masked; Keep the ones kept.
+	Signing  []signingRow
+	Generate bool
+	// RatePerSecond and RateBurst are the rate limit; "" for none.
+	RatePerSecond, RateBurst string
+}
+
+type headerRow struct {
+	Name, Value string
+	Secret      bool
+}
+
+type signingRow struct {
+	Mask string
+	Keep bool
+}
+
+// targetPage is the data of the target form's page.
+type targetPage struct {
+	Form       targetForm
+	Err        fieldError
+	Methods    []string
+	Classes    []string
+	Saved      bool
+	Generated  string // a signing secret made by this save, shown once
+	CanTest    bool
+	Test       *testResult
+	Schedules  int // how many schedules use it (deleting is refused while any do)
+	ClientCert string
+}
+
+// newTargetForm fills the form from t (nil: a new target), secrets masked
+// as the API masks them.
+func newTargetForm(t *apicron.Target) targetForm {
+	f := targetForm{Method: apicron.DefaultMethod, Auth: apicron.AuthNone, RetryDefault: true}
+	if t == nil {
+		return f.withEmptyRows()
+	}
+	f.ID, f.Name, f.Method, f.URL, f.BodyTemplate = t.ID, t.Name, t.Method, t.URL, t.BodyTemplate
+	f.Timeout, f.Retries, f.AllowInsecure = ftoa(t.TimeoutSeconds), itoa(t.MaxRetries), t.AllowInsecureRedirects
+	if t.RetryOn != nil {
+		f.RetryDefault, f.RetryOn = false, slices.Clone(t.RetryOn)
+	}
+	if len(t.Assertions) > 0 {
+		f.Assertions = assertionsJSON(t.Assertions)
+	}
+	masked := t.MaskedHeaders()
+	for _, name := range slices.Sorted(maps.Keys(masked)) {
+		if strings.EqualFold(name, "Authorization") {
+			if a := apicron.AuthOf(t.Headers[name]); a != nil {
+				f.Auth, f.Username = a.Type, a.Username
+				f.Password, f.Token = maskIf(a.Password), maskIf(a.Token)
+				continue // shown as the auth, not as a header
+			}
+		}
+		f.Headers = append(f.Headers, headerRow{Name: name, Value: masked[name], Secret: t.IsSecretHeader(name)})
+	}
+	if t.OAuth2 != nil {
+		f.Auth = apicron.AuthOAuth2
+	}
+	for _, s := range t.SigningSecrets {
+		f.Signing = append(f.Signing, signingRow{Mask: apicron.MaskSigningSecret(s), Keep: true})
+	}
+	if r := t.RateLimit; r != nil {
+		f.RatePerSecond, f.RateBurst = strconv.FormatFloat(r.PerSecond, 'f', -1, 64), strconv.Itoa(r.Burst)
+	}
+	return f.withEmptyRows()
+}
+
+func maskIf(s string) string {
+	if s == "" {
+		return ""
+	}
+	return apicron.MaskedValue
+}
+
+func (f targetForm) withEmptyRows() targetForm {
+	for range headerRows {
+		f.Headers = append(f.Headers, headerRow{})
+	}
+	return f
+}
+
+// readTargetForm reads the posted form.
+func readTargetForm(r *http.Request, id int64) targetForm {
+	v := r.PostForm
+	f := targetForm{ID: id, Name: v.Get("name"), Method: v.Get("method"), URL: v.Get("url"), BodyTemplate: v.Get("body_template"),
+		Timeout: v.Get("timeout_seconds"), Retries: v.Get("max_retries"), Assertions: v.Get("assertions"),
+		AllowInsecure: v.Get("allow_insecure_redirects") == "on", RetryDefault: v.Get("retry_default") == "on",
+		Auth: v.Get("auth"), Username: v.Get("auth_username"), Password: v.Get("auth_password"), Token: v.Get("auth_token"),
+		Generate: v.Get("signing_generate") == "on", RatePerSecond: v.Get("rate_per_second"), RateBurst: v.Get("rate_burst")}
+	names, values, secret := v["header_name"], v["header_value"], v["header_secret"]
+	for i, name := range names {
+		row := headerRow{Name: strings.TrimSpace(name)}
+		if i < len(values) {
+			row.Value = values[i]
+		}
+		row.Secret = slices.Contains(secret, strconv.Itoa(i))
+		f.Headers = append(f.Headers, row)
+	}
+	if !f.RetryDefault {
+		f.RetryOn = append([]string{}, v["retry_on"]...)
+	}
+	keep := v["signing_keep"]
+	for _, m := range v["signing_mask"] {
+		f.Signing = append(f.Signing, signingRow{Mask: m, Keep: slices.Contains(keep, m)})
+	}
+	return f
+}
+
+// update converts the form to the update the API's PUT would make, every
+// field set; cur is the stored target (nil for a new one). It returns the
+// secret it asks to generate, if any.
+func (f targetForm) update(cur *apicron.Target, checkAssertions func(string, []apicron.Assertion) error) (apicron.TargetUpdate, string, error) {
+	name, method, url, body := strings.TrimSpace(f.Name), f.Method, strings.TrimSpace(f.URL), f.BodyTemplate
+	upd := apicron.TargetUpdate{Name: &name, Method: &method, URL: &url, BodyTemplate: &body, AllowInsecureRedirects: &f.AllowInsecure}
+	headers := map[string]string{}
+	var secret []string
+	for _, row := range f.Headers {
+		if row.Name == "" {
+			if row.Value != "" {
+				return upd, "", apicron.Invalid("headers", "a header has a value but no name")
+			}
+			continue
+		}
+		headers[row.Name] = row.Value
+		if row.Secret {
+			secret = append(secret, row.Name)
+		}
+	}
+	timeout, err := formFloat("timeout_seconds", f.Timeout)
+	if err != nil {
+		return upd, "", err
+	}
+	retries, err := formInt("max_retries", f.Retries)
+	if err != nil {
+		return upd, "", err
+	}
+	upd.TimeoutSeconds, upd.MaxRetries, upd.SecretHeaders = &timeout, &retries, &secret
+	var on *[]string
+	if !f.RetryDefault {
+		list := slices.Clone(f.RetryOn)
+		if list == nil {
+			list = []string{}
+		}
+		on = &list
+	}
+	upd.RetryOn = &on
+	list, err := parseAssertions(f.Assertions)
+	if err == nil {
+		err = apicron.ValidateAssertions("assertions", list)
+	}
+	if err == nil && checkAssertions != nil {
+		err = checkAssertions("assertions", list)
+	}
+	if err != nil {
+		return upd, "", err
+	}
+	upd.Assertions = &list
+	var rate *apicron.RateLimit
+	if strings.TrimSpace(f.RatePerSecond) != "" || strings.TrimSpace(f.RateBurst) != "" {
+		per, err := formFloat("rate_limit.per_second", f.RatePerSecond)
+		if err != nil {
+			return upd, "", err
+		}
+		if per == nil {
+			return upd, "", apicron.Invalid("rate_limit.per_second", "is required for a rate limit")
+		}
+		burst, err := formInt("rate_limit.burst", f.RateBurst)
+		if err != nil {
+			return upd, "", err
+		}
+		rate = &apicron.RateLimit{PerSecond: *per}
+		if burst != nil {
+			rate.Burst = *burst
+		}
+	}
+	upd.RateLimit = &rate
+	signing := []string{}
+	for _, s := range f.Signing {
+		if s.Keep {
+			signing = append(signing, s.Mask)
+		}
+	}
+	if f.Generate {
+		signing = append(signing, apicron.GenerateSigningSecret)
+	}
+	signing, generated, err := apicron.ExpandSigningSecrets(signing)
+	if err != nil {
+		return upd, "", err
+	}
+	upd.SigningSecrets = &signing
+
+	// The auth, as the API's auth field: basic and bearer set the
+	// Authorization header, and a mask keeps the stored secret, which
+	// Apply reads from that header: it is sent back masked beside them.
+	hadAuth := cur != nil && slices.ContainsFunc(slices.Collect(maps.Values(cur.Headers)), func(v string) bool { return apicron.AuthOf(v) != nil })
+	switch f.Auth {
+	case apicron.AuthBasic, apicron.AuthBearer:
+		a := &apicron.TargetAuth{Type: f.Auth}
+		if f.Auth == apicron.AuthBasic {
+			a.Username, a.Password = strings.TrimSpace(f.Username), f.Password
+		} else {
+			a.Token = strings.TrimSpace(f.Token)
+		}
+		if a.Password == apicron.MaskedValue || a.Token == apicron.MaskedValue {
+			if !hadAuth {
+				return upd, "", apicron.Invalid("auth", "has no stored secret to keep: type the password or token")
+			}
+			for k, v := range cur.Headers {
+				if strings.EqualFold(k, "Authorization") && apicron.AuthOf(v) != nil {
+					headers[k] = apicron.MaskedValue
+				}
+			}
+		}
+		if err := a.CheckWith(headers); err != nil {
+			return upd, "", err
+		}
+		upd.Auth = a
+	case apicron.AuthOAuth2:
+		if cur == nil || cur.OAuth2 == nil {
+			return upd, "", apicron.Invalid("auth.type", "OAuth 2.0 client credentials are set through the API (PATCH /targets/{id})")
+		}
+	case apicron.AuthNone, "":
+		if hadAuth {
+			upd.Auth = &apicron.TargetAuth{Type: apicron.AuthNone}
+		}
+	default:
+		return upd, "", apicron.Invalid("auth.type", "must be none, basic or bearer")
+	}
+	upd.Headers = &headers
+	return upd, generated, nil
+}
+
+// masked returns f as it may be shown again after a failed save: a secret
+// typed into it is not echoed back. One the target has stays masked (sent
+// back, it keeps the stored one); a new one must be typed again.
+func (f targetForm) masked(cur *apicron.Target) targetForm {
+	stored := func(name string) bool {
+		if cur == nil {
+			return false
+		}
+		_, ok := cur.Headers[name]
+		return ok && cur.IsSecretHeader(name)
+	}
+	probe := &apicron.Target{}
+	headers := make([]headerRow, 0, len(f.Headers))
+	for _, row := range f.Headers {
+		probe.SecretHeaders = nil
+		if row.Secret {
+			probe.SecretHeaders = []string{row.Name}
+		}
+		if row.Name != "" && probe.IsSecretHeader(row.Name) && row.Value != apicron.MaskedValue {
+			row.Value = ""
+			if stored(row.Name) {
+				row.Value = apicron.MaskedValue
+			}
+		}
+		headers = append(headers, row)
+	}
+	f.Headers = headers
+	hadAuth := cur != nil && slices.ContainsFunc(slices.Collect(maps.Values(cur.Headers)), func(v string) bool { return apicron.AuthOf(v) != nil })
+	for _, p := range []*string{&f.Password, &f.Token} {
+		if *p != "" && *p != apicron.MaskedValue {
+			*p = ""
+			if hadAuth {
+				*p = apicron.MaskedValue
+			}
+		}
+	}
+	f.Generate = false
+	return f.withEmptyRows()
+}
+
+// assertionJSON is one assertion in the API's JSON form (see the API's
+// Assertion): the assertions field takes the same list.
+type assertionJSON struct {
+	Type      string            `json:"type"`
+	In        []json.RawMessage `json:"in,omitempty"`
+	Below     *float64          `json:"below,omitempty"`
+	Above     *float64          `json:"above,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Matches   string            `json:"matches,omitempty"`
+	Value     string            `json:"value,omitempty"`
+	Regex     string            `json:"regex,omitempty"`
+	Path      string            `json:"path,omitempty"`
+	Exists    *bool             `json:"exists,omitempty"`
+	Equals    json.RawMessage   `json:"equals,omitempty"`
+	NotEquals json.RawMessage   `json:"not_equals,omitempty"`
+}
+
+// parseAssertions reads the assertions field: a JSON list as the API
+// takes it; blank for none.
+func parseAssertions(s string) ([]apicron.Assertion, error) {
+	if strings.TrimSpace(s) == "" {
+		return []apicron.Assertion{}, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	var in []assertionJSON
+	if err := dec.Decode(&in); err != nil {
+		return nil, apicron.Invalid("assertions", "must be a JSON list of assertions as the API takes them, e.g. "+
+			`[{"type": "status", "in": ["2xx"]}]: %v`, err)
+	}
+	out := make([]apicron.Assertion, 0, len(in))
+	for _, a := range in {
+		out = append(out, apicron.Assertion{Type: a.Type, In: a.In, Below: a.Below, Above: a.Above, Name: a.Name, Matches: a.Matches,
+			Value: a.Value, Regex: a.Regex, Path: a.Path, Exists: a.Exists, Equals: a.Equals, NotEquals: a.NotEquals})
+	}
+	return out, nil
+}
+
+// assertionsJSON shows a list as the assertions field takes it.
+func assertionsJSON(list []apicron.Assertion) string {
+	out := make([]assertionJSON, 0, len(list))
+	for _, a := range list {
+		out = append(out, assertionJSON{Type: a.Type, In: a.In, Below: a.Below, Above: a.Above, Name: a.Name, Matches: a.Matches,
+			Value: a.Value, Regex: a.Regex, Path: a.Path, Exists: a.Exists, Equals: a.Equals, NotEquals: a.NotEquals})
+	}
+	b, _ := json.MarshalIndent(out, "", "  ")
+	return string(b)
+}
+
+func (h *Handler) targetPage(ctx context.Context, f targetForm, cur *apicron.Target) targetPage {
+	p := targetPage{Form: f, Methods: apicron.Methods, Classes: apicron.RetryClasses, CanTest: h.runner != nil && h.executor != nil && f.ID != 0}
+	if cur != nil {
+		if cur.ClientCert != nil {
+			p.ClientCert = cur.ClientCert.Info().Subject
+		}
+		_, n, err := h.store.FindSchedules(ctx, apicron.ScheduleFilter{TargetID: &cur.ID, Limit: 1})
+		if err == nil {
+			p.Schedules = n
+		}
+	}
+	return p
+}
+
+func (h *Handler) newTarget(w http.ResponseWriter, r *http.Request) {
+	if !h.writable(w, r) {
+		return
+	}
+	h.render(w, r, http.StatusOK, "target", "New target", "targets", h.targetPage(r.Context(), newTargetForm(nil), nil))
+}
+
+func (h *Handler) editTarget(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.pathID(w, r)
+	if !ok {
+		return
+	}
+	t, err := h.store.FindTargetByID(r.Context(), id)
+	if err != nil {
+		h.failErr(w, r, "get target", err)
+		return
+	}
+	p := h.targetPage(r.Context(), newTargetForm(t), t)
+	p.Saved = r.URL.Query().Get("saved") == "1"
+	h.render(w, r, http.StatusOK, "target", t.Name, "targets", p)
+}
+
+// saveTarget creates (no {id}) or updates a target from its form, with the
+// API's rules: the same TargetUpdate, Normalize and Validate, URL check and
+// store methods as POST and PUT /targets.
+func (h *Handler) saveTarget(w http.ResponseWriter, r *http.Request) {
+	var (
+		id  int64
+		cur *apicron.Target
+		err error
+	)
+	if r.PathValue("id") != "" {
+		var ok bool
+		if id, ok = h.pathID(w, r); !ok {
+			return
+		}
+		if cur, err = h.store.FindTargetByID(r.Context(), id); err != nil {
+			h.failErr(w, r, "update target", err)
+			return
+		}
+	}
+	if !h.parseForm(w, r) {
+		return
+	}
+	f := readTargetForm(r, id)
+	t, generated, err := h.applyTarget(r.Context(), f, cur)
+	if err != nil {
+		fe, ok := newFieldError(err)
+		if !ok {
+			h.failErr(w, r, "save target", err)
+			return
+		}
+		p := h.targetPage(r.Context(), f.masked(cur), cur)
+		p.Err = fe
+		title := "New target"
+		if cur != nil {
+			title = cur.Name
+		}
+		h.render(w, r, http.StatusUnprocessableEntity, "target", title, "targets", p)
+		return
+	}
+	if generated != "" {
+		// Shown this once: a redirect would lose it.
+		p := h.targetPage(r.Context(), newTargetForm(t), t)
+		p.Saved, p.Generated = true, generated
+		h.render(w, r, http.StatusOK, "target", t.Name, "targets", p)
+		return
+	}
+	see(w, r, "/ui/targets/"+strconv.FormatInt(t.ID, 10)+"?saved=1")
+}
+
+func (h *Handler) applyTarget(ctx context.Context, f targetForm, cur *apicron.Target) (*apicron.Target, string, error) {
+	upd, generated, err := f.update(cur, h.assertionCheck)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := h.checkURL(*upd.URL); err != nil {
+		return nil, "", err
+	}
+	if cur != nil {
+		t, err := h.store.UpdateTarget(ctx, cur.ID, upd)
+		return t, generated, err
+	}
+	t := &apicron.Target{}
+	upd.Apply(t)
+	t.Normalize()
+	if err := t.Validate(); err != nil {
+		return nil, "", err
+	}
+	return t, generated, h.store.CreateTarget(ctx, t)
+}
+
+// checkURL vets a URL with Config.URLCheckFunc, as the API does: an error
+// refuses it on field url.
+func (h *Handler) checkURL(raw string) error {
+	if h.urlCheck == nil {
+		return nil
+	}
+	err := h.urlCheck(strings.TrimSpace(raw))
+	if err == nil {
+		return nil
+	}
+	var e *apicron.Error
+	if errors.As(err, &e) {
+		return apicron.Invalid("url", "%s", e.Message)
+	}
+	return apicron.Invalid("url", "%s", err.Error())
+}
+
+func (h *Handler) confirmDeleteTarget(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.pathID(w, r)
+	if !ok {
+		return
+	}
+	t, err := h.store.FindTargetByID(r.Context(), id)
+	if err != nil {
+		h.failErr(w, r, "get target", err)
+		return
+	}
+	path := "/ui/targets/" + strconv.FormatInt(id, 10)
+	h.render(w, r, http.StatusOK, "confirm", "Delete "+t.Name, "targets", confirmData{
+		Question: "Delete target " + t.Name + " (" + t.Method + " " + t.URL + ")? A target that a schedule uses cannot be deleted.",
+		Action:   path + "/delete", Back: path})
+}
+
+func (h *Handler) deleteTarget(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.pathID(w, r)
+	if !ok {
+		return
+	}
+	if err := h.store.DeleteTarget(r.Context(), id); err != nil {
+		h.failErr(w, r, "delete target", err)
+		return
+	}
+	see(w, r, "/ui/targets")
+}
+
+// testResult is what one request to a target came to, as POST
+// /targets/{id}/test answers it.
+type testResult struct {
+	Result apicron.RunResult
+	Phases []phase
+	Total  *float64
+}
+
+// testTarget sends the target's request once, by the path of POST
+// /targets/{id}/test (Runner.TargetJob, Executor.Execute); nothing is
+// stored. htmx gets the result alone; a browser without it the page.
+func (h *Handler) testTarget(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.pathID(w, r)
+	if !ok {
+		return
+	}
+	if h.runner == nil || h.executor == nil {
+		h.fail(w, r, http.StatusServiceUnavailable, "This server has no executor: target tests are not available.")
+		return
+	}
+	job, err := h.runner.TargetJob(r.Context(), id)
+	if err != nil {
+		h.failErr(w, r, "test target", err)
+		return
+	}
+	job.ScheduleName = "target-test"
+	res := h.executor.Execute(r.Context(), job)
+	tr := &testResult{Result: res, Phases: waterfall(res.Timings, res.LatencyMs), Total: res.LatencyMs}
+	if isHTMX(r) {
+		h.renderFragment(w, r, "target", "testFragment", tr)
+		return
+	}
+	t, err := h.store.FindTargetByID(r.Context(), id)
+	if err != nil {
+		h.failErr(w, r, "test target", err)
+		return
+	}
+	p := h.targetPage(r.Context(), newTargetForm(t), t)
+	p.Test = tr
+	h.render(w, r, http.StatusOK, "target", t.Name, "targets", p)
 }

@@ -5,9 +5,10 @@
 // and its pages load nothing from elsewhere (Content-Security-Policy
 // default-src 'self').
 //
-// One file per page group (overview.go, runs.go, schedules.go, targets.go)
-// holds its handlers; render.go the layout and the helpers every page uses;
-// session.go the login.
+// One file per page group (overview.go, runs.go, schedules.go, targets.go,
+// notifiers.go, settings.go) holds its handlers; render.go the layout and
+// the helpers every page uses; forms.go what the forms share; session.go
+// the login.
 package web
 
 import (
@@ -21,6 +22,19 @@ import (
 
 	"github.com/apicron/apicron"
 )
+
+// AlertSender delivers one notification, as the API's: the dashboard uses
+// it for a notifier's test alert.
+type AlertSender interface {
+	Send(ctx context.Context, n *apicron.Notifier, id string, m *apicron.AlertMessage) error
+}
+
+// Setting is one effective setting as the settings page shows it: its
+// environment variable, its value (a secret masked), where it came from
+// (flag, env, .env, default) and whether it is the default.
+type Setting struct {
+	Name, Value, Source string
+}
 
 // DefaultSessionTTL is how long a login lasts.
 const DefaultSessionTTL = 12 * time.Hour
@@ -36,6 +50,25 @@ type Config struct {
 	// Notifier hears about the schedules the dashboard paused or resumed.
 	// Optional.
 	Notifier apicron.ChangeNotifier
+	// Executor sends a target's "Test" request, as POST /targets/{id}/test.
+	// Optional: without it (or a Runner) the button is not shown.
+	Executor apicron.Executor
+	// URLCheckFunc vets a target's or notifier's URL, as the API's
+	// (the outbound policy). Optional.
+	URLCheckFunc func(rawURL string) error
+	// AssertionCheckFunc vets a list of assertions beyond
+	// apicron.ValidateAssertions, as the API's (the executor's, which
+	// parses JSON paths). Optional.
+	AssertionCheckFunc func(field string, list []apicron.Assertion) error
+	// Sender delivers a notifier's test alert. Optional: without it the
+	// button is not shown.
+	Sender AlertSender
+	// DefaultTimezone fills a new schedule's zone (SCHEDULER_TIMEZONE).
+	// Optional: UTC.
+	DefaultTimezone string
+	// Settings are the effective settings the settings page lists, secrets
+	// masked. Optional.
+	Settings []Setting
 	// HealthFunc reports the engine's state, as for the API's /health.
 	// Optional: the overview then says nothing of the engine.
 	HealthFunc func(ctx context.Context) (apicron.EngineHealth, error)
@@ -80,13 +113,20 @@ type Handler struct {
 	dispatcher apicron.Dispatcher
 	notifier   apicron.ChangeNotifier
 	healthFunc func(ctx context.Context) (apicron.EngineHealth, error)
-	sessions   *sessions // nil: no tokens, the dashboard is open
-	clock      apicron.Clock
-	logger     *slog.Logger
-	title      string
-	nodeID     string
-	pages      *pages
-	mux        *http.ServeMux
+	executor   apicron.Executor
+	sender     AlertSender
+	urlCheck   func(rawURL string) error
+	// assertionCheck is Config.AssertionCheckFunc.
+	assertionCheck func(field string, list []apicron.Assertion) error
+	timezone       string
+	settings       []Setting
+	sessions       *sessions // nil: no tokens, the dashboard is open
+	clock          apicron.Clock
+	logger         *slog.Logger
+	title          string
+	nodeID         string
+	pages          *pages
+	mux            *http.ServeMux
 	// crossOrigin refuses form posts from pages of other origins.
 	crossOrigin *http.CrossOriginProtection
 }
@@ -97,16 +137,23 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		store:       cfg.Store,
-		dispatcher:  cfg.Dispatcher,
-		notifier:    cfg.Notifier,
-		healthFunc:  cfg.HealthFunc,
-		clock:       cfg.Clock,
-		logger:      cfg.Logger,
-		title:       cfg.Title,
-		nodeID:      cfg.NodeID,
-		mux:         http.NewServeMux(),
-		crossOrigin: http.NewCrossOriginProtection(),
+		store:      cfg.Store,
+		dispatcher: cfg.Dispatcher,
+		notifier:   cfg.Notifier,
+		healthFunc: cfg.HealthFunc,
+		executor:   cfg.Executor,
+		sender:     cfg.Sender,
+		urlCheck:   cfg.URLCheckFunc,
+		timezone:   cfg.DefaultTimezone,
+		settings:   cfg.Settings,
+
+		assertionCheck: cfg.AssertionCheckFunc,
+		clock:          cfg.Clock,
+		logger:         cfg.Logger,
+		title:          cfg.Title,
+		nodeID:         cfg.NodeID,
+		mux:            http.NewServeMux(),
+		crossOrigin:    http.NewCrossOriginProtection(),
 	}
 	if r, ok := cfg.Store.(apicron.Runner); ok && cfg.Dispatcher != nil {
 		h.runner = r
@@ -121,6 +168,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.timezone == "" {
+		h.timezone = "UTC"
 	}
 	if h.title == "" {
 		h.title = "apicron"
@@ -148,12 +198,40 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("GET /ui/runs/{id}", h.showRun)
 
 	h.mux.HandleFunc("GET /ui/schedules", h.listSchedules)
+	h.mux.HandleFunc("GET /ui/schedules/new", h.newSchedule)
+	h.mux.HandleFunc("POST /ui/schedules", h.saveSchedule)
+	h.mux.HandleFunc("POST /ui/schedules/preview", h.previewSchedule)
 	h.mux.HandleFunc("GET /ui/schedules/{id}", h.showSchedule)
+	h.mux.HandleFunc("GET /ui/schedules/{id}/edit", h.editSchedule)
+	h.mux.HandleFunc("POST /ui/schedules/{id}", h.saveSchedule)
+	h.mux.HandleFunc("GET /ui/schedules/{id}/delete", h.confirmDeleteSchedule)
+	h.mux.HandleFunc("POST /ui/schedules/{id}/delete", h.deleteSchedule)
+	h.mux.HandleFunc("POST /ui/schedules/{id}/backfill", h.backfillSchedule)
 	h.mux.HandleFunc("POST /ui/schedules/{id}/pause", h.pauseSchedule)
 	h.mux.HandleFunc("POST /ui/schedules/{id}/resume", h.resumeSchedule)
 	h.mux.HandleFunc("POST /ui/schedules/{id}/run", h.runSchedule)
 
+	h.mux.HandleFunc("GET /ui/settings", h.showSettings)
+
+	h.mux.HandleFunc("GET /ui/notifiers", h.listNotifiers)
+	h.mux.HandleFunc("GET /ui/notifiers/new", h.newNotifier)
+	h.mux.HandleFunc("POST /ui/notifiers", h.saveNotifier)
+	h.mux.HandleFunc("POST /ui/notifiers/default-rule", h.saveDefaultRule)
+	h.mux.HandleFunc("GET /ui/notifiers/{id}", h.editNotifier)
+	h.mux.HandleFunc("POST /ui/notifiers/{id}", h.saveNotifier)
+	h.mux.HandleFunc("GET /ui/notifiers/{id}/delete", h.confirmDeleteNotifier)
+	h.mux.HandleFunc("POST /ui/notifiers/{id}/delete", h.deleteNotifier)
+	h.mux.HandleFunc("POST /ui/notifiers/{id}/test", h.testNotifier)
+	h.mux.HandleFunc("GET /ui/notifications", h.listNotifications)
+
 	h.mux.HandleFunc("GET /ui/targets", h.listTargets)
+	h.mux.HandleFunc("GET /ui/targets/new", h.newTarget)
+	h.mux.HandleFunc("POST /ui/targets", h.saveTarget)
+	h.mux.HandleFunc("GET /ui/targets/{id}", h.editTarget)
+	h.mux.HandleFunc("POST /ui/targets/{id}", h.saveTarget)
+	h.mux.HandleFunc("GET /ui/targets/{id}/delete", h.confirmDeleteTarget)
+	h.mux.HandleFunc("POST /ui/targets/{id}/delete", h.deleteTarget)
+	h.mux.HandleFunc("POST /ui/targets/{id}/test", h.testTarget)
 }
 
 // csp keeps every page on this host: scripts, styles, images and requests

@@ -1,0 +1,125 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/store"
+	"github.com/apicron/apicron/internal/storetest"
+)
+
+// FindSchedules filters by kind and by a piece of the name, any case, with
+// LIKE's wildcards taken literally; the count follows the filters.
+func TestStore_FindSchedulesByNameAndType(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		db := storetest.Open(t, driver, storetest.NewClock(t0))
+		tg := mustCreateTarget(t, db)
+		for _, s := range []*apicron.Schedule{
+			{Name: "Nightly-Invoices", Type: apicron.Interval, IntervalSeconds: 60},
+			{Name: "nightly_report", Type: apicron.Cron, CronExpression: "0 2 * * *", Timezone: "Europe/Paris"},
+			{Name: "hourly 100%", Type: apicron.Interval, IntervalSeconds: 3600},
+		} {
+			s.TargetID = tg.ID
+			mustCreateSchedule(t, db, s)
+		}
+		names := func(f apicron.ScheduleFilter) (string, int) {
+			t.Helper()
+			list, total, err := db.FindSchedules(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := ""
+			for _, s := range list {
+				out += s.Name + ";"
+			}
+			return out, total
+		}
+		cron := apicron.Cron
+		for _, c := range []struct {
+			f     apicron.ScheduleFilter
+			want  string
+			total int
+		}{
+			{apicron.ScheduleFilter{NameContains: "NIGHTLY"}, "Nightly-Invoices;nightly_report;", 2},
+			{apicron.ScheduleFilter{NameContains: "y_r"}, "nightly_report;", 1},
+			{apicron.ScheduleFilter{NameContains: "_"}, "nightly_report;", 1},
+			{apicron.ScheduleFilter{NameContains: "0%"}, "hourly 100%;", 1},
+			{apicron.ScheduleFilter{NameContains: "night", Type: &cron}, "nightly_report;", 1},
+			{apicron.ScheduleFilter{Type: &cron, Limit: 1}, "nightly_report;", 1},
+			{apicron.ScheduleFilter{NameContains: "none"}, "", 0},
+		} {
+			got, total := names(c.f)
+			if got != c.want || total != c.total {
+				t.Errorf("%+v: %q (%d), want %q (%d)", c.f, got, total, c.want, c.total)
+			}
+		}
+	})
+}
+
+// RecentOutcomes returns each schedule's latest runs, newest first, at
+// most n, and nothing for a schedule without runs.
+func TestStore_RecentOutcomes(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		db := storetest.Open(t, driver, storetest.NewClock(t0))
+		tg := mustCreateTarget(t, db)
+		a := mustCreateSchedule(t, db, &apicron.Schedule{Name: "a", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
+		b := mustCreateSchedule(t, db, &apicron.Schedule{Name: "b", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
+		idle := mustCreateSchedule(t, db, &apicron.Schedule{Name: "idle", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
+		for i := range 4 {
+			mustRunAt(t, db, a, t0.Add(time.Duration(i)*time.Second))
+		}
+		mustRunAt(t, db, b, t0)
+		got, err := db.RecentOutcomes(ctx, []int64{a.ID, b.ID, idle.ID}, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got[a.ID]) != 3 || len(got[b.ID]) != 1 || got[idle.ID] != nil {
+			t.Fatalf("outcomes = %v", got)
+		}
+		for _, st := range got[a.ID] {
+			if st != apicron.Success {
+				t.Errorf("status %s, want SUCCESS", st)
+			}
+		}
+		if got, err := db.RecentOutcomes(ctx, nil, 50); err != nil || len(got) != 0 {
+			t.Errorf("no ids: %v, %v", got, err)
+		}
+	})
+}
+
+// RecentOutcomes of a page of 50 schedules among 100,000 runs reads the
+// page's runs alone.
+func BenchmarkStore_RecentOutcomes(b *testing.B) {
+	ctx := context.Background()
+	dsn := filepath.Join(b.TempDir(), "bench.db")
+	db := storetest.OpenDSN(b, "sqlite", dsn, store.Config{})
+	tg := &apicron.Target{Name: "t", URL: "http://127.0.0.1:9/", Method: "GET"}
+	if err := db.CreateTarget(ctx, tg); err != nil {
+		b.Fatal(err)
+	}
+	var (
+		list []*apicron.Schedule
+		ids  []int64
+	)
+	for i := range 50 {
+		s := &apicron.Schedule{Name: fmt.Sprint("s", i), TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1}
+		if err := db.CreateSchedule(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+		list, ids = append(list, s), append(ids, s.ID)
+	}
+	storetest.FillRuns(b, "sqlite", dsn, 100_000, list, t0, time.Second)
+	b.ResetTimer()
+	for b.Loop() {
+		got, err := db.RecentOutcomes(ctx, ids, apicron.MaxRecentOutcomes)
+		if err != nil || len(got[ids[0]]) != apicron.MaxRecentOutcomes {
+			b.Fatal(len(got[ids[0]]), err)
+		}
+	}
+}
