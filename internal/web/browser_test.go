@@ -387,6 +387,22 @@ func TestBrowser_PauseResume(t *testing.T) {
 	if got := text(ctx, t, "#schedule-status"); got != "ACTIVE" {
 		t.Errorf("after resume: status %q, want ACTIVE", got)
 	}
+	// Its history says who paused and resumed it; with runs, the page has
+	// their outcomes, a chart of their latency and lateness, and the ledger.
+	if got := text(ctx, t, "#events"); !strings.Contains(got, "paused") || !strings.Contains(got, "resumed") ||
+		!strings.Contains(got, "maintenance") {
+		t.Errorf("history = %q, want the pause (with its reason) and the resume", got)
+	}
+	e.mustRun(t, apicron.Success)
+	e.mustRun(t, apicron.Failed)
+	do(ctx, t, "reopen the schedule", chromedp.Navigate(page),
+		chromedp.WaitVisible(chromedp.CSS(`#schedule-chart[data-drawn="true"] canvas`)))
+	if bar := eval[int](ctx, t, `document.querySelectorAll("#outcome-bar span").length`); bar != 2 {
+		t.Errorf("outcome bar has %d runs, want 2", bar)
+	}
+	if got := text(ctx, t, "#ledger"); !strings.Contains(got, "ran") || !strings.Contains(got, "SUCCESS") {
+		t.Errorf("ledger = %q, want the occurrence that ran", got)
+	}
 }
 
 // With tokens: the dashboard asks for one, refuses a wrong one, and a

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -189,6 +190,7 @@ var funcs = template.FuncMap{
 	"duration":   formatDuration,
 	"has":        slices.Contains[[]string],
 	"list":       func(v ...string) []string { return v },
+	"jsonText":   jsonText,
 }
 
 // formatUTC shows an instant in UTC to the second; "-" for none.
@@ -284,4 +286,13 @@ func statusClass(v any) string {
 		return "st-idle"
 	}
 	return "st-bad"
+}
+
+// jsonText is v as compact JSON text, for showing (the template escapes it).
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }

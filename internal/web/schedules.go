@@ -156,7 +156,20 @@ type scheduleData struct {
 	Upcoming []upcoming
 	Runs     []*apicron.Run
 	CanRun   bool
+	// Outcomes are the latest runs' statuses, oldest first; Chart their
+	// latency and lateness in ms: [[unix seconds...], [latency...],
+	// [lateness...]], null for a run that was not sent.
+	Outcomes []apicron.RunStatus
+	Chart    [3][]*float64
+	Events   []*apicron.ScheduleEvent
+	// Ledger is what became of each occurrence of the last hour, newest
+	// first; LedgerMore says the hour held more than it lists.
+	Ledger     []apicron.LedgerEntry
+	LedgerMore bool
 }
+
+// scheduleChartRuns is how many of its latest runs a schedule's chart shows.
+const scheduleChartRuns = 200
 
 // upcoming is one planned occurrence, as GET /schedules/{id}/preview shows it.
 type upcoming struct {
@@ -188,11 +201,51 @@ func (h *Handler) showSchedule(w http.ResponseWriter, r *http.Request) {
 	for _, o := range s.Upcoming(h.clock.Now(), upcomingCount) {
 		d.Upcoming = append(d.Upcoming, upcoming{At: o.At, FireAt: s.FireAt(o.At), DST: o.DST})
 	}
-	if d.Runs, _, err = h.store.FindRuns(ctx, apicron.RunFilter{ScheduleID: &id, Limit: 20, CountLimit: 21}); err != nil {
+	// The latest runs, by the schedule's (schedule_id, scheduled_at) key:
+	// the table shows 20 of them, the chart and the bar all.
+	runs, _, err := h.store.FindRuns(ctx, apicron.RunFilter{ScheduleID: &id, Limit: scheduleChartRuns, CountLimit: 1})
+	if err != nil {
 		h.failErr(w, r, "get schedule", err)
 		return
 	}
+	d.Runs = runs[:min(len(runs), 20)]
+	d.Outcomes, d.Chart = runSeries(runs)
+	if d.Events, err = h.store.FindEvents(ctx, id, 0, 20); err != nil {
+		h.failErr(w, r, "get schedule", err)
+		return
+	}
+	now := h.clock.Now()
+	if _, d.Ledger, d.LedgerMore, err = h.store.Ledger(ctx, id, now.Add(-time.Hour), now, now); err != nil {
+		h.failErr(w, r, "get schedule", err)
+		return
+	}
+	slices.Reverse(d.Ledger)
+	d.Ledger = d.Ledger[:min(len(d.Ledger), 50)]
 	h.render(w, r, http.StatusOK, "schedule", s.Name, "schedules", d)
+}
+
+// runSeries returns runs' statuses (the last 50) and their latency and
+// lateness, oldest first, as the schedule page's bar and chart read them.
+func runSeries(runs []*apicron.Run) ([]apicron.RunStatus, [3][]*float64) {
+	var outcomes []apicron.RunStatus
+	var chart [3][]*float64
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		if r.Status == apicron.Running {
+			continue
+		}
+		if i < apicron.MaxRecentOutcomes {
+			outcomes = append(outcomes, r.Status)
+		}
+		x := float64(r.ScheduledAt.Unix())
+		lat, late := r.LatencyMs, (*float64)(nil)
+		if sent := r.ErrorType != apicron.ErrHostLimit && r.ErrorType != apicron.ErrRateLimit; sent && !r.StartedAt.IsZero() {
+			v := float64(r.StartedAt.Sub(r.ScheduledAt.Add(r.Jitter)).Milliseconds())
+			late = &v
+		}
+		chart[0], chart[1], chart[2] = append(chart[0], &x), append(chart[1], lat), append(chart[2], late)
+	}
+	return outcomes, chart
 }
 
 // back sends the browser to the schedule's page after a change.

@@ -42,7 +42,7 @@ function drawChart(id) {
 }
 
 function drawCharts() {
-  ["runs-chart", "latency-chart", "lateness-chart"].forEach(drawChart);
+  ["runs-chart", "latency-chart", "lateness-chart", "schedule-chart"].forEach(drawChart);
 }
 
 document.addEventListener("DOMContentLoaded", drawCharts);
