@@ -275,8 +275,11 @@ type RunFilter struct {
 	ScheduleID *int64
 	TargetID   *int64
 	Status     *RunStatus
-	Since      *time.Time // scheduled_at >= Since
-	Until      *time.Time // scheduled_at < Until
+	// Trigger selects the runs one kind of start made (a filter without an
+	// index of its own: the page reads runs until it has enough of them).
+	Trigger *Trigger
+	Since   *time.Time // scheduled_at >= Since
+	Until   *time.Time // scheduled_at < Until
 	// BeforeID selects the runs with a lower id: those after the run
 	// BeforeID in the list's order, newest first. It is the keyset that
 	// pages a list (a cursor): each page costs the same however deep, where

@@ -20,6 +20,7 @@ type listRunsInput struct {
 	TargetID     int64     `query:"target_id" minimum:"1" doc:"Only runs of this target"`
 	StatusFilter string    `query:"status_filter" enum:"RUNNING,SUCCESS,FAILED,TIMEOUT,DNS_ERROR,CONNECTION_ERROR,INTERRUPTED" doc:"Only runs with this status"`
 	Status       string    `query:"status" enum:"RUNNING,SUCCESS,FAILED,TIMEOUT,DNS_ERROR,CONNECTION_ERROR,INTERRUPTED" doc:"Alias of status_filter"`
+	Trigger      string    `query:"trigger" enum:"schedule,manual,backfill,catch_up" example:"manual" doc:"Only runs started this way: by the timetable (schedule), POST /schedules/{id}/trigger (manual), a backfill, or the catch_up misfire policy"`
 	Since        time.Time `query:"since" doc:"Only runs scheduled at or after this instant (RFC 3339)"`
 	Until        time.Time `query:"until" doc:"Only runs scheduled before this instant (RFC 3339)"`
 
@@ -85,6 +86,10 @@ func (s *Server) listRuns(ctx context.Context, in *listRunsInput) (*listRunsOutp
 	if status != "" {
 		st := apicron.RunStatus(status)
 		f.Status = &st
+	}
+	if in.Trigger != "" {
+		tr := apicron.Trigger(in.Trigger)
+		f.Trigger = &tr
 	}
 	if !in.Since.IsZero() {
 		t := in.Since.UTC()

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -537,4 +538,42 @@ func TestRuns_DocumentsOffsetBound(t *testing.T) {
 			t.Errorf("%s is not documented", what)
 		}
 	}
+}
+
+// GET /runs?trigger= selects the runs one kind of start made.
+func TestRuns_TriggerFilter(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		e := newTestEnv(t, driver)
+		tg := mustCreateTarget(t, e, "")
+		s := mustCreateSchedule(t, e, tg.ID, 60)
+		scheduled := mustRun(t, e, s.ID, apicron.Success, 200, 5)
+		job, err := e.db.TriggerRun(context.Background(), s.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := e.clock.Now()
+		code := 200
+		if err := e.db.Finish(context.Background(), []apicron.RunResult{{RunID: job.RunID, ScheduleID: s.ID, StartedAt: at, FinishedAt: at,
+			Outcome: apicron.Outcome{Status: apicron.Success, StatusCode: &code}}}); err != nil {
+			t.Fatal(err)
+		}
+		for trigger, want := range map[string][]int64{"manual": {job.RunID}, "schedule": {scheduled}, "backfill": {}} {
+			var runs []struct {
+				ID      int64  `json:"id"`
+				Trigger string `json:"trigger"`
+			}
+			e.expect(t, http.MethodGet, "/runs?trigger="+trigger, nil, http.StatusOK, &runs)
+			var got []int64
+			for _, r := range runs {
+				got = append(got, r.ID)
+				if r.Trigger != trigger {
+					t.Errorf("?trigger=%s listed run %d of trigger %s", trigger, r.ID, r.Trigger)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) && !(len(got) == 0 && len(want) == 0) {
+				t.Errorf("?trigger=%s: runs %v, want %v", trigger, got, want)
+			}
+		}
+		e.expectProblem(t, http.MethodGet, "/runs?trigger=cron", nil, http.StatusUnprocessableEntity, "query.trigger")
+	})
 }

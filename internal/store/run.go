@@ -142,6 +142,9 @@ func (db *DB) FindRuns(ctx context.Context, f apicron.RunFilter) ([]*apicron.Run
 	if f.Status != nil {
 		filter("status = ?", "status = ?", string(*f.Status))
 	}
+	if f.Trigger != nil {
+		filter("run_trigger = ?", "run_trigger = ?", string(*f.Trigger))
+	}
 	// In id order the page tests the time range on each run it reads
 	// (+scheduled_at is no indexed column), rather than reading the range
 	// from runs_scheduled_at and sorting it: SQLite, which keeps no

@@ -18,12 +18,13 @@ const pollSeconds = 3
 
 // runFilterForm is the filter form's values, as the query string has them.
 type runFilterForm struct {
-	Schedule, Target, Status, Since, Until string
+	Schedule, Target, Status, Trigger, Since, Until string
 }
 
 type runsData struct {
 	Form     runFilterForm
 	Statuses []apicron.RunStatus
+	Triggers []apicron.Trigger
 	Runs     []*apicron.Run
 	// Query is the filters' query string, for the poll and the next page.
 	Query string
@@ -43,7 +44,7 @@ const timeLayout = "2006-01-02T15:04"
 // schedule a scheduled_at in unix milliseconds, as the API pages) from q.
 func runFilter(q url.Values) (apicron.RunFilter, runFilterForm, string) {
 	form := runFilterForm{Schedule: q.Get("schedule"), Target: q.Get("target"), Status: q.Get("status"),
-		Since: q.Get("since"), Until: q.Get("until")}
+		Trigger: q.Get("trigger"), Since: q.Get("since"), Until: q.Get("until")}
 	// One run more than the page tells whether another follows; the count
 	// is not shown, so it reads no further.
 	f := apicron.RunFilter{Limit: runsPage + 1, CountLimit: runsPage + 1}
@@ -89,6 +90,14 @@ func runFilter(q url.Values) (apicron.RunFilter, runFilterForm, string) {
 			f.Status = &s
 		}
 	}
+	if form.Trigger != "" {
+		tr := apicron.Trigger(form.Trigger)
+		if !slices.Contains(apicron.Triggers, tr) {
+			form.Trigger, msg = "", "Unknown trigger."
+		} else {
+			f.Trigger = &tr
+		}
+	}
 	if before, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil && before > 0 {
 		if f.ScheduleID != nil {
 			t := time.UnixMilli(before).UTC()
@@ -103,7 +112,8 @@ func runFilter(q url.Values) (apicron.RunFilter, runFilterForm, string) {
 // query is the form's query string, without a cursor.
 func (f runFilterForm) query() url.Values {
 	q := url.Values{}
-	for k, v := range map[string]string{"schedule": f.Schedule, "target": f.Target, "status": f.Status, "since": f.Since, "until": f.Until} {
+	for k, v := range map[string]string{"schedule": f.Schedule, "target": f.Target, "status": f.Status, "trigger": f.Trigger,
+		"since": f.Since, "until": f.Until} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -114,7 +124,7 @@ func (f runFilterForm) query() url.Values {
 // findRuns reads the page r asks for.
 func (h *Handler) findRuns(r *http.Request) (runsData, error) {
 	f, form, msg := runFilter(r.URL.Query())
-	d := runsData{Form: form, Statuses: apicron.RunStatuses, Error: msg, PollSeconds: pollSeconds}
+	d := runsData{Form: form, Statuses: apicron.RunStatuses, Triggers: apicron.Triggers, Error: msg, PollSeconds: pollSeconds}
 	d.Query = form.query().Encode()
 	d.Poll = f.BeforeID == 0 && f.BeforeScheduledAt == nil
 	if msg != "" {
