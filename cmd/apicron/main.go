@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -185,11 +186,20 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	}
 	engine := scheduler.New(engineCfg)
 	health := healthWithSecrets(engine.Health, db.SecretKeyProblem)
+	sessionSecret, err := db.SessionSecret(ctx)
+	if err != nil {
+		// A database that takes no writes now must not keep the service
+		// down: this process signs with a secret of its own, so its
+		// dashboard sessions end when it stops and other nodes refuse them.
+		logger.Warn("dashboard session secret not stored; using one of this process", "err", err)
+		sessionSecret = make([]byte, 32)
+		_, _ = rand.Read(sessionSecret) // never fails (crypto/rand)
+	}
 	dashboard, err := web.New(web.Config{
 		Store: db, Dispatcher: engine, Notifier: engine, HealthFunc: health, Tokens: cfg.APITokens,
 		ReadTokens: cfg.APIReadTokens, Logger: logger.With("component", "web"), Title: cfg.AppTitle, NodeID: cfg.NodeID,
 		Executor: exec, URLCheckFunc: policy.CheckURL, AssertionCheckFunc: executor.CheckAssertions, Sender: sender,
-		DefaultTimezone: cfg.TimezoneName, Settings: webSettings(cfg),
+		DefaultTimezone: cfg.TimezoneName, Settings: webSettings(cfg), SessionSecret: sessionSecret,
 	})
 	if err != nil {
 		return err

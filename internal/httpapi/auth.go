@@ -117,11 +117,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Reques
 	}
 	token, ok := bearerToken(r)
 	session := accessNone
+	sessionActor := actorSession
 	if !ok && len(r.Header.Values("Authorization")) == 0 && s.sessionFunc != nil {
-		if readOnly, valid := s.sessionFunc(r); valid {
+		if actor, readOnly, valid := s.sessionFunc(r); valid {
 			session = accessFull
 			if readOnly {
 				session = accessRead
+			}
+			if actor != "" {
+				sessionActor = actor // the token the session was opened with
 			}
 		}
 	}
@@ -133,7 +137,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*http.Reques
 		return r.WithContext(context.WithValue(r.Context(), accessKey{}, a)), true
 	}
 	if session != accessNone {
-		return s.allowAccess(w, r, session, actorSession)
+		return s.allowAccess(w, r, session, sessionActor)
 	}
 	if !ok {
 		s.logger.DebugContext(r.Context(), "request without a token refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)

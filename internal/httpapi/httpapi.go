@@ -91,7 +91,7 @@ type Config struct {
 	// level, so that the reference (/docs) and its "Try it" answer a
 	// logged-in browser. Writes with it still pass the cross-origin check.
 	// Optional.
-	SessionFunc func(r *http.Request) (readOnly, ok bool)
+	SessionFunc func(r *http.Request) (actor string, readOnly, ok bool)
 }
 
 // Validate reports a missing required dependency.
@@ -146,7 +146,7 @@ type Server struct {
 	defaultTimezone string
 	// ui is Config.UI, sessionFunc Config.SessionFunc.
 	ui          http.Handler
-	sessionFunc func(r *http.Request) (readOnly, ok bool)
+	sessionFunc func(r *http.Request) (actor string, readOnly, ok bool)
 
 	mux   *http.ServeMux
 	api   huma.API

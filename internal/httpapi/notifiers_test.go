@@ -228,3 +228,28 @@ func TestNotifiers_OutboundPolicy(t *testing.T) {
 		t.Fatalf("slack URL after its mask was sent back: %q", got.URL)
 	}
 }
+
+// A write made with a dashboard session is recorded as its token's, and a
+// read-only session cannot write.
+func TestSession_ActorAndLevel(t *testing.T) {
+	readOnly := false
+	e := newTestEnv(t, "sqlite", func(c *httpapi.Config) {
+		c.Tokens = []string{"full-token-0123456789abcdef"}
+		c.SessionFunc = func(*http.Request) (string, bool, bool) { return "token:abcd0123", readOnly, true }
+	})
+	target := &apicron.Target{Name: "t", URL: "https://example.com/"}
+	if err := e.db.CreateTarget(context.Background(), target); err != nil {
+		t.Fatal(err)
+	}
+	s := &apicron.Schedule{Name: "s", TargetID: target.ID, Type: apicron.Interval, IntervalSeconds: 60}
+	if err := e.db.CreateSchedule(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	e.expect(t, http.MethodPost, fmt.Sprintf("/schedules/%d/pause", s.ID), nil, http.StatusOK, nil)
+	events, err := e.db.FindEvents(context.Background(), s.ID, 0, 1)
+	if err != nil || len(events) != 1 || events[0].Actor != "token:abcd0123" {
+		t.Fatalf("pause by a session recorded as %+v, %v; want token:abcd0123", events, err)
+	}
+	readOnly = true
+	e.expect(t, http.MethodPost, fmt.Sprintf("/schedules/%d/resume", s.ID), nil, http.StatusForbidden, nil)
+}

@@ -165,7 +165,8 @@ func newWebEnvAt(t *testing.T, driver string, start time.Time, full, read []stri
 	runner := &executing{db: e.db, exec: exec}
 	t.Cleanup(runner.wg.Wait)
 	ui, err := web.New(web.Config{Store: e.db, Dispatcher: runner, HealthFunc: health, Tokens: full, ReadTokens: read,
-		Clock: e.clock, NodeID: "node-a", Executor: exec, AssertionCheckFunc: executor.CheckAssertions,
+		SessionSecret: []byte("test session secret, 32 bytes.."),
+		Clock:         e.clock, NodeID: "node-a", Executor: exec, AssertionCheckFunc: executor.CheckAssertions,
 		Sender: &notify.Sender{Client: &http.Client{}}, Settings: []web.Setting{{Name: "API_TOKEN", Value: "********", Source: "env"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -358,6 +359,21 @@ func TestBrowser_RunsArrive(t *testing.T) {
 	}
 	if got := text(ctx, t, "#run-rows tr"); !strings.Contains(got, "FAILED") {
 		t.Errorf("newest row = %q, want the FAILED run", got)
+	}
+	// Paged by cursor: with more runs than a page, "Older runs" leads to
+	// the next ones, the filters kept.
+	for range 50 {
+		e.mustRun(t, apicron.Success)
+	}
+	do(ctx, t, "the first page, SUCCESS only", chromedp.Navigate(e.srv.URL+"/ui/runs?status=SUCCESS"),
+		chromedp.WaitVisible(chromedp.CSS(`a[rel="next"]`)))
+	do(ctx, t, "older runs", chromedp.Click(chromedp.CSS(`a[rel="next"]`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-run="%d"]`, first))))
+	if loc := eval[string](ctx, t, `location.search`); !strings.Contains(loc, "status=SUCCESS") || !strings.Contains(loc, "before=") {
+		t.Errorf("the next page's query %q, want the filter and a cursor", loc)
+	}
+	if n := eval[int](ctx, t, `document.querySelectorAll("#run-rows tr").length`); n != 1 {
+		t.Errorf("the second page has %d rows, want the one oldest SUCCESS run", n)
 	}
 }
 

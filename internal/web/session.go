@@ -63,7 +63,7 @@ type sessions struct {
 }
 
 // newSessions returns nil without tokens: the dashboard is open.
-func newSessions(full, read []string, ttl time.Duration) *sessions {
+func newSessions(full, read []string, secret []byte, ttl time.Duration) *sessions {
 	if len(full) == 0 && len(read) == 0 {
 		return nil
 	}
@@ -76,7 +76,11 @@ func newSessions(full, read []string, ttl time.Duration) *sessions {
 	}
 	// Sorted, so the order the tokens are listed in does not matter.
 	f, r := slices.Sorted(slices.Values(full)), slices.Sorted(slices.Values(read))
-	s.key = sha256.Sum256([]byte(sessionKeyLabel + "\x00" + strings.Join(f, "\x00") + "\x01" + strings.Join(r, "\x00")))
+	// The server's secret makes the key unknowable to a token's holder (a
+	// read-only token alone would otherwise let its holder sign a full
+	// session); the tokens in it end every session when one changes.
+	s.key = sha256.Sum256([]byte(sessionKeyLabel + "\x00" + string(secret) + "\x00" + strings.Join(f, "\x00") + "\x01" +
+		strings.Join(r, "\x00")))
 	return s
 }
 
@@ -170,7 +174,12 @@ func sessionOf(ctx context.Context) session {
 
 // secureRequest reports whether the browser reached this server over
 // https, so that the cookie is only ever sent back over https.
-func secureRequest(r *http.Request) bool { return r.TLS != nil }
+// secureRequest reports whether the browser reached apicron over https:
+// directly, or through a proxy that says so (X-Forwarded-Proto). Believing
+// the header only ever makes the cookie stricter.
+func secureRequest(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+}
 
 // loginData is the login page's.
 type loginData struct {
@@ -224,7 +233,17 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 // localPath returns p if it is a path on this host, "/" otherwise: a login
 // link must not send the browser to another site once it has logged in.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.Contains(p, "\\") {
+		return "/"
+	}
+	// Browsers drop tabs and line breaks from a URL: "/\t/evil.example/"
+	// would lead to //evil.example/. No control byte at all, then.
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f {
+			return "/"
+		}
+	}
+	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" {
 		return "/"
 	}
 	return p

@@ -20,7 +20,7 @@ func requestWith(v string) *http.Request {
 func TestSessions_SignAndCheck(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	a := newSessions([]string{"f1", "f2"}, []string{"r1"}, time.Hour)
+	a := newSessions([]string{"f1", "f2"}, []string{"r1"}, []byte("0123456789abcdef"), time.Hour)
 	if a.check("f2") != accessFull || a.check("r1") != accessRead || a.check("nope") != accessNone {
 		t.Fatal("check: wrong access levels")
 	}
@@ -31,11 +31,11 @@ func TestSessions_SignAndCheck(t *testing.T) {
 	if s := a.of(requestWith(v), now.Add(time.Hour)); s.Access != accessNone {
 		t.Errorf("an expired session is accepted: %+v", s)
 	}
-	other := newSessions([]string{"f2", "f1"}, []string{"r1"}, time.Hour)
+	other := newSessions([]string{"f2", "f1"}, []string{"r1"}, []byte("0123456789abcdef"), time.Hour)
 	if other.of(requestWith(v), now).Access != accessRead {
 		t.Error("a node with the same tokens refuses the session")
 	}
-	changed := newSessions([]string{"f1", "f3"}, []string{"r1"}, time.Hour)
+	changed := newSessions([]string{"f1", "f3"}, []string{"r1"}, []byte("0123456789abcdef"), time.Hour)
 	if changed.of(requestWith(v), now).Access != accessNone {
 		t.Error("a session outlives a change of tokens")
 	}
@@ -50,6 +50,12 @@ func TestSessions_SignAndCheck(t *testing.T) {
 			t.Errorf("cookie %q accepted", bad)
 		}
 	}
+	// Knowing the tokens is not enough to sign: a read-only token's holder
+	// cannot make the full session a key from the tokens alone would allow.
+	guess := newSessions([]string{"f1", "f2"}, []string{"r1"}, nil, time.Hour)
+	if a.of(requestWith(guess.sign(accessFull, "x", now.Add(time.Hour))), now).Access != accessNone {
+		t.Error("a session signed without the server's secret is accepted")
+	}
 	var open *sessions
 	if s := open.of(httptest.NewRequest(http.MethodGet, "/", nil), now); s.Access != accessFull || s.LoggedIn {
 		t.Errorf("open dashboard session = %+v", s)
@@ -60,7 +66,7 @@ func TestSessions_SignAndCheck(t *testing.T) {
 func TestLocalPath(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{"/ui/runs?x=1": "/ui/runs?x=1", "//evil.example/": "/", "https://evil.example/": "/",
-		"/\\evil.example": "/", "": "/", "ui": "/"} {
+		"/\\evil.example": "/", "": "/", "ui": "/", "/\t/evil.example/": "/", "/\n/evil.example/": "/", "/x\x7f": "/"} {
 		if got := localPath(in); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
 		}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -79,6 +80,10 @@ type Config struct {
 	ReadTokens []string
 	// SessionTTL is how long a login lasts. Optional: DefaultSessionTTL.
 	SessionTTL time.Duration
+	// SessionSecret signs the session cookies with the tokens; nodes that
+	// share it (the store's, SessionSecret) accept each other's sessions.
+	// Required with tokens.
+	SessionSecret []byte
 	// Clock tells the time. Optional: the system clock.
 	Clock apicron.Clock
 	// Logger receives internal errors. Optional.
@@ -162,7 +167,10 @@ func New(cfg Config) (*Handler, error) {
 	if ttl == 0 {
 		ttl = DefaultSessionTTL
 	}
-	h.sessions = newSessions(cfg.Tokens, cfg.ReadTokens, ttl)
+	if (len(cfg.Tokens) > 0 || len(cfg.ReadTokens) > 0) && len(cfg.SessionSecret) < 16 {
+		return nil, errors.New("web: config: SessionSecret (16 bytes or more) is required with tokens")
+	}
+	h.sessions = newSessions(cfg.Tokens, cfg.ReadTokens, cfg.SessionSecret, ttl)
 	if h.clock == nil {
 		h.clock = apicron.SystemClock{}
 	}
@@ -273,7 +281,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // needLogin sends a browser to the login page, and an htmx request (a
 // fragment polled after the session expired) there by HX-Redirect.
 func (h *Handler) needLogin(w http.ResponseWriter, r *http.Request) {
-	to := "/ui/login?next=" + urlQueryEscape(r.URL.RequestURI())
+	next := r.URL.RequestURI()
+	if r.Header.Get("HX-Request") != "" {
+		// A polled fragment: after the login, the page that polled it.
+		next = "/"
+		if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && u.Path != "" {
+			next = u.RequestURI()
+		}
+	}
+	to := "/ui/login?next=" + urlQueryEscape(next)
 	switch {
 	case r.Header.Get("HX-Request") != "":
 		w.Header().Set("HX-Redirect", to)
@@ -289,17 +305,17 @@ func (h *Handler) needLogin(w http.ResponseWriter, r *http.Request) {
 // whether it is read-only: for the API, so that its reference (/docs) and
 // its operations answer a logged-in browser. Without tokens there is no
 // session to carry: ok is false.
-func (h *Handler) SessionAccess(r *http.Request) (readOnly, ok bool) {
+func (h *Handler) SessionAccess(r *http.Request) (actor string, readOnly, ok bool) {
 	if h.sessions == nil {
-		return false, false
+		return "", false, false
 	}
-	switch h.sessions.of(r, h.clock.Now()).Access {
+	switch sess := h.sessions.of(r, h.clock.Now()); sess.Access {
 	case accessFull:
-		return false, true
+		return sess.Actor, false, true
 	case accessRead:
-		return true, true
+		return sess.Actor, true, true
 	}
-	return false, false
+	return "", false, false
 }
 
 // now returns the current time in UTC.

@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+)
+
+// settingSessionKey names the dashboard's session secret in the settings table.
+const settingSessionKey = "session_key"
+
+// sessionKeyAD is the associated data of the sealed session secret.
+var sessionKeyAD = []byte("apicron session key")
+
+// SessionSecret returns the secret the dashboard signs its sessions with:
+// 32 random bytes made once and kept in the settings table (encrypted with
+// SECRET_KEY when it is set), so that every node of a database signs alike
+// and a restart keeps the sessions. Two nodes starting together agree: the
+// first insert wins and both read it. One that this node cannot decrypt
+// (SECRET_KEY changed) is replaced, which ends the sessions signed with it.
+func (db *DB) SessionSecret(ctx context.Context) ([]byte, error) {
+	var secret []byte
+	err := db.write(ctx, func(tx *tx) error {
+		for range 2 {
+			var stored string
+			err := tx.queryRow(ctx, "SELECT value FROM settings WHERE name = ?", settingSessionKey).Scan(&stored)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err == nil {
+				if plain, ok := db.secrets.openSecret(stored, sessionKeyAD); ok {
+					if raw, derr := base64.StdEncoding.DecodeString(plain); derr == nil && len(raw) >= 32 {
+						secret = raw
+						return nil
+					}
+				}
+				if _, err := tx.exec(ctx, "DELETE FROM settings WHERE name = ? AND value = ?", settingSessionKey, stored); err != nil {
+					return err
+				}
+			}
+			raw := make([]byte, 32)
+			_, _ = rand.Read(raw) // never fails (crypto/rand)
+			sealed, err := db.secrets.sealSecret(base64.StdEncoding.EncodeToString(raw), sessionKeyAD)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.exec(ctx, "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+				settingSessionKey, sealed); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("the session secret could not be made")
+	})
+	return secret, err
+}
