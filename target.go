@@ -112,8 +112,10 @@ type TargetUpdate struct {
 }
 
 // Apply copies the set fields of u onto t. A header value equal to
-// MaskedValue, for a header that is secret in the result and that t already
-// has, keeps t's value: it is the mask the API showed, sent back.
+// MaskedValue, for a header that t already has and that is secret in t or
+// in the result, keeps t's value: it is the mask the API showed, sent back
+// (a header no longer secret then keeps its value, now readable, rather
+// than become the mask itself).
 func (u TargetUpdate) Apply(t *Target) {
 	if u.Assertions != nil {
 		t.Assertions = *u.Assertions
@@ -151,6 +153,7 @@ func (u TargetUpdate) Apply(t *Target) {
 		}
 		t.SigningSecrets = next
 	}
+	wasSecret := t.SecretHeaders // a mask of a header secret before the update keeps its value too
 	if u.SecretHeaders != nil {
 		t.SecretHeaders = *u.SecretHeaders
 	}
@@ -166,7 +169,7 @@ func (u TargetUpdate) Apply(t *Target) {
 	if u.Headers != nil {
 		headers := make(map[string]string, len(*u.Headers))
 		for name, v := range *u.Headers {
-			if v == MaskedValue && t.IsSecretHeader(name) {
+			if v == MaskedValue && (t.IsSecretHeader(name) || isSecretHeader(name, wasSecret)) {
 				if old, ok := lookupHeader(t.Headers, name); ok {
 					v = old
 				}

@@ -71,6 +71,14 @@ func TestTargetUpdate_ApplyKeepsMaskedSecrets(t *testing.T) {
 			},
 			want: map[string]string{"X-Plain": "p"},
 		},
+		{
+			name: "a header no longer secret, sent back masked, keeps its value rather than become the mask",
+			upd: apicron.TargetUpdate{
+				SecretHeaders: &[]string{},
+				Headers:       &map[string]string{"X-Token": apicron.MaskedValue},
+			},
+			want: map[string]string{"X-Token": "t0ken"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

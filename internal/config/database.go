@@ -188,7 +188,42 @@ func RedactURL(s string) string {
 			}
 		}
 	}
-	return redactPasswordParams(s)
+	return redactQueryKeys(redactPasswordParams(s))
+}
+
+// keyEndsHere reports whether the letters before lower[j] start at a
+// parameter's beginning: "sslpassword=" is a password too.
+func keyEndsHere(lower string, j int) bool {
+	k := j
+	for k > 0 && lower[k-1] >= 'a' && lower[k-1] <= 'z' {
+		k--
+	}
+	return k < j && (k == 0 || strings.ContainsRune("?&; \t", rune(lower[k-1])))
+}
+
+// redactQueryKeys masks the value of every query parameter of a URL whose
+// key, once unescaped ("pass%77ord"), names a password.
+func redactQueryKeys(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	base, query, ok := strings.Cut(s, "?")
+	if !ok {
+		return s
+	}
+	query, frag, hasFrag := strings.Cut(query, "#")
+	pairs := strings.Split(query, "&")
+	for i, p := range pairs {
+		k, _, _ := strings.Cut(p, "=")
+		if key, err := url.QueryUnescape(k); err == nil && strings.Contains(asciiLower(key), "password") && strings.Contains(p, "=") {
+			pairs[i] = k + "=" + redacted
+		}
+	}
+	out := base + "?" + strings.Join(pairs, "&")
+	if hasFrag {
+		out += "#" + frag
+	}
+	return out
 }
 
 // redactPasswordParams masks the value of each password= (any case) that
@@ -205,7 +240,7 @@ func redactPasswordParams(s string) string {
 		}
 		j += i
 		end := j + len(key)
-		if j > 0 && !strings.ContainsRune("?&; \t", rune(s[j-1])) {
+		if j > 0 && !strings.ContainsRune("?&; \t", rune(s[j-1])) && !keyEndsHere(lower, j) {
 			b.WriteString(s[i:end])
 			i = end
 			continue

@@ -80,6 +80,9 @@ func TestRedactURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"postgres://user:s3cret@localhost:5432/db", "postgres://user:xxxxx@localhost:5432/db"},
+		{"postgres://h/db?sslpassword=k3y&sslmode=require", "postgres://h/db?sslpassword=xxxxx&sslmode=require"},
+		{"postgres://h/db?pass%77ord=s3cret", "postgres://h/db?pass%77ord=xxxxx"},
+		{"host=h sslpassword=k3y dbname=d", "host=h sslpassword=xxxxx dbname=d"},
 		{"postgresql+asyncpg://user:pass@localhost/scheduler", "postgresql+asyncpg://user:xxxxx@localhost/scheduler"},
 		{"postgres://user:p%40ss%2Fw@h/db?sslmode=disable", "postgres://user:xxxxx@h/db?sslmode=disable"},
 		{"postgres://user@h/db", "postgres://user@h/db"},
@@ -89,7 +92,7 @@ func TestRedactURL(t *testing.T) {
 		{"postgres://h/db?PASSWORD=s3cret", "postgres://h/db?PASSWORD=xxxxx"},
 		{"host=h user=u password=s3cret dbname=db", "host=h user=u password=xxxxx dbname=db"},
 		{"host=h password='s3 cret' dbname=db", "host=h password=xxxxx dbname=db"},
-		{"postgres://h/db?oldpassword=keep", "postgres://h/db?oldpassword=keep"},
+		{"postgres://h/db?oldpassword=keep", "postgres://h/db?oldpassword=xxxxx"},
 		// Malformed: an unescaped '/', '@' or '#' in the password.
 		{"postgres://user:s3/cret@h/db", "postgres://user:xxxxx@h/db"},
 		{"postgres://user:s3@cret@h/db", "postgres://user:xxxxx@h/db"},

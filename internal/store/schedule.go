@@ -225,7 +225,14 @@ func (db *DB) FindSchedules(ctx context.Context, f apicron.ScheduleFilter) ([]*a
 		where, args = append(where, "schedule_type = ?"), append(args, string(*f.Type))
 	}
 	if f.NameContains != "" {
-		where, args = append(where, `LOWER(name) LIKE ? ESCAPE '\'`), append(args, "%"+likeEscape(asciiLower(f.NameContains))+"%")
+		// ASCII case only on both: PostgreSQL's LOWER folds every letter
+		// in its usual collation, SQLite's only ASCII ones, so "Ö" would
+		// match "ö" on one and not the other.
+		lower := "LOWER(name)"
+		if db.d.name == "postgres" {
+			lower = `LOWER(name COLLATE "C")`
+		}
+		where, args = append(where, lower+` LIKE ? ESCAPE '\'`), append(args, "%"+likeEscape(asciiLower(f.NameContains))+"%")
 	}
 	cond := ""
 	if len(where) > 0 {

@@ -123,3 +123,19 @@ func BenchmarkStore_RecentOutcomes(b *testing.B) {
 		}
 	}
 }
+
+// The name search folds ASCII case only, the same on both databases: a
+// name with another letter is found as it is written.
+func TestFindSchedules_NameNonASCII(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		db := storetest.Open(t, driver, storetest.NewClock(t0))
+		tg := mustCreateTarget(t, db)
+		mustCreateSchedule(t, db, &apicron.Schedule{Name: "Ökonomie-Report", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 60})
+		for q, want := range map[string]int{"Ökonomie": 1, "ÖKONOMIE": 1, "ökonomie": 0, "report": 1} {
+			_, n, err := db.FindSchedules(context.Background(), apicron.ScheduleFilter{NameContains: q})
+			if err != nil || n != want {
+				t.Errorf("search %q: %d, %v; want %d", q, n, err, want)
+			}
+		}
+	})
+}

@@ -142,6 +142,11 @@ func formTime(field, s string, loc *time.Location) (*time.Time, error) {
 	}
 	for _, layout := range []string{localLayout, localLayout + ":05"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			if t.Format(layout) != s {
+				// Go moved it: the time lies in a gap of the clock, the hour a
+				// spring change to daylight saving skips.
+				return nil, apicron.Invalid(field, "%s does not exist in %s: the clock skips it (daylight saving begins)", s, loc)
+			}
 			t = t.UTC()
 			return &t, nil
 		}

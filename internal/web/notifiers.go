@@ -71,6 +71,10 @@ func (h *Handler) renderNotifiers(w http.ResponseWriter, r *http.Request, status
 		for _, id := range d.Rule.NotifierIDs {
 			d.RuleChecked = append(d.RuleChecked, strconv.FormatInt(id, 10))
 		}
+		if d.All, err = h.withNotifiers(ctx, d.All, d.RuleChecked); err != nil {
+			h.failErr(w, r, "list notifiers", err)
+			return
+		}
 	}
 	if offset > 0 {
 		d.Prev = max(offset-notifiersPage, 0)
@@ -179,16 +183,13 @@ func (f notifierForm) signing() ([]string, string, error) {
 // masked is f shown again after a failed save: a typed password is not
 // echoed back.
 func (f notifierForm) masked(cur *apicron.Notifier) notifierForm {
-	if f.Password != "" && f.Password != apicron.MaskedValue {
+	// A secret typed in is never echoed back, nor turned into the stored
+	// one's mask (sent again, that would keep the stored one instead).
+	if f.Password != apicron.MaskedValue {
 		f.Password = ""
-		if cur != nil && cur.Email != nil && cur.Email.Password != "" {
-			f.Password = apicron.MaskedValue
-		}
 	}
-	if f.Type == apicron.NotifierSlack && cur != nil && f.URL != apicron.MaskURL(cur.URL) {
-		f.URL = apicron.MaskURL(cur.URL) // a slack URL is a credential
-	} else if f.Type == apicron.NotifierSlack && cur == nil {
-		f.URL = ""
+	if f.Type == apicron.NotifierSlack && (cur == nil || f.URL != apicron.MaskURL(cur.URL)) {
+		f.URL = "" // a slack URL is a credential
 	}
 	f.Generate = false
 	return f

@@ -472,11 +472,27 @@ func (f scheduleForm) schedule(defaultZone string) (*apicron.Schedule, error) {
 
 // update is the PUT the form stands for: every field it shows set, as
 // the stored schedule's kind has them.
-func scheduleUpdate(s *apicron.Schedule) apicron.ScheduleUpdate {
+func scheduleUpdate(s, cur *apicron.Schedule, f scheduleForm) apicron.ScheduleUpdate {
 	upd := apicron.ScheduleUpdate{Name: &s.Name, TargetID: &s.TargetID, Type: &s.Type, Timezone: &s.Timezone,
-		StartAt: &s.StartAt, EndAt: &s.EndAt, MaxRuns: &s.MaxRuns, JitterSeconds: &s.JitterSeconds,
-		MisfireGraceSeconds: &s.MisfireGraceSeconds, OverlapPolicy: &s.OverlapPolicy, MisfirePolicy: &s.MisfirePolicy,
+		MaxRuns: &s.MaxRuns, JitterSeconds: &s.JitterSeconds, OverlapPolicy: &s.OverlapPolicy, MisfirePolicy: &s.MisfirePolicy,
 		Alert: &s.Alert, AutoPauseAfter: &s.AutoPauseAfter}
+	// The times and the grace are updated only when the form changed them:
+	// the form shows a time on the schedule's wall clock (where an hour of
+	// autumn reads twice, so reading it back could move it by an hour), and
+	// an update that names run_at, end_at or the grace is checked against
+	// now, so a schedule whose run_at has passed could not even be renamed.
+	unchanged := func(stored *time.Time, shown string) bool {
+		return cur.Timezone == s.Timezone && localValue(stored, cur.Timezone) == strings.TrimSpace(shown)
+	}
+	if !unchanged(cur.StartAt, f.StartAt) {
+		upd.StartAt = &s.StartAt
+	}
+	if !unchanged(cur.EndAt, f.EndAt) {
+		upd.EndAt = &s.EndAt
+	}
+	if !samePtr(s.MisfireGraceSeconds, cur.MisfireGraceSeconds) {
+		upd.MisfireGraceSeconds = &s.MisfireGraceSeconds
+	}
 	switch s.Type {
 	case apicron.Interval:
 		upd.IntervalSeconds = &s.IntervalSeconds
@@ -485,9 +501,18 @@ func scheduleUpdate(s *apicron.Schedule) apicron.ScheduleUpdate {
 	case apicron.Cron:
 		upd.CronExpression = &s.CronExpression
 	case apicron.Once:
-		upd.RunAt = s.RunAt
+		if !unchanged(cur.RunAt, f.RunAt) {
+			upd.RunAt = s.RunAt
+		}
 	}
 	return upd
+}
+
+func samePtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
 }
 
 // schedulePage is the data of the schedule form's page.
@@ -519,8 +544,38 @@ func (h *Handler) schedulePage(ctx context.Context, f scheduleForm) (schedulePag
 	if p.Notifiers, _, err = h.store.FindNotifiers(ctx, apicron.Page{Limit: targetChoices}); err != nil {
 		return p, err
 	}
+	// The lists hold the first targetChoices; the form's own choices are
+	// added when they lie beyond, so that saving it unchanged changes nothing.
+	if id, perr := strconv.ParseInt(f.Target, 10, 64); perr == nil && !slices.ContainsFunc(p.Targets, func(t *apicron.Target) bool { return t.ID == id }) {
+		if t, err := h.store.FindTargetByID(ctx, id); err == nil {
+			p.Targets = append(p.Targets, t)
+		} else if apicron.ErrorCode(err) != apicron.ENOTFOUND {
+			return p, err
+		}
+	}
+	if p.Notifiers, err = h.withNotifiers(ctx, p.Notifiers, f.Notifiers); err != nil {
+		return p, err
+	}
 	p.Preview = h.preview(f)
 	return p, nil
+}
+
+// withNotifiers returns list with the notifiers of ids (decimal) it lacks.
+func (h *Handler) withNotifiers(ctx context.Context, list []*apicron.Notifier, ids []string) ([]*apicron.Notifier, error) {
+	for _, s := range ids {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || slices.ContainsFunc(list, func(n *apicron.Notifier) bool { return n.ID == id }) {
+			continue
+		}
+		n, err := h.store.FindNotifierByID(ctx, id)
+		if apicron.ErrorCode(err) == apicron.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		list = append(list, n)
+	}
+	return list, nil
 }
 
 // preview lays out the form's next occurrences by the code of POST
@@ -609,7 +664,10 @@ func (h *Handler) saveSchedule(w http.ResponseWriter, r *http.Request) {
 				err = h.store.CreateSchedule(r.Context(), s)
 			}
 		} else {
-			s, err = h.store.UpdateSchedule(r.Context(), id, scheduleUpdate(s))
+			var cur *apicron.Schedule
+			if cur, err = h.store.FindScheduleByID(r.Context(), id); err == nil {
+				s, err = h.store.UpdateSchedule(r.Context(), id, scheduleUpdate(s, cur, f))
+			}
 		}
 	}
 	if err != nil {

@@ -314,8 +314,8 @@ func (f targetForm) update(cur *apicron.Target, checkAssertions func(string, []a
 			a.Token = strings.TrimSpace(f.Token)
 		}
 		if a.Password == apicron.MaskedValue || a.Token == apicron.MaskedValue {
-			if !hadAuth {
-				return upd, "", apicron.Invalid("auth", "has no stored secret to keep: type the password or token")
+			if !hadAuth || storedAuthType(cur) != f.Auth {
+				return upd, "", apicron.Invalid("auth", "has no stored %s secret to keep: type the password or token", f.Auth)
 			}
 			for k, v := range cur.Headers {
 				if strings.EqualFold(k, "Authorization") && apicron.AuthOf(v) != nil {
@@ -332,7 +332,7 @@ func (f targetForm) update(cur *apicron.Target, checkAssertions func(string, []a
 			return upd, "", apicron.Invalid("auth.type", "OAuth 2.0 client credentials are set through the API (PATCH /targets/{id})")
 		}
 	case apicron.AuthNone, "":
-		if hadAuth {
+		if hadAuth || (cur != nil && cur.OAuth2 != nil) {
 			upd.Auth = &apicron.TargetAuth{Type: apicron.AuthNone}
 		}
 	default:
@@ -342,17 +342,23 @@ func (f targetForm) update(cur *apicron.Target, checkAssertions func(string, []a
 	return upd, generated, nil
 }
 
-// masked returns f as it may be shown again after a failed save: a secret
-// typed into it is not echoed back. One the target has stays masked (sent
-// back, it keeps the stored one); a new one must be typed again.
-func (f targetForm) masked(cur *apicron.Target) targetForm {
-	stored := func(name string) bool {
-		if cur == nil {
-			return false
-		}
-		_, ok := cur.Headers[name]
-		return ok && cur.IsSecretHeader(name)
+// storedAuthType is the auth type of cur's Authorization header ("" for none).
+func storedAuthType(cur *apicron.Target) string {
+	if cur == nil {
+		return ""
 	}
+	for k, v := range cur.Headers {
+		if a := apicron.AuthOf(v); a != nil && strings.EqualFold(k, "Authorization") {
+			return a.Type
+		}
+	}
+	return ""
+}
+
+// masked returns f as it may be shown again after a failed save: a secret
+// typed into it is not echoed back and must be typed again; one left as
+// its mask stays masked (sent back, it keeps the stored one).
+func (f targetForm) masked() targetForm {
 	probe := &apicron.Target{}
 	headers := make([]headerRow, 0, len(f.Headers))
 	for _, row := range f.Headers {
@@ -360,22 +366,17 @@ func (f targetForm) masked(cur *apicron.Target) targetForm {
 		if row.Secret {
 			probe.SecretHeaders = []string{row.Name}
 		}
+		// A secret typed in is never echoed back, nor turned into the mask:
+		// sent again, the mask would keep the stored value instead of it.
 		if row.Name != "" && probe.IsSecretHeader(row.Name) && row.Value != apicron.MaskedValue {
 			row.Value = ""
-			if stored(row.Name) {
-				row.Value = apicron.MaskedValue
-			}
 		}
 		headers = append(headers, row)
 	}
 	f.Headers = headers
-	hadAuth := cur != nil && slices.ContainsFunc(slices.Collect(maps.Values(cur.Headers)), func(v string) bool { return apicron.AuthOf(v) != nil })
 	for _, p := range []*string{&f.Password, &f.Token} {
-		if *p != "" && *p != apicron.MaskedValue {
-			*p = ""
-			if hadAuth {
-				*p = apicron.MaskedValue
-			}
+		if *p != apicron.MaskedValue {
+			*p = "" // typed in: to be typed again, never kept as the stored one's mask
 		}
 	}
 	f.Generate = false
@@ -497,7 +498,7 @@ func (h *Handler) saveTarget(w http.ResponseWriter, r *http.Request) {
 			h.failErr(w, r, "save target", err)
 			return
 		}
-		p := h.targetPage(r.Context(), f.masked(cur), cur)
+		p := h.targetPage(r.Context(), f.masked(), cur)
 		p.Err = fe
 		title := "New target"
 		if cur != nil {
