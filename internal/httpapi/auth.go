@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
 	"strings"
@@ -16,55 +15,28 @@ import (
 const authRealm = `Bearer realm="apicron"`
 
 // access is what a request's credentials allow.
-type access int
+type access = apicron.Access
 
 const (
-	accessNone access = iota
-	accessRead        // GET and HEAD
-	accessFull
+	accessNone = apicron.AccessNone
+	accessRead = apicron.AccessRead // GET and HEAD
+	accessFull = apicron.AccessFull
 )
 
-// authenticator checks bearer tokens. It keeps only their SHA-256 digests
-// and compares a presented token's digest with every one of them in constant
-// time, so neither the time a check takes nor an early exit tells which
-// token matched, how long the tokens are, or how much of one was right.
-type authenticator struct {
-	full, read [][sha256.Size]byte
-}
+// authenticator checks bearer tokens (apicron.TokenSet).
+type authenticator struct{ tokens *apicron.TokenSet }
 
 // newAuthenticator returns nil when there are no tokens: the API is open.
 func newAuthenticator(full, read []string) *authenticator {
-	if len(full) == 0 && len(read) == 0 {
+	t := apicron.NewTokenSet(full, read)
+	if t == nil {
 		return nil
 	}
-	a := &authenticator{}
-	for _, t := range full {
-		a.full = append(a.full, sha256.Sum256([]byte(t)))
-	}
-	for _, t := range read {
-		a.read = append(a.read, sha256.Sum256([]byte(t)))
-	}
-	return a
+	return &authenticator{tokens: t}
 }
 
-// check returns what token allows. Every digest is compared, whatever matched.
-func (a *authenticator) check(token string) access {
-	d := sha256.Sum256([]byte(token))
-	full, read := 0, 0
-	for i := range a.full {
-		full |= subtle.ConstantTimeCompare(d[:], a.full[i][:])
-	}
-	for i := range a.read {
-		read |= subtle.ConstantTimeCompare(d[:], a.read[i][:])
-	}
-	switch {
-	case full == 1:
-		return accessFull
-	case read == 1:
-		return accessRead
-	}
-	return accessNone
-}
+// check returns what token allows.
+func (a *authenticator) check(token string) access { return a.tokens.Check(token) }
 
 // bearerToken returns the token of the request's one Authorization header,
 // if it uses the Bearer scheme (in any case, RFC 9110 section 11.1).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/apicron/apicron"
 )
 
 // A login exchanges a token for a session cookie: HttpOnly (no script
@@ -30,12 +31,12 @@ const sessionCookie = "apicron_session"
 const sessionKeyLabel = "apicron dashboard session v1"
 
 // access is what a session allows.
-type access int
+type access = apicron.Access
 
 const (
-	accessNone access = iota
-	accessRead        // look
-	accessFull        // look and change
+	accessNone = apicron.AccessNone
+	accessRead = apicron.AccessRead // look
+	accessFull = apicron.AccessFull // look and change
 )
 
 // session is what a request's cookie (or an open dashboard) allows.
@@ -57,9 +58,9 @@ const actorOpen = "dashboard"
 
 // sessions checks tokens and signs and reads session cookies.
 type sessions struct {
-	key        [sha256.Size]byte
-	ttl        time.Duration
-	full, read [][sha256.Size]byte // the tokens' digests
+	key    [sha256.Size]byte
+	ttl    time.Duration
+	tokens *apicron.TokenSet
 }
 
 // newSessions returns nil without tokens: the dashboard is open.
@@ -67,13 +68,7 @@ func newSessions(full, read []string, secret []byte, ttl time.Duration) *session
 	if len(full) == 0 && len(read) == 0 {
 		return nil
 	}
-	s := &sessions{ttl: ttl}
-	for _, t := range full {
-		s.full = append(s.full, sha256.Sum256([]byte(t)))
-	}
-	for _, t := range read {
-		s.read = append(s.read, sha256.Sum256([]byte(t)))
-	}
+	s := &sessions{ttl: ttl, tokens: apicron.NewTokenSet(full, read)}
 	// Sorted, so the order the tokens are listed in does not matter.
 	f, r := slices.Sorted(slices.Values(full)), slices.Sorted(slices.Values(read))
 	// The server's secret makes the key unknowable to a token's holder (a
@@ -84,25 +79,8 @@ func newSessions(full, read []string, secret []byte, ttl time.Duration) *session
 	return s
 }
 
-// check returns what token allows, comparing its digest with every one in
-// constant time.
-func (s *sessions) check(token string) access {
-	d := sha256.Sum256([]byte(token))
-	full, read := 0, 0
-	for i := range s.full {
-		full |= subtle.ConstantTimeCompare(d[:], s.full[i][:])
-	}
-	for i := range s.read {
-		read |= subtle.ConstantTimeCompare(d[:], s.read[i][:])
-	}
-	switch {
-	case full == 1:
-		return accessFull
-	case read == 1:
-		return accessRead
-	}
-	return accessNone
-}
+// check returns what token allows (apicron.TokenSet.Check).
+func (s *sessions) check(token string) access { return s.tokens.Check(token) }
 
 // tokenActor is the API's name for a token in a schedule's events.
 func tokenActor(token string) string {

@@ -383,52 +383,28 @@ func (f targetForm) masked() targetForm {
 	return f.withEmptyRows()
 }
 
-// assertionJSON is one assertion in the API's JSON form (see the API's
-// Assertion): the assertions field takes the same list.
-type assertionJSON struct {
-	Type      string            `json:"type"`
-	In        []json.RawMessage `json:"in,omitempty"`
-	Below     *float64          `json:"below,omitempty"`
-	Above     *float64          `json:"above,omitempty"`
-	Name      string            `json:"name,omitempty"`
-	Matches   string            `json:"matches,omitempty"`
-	Value     string            `json:"value,omitempty"`
-	Regex     string            `json:"regex,omitempty"`
-	Path      string            `json:"path,omitempty"`
-	Exists    *bool             `json:"exists,omitempty"`
-	Equals    json.RawMessage   `json:"equals,omitempty"`
-	NotEquals json.RawMessage   `json:"not_equals,omitempty"`
-}
-
 // parseAssertions reads the assertions field: a JSON list as the API
-// takes it; blank for none.
+// takes it (apicron.Assertion's JSON shape); blank for none.
 func parseAssertions(s string) ([]apicron.Assertion, error) {
 	if strings.TrimSpace(s) == "" {
 		return []apicron.Assertion{}, nil
 	}
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
-	var in []assertionJSON
-	if err := dec.Decode(&in); err != nil {
+	out := []apicron.Assertion{}
+	if err := dec.Decode(&out); err != nil {
 		return nil, apicron.Invalid("assertions", "must be a JSON list of assertions as the API takes them, e.g. "+
 			`[{"type": "status", "in": ["2xx"]}]: %v`, err)
-	}
-	out := make([]apicron.Assertion, 0, len(in))
-	for _, a := range in {
-		out = append(out, apicron.Assertion{Type: a.Type, In: a.In, Below: a.Below, Above: a.Above, Name: a.Name, Matches: a.Matches,
-			Value: a.Value, Regex: a.Regex, Path: a.Path, Exists: a.Exists, Equals: a.Equals, NotEquals: a.NotEquals})
 	}
 	return out, nil
 }
 
 // assertionsJSON shows a list as the assertions field takes it.
 func assertionsJSON(list []apicron.Assertion) string {
-	out := make([]assertionJSON, 0, len(list))
-	for _, a := range list {
-		out = append(out, assertionJSON{Type: a.Type, In: a.In, Below: a.Below, Above: a.Above, Name: a.Name, Matches: a.Matches,
-			Value: a.Value, Regex: a.Regex, Path: a.Path, Exists: a.Exists, Equals: a.Equals, NotEquals: a.NotEquals})
+	if list == nil {
+		list = []apicron.Assertion{}
 	}
-	b, _ := json.MarshalIndent(out, "", "  ")
+	b, _ := json.MarshalIndent(list, "", "  ")
 	return string(b)
 }
 
