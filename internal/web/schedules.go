@@ -324,6 +324,9 @@ type scheduleForm struct {
 	RunAt, StartAt, EndAt              string
 	MaxRuns, Jitter, AutoPause         string
 	Misfire, MisfireGrace, Overlap     string
+	MaxParallel, CatchUpMax, KeepRuns  string
+	// Assertions are the schedule's own, as JSON; blank: the target's.
+	Assertions                         string
 	OwnAlert                           bool // false: the default rule
 	Notifiers                          []string
 	FailureThreshold, SuccessThreshold string
@@ -341,7 +344,11 @@ func newScheduleForm(s *apicron.Schedule, zone string) scheduleForm {
 		Cron: s.CronExpression, Timezone: s.Timezone, Duration: itoa(s.DurationSeconds),
 		RunAt: localValue(s.RunAt, s.Timezone), StartAt: localValue(s.StartAt, s.Timezone), EndAt: localValue(s.EndAt, s.Timezone),
 		MaxRuns: itoa(s.MaxRuns), AutoPause: itoa(s.AutoPauseAfter), MisfireGrace: itoa(s.MisfireGraceSeconds),
-		Overlap: string(s.OverlapPolicy), Misfire: string(s.MisfirePolicy)}
+		Overlap: string(s.OverlapPolicy), Misfire: string(s.MisfirePolicy),
+		MaxParallel: itoa(s.MaxParallel), CatchUpMax: itoa(s.CatchUpMax), KeepRuns: itoa(s.KeepRuns)}
+	if s.Assertions != nil {
+		f.Assertions = assertionsJSON(*s.Assertions)
+	}
 	if s.IntervalSeconds != 0 {
 		f.Interval = strconv.Itoa(s.IntervalSeconds)
 	}
@@ -372,6 +379,7 @@ func readScheduleForm(r *http.Request, id int64) scheduleForm {
 		Timezone: strings.TrimSpace(v.Get("timezone")), RunAt: v.Get("run_at"), StartAt: v.Get("start_at"), EndAt: v.Get("end_at"),
 		MaxRuns: v.Get("max_runs"), Jitter: v.Get("jitter_seconds"), AutoPause: v.Get("auto_pause_after"),
 		Misfire: v.Get("misfire_policy"), MisfireGrace: v.Get("misfire_grace_seconds"), Overlap: v.Get("overlap_policy"),
+		MaxParallel: v.Get("max_parallel"), CatchUpMax: v.Get("catch_up_max"), KeepRuns: v.Get("keep_runs"), Assertions: v.Get("assertions"),
 		OwnAlert: v.Get("own_alert") == "on", Notifiers: v["alert_notifier"], FailureThreshold: v.Get("failure_threshold"),
 		SuccessThreshold: v.Get("success_threshold"), Realert: v.Get("realert_minutes"),
 		OnAutoPause: v.Get("on_auto_pause") == "on", OnWindowEnd: v.Get("on_window_end") == "on"}
@@ -398,7 +406,8 @@ func (f scheduleForm) schedule(defaultZone string) (*apicron.Schedule, error) {
 		field, v string
 		dst      **int
 	}{{"duration_seconds", f.Duration, &s.DurationSeconds}, {"max_runs", f.MaxRuns, &s.MaxRuns},
-		{"auto_pause_after", f.AutoPause, &s.AutoPauseAfter}, {"misfire_grace_seconds", f.MisfireGrace, &s.MisfireGraceSeconds}}
+		{"auto_pause_after", f.AutoPause, &s.AutoPauseAfter}, {"misfire_grace_seconds", f.MisfireGrace, &s.MisfireGraceSeconds},
+		{"max_parallel", f.MaxParallel, &s.MaxParallel}, {"catch_up_max", f.CatchUpMax, &s.CatchUpMax}, {"keep_runs", f.KeepRuns, &s.KeepRuns}}
 	for _, c := range ints {
 		if *c.dst, err = formInt(c.field, c.v); err != nil {
 			return nil, err
@@ -442,6 +451,22 @@ func (f scheduleForm) schedule(defaultZone string) (*apicron.Schedule, error) {
 	if s.Type != apicron.Once {
 		s.RunAt = nil
 	}
+	// The API refuses max_parallel beside another policy than allow, and
+	// catch_up_max beside another than catch_up; a value left in a field
+	// the chosen policy hides is dropped, as the form shows it is unused.
+	if s.OverlapPolicy != apicron.OverlapAllow {
+		s.MaxParallel = nil
+	}
+	if s.MisfirePolicy != apicron.MisfireCatchUp {
+		s.CatchUpMax = nil
+	}
+	if strings.TrimSpace(f.Assertions) != "" {
+		list, err := parseAssertions(f.Assertions)
+		if err != nil {
+			return nil, err
+		}
+		s.Assertions = &list
+	}
 	if f.OwnAlert {
 		a := &apicron.AlertRule{OnAutoPause: f.OnAutoPause, OnWindowEnd: f.OnWindowEnd}
 		for _, c := range []struct {
@@ -475,7 +500,8 @@ func (f scheduleForm) schedule(defaultZone string) (*apicron.Schedule, error) {
 func scheduleUpdate(s, cur *apicron.Schedule, f scheduleForm) apicron.ScheduleUpdate {
 	upd := apicron.ScheduleUpdate{Name: &s.Name, TargetID: &s.TargetID, Type: &s.Type, Timezone: &s.Timezone,
 		MaxRuns: &s.MaxRuns, JitterSeconds: &s.JitterSeconds, OverlapPolicy: &s.OverlapPolicy, MisfirePolicy: &s.MisfirePolicy,
-		Alert: &s.Alert, AutoPauseAfter: &s.AutoPauseAfter}
+		Alert: &s.Alert, AutoPauseAfter: &s.AutoPauseAfter, MaxParallel: &s.MaxParallel, CatchUpMax: &s.CatchUpMax,
+		KeepRuns: &s.KeepRuns, Assertions: &s.Assertions}
 	// The times and the grace are updated only when the form changed them:
 	// the form shows a time on the schedule's wall clock (where an hour of
 	// autumn reads twice, so reading it back could move it by an hour), and
@@ -658,6 +684,11 @@ func (h *Handler) saveSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	f := readScheduleForm(r, id)
 	s, err := f.schedule(h.timezone)
+	if err == nil && s.Assertions != nil {
+		if err = apicron.ValidateAssertions("assertions", *s.Assertions); err == nil && h.assertionCheck != nil {
+			err = h.assertionCheck("assertions", *s.Assertions)
+		}
+	}
 	if err == nil {
 		if id == 0 {
 			if err = s.Validate(); err == nil {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apicron/apicron"
 )
@@ -104,10 +105,17 @@ type targetForm struct {
 	RetryDefault  bool
 	Assertions    string // JSON, as the API's assertions field
 	AllowInsecure bool
-	// Auth is none, basic, bearer, or oauth2 (kept as it is: the API
-	// edits it).
+	// Auth is none, basic, bearer or oauth2_client_credentials.
 	Auth                      string
 	Username, Password, Token string
+	// The OAuth 2.0 client credentials; Scopes space-separated.
+	TokenURL, ClientID, ClientSecret, Scopes, Audience string
+	// CertPEM and KeyPEM replace the client certificate (KeyPEM the mask:
+	// keep the stored key); RemoveCert removes it.
+	CertPEM, KeyPEM string
+	RemoveCert      bool
+	// Backoff and MaxBackoff are the retry backoff's, in ms; "" the default.
+	Backoff, MaxBackoff string
 	// Signing are the current signing secrets, masked; Keep the ones kept.
 	Signing  []signingRow
 	Generate bool
@@ -165,9 +173,15 @@ func newTargetForm(t *apicron.Target) targetForm {
 		}
 		f.Headers = append(f.Headers, headerRow{Name: name, Value: masked[name], Secret: t.IsSecretHeader(name)})
 	}
-	if t.OAuth2 != nil {
+	if o := t.OAuth2; o != nil {
 		f.Auth = apicron.AuthOAuth2
+		f.TokenURL, f.ClientID, f.ClientSecret = o.TokenURL, o.ClientID, maskIf(o.ClientSecret)
+		f.Scopes, f.Audience = strings.Join(o.Scopes, " "), o.Audience
 	}
+	if c := t.ClientCert; c != nil {
+		f.CertPEM, f.KeyPEM = c.CertPEM, maskIf(c.KeyPEM)
+	}
+	f.Backoff, f.MaxBackoff = itoa(t.RetryBackoffMs), itoa(t.RetryMaxBackoffMs)
 	for _, s := range t.SigningSecrets {
 		f.Signing = append(f.Signing, signingRow{Mask: apicron.MaskSigningSecret(s), Keep: true})
 	}
@@ -198,7 +212,11 @@ func readTargetForm(r *http.Request, id int64) targetForm {
 		Timeout: v.Get("timeout_seconds"), Retries: v.Get("max_retries"), Assertions: v.Get("assertions"),
 		AllowInsecure: v.Get("allow_insecure_redirects") == "on", RetryDefault: v.Get("retry_default") == "on",
 		Auth: v.Get("auth"), Username: v.Get("auth_username"), Password: v.Get("auth_password"), Token: v.Get("auth_token"),
-		Generate: v.Get("signing_generate") == "on", RatePerSecond: v.Get("rate_per_second"), RateBurst: v.Get("rate_burst")}
+		Generate: v.Get("signing_generate") == "on", RatePerSecond: v.Get("rate_per_second"), RateBurst: v.Get("rate_burst"),
+		TokenURL: v.Get("oauth2_token_url"), ClientID: v.Get("oauth2_client_id"), ClientSecret: v.Get("oauth2_client_secret"),
+		Scopes: v.Get("oauth2_scopes"), Audience: v.Get("oauth2_audience"),
+		CertPEM: v.Get("client_cert_pem"), KeyPEM: v.Get("client_key_pem"), RemoveCert: v.Get("client_cert_remove") == "on",
+		Backoff: v.Get("retry_backoff_ms"), MaxBackoff: v.Get("retry_max_backoff_ms")}
 	names, values, secret := v["header_name"], v["header_value"], v["header_secret"]
 	for i, name := range names {
 		row := headerRow{Name: strings.TrimSpace(name)}
@@ -247,6 +265,20 @@ func (f targetForm) update(cur *apicron.Target, checkAssertions func(string, []a
 		return upd, "", err
 	}
 	upd.TimeoutSeconds, upd.MaxRetries, upd.SecretHeaders = &timeout, &retries, &secret
+	backoff, err := formInt("retry_backoff_ms", f.Backoff)
+	if err != nil {
+		return upd, "", err
+	}
+	maxBackoff, err := formInt("retry_max_backoff_ms", f.MaxBackoff)
+	if err != nil {
+		return upd, "", err
+	}
+	upd.RetryBackoffMs, upd.RetryMaxBackoffMs = &backoff, &maxBackoff
+	if cert, err := f.clientCert(cur); err != nil {
+		return upd, "", err
+	} else if cert != nil {
+		upd.ClientCert = cert
+	}
 	var on *[]string
 	if !f.RetryDefault {
 		list := slices.Clone(f.RetryOn)
@@ -328,18 +360,60 @@ func (f targetForm) update(cur *apicron.Target, checkAssertions func(string, []a
 		}
 		upd.Auth = a
 	case apicron.AuthOAuth2:
-		if cur == nil || cur.OAuth2 == nil {
-			return upd, "", apicron.Invalid("auth.type", "OAuth 2.0 client credentials are set through the API (PATCH /targets/{id})")
+		o := &apicron.OAuth2{TokenURL: strings.TrimSpace(f.TokenURL), ClientID: strings.TrimSpace(f.ClientID),
+			ClientSecret: f.ClientSecret, Scopes: strings.Fields(f.Scopes), Audience: strings.TrimSpace(f.Audience)}
+		if o.ClientSecret == apicron.MaskedValue && (cur == nil || cur.OAuth2 == nil) {
+			return upd, "", apicron.Invalid("auth.client_secret", "has no stored secret to keep: type the client secret")
 		}
+		a := &apicron.TargetAuth{Type: apicron.AuthOAuth2, OAuth2: o}
+		if err := a.CheckWith(headers); err != nil {
+			return upd, "", err
+		}
+		upd.Auth = a
 	case apicron.AuthNone, "":
 		if hadAuth || (cur != nil && cur.OAuth2 != nil) {
 			upd.Auth = &apicron.TargetAuth{Type: apicron.AuthNone}
 		}
 	default:
-		return upd, "", apicron.Invalid("auth.type", "must be none, basic or bearer")
+		return upd, "", apicron.Invalid("auth.type", "must be none, basic, bearer or oauth2_client_credentials")
 	}
 	upd.Headers = &headers
 	return upd, generated, nil
+}
+
+// clientCert is the form's client certificate update: nil to leave it as
+// it is (nothing typed, nothing to remove), else the replacement (a nil
+// *ClientCert removes it). A key left as its mask keeps the stored key.
+func (f targetForm) clientCert(cur *apicron.Target) (**apicron.ClientCert, error) {
+	had := cur != nil && cur.ClientCert != nil
+	// A browser sends a textarea's lines ended with CRLF.
+	lf := func(s string) string { return strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n")) }
+	cert, key := lf(f.CertPEM), lf(f.KeyPEM)
+	var none *apicron.ClientCert
+	switch {
+	case f.RemoveCert:
+		if had {
+			return &none, nil
+		}
+		return nil, nil
+	case cert == "" && key == "":
+		if had {
+			return &none, nil // both fields emptied: removed
+		}
+		return nil, nil
+	case had && cert == strings.TrimSpace(cur.ClientCert.CertPEM) && key == apicron.MaskedValue:
+		return nil, nil // shown and sent back unchanged
+	case key == apicron.MaskedValue && !had:
+		return nil, apicron.Invalid("client_cert.key_pem", "has no stored key to keep: paste the private key")
+	}
+	c := &apicron.ClientCert{CertPEM: cert + "\n", KeyPEM: key}
+	if key != apicron.MaskedValue {
+		c.KeyPEM = key + "\n"
+	}
+	if err := c.Validate(key != apicron.MaskedValue); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // storedAuthType is the auth type of cur's Authorization header ("" for none).
@@ -374,7 +448,7 @@ func (f targetForm) masked() targetForm {
 		headers = append(headers, row)
 	}
 	f.Headers = headers
-	for _, p := range []*string{&f.Password, &f.Token} {
+	for _, p := range []*string{&f.Password, &f.Token, &f.ClientSecret, &f.KeyPEM} {
 		if *p != apicron.MaskedValue {
 			*p = "" // typed in: to be typed again, never kept as the stored one's mask
 		}
@@ -412,7 +486,8 @@ func (h *Handler) targetPage(ctx context.Context, f targetForm, cur *apicron.Tar
 	p := targetPage{Form: f, Methods: apicron.Methods, Classes: apicron.RetryClasses, CanTest: h.runner != nil && h.executor != nil && f.ID != 0}
 	if cur != nil {
 		if cur.ClientCert != nil {
-			p.ClientCert = cur.ClientCert.Info().Subject
+			i := cur.ClientCert.Info()
+			p.ClientCert = i.Subject + ", issued by " + i.Issuer + ", expires " + i.NotAfter.UTC().Format(time.DateOnly)
 		}
 		_, n, err := h.store.FindSchedules(ctx, apicron.ScheduleFilter{TargetID: &cur.ID, Limit: 1})
 		if err == nil {
