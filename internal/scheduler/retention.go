@@ -13,6 +13,10 @@ type Pruner interface {
 	// keep more than their keep_runs (or keepDefault for a schedule without
 	// one; 0 is no cap), the oldest beyond each one's newest, and returns how many.
 	PruneKeptRuns(ctx context.Context, keepDefault, limit int) (int64, error)
+	// PruneHousekeeping deletes the per-minute counters past their week,
+	// expired logouts and, with a run cutoff (not zero), up to limit schedule
+	// events and finished notifications from before it; it returns how many.
+	PruneHousekeeping(ctx context.Context, runCutoff time.Time, limit int) (int64, error)
 }
 
 const (
@@ -69,6 +73,16 @@ func (s *Scheduler) Prune(ctx context.Context) int64 {
 	})
 	if n > 0 {
 		s.logger.Info("pruned runs beyond their schedule's keep_runs", "runs", n, "default_keep_runs", s.cfg.DefaultKeepRuns)
+	}
+	// The rest is not counted in runs; it is only logged.
+	var cutoff time.Time
+	if s.cfg.Retention > 0 {
+		cutoff = s.cfg.Clock.Now().Add(-s.cfg.Retention)
+	}
+	if rows := s.pruneBatches(ctx, "prune housekeeping", func() (int64, error) {
+		return s.cfg.Pruner.PruneHousekeeping(ctx, cutoff, pruneBatch)
+	}); rows > 0 {
+		s.logger.Debug("pruned old minute counters, logouts, events and notifications", "rows", rows)
 	}
 	return total + n
 }

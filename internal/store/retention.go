@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // finishedCounted is the number of a schedule's finished runs its run_stats
@@ -215,4 +216,50 @@ func (db *DB) markRunsGone(ctx context.Context, marks []keepMark) error {
 		}
 	}
 	return nil
+}
+
+// MinuteStatsKept is how long the per-minute counters are kept: the
+// dashboard charts the last 24 hours, and a week leaves room to look back
+// at the days before.
+const MinuteStatsKept = 7 * 24 * time.Hour
+
+// PruneHousekeeping deletes what would otherwise grow without end: the
+// per-minute counters older than MinuteStatsKept and the record of
+// dashboard logouts whose sessions have expired; with a run cutoff (not
+// zero), up to limit schedule events and delivered or failed
+// notifications from before it, as old as the runs pruned with it. It
+// returns how many rows it deleted.
+func (db *DB) PruneHousekeeping(ctx context.Context, runCutoff time.Time, limit int) (int64, error) {
+	var total int64
+	err := db.engineWrite(ctx, func(tx *tx) error {
+		now := db.now()
+		// The minute is the table's key: a range, never a scan.
+		stmts := [][]any{
+			{"DELETE FROM run_stats_minute WHERE minute < ?", ms(now.Add(-MinuteStatsKept))},
+			{"DELETE FROM dashboard_logouts WHERE expires_at < ?", ms(now)},
+		}
+		if !runCutoff.IsZero() {
+			// The oldest ids alone, as for the misses: a pass with nothing
+			// to delete reads limit rows, not the table.
+			stmts = append(stmts,
+				[]any{"DELETE FROM schedule_events WHERE id IN (SELECT id FROM schedule_events ORDER BY id LIMIT ?) AND at < ?",
+					limit, ms(runCutoff)},
+				[]any{"DELETE FROM notifications WHERE id IN (SELECT id FROM notifications ORDER BY id LIMIT ?) AND created_at < ? AND status <> 'pending'",
+					limit, ms(runCutoff)})
+		}
+		total = 0 // a retried transaction counts again
+		for _, s := range stmts {
+			res, err := tx.exec(ctx, s[0].(string), s[1:]...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			total += n
+		}
+		return nil
+	})
+	return total, err
 }

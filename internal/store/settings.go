@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // settingSessionKey names the dashboard's session secret in the settings table.
@@ -55,4 +56,24 @@ func (db *DB) SessionSecret(ctx context.Context) ([]byte, error) {
 		return fmt.Errorf("the session secret could not be made")
 	})
 	return secret, err
+}
+
+// EndSession records that the dashboard session id was ended by a logout:
+// until expires, when its cookie would lapse anyway, SessionEnded reports
+// it, on every node of the database.
+func (db *DB) EndSession(ctx context.Context, id string, expires time.Time) error {
+	return db.write(ctx, func(tx *tx) error {
+		_, err := tx.exec(ctx, "INSERT INTO dashboard_logouts (session_id, expires_at) VALUES (?, ?) ON CONFLICT (session_id) DO NOTHING",
+			id, ms(expires))
+		return err
+	})
+}
+
+// SessionEnded reports whether the session id was ended by EndSession.
+func (db *DB) SessionEnded(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := db.read(ctx, func(tx *tx) error {
+		return tx.queryRow(ctx, "SELECT COUNT(*) FROM dashboard_logouts WHERE session_id = ?", id).Scan(&n)
+	})
+	return n > 0, err
 }
