@@ -199,7 +199,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		Store: db, Dispatcher: engine, Notifier: engine, HealthFunc: health, Tokens: cfg.APITokens,
 		ReadTokens: cfg.APIReadTokens, Logger: logger.With("component", "web"), Title: cfg.AppTitle, NodeID: cfg.NodeID,
 		Executor: exec, URLCheckFunc: policy.CheckURL, AssertionCheckFunc: executor.CheckAssertions, Sender: sender,
-		DefaultTimezone: cfg.TimezoneName, Settings: webSettings(cfg), SessionSecret: sessionSecret,
+		DefaultTimezone: cfg.TimezoneName, Settings: webSettings(cfg), SessionSecret: sessionSecret, SessionEnds: db,
 	})
 	if err != nil {
 		return err

@@ -3,15 +3,21 @@ package web
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/apicron/apicron"
 )
@@ -22,7 +28,10 @@ import (
 // tokens. Changing the tokens so changes the key and ends every session,
 // and nodes configured with the same tokens accept each other's sessions
 // without sharing any state. The cookie holds the access level, the actor
-// its changes are recorded as, and when it expires; never the token.
+// its changes are recorded as, when it expires and a random id; never the
+// token. A logout records the id in the database (SessionEnds) until the
+// session would have expired, so a copy of the cookie is refused by every
+// node from then on.
 
 // sessionCookie is the cookie's name.
 const sessionCookie = "apicron_session"
@@ -47,6 +56,18 @@ type session struct {
 	Actor string
 	// LoggedIn is true for a cookie's session, false for an open dashboard.
 	LoggedIn bool
+	// ID and Expires are the cookie's, for a logout.
+	ID      string
+	Expires time.Time
+}
+
+// SessionEnds records the sessions a logout ended, for every node; the
+// store implements it.
+type SessionEnds interface {
+	// EndSession ends session id, which would expire at expires.
+	EndSession(ctx context.Context, id string, expires time.Time) error
+	// SessionEnded reports whether EndSession ended id.
+	SessionEnded(ctx context.Context, id string) (bool, error)
 }
 
 // ReadOnly reports whether the session may only look; templates hide
@@ -61,6 +82,8 @@ type sessions struct {
 	key    [sha256.Size]byte
 	ttl    time.Duration
 	tokens *apicron.TokenSet
+	// ends is nil when logouts end only the browser's cookie.
+	ends SessionEnds
 }
 
 // newSessions returns nil without tokens: the dashboard is open.
@@ -88,9 +111,12 @@ func tokenActor(token string) string {
 	return "token:" + hex.EncodeToString(sum[:4])
 }
 
-// sign returns the cookie value of a session that expires at exp.
+// sign returns the cookie value of a new session that expires at exp.
 func (s *sessions) sign(a access, actor string, exp time.Time) string {
-	payload := base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(int(a)) + "|" + actor + "|" + strconv.FormatInt(exp.Unix(), 10)))
+	id := make([]byte, 16)
+	_, _ = rand.Read(id) // never fails (crypto/rand)
+	payload := base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(int(a)) + "|" + actor + "|" +
+		strconv.FormatInt(exp.Unix(), 10) + "|" + hex.EncodeToString(id)))
 	return payload + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
 }
 
@@ -101,7 +127,9 @@ func (s *sessions) mac(payload string) []byte {
 }
 
 // of returns the session of r at now: full access without tokens; with
-// them, its cookie's if it is valid, signed by this key and not expired.
+// them, its cookie's if it is valid, signed by this key, not expired and
+// not ended by a logout. A session whose end cannot be looked up (the
+// database is down) is refused: pages could not be shown anyway.
 func (s *sessions) of(r *http.Request, now time.Time) session {
 	if s == nil {
 		return session{Access: accessFull, Actor: actorOpen}
@@ -123,7 +151,7 @@ func (s *sessions) of(r *http.Request, now time.Time) session {
 		return session{}
 	}
 	parts := strings.Split(string(raw), "|")
-	if len(parts) != 3 {
+	if len(parts) != 4 {
 		return session{}
 	}
 	level, err1 := strconv.Atoi(parts[0])
@@ -131,11 +159,16 @@ func (s *sessions) of(r *http.Request, now time.Time) session {
 	if err1 != nil || err2 != nil || !now.Before(time.Unix(exp, 0)) {
 		return session{}
 	}
-	switch a := access(level); a {
-	case accessFull, accessRead:
-		return session{Access: a, Actor: parts[1], LoggedIn: true}
+	a := access(level)
+	if a != accessFull && a != accessRead {
+		return session{}
 	}
-	return session{}
+	if s.ends != nil {
+		if ended, err := s.ends.SessionEnded(r.Context(), parts[3]); err != nil || ended {
+			return session{}
+		}
+	}
+	return session{Access: a, Actor: parts[1], LoggedIn: true, ID: parts[3], Expires: time.Unix(exp, 0)}
 }
 
 // sessionKey is the context key of the request's session.
@@ -183,13 +216,23 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	next := localPath(r.PostFormValue("next"))
+	now, peer := h.clock.Now(), peerOf(r)
+	if wait := h.logins.blocked(peer, now); wait > 0 {
+		secs := int(wait/time.Second) + 1
+		h.logger.InfoContext(r.Context(), "dashboard login refused: too many failed logins", "peer", r.RemoteAddr)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.render(w, r, http.StatusTooManyRequests, "login", "Log in", "", loginData{Next: next,
+			Error: fmt.Sprintf("Too many failed logins from this address: try again in %d s.", secs)})
+		return
+	}
 	a := h.sessions.check(token)
 	if a == accessNone {
+		h.logins.failed(peer, now)
 		h.logger.InfoContext(r.Context(), "dashboard login refused", "peer", r.RemoteAddr)
 		h.render(w, r, http.StatusUnauthorized, "login", "Log in", "", loginData{Next: next, Error: "That token is not valid."})
 		return
 	}
-	exp := h.clock.Now().Add(h.sessions.ttl)
+	exp := now.Add(h.sessions.ttl)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: h.sessions.sign(a, tokenActor(token), exp), Path: "/",
 		Expires: exp, MaxAge: int(h.sessions.ttl.Seconds()),
@@ -198,9 +241,21 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// logout ends the session: on every node when a store records it, and in
+// this browser by clearing its cookie.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secureRequest(r)})
+	if h.sessions != nil && h.sessions.ends != nil {
+		if sess := h.sessions.of(r, h.clock.Now()); sess.ID != "" {
+			if err := h.sessions.ends.EndSession(r.Context(), sess.ID, sess.Expires); err != nil {
+				h.logger.ErrorContext(r.Context(), "dashboard logout", "err", err)
+				h.fail(w, r, http.StatusServiceUnavailable, "This browser is logged out, but the session could not be ended on the server "+
+					"(a copy of its cookie would still work until it expires): "+err.Error())
+				return
+			}
+		}
+	}
 	to := "/ui/login"
 	if h.sessions == nil {
 		to = "/"
@@ -228,3 +283,68 @@ func localPath(p string) string {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// Failed logins are limited per peer address, so a token cannot be
+// guessed at the speed of the network: loginBurst failures at once, then
+// one more every loginRefill. Successful logins take nothing. The limit is
+// per node and kept in memory; behind a proxy every browser shares the
+// proxy's address, so a burst of failures slows everyone's login there
+// (never a session already made).
+const (
+	loginBurst  = 10
+	loginRefill = 6 * time.Second
+	// loginPeers bounds the addresses remembered; past it, the ones whose
+	// failures have all been forgiven are forgotten first.
+	loginPeers = 10_000
+)
+
+// loginLimiter counts each peer's failed logins.
+type loginLimiter struct {
+	mu    sync.Mutex
+	peers map[string]*rate.Limiter
+}
+
+// peerOf is the address a request came from, without its port.
+func peerOf(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// blocked reports how long peer must wait before its next try (0: it may
+// try now), at now.
+func (l *loginLimiter) blocked(peer string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim := l.peers[peer]
+	if lim == nil || lim.TokensAt(now) >= 1 {
+		return 0
+	}
+	return time.Duration((1 - lim.TokensAt(now)) * float64(loginRefill))
+}
+
+// failed counts a failed login of peer at now.
+func (l *loginLimiter) failed(peer string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.peers == nil {
+		l.peers = map[string]*rate.Limiter{}
+	}
+	lim := l.peers[peer]
+	if lim == nil {
+		if len(l.peers) >= loginPeers {
+			for p, old := range l.peers {
+				if old.TokensAt(now) >= loginBurst {
+					delete(l.peers, p)
+				}
+			}
+			if len(l.peers) >= loginPeers {
+				clear(l.peers) // a flood of addresses: start afresh rather than grow
+			}
+		}
+		lim = rate.NewLimiter(rate.Every(loginRefill), loginBurst)
+		l.peers[peer] = lim
+	}
+	lim.AllowN(now, 1)
+}

@@ -84,6 +84,10 @@ type Config struct {
 	// share it (the store's, SessionSecret) accept each other's sessions.
 	// Required with tokens.
 	SessionSecret []byte
+	// SessionEnds records logouts for every node (the store). Optional:
+	// without it a logout clears the browser's cookie alone, and a copy of
+	// it stays valid until it expires.
+	SessionEnds SessionEnds
 	// Clock tells the time. Optional: the system clock.
 	Clock apicron.Clock
 	// Logger receives internal errors. Optional.
@@ -126,6 +130,7 @@ type Handler struct {
 	timezone       string
 	settings       []Setting
 	sessions       *sessions // nil: no tokens, the dashboard is open
+	logins         loginLimiter
 	clock          apicron.Clock
 	logger         *slog.Logger
 	title          string
@@ -171,6 +176,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("web: config: SessionSecret (16 bytes or more) is required with tokens")
 	}
 	h.sessions = newSessions(cfg.Tokens, cfg.ReadTokens, cfg.SessionSecret, ttl)
+	if h.sessions != nil {
+		h.sessions.ends = cfg.SessionEnds
+	}
 	if h.clock == nil {
 		h.clock = apicron.SystemClock{}
 	}
