@@ -9,6 +9,10 @@ FUZZTIME ?= 5s
 BENCH ?= .
 BENCHTIME ?= 1s
 PKGS ?= ./...
+# axe-core audits the dashboard's accessibility in the browser tests (make axe).
+AXE_VERSION ?= 4.14.1
+AXE_SHA256 ?= 29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c
+AXE_DIR ?= .cache/axe-core-$(AXE_VERSION)
 
 .DEFAULT_GOAL := help
 
@@ -65,6 +69,17 @@ openapi-lint: ## lint the served OpenAPI document with Redocly's recommended rul
 	$(GO) run ./cmd/apicron openapi > openapi.json
 	npx --yes @redocly/cli@2.77.0 lint --extends recommended openapi.json; rc=$$?; rm -f openapi.json; exit $$rc
 
+.PHONY: axe
+axe: ## fetch axe-core (pinned, checked) for the dashboard's accessibility audit; prints the export to run it (needs npm)
+	@set -e; if [ ! -f $(AXE_DIR)/axe.min.js ]; then \
+		mkdir -p $(AXE_DIR); tmp=$$(mktemp -d); \
+		(cd $$tmp && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar -xzf ./*.tgz); \
+		cp $$tmp/package/axe.min.js $$tmp/package/LICENSE $(AXE_DIR)/; rm -rf $$tmp; \
+	fi; \
+	echo "$(AXE_SHA256)  $(AXE_DIR)/axe.min.js" | sha256sum --check --quiet; \
+	echo "export APICRON_AXE_JS=$$(realpath $(AXE_DIR)/axe.min.js)"
+
 .PHONY: clean
 clean: ## remove what the targets build
 	rm -f apicron apicron-bench openapi.json
+	rm -rf .cache

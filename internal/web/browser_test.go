@@ -70,6 +70,12 @@ func chromiumPath() (string, error) {
 // own, closed when the test ends, with a deadline for the test's steps.
 func newTab(t *testing.T) context.Context {
 	t.Helper()
+	return newTabFor(t, browserTimeout)
+}
+
+// newTabFor is newTab with a deadline of its own.
+func newTabFor(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short")
 	}
@@ -95,7 +101,7 @@ func newTab(t *testing.T) context.Context {
 		cancelTab()
 		t.Fatalf("open a tab: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(tab, browserTimeout)
+	ctx, cancel := context.WithTimeout(tab, timeout)
 	t.Cleanup(func() { cancel(); cancelTab() })
 	return ctx
 }
