@@ -115,6 +115,12 @@ type Timings struct {
 type RequestInfo struct {
 	Method string
 	URL    string
+	// Headers are the target's own headers as sent, their templates
+	// rendered and the secret ones' values MaskedValue (an OAuth 2.0
+	// token shows as a masked Authorization); nil when it has none. The
+	// headers every run carries (X-Apicron-*, Idempotency-Key, Webhook-*,
+	// a default User-Agent) are not repeated.
+	Headers map[string]string
 }
 
 // Outcome is what one HTTP request came to: its class, how long it took,

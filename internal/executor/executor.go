@@ -439,6 +439,14 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 			}
 			return e.failed(o, err)
 		}
+		if o.request.Headers == nil {
+			o.request.Headers = make(map[string]string, len(job.Headers)+1)
+		}
+		if job.IsSecretHeader(name) {
+			o.request.Headers[name] = apicron.MaskedValue
+		} else {
+			o.request.Headers[name] = v
+		}
 		if strings.EqualFold(name, "Host") {
 			host = v // Go sends req.Host, never a Host header
 			continue
@@ -502,6 +510,10 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 			return e.tokenFailure(ctx, o, job.OAuth2, err, p.timeout)
 		}
 		header.Set("Authorization", tok.Type()+" "+tok.AccessToken)
+		if o.request.Headers == nil {
+			o.request.Headers = map[string]string{}
+		}
+		o.request.Headers["Authorization"] = apicron.MaskedValue
 	}
 
 	tr.start = time.Now()

@@ -889,3 +889,31 @@ func TestExecute_IdleConnectionsBounded(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A run records the target's own headers as sent: templates rendered,
+// secret values masked (the default secret ones and the target's own),
+// Host included; the headers every run carries are not repeated.
+func TestExecute_RecordsRequestHeaders(t *testing.T) {
+	t.Parallel()
+	got := make(chan http.Header, 1)
+	srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Clone() })
+	job := newTestJob(srv.URL + "/")
+	job.Headers = map[string]string{"Authorization": "Bearer s3cret", "X-Signature": "sig-{{.RunID}}", "X-Run": "run-{{.RunID}}"}
+	job.SecretHeaders = []string{"x-signature"}
+	res := execute(t, New(Config{}), job, 3*time.Second)
+	if res.Status != apicron.Success {
+		t.Fatalf("status %s %s", res.Status, res.ErrorMessage)
+	}
+	sent := <-got
+	if sent.Get("X-Signature") != "sig-70" || sent.Get("Authorization") != "Bearer s3cret" {
+		t.Fatalf("the target saw %v", sent)
+	}
+	want := map[string]string{"Authorization": apicron.MaskedValue, "X-Signature": apicron.MaskedValue, "X-Run": "run-70"}
+	if fmt.Sprint(res.Request.Headers) != fmt.Sprint(want) {
+		t.Fatalf("recorded headers %v, want %v", res.Request.Headers, want)
+	}
+	if bare := execute(t, New(Config{}), newTestJob(srv.URL+"/"), 3*time.Second); bare.Request.Headers != nil {
+		t.Fatalf("a target without headers recorded %v", bare.Request.Headers)
+	}
+	<-got
+}

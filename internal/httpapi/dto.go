@@ -367,6 +367,7 @@ type RunDetail struct {
 	Run
 	RequestMethod   *string           `json:"request_method"`
 	RequestURL      *string           `json:"request_url"`
+	RequestHeaders  map[string]string `json:"request_headers" example:"{\"Authorization\": \"********\", \"X-Team\": \"payments\"}" doc:"The target's own headers as sent, templates rendered, secret values masked as ********; the headers every run carries (X-Apicron-*, Idempotency-Key, Webhook-*, the default User-Agent) are not repeated. Empty for runs recorded before apicron kept them"`
 	Timings         Timings           `json:"timings"`
 	ResponseBody    *string           `json:"response_body" doc:"The first 10 KiB of the response body"`
 	ResponseHeaders map[string]string `json:"response_headers"`
@@ -436,6 +437,7 @@ func newRunDetail(r *apicron.Run) RunDetail {
 		Run:             newRun(r),
 		RequestMethod:   nullString(r.Request.Method),
 		RequestURL:      nullString(r.Request.URL),
+		RequestHeaders:  orEmpty(r.Request.Headers),
 		Timings:         newTimings(r.Timings),
 		ResponseBody:    nullString(r.ResponseBody),
 		ResponseHeaders: headers,
@@ -604,4 +606,12 @@ func maskSigning(list []string) []string {
 		out = append(out, apicron.MaskSigningSecret(s))
 	}
 	return out
+}
+
+// orEmpty is m, or an empty map for nil: a JSON object either way.
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }

@@ -51,6 +51,7 @@ type TargetTest struct {
 	Timings         Timings           `json:"timings"`
 	RequestMethod   string            `json:"request_method"`
 	RequestURL      string            `json:"request_url" doc:"The URL sent, its templates rendered"`
+	RequestHeaders  map[string]string `json:"request_headers" example:"{\"Authorization\": \"********\", \"X-Team\": \"payments\"}" doc:"The target's own headers as sent, templates rendered, secret values masked as ********; the headers every run carries (X-Apicron-*, Idempotency-Key, Webhook-*, the default User-Agent) are not repeated. Empty for runs recorded before apicron kept them"`
 	StartedAt       string            `json:"started_at" format:"date-time"`
 	FinishedAt      string            `json:"finished_at" format:"date-time"`
 	ResponseBody    *string           `json:"response_body" doc:"The first 10 KiB of the response body"`
@@ -79,7 +80,7 @@ func (s *Server) testTarget(ctx context.Context, in *idPath) (*targetTestOutput,
 	return &targetTestOutput{Body: TargetTest{
 		Status: string(res.Status), StatusCode: res.StatusCode, LatencyMs: res.LatencyMs, ResponseSize: res.ResponseSize,
 		ErrorType: nullString(res.ErrorType), ErrorMessage: nullString(res.ErrorMessage), Timings: newTimings(res.Timings),
-		RequestMethod: res.Request.Method, RequestURL: res.Request.URL, StartedAt: formatTime(res.StartedAt),
+		RequestMethod: res.Request.Method, RequestURL: res.Request.URL, RequestHeaders: orEmpty(res.Request.Headers), StartedAt: formatTime(res.StartedAt),
 		FinishedAt: formatTime(res.FinishedAt), ResponseBody: nullString(res.ResponseBody), ResponseHeaders: headers,
 		FailedAssertion: newFailedAssertion(res.FailedAssertion),
 	}}, nil

@@ -97,18 +97,19 @@ var updateRunsSQL = newBatchSQL(func(n int) string {
 		latency_ms = v.column5, status_code = v.column6, response_size = v.column7, error_type = v.column8,
 		error_message = v.column9, dns_ms = v.column10, connect_ms = v.column11, tls_ms = v.column12, first_byte_ms = v.column13,
 		request_method = COALESCE(NULLIF(v.column14, ''), runs.request_method), request_url = v.column15,
-		response_body = v.column16, response_headers = v.column17, attempt_in_run = v.column18, waited_ms = v.column19, job = NULL
+		response_body = v.column16, response_headers = v.column17, attempt_in_run = v.column18, waited_ms = v.column19,
+		request_headers = v.column20, job = NULL
 		FROM (VALUES ` + repeatRows(`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION),
 			CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION),
 			CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS TEXT),
-			CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT))`, n) +
+			CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT))`, n) +
 		`) AS v WHERE runs.id = v.column1 AND runs.status = 'RUNNING' AND (? = '' OR runs.node_id = ?)
 		RETURNING runs.id, runs.scheduled_at + runs.jitter_ms`
 })
 
 // updateRuns writes a piece of a result batch (a power of two long).
 func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner string, done map[int64]int64) error {
-	args := make([]any, 0, len(results)*19+2)
+	args := make([]any, 0, len(results)*20+2)
 	for i := range results {
 		r := &results[i]
 		if _, ok := statusColumn[r.Status]; !ok {
@@ -126,6 +127,14 @@ func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner 
 			}
 			headers = sql.NullString{String: string(raw), Valid: true}
 		}
+		var sent sql.NullString
+		if len(r.Request.Headers) > 0 {
+			raw, err := json.Marshal(r.Request.Headers)
+			if err != nil {
+				return err
+			}
+			sent = sql.NullString{String: string(raw), Valid: true}
+		}
 		var body sql.NullString
 		if r.ResponseBody != "" {
 			body = sql.NullString{String: r.ResponseBody, Valid: true}
@@ -133,7 +142,7 @@ func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner 
 		args = append(args, r.RunID, string(r.Status), started, finishedAt(tx, r), nullFloat(r.LatencyMs), nullInt(r.StatusCode),
 			nullInt64(r.ResponseSize), r.ErrorType, r.ErrorMessage, nullFloat(r.Timings.DNSMs), nullFloat(r.Timings.ConnectMs),
 			nullFloat(r.Timings.TLSMs), nullFloat(r.Timings.FirstByteMs), r.Request.Method, r.Request.URL, body, headers,
-			boolInt(attemptInRun(r)), r.Waited.Milliseconds())
+			boolInt(attemptInRun(r)), r.Waited.Milliseconds(), sent)
 	}
 	rows, err := tx.queryBatch(ctx, updateRunsSQL.sql(len(results)), append(args, owner, owner)...)
 	if err != nil {

@@ -91,3 +91,37 @@ func TestPruneHousekeeping(t *testing.T) {
 		}
 	})
 }
+
+// TestFinish_RequestHeaders: the headers a run sent are kept with it and
+// read back by FindRunByID; a run that sent none reads nil.
+func TestFinish_RequestHeaders(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		db := storetest.Open(t, driver, storetest.NewClock(t0))
+		tg := mustCreateTarget(t, db)
+		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 60})
+		var ids []int64
+		for i, headers := range []map[string]string{{"Authorization": apicron.MaskedValue, "X-Run": "run-1"}, nil} {
+			at := t0.Add(time.Duration(i+1) * time.Minute)
+			job := mustClaim(t, db, at, s.ID).Job
+			latency, code := 12.0, 200
+			out := apicron.Outcome{Status: apicron.Success, LatencyMs: &latency, StatusCode: &code}
+			if err := db.Finish(ctx, []apicron.RunResult{{RunID: job.RunID, ScheduleID: s.ID, StartedAt: at, FinishedAt: at.Add(time.Second),
+				Outcome: out, Request: apicron.RequestInfo{Method: "GET", URL: "https://example.com/", Headers: headers},
+				Attempts: []apicron.Attempt{{Number: 1, StartedAt: at, FinishedAt: at.Add(time.Second), Outcome: out}}}}); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, job.RunID)
+		}
+		r, err := db.FindRunByID(ctx, ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(r.Request.Headers) != fmt.Sprint(map[string]string{"Authorization": apicron.MaskedValue, "X-Run": "run-1"}) {
+			t.Fatalf("read back %v", r.Request.Headers)
+		}
+		if r, err = db.FindRunByID(ctx, ids[1]); err != nil || r.Request.Headers != nil {
+			t.Fatalf("a run without headers read back %v %v", r.Request.Headers, err)
+		}
+	})
+}

@@ -17,7 +17,7 @@ const runColumns = `id, schedule_id, target_id, status, scheduled_at, started_at
 	status_code, response_size, error_type, error_message, run_trigger, jitter_ms, waited_ms`
 
 const runDetailColumns = runColumns + `, dns_ms, connect_ms, tls_ms, first_byte_ms, request_method, request_url,
-	response_body, response_headers, node_id, attempt_in_run, failed_assertion`
+	response_body, response_headers, node_id, attempt_in_run, failed_assertion, request_headers`
 
 func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 	var (
@@ -27,7 +27,7 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 		finished, code, size     sql.NullInt64
 		latency                  sql.NullFloat64
 		dns, connect, tls, first sql.NullFloat64
-		body, headers            sql.NullString
+		body, headers, sent      sql.NullString
 		inRun                    int
 		trigger                  string
 		jitter, waited           int64
@@ -36,7 +36,7 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 	dest := []any{&r.ID, &r.ScheduleID, &r.TargetID, &status, &scheduled, &started, &finished, &r.Missed, &latency,
 		&code, &size, &r.ErrorType, &r.ErrorMessage, &trigger, &jitter, &waited}
 	if detail {
-		dest = append(dest, &dns, &connect, &tls, &first, &r.Request.Method, &r.Request.URL, &body, &headers, &r.NodeID, &inRun, &failed)
+		dest = append(dest, &dns, &connect, &tls, &first, &r.Request.Method, &r.Request.URL, &body, &headers, &r.NodeID, &inRun, &failed, &sent)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
@@ -57,6 +57,11 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 		}
 		if headers.Valid && headers.String != "" {
 			if err := json.Unmarshal([]byte(headers.String), &r.ResponseHeaders); err != nil {
+				return nil, err
+			}
+		}
+		if sent.Valid && sent.String != "" {
+			if err := json.Unmarshal([]byte(sent.String), &r.Request.Headers); err != nil {
 				return nil, err
 			}
 		}

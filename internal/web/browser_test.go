@@ -221,7 +221,8 @@ func (e *webEnv) mustRunLatency(t *testing.T, status apicron.RunStatus, latency 
 	started := now.Add(40 * time.Millisecond)
 	err = e.db.Finish(ctx, []apicron.RunResult{{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: started,
 		FinishedAt: started.Add(time.Duration(latency * float64(time.Millisecond))), Outcome: out,
-		Request:         apicron.RequestInfo{Method: "POST", URL: "https://billing.example/hook"},
+		Request: apicron.RequestInfo{Method: "POST", URL: "https://billing.example/hook",
+			Headers: map[string]string{"Authorization": apicron.MaskedValue, "X-Team": "payments"}},
 		ResponseBody:    `{"ok": true}`,
 		ResponseHeaders: map[string]string{"Content-Type": "application/json"},
 		Attempts:        []apicron.Attempt{{Number: 1, StartedAt: started, FinishedAt: started, Outcome: out}},
@@ -331,6 +332,10 @@ func TestBrowser_OverviewAndRun(t *testing.T) {
 	}
 	if got := text(ctx, t, "#request"); got != "POST https://billing.example/hook" {
 		t.Errorf("request = %q", got)
+	}
+	if got := text(ctx, t, "#request-headers"); !strings.Contains(got, "Authorization\t********") || !strings.Contains(got, "X-Team\tpayments") ||
+		strings.Contains(got, "s3cret") {
+		t.Errorf("request headers = %q, want Authorization masked and X-Team", got)
 	}
 	if got := text(ctx, t, "#lateness"); !strings.HasPrefix(got, "40 ms") {
 		t.Errorf("lateness = %q, want 40 ms", got)
