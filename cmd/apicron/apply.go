@@ -482,7 +482,7 @@ func (p *plan) apply(ctx context.Context, cl *apiclient.Client, w io.Writer) err
 		case "notifier":
 			notifierID[s.name] = id
 		}
-		fmt.Fprintf(w, "%sd %s %q #%d\n", strings.TrimSuffix(string(s.act), "e"), s.kind, s.name, id)
+		fmt.Fprintf(w, "%sd %s %q #%d\n", s.act, s.kind, s.name, id)
 	}
 	for _, s := range p.steps {
 		if s.act != actDelete {

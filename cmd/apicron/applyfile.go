@@ -274,8 +274,17 @@ func normTarget(t apiclient.TargetCreate) apiclient.TargetCreate {
 	return t
 }
 
-// maskTarget is t with its secrets as the API shows them.
+// maskTarget is t with its secrets as the API shows them, and a basic or
+// bearer Authorization header as auth, which is how the API shows it too.
 func maskTarget(t apiclient.TargetCreate) apiclient.TargetCreate {
+	if t.Auth == nil {
+		for k, v := range t.Headers {
+			if a := apicron.AuthOf(v); a != nil && strings.EqualFold(k, "Authorization") {
+				t.Auth = &apiclient.TargetAuth{Type: a.Type, Username: a.Username, Password: a.Password, Token: a.Token}
+				t = normTarget(t) // which drops the header
+			}
+		}
+	}
 	return secretsOfTarget(t, func(string, string) string { return apicron.MaskedValue })
 }
 

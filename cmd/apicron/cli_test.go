@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -167,5 +170,94 @@ func TestCLI_Completion(t *testing.T) {
 		if out := runCLI(t, nil, nil, "completion", sh).must(t).stdout; !strings.Contains(out, "apicron") {
 			t.Errorf("completion %s printed no script", sh)
 		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer a command writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestCLI_RunsTail: tail prints the run there before it, then a new run
+// of its schedule once it finishes, and not a run of another schedule; it
+// stops after --count runs, and at once when its context ends (Ctrl-C).
+func TestCLI_RunsTail(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, filepath.Join(t.TempDir(), "tail.db"), nil)
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	t.Cleanup(echo.Close)
+	runCLI(t, s, nil, "targets", "create", "--name", "echo", "--url", echo.URL).must(t)
+	for _, name := range []string{"watched", "other"} {
+		runCLI(t, s, nil, "schedules", "create", "--name", name, "--target-id", "1", "--type", "CRON", "--cron", "0 0 1 1 *").must(t)
+	}
+	trigger := func(name string) int64 {
+		var r struct {
+			RunID int64 `json:"run_id"`
+		}
+		out := runCLI(t, s, nil, "schedules", "trigger", name, "-o", "json").must(t).stdout
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r.RunID
+	}
+	before := trigger("watched")
+	waitFor(t, 10*time.Second, "the first run", func() bool {
+		return strings.Contains(runCLI(t, s, nil, "runs", "get", fmt.Sprint(before)).stdout, "SUCCESS")
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"runs", "tail", "--schedule", "watched", "--interval", "50ms", "--count", "1", "--server", s.url},
+			func(string) string { return "" }, "", &out, io.Discard)
+	}()
+	row := func(id int64) *regexp.Regexp { return regexp.MustCompile(`(?m)^` + fmt.Sprint(id) + ` +1 +SUCCESS`) }
+	waitFor(t, 10*time.Second, "tail to print the run before it", func() bool { return row(before).MatchString(out.String()) })
+	other := trigger("other")
+	next := trigger("watched")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("tail: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("tail did not stop after one new run:\n%s", out.String())
+	}
+	text := out.String()
+	if !row(next).MatchString(text) || strings.Count(text, "SCHEDULED_AT") != 1 {
+		t.Errorf("tail printed:\n%s\nwant the header once, run %d and run %d", text, before, next)
+	}
+	if regexp.MustCompile(`(?m)^` + fmt.Sprint(other) + ` `).MatchString(text) {
+		t.Errorf("tail --schedule watched printed run %d of another schedule:\n%s", other, text)
+	}
+
+	// Ctrl-C: the context ends, tail returns nil.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	go func() {
+		done <- run(ctx2, []string{"runs", "tail", "--interval", "50ms", "--server", s.url}, func(string) string { return "" }, "", io.Discard, io.Discard)
+	}()
+	cancel2()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("tail after Ctrl-C: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("tail did not stop on Ctrl-C")
 	}
 }
