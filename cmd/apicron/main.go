@@ -34,20 +34,21 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	wd, _ := os.Getwd()
-	if err := run(ctx, os.Args[1:], os.Getenv, wd, os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
+	err := run(ctx, os.Args[1:], os.Getenv, wd, os.Stdout, os.Stderr)
+	stop()
+	code := exitCode(err)
+	if code != exitOK {
 		fmt.Fprintln(os.Stderr, "apicron:", err)
-		os.Exit(1)
 	}
+	os.Exit(code)
 }
 
-// run is the whole program: it reads the configuration, and runs the
-// subcommand it names (serve by default) until ctx ends.
-func run(ctx context.Context, args []string, getenv func(string) string, dir string, stdout, stderr io.Writer) error {
+// runSettings runs the commands that read the server's settings (serve,
+// the default, version, openapi and help): config.Load parses args, flags
+// and command alike, as it always has.
+func runSettings(ctx context.Context, args []string, c *cli) error {
+	getenv, dir, stdout, stderr := c.getenv, c.dir, c.stdout, c.stderr
 	// echo is a tool of its own, with its own flags: it reads none of the
 	// settings, so a .env meant for the server does not move it.
 	if name, rest := config.Command(args); name == "echo" {
@@ -83,12 +84,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, dir str
 		_, err = fmt.Fprintf(stdout, "%s\n", doc)
 		return err
 	default:
-		return fmt.Errorf("unknown command %q: the commands are %s (see apicron help)", cmd, commandNames)
+		return usageErrorf("unknown command %q: the commands are %s (see apicron help)", cmd, commandNames)
 	}
 }
 
 // commandNames lists the commands, for the error on an unknown one.
-const commandNames = "serve, version, help, echo and openapi"
+const commandNames = "serve, version, help, echo, openapi, targets, schedules, runs, notifiers, status, apply, export and completion"
 
 // usage writes apicron --help: what apicron is, its commands, its settings.
 func usage(w io.Writer) {
@@ -107,6 +108,22 @@ Commands:
             /get, /status/{code} and /delay/{ms} and prints each request
             (apicron echo --help)
   openapi   print the REST API's OpenAPI document
+
+Commands that call a running server (--server or APICRON_URL, default
+http://localhost:8000; --token or APICRON_TOKEN; -o table, json or yaml):
+  targets     list, get, create, update and delete targets
+  schedules   list, get, create, update and delete schedules; pause,
+              resume, trigger and preview them
+  runs        list and get runs; tail follows new runs
+  notifiers   list, get, create, update and delete notifiers
+  status      the server's health and counts
+  apply       make the server's targets, schedules and notifiers those of
+              files (apicron apply -f apicron.yaml [--dry-run] [--prune])
+  export      write the server's targets, schedules and notifiers as a file
+              apply takes
+  completion  print a shell completion script (bash, zsh, fish, powershell)
+Each has its own --help (apicron targets --help). Exit codes: 0 done,
+1 error, 2 usage error, 3 not found, 4 refused as invalid or in conflict.
 
 `)
 	config.Usage(w)
