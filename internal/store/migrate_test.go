@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"maps"
 	"os"
 	"path"
@@ -121,4 +122,76 @@ func TestMigrate_RecreatesRunsRunning(t *testing.T) {
 func hasIndex(t *testing.T, dsn, name string) bool {
 	t.Helper()
 	return rawQuery(t, "postgres", dsn, "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = '"+name+"'") == "1"
+}
+
+// TestMigrations_Status: Migrations reports a new database as wholly
+// pending without creating it, Open with NoMigrate refuses a database with
+// a pending migration and names it, Open applies it, and a migration the
+// database records but this apicron does not know is listed without a name.
+func TestMigrations_Status(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		ctx := t.Context()
+		dsn := storetest.NewDSN(t, driver)
+		cfg := store.Config{Driver: driver, DSN: dsn}
+		list, err := store.Migrations(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) < 23 || len(store.Pending(list)) != len(list) || list[0].Name != "0001_init.sql" {
+			t.Fatalf("a new database: %d migrations, %d pending, first %+v", len(list), len(store.Pending(list)), list[0])
+		}
+		if driver == "sqlite" {
+			if _, err := os.Stat(dsn); !os.IsNotExist(err) {
+				t.Errorf("Migrations created the database file: %v", err)
+			}
+		}
+		if _, err := store.Open(ctx, store.Config{Driver: driver, DSN: dsn, NoMigrate: true}); err == nil {
+			t.Fatal("Open with NoMigrate opened a new database")
+		}
+		storetest.OpenDSN(t, driver, dsn, store.Config{}).Close()
+		list, err = store.Migrations(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := store.Pending(list); len(p) != 0 {
+			t.Fatalf("after Open, pending %+v", p)
+		}
+		last := list[len(list)-1]
+
+		// As a database of the apicron before 0023: its columns gone, its row too.
+		for _, col := range []string{"runs_success", "runs_failed", "runs_timeout", "runs_dns_error",
+			"runs_connection_error", "runs_interrupted", "latency_histogram", "lateness_histogram"} {
+			rawExec(t, driver, dsn, "ALTER TABLE run_stats_minute DROP COLUMN "+col)
+		}
+		rawExec(t, driver, dsn, "DELETE FROM schema_migrations WHERE version = 23")
+		rawExec(t, driver, dsn, "INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)")
+		list, err = store.Migrations(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := store.Pending(list)
+		if len(p) != 1 || p[0].Name != "0023_minute_outcomes.sql" {
+			t.Fatalf("pending %+v, want 0023 alone", p)
+		}
+		if unknown := list[len(list)-1]; unknown.Version != 9999 || unknown.Name != "" || unknown.AppliedAt == nil {
+			t.Errorf("last listed %+v, want 9999 applied, without a name", unknown)
+		}
+		_, err = store.Open(ctx, store.Config{Driver: driver, DSN: dsn, NoMigrate: true})
+		var pe *store.PendingError
+		if !errors.As(err, &pe) || len(pe.Names) != 1 || pe.Names[0] != "0023_minute_outcomes.sql" {
+			t.Fatalf("Open with NoMigrate: %v, want a PendingError naming 0023", err)
+		}
+		storetest.OpenDSN(t, driver, dsn, store.Config{}).Close()
+		list, err = store.Migrations(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := store.Pending(list); len(p) != 0 {
+			t.Fatalf("after migrating again, pending %+v", p)
+		}
+		if list[len(list)-2].Name != last.Name {
+			t.Errorf("list ends %+v, want %s then 9999", list[len(list)-2:], last.Name)
+		}
+		storetest.OpenDSN(t, driver, dsn, store.Config{NoMigrate: true}).Close()
+	})
 }

@@ -41,6 +41,10 @@ type Config struct {
 	// clear text, and a secret value that starts with enc:v1: (which marks an
 	// encrypted value) is refused.
 	SecretKey []byte
+	// NoMigrate makes Open apply no migration: it refuses a database with
+	// pending ones instead, with a *PendingError (apicron serve with
+	// AUTO_MIGRATE=false; apicron migrate up applies them).
+	NoMigrate bool
 }
 
 // DB is an open store. It implements apicron.Store and apicron.Engine.
@@ -80,7 +84,8 @@ var (
 
 // Open connects to the database, takes the single-process lock for SQLite,
 // checks that the database takes writes (an error says which file or
-// setting stops them), and applies pending migrations.
+// setting stops them), and applies pending migrations (or, with
+// Config.NoMigrate, refuses a database that has any).
 func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db := &DB{clock: cfg.Clock, logger: cfg.Logger, nodeID: cfg.NodeID, dsn: cfg.DSN, release: func() {}}
 	if db.clock == nil {
@@ -111,7 +116,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := db.migrate(ctx); err != nil {
+	if cfg.NoMigrate {
+		if err := db.checkMigrated(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	} else if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
