@@ -33,6 +33,9 @@ type Config struct {
 	DatabaseURL string
 	// Database is DatabaseURL parsed for a driver.
 	Database Database
+	// AutoMigrate applies pending migrations when serve starts; without it
+	// serve refuses a database with pending migrations.
+	AutoMigrate bool
 
 	// TimezoneName is SCHEDULER_TIMEZONE as given, e.g. "UTC" or "Europe/Paris".
 	TimezoneName string
@@ -50,6 +53,8 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string // LogFormatText or LogFormatJSON
+	// AccessLog logs one line per HTTP request.
+	AccessLog bool
 
 	Host string // without brackets, e.g. "127.0.0.1", "::1", "localhost"
 	Port int    // 0..65535; 0 picks a free port

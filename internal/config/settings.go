@@ -66,6 +66,13 @@ var settings = []setting{
 		get: func(c *Config) string { return RedactURL(c.DatabaseURL) },
 	},
 	{
+		env: "AUTO_MIGRATE", flag: "auto-migrate", def: "true", boolean: true,
+		help: "Apply pending database migrations when serve starts. With false, serve\n" +
+			"refuses to start while any is pending: apply them with apicron migrate up.",
+		set: boolSetting(func(c *Config) *bool { return &c.AutoMigrate }),
+		get: func(c *Config) string { return strconv.FormatBool(c.AutoMigrate) },
+	},
+	{
 		env: "SCHEDULER_TIMEZONE", flag: "scheduler-timezone", def: "UTC",
 		help: "IANA time zone of schedules created without one, e.g. UTC or Europe/Paris.",
 		set: func(c *Config, v string) error {
@@ -148,6 +155,13 @@ var settings = []setting{
 			return errors.New("must be text or json")
 		},
 		get: func(c *Config) string { return c.LogFormat },
+	},
+	{
+		env: "ACCESS_LOG", flag: "access-log", def: "false", boolean: true,
+		help: "Log one line per HTTP request (method, path, status, bytes, duration,\n" +
+			"remote address, X-Request-Id) at INFO, in LOG_FORMAT.",
+		set: boolSetting(func(c *Config) *bool { return &c.AccessLog }),
+		get: func(c *Config) string { return strconv.FormatBool(c.AccessLog) },
 	},
 	{
 		env: "HOST", flag: "host", def: "127.0.0.1",

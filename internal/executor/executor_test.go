@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -844,6 +845,15 @@ func TestExecute_LogComponentOnce(t *testing.T) {
 	line := strings.TrimSpace(logged.String())
 	if n := strings.Count(line, `"component":`); n != 1 || !strings.Contains(line, `"component":"executor"`) || !strings.Contains(line, `"msg":"attempt finished"`) {
 		t.Errorf("logged %s: want one attempt line with one component attribute, executor (got %d)", line, n)
+	}
+	// A line about a run names its schedule and the run.
+	var rec struct {
+		RunID      *int64 `json:"run_id"`
+		ScheduleID *int64 `json:"schedule_id"`
+	}
+	if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.RunID == nil || *rec.RunID != 70 ||
+		rec.ScheduleID == nil || *rec.ScheduleID != 30 {
+		t.Errorf("logged %s: want run_id 70 and schedule_id 30 (%v)", line, err)
 	}
 }
 

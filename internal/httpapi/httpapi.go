@@ -92,6 +92,10 @@ type Config struct {
 	// logged-in browser. Writes with it still pass the cross-origin check.
 	// Optional.
 	SessionFunc func(r *http.Request) (actor string, readOnly, ok bool)
+	// AccessLog logs one line per request to Logger at Info, the
+	// dashboard's included: method, path, status, bytes, duration_ms,
+	// remote and, when the client sent X-Request-Id, request_id. Optional.
+	AccessLog bool
 }
 
 // Validate reports a missing required dependency.
@@ -147,6 +151,7 @@ type Server struct {
 	// ui is Config.UI, sessionFunc Config.SessionFunc.
 	ui          http.Handler
 	sessionFunc func(r *http.Request) (actor string, readOnly, ok bool)
+	accessLog   bool
 
 	mux   *http.ServeMux
 	api   huma.API
@@ -199,6 +204,7 @@ func newServer(cfg Config, authenticated bool) *Server {
 		assertionCheck:  cfg.AssertionCheckFunc,
 		ui:              cfg.UI,
 		sessionFunc:     cfg.SessionFunc,
+		accessLog:       cfg.AccessLog,
 	}
 	s.runner, _ = cfg.Store.(apicron.Runner)
 	if s.defaultTimezone == "" {
@@ -265,6 +271,11 @@ func (s *Server) humaConfig(title, version string) huma.Config {
 //  5. the body of an operation that reads one is declared JSON (see
 //     requireJSONBody).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.accessLog {
+		aw := &accessWriter{ResponseWriter: w}
+		defer s.logRequest(aw, r, time.Now())
+		w = aw
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

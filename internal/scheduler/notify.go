@@ -67,16 +67,32 @@ func (s *Scheduler) DeliverNotifications(ctx context.Context) int {
 				return // cut off by shutdown: the lease runs out and another attempt sends it
 			}
 			if err != nil {
-				s.logger.Warn("notification not delivered", "notification_id", j.ID, "attempt", j.Attempt,
-					"event", j.Message.Event, "error", err)
+				s.logger.Warn("notification not delivered", append(notificationAttrs(j),
+					"attempt", j.Attempt, "event", j.Message.Event, "error", err)...)
 			}
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyWriteTimeout)
 			defer cancel()
 			if ferr := s.cfg.Outbox.FinishNotification(wctx, j.ID, j.Attempt, err); ferr != nil {
-				s.logger.Warn("record notification delivery", "notification_id", j.ID, "error", ferr)
+				s.logger.Warn("record notification delivery", append(notificationAttrs(j), "error", ferr)...)
 			}
 		})
 	}
 	wg.Wait()
 	return len(jobs)
+}
+
+// notificationAttrs are the log attributes that say which notification a
+// line is about and, when it is about one, which schedule and run.
+func notificationAttrs(j *apicron.NotificationJob) []any {
+	attrs := []any{"notification_id", j.ID}
+	if j.Message == nil {
+		return attrs
+	}
+	if j.Message.Schedule != nil {
+		attrs = append(attrs, "schedule_id", j.Message.Schedule.ID)
+	}
+	if j.Message.LastRun != nil {
+		attrs = append(attrs, "run_id", j.Message.LastRun.ID)
+	}
+	return attrs
 }

@@ -443,7 +443,7 @@ func (db *DB) autoPause(ctx context.Context, reqs []autoPauseRequest) {
 				apicron.AlertState{ConsecutiveFailures: req.failures})
 		})
 		if err != nil {
-			db.logger.Warn("auto-pause failed; the next failure tries again", "schedule_id", req.id, "error", err)
+			db.logger.Warn("auto-pause failed; the next failure tries again", "schedule_id", req.id, "run_id", req.last.RunID, "error", err)
 		}
 	}
 }
