@@ -54,6 +54,10 @@ func runSettings(ctx context.Context, args []string, c *cli) error {
 	if name, rest := config.Command(args); name == "echo" {
 		return runEcho(ctx, rest, stdout)
 	}
+	args, ops, err := cutOpsFlags(args)
+	if err != nil {
+		return err
+	}
 	cfg, err := config.Load(args, getenv, dir)
 	if errors.Is(err, flag.ErrHelp) {
 		usage(stdout)
@@ -83,13 +87,15 @@ func runSettings(ctx context.Context, args []string, c *cli) error {
 		}
 		_, err = fmt.Fprintf(stdout, "%s\n", doc)
 		return err
+	case "backup", "migrate", "config":
+		return runOps(ctx, cfg, ops, stdout)
 	default:
 		return usageErrorf("unknown command %q: the commands are %s (see apicron help)", cmd, commandNames)
 	}
 }
 
 // commandNames lists the commands, for the error on an unknown one.
-const commandNames = "serve, version, help, echo, openapi, targets, schedules, runs, notifiers, status, apply, export and completion"
+const commandNames = "serve, version, help, echo, openapi, backup, migrate, config, targets, schedules, runs, notifiers, status, apply, export and completion"
 
 // usage writes apicron --help: what apicron is, its commands, its settings.
 func usage(w io.Writer) {
@@ -108,6 +114,15 @@ Commands:
             /get, /status/{code} and /delay/{ms} and prints each request
             (apicron echo --help)
   openapi   print the REST API's OpenAPI document
+  backup --to FILE
+            copy the SQLite database to the new file FILE while apicron
+            runs (PostgreSQL: use pg_dump)
+  migrate [status|up] [--dry-run]
+            list the database's applied and pending migrations; up
+            applies the pending ones
+  config check [--ping]
+            validate the settings as serve would and print them, secrets
+            masked, with where each came from; --ping reads the database
 
 Commands that call a running server (--server or APICRON_URL, default
 http://localhost:8000; --token or APICRON_TOKEN; -o table, json or yaml):
@@ -174,7 +189,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	}
 	db, err := store.Open(ctx, store.Config{
 		Driver: cfg.Database.Driver, DSN: cfg.Database.DSN, Logger: logger.With("component", "store"), NodeID: cfg.NodeID,
-		SecretKey: cfg.SecretKey,
+		SecretKey: cfg.SecretKey, NoMigrate: !cfg.AutoMigrate,
 		// Any PostgreSQL database may gain a second node at any time.
 		Shared: cfg.Database.Driver == config.DriverPostgres,
 	})
@@ -227,7 +242,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		Tokens: cfg.APITokens, ReadTokens: cfg.APIReadTokens, URLCheckFunc: policy.CheckURL,
 		AllowedHosts: cfg.APIHosts(), DefaultTimezone: cfg.TimezoneName, Dispatcher: engine, Executor: exec,
 		AssertionCheckFunc: executor.CheckAssertions, Sender: sender,
-		UI: dashboard, SessionFunc: dashboard.SessionAccess,
+		UI: dashboard, SessionFunc: dashboard.SessionAccess, AccessLog: cfg.AccessLog,
 	})
 	if err != nil {
 		return err

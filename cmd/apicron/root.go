@@ -101,7 +101,7 @@ func (c *cli) client() *apiclient.Client {
 
 // settingsCommands read the server's settings with config.Load: their flags
 // are the settings' flags, which cobra does not parse.
-var settingsCommands = []string{"serve", "version", "openapi"}
+var settingsCommands = []string{"serve", "version", "openapi", "backup", "migrate", "config"}
 
 // newRoot builds the command tree. apicron with no command is apicron
 // serve; serve, version, openapi and help keep the settings' own parsing
@@ -185,6 +185,9 @@ var settingsShort = map[string]string{
 	"serve":   "run the API and the scheduler (the default command)",
 	"version": "print the version",
 	"openapi": "print the REST API's OpenAPI document",
+	"backup":  "copy the SQLite database to a new file while apicron runs (backup --to FILE)",
+	"migrate": "list the database's applied and pending migrations; migrate up applies them",
+	"config":  "validate the settings as serve would and print them (config check [--ping])",
 }
 
 // run is the whole program: it runs the command args name (serve by

@@ -31,7 +31,7 @@ func Backup(ctx context.Context, cfg Config, to string) error {
 	switch cfg.Driver {
 	case "sqlite", "":
 	case "postgres":
-		return apicron.Errorf(apicron.EINVALID, "backup copies SQLite databases only; for PostgreSQL use pg_dump, "+
+		return apicron.Errorf(apicron.EINVALID, "PostgreSQL databases are not backed up by apicron: use pg_dump, "+
 			"which takes the whole database in one snapshot: pg_dump --format=custom --file=apicron.dump \"$DATABASE_URL\", "+
 			"restored with pg_restore --clean --if-exists --no-owner --dbname=\"$DATABASE_URL\" apicron.dump")
 	default:
