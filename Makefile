@@ -79,6 +79,10 @@ axe: ## fetch axe-core (pinned, checked) for the dashboard's accessibility audit
 	echo "$(AXE_SHA256)  $(AXE_DIR)/axe.min.js" | sha256sum --check --quiet; \
 	echo "export APICRON_AXE_JS=$$(realpath $(AXE_DIR)/axe.min.js)"
 
+.PHONY: deploy-check
+deploy-check: ## check deploy/systemd/apicron.service with systemd-analyze verify and security (skips without systemd-analyze)
+	$(GO) test -count=1 -run '^TestDeploy_' -v ./cmd/apicron/
+
 .PHONY: clean
 clean: ## remove what the targets build
 	rm -f apicron apicron-bench openapi.json
