@@ -48,3 +48,14 @@ func BenchmarkExecute(b *testing.B) {
 		runWith(b, e, srv.URL+"/hook", templated)
 	})
 }
+
+// BenchmarkTraceparent is what every attempt pays for its traceparent
+// header without a tracer: the run's keyed hash and the header's text.
+func BenchmarkTraceparent(b *testing.B) {
+	key := traceKeyOf([]byte("0123456789abcdef"))
+	b.ReportAllocs()
+	for i := range b.N {
+		rt := newRunTrace(&key, int64(i)+1)
+		_ = formatTraceparent(rt.id, rt.spanID(1), 1)
+	}
+}
