@@ -29,6 +29,7 @@ import (
 	"github.com/apicron/apicron/internal/notify"
 	"github.com/apicron/apicron/internal/scheduler"
 	"github.com/apicron/apicron/internal/store"
+	"github.com/apicron/apicron/internal/tracing"
 	"github.com/apicron/apicron/internal/web"
 )
 
@@ -201,12 +202,31 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		logger.Error(p)
 	}
 
+	traceSeed, err := db.TraceSeed(ctx)
+	if err != nil {
+		// As for the session secret: this process derives trace ids of its
+		// own, so a run's trace id differs between its nodes.
+		logger.Warn("trace seed not stored; using one of this process", "err", err)
+	}
+	spans, err := startTracing(ctx, cfg, version, logger)
+	if err != nil {
+		return err
+	}
+	if spans != nil {
+		// After the engine has drained: the last attempts' spans are flushed.
+		defer func() {
+			if err := spans.Shutdown(context.Background()); err != nil {
+				logger.Warn("flush spans", "err", err)
+			}
+		}()
+	}
 	exec := executor.New(executor.Config{
 		DefaultTimeout: cfg.DefaultTimeout, MaxRetries: cfg.MaxRetries, Policy: policy,
 		Logger: logger.With("component", "executor"), UserAgent: "apicron/" + version,
 		// One idle connection per call in flight: what the descriptor
 		// reserve counts (see budgetConns).
 		MaxIdleConns: cfg.MaxConcurrentJobs,
+		TraceSeed:    traceSeed, Tracer: spans.Tracer(),
 	})
 	sender := &notify.Sender{Client: &http.Client{Transport: executor.NewTransport(policy)}, Control: policy.Control}
 	engineCfg := scheduler.Config{
@@ -304,6 +324,24 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	err = g.Wait()
 	logger.Info("stopped", "took", config.FormatDuration(time.Since(stopping).Round(time.Millisecond)))
 	return err
+}
+
+// startTracing starts the span exporter when an OTLP endpoint is set; nil
+// when none is, and then no span is made at all.
+func startTracing(ctx context.Context, cfg config.Config, version string, logger *slog.Logger) (*tracing.Provider, error) {
+	if !cfg.Tracing() {
+		return nil, nil
+	}
+	p, err := tracing.New(ctx, tracing.Config{
+		URL: cfg.TracesURL(), Headers: cfg.OTLPHeaders, ServiceName: cfg.ServiceName, ServiceVersion: version,
+		InstanceID: cfg.NodeID, Sampler: cfg.TracesSampler, SamplerArg: cfg.TracesSamplerArg,
+		IDGenerator: executor.IDGenerator{}, Logger: logger.With("component", "tracing"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tracing (OTEL_EXPORTER_OTLP_ENDPOINT): %w", err)
+	}
+	logger.Info("exporting spans", "url", config.RedactURL(cfg.TracesURL()), "sampler", cfg.TracesSampler)
+	return p, nil
 }
 
 // claimLead is how far ahead the engine claims occurrences, so that the

@@ -96,6 +96,21 @@ type Config struct {
 	// open-file limit.
 	MaxAPIConnections int
 
+	// Tracing, from OpenTelemetry's standard variables: spans are exported
+	// when OTLPEndpoint or OTLPTracesEndpoint is set (TracesURL).
+	// OTLPEndpoint is the collector's base URL, OTLPTracesEndpoint the
+	// full URL that wins over it. OTLPHeaders are sent with every export
+	// and may hold a credential: String and LogValue mask their values.
+	OTLPEndpoint       string
+	OTLPTracesEndpoint string
+	OTLPHeaders        map[string]string
+	// ServiceName is the spans' service.name.
+	ServiceName string
+	// TracesSampler is one of the Sampler* names; TracesSamplerArg the
+	// share of traces the ratio samplers keep, 0..1.
+	TracesSampler    string
+	TracesSamplerArg float64
+
 	// Sources says where each setting came from, by its environment
 	// variable: "flag", "env", ".env" or "default". Load fills it.
 	Sources map[string]string

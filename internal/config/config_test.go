@@ -41,6 +41,9 @@ func TestLoad_Defaults(t *testing.T) {
 		ShutdownGrace:     30 * time.Second,
 		LeaseTTL:          5 * time.Second,
 		RunRetention:      720 * time.Hour,
+		ServiceName:       "apicron",
+		TracesSampler:     SamplerParentBasedAlwaysOn,
+		TracesSamplerArg:  1,
 		Sources:           c.Sources, // checked below
 	}
 	for _, s := range settings {
@@ -102,6 +105,24 @@ var layerValues = map[string][3][2]string{
 		{"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=", "********"},
 	},
 	"MAX_API_CONNECTIONS": {{"1", "1"}, {"10000000", "10000000"}, {" 500 ", "500"}},
+	"OTEL_EXPORTER_OTLP_ENDPOINT": {
+		{"http://localhost:4318", "http://localhost:4318"},
+		{"https://otel:s3cret@collector.example.com/otlp", "https://otel:xxxxx@collector.example.com/otlp"},
+		{"http://[::1]:4318/", "http://[::1]:4318/"},
+	},
+	"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": {
+		{"http://localhost:4318/v1/traces", "http://localhost:4318/v1/traces"},
+		{"https://collector.example.com/traces", "https://collector.example.com/traces"},
+		{"http://127.0.0.1:4318/custom", "http://127.0.0.1:4318/custom"},
+	},
+	"OTEL_EXPORTER_OTLP_HEADERS": {
+		{"Authorization=Bearer%20abc", "Authorization=********"},
+		{"x-b=2, x-a=1", "x-a=********,x-b=********"},
+		{"api-key=k%3D1", "api-key=********"},
+	},
+	"OTEL_SERVICE_NAME":       {{"cron-eu", "cron-eu"}, {"apicron prod", "apicron prod"}, {"x", "x"}},
+	"OTEL_TRACES_SAMPLER":     {{"always_on", "always_on"}, {"TraceIDRatio", "traceidratio"}, {"parentbased_always_off", "parentbased_always_off"}},
+	"OTEL_TRACES_SAMPLER_ARG": {{"0", "0"}, {"0.25", "0.25"}, {"1.0", "1"}},
 }
 
 func TestLoad_Precedence(t *testing.T) {
@@ -271,6 +292,18 @@ func TestLoad_Invalid(t *testing.T) {
 		{"SECRET_KEY", "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBw==", "must be 32 bytes as base64 or 64 hex digits"},
 		{"SECRET_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20", "must be 32 bytes"},
 		{"SECRET_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g", "must be 32 bytes"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", "http or https URL"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://collector:4317", "http or https URL"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/?x=1", "without a query"},
+		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http:///v1/traces", "http or https URL"},
+		{"OTEL_EXPORTER_OTLP_HEADERS", "tenantonly", "name=value pairs"},
+		{"OTEL_EXPORTER_OTLP_HEADERS", "bad name=secretvalue", "name=value pairs"},
+		{"OTEL_EXPORTER_OTLP_HEADERS", "x-key=secret%zzvalue", "must be URL-encoded"},
+		{"OTEL_SERVICE_NAME", "a\tb", "without control characters"},
+		{"OTEL_TRACES_SAMPLER", "jaeger_remote", "must be one of always_on, always_off, traceidratio"},
+		{"OTEL_TRACES_SAMPLER_ARG", "1.5", "from 0 to 1"},
+		{"OTEL_TRACES_SAMPLER_ARG", "half", "from 0 to 1"},
+		{"OTEL_TRACES_SAMPLER_ARG", "NaN", "from 0 to 1"},
 	}
 	names := make(map[string]bool)
 	for _, tt := range tests {
@@ -283,7 +316,7 @@ func TestLoad_Invalid(t *testing.T) {
 			}
 			msg := err.Error()
 			prefix := fmt.Sprintf("invalid %s %q: ", tt.env, tt.value)
-			if strings.HasSuffix(tt.env, "TOKEN") || tt.env == "SECRET_KEY" {
+			if strings.HasSuffix(tt.env, "TOKEN") || tt.env == "SECRET_KEY" || tt.env == "OTEL_EXPORTER_OTLP_HEADERS" {
 				prefix = fmt.Sprintf("invalid %s (value hidden): ", tt.env)
 				for _, part := range strings.Split(tt.value, ",") {
 					if p := strings.TrimSpace(part); len(p) > 2 && strings.Contains(msg, p) {

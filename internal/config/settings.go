@@ -323,6 +323,62 @@ var settings = []setting{
 		set: intSetting(func(c *Config) *int { return &c.MaxAPIConnections }, 0, MaxAPIConnectionsLimit),
 		get: func(c *Config) string { return strconv.Itoa(c.MaxAPIConnections) },
 	},
+	// Tracing: OpenTelemetry's standard variables (tracing.go).
+	{
+		env: "OTEL_EXPORTER_OTLP_ENDPOINT", flag: "otel-exporter-otlp-endpoint", def: "", defaultText: "none: no export", secret: true,
+		help: "OTLP/HTTP collector to export the spans of requests to, e.g.\n" +
+			"http://localhost:4318 (traces go to its /v1/traces). Unset, no span is\n" +
+			"made; requests still carry a traceparent header.",
+		set: otlpURLSetting(func(c *Config) *string { return &c.OTLPEndpoint }),
+		get: func(c *Config) string { return RedactURL(c.OTLPEndpoint) },
+	},
+	{
+		env: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", flag: "otel-exporter-otlp-traces-endpoint", def: "", defaultText: "none", secret: true,
+		help: "Full URL spans are exported to, e.g. http://localhost:4318/v1/traces;\n" +
+			"wins over OTEL_EXPORTER_OTLP_ENDPOINT.",
+		set: otlpURLSetting(func(c *Config) *string { return &c.OTLPTracesEndpoint }),
+		get: func(c *Config) string { return RedactURL(c.OTLPTracesEndpoint) },
+	},
+	{
+		env: "OTEL_EXPORTER_OTLP_HEADERS", flag: "otel-exporter-otlp-headers", def: "", defaultText: "none", hidden: true,
+		help: "Headers of every export request, name=value pairs, comma-separated,\n" +
+			"values URL-encoded: Authorization=Bearer%20<token>,X-Scope-OrgID=ops.",
+		set: otlpHeadersSetting,
+		get: func(c *Config) string { return maskOTLPHeaders(c.OTLPHeaders) },
+	},
+	{
+		env: "OTEL_SERVICE_NAME", flag: "otel-service-name", def: "apicron",
+		help: "service.name of the exported spans.",
+		set: func(c *Config, v string) error {
+			if len(v) > 255 || strings.ContainsFunc(v, unicode.IsControl) {
+				return errors.New("must be at most 255 bytes, without control characters")
+			}
+			c.ServiceName = v
+			return nil
+		},
+		get: func(c *Config) string { return c.ServiceName },
+	},
+	{
+		env: "OTEL_TRACES_SAMPLER", flag: "otel-traces-sampler", def: SamplerParentBasedAlwaysOn,
+		help: "Which runs' traces are exported: always_on, always_off, traceidratio\n" +
+			"(a share of them, OTEL_TRACES_SAMPLER_ARG), or the same with parentbased_\n" +
+			"before them (alike here: a run's trace has no parent).",
+		set: samplerSetting,
+		get: func(c *Config) string { return c.TracesSampler },
+	},
+	{
+		env: "OTEL_TRACES_SAMPLER_ARG", flag: "otel-traces-sampler-arg", def: "1",
+		help: "Share of the traces the traceidratio samplers export, 0 to 1.",
+		set: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(f >= 0 && f <= 1) {
+				return errors.New("must be a number from 0 to 1, e.g. 0.25")
+			}
+			c.TracesSamplerArg = f
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatFloat(c.TracesSamplerArg, 'g', -1, 64) },
+	},
 }
 
 // MaxAPIConnectionsLimit is the largest MAX_API_CONNECTIONS.

@@ -35,6 +35,11 @@
 //     transport of the target's own (see certClients).
 //   - Cancelling Execute's context (shutdown) makes the attempt in flight
 //     INTERRUPTED and stops retrying.
+//   - Each attempt carries a W3C traceparent header: the run's trace id
+//     (derived from Config.TraceSeed and the run id, so the same for every
+//     attempt on every node), a span id of the attempt's own, sampled;
+//     a target's own traceparent header wins. With a Config.Tracer each
+//     attempt is also a span, exported with those ids (traceparent.go).
 //   - Templates are rendered as apicron.RenderTemplate does, from a bounded
 //     cache of parsed templates, within one apicron.RenderBudget per
 //     attempt: a request whose URL, headers and body render past
@@ -47,6 +52,7 @@ package executor
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -62,6 +68,7 @@ import (
 	"time"
 
 	"github.com/apicron/apicron"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 )
 
@@ -128,6 +135,16 @@ type Config struct {
 	// outnumber MAX_CONCURRENT_JOBS, so more idle ones would never be used
 	// at once. Default 100.
 	MaxIdleConns int
+	// TraceSeed keys the trace id of each run's requests (the traceparent
+	// header, see traceparent.go): the database's (store.TraceSeed), so
+	// that every node derives the same trace id for a run. Default: a
+	// random seed, per Executor.
+	TraceSeed []byte
+	// Tracer, when set, records a span for each attempt: give its tracer
+	// provider IDGenerator, so that the span's ids are the ones the
+	// request carries. Default nil: no span is made, and each request
+	// still carries its traceparent header.
+	Tracer trace.Tracer
 }
 
 // DefaultMaxIdleConns is Config.MaxIdleConns's default.
@@ -153,6 +170,10 @@ type Executor struct {
 	// targets with a client certificate.
 	tokens *tokenCache
 	certs  *certClients
+	// traceKey derives runs' trace ids (TraceSeed); spans records the
+	// attempts' spans, nil for none.
+	traceKey [sha256.Size]byte
+	spans    trace.Tracer
 }
 
 var _ apicron.Executor = (*Executor)(nil)
@@ -169,6 +190,12 @@ func New(cfg Config) *Executor {
 		rand:       cfg.Rand,
 		userAgent:  cfg.UserAgent,
 		templates:  newTemplateCache(templateCacheEntries, templateCacheBytes),
+		spans:      cfg.Tracer,
+	}
+	if len(cfg.TraceSeed) > 0 {
+		e.traceKey = traceKeyOf(cfg.TraceSeed)
+	} else {
+		e.traceKey = randomTraceKey()
 	}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
@@ -267,6 +294,7 @@ type plan struct {
 	occurrence string
 	timeout    time.Duration
 	retries    int
+	trace      runTrace
 }
 
 // outcome is one attempt and what only the last attempt's outcome reports.
@@ -300,6 +328,7 @@ func (e *Executor) Execute(ctx context.Context, job *apicron.Job) apicron.RunRes
 		occurrence:  apicron.OccurrenceKey(job.ScheduleID, job.ScheduledAt),
 		timeout:     job.Timeout,
 		retries:     e.maxRetries,
+		trace:       newRunTrace(&e.traceKey, job.RunID),
 	}
 	if p.method == "" {
 		p.method = apicron.DefaultMethod
@@ -397,12 +426,27 @@ func (e *Executor) logAttempt(ctx context.Context, job *apicron.Job, o *outcome)
 }
 
 // attempt renders and sends one request and reads its response, all within
-// the job's timeout.
+// the job's timeout, and records its span when there is a Tracer.
 func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
+	start := e.now()
+	ids := spanIDs{trace: p.trace.id, span: p.trace.spanID(n)}
+	flags := trace.FlagsSampled
+	if e.spans == nil {
+		return e.send(ctx, p, n, start, ids, flags)
+	}
+	var span trace.Span
+	span, ids, flags = e.startSpan(ctx, p, n, ids, start)
+	o := e.send(ctx, p, n, start, ids, flags)
+	endSpan(span, p, &o)
+	return o
+}
+
+// send is attempt n from start, its request carrying the trace ids and flags.
+func (e *Executor) send(ctx context.Context, p *plan, n int, start time.Time, ids spanIDs, flags trace.TraceFlags) outcome {
 	job := p.job
 	o := outcome{}
 	o.RunID, o.Number = job.RunID, n
-	o.StartedAt = e.now()
+	o.StartedAt = start
 	o.request = apicron.RequestInfo{Method: p.method, URL: job.URL}
 	if job.DecryptError != "" {
 		// Sending without the secret, or with its ciphertext, would be wrong:
@@ -429,7 +473,7 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 		return e.failed(o, err)
 	}
 	o.request.URL = rawURL
-	header := make(http.Header, len(job.Headers)+5)
+	header := make(http.Header, len(job.Headers)+7)
 	var host string
 	for name, tmpl := range job.Headers {
 		v, err := e.templates.render("headers", name, tmpl, data, &budget)
@@ -468,11 +512,15 @@ func (e *Executor) attempt(ctx context.Context, p *plan, n int) outcome {
 		header["User-Agent"] = []string{e.userAgent}
 	}
 	// The run's own headers come last so a target cannot forge them.
-	vals := [...]string{p.runID, p.scheduleID, p.scheduledAt, strconv.Itoa(n)}
+	vals := [...]string{p.runID, p.scheduleID, p.scheduledAt, strconv.Itoa(n), ""}
 	header["X-Apicron-Run-Id"] = vals[0:1:1]
 	header["X-Apicron-Schedule-Id"] = vals[1:2:2]
 	header["X-Apicron-Scheduled-At"] = vals[2:3:3]
 	header["X-Apicron-Attempt"] = vals[3:4:4]
+	if _, ok := header["Traceparent"]; !ok { // a target's own wins, as for Idempotency-Key
+		vals[4] = formatTraceparent(ids.trace, ids.span, flags)
+		header["Traceparent"] = vals[4:5:5]
+	}
 	// One key per occurrence, the same for its every attempt and on every
 	// node (an IETF Idempotency-Key is a structured-field string: quoted),
 	// unless the target sets its own.

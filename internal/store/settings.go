@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -76,4 +77,50 @@ func (db *DB) SessionEnded(ctx context.Context, id string) (bool, error) {
 		return tx.queryRow(ctx, "SELECT COUNT(*) FROM dashboard_logouts WHERE session_id = ?", id).Scan(&n)
 	})
 	return n > 0, err
+}
+
+// settingTraceSeed names the trace seed in the settings table.
+const settingTraceSeed = "trace_seed"
+
+// TraceSeedSize is the length of TraceSeed's value.
+const TraceSeedSize = 16
+
+// TraceSeed returns the database's trace seed: TraceSeedSize random bytes
+// made once and kept in the settings table, from which the executor
+// derives each run's trace id (a keyed hash of the run id). Every node of a
+// database, and every restart, reads the same seed, so a run has one trace
+// id wherever and whenever its attempts are sent, and two databases'
+// runs of the same id do not share one. It is no secret (it only tells
+// trace ids apart) and is stored in clear text, so a new SECRET_KEY does
+// not change it. Two nodes starting together agree: the first insert wins.
+func (db *DB) TraceSeed(ctx context.Context) ([]byte, error) {
+	var seed []byte
+	err := db.write(ctx, func(tx *tx) error {
+		for range 2 {
+			var stored string
+			err := tx.queryRow(ctx, "SELECT value FROM settings WHERE name = ?", settingTraceSeed).Scan(&stored)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err == nil {
+				raw, derr := hex.DecodeString(stored)
+				if derr == nil && len(raw) == TraceSeedSize {
+					seed = raw
+					return nil
+				}
+				// Not one this version made: replace it.
+				if _, err := tx.exec(ctx, "DELETE FROM settings WHERE name = ? AND value = ?", settingTraceSeed, stored); err != nil {
+					return err
+				}
+			}
+			raw := make([]byte, TraceSeedSize)
+			_, _ = rand.Read(raw) // never fails (crypto/rand)
+			if _, err := tx.exec(ctx, "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+				settingTraceSeed, hex.EncodeToString(raw)); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("the trace seed could not be made")
+	})
+	return seed, err
 }

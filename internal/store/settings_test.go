@@ -42,3 +42,30 @@ func TestSessionSecret(t *testing.T) {
 		}
 	})
 }
+
+// TestTraceSeed: made once, the same for every node and after a restart,
+// whatever SECRET_KEY; another database has another.
+func TestTraceSeed(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.NewDSN(t, driver)
+		db := storetest.OpenDSN(t, driver, dsn, store.Config{})
+		a, err := db.TraceSeed(ctx)
+		if err != nil || len(a) != store.TraceSeedSize {
+			t.Fatalf("first: %x, %v", a, err)
+		}
+		if b, err := db.TraceSeed(ctx); err != nil || !bytes.Equal(a, b) {
+			t.Fatalf("second: %x, %v; want the first", b, err)
+		}
+		db.Close()
+		// Another node (or a restart), with a SECRET_KEY this time.
+		node := storetest.OpenDSN(t, driver, dsn, store.Config{NodeID: "other", SecretKey: []byte(strings.Repeat("k", 32))})
+		if c, err := node.TraceSeed(ctx); err != nil || !bytes.Equal(a, c) {
+			t.Fatalf("another node with a SECRET_KEY: %x, %v; want the first", c, err)
+		}
+		other := storetest.Open(t, driver, nil)
+		if e, err := other.TraceSeed(ctx); err != nil || bytes.Equal(a, e) {
+			t.Fatalf("another database: %x, %v; want another seed", e, err)
+		}
+	})
+}
