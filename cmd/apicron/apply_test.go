@@ -287,3 +287,37 @@ func TestExampleApplyFile(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCLI_ExportLiteralsAndNames: text that looks like a reference, ${X},
+// is exported escaped and applied back as the same text; two names that
+// make the same variable name get two variables, so they never share a
+// secret.
+func TestCLI_ExportLiteralsAndNames(t *testing.T) {
+	t.Parallel()
+	database := func(t *testing.T) string { return "sqlite:///" + filepath.Join(t.TempDir(), "apicron.db") }
+	s := startServerDB(t, database(t), nil)
+	runCLI(t, s, map[string]string{"A": "first-s3cret", "B": "second-s3cret"}, "apply", "-f", writeFile(t, t.TempDir(), "a.yaml", `
+targets:
+  - name: a-b
+    url: http://127.0.0.1:9/x
+    body_template: '{"id": "$${ORDER_ID}", "kept": "$$${NOT}"}'
+    headers: {Authorization: "Bearer ${A}"}
+  - name: a_b
+    url: http://127.0.0.1:9/y
+    headers: {Authorization: "Bearer ${B}"}
+`)).must(t)
+	exp := runCLI(t, s, nil, "export").must(t).stdout
+	if !strings.Contains(exp, "${TARGET_A_B_AUTH_TOKEN}") || !strings.Contains(exp, "${TARGET_A_B_AUTH_TOKEN_2}") {
+		t.Fatalf("the two targets' secrets are not two variables:\n%s", exp)
+	}
+	fresh := startServerDB(t, database(t), nil)
+	env := map[string]string{"TARGET_A_B_AUTH_TOKEN": "x", "TARGET_A_B_AUTH_TOKEN_2": "y"}
+	runCLI(t, fresh, env, "apply", "-f", writeFile(t, t.TempDir(), "e.yaml", exp)).must(t)
+	got := runCLI(t, fresh, nil, "targets", "get", "a-b", "-o", "json").must(t).stdout
+	if !strings.Contains(got, `"body_template": "{\"id\": \"${ORDER_ID}\", \"kept\": \"$${NOT}\"}"`) {
+		t.Fatalf("the body template came back as\n%s", got)
+	}
+	if exp2 := runCLI(t, fresh, nil, "export").must(t).stdout; exp2 != exp {
+		t.Errorf("the round trip changed the export:\n%s\nwant\n%s", exp2, exp)
+	}
+}

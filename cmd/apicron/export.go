@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"slices"
 	"strings"
 
@@ -99,25 +101,42 @@ func exportFile(st *serverState) (*applyFile, []string, error) {
 	}
 
 	var vars []string
+	used := map[string]bool{}
+	// unique is v, or v_2, v_3...: names that differ only in what a
+	// variable cannot hold (a-b, a_b) must not share one secret.
+	unique := func(v string) string {
+		name := v
+		for i := 2; used[name]; i++ {
+			name = v + "_" + strconv.Itoa(i)
+		}
+		used[name] = true
+		vars = append(vars, name)
+		return "${" + name + "}"
+	}
 	f := &applyFile{}
 	for _, t := range st.targets {
-		spec := secretsOfTarget(targetSpec(t), func(field, _ string) string {
-			v := placeholder("target", t.Name, field)
-			vars = append(vars, v)
-			return "${" + v + "}"
-		})
-		f.Targets = append(f.Targets, spec)
+		spec, err := escapeRefs(targetSpec(t))
+		if err != nil {
+			return nil, nil, err
+		}
+		f.Targets = append(f.Targets, secretsOfTarget(spec, func(field, _ string) string {
+			return unique(placeholder("target", t.Name, field))
+		}))
 	}
 	for _, n := range st.notifiers {
-		spec := secretsOfNotifier(notifierSpec(n), func(field, _ string) string {
-			v := placeholder("notifier", n.Name, field)
-			vars = append(vars, v)
-			return "${" + v + "}"
-		})
-		f.Notifiers = append(f.Notifiers, spec)
+		spec, err := escapeRefs(notifierSpec(n))
+		if err != nil {
+			return nil, nil, err
+		}
+		f.Notifiers = append(f.Notifiers, secretsOfNotifier(spec, func(field, _ string) string {
+			return unique(placeholder("notifier", n.Name, field))
+		}))
 	}
 	for _, s := range st.schedules {
 		spec, err := scheduleSpecOf(s, targetName, notifierName)
+		if err == nil {
+			spec, err = escapeRefs(spec)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -128,4 +147,40 @@ func exportFile(st *serverState) (*applyFile, []string, error) {
 	slices.SortFunc(f.Schedules, func(a, b scheduleSpec) int { return strings.Compare(a.Name, b.Name) })
 	slices.Sort(vars)
 	return f, vars, nil
+}
+
+// escapeRefs returns v with every ${NAME} in its strings written $${NAME},
+// which apply reads back as the text ${NAME}: a body template or URL that
+// holds such text is exported as it is, not as a reference to expand.
+func escapeRefs[T any](v T) (T, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return v, err
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return v, err
+	}
+	var walk func(any) any
+	walk = func(x any) any {
+		switch x := x.(type) {
+		case string:
+			return envRef.ReplaceAllStringFunc(x, func(m string) string { return "$" + m })
+		case map[string]any:
+			for k, e := range x {
+				x[k] = walk(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e)
+			}
+		}
+		return x
+	}
+	if raw, err = json.Marshal(walk(doc)); err != nil {
+		return v, err
+	}
+	var out T
+	err = json.Unmarshal(raw, &out)
+	return out, err
 }

@@ -244,8 +244,11 @@ func (db *DB) PruneHousekeeping(ctx context.Context, runCutoff time.Time, limit 
 			stmts = append(stmts,
 				[]any{"DELETE FROM schedule_events WHERE id IN (SELECT id FROM schedule_events ORDER BY id LIMIT ?) AND at < ?",
 					limit, ms(runCutoff)},
-				[]any{"DELETE FROM notifications WHERE id IN (SELECT id FROM notifications ORDER BY id LIMIT ?) AND created_at < ? AND status <> 'pending'",
-					limit, ms(runCutoff)})
+				// Notifications are few (one per alert transition): the filter
+				// goes inside, so a pending one among the oldest never stalls
+				// the deletion of the finished ones after it.
+				[]any{"DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < ? AND status <> 'pending' ORDER BY id LIMIT ?)",
+					ms(runCutoff), limit})
 		}
 		total = 0 // a retried transaction counts again
 		for _, s := range stmts {
