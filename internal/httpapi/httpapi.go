@@ -92,6 +92,12 @@ type Config struct {
 	// logged-in browser. Writes with it still pass the cross-origin check.
 	// Optional.
 	SessionFunc func(r *http.Request) (actor string, readOnly, ok bool)
+	// MetricsHandler, when set, serves the Prometheus exposition
+	// (promexp.Metrics.Handler): GET /metrics/prometheus, and GET /metrics
+	// to a client whose Accept prefers it to JSON (see wantsExposition).
+	// Optional: without it /metrics answers JSON only and
+	// /metrics/prometheus 503.
+	MetricsHandler http.Handler
 }
 
 // Validate reports a missing required dependency.
@@ -147,6 +153,8 @@ type Server struct {
 	// ui is Config.UI, sessionFunc Config.SessionFunc.
 	ui          http.Handler
 	sessionFunc func(r *http.Request) (actor string, readOnly, ok bool)
+	// metricsHandler is Config.MetricsHandler.
+	metricsHandler http.Handler
 
 	mux   *http.ServeMux
 	api   huma.API
@@ -199,6 +207,7 @@ func newServer(cfg Config, authenticated bool) *Server {
 		assertionCheck:  cfg.AssertionCheckFunc,
 		ui:              cfg.UI,
 		sessionFunc:     cfg.SessionFunc,
+		metricsHandler:  cfg.MetricsHandler,
 	}
 	s.runner, _ = cfg.Store.(apicron.Runner)
 	if s.defaultTimezone == "" {
@@ -260,9 +269,11 @@ func (s *Server) humaConfig(title, version string) huma.Config {
 //  2. a browser's request that may change something comes from a page of
 //     this origin, with tokens or without (see sameOrigin);
 //  3. with tokens configured, it has a valid one (see authorize);
-//  4. it matches a route: if not, it gets a problem+json 404 or 405 like
+//  4. a GET /metrics that prefers the Prometheus exposition to JSON gets
+//     it from Config.MetricsHandler (see wantsExposition);
+//  5. it matches a route: if not, it gets a problem+json 404 or 405 like
 //     every other error, rather than the mux's plain text;
-//  5. the body of an operation that reads one is declared JSON (see
+//  6. the body of an operation that reads one is declared JSON (see
 //     requireJSONBody).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
@@ -286,6 +297,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r, ok := s.authorize(w, r)
 	if !ok {
+		return
+	}
+	if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		s.metricsHandler != nil && wantsExposition(r) {
+		s.metricsHandler.ServeHTTP(w, r) // the same series as /metrics/prometheus
 		return
 	}
 	_, pattern := s.mux.Handler(r)
