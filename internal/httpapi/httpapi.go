@@ -270,7 +270,8 @@ func (s *Server) humaConfig(title, version string) huma.Config {
 //     this origin, with tokens or without (see sameOrigin);
 //  3. with tokens configured, it has a valid one (see authorize);
 //  4. a GET /metrics that prefers the Prometheus exposition to JSON gets
-//     it from Config.MetricsHandler (see wantsExposition);
+//     it from Config.MetricsHandler (see wantsExposition); one with a query
+//     goes on to the route, which refuses every parameter;
 //  5. it matches a route: if not, it gets a problem+json 404 or 405 like
 //     every other error, rather than the mux's plain text;
 //  6. the body of an operation that reads one is declared JSON (see
@@ -299,7 +300,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+	if r.URL.Path == "/metrics" && r.URL.RawQuery == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
 		s.metricsHandler != nil && wantsExposition(r) {
 		s.metricsHandler.ServeHTTP(w, r) // the same series as /metrics/prometheus
 		return

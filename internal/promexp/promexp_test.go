@@ -411,6 +411,12 @@ func TestMetrics_Negotiation(t *testing.T) {
 			}
 		}
 	}
+	// A query parameter, which neither takes, is refused as on every route.
+	for _, path := range []string{"/metrics?x=1", "/metrics/prometheus?x=1"} {
+		if status, _, body := e.scrape(path, "text/plain; version=0.0.4", readToken); status != http.StatusUnprocessableEntity {
+			t.Errorf("GET %s: %d, want 422\n%s", path, status, body)
+		}
+	}
 	for _, path := range []string{"/metrics", "/metrics/prometheus"} {
 		for _, token := range []string{"", "not-a-token-0123456789"} {
 			if status, _, _ := e.scrape(path, "text/plain; version=0.0.4", token); status != http.StatusUnauthorized {
