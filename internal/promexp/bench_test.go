@@ -30,7 +30,7 @@ func BenchmarkMetrics_RunFinished(b *testing.B) {
 					i++
 					r := apicron.RunResult{ScheduleID: i % 1000, StartedAt: now, Outcome: apicron.Outcome{Status: apicron.Success, LatencyMs: &lat},
 						Attempts: attempts}
-					m.RunFinished(job, &r)
+					m.RunFinished(job, r)
 				}
 			})
 		})

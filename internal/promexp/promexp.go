@@ -233,7 +233,7 @@ func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
 // RunFinished counts a run this node executed, and observes its latency
 // and lateness: a few atomic updates and a map lookup, no allocation once
 // its label values were seen.
-func (m *Metrics) RunFinished(job *apicron.Job, r *apicron.RunResult) {
+func (m *Metrics) RunFinished(job *apicron.Job, r apicron.RunResult) {
 	status := string(r.Status)
 	if m.sched == nil {
 		m.runs.WithLabelValues(status, r.ErrorType).Inc()

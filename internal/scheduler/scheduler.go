@@ -84,7 +84,7 @@ type Config struct {
 // goroutines: each call must be cheap, in memory, and never block.
 type Recorder interface {
 	// RunFinished counts a run this node executed, job's, as r reports it.
-	RunFinished(job *apicron.Job, r *apicron.RunResult)
+	RunFinished(job *apicron.Job, r apicron.RunResult)
 	// OccurrenceClaimed counts an occurrence claimed as a run.
 	OccurrenceClaimed(trigger apicron.Trigger)
 	// OccurrencesMissed counts n occurrences a claim skipped or coalesced,
@@ -101,11 +101,11 @@ type Recorder interface {
 // noRecorder counts nothing: the engine without Config.Metrics.
 type noRecorder struct{}
 
-func (noRecorder) RunFinished(*apicron.Job, *apicron.RunResult) {}
-func (noRecorder) OccurrenceClaimed(apicron.Trigger)            {}
-func (noRecorder) OccurrencesMissed(string, int64)              {}
-func (noRecorder) DatabaseWrite(string, time.Duration, error)   {}
-func (noRecorder) NotificationDelivered(string, error)          {}
+func (noRecorder) RunFinished(*apicron.Job, apicron.RunResult) {}
+func (noRecorder) OccurrenceClaimed(apicron.Trigger)           {}
+func (noRecorder) OccurrencesMissed(string, int64)             {}
+func (noRecorder) DatabaseWrite(string, time.Duration, error)  {}
+func (noRecorder) NotificationDelivered(string, error)         {}
 
 func (c *Config) setDefaults() {
 	if c.Clock == nil {
