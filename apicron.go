@@ -137,6 +137,9 @@ type ClaimResult struct {
 	// Interrupted lists the runs in flight this claim interrupted
 	// (overlap_policy replace), whose requests the engine stops.
 	Interrupted []int64
+	// Misses are the occurrences this claim skipped or coalesced, as it
+	// recorded them for the ledger (the engine counts them in its metrics).
+	Misses []Miss
 }
 
 // Engine is what the scheduling engine asks of the database.

@@ -331,6 +331,10 @@ type Page struct {
 	Offset int
 }
 
+// MaxScheduleLabels bounds METRICS_SCHEDULE_LABELS: how many schedules
+// may have series of their own in the Prometheus exposition.
+const MaxScheduleLabels = 10000
+
 // SystemMetrics are the service-wide counters behind GET /metrics.
 type SystemMetrics struct {
 	TotalTargets      int64

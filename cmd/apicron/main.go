@@ -27,6 +27,7 @@ import (
 	"github.com/apicron/apicron/internal/executor"
 	"github.com/apicron/apicron/internal/httpapi"
 	"github.com/apicron/apicron/internal/notify"
+	"github.com/apicron/apicron/internal/promexp"
 	"github.com/apicron/apicron/internal/scheduler"
 	"github.com/apicron/apicron/internal/store"
 	"github.com/apicron/apicron/internal/tracing"
@@ -229,14 +230,26 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		TraceSeed:    traceSeed, Tracer: spans.Tracer(),
 	})
 	sender := &notify.Sender{Client: &http.Client{Transport: executor.NewTransport(policy)}, Control: policy.Control}
+	// The engine reports to metrics, which read the engine back at each
+	// scrape: the engine is made second, so those reads go through engine.
+	var engine *scheduler.Scheduler
+	metrics, err := promexp.New(promexp.Config{
+		Store: db, NodesFunc: func(ctx context.Context) (int, error) { return db.LiveNodes(ctx, cfg.LeaseTTL) },
+		EngineFunc:     func(ctx context.Context) (apicron.EngineHealth, error) { return engine.Health(ctx) },
+		RequestsFunc:   func() int64 { return engine.RequestsInFlight() },
+		ScheduleLabels: cfg.MetricsScheduleLabels, Version: version, Logger: logger.With("component", "metrics"),
+	})
+	if err != nil {
+		return err
+	}
 	engineCfg := scheduler.Config{
 		Store: db, Executor: exec, Logger: logger.With("component", "scheduler"), MaxConcurrent: cfg.MaxConcurrentJobs,
 		HostMaxConcurrent: cfg.HostMaxConcurrency,
 		ShutdownGrace:     cfg.ShutdownGrace, ClaimLead: claimLead, LeaseTTL: cfg.LeaseTTL,
 		Pruner: db, Retention: cfg.RunRetention, DefaultKeepRuns: cfg.RunKeepPerSchedule,
-		Outbox: db, Sender: sender,
+		Outbox: db, Sender: sender, Metrics: metrics,
 	}
-	engine := scheduler.New(engineCfg)
+	engine = scheduler.New(engineCfg)
 	health := healthWithSecrets(engine.Health, db.SecretKeyProblem)
 	sessionSecret, err := db.SessionSecret(ctx)
 	if err != nil {
@@ -262,7 +275,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		Tokens: cfg.APITokens, ReadTokens: cfg.APIReadTokens, URLCheckFunc: policy.CheckURL,
 		AllowedHosts: cfg.APIHosts(), DefaultTimezone: cfg.TimezoneName, Dispatcher: engine, Executor: exec,
 		AssertionCheckFunc: executor.CheckAssertions, Sender: sender,
-		UI: dashboard, SessionFunc: dashboard.SessionAccess, AccessLog: cfg.AccessLog,
+		UI: dashboard, SessionFunc: dashboard.SessionAccess, AccessLog: cfg.AccessLog, MetricsHandler: metrics.Handler(),
 	})
 	if err != nil {
 		return err

@@ -66,6 +66,10 @@ type Config struct {
 	// RunKeepPerSchedule caps the finished runs kept per schedule whose
 	// keep_runs is null: 0..apicron.MaxKeepRuns, 0 for no cap.
 	RunKeepPerSchedule int
+	// MetricsScheduleLabels is how many schedules get a schedule_id label
+	// of their own in the Prometheus exposition:
+	// 0..apicron.MaxScheduleLabels, 0 for none.
+	MetricsScheduleLabels int
 
 	// APITokens may call every endpoint; APIReadTokens only GET and HEAD
 	// ones. When either is set, every endpoint but /health needs one. They

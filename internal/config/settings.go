@@ -238,6 +238,14 @@ var settings = []setting{
 		get: func(c *Config) string { return strconv.Itoa(c.RunKeepPerSchedule) },
 	},
 	{
+		env: "METRICS_SCHEDULE_LABELS", flag: "metrics-schedule-labels", def: "0",
+		help: "How many schedules get a schedule_id label of their own on the Prometheus\n" +
+			"runs and latency series (the first seen; the rest are \"other\"),\n" +
+			fmt.Sprintf("0 to %d; 0 adds no such label.", apicron.MaxScheduleLabels),
+		set: intSetting(func(c *Config) *int { return &c.MetricsScheduleLabels }, 0, apicron.MaxScheduleLabels),
+		get: func(c *Config) string { return strconv.Itoa(c.MetricsScheduleLabels) },
+	},
+	{
 		env: "API_TOKEN", flag: "api-token", def: "", defaultText: "none", hidden: true,
 		help: "Access token(s), comma-separated, each at least 16 characters. When\n" +
 			"any token is set, every endpoint but /health needs the header\n" +

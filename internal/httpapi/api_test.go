@@ -184,6 +184,7 @@ func TestOpenAPI(t *testing.T) {
 			"/runs/{id}":                  {"get"},
 			"/metrics":                    {"get"},
 			"/metrics/schedules":          {"get"},
+			"/metrics/prometheus":         {"get"},
 			"/health":                     {"get"},
 			"/notifiers":                  {"post", "get"},
 			"/notifiers/{id}":             {"get", "put", "patch", "delete"},
@@ -571,8 +572,8 @@ func TestUnknownQueryParameters(t *testing.T) {
 				n++
 			}
 		}
-		if n != 38 {
-			t.Errorf("tried %d operations, want all 38", n)
+		if n != 39 {
+			t.Errorf("tried %d operations, want all 39", n)
 		}
 		var tgt target
 		e.expect(t, http.MethodGet, "/targets/1", nil, http.StatusOK, &tgt)

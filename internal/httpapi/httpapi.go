@@ -96,6 +96,12 @@ type Config struct {
 	// dashboard's included: method, path, status, bytes, duration_ms,
 	// remote and, when the client sent X-Request-Id, request_id. Optional.
 	AccessLog bool
+	// MetricsHandler, when set, serves the Prometheus exposition
+	// (promexp.Metrics.Handler): GET /metrics/prometheus, and GET /metrics
+	// to a client whose Accept prefers it to JSON (see wantsExposition).
+	// Optional: without it /metrics answers JSON only and
+	// /metrics/prometheus 503.
+	MetricsHandler http.Handler
 }
 
 // Validate reports a missing required dependency.
@@ -152,6 +158,8 @@ type Server struct {
 	ui          http.Handler
 	sessionFunc func(r *http.Request) (actor string, readOnly, ok bool)
 	accessLog   bool
+	// metricsHandler is Config.MetricsHandler.
+	metricsHandler http.Handler
 
 	mux   *http.ServeMux
 	api   huma.API
@@ -205,6 +213,7 @@ func newServer(cfg Config, authenticated bool) *Server {
 		ui:              cfg.UI,
 		sessionFunc:     cfg.SessionFunc,
 		accessLog:       cfg.AccessLog,
+		metricsHandler:  cfg.MetricsHandler,
 	}
 	s.runner, _ = cfg.Store.(apicron.Runner)
 	if s.defaultTimezone == "" {
@@ -266,9 +275,12 @@ func (s *Server) humaConfig(title, version string) huma.Config {
 //  2. a browser's request that may change something comes from a page of
 //     this origin, with tokens or without (see sameOrigin);
 //  3. with tokens configured, it has a valid one (see authorize);
-//  4. it matches a route: if not, it gets a problem+json 404 or 405 like
+//  4. a GET /metrics that prefers the Prometheus exposition to JSON gets
+//     it from Config.MetricsHandler (see wantsExposition); one with a query
+//     goes on to the route, which refuses every parameter;
+//  5. it matches a route: if not, it gets a problem+json 404 or 405 like
 //     every other error, rather than the mux's plain text;
-//  5. the body of an operation that reads one is declared JSON (see
+//  6. the body of an operation that reads one is declared JSON (see
 //     requireJSONBody).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.accessLog {
@@ -297,6 +309,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r, ok := s.authorize(w, r)
 	if !ok {
+		return
+	}
+	if r.URL.Path == "/metrics" && r.URL.RawQuery == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		s.metricsHandler != nil && wantsExposition(r) {
+		s.metricsHandler.ServeHTTP(w, r) // the same series as /metrics/prometheus
 		return
 	}
 	_, pattern := s.mux.Handler(r)

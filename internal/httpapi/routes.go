@@ -71,7 +71,9 @@ func (s *Server) routes() {
 
 	// Metrics and health.
 	register(api, op("system-metrics", http.MethodGet, "/metrics", "Service-wide metrics", "Metrics", 0), s.systemMetrics)
+	describeExposition(api.OpenAPI())
 	register(api, op("schedule-metrics", http.MethodGet, "/metrics/schedules", "Per-schedule metrics", "Metrics", 0), s.scheduleMetrics)
+	register(api, prometheusOperation(), s.prometheusMetrics)
 	healthOp := op("health", http.MethodGet, "/health", "Health check", "Health", 0)
 	healthOp.Description = "Open to every caller, so that load balancers can probe it. With tokens set (API_TOKEN, API_READ_TOKEN), " +
 		"a caller without a valid token gets only status, with 200 or 503; a caller with one, or any caller when no token is set, gets every field."

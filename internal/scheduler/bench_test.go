@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/promexp"
 	"github.com/apicron/apicron/internal/scheduler"
 	"github.com/apicron/apicron/internal/storetest"
 )
@@ -14,15 +15,34 @@ import (
 // instant at a time: a Step that claims every schedule due (one batch),
 // dispatches the jobs to an executor that answers at once, and the flush
 // that writes their results (Wait).
+//
+// The metrics=prometheus cases add the Prometheus recorder (internal/promexp)
+// the service runs with, to show what counting each run costs.
 func BenchmarkScheduler_Step(b *testing.B) {
-	for _, n := range []int{100, 1} {
-		b.Run(fmt.Sprintf("schedules=%d", n), func(b *testing.B) {
+	for _, c := range []struct {
+		n       int
+		metrics bool
+	}{{100, false}, {1, false}, {100, true}, {1, true}} {
+		name := fmt.Sprintf("schedules=%d", c.n)
+		if c.metrics {
+			name = "metrics=prometheus/" + name
+		}
+		n := c.n
+		b.Run(name, func(b *testing.B) {
 			clock := storetest.NewClock(t0)
 			db := storetest.Open(b, "sqlite", clock)
 			for range n {
 				mustSchedule(b, db, "http://127.0.0.1:9/", &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 1})
 			}
-			s := scheduler.New(scheduler.Config{Store: db, Executor: succeed(clock), Clock: clock, MaxConcurrent: n})
+			cfg := scheduler.Config{Store: db, Executor: succeed(clock), Clock: clock, MaxConcurrent: n}
+			if c.metrics {
+				m, err := promexp.New(promexp.Config{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg.Metrics = m
+			}
+			s := scheduler.New(cfg)
 			ctx := b.Context()
 			if err := s.Load(ctx); err != nil {
 				b.Fatal(err)

@@ -145,7 +145,7 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 			return // cut off by shutdown: INTERRUPTED, not whatever the cut produced
 		}
 		res.Waited += waited
-		s.addResult(res)
+		s.addResult(job, res)
 	}()
 }
 
@@ -200,7 +200,7 @@ func (s *Scheduler) hostSlot(ctx context.Context, job *apicron.Job, host string)
 		return nil, 0, false
 	case <-deadline:
 		now := s.cfg.Clock.Now()
-		s.addResult(apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: start, FinishedAt: now, Waited: now.Sub(start),
+		s.addResult(job, apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: start, FinishedAt: now, Waited: now.Sub(start),
 			Outcome: apicron.Outcome{Status: apicron.Failed, ErrorType: apicron.ErrHostLimit,
 				ErrorMessage: fmt.Sprintf("not sent: %s had %d calls in flight (HOST_MAX_CONCURRENCY) for %s, until the schedule's next occurrence",
 					host, s.cfg.HostMaxConcurrent, now.Sub(start).Round(time.Millisecond))}})

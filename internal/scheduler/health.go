@@ -56,7 +56,12 @@ type writeHealth struct {
 	mu      sync.Mutex
 	faults  map[string]*writeFault
 	started map[string]time.Time
+	metrics Recorder // observes each write's duration and failure
 }
+
+// opLabels name the writes in metrics.
+var opLabels = map[string]string{opClaim: "claim", opFlush: "write_results", opHeartbeat: "heartbeat",
+	opTake: "take_runs", opBackfill: "run_backfills"}
 
 // writeFault is an operation failing since a time.
 type writeFault struct {
@@ -76,6 +81,7 @@ func (w *writeHealth) start(op string) {
 // Failures caused by ctx ending (shutdown) are not faults of the database.
 func (w *writeHealth) end(ctx context.Context, logger *slog.Logger, op string, err error, msg string, args ...any) {
 	w.mu.Lock()
+	took := time.Since(w.started[op])
 	delete(w.started, op)
 	f := w.faults[op]
 	switch {
@@ -98,6 +104,7 @@ func (w *writeHealth) end(ctx context.Context, logger *slog.Logger, op string, e
 		tries, since = f.tries, f.since
 	}
 	w.mu.Unlock()
+	w.metrics.DatabaseWrite(opLabels[op], took, err)
 	switch {
 	case err == nil && f != nil:
 		logger.Info("database writes work again", "op", op, "failed_for", time.Since(since).Round(time.Millisecond), "tries", tries)

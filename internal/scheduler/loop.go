@@ -175,6 +175,12 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 	}
 	s.mu.Unlock()
 	for _, r := range results {
+		if r.Job != nil {
+			s.cfg.Metrics.OccurrenceClaimed(r.Job.Trigger)
+		}
+		for _, m := range r.Misses {
+			s.cfg.Metrics.OccurrencesMissed(m.Reason, m.Count)
+		}
 		if r.Waiting && s.cluster == nil {
 			s.wait(r.ScheduleID)
 		}

@@ -66,6 +66,11 @@ func (s *Scheduler) DeliverNotifications(ctx context.Context) int {
 			if err != nil && ctx.Err() != nil {
 				return // cut off by shutdown: the lease runs out and another attempt sends it
 			}
+			kind := "unknown"
+			if j.Notifier != nil {
+				kind = j.Notifier.Type
+			}
+			s.cfg.Metrics.NotificationDelivered(kind, err)
 			if err != nil {
 				s.logger.Warn("notification not delivered", append(notificationAttrs(j),
 					"attempt", j.Attempt, "event", j.Message.Event, "error", err)...)

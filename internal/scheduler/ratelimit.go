@@ -143,7 +143,7 @@ func (s *Scheduler) paceFirst(ctx context.Context, job *apicron.Job, host string
 		return w, ok
 	}
 	waited += w
-	s.addResult(apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: now.Add(-waited), FinishedAt: now,
+	s.addResult(job, apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: now.Add(-waited), FinishedAt: now,
 		Waited: waited, Outcome: apicron.Outcome{Status: apicron.Failed, ErrorType: apicron.ErrRateLimit,
 			ErrorMessage: fmt.Sprintf("not sent: %s allows %s (rate_limit, this node); its turn was %s away, at or after the schedule's next occurrence (waited %s)",
 				host, limit, turn.Round(time.Millisecond), waited.Round(time.Millisecond))}})

@@ -7,7 +7,9 @@ import (
 	"github.com/apicron/apicron"
 )
 
-func (s *Scheduler) addResult(r apicron.RunResult) {
+// addResult counts job's result r and queues it to be written.
+func (s *Scheduler) addResult(job *apicron.Job, r apicron.RunResult) {
+	s.cfg.Metrics.RunFinished(job, r) // by value: a pointer would move r to the heap
 	s.resMu.Lock()
 	s.results = append(s.results, r)
 	full := len(s.results) >= s.cfg.FlushBatch

@@ -74,7 +74,38 @@ type Config struct {
 	// only node); either nil: none are sent.
 	Outbox Outbox
 	Sender AlertSender
+	// Metrics hears what the engine does (internal/promexp). Optional:
+	// without it nothing is counted.
+	Metrics Recorder
 }
+
+// Recorder counts what the engine does, for metrics (internal/promexp
+// implements it). The engine calls it on its hot path, from many
+// goroutines: each call must be cheap, in memory, and never block.
+type Recorder interface {
+	// RunFinished counts a run this node executed, job's, as r reports it.
+	RunFinished(job *apicron.Job, r apicron.RunResult)
+	// OccurrenceClaimed counts an occurrence claimed as a run.
+	OccurrenceClaimed(trigger apicron.Trigger)
+	// OccurrencesMissed counts n occurrences a claim skipped or coalesced,
+	// by their apicron.Miss reason.
+	OccurrencesMissed(reason string, n int64)
+	// DatabaseWrite observes one of the engine's database writes (op is
+	// claim, write_results, take_runs, heartbeat or run_backfills).
+	DatabaseWrite(op string, took time.Duration, err error)
+	// NotificationDelivered counts an alert notification's delivery
+	// attempt, by notifier type.
+	NotificationDelivered(notifierType string, err error)
+}
+
+// noRecorder counts nothing: the engine without Config.Metrics.
+type noRecorder struct{}
+
+func (noRecorder) RunFinished(*apicron.Job, apicron.RunResult) {}
+func (noRecorder) OccurrenceClaimed(apicron.Trigger)           {}
+func (noRecorder) OccurrencesMissed(string, int64)             {}
+func (noRecorder) DatabaseWrite(string, time.Duration, error)  {}
+func (noRecorder) NotificationDelivered(string, error)         {}
 
 func (c *Config) setDefaults() {
 	if c.Clock == nil {
@@ -103,6 +134,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.FinalWriteTimeout <= 0 {
 		c.FinalWriteTimeout = 10 * time.Second
+	}
+	if c.Metrics == nil {
+		c.Metrics = noRecorder{}
 	}
 }
 
@@ -195,11 +229,15 @@ func New(cfg Config) *Scheduler {
 		cancels: map[int64]context.CancelFunc{},
 
 		claimsDone: make(chan struct{}),
-		writes:     writeHealth{faults: map[string]*writeFault{}, started: map[string]time.Time{}},
+		writes:     writeHealth{faults: map[string]*writeFault{}, started: map[string]time.Time{}, metrics: cfg.Metrics},
 	}
 	s.execCtx, s.stopExec = context.WithCancel(context.Background())
 	return s
 }
+
+// RequestsInFlight says how many requests to targets are under way (at
+// most MaxConcurrent).
+func (s *Scheduler) RequestsInFlight() int64 { return s.running.Load() }
 
 // Load marks runs left RUNNING by a previous process INTERRUPTED and fills
 // the queue with every ACTIVE schedule. Run calls it; tests call it directly.

@@ -322,6 +322,9 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		if err := insertMisses(ctx, tx, misses); err != nil {
 			return nil, err
 		}
+		for _, pm := range misses {
+			out[pm.i].Misses = append(out[pm.i].Misses, pm.m)
+		}
 	}
 	return out, nil
 }

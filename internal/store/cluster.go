@@ -241,3 +241,17 @@ func (db *DB) ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duratio
 		ttl.Milliseconds())
 	return dead + untaken, err
 }
+
+// LiveNodes counts the nodes sharing the database whose last heartbeat is
+// within ttl, by the database's clock. Alone on its database (not Shared)
+// the process is the only node: 1.
+func (db *DB) LiveNodes(ctx context.Context, ttl time.Duration) (int, error) {
+	if !db.queued() {
+		return 1, nil
+	}
+	var n int
+	err := db.read(ctx, func(tx *tx) error {
+		return tx.queryRow(ctx, "SELECT COUNT(*) FROM nodes WHERE heartbeat_at >= "+dbNowSQL+" - ?", ttl.Milliseconds()).Scan(&n)
+	})
+	return n, err
+}

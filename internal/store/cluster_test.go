@@ -261,3 +261,37 @@ func TestCluster_ReapAndFence(t *testing.T) {
 		t.Fatalf("after node-c's result: %+v %v", m, err)
 	}
 }
+
+// LiveNodes counts the nodes whose heartbeat is within the ttl: none before
+// any heartbeat, each node once it beats, and a node silent for longer than
+// the ttl no more. A store alone on its database is one node.
+func TestCluster_LiveNodes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("single", func(t *testing.T) {
+		t.Parallel()
+		db := storetest.Open(t, "sqlite", storetest.NewClock(t0))
+		if n, err := db.LiveNodes(ctx, time.Second); err != nil || n != 1 {
+			t.Fatalf("LiveNodes = %d, %v; want 1", n, err)
+		}
+	})
+	t.Run("shared", func(t *testing.T) {
+		t.Parallel()
+		nodes, _ := openNodes(t, storetest.NewClock(t0), 2)
+		a, b := nodes[0], nodes[1]
+		want := func(ttl time.Duration, n int) {
+			t.Helper()
+			if got, err := a.LiveNodes(ctx, ttl); err != nil || got != n {
+				t.Fatalf("LiveNodes(%s) = %d, %v; want %d", ttl, got, err, n)
+			}
+		}
+		want(time.Hour, 0)
+		mustHeartbeat(t, a, time.Hour, "node-a", 1)
+		want(time.Hour, 1)
+		mustHeartbeat(t, b, time.Hour, "node-a", 1)
+		want(time.Hour, 2)
+		time.Sleep(time.Second) // both heartbeats are now older than 500 ms
+		mustHeartbeat(t, b, time.Hour, "node-a", 1)
+		want(500*time.Millisecond, 1)
+	})
+}
