@@ -28,6 +28,21 @@ func TestTargetUpdate_OAuth2(t *testing.T) {
 	if tg.OAuth2.ClientSecret != "s3cret" {
 		t.Fatalf("the mask did not keep the secret: %q", tg.OAuth2.ClientSecret)
 	}
+	// The mask keeps it for a token endpoint on the same host alone: sent
+	// to another host, the stored secret would go to whoever named it.
+	moved := *tg
+	elsewhere := cfg(apicron.MaskedValue)
+	elsewhere.OAuth2.TokenURL = "https://collector.example.net/token"
+	apicron.TargetUpdate{Auth: elsewhere}.Apply(&moved)
+	if err := moved.Validate(); apicron.ErrorCode(err) != apicron.EINVALID || err.(*apicron.Error).Field != "auth.client_secret" {
+		t.Fatalf("a masked secret for a token_url on another host: %v, want refused on auth.client_secret", err)
+	}
+	samehost := cfg(apicron.MaskedValue)
+	samehost.OAuth2.TokenURL = "https://AUTH.example.com/v2/token"
+	apicron.TargetUpdate{Auth: samehost}.Apply(tg)
+	if tg.OAuth2.ClientSecret != "s3cret" || tg.Validate() != nil {
+		t.Fatalf("another path on the same host lost the secret: %q", tg.OAuth2.ClientSecret)
+	}
 	tg.Headers["Authorization"] = "Bearer x"
 	if err := tg.Validate(); apicron.ErrorCode(err) != apicron.EINVALID || err.(*apicron.Error).Field != "headers.Authorization" {
 		t.Fatalf("oauth2 with a static Authorization header: %v", err)

@@ -520,7 +520,10 @@ func (u TargetUpdate) applyAuth(t *Target) {
 		}
 		o := *a.OAuth2
 		o.Scopes = append([]string{}, a.OAuth2.Scopes...)
-		if o.ClientSecret == MaskedValue && t.OAuth2 != nil {
+		// The mask keeps the stored secret only for the same token
+		// endpoint's host: sent elsewhere, it would hand the secret to
+		// whoever named the new host, so it must be typed again.
+		if o.ClientSecret == MaskedValue && t.OAuth2 != nil && sameHost(o.TokenURL, t.OAuth2.TokenURL) {
 			o.ClientSecret = t.OAuth2.ClientSecret
 		}
 		// The token makes the Authorization header: a static one would
@@ -577,7 +580,7 @@ func (t *Target) validateAuth() error {
 			return err
 		}
 		if t.OAuth2.ClientSecret == MaskedValue {
-			return Invalid("auth.client_secret", "is the mask %s, not a secret: send the real one (the mask keeps a secret only when the target already has one)", MaskedValue)
+			return Invalid("auth.client_secret", "is the mask %s, not a secret: send the real one (the mask keeps a secret only when the target already has one, for a token_url on the same host)", MaskedValue)
 		}
 		for k := range t.Headers {
 			if strings.EqualFold(k, "Authorization") {
@@ -590,4 +593,12 @@ func (t *Target) validateAuth() error {
 		return t.ClientCert.Validate(true)
 	}
 	return nil
+}
+
+// sameHost reports whether two URLs name the same host and port (case
+// folded); an unparsable one matches nothing.
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Host != "" && strings.EqualFold(ua.Host, ub.Host)
 }

@@ -64,6 +64,10 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Before applying anything: an older apicron migrates no newer schema.
+	if err := db.refuseNewer(ctx, files); err != nil {
+		return err
+	}
 	for _, m := range files {
 		err = db.write(ctx, func(tx *tx) error {
 			if db.d.migrationLock != "" {
@@ -88,6 +92,25 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// refuseNewer refuses a database that records a migration newer than any
+// of files: a newer apicron migrated it, and this one would read and write
+// a schema it does not know.
+func (db *DB) refuseNewer(ctx context.Context, files []migrationFile) error {
+	var newest sql.NullInt64
+	if err := db.r.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&newest); err != nil {
+		return err
+	}
+	known := 0
+	for _, f := range files {
+		known = max(known, f.version)
+	}
+	if newest.Valid && newest.Int64 > int64(known) {
+		return fmt.Errorf("the database was migrated by a newer apicron (migration %04d; this apicron knows up to %04d): "+
+			"run that apicron, or restore the backup taken before the upgrade", newest.Int64, known)
 	}
 	return nil
 }
@@ -220,6 +243,13 @@ func (db *DB) checkMigrated(ctx context.Context) error {
 	}
 	list, err := mergeMigrations(db.d.name, applied)
 	if err != nil {
+		return err
+	}
+	files, err := migrationFiles(db.d.name)
+	if err != nil {
+		return err
+	}
+	if err := db.refuseNewer(ctx, files); err != nil {
 		return err
 	}
 	pending := Pending(list)

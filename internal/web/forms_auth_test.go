@@ -2,45 +2,16 @@ package web_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"html"
-	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/storetest"
 )
-
-// selfSigned returns a PEM certificate for cn and its PEM key.
-func selfSigned(t *testing.T, cn string) (certPEM, keyPEM string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
-}
 
 // crlf ends every line with CRLF, as a browser sends a textarea's.
 func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
@@ -54,7 +25,7 @@ func TestTargetForm_OAuth2ClientCertBackoff(t *testing.T) {
 	t.Parallel()
 	e := newFormEnv(t)
 	ctx := context.Background()
-	cert, key := selfSigned(t, "billing-client")
+	cert, key := storetest.ClientCertPair(t, "billing-client")
 	v := url.Values{"name": {"billing"}, "method": {"POST"}, "url": {"https://billing.example/hook"}, "retry_default": {"on"},
 		"auth": {"oauth2_client_credentials"}, "oauth2_token_url": {"https://auth.example/token"}, "oauth2_client_id": {"apicron"},
 		"oauth2_client_secret": {"cl1ent-s3cret"}, "oauth2_scopes": {" billing:write  audit "}, "oauth2_audience": {"https://billing.example"},
@@ -92,7 +63,7 @@ func TestTargetForm_OAuth2ClientCertBackoff(t *testing.T) {
 		}
 	}
 	for _, want := range []string{`id="oauth2_client_secret" name="oauth2_client_secret" type="password" value="********"`,
-		`placeholder="-----BEGIN PRIVATE KEY-----">********</textarea>`, "CN=billing-client, issued by CN=billing-client, expires ",
+		`placeholder="-----BEGIN PRIVATE KEY-----">********</textarea>`, "CN=billing-client,O=apicron tests, issued by CN=billing-client,O=apicron tests, expires ",
 		`value="billing:write audit"`, `id="retry_backoff_ms" name="retry_backoff_ms" inputmode="numeric" value="250"`} {
 		if !strings.Contains(html.UnescapeString(page), html.UnescapeString(want)) {
 			t.Fatalf("the edit page lacks %s", want)
@@ -117,7 +88,7 @@ func TestTargetForm_OAuth2ClientCertBackoff(t *testing.T) {
 
 	// A new certificate with the key's mask keeps the key, which then must
 	// match it: a certificate of another key is refused on client_cert.
-	other, _ := selfSigned(t, "someone-else")
+	other, _ := storetest.ClientCertPair(t, "someone-else")
 	v.Set("client_cert_pem", other)
 	if code, _, body := e.post(t, loc, v); code != http.StatusUnprocessableEntity || !strings.Contains(body, "client_cert") {
 		t.Fatalf("another certificate with the old key: %d, want 422 on client_cert", code)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -217,7 +218,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	next := localPath(r.PostFormValue("next"))
 	now, peer := h.clock.Now(), peerOf(r)
-	if wait := h.logins.blocked(peer, now); wait > 0 {
+	giveBack, wait := h.logins.take(peer, now)
+	if wait > 0 {
 		secs := int(wait/time.Second) + 1
 		h.logger.InfoContext(r.Context(), "dashboard login refused: too many failed logins", "peer", r.RemoteAddr)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -227,11 +229,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	a := h.sessions.check(token)
 	if a == accessNone {
-		h.logins.failed(peer, now)
 		h.logger.InfoContext(r.Context(), "dashboard login refused", "peer", r.RemoteAddr)
 		h.render(w, r, http.StatusUnauthorized, "login", "Log in", "", loginData{Next: next, Error: "That token is not valid."})
 		return
 	}
+	giveBack() // a success costs no try
 	exp := now.Add(h.sessions.ttl)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: h.sessions.sign(a, tokenActor(token), exp), Path: "/",
@@ -286,50 +288,54 @@ func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // Failed logins are limited per peer address, so a token cannot be
 // guessed at the speed of the network: loginBurst failures at once, then
-// one more every loginRefill. Successful logins take nothing. The limit is
-// per node and kept in memory; behind a proxy every browser shares the
-// proxy's address, so a burst of failures slows everyone's login there
-// (never a session already made).
+// one more every loginRefill; an IPv6 peer counts by its /64, which one
+// host holds whole. All addresses together get loginAllBurst, then one
+// every loginAllRefill, so many addresses cannot guess faster either.
+// Every try takes a turn before its token is checked (concurrent guesses
+// cannot slip past) and a successful login gives it back. The limit is per
+// node and kept in memory; behind a proxy every browser shares the proxy's
+// address, so a burst of failures slows everyone's login there (never a
+// session already made).
 const (
-	loginBurst  = 10
-	loginRefill = 6 * time.Second
+	loginBurst     = 10
+	loginRefill    = 6 * time.Second
+	loginAllBurst  = 100
+	loginAllRefill = 100 * time.Millisecond
 	// loginPeers bounds the addresses remembered; past it, the ones whose
-	// failures have all been forgiven are forgotten first.
+	// failures have all been forgiven are forgotten, and a new address is
+	// held to the limit of all alone until room is made.
 	loginPeers = 10_000
 )
 
-// loginLimiter counts each peer's failed logins.
+// loginLimiter counts failed logins, each peer's and all of them.
 type loginLimiter struct {
 	mu    sync.Mutex
 	peers map[string]*rate.Limiter
+	all   *rate.Limiter
 }
 
-// peerOf is the address a request came from, without its port.
+// peerOf is the address a request came from, without its port; an IPv6
+// address by its /64.
 func peerOf(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
+	host := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		host = h
 	}
-	return r.RemoteAddr
+	if a, err := netip.ParseAddr(host); err == nil && a.Is6() && !a.Is4In6() {
+		if p, err := a.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return host
 }
 
-// blocked reports how long peer must wait before its next try (0: it may
-// try now), at now.
-func (l *loginLimiter) blocked(peer string, now time.Time) time.Duration {
+// take takes a try of peer at now. It returns how long peer must wait
+// (nothing taken), or a func that gives the try back after a success.
+func (l *loginLimiter) take(peer string, now time.Time) (giveBack func(), wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lim := l.peers[peer]
-	if lim == nil || lim.TokensAt(now) >= 1 {
-		return 0
-	}
-	return time.Duration((1 - lim.TokensAt(now)) * float64(loginRefill))
-}
-
-// failed counts a failed login of peer at now.
-func (l *loginLimiter) failed(peer string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.peers == nil {
-		l.peers = map[string]*rate.Limiter{}
+	if l.all == nil {
+		l.peers, l.all = map[string]*rate.Limiter{}, rate.NewLimiter(rate.Every(loginAllRefill), loginAllBurst)
 	}
 	lim := l.peers[peer]
 	if lim == nil {
@@ -339,12 +345,28 @@ func (l *loginLimiter) failed(peer string, now time.Time) {
 					delete(l.peers, p)
 				}
 			}
-			if len(l.peers) >= loginPeers {
-				clear(l.peers) // a flood of addresses: start afresh rather than grow
-			}
 		}
-		lim = rate.NewLimiter(rate.Every(loginRefill), loginBurst)
-		l.peers[peer] = lim
+		if len(l.peers) < loginPeers {
+			lim = rate.NewLimiter(rate.Every(loginRefill), loginBurst)
+			l.peers[peer] = lim
+		}
 	}
-	lim.AllowN(now, 1)
+	var taken []*rate.Reservation
+	cancel := func() {
+		for _, r := range taken {
+			r.CancelAt(now)
+		}
+	}
+	for _, lm := range []*rate.Limiter{lim, l.all} {
+		if lm == nil {
+			continue
+		}
+		r := lm.ReserveN(now, 1)
+		taken = append(taken, r)
+		if d := r.DelayFrom(now); d > 0 {
+			cancel()
+			return nil, d
+		}
+	}
+	return cancel, 0
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -98,5 +99,46 @@ func TestHandler_Headers(t *testing.T) {
 	h.ServeHTTP(rec, r)
 	if rec.Code != http.StatusForbidden {
 		t.Errorf("cross-site post = %d, want 403", rec.Code)
+	}
+}
+
+// An IPv6 peer counts by its /64; all peers together are limited too, and
+// a flood of new addresses neither resets the others' counts nor escapes
+// that limit; a given-back try is not counted.
+func TestLoginLimiter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	req := func(addr string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/ui/login", nil)
+		r.RemoteAddr = addr
+		return r
+	}
+	if a, b := peerOf(req("[2001:db8:1:2::7]:4000")), peerOf(req("[2001:db8:1:2:ffff::1]:4001")); a != b || a != "2001:db8:1:2::/64" {
+		t.Fatalf("one /64 is two peers: %q %q", a, b)
+	}
+	if p := peerOf(req("192.0.2.7:4000")); p != "192.0.2.7" {
+		t.Fatalf("an IPv4 peer is %q", p)
+	}
+	var l loginLimiter
+	for range loginBurst {
+		if _, wait := l.take("a", now); wait != 0 {
+			t.Fatal("a try within the burst waits")
+		}
+	}
+	if _, wait := l.take("a", now); wait <= 0 || wait > loginRefill {
+		t.Fatalf("past the burst: wait %v, want up to %v", wait, loginRefill)
+	}
+	giveBack, _ := l.take("b", now)
+	giveBack()
+	for i := range loginAllBurst - loginBurst {
+		if _, wait := l.take(fmt.Sprintf("peer-%d", i), now); wait != 0 {
+			t.Fatalf("try %d of all waits", i)
+		}
+	}
+	if _, wait := l.take("someone-new", now); wait <= 0 {
+		t.Fatal("past the limit of all, a new address does not wait")
+	}
+	if _, wait := l.take("a", now); wait <= 0 {
+		t.Fatal("a's count was forgotten")
 	}
 }

@@ -269,8 +269,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusForbidden, "A page of another site may not change anything here.")
 		return
 	}
-	public := strings.HasPrefix(r.URL.Path, staticPrefix) || r.URL.Path == "/ui/login" || r.URL.Path == "/ui/logout"
-	sess := h.sessions.of(r, h.clock.Now())
+	static := strings.HasPrefix(r.URL.Path, staticPrefix)
+	public := static || r.URL.Path == "/ui/login" || r.URL.Path == "/ui/logout"
+	var sess session
+	if !static { // scripts and styles need no session: no lookup of its logout
+		sess = h.sessions.of(r, h.clock.Now())
+	}
 	if !public && sess.Access == accessNone {
 		h.needLogin(w, r)
 		return
