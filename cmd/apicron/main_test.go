@@ -66,33 +66,7 @@ type server struct {
 // startServer calls run, as main does, on port 0 with the database file db.
 func startServer(t *testing.T, db string, env map[string]string) *server {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &logWatcher{addr: make(chan string, 1)}
-	getenv := func(k string) string { return env[k] }
-	done := make(chan error, 1)
-	args := []string{"--port", "0", "--database-url", "sqlite:///" + db, "--shutdown-grace", "2s"}
-	go func() { done <- run(ctx, args, getenv, "", io.Discard, logs) }()
-	var url string
-	select {
-	case url = <-logs.addr:
-	case err := <-done:
-		cancel()
-		t.Fatalf("server exited: %v\n%s", err, logs)
-	case <-time.After(15 * time.Second):
-		cancel()
-		t.Fatalf("server did not start:\n%s", logs)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("server: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return &server{url: url, stop: stop, logs: logs}
+	return startServerDB(t, "sqlite:///"+db, env)
 }
 
 func call(t *testing.T, method, url string, body any, out any) int {

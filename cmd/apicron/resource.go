@@ -105,19 +105,13 @@ func resourceCmds[T any](c *cli, k *kind[T]) []*cobra.Command {
 		Short: "show one " + k.singular,
 		Args:  exactArgs(1, "one id or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.checkOutput(); err != nil {
-				return err
-			}
-			cl := c.client()
-			id, err := k.resolve(cmd.Context(), cl, args[0])
-			if err != nil {
-				return err
-			}
-			it, err := k.get(cmd.Context(), cl, id)
-			if err != nil {
-				return err
-			}
-			return c.print(it, func() *table { return k.table(*it) })
+			return resolved(c, cmd, k, args[0], func(ctx context.Context, cl *apiclient.Client, id int64) error {
+				it, err := k.get(ctx, cl, id)
+				if err != nil {
+					return err
+				}
+				return c.print(it, func() *table { return k.table(*it) })
+			})
 		},
 	}
 
@@ -284,4 +278,18 @@ func (s *setFlags) read() (map[string]any, error) {
 		}
 	}
 	return m, nil
+}
+
+// resolved checks the output format and resolves arg, an id or a name of
+// k, for a command that acts on one: fn gets the client and the id.
+func resolved[T any](c *cli, cmd *cobra.Command, k *kind[T], arg string, fn func(ctx context.Context, cl *apiclient.Client, id int64) error) error {
+	if err := c.checkOutput(); err != nil {
+		return err
+	}
+	cl := c.client()
+	id, err := k.resolve(cmd.Context(), cl, arg)
+	if err != nil {
+		return err
+	}
+	return fn(cmd.Context(), cl, id)
 }

@@ -100,22 +100,16 @@ func newSchedulesCmd(c *cli) *cobra.Command {
 		Short: "run a schedule now (trigger manual)",
 		Args:  exactArgs(1, "one id or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.checkOutput(); err != nil {
-				return err
-			}
-			cl := c.client()
-			id, err := k.resolve(cmd.Context(), cl, args[0])
-			if err != nil {
-				return err
-			}
-			r, err := cl.TriggerSchedule(cmd.Context(), id, force)
-			if err != nil {
-				return err
-			}
-			return c.print(r, func() *table {
-				t := &table{header: []string{"RUN_ID", "SCHEDULE_ID", "SCHEDULED_AT", "TRIGGER", "FORCED"}}
-				t.add(strconv.FormatInt(r.RunID, 10), strconv.FormatInt(r.ScheduleID, 10), r.ScheduledAt, r.Trigger, strconv.FormatBool(r.Forced))
-				return t
+			return resolved(c, cmd, k, args[0], func(ctx context.Context, cl *apiclient.Client, id int64) error {
+				r, err := cl.TriggerSchedule(ctx, id, force)
+				if err != nil {
+					return err
+				}
+				return c.print(r, func() *table {
+					t := &table{header: []string{"RUN_ID", "SCHEDULE_ID", "SCHEDULED_AT", "TRIGGER", "FORCED"}}
+					t.add(strconv.FormatInt(r.RunID, 10), strconv.FormatInt(r.ScheduleID, 10), r.ScheduledAt, r.Trigger, strconv.FormatBool(r.Forced))
+					return t
+				})
 			})
 		},
 	}
@@ -127,24 +121,18 @@ func newSchedulesCmd(c *cli) *cobra.Command {
 		Short: "the next occurrences of a schedule, in UTC and in its zone",
 		Args:  exactArgs(1, "one id or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.checkOutput(); err != nil {
-				return err
-			}
-			cl := c.client()
-			id, err := k.resolve(cmd.Context(), cl, args[0])
-			if err != nil {
-				return err
-			}
-			p, err := cl.PreviewSchedule(cmd.Context(), id, n)
-			if err != nil {
-				return err
-			}
-			return c.print(p, func() *table {
-				t := &table{header: []string{"AT", "FIRE_AT", "LOCAL", "ZONE", "DST"}}
-				for _, o := range p.Occurrences {
-					t.add(o.At, o.FireAt, o.Local, o.Zone, str(o.DSTRule))
+			return resolved(c, cmd, k, args[0], func(ctx context.Context, cl *apiclient.Client, id int64) error {
+				p, err := cl.PreviewSchedule(ctx, id, n)
+				if err != nil {
+					return err
 				}
-				return t
+				return c.print(p, func() *table {
+					t := &table{header: []string{"AT", "FIRE_AT", "LOCAL", "ZONE", "DST"}}
+					for _, o := range p.Occurrences {
+						t.add(o.At, o.FireAt, o.Local, o.Zone, str(o.DSTRule))
+					}
+					return t
+				})
 			})
 		},
 	}
@@ -171,17 +159,11 @@ func scheduleRow(s apiclient.Schedule) []string {
 
 // scheduleAction resolves arg and prints the schedule do returns.
 func (c *cli) scheduleAction(cmd *cobra.Command, k *kind[apiclient.Schedule], arg string, do func(context.Context, *apiclient.Client, int64) (*apiclient.Schedule, error)) error {
-	if err := c.checkOutput(); err != nil {
-		return err
-	}
-	cl := c.client()
-	id, err := k.resolve(cmd.Context(), cl, arg)
-	if err != nil {
-		return err
-	}
-	s, err := do(cmd.Context(), cl, id)
-	if err != nil {
-		return err
-	}
-	return c.print(s, func() *table { return k.table(*s) })
+	return resolved(c, cmd, k, arg, func(ctx context.Context, cl *apiclient.Client, id int64) error {
+		s, err := do(ctx, cl, id)
+		if err != nil {
+			return err
+		}
+		return c.print(s, func() *table { return k.table(*s) })
+	})
 }

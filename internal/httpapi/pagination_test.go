@@ -314,7 +314,10 @@ func deepPagingUnderLoad(t *testing.T, driver string) {
 	for _, f := range append(unhealthy, failures...) {
 		t.Error(f)
 	}
-	if checks < 20 || len(requests) != 5 {
+	// A guard that the probes and every kind of request ran, not a bound
+	// on their speed: each /health must answer within the probe's second,
+	// and under -race on a loaded machine one takes a few hundred ms.
+	if checks < 5 || len(requests) != 5 {
 		t.Errorf("%d /health checks, requests %v: the test did not run as meant", checks, requests)
 	}
 }
