@@ -203,13 +203,8 @@ func (h *Handler) newNotifier(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) editNotifier(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.pathID(w, r)
+	_, n, ok := byID(h, w, r, "get notifier", h.store.FindNotifierByID)
 	if !ok {
-		return
-	}
-	n, err := h.store.FindNotifierByID(r.Context(), id)
-	if err != nil {
-		h.failErr(w, r, "get notifier", err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "notifier", n.Name, "notifiers", notifierPage{Form: newNotifierForm(n), Types: apicron.NotifierTypes,
@@ -222,15 +217,10 @@ func (h *Handler) saveNotifier(w http.ResponseWriter, r *http.Request) {
 	var (
 		id  int64
 		cur *apicron.Notifier
-		err error
 	)
 	if r.PathValue("id") != "" {
 		var ok bool
-		if id, ok = h.pathID(w, r); !ok {
-			return
-		}
-		if cur, err = h.store.FindNotifierByID(r.Context(), id); err != nil {
-			h.failErr(w, r, "update notifier", err)
+		if id, cur, ok = byID(h, w, r, "update notifier", h.store.FindNotifierByID); !ok {
 			return
 		}
 	}
@@ -294,13 +284,8 @@ func (h *Handler) applyNotifier(r *http.Request, f notifierForm, cur *apicron.No
 }
 
 func (h *Handler) confirmDeleteNotifier(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.pathID(w, r)
+	id, n, ok := byID(h, w, r, "get notifier", h.store.FindNotifierByID)
 	if !ok {
-		return
-	}
-	n, err := h.store.FindNotifierByID(r.Context(), id)
-	if err != nil {
-		h.failErr(w, r, "get notifier", err)
 		return
 	}
 	path := "/ui/notifiers/" + strconv.FormatInt(id, 10)

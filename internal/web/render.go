@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -174,6 +175,23 @@ func (h *Handler) pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 		return 0, false
 	}
 	return id, true
+}
+
+// byID reads the {id} of r and what find stores under it; when the id is
+// bad or the read fails it has answered the request (404, or the error),
+// and ok is false.
+func byID[T any](h *Handler, w http.ResponseWriter, r *http.Request, what string, find func(context.Context, int64) (T, error)) (int64, T, bool) {
+	var zero T
+	id, ok := h.pathID(w, r)
+	if !ok {
+		return 0, zero, false
+	}
+	v, err := find(r.Context(), id)
+	if err != nil {
+		h.failErr(w, r, what, err)
+		return 0, zero, false
+	}
+	return id, v, true
 }
 
 // funcs are the helpers templates call.

@@ -188,13 +188,8 @@ type phase struct {
 }
 
 func (h *Handler) showRun(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.pathID(w, r)
+	_, run, ok := byID(h, w, r, "get run", h.store.FindRunByID)
 	if !ok {
-		return
-	}
-	run, err := h.store.FindRunByID(r.Context(), id)
-	if err != nil {
-		h.failErr(w, r, "get run", err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "run", "Run "+strconv.FormatInt(run.ID, 10), "runs",

@@ -256,13 +256,8 @@ func back(w http.ResponseWriter, r *http.Request, id int64) {
 // pauseSchedule pauses it with the form's reason and until (on its zone's
 // wall clock), as POST /schedules/{id}/pause.
 func (h *Handler) pauseSchedule(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.pathID(w, r)
+	id, s, ok := byID(h, w, r, "pause schedule", h.store.FindScheduleByID)
 	if !ok {
-		return
-	}
-	s, err := h.store.FindScheduleByID(r.Context(), id)
-	if err != nil {
-		h.failErr(w, r, "pause schedule", err)
 		return
 	}
 	if !h.parseForm(w, r) {
@@ -270,6 +265,7 @@ func (h *Handler) pauseSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	loc, _ := apicron.LoadZone("timezone", s.Timezone)
 	p := apicron.PauseRequest{Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+	var err error
 	if p.Until, err = formTime("until", r.PostFormValue("until"), loc); err != nil {
 		h.failErr(w, r, "pause schedule", err)
 		return
@@ -652,13 +648,8 @@ func (h *Handler) editSchedule(w http.ResponseWriter, r *http.Request) {
 	if !h.writable(w, r) {
 		return
 	}
-	id, ok := h.pathID(w, r)
+	_, s, ok := byID(h, w, r, "get schedule", h.store.FindScheduleByID)
 	if !ok {
-		return
-	}
-	s, err := h.store.FindScheduleByID(r.Context(), id)
-	if err != nil {
-		h.failErr(w, r, "get schedule", err)
 		return
 	}
 	p, err := h.schedulePage(r.Context(), newScheduleForm(s, h.timezone))
@@ -734,13 +725,8 @@ func (h *Handler) previewSchedule(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) confirmDeleteSchedule(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.pathID(w, r)
+	id, s, ok := byID(h, w, r, "get schedule", h.store.FindScheduleByID)
 	if !ok {
-		return
-	}
-	s, err := h.store.FindScheduleByID(r.Context(), id)
-	if err != nil {
-		h.failErr(w, r, "get schedule", err)
 		return
 	}
 	path := "/ui/schedules/" + strconv.FormatInt(id, 10)
@@ -764,13 +750,8 @@ func (h *Handler) deleteSchedule(w http.ResponseWriter, r *http.Request) {
 // backfillSchedule records a backfill of the form's range, as POST
 // /schedules/{id}/backfill.
 func (h *Handler) backfillSchedule(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.pathID(w, r)
+	id, s, ok := byID(h, w, r, "backfill schedule", h.store.FindScheduleByID)
 	if !ok {
-		return
-	}
-	s, err := h.store.FindScheduleByID(r.Context(), id)
-	if err != nil {
-		h.failErr(w, r, "backfill schedule", err)
 		return
 	}
 	if !h.parseForm(w, r) {

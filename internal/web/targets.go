@@ -505,13 +505,8 @@ func (h *Handler) newTarget(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) editTarget(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.pathID(w, r)
+	_, t, ok := byID(h, w, r, "get target", h.store.FindTargetByID)
 	if !ok {
-		return
-	}
-	t, err := h.store.FindTargetByID(r.Context(), id)
-	if err != nil {
-		h.failErr(w, r, "get target", err)
 		return
 	}
 	p := h.targetPage(r.Context(), newTargetForm(t), t)
@@ -526,15 +521,10 @@ func (h *Handler) saveTarget(w http.ResponseWriter, r *http.Request) {
 	var (
 		id  int64
 		cur *apicron.Target
-		err error
 	)
 	if r.PathValue("id") != "" {
 		var ok bool
-		if id, ok = h.pathID(w, r); !ok {
-			return
-		}
-		if cur, err = h.store.FindTargetByID(r.Context(), id); err != nil {
-			h.failErr(w, r, "update target", err)
+		if id, cur, ok = byID(h, w, r, "update target", h.store.FindTargetByID); !ok {
 			return
 		}
 	}
@@ -607,13 +597,8 @@ func (h *Handler) checkURL(raw string) error {
 }
 
 func (h *Handler) confirmDeleteTarget(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.pathID(w, r)
+	id, t, ok := byID(h, w, r, "get target", h.store.FindTargetByID)
 	if !ok {
-		return
-	}
-	t, err := h.store.FindTargetByID(r.Context(), id)
-	if err != nil {
-		h.failErr(w, r, "get target", err)
 		return
 	}
 	path := "/ui/targets/" + strconv.FormatInt(id, 10)
