@@ -1,5 +1,7 @@
 package apicron
 
+import "time"
+
 // Engine roles, as /health reports them.
 const (
 	// RoleSingle is a node alone on its database (SQLite, or PostgreSQL
@@ -26,4 +28,33 @@ type EngineHealth struct {
 	WriteFaults []string
 	// LeaseEpoch is the dispatcher lease's epoch while this node leads, else 0.
 	LeaseEpoch int64
+}
+
+// WriterStats counts what the store's writer did since it opened, for
+// metrics (store.DB.WriterStats): a scrape a second shows, beside the requests' lateness, whether
+// the writer was busy, waited, or stalled on a checkpoint. Every field only
+// grows, except WALFrames.
+type WriterStats struct {
+	// Transactions are the write transactions committed or rolled back.
+	Transactions int64
+	// Statements are the statements run inside write transactions.
+	Statements int64
+	// Busy is the time write transactions held the writer (begin to
+	// commit).
+	Busy time.Duration
+	// Wait is the time writes waited for the writer before beginning
+	// (SQLite's one connection; on PostgreSQL the pool's).
+	Wait time.Duration
+	// Checkpoints and CheckpointTime count SQLite's checkpoints of the
+	// write-ahead log from their own connection; WriterCheckpoints and
+	// WriterCheckpointTime those finished on the writer's connection so
+	// that the log restarts (the writer waits for them). Zero on
+	// PostgreSQL.
+	Checkpoints, WriterCheckpoints       int64
+	CheckpointTime, WriterCheckpointTime time.Duration
+	// WALFrames is the write-ahead log's length (pages) at the last
+	// checkpoint. Zero on PostgreSQL.
+	WALFrames int64
+	// SQLite says whether the checkpoint and WAL figures apply.
+	SQLite bool
 }

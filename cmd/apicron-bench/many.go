@@ -63,6 +63,10 @@ func (h *harness) many(ctx context.Context) error {
 	a.SpawnToHealthyMs = F(msOf(healthyAt.Sub(p.spawned)))
 	a.DB.BytesEmpty, _, _ = db.size(ctx)
 
+	ins := startInternals(p.base, p.pid, func() (int64, int64) {
+		total, wal, _ := db.size(context.Background())
+		return total - wal, wal
+	})
 	api := newAPIClient(p.base)
 	target, err := api.createTarget(ctx, sk.url)
 	if err != nil {
@@ -109,6 +113,7 @@ func (h *harness) many(ctx context.Context) error {
 	act := db.activity(ctx).sub(act0)
 	tabs := tablesDelta(tab0, db.tables(ctx))
 	a.Samples = mon.stop()
+	ins.stop()
 	if probes != nil {
 		var extra int
 		rep.API, extra = probes()
@@ -176,6 +181,7 @@ func (h *harness) many(ctx context.Context) error {
 		}
 	}
 	a.FirstAnchor = time.UnixMilli(minAnchor).UTC()
+	a.Internals = ins.samples(minAnchor)
 	wsMs, weMs := steadyFrom.UnixMilli(), windowEnd.UnixMilli()
 	wAll := window{Name: "all", From: minAnchor, To: weMs,
 		Note: "every occurrence from each schedule's creation (its first occurrence) to the window's end"}

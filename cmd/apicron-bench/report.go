@@ -69,6 +69,7 @@ type ApicronRun struct {
 	Counters           EngineCounters `json:"engine_counters"`      // run_stats scope 0, whole process life
 	Noise              Noise          `json:"noise_window"`
 	Samples            []procSample   `json:"samples,omitempty"`
+	Internals          []Internal     `json:"internals,omitempty"` // per second, from apicron's metrics
 	Windows            []window       `json:"windows"`
 	FirstAnchor        time.Time      `json:"first_anchor"`
 	SteadyFrom         time.Time      `json:"steady_from"`
@@ -328,6 +329,7 @@ func renderMarkdown(r *Report) string {
 	if a := r.Apicron; a != nil {
 		renderDelivery(&b, r)
 		renderProcess(&b, a)
+		renderInternals(&b, r, a.Internals)
 	}
 	if len(r.API) > 0 {
 		p("\nAPI latency while the schedules fire (ms):\n\n")

@@ -238,6 +238,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 		EngineFunc:     func(ctx context.Context) (apicron.EngineHealth, error) { return engine.Health(ctx) },
 		RequestsFunc:   func() int64 { return engine.RequestsInFlight() },
 		ScheduleLabels: cfg.MetricsScheduleLabels, Version: version, Logger: logger.With("component", "metrics"),
+		WriterFunc: db.WriterStats,
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -84,6 +85,10 @@ type Config struct {
 	Version string
 	// Logger receives the scrape's errors. Optional.
 	Logger *slog.Logger
+	// WriterFunc reports what the store's writer did so far (transactions,
+	// statements, time busy and waited, SQLite's checkpoints), at each
+	// scrape; it must not touch the database. Optional.
+	WriterFunc func() apicron.WriterStats
 }
 
 // Metrics holds apicron's Prometheus series. It implements
@@ -105,6 +110,8 @@ type Metrics struct {
 	dbFails   *prometheus.CounterVec
 	notesSent *prometheus.CounterVec
 	notesFail *prometheus.CounterVec
+	batches   *prometheus.HistogramVec
+	loopLag   prometheus.Histogram
 }
 
 // New returns a Metrics with every series registered, the Go runtime's and
@@ -163,6 +170,16 @@ func New(cfg Config) (*Metrics, error) {
 		Namespace: namespace, Name: "notifications_failed_total",
 		Help: "Alert notification delivery attempts that failed, by notifier type; they are retried.",
 	}, []string{"type"})
+	m.batches = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "database_write_batch_items",
+		Help:    "Items one engine write carried, by op: schedules of a claim, results of a write_results, runs of a take_runs.",
+		Buckets: batchBuckets,
+	}, []string{"op"})
+	m.loopLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "scheduler_loop_lag_seconds",
+		Help:    "How much later than asked the scheduling loop's timer woke it (the Go runtime or the machine kept it waiting).",
+		Buckets: dbBuckets,
+	})
 	// Counters start at zero, so that a rate sees their first increase; a
 	// histogram appears with its op's first write.
 	for _, op := range dbOps {
@@ -184,9 +201,16 @@ func New(cfg Config) (*Metrics, error) {
 	build.WithLabelValues(version).Set(1)
 
 	cs := []prometheus.Collector{m.runs, m.latency, m.lateness, m.claimed, m.skipped, m.coalesced, m.dbWrites, m.dbFails,
-		m.notesSent, m.notesFail, build,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.notesSent, m.notesFail, m.batches, m.loopLag, build,
+		// Beside the default Go series: how long runnable goroutines wait
+		// for a core, and the stop-the-world pauses of the collector.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{
+			Matcher: regexp.MustCompile(`^/sched/(latencies|pauses/total/gc):seconds$`)})),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&engineCollector{engine: cfg.EngineFunc, requests: cfg.RequestsFunc},
+	}
+	if cfg.WriterFunc != nil {
+		cs = append(cs, &writerCollector{stats: cfg.WriterFunc})
 	}
 	if cfg.Store != nil || cfg.NodesFunc != nil {
 		ttl := cfg.StateTTL
@@ -212,6 +236,9 @@ func histogramOpts(name, help string, buckets []float64) prometheus.HistogramOpt
 		NativeHistogramMinResetDuration: nativeMinReset,
 	}
 }
+
+// batchBuckets are those of the batch size histogram: 1 to 4,096 items.
+var batchBuckets = []float64{1, 4, 16, 64, 256, 1024, 4096}
 
 // dbOps are the op label's values, one per database write the engine makes.
 var dbOps = []string{"claim", "write_results", "take_runs", "heartbeat", "run_backfills"}
@@ -277,6 +304,14 @@ func (m *Metrics) DatabaseWrite(op string, took time.Duration, err error) {
 		m.dbFails.WithLabelValues(op).Inc()
 	}
 }
+
+// WriteBatch observes the items of one engine write.
+func (m *Metrics) WriteBatch(op string, items int) {
+	m.batches.WithLabelValues(op).Observe(float64(items))
+}
+
+// LoopLag observes how late the scheduling loop woke.
+func (m *Metrics) LoopLag(d time.Duration) { m.loopLag.Observe(d.Seconds()) }
 
 // NotificationDelivered counts an alert notification's delivery attempt.
 func (m *Metrics) NotificationDelivered(notifierType string, err error) {
@@ -430,4 +465,47 @@ func (c *stateCollector) read() []prometheus.Metric {
 		}
 	}
 	return out
+}
+
+var (
+	txDesc = prometheus.NewDesc(namespace+"_database_transactions_total",
+		"Write transactions the store ran (the engine's and the API's).", nil, nil)
+	stmtDesc = prometheus.NewDesc(namespace+"_database_statements_total",
+		"Statements run inside write transactions.", nil, nil)
+	busyDesc = prometheus.NewDesc(namespace+"_database_writer_busy_seconds_total",
+		"Time write transactions held the writer, from begin to commit.", nil, nil)
+	waitDesc = prometheus.NewDesc(namespace+"_database_writer_wait_seconds_total",
+		"Time writes waited for the writer before they began.", nil, nil)
+	ckptDesc = prometheus.NewDesc(namespace+"_sqlite_checkpoints_total",
+		"Checkpoints of the write-ahead log, by connection: checkpointer (beside the writer) or writer (to restart the log; the writer waits).",
+		[]string{"connection"}, nil)
+	ckptTimeDesc = prometheus.NewDesc(namespace+"_sqlite_checkpoint_seconds_total",
+		"Time spent in checkpoints of the write-ahead log, by connection.", []string{"connection"}, nil)
+	walDesc = prometheus.NewDesc(namespace+"_sqlite_wal_frames",
+		"Length of the write-ahead log in pages at the last checkpoint.", nil, nil)
+)
+
+// writerCollector reports the store's writer counts at each scrape: memory only.
+type writerCollector struct{ stats func() apicron.WriterStats }
+
+func (c *writerCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{txDesc, stmtDesc, busyDesc, waitDesc, ckptDesc, ckptTimeDesc, walDesc} {
+		ch <- d
+	}
+}
+
+func (c *writerCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.stats()
+	ch <- prometheus.MustNewConstMetric(txDesc, prometheus.CounterValue, float64(s.Transactions))
+	ch <- prometheus.MustNewConstMetric(stmtDesc, prometheus.CounterValue, float64(s.Statements))
+	ch <- prometheus.MustNewConstMetric(busyDesc, prometheus.CounterValue, s.Busy.Seconds())
+	ch <- prometheus.MustNewConstMetric(waitDesc, prometheus.CounterValue, s.Wait.Seconds())
+	if !s.SQLite {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(ckptDesc, prometheus.CounterValue, float64(s.Checkpoints), "checkpointer")
+	ch <- prometheus.MustNewConstMetric(ckptDesc, prometheus.CounterValue, float64(s.WriterCheckpoints), "writer")
+	ch <- prometheus.MustNewConstMetric(ckptTimeDesc, prometheus.CounterValue, s.CheckpointTime.Seconds(), "checkpointer")
+	ch <- prometheus.MustNewConstMetric(ckptTimeDesc, prometheus.CounterValue, s.WriterCheckpointTime.Seconds(), "writer")
+	ch <- prometheus.MustNewConstMetric(walDesc, prometheus.GaugeValue, float64(s.WALFrames))
 }

@@ -82,7 +82,7 @@ func newEnv(t *testing.T, driver string, scheduleLabels int) *env {
 		Store: e.db, NodesFunc: func(ctx context.Context) (int, error) { return e.db.LiveNodes(ctx, time.Minute) },
 		EngineFunc:     func(ctx context.Context) (apicron.EngineHealth, error) { return e.s.Health(ctx) },
 		RequestsFunc:   func() int64 { return e.s.RequestsInFlight() },
-		ScheduleLabels: scheduleLabels, StateTTL: -1, Version: "1.2.3",
+		ScheduleLabels: scheduleLabels, StateTTL: -1, Version: "1.2.3", WriterFunc: e.db.WriterStats,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +181,22 @@ func parse(t *testing.T, body []byte) map[string]*dto.MetricFamily {
 // include want: a counter's or gauge's value, a histogram's count.
 func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, want ...string) float64 {
 	t.Helper()
+	m := metricOf(t, fams, name, want...)
+	switch fams[name].GetType() {
+	case dto.MetricType_COUNTER:
+		return m.GetCounter().GetValue()
+	case dto.MetricType_GAUGE:
+		return m.GetGauge().GetValue()
+	case dto.MetricType_HISTOGRAM:
+		return float64(m.GetHistogram().GetSampleCount())
+	}
+	t.Fatalf("%s: unexpected type %s", name, fams[name].GetType())
+	return 0
+}
+
+// metricOf is the one series of family name with the labels want (pairs).
+func metricOf(t *testing.T, fams map[string]*dto.MetricFamily, name string, want ...string) *dto.Metric {
+	t.Helper()
 	f := fams[name]
 	if f == nil {
 		t.Fatalf("no family %s", name)
@@ -204,17 +220,7 @@ func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, want ..
 	if len(found) != 1 {
 		t.Fatalf("%s%v: %d series, want 1", name, want, len(found))
 	}
-	m := found[0]
-	switch f.GetType() {
-	case dto.MetricType_COUNTER:
-		return m.GetCounter().GetValue()
-	case dto.MetricType_GAUGE:
-		return m.GetGauge().GetValue()
-	case dto.MetricType_HISTOGRAM:
-		return float64(m.GetHistogram().GetSampleCount())
-	}
-	t.Fatalf("%s: unexpected type %s", name, f.GetType())
-	return 0
+	return found[0]
 }
 
 func expectValue(t *testing.T, fams map[string]*dto.MetricFamily, want float64, name string, labels ...string) {
@@ -339,6 +345,31 @@ func TestMetrics_AfterRuns(t *testing.T) {
 			t.Errorf("result writes observed: %v, want at least 5", n)
 		}
 		expectValue(t, fams, 0, "apicron_database_write_failures_total", "op", "claim")
+		// Every result is written once, in some batch; each claim is a batch of its schedules.
+		if m := metricOf(t, fams, "apicron_database_write_batch_items", "op", "write_results"); m.GetHistogram().GetSampleSum() != float64(total) {
+			t.Errorf("results in write batches: %v, want %d", m.GetHistogram().GetSampleSum(), total)
+		}
+		claims := value(t, fams, "apicron_database_write_duration_seconds", "op", "claim")
+		expectValue(t, fams, claims, "apicron_database_write_batch_items", "op", "claim")
+		tx, stmts := value(t, fams, "apicron_database_transactions_total"), value(t, fams, "apicron_database_statements_total")
+		if writes := claims + value(t, fams, "apicron_database_write_duration_seconds", "op", "write_results"); tx < writes || stmts < 2*tx {
+			t.Errorf("%v write transactions and %v statements; want at least the engine's %v writes, and two statements each", tx, stmts, writes)
+		}
+		if value(t, fams, "apicron_database_writer_busy_seconds_total") <= 0 {
+			t.Error("the writer was never busy")
+		}
+		if driver == "sqlite" {
+			if fams["apicron_sqlite_wal_frames"] == nil || fams["apicron_sqlite_checkpoints_total"] == nil {
+				t.Error("no SQLite write-ahead log series")
+			}
+		} else if fams["apicron_sqlite_wal_frames"] != nil {
+			t.Error("SQLite series on PostgreSQL")
+		}
+		for _, name := range []string{"go_sched_latencies_seconds", "go_sched_pauses_total_gc_seconds"} {
+			if fams[name] == nil {
+				t.Errorf("no %s", name)
+			}
+		}
 		expectValue(t, fams, 1, "apicron_notifications_sent_total", "type", apicron.NotifierWebhook)
 		expectValue(t, fams, 1, "apicron_notifications_failed_total", "type", apicron.NotifierWebhook)
 		for _, name := range []string{"go_goroutines", "go_memstats_alloc_bytes", "process_cpu_seconds_total", "process_resident_memory_bytes"} {

@@ -197,6 +197,7 @@ func (s *Scheduler) take(ctx context.Context) {
 		if err != nil {
 			return
 		}
+		s.cfg.Metrics.WriteBatch(opLabels[opTake], len(jobs))
 		for _, j := range jobs {
 			s.dispatch(j)
 		}

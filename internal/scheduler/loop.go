@@ -47,11 +47,13 @@ func (s *Scheduler) loop(ctx context.Context) {
 	}
 	for {
 		wait := s.Step(ctx, s.cfg.Clock.Now())
+		due := time.Now().Add(wait)
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+			s.cfg.Metrics.LoopLag(time.Since(due))
 		case <-s.wake:
 		case <-resync:
 			if err := s.resync(ctx); err != nil && ctx.Err() == nil {
@@ -167,6 +169,7 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 		s.mu.Unlock()
 		return
 	}
+	s.cfg.Metrics.WriteBatch(opLabels[opClaim], len(ids))
 	s.mu.Lock()
 	for _, r := range results {
 		if r.Next != nil {

@@ -67,6 +67,7 @@ func (s *Scheduler) Flush(ctx context.Context) error {
 		s.resMu.Unlock()
 		return err
 	}
+	s.cfg.Metrics.WriteBatch(opLabels[opFlush], len(batch))
 	s.written.Add(int64(len(batch)))
 	return nil
 }

@@ -96,6 +96,13 @@ type Recorder interface {
 	// NotificationDelivered counts an alert notification's delivery
 	// attempt, by notifier type.
 	NotificationDelivered(notifierType string, err error)
+	// WriteBatch observes the items one successful engine write carried,
+	// op as for DatabaseWrite: the schedules of a claim, the results of a
+	// write_results, the runs of a take_runs.
+	WriteBatch(op string, items int)
+	// LoopLag observes how much later than it asked the scheduling loop's
+	// timer woke it: the time the Go runtime or the machine kept it waiting.
+	LoopLag(d time.Duration)
 }
 
 // noRecorder counts nothing: the engine without Config.Metrics.
@@ -106,6 +113,8 @@ func (noRecorder) OccurrenceClaimed(apicron.Trigger)           {}
 func (noRecorder) OccurrencesMissed(string, int64)             {}
 func (noRecorder) DatabaseWrite(string, time.Duration, error)  {}
 func (noRecorder) NotificationDelivered(string, error)         {}
+func (noRecorder) WriteBatch(string, int)                      {}
+func (noRecorder) LoopLag(time.Duration)                       {}
 
 func (c *Config) setDefaults() {
 	if c.Clock == nil {

@@ -74,6 +74,7 @@ func repeatRows(row string, n int) string {
 // execBatch runs a batched statement (a fixed text, ? placeholders).
 func (t *tx) execBatch(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if s := t.stmts.stmt(ctx, t, q); s != nil {
+		t.counted()
 		return s.ExecContext(ctx, args...)
 	}
 	return t.exec(ctx, q, args...)
@@ -82,6 +83,7 @@ func (t *tx) execBatch(ctx context.Context, q string, args ...any) (sql.Result, 
 // queryBatch runs a batched query (a fixed text, ? placeholders).
 func (t *tx) queryBatch(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	if s := t.stmts.stmt(ctx, t, q); s != nil {
+		t.counted()
 		return s.QueryContext(ctx, args...)
 	}
 	return t.query(ctx, q, args...)

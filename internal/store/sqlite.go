@@ -112,14 +112,22 @@ func (db *DB) checkpointLoop(ctx context.Context) {
 		}
 		start := time.Now()
 		frames, _, err := checkpoint(ctx, db.ckpt)
+		db.stats.walFrames.Store(frames)
+		db.stats.checkpoints.Add(1)
+		db.stats.checkpointTime.Add(int64(time.Since(start)))
 		if err == nil && frames >= walRestartFrames {
 			second := time.Now()
 			var log, copied int64
 			if log, copied, err = checkpoint(ctx, db.ckpt); err == nil {
 				last := time.Now()
+				db.stats.checkpoints.Add(1)
+				db.stats.checkpointTime.Add(int64(last.Sub(second)))
 				_, _, err = checkpoint(ctx, db.w)
+				onWriter := time.Since(last)
+				db.stats.writerCheckpoints.Add(1)
+				db.stats.writerCheckpointTime.Add(int64(onWriter))
 				db.logger.Debug("write-ahead log finished for a restart", "frames", frames, "left_to_writer", log-copied,
-					"first", second.Sub(start), "second", last.Sub(second), "on_writer", time.Since(last))
+					"first", second.Sub(start), "second", last.Sub(second), "on_writer", onWriter)
 			}
 		}
 		switch {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -75,6 +76,7 @@ type DB struct {
 	gate          *writeGate // SQLite: the order in which writers get the writer
 	pinged        condition  // why Ping last failed to read
 	writes        writeState // whether the database takes writes, as Ping reports
+	stats         writerStats
 }
 
 var (
@@ -165,20 +167,32 @@ type tx struct {
 	d     dialect
 	now   time.Time
 	stmts *stmtCache // nil: no prepared statements
+	// statements counts the statements of a write transaction; nil in a read.
+	statements *atomic.Int64
 	// autoPause collects the schedules a Finish found over their
 	// auto_pause_after, for the transaction that pauses them.
 	autoPause []autoPauseRequest
 }
 
+// counted notes one statement of a write transaction.
+func (t *tx) counted() {
+	if t.statements != nil {
+		t.statements.Add(1)
+	}
+}
+
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	t.counted()
 	return t.ExecContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	t.counted()
 	return t.QueryContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	t.counted()
 	return t.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
@@ -187,7 +201,9 @@ func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // transaction in progress at most, not for a queue of claims and result
 // batches.
 func (db *DB) write(ctx context.Context, fn func(*tx) error) error {
+	start := time.Now()
 	db.gate.lock(true)
+	db.stats.wait.Add(int64(time.Since(start)))
 	defer db.gate.unlock()
 	return db.inTx(ctx, db.w, false, fn)
 }
@@ -196,7 +212,9 @@ func (db *DB) write(ctx context.Context, fn func(*tx) error) error {
 // pruning), which yield to clients' writes on SQLite. Claims are made ahead
 // of their time, so a few milliseconds' wait costs them nothing.
 func (db *DB) engineWrite(ctx context.Context, fn func(*tx) error) error {
+	start := time.Now()
 	db.gate.lock(false)
+	db.stats.wait.Add(int64(time.Since(start)))
 	defer db.gate.unlock()
 	return db.inTx(ctx, db.w, false, fn)
 }
@@ -222,7 +240,16 @@ func (db *DB) runTx(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*t
 		// released the writer (this runs after the Rollback below).
 		defer db.stmts.prepare(context.WithoutCancel(ctx), db.w)
 	}
+	start := time.Now()
 	sqlTx, err := pool.BeginTx(ctx, opts)
+	if !readOnly && err == nil {
+		began := time.Now()
+		db.stats.wait.Add(int64(began.Sub(start)))
+		defer func() {
+			db.stats.transactions.Add(1)
+			db.stats.busy.Add(int64(time.Since(began)))
+		}()
+	}
 	if err != nil {
 		err = fmt.Errorf("begin: %w", err)
 		if !readOnly {
@@ -234,6 +261,9 @@ func (db *DB) runTx(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*t
 	t := &tx{Tx: sqlTx, d: db.d, now: db.now()}
 	if pool == db.w {
 		t.stmts = db.stmts
+	}
+	if !readOnly {
+		t.statements = &db.stats.statements
 	}
 	err = fn(t)
 	if err == nil {

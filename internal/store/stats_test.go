@@ -1,0 +1,47 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/storetest"
+)
+
+// TestWriterStats: every write transaction is counted with its statements
+// and the time it held the writer; reads are not. On SQLite the
+// checkpointer's work shows too.
+func TestWriterStats(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		db := storetest.Open(t, driver, nil)
+		before := db.WriterStats()
+		tg := mustCreateTarget(t, db)
+		mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 60})
+		mid := db.WriterStats()
+		if d := mid.Transactions - before.Transactions; d != 2 {
+			t.Errorf("%d write transactions for two creations, want 2", d)
+		}
+		if mid.Statements-before.Statements < 2 || mid.Busy <= before.Busy {
+			t.Errorf("statements %d -> %d, busy %s -> %s: want both to grow", before.Statements, mid.Statements, before.Busy, mid.Busy)
+		}
+		if _, _, err := db.FindSchedules(t.Context(), apicron.ScheduleFilter{Limit: 10}); err != nil {
+			t.Fatal(err)
+		}
+		if after := db.WriterStats(); after.Transactions != mid.Transactions || after.Statements != mid.Statements {
+			t.Errorf("a read counted as a write: %+v -> %+v", mid, after)
+		}
+		if mid.SQLite != (driver == "sqlite") {
+			t.Errorf("SQLite = %v on %s", mid.SQLite, driver)
+		}
+		if driver != "sqlite" {
+			return
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for db.WriterStats().Checkpoints == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("no checkpoint counted within 10 s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
