@@ -34,7 +34,7 @@ func startProbes(ctx context.Context, api *apiClient, target int64, ids []int64,
 			var s idOnly
 			n := created.Add(1)
 			_, _, lat, err := api.do(ctx, http.MethodPost, "/schedules",
-				scheduleBody(fmt.Sprintf("probe-%d", n), target, time.Hour, false), &s)
+				scheduleBody(fmt.Sprintf("probe-%d", n), target, time.Hour, false, ""), &s)
 			return lat, false, err
 		}},
 		{"GET /schedules/{id}", func(ctx context.Context) (time.Duration, bool, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -93,20 +94,26 @@ type idOnly struct {
 	ID int64 `json:"id"`
 }
 
-// createTarget makes the sink's target.
-func (a *apiClient) createTarget(ctx context.Context, url string) (int64, error) {
+// createTarget makes the sink's target, with extra fields (assertions,
+// signing secrets) added to the plain GET.
+func (a *apiClient) createTarget(ctx context.Context, url string, extra map[string]any) (int64, error) {
 	var t idOnly
-	_, _, _, err := a.do(ctx, http.MethodPost, "/targets", map[string]any{
-		"name": "bench-sink", "url": url, "method": "GET", "timeout_seconds": 10,
-	}, &t)
+	body := map[string]any{"name": "bench-sink", "url": url, "method": "GET", "timeout_seconds": 10}
+	maps.Copy(body, extra)
+	_, _, _, err := a.do(ctx, http.MethodPost, "/targets", body, &t)
 	return t.ID, err
 }
 
 // scheduleBody is an INTERVAL schedule, or with cron a CRON one with the
-// same period: "*/N * * * * *" (N seconds dividing a minute).
-func scheduleBody(name string, target int64, interval time.Duration, cron bool) map[string]any {
+// same period: "*/N * * * * *" (N seconds dividing a minute), read in
+// timezone when it is not empty.
+func scheduleBody(name string, target int64, interval time.Duration, cron bool, timezone string) map[string]any {
 	if cron {
-		return map[string]any{"name": name, "target_id": target, "schedule_type": "CRON", "cron_expression": cronFor(interval)}
+		b := map[string]any{"name": name, "target_id": target, "schedule_type": "CRON", "cron_expression": cronFor(interval)}
+		if timezone != "" {
+			b["timezone"] = timezone
+		}
+		return b
 	}
 	return map[string]any{
 		"name": name, "target_id": target, "schedule_type": "INTERVAL", "interval_seconds": int(interval / time.Second),
@@ -121,9 +128,11 @@ func cronFor(interval time.Duration) string {
 	return fmt.Sprintf("*/%d * * * * *", int(interval/time.Second))
 }
 
-// createSchedules creates n INTERVAL schedules through POST /schedules with
-// the given number of workers, and returns their ids and statistics.
-func (a *apiClient) createSchedules(ctx context.Context, n, workers int, target int64, interval time.Duration, cron bool) ([]int64, CreateStats, error) {
+// createSchedules creates n schedules (see scheduleBody) through POST
+// /schedules with the given number of workers, and returns their ids and
+// statistics.
+func (a *apiClient) createSchedules(ctx context.Context, n, workers int, target int64, interval time.Duration, cron bool,
+	timezone string) ([]int64, CreateStats, error) {
 	ids := make([]int64, n)
 	lats := make([]float64, n)
 	var (
@@ -144,7 +153,7 @@ func (a *apiClient) createSchedules(ctx context.Context, n, workers int, target 
 					return
 				}
 				var s idOnly
-				_, _, lat, err := a.do(ctx, http.MethodPost, "/schedules", scheduleBody(fmt.Sprintf("bench-%d", i), target, interval, cron), &s)
+				_, _, lat, err := a.do(ctx, http.MethodPost, "/schedules", scheduleBody(fmt.Sprintf("bench-%d", i), target, interval, cron, timezone), &s)
 				lats[i] = msOf(lat)
 				if err != nil {
 					errs.Add(1)

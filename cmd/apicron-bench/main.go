@@ -14,6 +14,10 @@
 //	         loaded through the store's own Claim and Finish
 //	huge     1,000,000 schedules at 1 h: memory, load time, first fire after a restart
 //
+// many also takes --stall (apicron stopped, or the database's write lock
+// held, for a while: how long it takes to fire on time again) and
+// --timezone, --assertions and --signing (what those features cost).
+//
 // Every load loop is bounded in time; all traffic goes to 127.0.0.1; the
 // only processes it stops are the ones it started, by PID.
 package main
@@ -61,6 +65,14 @@ type options struct {
 	logLevel      string
 	keep          bool
 	timeout       time.Duration
+	// many only: a fault during the steady window (stall.go) and the
+	// features whose cost a run measures beside the plain one.
+	stall      string
+	stallAt    time.Duration
+	stallFor   time.Duration
+	timezone   string
+	assertions bool
+	signing    bool
 }
 
 func main() {
@@ -104,12 +116,20 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "INFO", "apicron's LOG_LEVEL")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, logs)")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Hour, "bound on the whole run")
+	fs.StringVar(&o.stall, "stall", "none", "many: stall apicron during the steady window: none, sigstop (SIGSTOP, then SIGCONT) or dblock (another connection holds the database's write lock)")
+	fs.DurationVar(&o.stallAt, "stall-at", 0, "many: when the stall begins, as an offset into the steady window (default: half of --duration)")
+	fs.DurationVar(&o.stallFor, "stall-for", 2*time.Second, "many: how long the stall lasts")
+	fs.StringVar(&o.timezone, "timezone", "", "many --kind cron: the schedules' IANA timezone (e.g. Europe/Paris)")
+	fs.BoolVar(&o.assertions, "assertions", false, "many: the target checks the answer's status (2xx) and body (contains \"ok\")")
+	fs.BoolVar(&o.signing, "signing", false, "many: the target signs every request (Standard Webhooks, a generated secret)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	defaults := map[string]struct {
 		n        int
 		interval time.Duration
@@ -133,6 +153,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.duration == 0 {
 		o.duration = d.duration
 	}
+	if !set["stall-at"] {
+		o.stallAt = o.duration / 2
+	}
 	switch {
 	case o.db != "sqlite" && o.db != "postgres":
 		return o, fmt.Errorf("--db must be sqlite or postgres, got %q", o.db)
@@ -150,6 +173,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("--max-concurrent and --create-workers must be positive")
 	case o.scenario == "metrics" && (o.runs < 1 || o.schedules < 1 || o.requests < 1):
 		return o, fmt.Errorf("--runs, --schedules and --requests must be positive")
+	}
+	if err := checkManyOnly(o, set); err != nil {
+		return o, err
 	}
 	if o.out == "" {
 		name := fmt.Sprintf("%s-%s-n%d-%s.json", o.scenario, o.db, o.n, time.Now().Format("20060102-150405"))

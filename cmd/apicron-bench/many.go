@@ -68,12 +68,12 @@ func (h *harness) many(ctx context.Context) error {
 		return total - wal, wal
 	})
 	api := newAPIClient(p.base)
-	target, err := api.createTarget(ctx, sk.url)
+	target, err := api.createTarget(ctx, sk.url, o.targetFeatures())
 	if err != nil {
 		return err
 	}
 	h.logf("creating %d schedules at %s through the API (%d workers)", o.n, o.interval, o.createWorkers)
-	ids, cs, err := api.createSchedules(ctx, o.n, o.createWorkers, target, o.interval, o.kind == "cron")
+	ids, cs, err := api.createSchedules(ctx, o.n, o.createWorkers, target, o.interval, o.kind == "cron", o.timezone)
 	a.Create = cs
 	if err != nil {
 		return err
@@ -83,6 +83,11 @@ func (h *harness) many(ctx context.Context) error {
 	steadyFrom := time.Now().Truncate(time.Millisecond).Add(time.Millisecond)
 	windowEnd := steadyFrom.Add(o.duration)
 	a.SteadyFrom, a.WindowEnd = steadyFrom.UTC(), windowEnd.UTC()
+	stall, err := h.startStall(ctx, p, db, steadyFrom, windowEnd)
+	if err != nil {
+		return err
+	}
+	defer stall.stop()
 	cpu0, err := sampleProc(p.pid)
 	if err != nil {
 		return err
@@ -103,6 +108,7 @@ func (h *harness) many(ctx context.Context) error {
 	}
 	h.logf("firing window %s until %s, then %s drain", o.duration, windowEnd.Format("15:04:05.000"), o.drain)
 	waitErr := sleepUntil(ctx, windowEnd.Add(o.drain))
+	stall.stop()
 	end, err := sampleProc(p.pid)
 	if err != nil {
 		return fmt.Errorf("sample apicron before SIGTERM: %w", err)
@@ -153,6 +159,7 @@ func (h *harness) many(ctx context.Context) error {
 	}
 	a.DB.Rows, _ = countRows(ctx, sqlDB, "schedules", "runs", "attempts", "run_stats", "run_stats_minute")
 	a.Counters, _ = readEngineCounters(ctx, sqlDB)
+	rep.Features = featureFigures(ctx, sqlDB, o, sk.signed.Load(), int64(len(arrivalsAll))+a.Unlabelled)
 	sqlDB.Close()
 
 	// Only the schedules the scenario created count; the api probes' own are left out.
@@ -235,6 +242,7 @@ func (h *harness) many(ctx context.Context) error {
 	}
 	rep.Chart = perSecond(arrivals, minAnchor, weMs)
 	rep.ChartSteadyAt = float64(wsMs-minAnchor) / 1000
+	stall.report(rep, grids, arrivals, minAnchor)
 
 	rep.note("Lateness at the sink is the sink handler's entry time minus X-Apicron-Scheduled-At (milliseconds; the grid is " +
 		"millisecond-aligned). Lateness in runs is started_at - scheduled_at as stored (whole milliseconds).")

@@ -27,6 +27,11 @@ type Report struct {
 	DurationS     float64       `json:"duration_s"`
 	DrainS        float64       `json:"drain_s"`
 	MaxConcurrent int           `json:"max_concurrent_jobs"`
+	Timezone      string        `json:"timezone,omitempty"` // many: the CRON schedules' zone (--timezone)
+	Assertions    bool          `json:"assertions"`
+	Signing       bool          `json:"signing"`
+	Stall         *StallRun     `json:"stall,omitempty"` // many: --stall, --stall-at, --stall-for and what the stall did
+	Features      *FeatureRun   `json:"features,omitempty"`
 	Notes         []string      `json:"notes"`
 	Error         string        `json:"error,omitempty"`
 	Apicron       *ApicronRun   `json:"apicron,omitempty"`
@@ -219,6 +224,10 @@ func newReport(o options, args []string) *Report {
 		DurationS:     o.duration.Seconds(),
 		DrainS:        o.drain.Seconds(),
 		MaxConcurrent: o.maxConcurrent,
+		Timezone:      o.timezone,
+		Assertions:    o.assertions,
+		Signing:       o.signing,
+		Stall:         newStallRun(o),
 	}
 }
 
@@ -317,6 +326,7 @@ func renderMarkdown(r *Report) string {
 		if r.Kind == "cron" {
 			title += ", CRON schedules"
 		}
+		title += featureTitle(r)
 	}
 	p("## %s\n\n", title)
 	p("`%s`\n\n", r.Command)
@@ -328,6 +338,8 @@ func renderMarkdown(r *Report) string {
 	}
 	if a := r.Apicron; a != nil {
 		renderDelivery(&b, r)
+		renderStall(&b, r)
+		renderFeatures(&b, r)
 		renderProcess(&b, a)
 		renderInternals(&b, r, a.Internals)
 	}
@@ -587,6 +599,16 @@ func renderSVG(r *Report) string {
 		xx := x(r.ChartSteadyAt)
 		p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#2ca02c" stroke-dasharray="4 3"/>`+"\n", xx, top, xx, top+ph)
 		p(`<text x="%.1f" y="%.1f" fill="#2ca02c">steady window</text>`+"\n", xx+4, top+12)
+	}
+	if st := r.Stall; st != nil && !st.Start.IsZero() {
+		x0, x1 := x(r.ChartSteadyAt+float64(st.StartS)), x(r.ChartSteadyAt+float64(st.EndS))
+		p(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#ff7f0e" fill-opacity="0.18"/>`+"\n", x0, top, max(x1-x0, 1), ph)
+		p(`<text x="%.1f" y="%.1f" fill="#c05000">stall (%s)</text>`+"\n", x0+4, top+26, xmlEscape(st.Kind))
+		if st.Recovered {
+			xx := x(r.ChartSteadyAt + float64(st.RecoveredAtS))
+			p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#c05000" stroke-dasharray="4 3"/>`+"\n", xx, top, xx, top+ph)
+			p(`<text x="%.1f" y="%.1f" fill="#c05000">recovered</text>`+"\n", xx+4, top+40)
+		}
 	}
 	line := func(pts []SecondPoint, val func(SecondPoint) F, color, dash string, width float64) {
 		var seg []string

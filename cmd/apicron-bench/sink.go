@@ -23,6 +23,7 @@ type sink struct {
 	recs []arrival
 
 	unlabelled atomic.Int64 // requests without parseable X-Apicron-* headers
+	signed     atomic.Int64 // requests carrying a webhook-signature header (not verified)
 }
 
 // startSink listens on a free loopback port.
@@ -46,6 +47,9 @@ var okBody = []byte("ok")
 func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 	at := time.Now().UnixNano()
 	_, _ = io.Copy(io.Discard, r.Body)
+	if r.Header.Get("Webhook-Signature") != "" {
+		s.signed.Add(1)
+	}
 	a := arrival{at: at}
 	var err1, err2 error
 	a.sched, err1 = strconv.ParseInt(r.Header.Get("X-Apicron-Schedule-Id"), 10, 64)
