@@ -191,7 +191,7 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	}
 	db, err := store.Open(ctx, store.Config{
 		Driver: cfg.Database.Driver, DSN: cfg.Database.DSN, Logger: logger.With("component", "store"), NodeID: cfg.NodeID,
-		SecretKey: cfg.SecretKey, NoMigrate: !cfg.AutoMigrate,
+		SecretKey: cfg.SecretKey, NoMigrate: !cfg.AutoMigrate, SQLiteCacheMiB: cfg.SQLiteCacheMiB,
 		// Any PostgreSQL database may gain a second node at any time.
 		Shared: cfg.Database.Driver == config.DriverPostgres,
 	})

@@ -70,6 +70,9 @@ type Config struct {
 	// of their own in the Prometheus exposition:
 	// 0..apicron.MaxScheduleLabels, 0 for none.
 	MetricsScheduleLabels int
+	// SQLiteCacheMiB is the page cache of SQLite's writer connection, in
+	// MiB: 1..65536 (SQLITE_CACHE_MB).
+	SQLiteCacheMiB int
 
 	// APITokens may call every endpoint; APIReadTokens only GET and HEAD
 	// ones. When either is set, every endpoint but /health needs one. They

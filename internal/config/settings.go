@@ -231,6 +231,15 @@ var settings = []setting{
 		get: func(c *Config) string { return FormatDuration(c.RunRetention) },
 	},
 	{
+		env: "SQLITE_CACHE_MB", flag: "sqlite-cache-mb", def: "64",
+		help: "SQLite only: the page cache of the connection that writes, in MiB (1 to\n" +
+			"65536). It should hold a page per schedule firing every few seconds or\n" +
+			"more often (the run index's last page of each), plus the schedules and\n" +
+			"counters: what does not fit is read again from the file on every claim.",
+		set: intSetting(func(c *Config) *int { return &c.SQLiteCacheMiB }, 1, 65536),
+		get: func(c *Config) string { return strconv.Itoa(c.SQLiteCacheMiB) },
+	},
+	{
 		env: "RUN_KEEP_PER_SCHEDULE", flag: "run-keep-per-schedule", def: "0",
 		help: "How many finished runs each schedule keeps at most when it sets no\n" +
 			fmt.Sprintf("keep_runs of its own: older ones are deleted (0 to %d; 0 is no cap).", apicron.MaxKeepRuns),

@@ -12,3 +12,6 @@ func (db *DB) Readers() *sql.DB { return db.r }
 // LastWriteAt returns when the store's last write transaction (or write
 // probe) that committed began, by the store's clock.
 func (db *DB) LastWriteAt() time.Time { return fromMs(db.writes.okAt.Load()) }
+
+// Writer returns the store's writer pool (SQLite: its one connection).
+func (db *DB) Writer() *sql.DB { return db.w }

@@ -17,7 +17,19 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-func (db *DB) openSQLite(ctx context.Context, path string) error {
+// DefaultSQLiteCacheMiB is the writer's page cache without
+// Config.SQLiteCacheMiB. Each schedule that fires often keeps one page of
+// the runs' (schedule_id, scheduled_at) index hot, the last one, where its
+// next run goes: 10,000 schedules at 1 s write to 10,000 places of it every
+// second, 40 MiB of 4 KiB pages, beside the schedules and their counters.
+// SQLite's own default, 2 MiB, held a twentieth of that: every claim read
+// most of its pages back from the file (65 to 95 MiB/s at 10,000 runs/s).
+const DefaultSQLiteCacheMiB = 64
+
+func (db *DB) openSQLite(ctx context.Context, path string, cacheMiB int) error {
+	if cacheMiB <= 0 {
+		cacheMiB = DefaultSQLiteCacheMiB
+	}
 	if path == "" || path == ":memory:" {
 		return fmt.Errorf("sqlite needs a file path (an in-memory database is private to one connection)")
 	}
@@ -46,7 +58,9 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	// fsyncs the database file, and done by the writer it would stall the
 	// claim that happened to trigger it. checkpointLoop does it beside.
 	// journal_size_limit: once the log restarts, its file is cut back to 64 MiB.
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
+	// cache_size in KiB when negative.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)"+
+		fmt.Sprintf("&_pragma=cache_size(-%d)", cacheMiB*1024)+"&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("open sqlite: %w", err)
 	}

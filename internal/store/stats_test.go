@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/apicron/apicron"
+	"github.com/apicron/apicron/internal/store"
 	"github.com/apicron/apicron/internal/storetest"
 )
 
@@ -44,4 +45,22 @@ func TestWriterStats(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	})
+}
+
+// TestSQLiteCacheSize: the writer's page cache is the one asked for, or
+// DefaultSQLiteCacheMiB; readers keep SQLite's default.
+func TestSQLiteCacheSize(t *testing.T) {
+	for _, c := range []struct{ mib, want int }{{0, store.DefaultSQLiteCacheMiB}, {8, 8}} {
+		db := storetest.OpenDSN(t, "sqlite", storetest.NewDSN(t, "sqlite"), store.Config{SQLiteCacheMiB: c.mib})
+		var w, r int
+		if err := db.Writer().QueryRow("PRAGMA cache_size").Scan(&w); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Readers().QueryRow("PRAGMA cache_size").Scan(&r); err != nil {
+			t.Fatal(err)
+		}
+		if w != -c.want*1024 || r != -2000 {
+			t.Errorf("SQLiteCacheMiB %d: cache_size %d on the writer, %d on readers; want %d and -2000", c.mib, w, r, -c.want*1024)
+		}
+	}
 }

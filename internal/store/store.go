@@ -42,6 +42,10 @@ type Config struct {
 	// clear text, and a secret value that starts with enc:v1: (which marks an
 	// encrypted value) is refused.
 	SecretKey []byte
+	// SQLiteCacheMiB is the page cache of SQLite's writer connection, in
+	// MiB; zero: DefaultSQLiteCacheMiB. Readers keep SQLite's default
+	// (2 MiB): every write invalidates their cache anyway.
+	SQLiteCacheMiB int
 	// NoMigrate makes Open apply no migration: it refuses a database with
 	// pending ones instead, with a *PendingError (apicron serve with
 	// AUTO_MIGRATE=false; apicron migrate up applies them).
@@ -103,7 +107,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	switch cfg.Driver {
 	case "sqlite", "":
-		err = db.openSQLite(ctx, cfg.DSN)
+		err = db.openSQLite(ctx, cfg.DSN, cfg.SQLiteCacheMiB)
 	case "postgres":
 		db.shared = cfg.Shared
 		err = db.openPostgres(ctx, cfg.DSN)
