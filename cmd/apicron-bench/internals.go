@@ -29,15 +29,17 @@ type Internal struct {
 	// first anchor) this sample ends in.
 	T int `json:"t"`
 
-	Claims        F     `json:"claims"`          // claim transactions
+	Claims        F     `json:"claims"`          // claim transactions, failed ones included
+	ClaimsDone    F     `json:"claims_done"`     // claims that committed
 	ClaimItems    F     `json:"claim_items"`     // schedules claimed
 	ClaimMs       F     `json:"claim_ms"`        // time in claims
 	ClaimMaxMs    F     `json:"claim_max_ms"`    // longest claim (bucket bound)
-	Writes        F     `json:"writes"`          // write_results transactions
+	Writes        F     `json:"writes"`          // write_results transactions, failed ones included
+	WritesDone    F     `json:"writes_done"`     // result writes that committed
 	WriteItems    F     `json:"write_items"`     // results written
 	WriteMs       F     `json:"write_ms"`        // time in result writes
 	WriteMaxMs    F     `json:"write_max_ms"`    // longest result write (bucket bound)
-	Takes         F     `json:"takes,omitempty"` // take_runs transactions (shared database)
+	Takes         F     `json:"takes,omitempty"` // take_runs that took runs (shared database)
 	TakeItems     F     `json:"take_items,omitempty"`
 	Pending       F     `json:"results_pending"`    // results waiting to be written, at the scrape
 	InFlight      F     `json:"runs_in_flight"`     // at the scrape
@@ -55,8 +57,8 @@ type Internal struct {
 	LoopLagMaxMs  F     `json:"loop_lag_max_ms"`      // the scheduling loop's latest wake (bucket bound)
 	GCPauses      F     `json:"gc_pauses"`            // stop-the-world pauses for the collector
 	GCPauseMs     F     `json:"gc_pause_ms"`          // their total
-	GCPauseMaxMs  F     `json:"gc_pause_max_ms"`      // longest (bucket bound)
-	SchedLatP99Ms F     `json:"sched_latency_p99_ms"` // goroutines' wait for a core, p99 (bucket bound)
+	GCPauseMaxMs  F     `json:"gc_pause_max_ms"`      // longest (bucket bound: 0.92, 10.5 or 117 ms)
+	SchedLatP99Ms F     `json:"sched_latency_p99_ms"` // goroutines' wait for a core, p99 (bucket bound, as above)
 	Coalesced     F     `json:"coalesced"`
 	Skipped       F     `json:"skipped"`
 	ReadKB        F     `json:"read_kb"`  // rchar: bytes read by syscalls (page cache misses of SQLite)
@@ -84,6 +86,7 @@ type internals struct {
 	client *http.Client
 
 	mu      sync.Mutex
+	once    sync.Once
 	scrapes []scrape
 	stopC   chan struct{}
 	done    chan struct{}
@@ -134,7 +137,10 @@ func (in *internals) read() (scrape, error) {
 	if s.families, err = p.TextToMetricFamilies(resp.Body); err != nil {
 		return s, err
 	}
+	// The values are those of the moment apicron answered: the rates are
+	// between answers, which a stalled process delays.
 	s.took = time.Since(s.at)
+	s.at = time.Now()
 	s.io = readProcIO(in.pid)
 	if in.sizes != nil {
 		s.db, s.wal = in.sizes()
@@ -142,9 +148,9 @@ func (in *internals) read() (scrape, error) {
 	return s, nil
 }
 
-// stop ends the scraping.
+// stop ends the scraping; it may be called more than once.
 func (in *internals) stop() {
-	close(in.stopC)
+	in.once.Do(func() { close(in.stopC) })
 	<-in.done
 }
 
@@ -166,26 +172,33 @@ func (in *internals) between(a, b scrape, origin int64) Internal {
 	ctr := func(name string, labels ...string) float64 {
 		return value(b.families, name, labels...) - value(a.families, name, labels...)
 	}
-	x := Internal{At: b.at.UTC(), T: int((b.at.UnixMilli() - origin) / 1000)}
+	// The second on the chart that holds the middle of the interval.
+	mid := (a.at.UnixMilli() + b.at.UnixMilli()) / 2
+	x := Internal{At: b.at.UTC(), T: int(math.Floor(float64(mid-origin) / 1000))}
 	hist := func(op string) (count, sum, maxMs float64) {
 		ha, hb := histogram(a.families, "apicron_database_write_duration_seconds", "op", op),
 			histogram(b.families, "apicron_database_write_duration_seconds", "op", op)
 		return hcount(hb) - hcount(ha), (hsum(hb) - hsum(ha)) * 1000, topBucket(ha, hb) * 1000
 	}
-	items := func(op string) float64 {
-		return hsum(histogram(b.families, "apicron_database_write_batch_items", "op", op)) -
-			hsum(histogram(a.families, "apicron_database_write_batch_items", "op", op))
+	// items is the items the successful writes of op carried, and how many
+	// writes they were (a failed write has no batch).
+	items := func(op string) (sum, count float64) {
+		ha, hb := histogram(a.families, "apicron_database_write_batch_items", "op", op),
+			histogram(b.families, "apicron_database_write_batch_items", "op", op)
+		return hsum(hb) - hsum(ha), hcount(hb) - hcount(ha)
 	}
 	c, s, m := hist("claim")
-	x.Claims, x.ClaimMs, x.ClaimMaxMs, x.ClaimItems = rate(c), rate(s), F(m), rate(items("claim"))
+	n, ok := items("claim")
+	x.Claims, x.ClaimMs, x.ClaimMaxMs, x.ClaimItems, x.ClaimsDone = rate(c), rate(s), F(m), rate(n), rate(ok)
 	c, s, m = hist("write_results")
-	x.Writes, x.WriteMs, x.WriteMaxMs, x.WriteItems = rate(c), rate(s), F(m), rate(items("write_results"))
-	c, _, _ = hist("take_runs")
-	x.Takes, x.TakeItems = rate(c), rate(items("take_runs"))
+	n, ok = items("write_results")
+	x.Writes, x.WriteMs, x.WriteMaxMs, x.WriteItems, x.WritesDone = rate(c), rate(s), F(m), rate(n), rate(ok)
+	n, ok = items("take_runs")
+	x.Takes, x.TakeItems = rate(ok), rate(n)
 	x.Pending = F(value(b.families, "apicron_results_pending"))
 	x.InFlight = F(value(b.families, "apicron_runs_in_flight"))
-	x.Transactions = rate(ctr("apicron_database_transactions_total"))
-	x.Statements = rate(ctr("apicron_database_statements_total"))
+	x.Transactions = rate(ctr("apicron_database_write_transactions_total"))
+	x.Statements = rate(ctr("apicron_database_write_statements_total"))
 	x.WriterBusyMs = rate(ctr("apicron_database_writer_busy_seconds_total") * 1000)
 	x.WriterWaitMs = rate(ctr("apicron_database_writer_wait_seconds_total") * 1000)
 	x.Checkpoints = rate(ctr("apicron_sqlite_checkpoints_total", "connection", "checkpointer"))
@@ -195,8 +208,14 @@ func (in *internals) between(a, b scrape, origin int64) Internal {
 	x.WALFrames = F(value(b.families, "apicron_sqlite_wal_frames"))
 	x.LoopLagMaxMs = F(topBucket(histogram(a.families, "apicron_scheduler_loop_lag_seconds"),
 		histogram(b.families, "apicron_scheduler_loop_lag_seconds")) * 1000)
-	ga, gb := histogram(a.families, "go_sched_pauses_total_gc_seconds"), histogram(b.families, "go_sched_pauses_total_gc_seconds")
-	x.GCPauses, x.GCPauseMs, x.GCPauseMaxMs = rate(hcount(gb)-hcount(ga)), rate((hsum(gb)-hsum(ga))*1000), F(topBucket(ga, gb)*1000)
+	// The pauses' count and total from the summary, whose sum is exact; the
+	// longest from the runtime's histogram, a bucket bound (0.92, 10.5 or
+	// 117 ms: its buckets are about 11 times apart).
+	sa, sb := summary(a.families, "go_gc_duration_seconds"), summary(b.families, "go_gc_duration_seconds")
+	x.GCPauses = rate(float64(sb.GetSampleCount()) - float64(sa.GetSampleCount()))
+	x.GCPauseMs = rate((sb.GetSampleSum() - sa.GetSampleSum()) * 1000)
+	x.GCPauseMaxMs = F(topBucket(histogram(a.families, "go_sched_pauses_total_gc_seconds"),
+		histogram(b.families, "go_sched_pauses_total_gc_seconds")) * 1000)
 	x.SchedLatP99Ms = F(quantileBound(histogram(a.families, "go_sched_latencies_seconds"),
 		histogram(b.families, "go_sched_latencies_seconds"), 0.99) * 1000)
 	x.Coalesced = rate(ctr("apicron_occurrences_coalesced_total"))
@@ -278,6 +297,13 @@ func histogram(fams map[string]*dto.MetricFamily, name string, labels ...string)
 	return nil
 }
 
+func summary(fams map[string]*dto.MetricFamily, name string) *dto.Summary {
+	if m := metric(fams, name); m != nil {
+		return m.GetSummary()
+	}
+	return nil
+}
+
 func hcount(h *dto.Histogram) float64 { return float64(h.GetSampleCount()) }
 func hsum(h *dto.Histogram) float64   { return h.GetSampleSum() }
 
@@ -321,31 +347,37 @@ func renderInternals(b *strings.Builder, r *Report, xs []Internal) {
 		return
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	steady := int(r.ChartSteadyAt)
+	steady, end := int(r.ChartSteadyAt), len(r.Chart) // the drain after the window is left out
 	var in []Internal
 	for _, x := range xs {
-		if x.T > steady {
+		if x.T > steady && x.T < end {
 			in = append(in, x)
 		}
 	}
 	if len(in) == 0 {
 		return
 	}
-	p("\n### Inside apicron, per second (steady window, %d scrapes of /metrics/prometheus and /proc/pid/io)\n\n", len(in))
+	p("\n### Inside apicron, per second (steady window, %d seconds from scrapes of /metrics/prometheus and /proc/pid/io)\n\n", len(in))
 	p("| figure | median | p90 | max |\n|---|---:|---:|---:|\n")
 	row := func(name string, get func(Internal) float64) {
-		v := make([]float64, len(in))
-		for i, x := range in {
-			v[i] = get(x)
+		v := make([]float64, 0, len(in))
+		for _, x := range in {
+			if f := get(x); !math.IsNaN(f) { // a ratio in a second without claims or writes
+				v = append(v, f)
+			}
+		}
+		if len(v) == 0 {
+			p("| %s | - | - | - |\n", name)
+			return
 		}
 		slices.Sort(v)
 		p("| %s | %s | %s | %s |\n", name, fmtF(F(percentile(v, 0.5)), 1), fmtF(F(percentile(v, 0.9)), 1), fmtF(F(v[len(v)-1]), 1))
 	}
 	row("claims/s", func(x Internal) float64 { return float64(x.Claims) })
-	row("schedules per claim", func(x Internal) float64 { return float64(ratio(x.ClaimItems, x.Claims)) })
+	row("schedules per claim", func(x Internal) float64 { return float64(ratio(x.ClaimItems, x.ClaimsDone)) })
 	row("ms in claims per s", func(x Internal) float64 { return float64(x.ClaimMs) })
 	row("result writes/s", func(x Internal) float64 { return float64(x.Writes) })
-	row("results per write", func(x Internal) float64 { return float64(ratio(x.WriteItems, x.Writes)) })
+	row("results per write", func(x Internal) float64 { return float64(ratio(x.WriteItems, x.WritesDone)) })
 	row("ms in result writes per s", func(x Internal) float64 { return float64(x.WriteMs) })
 	row("results waiting (at scrape)", func(x Internal) float64 { return float64(x.Pending) })
 	row("write transactions/s", func(x Internal) float64 { return float64(x.Transactions) })
@@ -362,7 +394,7 @@ func renderInternals(b *strings.Builder, r *Report, xs []Internal) {
 	row("KiB read by syscalls per s", func(x Internal) float64 { return float64(x.ReadKB) })
 	row("KiB written by syscalls per s", func(x Internal) float64 { return float64(x.WriteKB) })
 	row("GC pause ms per s", func(x Internal) float64 { return float64(x.GCPauseMs) })
-	row("goroutine wait for a core p99, ms", func(x Internal) float64 { return float64(x.SchedLatP99Ms) })
+	row("goroutine wait for a core p99, ms (bucket bound: 0.92, 10.5 or 117)", func(x Internal) float64 { return float64(x.SchedLatP99Ms) })
 	row("loop lag max, ms", func(x Internal) float64 { return float64(x.LoopLagMaxMs) })
 	row("RSS MiB", func(x Internal) float64 { return float64(x.RSSKB) / 1024 })
 
@@ -392,7 +424,16 @@ func renderInternals(b *strings.Builder, r *Report, xs []Internal) {
 	}
 }
 
+// cmpF orders a before b when it is smaller; NaN (no arrivals) is the smallest.
 func cmpF(a, b F) int {
+	switch an, bn := math.IsNaN(float64(a)), math.IsNaN(float64(b)); {
+	case an && bn:
+		return 0
+	case an:
+		return -1
+	case bn:
+		return 1
+	}
 	switch {
 	case a < b:
 		return -1

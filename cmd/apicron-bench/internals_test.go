@@ -2,9 +2,13 @@ package main
 
 import (
 	"math"
+	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -38,5 +42,89 @@ func TestQuantileBound(t *testing.T) {
 	}
 	if got := quantileBound(nil, b, 0.5); got != 0.001 {
 		t.Errorf("from nothing: %v, want 0.001", got)
+	}
+}
+
+func families(t *testing.T, text string) map[string]*dto.MetricFamily {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	f, err := p.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// Two scrapes half a second apart become rates per second, placed on the
+// chart's second that holds their middle; ratios of a second without
+// writes are NaN, and the report leaves them out.
+func TestBetween(t *testing.T) {
+	const before = `
+# TYPE apicron_database_write_duration_seconds histogram
+apicron_database_write_duration_seconds_bucket{op="claim",le="0.01"} 4
+apicron_database_write_duration_seconds_bucket{op="claim",le="0.1"} 4
+apicron_database_write_duration_seconds_bucket{op="claim",le="+Inf"} 4
+apicron_database_write_duration_seconds_sum{op="claim"} 0.02
+apicron_database_write_duration_seconds_count{op="claim"} 4
+# TYPE apicron_database_write_batch_items histogram
+apicron_database_write_batch_items_bucket{op="claim",le="+Inf"} 4
+apicron_database_write_batch_items_sum{op="claim"} 400
+apicron_database_write_batch_items_count{op="claim"} 4
+# TYPE apicron_database_writer_busy_seconds_total counter
+apicron_database_writer_busy_seconds_total 1
+# TYPE apicron_sqlite_checkpoints_total counter
+apicron_sqlite_checkpoints_total{connection="checkpointer"} 10
+apicron_sqlite_checkpoints_total{connection="writer"} 1
+# TYPE go_gc_duration_seconds summary
+go_gc_duration_seconds_sum 0.001
+go_gc_duration_seconds_count 2
+`
+	const after = `
+# TYPE apicron_database_write_duration_seconds histogram
+apicron_database_write_duration_seconds_bucket{op="claim",le="0.01"} 5
+apicron_database_write_duration_seconds_bucket{op="claim",le="0.1"} 6
+apicron_database_write_duration_seconds_bucket{op="claim",le="+Inf"} 6
+apicron_database_write_duration_seconds_sum{op="claim"} 0.07
+apicron_database_write_duration_seconds_count{op="claim"} 6
+# TYPE apicron_database_write_batch_items histogram
+apicron_database_write_batch_items_bucket{op="claim",le="+Inf"} 5
+apicron_database_write_batch_items_sum{op="claim"} 700
+apicron_database_write_batch_items_count{op="claim"} 5
+# TYPE apicron_database_writer_busy_seconds_total counter
+apicron_database_writer_busy_seconds_total 1.4
+# TYPE apicron_sqlite_checkpoints_total counter
+apicron_sqlite_checkpoints_total{connection="checkpointer"} 11
+apicron_sqlite_checkpoints_total{connection="writer"} 1
+# TYPE go_gc_duration_seconds summary
+go_gc_duration_seconds_sum 0.003
+go_gc_duration_seconds_count 3
+`
+	origin := time.UnixMilli(1_000_000)
+	a := scrape{at: origin.Add(2200 * time.Millisecond), families: families(t, before), io: map[string]int64{"rchar": 0}}
+	b := scrape{at: origin.Add(2700 * time.Millisecond), families: families(t, after), io: map[string]int64{"rchar": 1024}}
+	x := (&internals{}).between(a, b, origin.UnixMilli())
+	if x.T != 2 {
+		t.Errorf("T = %d, want 2 (the middle, 2.45 s)", x.T)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want F
+	}{
+		{"claims", x.Claims, 4}, {"claims done", x.ClaimsDone, 2}, {"claim items", x.ClaimItems, 600},
+		{"claim ms", x.ClaimMs, 100}, {"claim max ms", x.ClaimMaxMs, 100},
+		{"writer busy ms", x.WriterBusyMs, 800}, {"checkpoints", x.Checkpoints, 2}, {"writer checkpoints", x.WriterCkpts, 0},
+		{"GC pauses", x.GCPauses, 2}, {"GC pause ms", x.GCPauseMs, 4}, {"read KiB", x.ReadKB, 2},
+	} {
+		if math.Abs(float64(c.got-c.want)) > 1e-9 {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if !math.IsNaN(float64(ratio(x.WriteItems, x.WritesDone))) {
+		t.Error("results per write without writes: want NaN")
+	}
+	var sb strings.Builder
+	renderInternals(&sb, &Report{ChartSteadyAt: 0, Chart: make([]SecondPoint, 5)}, []Internal{x})
+	if !strings.Contains(sb.String(), "| results per write | - | - | - |") || !strings.Contains(sb.String(), "| schedules per claim | 300.0 |") {
+		t.Errorf("report:\n%s", sb.String())
 	}
 }

@@ -468,9 +468,9 @@ func (c *stateCollector) read() []prometheus.Metric {
 }
 
 var (
-	txDesc = prometheus.NewDesc(namespace+"_database_transactions_total",
-		"Write transactions the store ran (the engine's and the API's).", nil, nil)
-	stmtDesc = prometheus.NewDesc(namespace+"_database_statements_total",
+	txDesc = prometheus.NewDesc(namespace+"_database_write_transactions_total",
+		"Write transactions the store ran: the engine's, the API's and its write probes.", nil, nil)
+	stmtDesc = prometheus.NewDesc(namespace+"_database_write_statements_total",
 		"Statements run inside write transactions.", nil, nil)
 	busyDesc = prometheus.NewDesc(namespace+"_database_writer_busy_seconds_total",
 		"Time write transactions held the writer, from begin to commit.", nil, nil)

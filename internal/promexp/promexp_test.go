@@ -351,7 +351,7 @@ func TestMetrics_AfterRuns(t *testing.T) {
 		}
 		claims := value(t, fams, "apicron_database_write_duration_seconds", "op", "claim")
 		expectValue(t, fams, claims, "apicron_database_write_batch_items", "op", "claim")
-		tx, stmts := value(t, fams, "apicron_database_transactions_total"), value(t, fams, "apicron_database_statements_total")
+		tx, stmts := value(t, fams, "apicron_database_write_transactions_total"), value(t, fams, "apicron_database_write_statements_total")
 		if writes := claims + value(t, fams, "apicron_database_write_duration_seconds", "op", "write_results"); tx < writes || stmts < 2*tx {
 			t.Errorf("%v write transactions and %v statements; want at least the engine's %v writes, and two statements each", tx, stmts, writes)
 		}

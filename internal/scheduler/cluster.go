@@ -197,7 +197,9 @@ func (s *Scheduler) take(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		s.cfg.Metrics.WriteBatch(opLabels[opTake], len(jobs))
+		if len(jobs) > 0 {
+			s.cfg.Metrics.WriteBatch(opLabels[opTake], len(jobs))
+		}
 		for _, j := range jobs {
 			s.dispatch(j)
 		}

@@ -246,9 +246,13 @@ func (db *DB) runTx(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*t
 	}
 	start := time.Now()
 	sqlTx, err := pool.BeginTx(ctx, opts)
-	if !readOnly && err == nil {
-		began := time.Now()
+	began := time.Now()
+	if !readOnly {
+		// A begin that failed waited too (SQLite's BEGIN IMMEDIATE waits
+		// busy_timeout for another process's write lock).
 		db.stats.wait.Add(int64(began.Sub(start)))
+	}
+	if !readOnly && err == nil {
 		defer func() {
 			db.stats.transactions.Add(1)
 			db.stats.busy.Add(int64(time.Since(began)))
