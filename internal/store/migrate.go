@@ -68,6 +68,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err := db.refuseNewer(ctx, files); err != nil {
 		return err
 	}
+	if err := db.adoptOldLogoutsNumber(ctx); err != nil {
+		return err
+	}
 	for _, m := range files {
 		err = db.write(ctx, func(tx *tx) error {
 			if db.d.migrationLock != "" {
@@ -94,6 +97,35 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// adoptOldLogoutsNumber renumbers the record of one migration that an
+// earlier build of apicron numbered otherwise. That build shipped the
+// dashboard_logouts table as migration 25, with no 24; it is 24 now, and
+// 25 adds runs.request_headers. A database that build migrated records 25
+// without 24, which no database migrated since can (they apply in order):
+// its 25 is recorded as 24, so 25 is applied next instead of 24 failing on
+// a table that exists.
+func (db *DB) adoptOldLogoutsNumber(ctx context.Context) error {
+	return db.write(ctx, func(tx *tx) error {
+		if db.d.migrationLock != "" {
+			if _, err := tx.exec(ctx, db.d.migrationLock); err != nil {
+				return err
+			}
+		}
+		var has24, has25 int
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = 24").Scan(&has24); err != nil {
+			return err
+		}
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = 25").Scan(&has25); err != nil {
+			return err
+		}
+		if has24 > 0 || has25 == 0 {
+			return nil
+		}
+		_, err := tx.exec(ctx, "UPDATE schema_migrations SET version = 24 WHERE version = 25")
+		return err
+	})
 }
 
 // refuseNewer refuses a database that records a migration newer than any

@@ -208,3 +208,27 @@ func TestMigrations_Status(t *testing.T) {
 		storetest.OpenDSN(t, driver, dsn, store.Config{NoMigrate: true}).Close()
 	})
 }
+
+// TestMigrate_AdoptsTheOldLogoutsNumber: an earlier build shipped the
+// dashboard_logouts migration as 25 (with no 24). A database it migrated
+// has the table and records 25; the current build records it as 24 and
+// applies 25, runs.request_headers, instead of failing on the table.
+func TestMigrate_AdoptsTheOldLogoutsNumber(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		dsn := storetest.NewDSN(t, driver)
+		storetest.OpenDSN(t, driver, dsn, store.Config{}).Close()
+		// As that build left it: dashboard_logouts recorded as 25, no request_headers.
+		rawExec(t, driver, dsn, "ALTER TABLE runs DROP COLUMN request_headers")
+		rawExec(t, driver, dsn, "DELETE FROM schema_migrations WHERE version = 25")
+		rawExec(t, driver, dsn, "UPDATE schema_migrations SET version = 25 WHERE version = 24")
+
+		storetest.OpenDSN(t, driver, dsn, store.Config{}).Close()
+		if got := rawQuery(t, driver, dsn, "SELECT COUNT(*) FROM schema_migrations WHERE version IN (24, 25)"); got != "2" {
+			t.Fatalf("migrations 24 and 25 recorded: %s, want 2", got)
+		}
+		rawExec(t, driver, dsn, "UPDATE runs SET request_headers = NULL WHERE id = 0") // the column exists again
+		rawExec(t, driver, dsn, "DELETE FROM dashboard_logouts")                       // and the table is kept
+		storetest.OpenDSN(t, driver, dsn, store.Config{}).Close()                      // a second start changes nothing
+	})
+}
