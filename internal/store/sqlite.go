@@ -166,8 +166,7 @@ func (db *DB) checkpointOnWriter(ctx context.Context) (time.Duration, error) {
 	}
 	defer c.Close()
 	start := time.Now()
-	var busy, frames, copied int64
-	err = c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+	_, _, err = checkpoint(ctx, c)
 	took := time.Since(start)
 	if err == nil {
 		db.stats.writerCheckpoints.Add(1)
@@ -178,7 +177,9 @@ func (db *DB) checkpointOnWriter(ctx context.Context) (time.Duration, error) {
 
 // checkpoint runs a PASSIVE checkpoint on c and returns the log's length
 // and how much of it is copied to the database file, in frames.
-func checkpoint(ctx context.Context, c *sql.DB) (frames, copied int64, err error) {
+func checkpoint(ctx context.Context, c interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) (frames, copied int64, err error) {
 	var busy int64
 	err = c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
 	return frames, copied, err
