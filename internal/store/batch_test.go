@@ -73,9 +73,22 @@ func TestStore_BatchesOfAnySize(t *testing.T) {
 		if want := int64(6*n - total); m.SkippedOverlap != want {
 			t.Fatalf("skipped_overlap %d, want %d", m.SkippedOverlap, want)
 		}
-		sm, _, err := db.ScheduleMetrics(ctx, apicron.Page{Limit: 1})
-		if err != nil || sm[0].TotalRuns != 6 {
-			t.Fatalf("first schedule's metrics: %+v %v", sm, err)
+		sm, _, err := db.ScheduleMetrics(ctx, apicron.Page{Limit: n})
+		if err != nil || len(sm) != n || sm[0].TotalRuns != 6 {
+			t.Fatalf("schedules' metrics: %d rows, first %+v, err %v", len(sm), sm[0], err)
+		}
+		// Each schedule's own count: skipped in the rounds that left it out
+		// (those of 1, 3 and 257 schedules), counted by pieces of any size.
+		for i, m := range sm {
+			var want int64
+			for _, size := range []int{1, 3, 257} {
+				if i >= size {
+					want++
+				}
+			}
+			if m.ScheduleID != ids[i] || m.SkippedOverlap != want {
+				t.Fatalf("schedule %d (index %d): skipped_overlap %d, want %d", m.ScheduleID, i, m.SkippedOverlap, want)
+			}
 		}
 	})
 }

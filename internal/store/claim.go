@@ -431,21 +431,30 @@ func (db *DB) jobOf(d *due) (*apicron.Job, error) {
 
 // runningSchedules returns how many RUNNING runs each of ids has.
 func runningSchedules(ctx context.Context, tx *tx, ids []int64) (map[int64]int, error) {
-	rows, err := tx.queryBatch(ctx, runningSQL.sql(len(ids)), int64Args(ids)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	running := map[int64]int{}
-	for rows.Next() {
-		var id int64
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, err
+	// Read through an index scan, not a bitmap scan: the RUNNING entries of
+	// runs_running and runs_status are mostly dead ones, left by runs that
+	// finished, until a vacuum of runs. A bitmap scan read them all again
+	// every time (214,000 of them for 1,500 runs in flight after a minute at
+	// 3,000 runs/s, 40-50 ms a claim); an index scan marks those it finds
+	// dead, and the next scans step over them.
+	err := tx.without(ctx, "enable_bitmapscan", func() error {
+		rows, err := tx.queryBatch(ctx, runningSQL.sql(len(ids)), int64Args(ids)...)
+		if err != nil {
+			return err
 		}
-		running[id] = n
-	}
-	return running, rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			running[id] = n
+		}
+		return rows.Err()
+	})
+	return running, err
 }
 
 // bufferPoll is how soon a schedule whose occurrence waits for a run in
