@@ -168,16 +168,22 @@ func readRuns(ctx context.Context, db *sql.DB) ([]runRow, error) {
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM runs").Scan(&n); err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, "SELECT schedule_id, scheduled_at, started_at, status, missed FROM runs")
+	rows, err := db.QueryContext(ctx, "SELECT schedule_id, scheduled_at, started_at, status, missed, node_id FROM runs")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := make([]runRow, 0, n)
+	nodes := map[string]string{} // one copy of each node_id
 	for rows.Next() {
 		var r runRow
-		if err := rows.Scan(&r.sched, &r.schedAt, &r.startedAt, &r.status, &r.missed); err != nil {
+		if err := rows.Scan(&r.sched, &r.schedAt, &r.startedAt, &r.status, &r.missed, &r.node); err != nil {
 			return nil, err
+		}
+		if id, ok := nodes[r.node]; ok {
+			r.node = id
+		} else {
+			nodes[r.node] = r.node
 		}
 		out = append(out, r)
 	}

@@ -56,6 +56,7 @@ type options struct {
 	createWorkers int
 	baseline      bool
 	perf          bool
+	nodes         int // many and api on PostgreSQL: apicron processes sharing the database
 	runs          int
 	schedules     int
 	requests      int
@@ -106,6 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxConcurrent, "max-concurrent", 100, "apicron's MAX_CONCURRENT_JOBS, and the baseline's bound on requests in flight")
 	fs.IntVar(&o.createWorkers, "create-workers", 32, "concurrent POST /schedules (huge: concurrent store.CreateSchedule calls)")
 	fs.BoolVar(&o.baseline, "baseline", true, "also run the bare timer firer (many, api)")
+	fs.IntVar(&o.nodes, "nodes", 1, "many and api on PostgreSQL: this many apicron processes share the database (NODE_ID bench, bench-2, ...); the report gives each one's share of the runs and its CPU")
 	fs.BoolVar(&o.perf, "perf", false, "record apicron with perf (perf record -g) during the window and summarise the top symbols")
 	fs.IntVar(&o.runs, "runs", 10_000_000, "metrics: runs to store before measuring")
 	fs.IntVar(&o.schedules, "schedules", 1000, "metrics: schedules the runs belong to")
@@ -169,6 +171,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("--kind cron is for --scenario many, with an --interval dividing a minute, or huge")
 	case o.scenario != "metrics" && o.n < 1:
 		return o, fmt.Errorf("--n must be positive")
+	case o.nodes < 1 || o.nodes > 8:
+		return o, fmt.Errorf("--nodes must be 1 to 8")
+	case o.nodes > 1 && (o.db != "postgres" || (o.scenario != "many" && o.scenario != "api")):
+		return o, fmt.Errorf("--nodes is for --scenario many or api with --db postgres (nodes share one PostgreSQL database)")
+	case o.nodes > 1 && o.stall != stallNone:
+		return o, fmt.Errorf("--nodes and --stall: the stall stops one process; not supported together")
 	case o.maxConcurrent < 1 || o.createWorkers < 1:
 		return o, fmt.Errorf("--max-concurrent and --create-workers must be positive")
 	case o.scenario == "metrics" && (o.runs < 1 || o.schedules < 1 || o.requests < 1):

@@ -70,6 +70,16 @@ func (h *harness) many(ctx context.Context) error {
 			return total - wal, wal
 		}
 	}
+	var extra *extraNodes
+	if o.nodes > 1 {
+		h.logf("starting %d more apicron nodes on the same database", o.nodes-1)
+		if extra, err = h.startExtraNodes(ctx, db); err != nil {
+			return err
+		}
+		defer extra.kill()
+		rep.note("%d apicron processes share the database (NODE_ID %s to %s); the API calls go to the first, and the per-second "+
+			"figures inside apicron are the first's. Logs of the others: %s.", o.nodes, nodeID(0), nodeID(o.nodes-1), extra.logs())
+	}
 	ins := startInternals(p.base, p.pid, sizes)
 	defer ins.stop()
 	api := newAPIClient(p.base)
@@ -97,6 +107,11 @@ func (h *harness) many(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if extra != nil {
+		if err := extra.sample(); err != nil {
+			return err
+		}
+	}
 	hcpu0 := selfCPU()
 	pg0, act0, tab0 := db.backendCPU(ctx), db.activity(ctx), db.tables(ctx)
 	mc0 := readCPUTimes()
@@ -118,6 +133,16 @@ func (h *harness) many(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sample apicron before SIGTERM: %w", err)
 	}
+	var ends []procSample
+	if extra != nil {
+		for _, q := range extra.procs {
+			s, err := sampleProc(q.pid)
+			if err != nil {
+				return fmt.Errorf("sample apicron node before SIGTERM: %w", err)
+			}
+			ends = append(ends, s)
+		}
+	}
 	hcpu1 := selfCPU()
 	mc1 := readCPUTimes()
 	pgCPU := backendCPUDelta(pg0, db.backendCPU(ctx))
@@ -134,6 +159,9 @@ func (h *harness) many(ctx context.Context) error {
 	a.DB.BytesLive, a.DB.WALLive, _ = db.size(ctx)
 	a.StopRequested = time.Now().UTC()
 	stopAt := time.Now()
+	if extra != nil {
+		extra.stop(h)
+	}
 	h.logf("SIGTERM to apicron (pid %d)", p.pid)
 	stopDur, stopErr := p.stop(2 * time.Minute)
 	a.Process.StopMs = F(msOf(stopDur))
@@ -216,10 +244,21 @@ func (h *harness) many(ctx context.Context) error {
 			a.AfterWindowRuns++
 		}
 	}
+	byNode := map[string]int64{}
 	for _, r := range runsAll {
 		if r.schedAt >= wsMs && r.schedAt < stopAt.UnixMilli() {
 			runsInCPU++
+			byNode[r.node]++
 		}
+	}
+	if extra != nil {
+		a.Nodes = extra.shares(p.pid, cpu0, end, ends, byNode)
+		var cpu float64
+		for _, n := range a.Nodes {
+			cpu += float64(n.CPUWindowSec)
+		}
+		a.NodesCPUPer1000 = ratio(F(cpu)*1000, F(runsInCPU))
+		a.NodesCPUPer1000WithPG = ratio(F(cpu+pgCPU)*1000, F(runsInCPU))
 	}
 	pr := &a.Process
 	pr.CPUTotalSec = F(end.CPUSec)

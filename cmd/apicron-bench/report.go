@@ -80,6 +80,11 @@ type ApicronRun struct {
 	SteadyFrom         time.Time      `json:"steady_from"`
 	WindowEnd          time.Time      `json:"window_end"`
 	StopRequested      time.Time      `json:"stop_requested"`
+	// Nodes is each process's share of a --nodes run; the CPU per 1,000
+	// runs of all of them, without and with their PostgreSQL backends.
+	Nodes                 []NodeShare `json:"nodes,omitempty"`
+	NodesCPUPer1000       F           `json:"nodes_cpu_s_per_1000_runs_window,omitempty"`
+	NodesCPUPer1000WithPG F           `json:"nodes_cpu_s_per_1000_runs_window_with_pg,omitempty"`
 }
 
 // CreateStats describes how the schedules were created.
@@ -341,6 +346,7 @@ func renderMarkdown(r *Report) string {
 		renderStall(&b, r)
 		renderFeatures(&b, r)
 		renderProcess(&b, a)
+		renderNodes(&b, a.Nodes)
 		renderInternals(&b, r, a.Internals)
 	}
 	if len(r.API) > 0 {
@@ -436,6 +442,10 @@ func renderProcess(b *strings.Builder, a *ApicronRun) {
 	p("| spawn -> listening / healthy | %s ms / %s ms |\n", fmtMs(a.SpawnToListeningMs), fmtMs(a.SpawnToHealthyMs))
 	p("| CPU per 1,000 runs, steady window | %s s (%s CPU-s for %s runs; %s cores busy on average) |\n",
 		fmtF(pr.CPUPer1000Window, 3), fmtF(pr.CPUWindowSec, 2), fmtInt(pr.RunsInCPUWindow), fmtF(pr.CPUUtilWindow, 2))
+	if len(a.Nodes) > 1 {
+		p("| CPU per 1,000 runs, all %d nodes, steady window | %s s; with the PostgreSQL backends %s s |\n", len(a.Nodes),
+			fmtF(a.NodesCPUPer1000, 3), fmtF(a.NodesCPUPer1000WithPG, 3))
+	}
 	if pr.PGBackendCPUSec != 0 {
 		p("| PostgreSQL backends of apicron's database, steady window | %s CPU-s; apicron + backends %s s per 1,000 runs |\n",
 			fmtF(pr.PGBackendCPUSec, 2), fmtF(pr.CPUPer1000WithPG, 3))

@@ -132,6 +132,7 @@ type runRow struct {
 	startedAt int64 // unix ms
 	status    string
 	missed    int64
+	node      string // node_id: the node that took it
 }
 
 // window selects the occurrences a figure is computed over.
