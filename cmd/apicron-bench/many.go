@@ -151,9 +151,9 @@ func (h *harness) many(ctx context.Context) error {
 	a.Samples = mon.stop()
 	ins.stop()
 	if probes != nil {
-		var extra int
-		rep.API, extra = probes()
-		rep.note("The api probes created %d extra schedules (interval 3600 s); they are left out of the delivery figures.", extra)
+		var probeSchedules int
+		rep.API, probeSchedules = probes()
+		rep.note("The api probes created %d extra schedules (interval 3600 s); they are left out of the delivery figures.", probeSchedules)
 	}
 	rep.Perf = <-perfDone
 	a.DB.BytesLive, a.DB.WALLive, _ = db.size(ctx)
@@ -251,12 +251,18 @@ func (h *harness) many(ctx context.Context) error {
 			byNode[r.node]++
 		}
 	}
+	// With --nodes the first process's figures are of its own runs, and
+	// the other nodes' CPU is apicron's, not the machine's noise.
+	firstRuns, othersCPU := runsInCPU, 0.0
 	if extra != nil {
 		a.Nodes = extra.shares(p.pid, cpu0, end, ends, byNode)
-		var cpu float64
+		extra.health(a.Nodes)
+		cpu := 0.0
 		for _, n := range a.Nodes {
 			cpu += float64(n.CPUWindowSec)
 		}
+		othersCPU = cpu - (end.CPUSec - cpu0.CPUSec)
+		firstRuns = byNode[nodeID(0)]
 		a.NodesCPUPer1000 = ratio(F(cpu)*1000, F(runsInCPU))
 		a.NodesCPUPer1000WithPG = ratio(F(cpu+pgCPU)*1000, F(runsInCPU))
 	}
@@ -264,17 +270,25 @@ func (h *harness) many(ctx context.Context) error {
 	pr.CPUTotalSec = F(end.CPUSec)
 	pr.CPUWindowSec = F(end.CPUSec - cpu0.CPUSec)
 	pr.CPUUtilWindow = F((end.CPUSec - cpu0.CPUSec) / end.At.Sub(cpu0.At).Seconds())
-	pr.RunsInCPUWindow = runsInCPU
-	pr.CPUPer1000Window = ratio(F(end.CPUSec-cpu0.CPUSec)*1000, F(runsInCPU))
+	pr.RunsInCPUWindow = firstRuns
+	pr.CPUPer1000Window = ratio(F(end.CPUSec-cpu0.CPUSec)*1000, F(firstRuns))
 	pr.RunsTotal = int64(len(runsAll))
-	pr.CPUPer1000Total = ratio(F(end.CPUSec)*1000, F(len(runsAll)))
+	if extra != nil { // the first node's own
+		pr.RunsTotal = 0
+		for _, r := range runsAll {
+			if r.node == nodeID(0) {
+				pr.RunsTotal++
+			}
+		}
+	}
+	pr.CPUPer1000Total = ratio(F(end.CPUSec)*1000, F(pr.RunsTotal))
 	pr.PeakRSSKB, pr.RSSAtStopKB = end.HWMKB, end.RSSKB
 	a.DB.BytesPerRun = ratio(F(a.DB.BytesAfterStop-a.DB.BytesEmpty), F(len(runsAll)))
 	a.HarnessCPUSec = F(hcpu1 - hcpu0)
-	a.Noise = noiseBetween(mc0, mc1, end.CPUSec-cpu0.CPUSec+hcpu1-hcpu0+pgCPU)
+	a.Noise = noiseBetween(mc0, mc1, end.CPUSec-cpu0.CPUSec+othersCPU+hcpu1-hcpu0+pgCPU)
 	if o.db == "postgres" {
 		pr.PGBackendCPUSec = F(pgCPU)
-		pr.CPUPer1000WithPG = ratio(F(end.CPUSec-cpu0.CPUSec+pgCPU)*1000, F(runsInCPU))
+		pr.CPUPer1000WithPG = ratio(F(end.CPUSec-cpu0.CPUSec+othersCPU+pgCPU)*1000, F(runsInCPU)) // every node's
 		pr.PGActivity = &act
 		pr.PGTables = tabs
 	}
@@ -343,12 +357,16 @@ func (h *harness) many(ctx context.Context) error {
 	b.HarnessCPUPer1000 = ratio(F(bcpu1-bcpu0)*1000, F(len(br.arrivals)))
 	rep.Baseline = b
 	rep.BaselineChart = perSecond(br.arrivals, o0, oEnd)
+	apicronPer1000 := pr.CPUPer1000Window
+	if len(a.Nodes) > 1 {
+		apicronPer1000 = a.NodesCPUPer1000 // the firer's cost against every node's
+	}
 	rep.Ratios = &Ratios{
 		FiresPerSec:     ratio(a.Steady.FiresPerSec, b.Steady.FiresPerSec),
 		LatenessP50:     ratio(a.Steady.LatenessSink.P50, b.Steady.LatenessSink.P50),
 		LatenessP99:     ratio(a.Steady.LatenessSink.P99, b.Steady.LatenessSink.P99),
 		LatenessMax:     ratio(a.Steady.LatenessSink.Max, b.Steady.LatenessSink.Max),
-		CPUPer1000Runs:  ratio(pr.CPUPer1000Window, b.HarnessCPUPer1000),
+		CPUPer1000Runs:  ratio(apicronPer1000, b.HarnessCPUPer1000),
 		LatenessP50Diff: a.Steady.LatenessSink.P50 - b.Steady.LatenessSink.P50,
 		LatenessP99Diff: a.Steady.LatenessSink.P99 - b.Steady.LatenessSink.P99,
 	}

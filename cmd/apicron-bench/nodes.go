@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,18 +22,25 @@ func nodeID(i int) string {
 // NodeShare is one apicron process of a --nodes run: its share of the
 // requests (the runs its node_id owns) and its CPU in the steady window.
 type NodeShare struct {
-	NodeID       string `json:"node_id"`
+	NodeID       string `json:"node_id"` // "" for runs no node took
 	PID          int    `json:"pid"`
 	Runs         int64  `json:"runs_in_cpu_window"`
 	Share        F      `json:"share"` // of all runs in the CPU window
 	CPUWindowSec F      `json:"cpu_window_s"`
 	CPUPer1000   F      `json:"cpu_s_per_1000_runs_window"`
+	// WarnLines and ErrorLines count the process's log lines of each
+	// level (the extra nodes'; the first's are in the process figures);
+	// ExitErr is how it ended, if not cleanly.
+	WarnLines  int    `json:"warn_lines"`
+	ErrorLines int    `json:"error_lines"`
+	ExitErr    string `json:"exit_error,omitempty"`
 }
 
 // extraNodes are the processes beside the first of a --nodes run.
 type extraNodes struct {
-	procs []*apicronProc
-	cpu0  []procSample
+	procs    []*apicronProc
+	cpu0     []procSample
+	exitErrs []string // by process, after stop
 }
 
 // startExtraNodes starts nodes 2..n on the same database and waits until
@@ -94,12 +102,31 @@ func (x *extraNodes) shares(firstPID int, first0, first1 procSample, ends []proc
 	return out
 }
 
-// stop sends SIGTERM to every extra node and waits for each.
+// stop sends SIGTERM to every extra node at once and waits for them all.
 func (x *extraNodes) stop(h *harness) {
-	for _, p := range x.procs {
+	x.exitErrs = make([]string, len(x.procs))
+	var wg sync.WaitGroup
+	for i, p := range x.procs {
 		h.logf("SIGTERM to apicron node (pid %d)", p.pid)
-		if _, err := p.stop(2 * time.Minute); err != nil {
-			h.logf("node pid %d: %v", p.pid, err)
+		wg.Go(func() {
+			if _, err := p.stop(2 * time.Minute); err != nil {
+				x.exitErrs[i] = err.Error()
+				h.logf("node pid %d: %v", p.pid, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// health adds each extra node's log counts and exit to nodes (from shares).
+func (x *extraNodes) health(nodes []NodeShare) {
+	for i, p := range x.procs {
+		if i+1 >= len(nodes) {
+			return
+		}
+		nodes[i+1].WarnLines, nodes[i+1].ErrorLines, _ = p.logCounts()
+		if i < len(x.exitErrs) {
+			nodes[i+1].ExitErr = x.exitErrs[i]
 		}
 	}
 }
@@ -116,9 +143,25 @@ func renderNodes(b *strings.Builder, nodes []NodeShare) {
 		return
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	p("\n| node (NODE_ID) | pid | runs in the steady window | share | CPU-s | CPU per 1,000 of its runs |\n|---|---:|---:|---:|---:|---:|\n")
-	for _, n := range nodes {
-		p("| %s | %d | %s | %s | %s | %s s |\n", n.NodeID, n.PID, fmtInt(n.Runs), fmtF(n.Share, 3), fmtF(n.CPUWindowSec, 2), fmtF(n.CPUPer1000, 3))
+	p("\n| node (NODE_ID) | pid | runs in the steady window | share | CPU-s | CPU per 1,000 of its runs | WARN / ERROR lines, exit |\n|---|---:|---:|---:|---:|---:|---|\n")
+	for i, n := range nodes {
+		if n.PID == 0 { // runs whose node_id is no process of this run
+			name := n.NodeID
+			if name == "" {
+				name = "(not taken by any node)"
+			}
+			p("| %s | | %s | %s | | | |\n", name, fmtInt(n.Runs), fmtF(n.Share, 3))
+			continue
+		}
+		health := "in the process figures"
+		if i > 0 {
+			health = fmt.Sprintf("%d / %d", n.WarnLines, n.ErrorLines)
+			if n.ExitErr != "" {
+				health += ", " + n.ExitErr
+			}
+		}
+		p("| %s | %d | %s | %s | %s | %s s | %s |\n", n.NodeID, n.PID, fmtInt(n.Runs), fmtF(n.Share, 3), fmtF(n.CPUWindowSec, 2),
+			fmtF(n.CPUPer1000, 3), health)
 	}
 }
 

@@ -418,7 +418,11 @@ func renderDelivery(b *strings.Builder, r *Report) {
 	row("first runs only: lateness at sink / in runs p50 / p99 / max (ms)",
 		fmtDist(a.First.LatenessSink)+"; "+fmtDist(a.First.LatenessDB), "excluded", "excluded", "")
 	row("other processes on the machine (cores busy, average)", "", fmtF(a.Noise.OtherCores, 2), bv(func(Figures) string { return fmtF(bl.Noise.OtherCores, 2) }), "")
-	row("CPU-ms per request: apicron process / baseline harness (firer + sink)", "", fmtF(a.Process.CPUPer1000Window, 3),
+	perRequest, who := a.Process.CPUPer1000Window, "apicron process"
+	if len(a.Nodes) > 1 {
+		perRequest, who = a.NodesCPUPer1000, fmt.Sprintf("apicron's %d processes", len(a.Nodes))
+	}
+	row("CPU-ms per request: "+who+" / baseline harness (firer + sink)", "", fmtF(perRequest, 3),
 		bv(func(Figures) string { return fmtF(bl.HarnessCPUPer1000, 3) }), ra(func(x *Ratios) F { return x.CPUPer1000Runs }, 1))
 	var statuses []string
 	for s, n := range a.All.Statuses {
@@ -440,7 +444,11 @@ func renderProcess(b *strings.Builder, a *ApicronRun) {
 	p("| schedules created | %s via %s, %d workers, in %s s (%s/s); create latency p50 / p99 / max %s ms; errors %d |\n",
 		fmtInt(int64(c.Count)), c.Method, c.Workers, fmtF(c.Seconds, 2), fmtF(c.PerSec, 0), fmtDist(c.Latency), c.Errors)
 	p("| spawn -> listening / healthy | %s ms / %s ms |\n", fmtMs(a.SpawnToListeningMs), fmtMs(a.SpawnToHealthyMs))
-	p("| CPU per 1,000 runs, steady window | %s s (%s CPU-s for %s runs; %s cores busy on average) |\n",
+	first := ""
+	if len(a.Nodes) > 1 {
+		first = ", the first node, of its own runs"
+	}
+	p("| CPU per 1,000 runs, steady window%s | %s s (%s CPU-s for %s runs; %s cores busy on average) |\n", first,
 		fmtF(pr.CPUPer1000Window, 3), fmtF(pr.CPUWindowSec, 2), fmtInt(pr.RunsInCPUWindow), fmtF(pr.CPUUtilWindow, 2))
 	if len(a.Nodes) > 1 {
 		p("| CPU per 1,000 runs, all %d nodes, steady window | %s s; with the PostgreSQL backends %s s |\n", len(a.Nodes),

@@ -53,25 +53,28 @@ func (t *tx) notify(ctx context.Context, channel, payload string) error {
 }
 
 // without runs fn with one of PostgreSQL's plan types turned off for the
-// statements fn runs (SET LOCAL, inside the transaction; SQLite has none).
-// It is for the few statements whose best plan PostgreSQL cannot see from
-// its statistics of runs, which lag a table that grows by thousands of rows
-// a second and whose RUNNING rows are a few among millions. JIT
-// compilation is turned off too, for the rest of the transaction: where the
-// plan type is the only one possible (a join of one row has no join clause,
-// so no hash join), the cost PostgreSQL adds to a disabled plan passes
-// jit_above_cost, and compiling took 400-800 ms a statement.
+// statements fn runs (set_config local to the transaction; SQLite has
+// none), and puts it back as it was. It is for the few statements whose
+// best plan PostgreSQL cannot see from its statistics of runs, which lag a
+// table that grows by thousands of rows a second and whose RUNNING rows are
+// a few among millions. JIT compilation is turned off too, for the rest of
+// the transaction: where the plan type is the only one possible (a join of
+// one row has no join clause, so no hash join), the cost PostgreSQL adds to
+// a disabled plan passes jit_above_cost, and compiling took 400-800 ms a
+// statement.
 func (t *tx) without(ctx context.Context, plan string, fn func() error) error {
 	if t.d.name != "postgres" {
 		return fn()
 	}
-	if _, err := t.exec(ctx, "SELECT set_config(?, 'off', true), set_config('jit', 'off', true)", plan); err != nil {
+	var was string
+	if err := t.queryRow(ctx, "SELECT current_setting(?), set_config(?, 'off', true), set_config('jit', 'off', true)",
+		plan, plan).Scan(&was, new(string), new(string)); err != nil {
 		return err
 	}
 	if err := fn(); err != nil {
 		return err
 	}
-	_, err := t.exec(ctx, "SET LOCAL "+plan+" = on")
+	_, err := t.exec(ctx, "SELECT set_config(?, ?, true)", plan, was)
 	return err
 }
 
