@@ -16,6 +16,13 @@ const (
 	ETOOLARGE     = "too_large"    // 413: the request body is over the limit
 )
 
+// ErrLeaseLost is what a claim on a database shared by several nodes
+// returns when this node no longer holds the dispatcher lease: another node
+// took it over (this one was paused or cut off past its LEASE_TTL), or it
+// changed hands since this node last renewed it. Nothing was claimed; the
+// node stops leading.
+var ErrLeaseLost = &Error{Code: ECONFLICT, Message: "the dispatcher lease is no longer this node's: another node took it over"}
+
 // Error is an application error with a code, a message fit for a client and,
 // for validation errors, the field it concerns.
 type Error struct {

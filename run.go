@@ -238,6 +238,12 @@ type Job struct {
 	// at or after RetryDeadline). The executor calls it before each attempt
 	// after the first; nil: retries are not paced.
 	Pace func(ctx context.Context) (waited time.Duration, ok bool)
+	// Fence, set by the engine on a node of a cluster, says whether this
+	// node may still send the job's request: nil, or why not (the run was
+	// reaped while the node was paused or cut off from the database). The
+	// engine calls it before the first attempt, the executor before each
+	// retry, and no attempt follows a refusal. nil: no fence (one node).
+	Fence func(ctx context.Context) error
 	// DecryptError, when set, says which secret header values the store
 	// could not decrypt (SECRET_KEY missing or wrong); their values in
 	// Headers are empty. The executor sends nothing and records the run

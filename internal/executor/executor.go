@@ -364,6 +364,9 @@ func (e *Executor) Execute(ctx context.Context, job *apicron.Job) apicron.RunRes
 				break
 			}
 		}
+		if job.Fence != nil && job.Fence(ctx) != nil {
+			break // this node may no longer send it (reaped while paused)
+		}
 	}
 	res.FinishedAt = last.FinishedAt
 	res.Outcome = last.Outcome

@@ -2,6 +2,8 @@ package executor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -122,5 +124,40 @@ func TestRetryPaced(t *testing.T) {
 	}
 	if res.Waited != 750*time.Millisecond {
 		t.Errorf("Waited %s, want the three paces, 750ms", res.Waited)
+	}
+}
+
+// TestRetryFenced: with Job.Fence set, each retry, and only a retry, asks
+// it after its backoff (and its pace); a refusal ends the retries, with the
+// result of the attempts already made.
+func TestRetryFenced(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int64
+	srv := mustServer(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	fs := newFakeSleep()
+	e := New(Config{Now: fs.Now, Sleep: fs.Sleep, Rand: func() float64 { return 1 }})
+	job := newTestJob(srv.URL)
+	job.MaxRetries = 5
+	var order []string
+	job.Pace = func(context.Context) (time.Duration, bool) {
+		order = append(order, fmt.Sprint("pace after ", requests.Load()))
+		return 0, true
+	}
+	job.Fence = func(context.Context) error {
+		order = append(order, fmt.Sprint("fence after ", requests.Load()))
+		if requests.Load() == 2 {
+			return errors.New("reaped")
+		}
+		return nil
+	}
+	res := execute(t, e, job, 5*time.Second)
+	if requests.Load() != 2 || len(res.Attempts) != 2 || res.Status != apicron.Failed {
+		t.Errorf("%d requests, %d attempts, %s; want 2, the second FAILED: a refused fence ends the retries", requests.Load(), len(res.Attempts), res.Status)
+	}
+	if want := []string{"pace after 1", "fence after 1", "pace after 2", "fence after 2"}; !slices.Equal(order, want) {
+		t.Errorf("calls %v, want %v", order, want)
 	}
 }

@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,8 +25,12 @@ type Cluster interface {
 	Heartbeat(ctx context.Context, ttl time.Duration) (holder string, epoch int64, err error)
 	// Resign gives up the lease if this node holds it.
 	Resign(ctx context.Context) error
-	// TakeRuns assigns up to limit claimed runs that no node has taken to this node.
-	TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error)
+	// TakeRuns assigns up to limit claimed runs that no node has taken to
+	// this node, only while its heartbeat is younger than fresh.
+	TakeRuns(ctx context.Context, limit int, fresh time.Duration) ([]*apicron.Job, error)
+	// ConfirmRun reports whether a run is still RUNNING and this node's
+	// (mine), and whether this node's heartbeat is younger than fresh (live).
+	ConfirmRun(ctx context.Context, id int64, fresh time.Duration) (mine, live bool, err error)
 	// ReapDeadNodes marks INTERRUPTED the runs of nodes silent for longer than ttl.
 	ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duration) (int64, error)
 	// Listen calls fn for each notification until ctx ends.
@@ -146,6 +152,79 @@ func (s *Scheduler) setLeader(ctx context.Context, leader bool, epoch int64) {
 	s.nudge()
 }
 
+// stepDown stops leading after a claim found the lease another node's
+// (apicron.ErrLeaseLost): the heartbeat may not have noticed yet, as after a
+// pause of the whole process.
+func (s *Scheduler) stepDown() {
+	if s.leader.CompareAndSwap(true, false) {
+		s.epoch.Store(0)
+		s.logger.Warn("a claim found the dispatcher lease another node's: stepped down", "node_id", s.cluster.NodeID())
+		s.nudge()
+	}
+}
+
+// Errors of a fence (Job.Fence) that refused a send.
+var (
+	errRunGone   = errors.New("the run is no longer this node's: the reaper marked it INTERRUPTED, or it ended, while this node was paused or cut off")
+	errNodeStale = errors.New("this node's heartbeat stayed older than LEASE_TTL/2")
+)
+
+// sendWindow is how long after a take, or a ConfirmRun, a node may send the
+// run without asking again. The take and ConfirmRun find the node's
+// heartbeat younger than LEASE_TTL/2, and the reaper waits until it is older
+// than LEASE_TTL: so for LEASE_TTL/2 after either, by the database's clock,
+// no other node can declare this one dead. A tenth of the lease is left for
+// the two clocks' rates and the statement's own time.
+func (s *Scheduler) sendWindow() time.Duration { return s.cfg.LeaseTTL/2 - s.cfg.LeaseTTL/10 }
+
+// fence is Job.Fence for a run this node took at takenAt (the monotonic
+// clock): it lets the request go at once within sendWindow of the take, and
+// otherwise (the node was paused, or the run waited for a slot, its host or
+// its rate limit) only once ConfirmRun has found the run still this node's
+// and the node alive, which opens a new window. A node whose heartbeat is
+// stale asks a few more times, for half a lease, while its heartbeat
+// catches up after a pause.
+func (s *Scheduler) fence(job *apicron.Job, takenAt time.Time) func(context.Context) error {
+	until := takenAt.Add(s.sendWindow())
+	return func(ctx context.Context) error {
+		if time.Now().Before(until) {
+			return nil
+		}
+		err := s.confirm(ctx, job.RunID, &until)
+		if err != nil && s.execCtx.Err() == nil {
+			s.logger.Warn("request not sent: this node may no longer send the run", "run_id", job.RunID, "schedule_id", job.ScheduleID,
+				"taken", time.Since(takenAt).Round(time.Millisecond), "reason", err.Error())
+		}
+		return err
+	}
+}
+
+// confirm asks the database whether this node may still send run id, as
+// fence does once its window has passed, and on success opens a new window
+// (until).
+func (s *Scheduler) confirm(ctx context.Context, id int64, until *time.Time) error {
+	for deadline := time.Now().Add(s.cfg.LeaseTTL / 2); ; {
+		asked := time.Now()
+		mine, live, err := s.cluster.ConfirmRun(ctx, id, s.cfg.LeaseTTL/2)
+		switch {
+		case err != nil:
+			return fmt.Errorf("confirm the run is still this node's: %w", err)
+		case !mine:
+			return errRunGone
+		case live:
+			*until = asked.Add(s.sendWindow())
+			return nil
+		case !time.Now().Before(deadline):
+			return errNodeStale
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(s.cfg.LeaseTTL / 10):
+		}
+	}
+}
+
 func (s *Scheduler) nudgeTake() {
 	select {
 	case s.takeC <- struct{}{}:
@@ -192,7 +271,8 @@ func (s *Scheduler) take(ctx context.Context) {
 			return
 		}
 		s.writes.start(opTake)
-		jobs, err := s.cluster.TakeRuns(ctx, free)
+		takenAt := time.Now() // the monotonic clock, which a pause does not stop
+		jobs, err := s.cluster.TakeRuns(ctx, free, s.cfg.LeaseTTL/2)
 		s.writes.end(ctx, s.logger, opTake, err, "take claimed runs")
 		if err != nil {
 			return
@@ -201,6 +281,7 @@ func (s *Scheduler) take(ctx context.Context) {
 			s.cfg.Metrics.WriteBatch(opLabels[opTake], len(jobs))
 		}
 		for _, j := range jobs {
+			j.Fence = s.fence(j, takenAt)
 			s.dispatch(j)
 		}
 		if len(jobs) < free {

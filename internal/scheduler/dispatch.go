@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -134,6 +135,16 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 			}
 			return
 		}
+		if job.Fence != nil {
+			if err := job.Fence(ctx); err != nil {
+				<-s.sem
+				if s.takeStarved.CompareAndSwap(true, false) {
+					s.nudgeTake()
+				}
+				s.unsent(job, err)
+				return
+			}
+		}
 		s.running.Add(1)
 		res := s.cfg.Executor.Execute(ctx, job)
 		s.running.Add(-1)
@@ -147,6 +158,21 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 		res.Waited += waited
 		s.addResult(job, res)
 	}()
+}
+
+// unsent records a run whose fence refused its request (Job.Fence, which
+// logged why). One the reaper took is INTERRUPTED already, and left as it
+// is; one still this node's, whose ownership the database could not
+// confirm, is recorded INTERRUPTED, not sent (Finish leaves it alone if the
+// reaper was first); at shutdown it is INTERRUPTED at the next start.
+func (s *Scheduler) unsent(job *apicron.Job, why error) {
+	if s.execCtx.Err() != nil || errors.Is(why, errRunGone) {
+		return
+	}
+	now := s.cfg.Clock.Now()
+	s.addResult(job, apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: now, FinishedAt: now,
+		Outcome: apicron.Outcome{Status: apicron.Interrupted, ErrorType: apicron.ErrInterrupted,
+			ErrorMessage: "not sent: this node could not confirm the run was still its own (" + why.Error() + ")"}})
 }
 
 // Submit implements apicron.Dispatcher: a run inserted outside a claim (a

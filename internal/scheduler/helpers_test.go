@@ -588,7 +588,9 @@ func eventually(t testing.TB, what string, cond func() bool) {
 // as one whose every slot is busy: whatever it claims, other nodes run.
 type idleTaker struct{ *store.DB }
 
-func (idleTaker) TakeRuns(context.Context, int) ([]*apicron.Job, error) { return nil, nil }
+func (idleTaker) TakeRuns(context.Context, int, time.Duration) ([]*apicron.Job, error) {
+	return nil, nil
+}
 
 // announcingStore is the real shared store that closes listening when the
 // engine starts its notification listener, and records a successful Resign.

@@ -2,9 +2,12 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/apicron/apicron"
 )
 
 // Changed implements apicron.ChangeNotifier: the schedule is re-read from the
@@ -159,7 +162,13 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 	defer stop()
 	s.writes.start(opClaim)
 	results, err := s.cfg.Store.Claim(cctx, now, until, ids, inflight)
-	s.writes.end(ctx, s.logger, opClaim, err, "claim due schedules; retrying", "schedules", len(ids))
+	if errors.Is(err, apicron.ErrLeaseLost) {
+		// The database answered: this node just does not lead any more.
+		s.writes.end(ctx, s.logger, opClaim, nil, "")
+		s.stepDown()
+	} else {
+		s.writes.end(ctx, s.logger, opClaim, err, "claim due schedules; retrying", "schedules", len(ids))
+	}
 	if err != nil {
 		// Nothing was claimed: the transaction rolled back. Try again later.
 		s.mu.Lock()

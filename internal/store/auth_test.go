@@ -152,7 +152,7 @@ func TestStore_TargetAuthQueued(t *testing.T) {
 			if job == "" || strings.Contains(job, oauth2Secret) || strings.Contains(job, keyBody(key)) || !strings.Contains(job, "auth.example.com") {
 				t.Fatalf("queued job %s: want the client secret and the key encrypted", job)
 			}
-			jobs, err := node.TakeRuns(ctx, 10)
+			jobs, err := node.TakeRuns(ctx, 10, 0)
 			if err != nil || len(jobs) != 1 {
 				t.Fatalf("take runs: %d %v", len(jobs), err)
 			}

@@ -25,13 +25,16 @@ func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, infl
 	// scope 0 first, then by schedule id), so transactions on several nodes
 	// wait for each other instead of deadlocking.
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	// The lease this claim is made under, fenced by checkLease and recorded
+	// on the runs it inserts.
+	mine := db.leaseEpoch.Load()
 	var out []apicron.ClaimResult
 	err := db.engineWrite(ctx, func(tx *tx) error {
 		out = make([]apicron.ClaimResult, 0, len(ids))
 		stats := map[int64]*claimStats{}
 		var toReplace []replaced
 		err := forPieces(len(ids), func(lo, hi int) error {
-			res, err := db.claimChunk(ctx, tx, now, until, ids[lo:hi], inflight, stats, &toReplace)
+			res, err := db.claimChunk(ctx, tx, now, until, ids[lo:hi], inflight, max(mine, 0), stats, &toReplace)
 			out = append(out, res...)
 			return err
 		})
@@ -43,6 +46,9 @@ func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, infl
 		}
 		if err := applyClaimStats(ctx, tx, stats); err != nil {
 			return err
+		}
+		if err := db.checkLease(ctx, tx, mine); err != nil {
+			return fmt.Errorf("claim: %w", err)
 		}
 		if db.queued() && slices.ContainsFunc(out, func(r apicron.ClaimResult) bool { return r.Job != nil }) {
 			return tx.notify(ctx, ChannelRuns, "")
@@ -117,7 +123,7 @@ func readDue(ctx context.Context, tx *tx, ids []int64) (map[int64]*due, error) {
 // claimChunk claims a piece of a batch (a power of two long). With
 // inflight set, it says how many runs of each schedule are in flight;
 // otherwise the runs table does.
-func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, inflight func(int64) int,
+func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids []int64, inflight func(int64) int, epoch int64,
 	stats map[int64]*claimStats, toReplace *[]replaced) ([]apicron.ClaimResult, error) {
 	found, err := readDue(ctx, tx, ids)
 	if err != nil {
@@ -299,7 +305,7 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		fire = append(fire, i)
 	}
 	if len(fire) > 0 {
-		if err := db.insertRuns(ctx, tx, now, out, fire); err != nil {
+		if err := db.insertRuns(ctx, tx, now, out, fire, epoch); err != nil {
 			return nil, err
 		}
 		for _, i := range fire {
@@ -542,22 +548,24 @@ func advanceSchedules(ctx context.Context, tx *tx, triples []any) error {
 // statement and sets their RunIDs. An occurrence that already has a run
 // (which the UNIQUE key refuses) gets no job. On a shared database the run
 // waits, with its job, for any node to take it; otherwise this process runs it.
-func (db *DB) insertRuns(ctx context.Context, tx *tx, now time.Time, out []apicron.ClaimResult, fire []int) error {
-	return forPieces(len(fire), func(lo, hi int) error { return db.insertRunsPiece(ctx, tx, now, out, fire[lo:hi]) })
+// epoch is the lease the claim holds (runs.lease_epoch); 0 outside a claim
+// on a shared database.
+func (db *DB) insertRuns(ctx context.Context, tx *tx, now time.Time, out []apicron.ClaimResult, fire []int, epoch int64) error {
+	return forPieces(len(fire), func(lo, hi int) error { return db.insertRunsPiece(ctx, tx, now, out, fire[lo:hi], epoch) })
 }
 
 var insertRunsSQL = newBatchSQL(func(n int) string {
 	return `INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id, job,
-		run_trigger, jitter_ms) VALUES ` +
-		repeatRows("(?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?)", n) + " ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id, schedule_id"
+		run_trigger, jitter_ms, lease_epoch) VALUES ` +
+		repeatRows("(?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + " ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id, schedule_id"
 })
 
-func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []apicron.ClaimResult, fire []int) error {
+func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []apicron.ClaimResult, fire []int, epoch int64) error {
 	owner := db.nodeID
 	if db.queued() {
 		owner = ""
 	}
-	args := make([]any, 0, len(fire)*10)
+	args := make([]any, 0, len(fire)*11)
 	for _, i := range fire {
 		j := out[i].Job
 		var queuedJob sql.NullString
@@ -573,7 +581,7 @@ func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []
 			queuedJob = sql.NullString{String: string(raw), Valid: true}
 		}
 		args = append(args, j.ScheduleID, j.TargetID, ms(j.ScheduledAt), ms(maxTime(now, j.FireAt())), j.Missed, j.Method, owner, queuedJob,
-			string(j.Trigger), j.Jitter.Milliseconds())
+			string(j.Trigger), j.Jitter.Milliseconds(), epoch)
 	}
 	rows, err := tx.queryBatch(ctx, insertRunsSQL.sql(len(fire)), args...)
 	if err != nil {

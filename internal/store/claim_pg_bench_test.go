@@ -42,7 +42,7 @@ func BenchmarkClaimPostgresShared(b *testing.B) {
 				}
 				done += len(res)
 				b.StopTimer()
-				jobs, err := db.TakeRuns(ctx, batch)
+				jobs, err := db.TakeRuns(ctx, batch, 0)
 				if err != nil {
 					b.Fatal(err)
 				}

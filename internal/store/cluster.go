@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -124,15 +125,25 @@ const dbNowSQL = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
 // TakeRuns gives this node up to limit claimed runs that no node has taken,
 // earliest first. SKIP LOCKED lets every node take at once without waiting
 // on each other or taking the same run.
-func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
+//
+// With fresh > 0 it takes nothing unless this node's own heartbeat, by the
+// database's clock, is younger than fresh: the reaper declares a node dead
+// only once its heartbeat is older than the lease (ReapDeadNodes), so a run
+// taken here cannot be reaped within LEASE_TTL - fresh of the take. The
+// engine sends a taken run only within that window of the take or of a
+// ConfirmRun; a node paused or cut off for longer asks again first.
+func (db *DB) TakeRuns(ctx context.Context, limit int, fresh time.Duration) ([]*apicron.Job, error) {
 	if !db.queued() || limit <= 0 {
 		return nil, nil
 	}
 	var jobs []*apicron.Job
 	err := db.write(ctx, func(tx *tx) error {
 		rows, err := tx.query(ctx, `UPDATE runs SET node_id = ? WHERE id IN (
-			SELECT id FROM runs WHERE status = 'RUNNING' AND node_id = '' ORDER BY scheduled_at LIMIT ? FOR UPDATE SKIP LOCKED)
-			RETURNING id, schedule_id, target_id, scheduled_at, missed, job, run_trigger, jitter_ms`, db.nodeID, limit)
+			SELECT id FROM runs WHERE status = 'RUNNING' AND node_id = '' AND (? <= 0 OR EXISTS (
+				SELECT 1 FROM nodes WHERE node_id = ? AND heartbeat_at >= `+dbNowSQL+` - ?))
+			ORDER BY scheduled_at LIMIT ? FOR UPDATE SKIP LOCKED)
+			RETURNING id, schedule_id, target_id, scheduled_at, missed, job, run_trigger, jitter_ms`,
+			db.nodeID, fresh.Milliseconds(), db.nodeID, fresh.Milliseconds(), limit)
 		if err != nil {
 			return err
 		}
@@ -185,6 +196,64 @@ func (db *DB) TakeRuns(ctx context.Context, limit int) ([]*apicron.Job, error) {
 	return jobs, err
 }
 
+// ConfirmRun reports whether run id is still this node's to send: RUNNING
+// and assigned to this node (mine), and this node's heartbeat younger than
+// fresh by the database's clock (live). A run that is not mine was reaped
+// or finished meanwhile: its request must not be sent. Mine but not live,
+// the node cannot tell yet whether the reaper will take it. live is false
+// for a run that is not mine.
+func (db *DB) ConfirmRun(ctx context.Context, id int64, fresh time.Duration) (mine, live bool, err error) {
+	err = db.read(ctx, func(tx *tx) error {
+		err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM nodes WHERE node_id = ? AND heartbeat_at >= `+dbNowSQL+` - ?)
+			FROM runs WHERE id = ? AND status = 'RUNNING' AND node_id = ?`, db.nodeID, fresh.Milliseconds(), id, db.nodeID).Scan(&live)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		mine = err == nil
+		return err
+	})
+	return mine, live, err
+}
+
+// checkLease fences a claim on a shared database: the claim's transaction
+// reads the dispatcher lease last, locked (FOR SHARE) until it commits, and
+// refuses the claim with apicron.ErrLeaseLost when another node holds the
+// lease unexpired, or when the lease changed hands since this node's last
+// heartbeat saw itself hold it (mine, the claim's leaseEpoch). A node paused past its lease (a zombie
+// leader) thus claims nothing once another has taken over: the takeover's
+// UPDATE of the lease waits for a claim in flight to commit, and every claim
+// after it sees the new holder.
+func (db *DB) checkLease(ctx context.Context, tx *tx, mine int64) error {
+	if !db.shared {
+		return nil
+	}
+	var (
+		holder string
+		epoch  int64
+		live   bool
+	)
+	err := tx.queryRow(ctx, "SELECT holder, epoch, expires_at > "+dbNowSQL+" FROM leases WHERE name = ? FOR SHARE",
+		dispatcherLease).Scan(&holder, &epoch, &live)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if mine != 0 {
+			return apicron.ErrLeaseLost
+		}
+		return nil // no node has ever led (a store used without heartbeats)
+	case err != nil:
+		return fmt.Errorf("read the dispatcher lease: %w", err)
+	}
+	if (holder != db.nodeID && live) || (mine != 0 && (holder != db.nodeID || epoch != mine)) {
+		return apicron.ErrLeaseLost
+	}
+	return nil
+}
+
+// LeaseEpoch is the dispatcher lease's epoch this node last saw itself
+// hold, -1 when it last saw another node hold it, 0 before any heartbeat:
+// the epoch its claims record on their runs (runs.lease_epoch).
+func (db *DB) LeaseEpoch() int64 { return db.leaseEpoch.Load() }
+
 // Heartbeat records that this node is alive and takes or renews the
 // dispatcher lease for ttl when it is free, expired or already this node's.
 // It returns the lease's holder and epoch; the epoch grows each time the
@@ -213,6 +282,11 @@ func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (holder string, 
 	if err != nil {
 		return "", 0, err
 	}
+	if holder == db.nodeID {
+		db.leaseEpoch.Store(epoch)
+	} else {
+		db.leaseEpoch.Store(-1)
+	}
 	return holder, epoch, nil
 }
 
@@ -220,6 +294,7 @@ func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (holder string, 
 // node can take over at once instead of waiting for it to expire.
 func (db *DB) Resign(ctx context.Context) error {
 	return db.write(ctx, func(tx *tx) error {
+		db.leaseEpoch.Store(-1)
 		_, err := tx.exec(ctx, "UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?", dispatcherLease, db.nodeID)
 		return err
 	})

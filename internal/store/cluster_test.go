@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -112,7 +113,7 @@ func TestCluster_TakeRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	jobs, err := nodes[1].TakeRuns(tctx, len(runs))
+	jobs, err := nodes[1].TakeRuns(tctx, len(runs), 0)
 	cancel()
 	if err != nil {
 		t.Fatalf("take beside a locked run: %v", err)
@@ -127,7 +128,7 @@ func TestCluster_TakeRuns(t *testing.T) {
 	for _, j := range jobs {
 		taken[j.RunID] = "node-b"
 	}
-	if jobs, err = nodes[0].TakeRuns(ctx, len(runs)); err != nil || len(jobs) != 1 || jobs[0].RunID != runs[0] {
+	if jobs, err = nodes[0].TakeRuns(ctx, len(runs), 0); err != nil || len(jobs) != 1 || jobs[0].RunID != runs[0] {
 		t.Fatalf("take after the lock: %d jobs, %v", len(jobs), err)
 	}
 	taken[runs[0]] = "node-a"
@@ -144,7 +145,7 @@ func TestCluster_TakeRuns(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				jobs, err := n.TakeRuns(ctx, 3)
+				jobs, err := n.TakeRuns(ctx, 3, 0)
 				if err != nil {
 					t.Error(err)
 					return
@@ -206,7 +207,7 @@ func TestCluster_ReapAndFence(t *testing.T) {
 	runs := mustClaimQueued(t, a, clock, 3)
 	take := func(n *store.DB) int64 {
 		t.Helper()
-		jobs, err := n.TakeRuns(ctx, 1)
+		jobs, err := n.TakeRuns(ctx, 1, 0)
 		if err != nil || len(jobs) != 1 {
 			t.Fatalf("%s took %d runs (err %v)", n.NodeID(), len(jobs), err)
 		}
@@ -294,4 +295,114 @@ func TestCluster_LiveNodes(t *testing.T) {
 		mustHeartbeat(t, b, time.Hour, "node-a", 1)
 		want(500*time.Millisecond, 1)
 	})
+}
+
+// The dispatcher lease fences claims. A node whose lease another node took
+// over claims nothing (apicron.ErrLeaseLost) and changes nothing, before its
+// own heartbeat has seen the takeover as after; the holder's runs record its
+// epoch; a node that takes the lease again claims at the new epoch, and one
+// that resigned claims no more.
+func TestCluster_ClaimFencedByLease(t *testing.T) {
+	t.Parallel()
+	clock := storetest.NewClock(t0)
+	nodes, dsn := openNodes(t, clock, 2)
+	a, b := nodes[0], nodes[1]
+	ctx := context.Background()
+	tg := mustCreateTarget(t, a)
+	s := mustCreateSchedule(t, a, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 60,
+		OverlapPolicy: apicron.OverlapAllow, MaxParallel: ptr(10)})
+	refused := func(n *store.DB, when string) {
+		t.Helper()
+		before := rawQuery(t, "postgres", dsn, "SELECT COUNT(*) || ' runs, next ' || MAX(s.next_run_at) FROM schedules s LEFT JOIN runs r ON r.schedule_id = s.id")
+		if _, err := n.Claim(ctx, clock.Now(), clock.Now(), []int64{s.ID}, nil); !errors.Is(err, apicron.ErrLeaseLost) {
+			t.Fatalf("%s: %s claimed: err %v, want ErrLeaseLost", when, n.NodeID(), err)
+		}
+		if after := rawQuery(t, "postgres", dsn, "SELECT COUNT(*) || ' runs, next ' || MAX(s.next_run_at) FROM schedules s LEFT JOIN runs r ON r.schedule_id = s.id"); after != before {
+			t.Fatalf("%s: a refused claim changed the database: %s, then %s", when, before, after)
+		}
+	}
+	claimed := func(n *store.DB, epoch string) {
+		t.Helper()
+		res := mustClaim(t, n, clock.Now(), s.ID)
+		if res.Job == nil {
+			t.Fatalf("%s claimed nothing", n.NodeID())
+		}
+		if got := rawQuery(t, "postgres", dsn, fmt.Sprint("SELECT lease_epoch FROM runs WHERE id = ", res.Job.RunID)); got != epoch {
+			t.Fatalf("run claimed by %s: lease_epoch %s, want %s", n.NodeID(), got, epoch)
+		}
+		clock.Add(time.Minute)
+	}
+
+	mustHeartbeat(t, a, time.Hour, "node-a", 1)
+	claimed(a, "1")
+	// node-a's lease runs out (a pause longer than the lease) and node-b
+	// takes over; node-a has not heard from the database since.
+	mustHeartbeat(t, a, time.Millisecond, "node-a", 1)
+	time.Sleep(20 * time.Millisecond)
+	mustHeartbeat(t, b, time.Hour, "node-b", 2)
+	refused(a, "before node-a's heartbeat")
+	claimed(b, "2")
+	mustHeartbeat(t, a, time.Hour, "node-b", 2)
+	refused(a, "after node-a's heartbeat")
+	if err := b.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	refused(b, "after node-b resigned")
+	mustHeartbeat(t, a, time.Hour, "node-a", 3)
+	claimed(a, "3")
+	if a.LeaseEpoch() != 3 || b.LeaseEpoch() != -1 {
+		t.Fatalf("lease epochs as the nodes saw them: %d, %d; want 3, -1", a.LeaseEpoch(), b.LeaseEpoch())
+	}
+}
+
+// A node takes runs only while its heartbeat is younger than fresh, and
+// ConfirmRun tells a run still its own and a live node from a run the
+// reaper took while the node was silent.
+func TestCluster_TakeAndConfirmFencedByHeartbeat(t *testing.T) {
+	t.Parallel()
+	clock := storetest.NewClock(time.Now())
+	nodes, dsn := openNodes(t, clock, 2)
+	a, b := nodes[0], nodes[1]
+	ctx := context.Background()
+	const ttl = 10 * time.Second
+	for _, n := range nodes {
+		if _, _, err := n.Heartbeat(ctx, ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := mustClaimQueued(t, a, clock, 2)
+	jobs, err := b.TakeRuns(ctx, 1, ttl/2)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("a live node took %d runs (err %v), want 1", len(jobs), err)
+	}
+	ofB := jobs[0].RunID
+	confirm := func(n *store.DB, id int64, wantMine, wantLive bool, when string) {
+		t.Helper()
+		mine, live, err := n.ConfirmRun(ctx, id, ttl/2)
+		if err != nil || mine != wantMine || live != wantLive {
+			t.Fatalf("%s: %s ConfirmRun(%d) = mine %v, live %v (err %v); want %v, %v", when, n.NodeID(), id, mine, live, err, wantMine, wantLive)
+		}
+	}
+	confirm(b, ofB, true, true, "just taken")
+	confirm(a, ofB, false, false, "another node's run")
+
+	// node-b falls silent for 6 s: past fresh (5 s), within the lease.
+	rawExec(t, "postgres", dsn, "UPDATE nodes SET heartbeat_at = heartbeat_at - 6000 WHERE node_id = 'node-b'")
+	if jobs, err := b.TakeRuns(ctx, 1, ttl/2); err != nil || len(jobs) != 0 {
+		t.Fatalf("a silent node took %d runs (err %v), want none", len(jobs), err)
+	}
+	confirm(b, ofB, true, false, "silent")
+	// Past the lease: the reaper takes its run, which is no longer node-b's.
+	rawExec(t, "postgres", dsn, "UPDATE nodes SET heartbeat_at = heartbeat_at - 6000 WHERE node_id = 'node-b'")
+	if n, err := a.ReapDeadNodes(ctx, clock.Now(), ttl); err != nil || n != 1 {
+		t.Fatalf("reaped %d runs (err %v), want node-b's one", n, err)
+	}
+	if _, _, err := b.Heartbeat(ctx, ttl); err != nil { // node-b wakes up
+		t.Fatal(err)
+	}
+	confirm(b, ofB, false, false, "reaped while silent")
+	// Awake again, it takes the other run as any live node does.
+	if jobs, err := b.TakeRuns(ctx, 1, ttl/2); err != nil || len(jobs) != 1 || jobs[0].RunID == ofB || !slices.Contains(runs, jobs[0].RunID) {
+		t.Fatalf("node-b awake took %v (err %v), want the other run", jobs, err)
+	}
 }

@@ -33,7 +33,7 @@ func TestStore_RateLimit(t *testing.T) {
 			if !queued {
 				return res.Job
 			}
-			jobs, err := db.TakeRuns(ctx, 10)
+			jobs, err := db.TakeRuns(ctx, 10, 0)
 			if err != nil || len(jobs) != 1 {
 				t.Fatalf("take: %v, %v", jobs, err)
 			}

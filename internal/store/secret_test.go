@@ -282,7 +282,7 @@ func TestStore_SecretHeadersQueued(t *testing.T) {
 			if job == "" || strings.Contains(job, "s3cret") || strings.Contains(job, plainValue) {
 				t.Fatalf("queued job %s: want its headers encrypted", job)
 			}
-			jobs, err := node.TakeRuns(ctx, 10)
+			jobs, err := node.TakeRuns(ctx, 10, 0)
 			if err != nil || len(jobs) != 1 {
 				t.Fatalf("take runs: %d %v", len(jobs), err)
 			}

@@ -81,6 +81,10 @@ type DB struct {
 	pinged        condition  // why Ping last failed to read
 	writes        writeState // whether the database takes writes, as Ping reports
 	stats         writerStats
+	// leaseEpoch is the dispatcher lease's epoch as this node's last
+	// Heartbeat saw itself hold it; -1 when it saw another node hold it (or
+	// resigned), 0 before any heartbeat. Claims are fenced by it (checkLease).
+	leaseEpoch atomic.Int64
 }
 
 var (

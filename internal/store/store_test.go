@@ -344,7 +344,7 @@ func TestStore_JobCarriesTargetRules(t *testing.T) {
 			if !takeQueued {
 				return res.Job
 			}
-			jobs, err := db.TakeRuns(ctx, 10)
+			jobs, err := db.TakeRuns(ctx, 10, 0)
 			if err != nil || len(jobs) != 1 {
 				t.Fatalf("take: %v, %v", jobs, err)
 			}
