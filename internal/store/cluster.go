@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -132,18 +135,25 @@ const dbNowSQL = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
 // taken here cannot be reaped within LEASE_TTL - fresh of the take. The
 // engine sends a taken run only within that window of the take or of a
 // ConfirmRun; a node paused or cut off for longer asks again first.
+//
+// Each take marks its runs with a random token. A take that fails may still
+// have been committed (its answer lost with the connection), leaving runs
+// assigned to this node that it does not know: the next takes give them
+// back to the queue by that token (releaseLostTakes) for any node to take.
 func (db *DB) TakeRuns(ctx context.Context, limit int, fresh time.Duration) ([]*apicron.Job, error) {
 	if !db.queued() || limit <= 0 {
 		return nil, nil
 	}
+	db.releaseLostTakes(ctx)
+	token := rand.Int64N(math.MaxInt64) + 1
 	var jobs []*apicron.Job
 	err := db.write(ctx, func(tx *tx) error {
-		rows, err := tx.query(ctx, `UPDATE runs SET node_id = ? WHERE id IN (
+		rows, err := tx.query(ctx, `UPDATE runs SET node_id = ?, take_token = ? WHERE id IN (
 			SELECT id FROM runs WHERE status = 'RUNNING' AND node_id = '' AND (? <= 0 OR EXISTS (
 				SELECT 1 FROM nodes WHERE node_id = ? AND heartbeat_at >= `+dbNowSQL+` - ?))
 			ORDER BY scheduled_at LIMIT ? FOR UPDATE SKIP LOCKED)
 			RETURNING id, schedule_id, target_id, scheduled_at, missed, job, run_trigger, jitter_ms`,
-			db.nodeID, fresh.Milliseconds(), db.nodeID, fresh.Milliseconds(), limit)
+			db.nodeID, token, fresh.Milliseconds(), db.nodeID, fresh.Milliseconds(), limit)
 		if err != nil {
 			return err
 		}
@@ -193,7 +203,100 @@ func (db *DB) TakeRuns(ctx context.Context, limit int, fresh time.Duration) ([]*
 		}
 		return rows.Err()
 	})
-	return jobs, err
+	if err != nil {
+		db.lostTakes.add(token, time.Now())
+		return nil, err
+	}
+	return jobs, nil
+}
+
+// lostTakeWindow is how long the runs of a failed take are given back:
+// time enough for a commit the database applied after the client gave up
+// on it (its connection cut, its context ended) to become visible.
+const lostTakeWindow = 10 * time.Second
+
+// lostTakes are the tokens of takes that failed, with when they failed.
+type lostTakes struct {
+	mu     sync.Mutex
+	tokens map[int64]time.Time
+	tried  time.Time // the last release, which runs at most once a second
+}
+
+func (l *lostTakes) add(token int64, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tokens == nil {
+		l.tokens = map[int64]time.Time{}
+	}
+	l.tokens[token] = at
+	l.tried = time.Time{} // at the next take
+}
+
+// due returns the tokens to release now, and forgets those older than
+// lostTakeWindow once released after it.
+func (l *lostTakes) due(now time.Time) []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.tokens) == 0 || now.Sub(l.tried) < time.Second {
+		return nil
+	}
+	l.tried = now
+	out := make([]int64, 0, len(l.tokens))
+	for t := range l.tokens {
+		out = append(out, t)
+	}
+	return out
+}
+
+// released notes that the runs of token are back in the queue as of at:
+// the token is dropped once a release has run after lostTakeWindow.
+func (l *lostTakes) released(token int64, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if failed, ok := l.tokens[token]; ok && at.Sub(failed) > lostTakeWindow {
+		delete(l.tokens, token)
+	}
+}
+
+// releaseLostTakes gives back to the queue the runs that failed takes
+// assigned to this node, should their commits have succeeded: RUNNING, this
+// node's, and still marked with such a take's token (a run another node
+// took since has that node's token). Running it again is harmless. It
+// fails quietly: the next take tries again.
+func (db *DB) releaseLostTakes(ctx context.Context) {
+	now := time.Now()
+	tokens := db.lostTakes.due(now)
+	if len(tokens) == 0 {
+		return
+	}
+	var n int64
+	err := db.write(ctx, func(tx *tx) error {
+		n = 0
+		err := forPieces(len(tokens), func(lo, hi int) error {
+			args := append([]any{db.nodeID}, int64Args(tokens[lo:hi])...)
+			res, err := tx.exec(ctx, "UPDATE runs SET node_id = '', take_token = 0 WHERE status = 'RUNNING' AND node_id = ? AND take_token IN ("+
+				placeholders(hi-lo)+")", args...)
+			if err != nil {
+				return err
+			}
+			m, err := res.RowsAffected()
+			n += m
+			return err
+		})
+		if err != nil || n == 0 {
+			return err
+		}
+		return tx.notify(ctx, ChannelRuns, "")
+	})
+	if err != nil {
+		return
+	}
+	if n > 0 {
+		db.logger.Warn("runs of a take whose answer was lost given back to the queue", "runs", n)
+	}
+	for _, token := range tokens {
+		db.lostTakes.released(token, now)
+	}
 }
 
 // ConfirmRun reports whether run id is still this node's to send: RUNNING
