@@ -73,6 +73,13 @@ const idleWait = time.Minute
 // the jobs, and returns how long until the next is due. It is the loop's
 // deterministic step: tests call it with a fake clock.
 func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
+	if !s.lastStep.IsZero() && now.Before(s.lastStep.Add(-time.Second)) {
+		// Occurrences are instants of the wall clock: each schedule waits
+		// for its next one, and those already run are not run again.
+		s.logger.Warn("the clock went back: schedules wait for their next occurrence; none fires twice",
+			"by", s.lastStep.Sub(now).Round(time.Millisecond), "from", s.lastStep, "to", now)
+	}
+	s.lastStep = now
 	if s.applyChanges(ctx) {
 		s.backfillAt = time.Time{} // a change may be a new backfill
 	}
@@ -107,7 +114,11 @@ func (s *Scheduler) Step(ctx context.Context, now time.Time) time.Duration {
 		s.writes.forget(opClaim)
 		return max(min(idleWait, backfillAt), 0)
 	}
-	return max(min(next.Sub(s.cfg.Clock.Now())-s.cfg.ClaimLead/2, backfillAt), 0)
+	// At most idleWait: the timer runs on the monotonic clock, so a step of
+	// the wall clock (NTP, a VM restored) is noticed within it, and a
+	// schedule due in hours does not fire late by as much as the clock was
+	// stepped forward.
+	return max(min(next.Sub(s.cfg.Clock.Now())-s.cfg.ClaimLead/2, backfillAt, idleWait), 0)
 }
 
 // applyChanges re-reads the changed schedules, and reports whether there were any.

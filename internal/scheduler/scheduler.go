@@ -188,6 +188,7 @@ type Scheduler struct {
 	inflight    sync.WaitGroup
 	leader      atomic.Bool   // holds the dispatcher lease (always true without a cluster)
 	epoch       atomic.Int64  // the lease's epoch while leader
+	lastStep    time.Time     // the clock at the last Step (the loop's own)
 	takeC       chan struct{} // size 1: claimed runs wait to be taken
 	// claimsDone is closed when the loop has stopped claiming for good.
 	claimsDone chan struct{}
