@@ -192,6 +192,9 @@ func serve(ctx context.Context, cfg config.Config, version string, logger *slog.
 	db, err := store.Open(ctx, store.Config{
 		Driver: cfg.Database.Driver, DSN: cfg.Database.DSN, Logger: logger.With("component", "store"), NodeID: cfg.NodeID,
 		SecretKey: cfg.SecretKey, NoMigrate: !cfg.AutoMigrate, SQLiteCacheMiB: cfg.SQLiteCacheMiB,
+		// A node frozen mid-transaction must not hold the lease's and the
+		// schedules' locks for longer than the lease itself.
+		IdleInTransaction: cfg.LeaseTTL,
 		// Any PostgreSQL database may gain a second node at any time.
 		Shared: cfg.Database.Driver == config.DriverPostgres,
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -362,22 +363,31 @@ func (db *DB) LeaseEpoch() int64 { return db.leaseEpoch.Load() }
 // It returns the lease's holder and epoch; the epoch grows each time the
 // lease changes hands. Times are the database's clock, so the nodes' clocks
 // may disagree.
+//
+// The node's own heartbeat is committed first, on its own: a lease row
+// locked by a transaction that does not end (a claim of a node frozen
+// mid-transaction holds it FOR SHARE) must not make every live node look
+// dead to the reaper. The lease's upsert then waits at most leaseLockWait
+// for that lock, and fails rather than hold the heartbeats back.
 func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (holder string, epoch int64, err error) {
 	err = db.write(ctx, func(tx *tx) error {
-		var now int64
-		if err := tx.queryRow(ctx, "SELECT "+dbNowSQL).Scan(&now); err != nil {
+		_, err := tx.exec(ctx, `INSERT INTO nodes (node_id, started_at, heartbeat_at) VALUES (?, `+dbNowSQL+`, `+dbNowSQL+`)
+			ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, db.nodeID)
+		return err
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	err = db.write(ctx, func(tx *tx) error {
+		if _, err := tx.exec(ctx, "SELECT set_config('lock_timeout', ?, true)", strconv.FormatInt(leaseLockWait.Milliseconds(), 10)); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO nodes (node_id, started_at, heartbeat_at) VALUES (?, ?, ?)
-			ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, db.nodeID, now, now); err != nil {
-			return err
-		}
-		if _, err := tx.exec(ctx, `INSERT INTO leases (name, holder, epoch, expires_at) VALUES (?, ?, 1, ?)
+		if _, err := tx.exec(ctx, `INSERT INTO leases (name, holder, epoch, expires_at) VALUES (?, ?, 1, `+dbNowSQL+` + ?)
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
 				epoch = CASE WHEN leases.holder = excluded.holder THEN leases.epoch ELSE leases.epoch + 1 END,
 				expires_at = excluded.expires_at
-			WHERE leases.holder = excluded.holder OR leases.expires_at < ?`,
-			dispatcherLease, db.nodeID, now+ttl.Milliseconds(), now); err != nil {
+			WHERE leases.holder = excluded.holder OR leases.expires_at < `+dbNowSQL,
+			dispatcherLease, db.nodeID, ttl.Milliseconds()); err != nil {
 			return err
 		}
 		return tx.queryRow(ctx, "SELECT holder, epoch FROM leases WHERE name = ?", dispatcherLease).Scan(&holder, &epoch)
@@ -392,6 +402,9 @@ func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (holder string, 
 	}
 	return holder, epoch, nil
 }
+
+// leaseLockWait bounds how long a heartbeat waits for the lease row's lock.
+const leaseLockWait = time.Second
 
 // Resign gives up the dispatcher lease if this node holds it, so another
 // node can take over at once instead of waiting for it to expire.

@@ -406,3 +406,86 @@ func TestCluster_TakeAndConfirmFencedByHeartbeat(t *testing.T) {
 		t.Fatalf("node-b awake took %v (err %v), want the other run", jobs, err)
 	}
 }
+
+// A lease row locked by a transaction that does not end (the claim of a
+// node frozen mid-transaction holds it FOR SHARE) holds no node's heartbeat
+// back: the node's own heartbeat is written first, and the lease's upsert
+// gives up after its lock wait instead of blocking the heartbeat loop. Once
+// the lock is gone, the heartbeat takes or renews the lease again.
+func TestCluster_HeartbeatBesideALockedLease(t *testing.T) {
+	t.Parallel()
+	nodes, dsn := openNodes(t, storetest.NewClock(t0), 2)
+	a, b := nodes[0], nodes[1]
+	ctx := context.Background()
+	mustHeartbeat(t, a, time.Hour, "node-a", 1)
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	frozen, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frozen.Rollback()
+	if _, err := frozen.ExecContext(ctx, "SELECT 1 FROM leases WHERE name = 'dispatcher' FOR SHARE"); err != nil {
+		t.Fatal(err)
+	}
+	rawExec(t, "postgres", dsn, "UPDATE nodes SET heartbeat_at = heartbeat_at - 60000 WHERE node_id = 'node-b'")
+	start := time.Now()
+	if _, _, err := b.Heartbeat(ctx, time.Hour); err == nil {
+		t.Fatal("a heartbeat beside a locked lease row renewed the lease")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the heartbeat waited %v for the locked lease row", took)
+	}
+	fresh := "SELECT (heartbeat_at >= CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) - 5000)::text FROM nodes WHERE node_id = 'node-b'"
+	if got := rawQuery(t, "postgres", dsn, fresh); got != "true" {
+		t.Fatalf("node-b's heartbeat fresh beside the locked lease: %s, want true", got)
+	}
+	if err := frozen.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	mustHeartbeat(t, b, time.Hour, "node-a", 1)
+	mustHeartbeat(t, a, time.Hour, "node-a", 1)
+}
+
+// The store's PostgreSQL sessions end a transaction left idle longer than
+// Config.IdleInTransaction, so a node frozen mid-transaction frees its
+// locks: the setting is added to both forms of connection string, unless
+// they set it already.
+func TestStore_IdleInTransactionTimeout(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ in, want string }{
+		{"postgres://u@h/db", "postgres://u@h/db?idle_in_transaction_session_timeout=1500"},
+		{"postgresql://u@h1:5432,h2:5433/db?target_session_attrs=read-write", "postgresql://u@h1:5432,h2:5433/db?target_session_attrs=read-write&idle_in_transaction_session_timeout=1500"},
+		{"host=h dbname=db", "host=h dbname=db idle_in_transaction_session_timeout=1500"},
+		{"postgres://u@h/db?idle_in_transaction_session_timeout=9", "postgres://u@h/db?idle_in_transaction_session_timeout=9"},
+	} {
+		if got := store.WithSessionTimeout(c.in, 1500*time.Millisecond); got != c.want {
+			t.Errorf("%q: %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := store.WithSessionTimeout("postgres://u@h/db", 0); got != "postgres://u@h/db" {
+		t.Errorf("no timeout: %q", got)
+	}
+	_, dsn := storetest.OpenShared(t, "node-a", storetest.NewClock(t0))
+	raw, err := sql.Open("pgx", store.WithSessionTimeout(dsn, 300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ctx := context.Background()
+	tx, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT 1 FROM leases FOR SHARE"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if _, err := tx.ExecContext(ctx, "SELECT 1"); err == nil {
+		t.Fatal("a transaction idle for 1 s outlived an idle_in_transaction_session_timeout of 300 ms")
+	}
+}

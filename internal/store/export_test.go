@@ -15,3 +15,6 @@ func (db *DB) LastWriteAt() time.Time { return fromMs(db.writes.okAt.Load()) }
 
 // Writer returns the store's writer pool (SQLite: its one connection).
 func (db *DB) Writer() *sql.DB { return db.w }
+
+// WithSessionTimeout is withSessionTimeout, for the test of the setting.
+var WithSessionTimeout = withSessionTimeout

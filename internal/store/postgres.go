@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,6 +32,26 @@ func (db *DB) openPostgres(ctx context.Context, url string) error {
 		return fmt.Errorf("connect to postgres: %w", err)
 	}
 	return nil
+}
+
+// withSessionTimeout adds idle_in_transaction_session_timeout (d, in
+// milliseconds) to a PostgreSQL connection string, as a run-time parameter
+// pgx sends at connect, unless d is zero or the string sets it already. It
+// takes both forms: a URL (a query parameter) and key=value pairs.
+func withSessionTimeout(dsn string, d time.Duration) string {
+	const key = "idle_in_transaction_session_timeout"
+	if d <= 0 || strings.Contains(dsn, key) {
+		return dsn
+	}
+	v := strconv.FormatInt(max(d.Milliseconds(), 1), 10)
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return dsn + " " + key + "=" + v
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + key + "=" + v
 }
 
 // Notification channels (PostgreSQL LISTEN/NOTIFY).
