@@ -201,3 +201,49 @@ func TestScheduler_ReplaceWhileWaiting(t *testing.T) {
 		}
 	})
 }
+
+// TestScheduler_CatchUpNewestWaits: a catch_up schedule runs the newest of
+// the occurrences it owes too, after the one before it, though that one
+// runs with trigger schedule: it waits for the run in flight instead of
+// being skipped as an overlap.
+func TestScheduler_CatchUpNewestWaits(t *testing.T) {
+	t.Parallel()
+	sec := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		clock := storetest.NewClock(t0)
+		gate := newGatedExecutor(clock)
+		h := newHarness(t, driver, gate, 10)
+		s := h.schedule(&apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 10, MisfirePolicy: apicron.MisfireCatchUp, CatchUpMax: ptr(3)})
+		step := func(ms int) {
+			h.clock.Set(sec(ms))
+			h.s.Step(h.ctx, sec(ms))
+		}
+		finish := func() {
+			gate.release <- struct{}{}
+			if err := h.s.Wait(h.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step(35000) // down from t0 to 35 s: 10, 20 and 30 s are owed, one after another
+		gate.awaitStarted(t, 1)
+		step(35500) // 20 s waits for 10 s
+		finish()
+		step(36000)
+		gate.awaitStarted(t, 1)
+		step(36500) // 30 s, the newest, waits for 20 s
+		finish()
+		step(37000)
+		gate.awaitStarted(t, 1)
+		finish()
+		if err := h.s.Flush(h.ctx); err != nil {
+			t.Fatal(err)
+		}
+		runs := h.runs(s.ID)
+		if got := scheduledOffsets(runs); !equalDurations(got, []time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second}) {
+			t.Fatalf("catch_up ran %v, want the owed 10s 20s 30s", got)
+		}
+		if m := scheduleMetrics(t, h.db, s.ID); m.SkippedOverlap != 0 || m.Missed != 1 {
+			t.Fatalf("catch_up: %d skipped as overlapping, %d missed; want 0 and 1 (0 s, beyond catch_up_max)", m.SkippedOverlap, m.Missed)
+		}
+	})
+}

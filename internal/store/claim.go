@@ -212,7 +212,12 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		}
 		policy, most := d.s.Overlap()
 		overlaps := plan.Fire && running[id] >= most
-		if overlaps && (policy == apicron.OverlapBufferOne || plan.Trigger == apicron.TriggerCatchUp) {
+		// A catch_up schedule owes an occurrence whose time has passed, the
+		// newest of a catch-up included (which runs with trigger schedule):
+		// it waits for the run before it rather than be skipped as an overlap.
+		owed := plan.Trigger == apicron.TriggerCatchUp ||
+			(d.s.MisfirePolicy == apicron.MisfireCatchUp && d.s.FireAt(plan.ScheduledAt).Before(now))
+		if overlaps && (policy == apicron.OverlapBufferOne || owed) {
 			// It waits for the run in flight: nothing advances, and the
 			// schedule is looked at again (at once, locally, when the run ends).
 			wait := now.Add(bufferPoll)
