@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/apicron/apicron/internal/histcheck"
 )
 
 // leaseTTL is the default LEASE_TTL the nodes run with.
@@ -33,13 +35,14 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 
 	var mu sync.Mutex
 	arrivals := map[occurrence]int{}
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	sinkLog := histcheck.NewLog(nil)
+	sink := httptest.NewServer(histcheck.Record(sinkLog, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		arrivals[occurrence{r.Header.Get("X-Apicron-Schedule-Id"), r.Header.Get("X-Apicron-Scheduled-At")}]++
 		mu.Unlock()
 		time.Sleep(300 * time.Millisecond) // keep runs in flight on every node
 		_, _ = w.Write([]byte("ok"))
-	}))
+	})))
 	defer sink.Close()
 
 	type node struct {
@@ -180,6 +183,7 @@ func TestCluster_ThreeNodesLeaderKilled(t *testing.T) {
 	// dead node until the reaper freed it); a skip or miss counted for an
 	// occurrence after the last run (the nodes stopping) may add one.
 	grid := checkGrid(t, db, pgRebind, 1)
+	requireHistory(t, db, "pgx", sinkLog)
 	// The gaps lie in the failover window: from the kill to the lease
 	// expiry plus a few heartbeats.
 	rows, err = db.Query("SELECT schedule_id, scheduled_at, missed FROM runs ORDER BY schedule_id, scheduled_at")

@@ -29,9 +29,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apicron/apicron/internal/histcheck"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, to read a PostgreSQL schema
 	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver, to read the database file read-only
 )
+
+// requireHistory runs the history checker on what a fault test's sink
+// recorded and on the database (driver "sqlite" or "pgx"), once apicron has
+// stopped: no occurrence sent twice, every request its run, every run
+// answered received, every grid slot accounted for, counters equal to rows.
+// It logs the report and fails the test on a violation.
+func requireHistory(t *testing.T, db *sql.DB, driver string, sinkLog *histcheck.Log) *histcheck.Report {
+	t.Helper()
+	if err := sinkLog.Err(); err != nil {
+		t.Fatalf("sink log: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := histcheck.Check(ctx, db, driver, sinkLog.Requests(), histcheck.Options{})
+	if err != nil {
+		t.Fatalf("history check: %v", err)
+	}
+	if rep.OK() {
+		t.Logf("history check: %s", rep)
+	} else {
+		t.Errorf("history check: %s", rep)
+	}
+	return rep
+}
 
 // openReadOnly opens a SQLite database file read-only, as an operator's
 // tool would, to check what the process left on disk.

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/apicron/apicron/internal/histcheck"
 )
 
 // TestReliability_SIGTERM stops the real binary with SIGTERM while requests
@@ -152,13 +154,12 @@ func TestReliability_KillLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills the real binary for about a minute: long end-to-end test; run without -short")
 	}
-	const (
-		schedules = 50
-		minKills  = 20
-		maxKills  = 30
-		softLimit = 45 * time.Second // no kill starts after this once minKills are done
-		hardLimit = 85 * time.Second // no kill starts after this at all
-	)
+	// APICRON_TEST_KILLS and APICRON_TEST_KILL_SCHEDULES make the loop
+	// longer (the documented run: 100 kills, 200 schedules).
+	schedules, minKills := envInt(t, "APICRON_TEST_KILL_SCHEDULES", 50), envInt(t, "APICRON_TEST_KILLS", 20)
+	maxKills := minKills * 3 / 2
+	softLimit := time.Duration(minKills) * 2250 * time.Millisecond // no kill starts after this once minKills are done
+	hardLimit := time.Duration(minKills) * 4250 * time.Millisecond // no kill starts after this at all
 	// APICRON_TEST_SEED replays a run's random delays (the moments still
 	// depend on how fast the machine is).
 	seed := uint64(time.Now().UnixNano())
@@ -178,14 +179,15 @@ func TestReliability_KillLoop(t *testing.T) {
 	t.Logf("seed %d", seed)
 
 	seen := newArrivals()
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	sinkLog := histcheck.NewLog(nil)
+	sink := httptest.NewServer(histcheck.Record(sinkLog, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.add(r)
 		select {
 		case <-time.After(randDuration(0, 300*time.Millisecond)):
 			_, _ = w.Write([]byte(`{"ok":true}`))
 		case <-r.Context().Done():
 		}
-	}))
+	})))
 	defer sink.Close()
 
 	bin := buildBinary(t)
@@ -270,6 +272,7 @@ func TestReliability_KillLoop(t *testing.T) {
 	// coalesced after a kill (missed) or skipped because its previous run
 	// was still in flight.
 	grid := checkGrid(t, ro, noRebind, 0)
+	requireHistory(t, ro, "sqlite", sinkLog)
 
 	sort.Slice(restartTimes, func(i, j int) bool { return restartTimes[i] < restartTimes[j] })
 	t.Logf("%d SIGKILLs in %v (down %v in all); runs %d %v; occurrences at the target %d; runs left RUNNING by the kills %d (per kill %v), all INTERRUPTED before the API answered; missed (coalesced) %d, skipped (overlap) %d, unaccounted %d; duplicates %d; restart to listening median %v, max %v",

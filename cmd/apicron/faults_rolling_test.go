@@ -12,19 +12,23 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/apicron/apicron/internal/histcheck"
 )
 
-// rollingSchedules is how many schedules at 1 s the rolling restart runs:
-// APICRON_TEST_ROLLING_SCHEDULES, or 200 (the full test: 1000).
-func rollingSchedules(t *testing.T) int {
-	if v := os.Getenv("APICRON_TEST_ROLLING_SCHEDULES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			t.Fatalf("APICRON_TEST_ROLLING_SCHEDULES=%q: want a positive number", v)
-		}
-		return n
+// envInt is the positive number the environment variable name holds, or
+// def when it is unset: a long variant of a fault test runs with more.
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return 200
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
 }
 
 // TestReliability_RollingRestart runs three real apicron processes on one
@@ -40,19 +44,20 @@ func TestReliability_RollingRestart(t *testing.T) {
 	}
 	url, db := pgSchemaURL(t)
 	bin := buildBinary(t)
-	n := rollingSchedules(t)
+	n := envInt(t, "APICRON_TEST_ROLLING_SCHEDULES", 200) // the full test: 1000
 
 	var mu sync.Mutex
 	arrivals := map[occurrence]int{}
 	var requests atomic.Int64
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	sinkLog := histcheck.NewLog(nil)
+	sink := httptest.NewServer(histcheck.Record(sinkLog, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		mu.Lock()
 		arrivals[occurrence{r.Header.Get("X-Apicron-Schedule-Id"), r.Header.Get("X-Apicron-Scheduled-At")}]++
 		mu.Unlock()
 		time.Sleep(20 * time.Millisecond)
 		_, _ = w.Write([]byte("ok"))
-	}))
+	})))
 	defer sink.Close()
 
 	type node struct {
@@ -185,6 +190,7 @@ func TestReliability_RollingRestart(t *testing.T) {
 		t.Errorf("schedule %d went %d ms without a run, longer than the lease (%v)", worstSchedule, worstGap, leaseTTL)
 	}
 	grid := checkGrid(t, db, pgRebind, 1)
+	requireHistory(t, db, "pgx", sinkLog)
 	byStatus := map[string]int{}
 	rows, err = db.Query("SELECT status, COUNT(*) FROM runs GROUP BY 1")
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/apicron/apicron/internal/histcheck"
 )
 
 // zombieArrival is one request the sink of the zombie test received.
@@ -45,20 +47,21 @@ func TestReliability_ZombieLeader(t *testing.T) {
 		mu.Unlock()
 		return attempt
 	}
-	steady := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	sinkLog := histcheck.NewLog(nil)
+	steady := httptest.NewServer(histcheck.Record(sinkLog, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		record(r)
 		_, _ = w.Write([]byte("ok"))
-	}))
+	})))
 	defer steady.Close()
 	// The first attempt fails with a 503: each run then waits 3 to 6 s to
 	// retry, held by the node that took it.
-	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	flaky := httptest.NewServer(histcheck.Record(sinkLog, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if record(r) == 1 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok"))
-	}))
+	})))
 	defer flaky.Close()
 
 	type node struct {
@@ -250,6 +253,7 @@ func TestReliability_ZombieLeader(t *testing.T) {
 	if afterWake == 0 {
 		t.Errorf("the old leader ran nothing as a follower after it resumed")
 	}
+	requireHistory(t, db, "pgx", sinkLog)
 	if !strings.Contains(leader.logs.String(), "request not sent") {
 		t.Errorf("the old leader's log says nothing of the runs it did not send")
 	}
