@@ -398,6 +398,8 @@ func renderInternals(b *strings.Builder, r *Report, xs []Internal) {
 	row("loop lag max, ms", func(x Internal) float64 { return float64(x.LoopLagMaxMs) })
 	row("RSS MiB", func(x Internal) float64 { return float64(x.RSSKB) / 1024 })
 
+	renderOverTime(p, r, in)
+
 	// The latest seconds, with what happened in them.
 	byT := map[int]SecondPoint{}
 	for _, pt := range r.Chart {
@@ -441,4 +443,47 @@ func cmpF(a, b F) int {
 		return 1
 	}
 	return 0
+}
+
+// renderOverTime splits the steady window into up to 12 equal slices and
+// gives, for each, the lateness at the sink and what apicron held at its
+// end: a long run (a soak) shows here whether memory, the database, the
+// WAL or lateness creep.
+func renderOverTime(p func(string, ...any), r *Report, in []Internal) {
+	const parts = 12
+	if len(in) < 2*parts {
+		return
+	}
+	byT := map[int]SecondPoint{}
+	for _, pt := range r.Chart {
+		byT[pt.T] = pt
+	}
+	p("\n### Over time (the steady window in %d slices)\n\n", parts)
+	p("| from s | to s | runs/s | p99 lateness ms (median of seconds) | worst second p99 ms | RSS MiB (end) | database MiB (end) | WAL MiB (max) | GC ms per s |\n")
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for k := range parts {
+		part := in[k*len(in)/parts : (k+1)*len(in)/parts]
+		var n int
+		var p99s []float64
+		var walMax int64
+		var gc float64
+		for _, x := range part {
+			pt := byT[x.T]
+			n += pt.N
+			if pt.N > 0 {
+				p99s = append(p99s, float64(pt.P99))
+			}
+			walMax = max(walMax, x.WALBytes)
+			gc += float64(x.GCPauseMs)
+		}
+		slices.Sort(p99s)
+		med, worst := math.NaN(), math.NaN()
+		if len(p99s) > 0 {
+			med, worst = percentile(p99s, 0.5), p99s[len(p99s)-1]
+		}
+		last := part[len(part)-1]
+		p("| %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", part[0].T, last.T, fmtF(F(float64(n)/float64(len(part))), 0),
+			fmtF(F(med), 1), fmtF(F(worst), 1), fmtF(F(float64(last.RSSKB)/1024), 0), fmtF(F(float64(last.DBBytes)/(1<<20)), 0),
+			fmtF(F(float64(walMax)/(1<<20)), 1), fmtF(F(gc/float64(len(part))), 1))
+	}
 }

@@ -128,3 +128,38 @@ go_gc_duration_seconds_count 3
 		t.Errorf("report:\n%s", sb.String())
 	}
 }
+
+// TestRenderOverTime: a long steady window is split into 12 slices, each
+// with its runs per second, the median and worst per-second p99, and what
+// apicron held at its end; a short one gets no table.
+func TestRenderOverTime(t *testing.T) {
+	var chart []SecondPoint
+	var xs []Internal
+	for s := range 121 { // 0 is the steady window's start, left out
+		chart = append(chart, SecondPoint{T: s, N: 100, P99: F(s % 10)})
+		xs = append(xs, Internal{T: s, RSSKB: int64(s) * 1024, DBBytes: int64(s) << 20, WALBytes: int64(s%7) << 20, GCPauseMs: 2})
+	}
+	var sb strings.Builder
+	renderInternals(&sb, &Report{ChartSteadyAt: 0, Chart: append(chart, SecondPoint{T: 121})}, xs)
+	out := sb.String()
+	i := strings.Index(out, "### Over time (the steady window in 12 slices)")
+	if i < 0 {
+		t.Fatalf("no over-time table:\n%s", out)
+	}
+	rows := strings.Split(strings.TrimSpace(out[i:strings.Index(out[i:], "\n\nThe 10 seconds")+i]), "\n")
+	if len(rows) != 2+2+12 {
+		t.Fatalf("%d lines in the over-time table, want a title, a blank, a header, a rule and 12 rows:\n%s", len(rows), strings.Join(rows, "\n"))
+	}
+	// Seconds 1 to 10: p99 1..9 and 0 (median by nearest rank 4, worst 9), RSS 10 MiB, database 10 MiB, WAL at most 6 MiB.
+	if want := "| 1 | 10 | 100 | 4.0 | 9.0 | 10 | 10 | 6.0 | 2.0 |"; rows[4] != want {
+		t.Fatalf("first slice %q, want %q", rows[4], want)
+	}
+	if want := "| 111 | 120 | 100 |"; !strings.HasPrefix(rows[15], want) {
+		t.Fatalf("last slice %q, want it to begin %q", rows[15], want)
+	}
+	sb.Reset()
+	renderInternals(&sb, &Report{ChartSteadyAt: 0, Chart: chart[:20]}, xs[:20])
+	if strings.Contains(sb.String(), "Over time") {
+		t.Fatal("an over-time table for a short window")
+	}
+}

@@ -64,6 +64,7 @@ type options struct {
 	restartFor    time.Duration
 	loadFor       time.Duration
 	logLevel      string
+	retention     string // apicron's RUN_RETENTION: a soak's database stays bounded
 	keep          bool
 	timeout       time.Duration
 	// many only: a fault during the steady window (stall.go) and the
@@ -105,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.postgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
 		"PostgreSQL server to create the fresh database on (--db postgres); it is dropped afterwards")
 	fs.IntVar(&o.maxConcurrent, "max-concurrent", 100, "apicron's MAX_CONCURRENT_JOBS, and the baseline's bound on requests in flight")
+	fs.StringVar(&o.retention, "retention", "", "apicron's RUN_RETENTION (a soak: --n 2000 --duration 1h --retention 10m keeps the database bounded); empty: apicron's default")
 	fs.IntVar(&o.createWorkers, "create-workers", 32, "concurrent POST /schedules (huge: concurrent store.CreateSchedule calls)")
 	fs.BoolVar(&o.baseline, "baseline", true, "also run the bare timer firer (many, api)")
 	fs.IntVar(&o.nodes, "nodes", 1, "many and api on PostgreSQL: this many apicron processes share the database (NODE_ID bench, bench-2, ...); the report gives each one's share of the runs and its CPU")

@@ -382,7 +382,7 @@ func (h *harness) many(ctx context.Context) error {
 func (h *harness) procEnv(db *benchDB, logName string) procEnv {
 	return procEnv{
 		bin: h.bin, databaseURL: db.databaseURL(), maxConcurrent: h.o.maxConcurrent, logLevel: h.o.logLevel,
-		nodeID: "bench", dir: h.tmp, logPath: filepath.Join(h.tmp, logName),
+		nodeID: "bench", dir: h.tmp, logPath: filepath.Join(h.tmp, logName), retention: h.o.retention,
 	}
 }
 

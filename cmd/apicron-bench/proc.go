@@ -78,6 +78,7 @@ type procEnv struct {
 	maxConcurrent int
 	logLevel      string
 	nodeID        string
+	retention     string // RUN_RETENTION ("": apicron's default)
 	dir           string // working directory (no .env there)
 	logPath       string
 }
@@ -96,6 +97,9 @@ func startApicron(ctx context.Context, e procEnv, wait time.Duration) (*apicronP
 	}
 	if e.maxConcurrent > 0 {
 		env = append(env, "MAX_CONCURRENT_JOBS="+strconv.Itoa(e.maxConcurrent))
+	}
+	if e.retention != "" {
+		env = append(env, "RUN_RETENTION="+e.retention)
 	}
 	// Keep PATH, HOME and the like; drop anything apicron would read as a setting.
 	for _, kv := range os.Environ() {
