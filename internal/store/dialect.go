@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,5 +124,19 @@ func (d dialect) unavailable(err error) string {
 	if errors.Is(err, sql.ErrConnDone) {
 		return "the connection to the database was lost"
 	}
+	if d.name == "postgres" && connectionLost(err) {
+		// The server went away under a connection in use (a stop, a
+		// failover): the statement failed before any SQLSTATE came back.
+		return "the connection to PostgreSQL was lost"
+	}
 	return ""
+}
+
+// connectionLost reports whether err is a PostgreSQL connection that broke
+// under a statement: the socket closed or failed, or pgx found the
+// connection closed, rather than an answer of the server.
+func connectionLost(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, driver.ErrBadConn) ||
+		errors.As(err, &ne) || strings.Contains(err.Error(), "conn closed")
 }

@@ -18,3 +18,12 @@ func (db *DB) Writer() *sql.DB { return db.w }
 
 // WithSessionTimeout is withSessionTimeout, for the test of the setting.
 var WithSessionTimeout = withSessionTimeout
+
+// Unavailable is the dialect's reading of err as the database being
+// unavailable ("" when it is not), for driver ("sqlite" or "postgres").
+func Unavailable(driver string, err error) string {
+	if driver == "postgres" {
+		return postgresDialect().unavailable(err)
+	}
+	return sqliteDialect().unavailable(err)
+}
