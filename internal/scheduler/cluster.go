@@ -92,8 +92,12 @@ func (s *Scheduler) runCluster(ctx context.Context) {
 	var lastRenewed time.Time
 	for {
 		s.writes.start(opHeartbeat)
+		hbStart := time.Now()
 		holder, epoch, err := c.Heartbeat(ctx, s.cfg.LeaseTTL)
 		s.writes.end(ctx, s.logger, opHeartbeat, err, "heartbeat")
+		if err == nil {
+			s.heartbeatOK(hbStart)
+		}
 		now := time.Now()
 		switch {
 		case err != nil:
@@ -177,20 +181,49 @@ var (
 // the two clocks' rates and the statement's own time.
 func (s *Scheduler) sendWindow() time.Duration { return s.cfg.LeaseTTL/2 - s.cfg.LeaseTTL/10 }
 
+// liveWindow is how long after the start of its last successful heartbeat
+// a node knows the reaper cannot have declared it dead: the reaper waits for
+// a heartbeat LEASE_TTL old, and a tenth of the lease is left for the
+// clocks' rates.
+func (s *Scheduler) liveWindow() time.Duration { return s.cfg.LeaseTTL - s.cfg.LeaseTTL/10 }
+
+// heartbeatOK notes a successful heartbeat that began at start (the
+// monotonic clock). When it ended liveWindow or more after the start of the
+// one before, the reaper may have taken this node's runs in between: the
+// liveness generation moves on, and runs taken before it are confirmed one
+// by one before they are sent (fence).
+func (s *Scheduler) heartbeatOK(start time.Time) {
+	if prev := s.hbStart.Load(); prev != 0 && time.Since(s.mono0.Add(time.Duration(prev))) >= s.liveWindow() {
+		s.liveGen.Add(1)
+	}
+	s.hbStart.Store(max(int64(start.Sub(s.mono0)), 1))
+}
+
+// alive reports whether this node has been alive to the reaper without a
+// break since liveness generation gen: no gap of liveWindow between
+// heartbeats since, and its last one begun less than liveWindow ago.
+func (s *Scheduler) alive(gen int64, now time.Time) bool {
+	hb := s.hbStart.Load() // before the generation: heartbeatOK moves it first
+	return hb != 0 && s.liveGen.Load() == gen && now.Sub(s.mono0.Add(time.Duration(hb))) < s.liveWindow()
+}
+
 // fence is Job.Fence for a run this node took at takenAt (the monotonic
-// clock): it lets the request go at once within sendWindow of the take, and
-// otherwise (the node was paused, or the run waited for a slot, its host or
-// its rate limit) only once ConfirmRun has found the run still this node's
-// and the node alive, which opens a new window. A node whose heartbeat is
-// stale asks a few more times, for half a lease, while its heartbeat
-// catches up after a pause.
-func (s *Scheduler) fence(job *apicron.Job, takenAt time.Time) func(context.Context) error {
+// clock), in liveness generation gen. The request goes at once within
+// sendWindow of the take, or while the node's heartbeats have gone on
+// without a break since (alive): the reaper cannot have taken the run, and
+// that costs no statement however long the run waited for a slot, its host
+// or its rate limit. Otherwise (the node was paused or cut off from the
+// database) it goes only once ConfirmRun has found the run still this
+// node's and the node alive, which opens a new window. A node whose
+// heartbeat is stale asks a few more times, for half a lease, while its
+// heartbeat catches up after a pause.
+func (s *Scheduler) fence(job *apicron.Job, takenAt time.Time, gen int64) func(context.Context) error {
 	until := takenAt.Add(s.sendWindow())
 	return func(ctx context.Context) error {
-		if time.Now().Before(until) {
+		if now := time.Now(); now.Before(until) || s.alive(gen, now) {
 			return nil
 		}
-		err := s.confirm(ctx, job.RunID, &until)
+		err := s.confirm(ctx, job.RunID, &until, &gen)
 		if err != nil && s.execCtx.Err() == nil {
 			s.logger.Warn("request not sent: this node may no longer send the run", "run_id", job.RunID, "schedule_id", job.ScheduleID,
 				"taken", time.Since(takenAt).Round(time.Millisecond), "reason", err.Error())
@@ -201,10 +234,10 @@ func (s *Scheduler) fence(job *apicron.Job, takenAt time.Time) func(context.Cont
 
 // confirm asks the database whether this node may still send run id, as
 // fence does once its window has passed, and on success opens a new window
-// (until).
-func (s *Scheduler) confirm(ctx context.Context, id int64, until *time.Time) error {
+// (until) and takes the run into the current liveness generation (gen).
+func (s *Scheduler) confirm(ctx context.Context, id int64, until *time.Time, gen *int64) error {
 	for deadline := time.Now().Add(s.cfg.LeaseTTL / 2); ; {
-		asked := time.Now()
+		asked, current := time.Now(), s.liveGen.Load()
 		mine, live, err := s.cluster.ConfirmRun(ctx, id, s.cfg.LeaseTTL/2)
 		switch {
 		case err != nil:
@@ -212,7 +245,7 @@ func (s *Scheduler) confirm(ctx context.Context, id int64, until *time.Time) err
 		case !mine:
 			return errRunGone
 		case live:
-			*until = asked.Add(s.sendWindow())
+			*until, *gen = asked.Add(s.sendWindow()), current
 			return nil
 		case !time.Now().Before(deadline):
 			return errNodeStale
@@ -271,7 +304,7 @@ func (s *Scheduler) take(ctx context.Context) {
 			return
 		}
 		s.writes.start(opTake)
-		takenAt := time.Now() // the monotonic clock, which a pause does not stop
+		takenAt, gen := time.Now(), s.liveGen.Load() // the monotonic clock, which a pause does not stop
 		jobs, err := s.cluster.TakeRuns(ctx, free, s.cfg.LeaseTTL/2)
 		s.writes.end(ctx, s.logger, opTake, err, "take claimed runs")
 		if err != nil {
@@ -281,7 +314,7 @@ func (s *Scheduler) take(ctx context.Context) {
 			s.cfg.Metrics.WriteBatch(opLabels[opTake], len(jobs))
 		}
 		for _, j := range jobs {
-			j.Fence = s.fence(j, takenAt)
+			j.Fence = s.fence(j, takenAt, gen)
 			s.dispatch(j)
 		}
 		if len(jobs) < free {

@@ -186,10 +186,16 @@ type Scheduler struct {
 	// hostWaiting counts the runs waiting for a slot or a turn of their host.
 	hostWaiting atomic.Int64
 	inflight    sync.WaitGroup
-	leader      atomic.Bool   // holds the dispatcher lease (always true without a cluster)
-	epoch       atomic.Int64  // the lease's epoch while leader
-	lastStep    time.Time     // the clock at the last Step (the loop's own)
-	takeC       chan struct{} // size 1: claimed runs wait to be taken
+	leader      atomic.Bool  // holds the dispatcher lease (always true without a cluster)
+	epoch       atomic.Int64 // the lease's epoch while leader
+	lastStep    time.Time    // the clock at the last Step (the loop's own)
+	// On a node of a cluster: when the last successful heartbeat began (ns
+	// after mono0, on the monotonic clock; 0 before any), and the liveness
+	// generation, which moves on after a break in the heartbeats (fence).
+	mono0   time.Time
+	hbStart atomic.Int64
+	liveGen atomic.Int64
+	takeC   chan struct{} // size 1: claimed runs wait to be taken
 	// claimsDone is closed when the loop has stopped claiming for good.
 	claimsDone chan struct{}
 	execCtx    context.Context
@@ -225,6 +231,7 @@ func New(cfg Config) *Scheduler {
 	s := &Scheduler{
 		cfg:     cfg,
 		cluster: cluster,
+		mono0:   time.Now(),
 		logger:  cfg.Logger,
 		q:       newQueue(),
 		changed: map[int64]struct{}{},
