@@ -364,8 +364,13 @@ func (e *Executor) Execute(ctx context.Context, job *apicron.Job) apicron.RunRes
 				break
 			}
 		}
-		if job.Fence != nil && job.Fence(ctx) != nil {
-			break // this node may no longer send it (reaped while paused)
+		if job.Fence != nil {
+			if err := job.Fence(ctx); err != nil {
+				// This node may no longer send it (reaped while it was
+				// paused): the run ends with this attempt, and says so.
+				last.ErrorMessage = strings.TrimPrefix(last.ErrorMessage+"; ", "; ") + "no retry: " + err.Error()
+				break
+			}
 		}
 	}
 	res.FinishedAt = last.FinishedAt

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -156,6 +157,9 @@ func TestRetryFenced(t *testing.T) {
 	res := execute(t, e, job, 5*time.Second)
 	if requests.Load() != 2 || len(res.Attempts) != 2 || res.Status != apicron.Failed {
 		t.Errorf("%d requests, %d attempts, %s; want 2, the second FAILED: a refused fence ends the retries", requests.Load(), len(res.Attempts), res.Status)
+	}
+	if want := "HTTP 503; no retry: reaped"; !strings.HasSuffix(res.ErrorMessage, "no retry: reaped") {
+		t.Errorf("the run's error message %q, want it to end as %q: a refused fence says why the retries stopped", res.ErrorMessage, want)
 	}
 	if want := []string{"pace after 1", "fence after 1", "pace after 2", "fence after 2"}; !slices.Equal(order, want) {
 		t.Errorf("calls %v, want %v", order, want)

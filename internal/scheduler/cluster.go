@@ -193,18 +193,40 @@ func (s *Scheduler) liveWindow() time.Duration { return s.cfg.LeaseTTL - s.cfg.L
 // liveness generation moves on, and runs taken before it are confirmed one
 // by one before they are sent (fence).
 func (s *Scheduler) heartbeatOK(start time.Time) {
-	if prev := s.hbStart.Load(); prev != 0 && time.Since(s.mono0.Add(time.Duration(prev))) >= s.liveWindow() {
+	if ago, ok := s.sinceHeartbeat(); ok && ago >= s.liveWindow() {
 		s.liveGen.Add(1)
 	}
+	s.hbWall.Store(start.UnixNano())
 	s.hbStart.Store(max(int64(start.Sub(s.mono0)), 1))
+}
+
+// sinceHeartbeat is how long ago the last successful heartbeat began, by
+// whichever of the monotonic and the wall clock says longer (since), if
+// there was one.
+func (s *Scheduler) sinceHeartbeat() (time.Duration, bool) {
+	mono := s.hbStart.Load()
+	if mono == 0 {
+		return 0, false
+	}
+	wall := s.hbWall.Load()
+	return max(time.Since(s.mono0)-time.Duration(mono), time.Duration(time.Now().UnixNano()-wall)), true
+}
+
+// since is how long ago t was by whichever of the monotonic and the wall
+// clock says longer. The monotonic clock does not run while the machine is
+// suspended, nor, on some hypervisors, while the virtual machine is paused;
+// the wall clock, once corrected after such a pause, does. A fence that
+// trusted the monotonic clock alone would wake up still within its window.
+func since(t time.Time) time.Duration {
+	return max(time.Since(t), time.Now().Round(0).Sub(t.Round(0)))
 }
 
 // alive reports whether this node has been alive to the reaper without a
 // break since liveness generation gen: no gap of liveWindow between
 // heartbeats since, and its last one begun less than liveWindow ago.
-func (s *Scheduler) alive(gen int64, now time.Time) bool {
-	hb := s.hbStart.Load() // before the generation: heartbeatOK moves it first
-	return hb != 0 && s.liveGen.Load() == gen && now.Sub(s.mono0.Add(time.Duration(hb))) < s.liveWindow()
+func (s *Scheduler) alive(gen int64) bool {
+	ago, ok := s.sinceHeartbeat() // before the generation: heartbeatOK moves it first
+	return ok && s.liveGen.Load() == gen && ago < s.liveWindow()
 }
 
 // fence is Job.Fence for a run this node took at takenAt (the monotonic
@@ -218,12 +240,12 @@ func (s *Scheduler) alive(gen int64, now time.Time) bool {
 // heartbeat is stale asks a few more times, for half a lease, while its
 // heartbeat catches up after a pause.
 func (s *Scheduler) fence(job *apicron.Job, takenAt time.Time, gen int64) func(context.Context) error {
-	until := takenAt.Add(s.sendWindow())
+	checked := takenAt
 	return func(ctx context.Context) error {
-		if now := time.Now(); now.Before(until) || s.alive(gen, now) {
+		if since(checked) < s.sendWindow() || s.alive(gen) {
 			return nil
 		}
-		err := s.confirm(ctx, job.RunID, &until, &gen)
+		err := s.confirm(ctx, job.RunID, &checked, &gen)
 		if err != nil && s.execCtx.Err() == nil {
 			s.logger.Warn("request not sent: this node may no longer send the run", "run_id", job.RunID, "schedule_id", job.ScheduleID,
 				"taken", time.Since(takenAt).Round(time.Millisecond), "reason", err.Error())
@@ -234,8 +256,8 @@ func (s *Scheduler) fence(job *apicron.Job, takenAt time.Time, gen int64) func(c
 
 // confirm asks the database whether this node may still send run id, as
 // fence does once its window has passed, and on success opens a new window
-// (until) and takes the run into the current liveness generation (gen).
-func (s *Scheduler) confirm(ctx context.Context, id int64, until *time.Time, gen *int64) error {
+// (checked) and takes the run into the current liveness generation (gen).
+func (s *Scheduler) confirm(ctx context.Context, id int64, checked *time.Time, gen *int64) error {
 	for deadline := time.Now().Add(s.cfg.LeaseTTL / 2); ; {
 		asked, current := time.Now(), s.liveGen.Load()
 		mine, live, err := s.cluster.ConfirmRun(ctx, id, s.cfg.LeaseTTL/2)
@@ -245,7 +267,7 @@ func (s *Scheduler) confirm(ctx context.Context, id int64, until *time.Time, gen
 		case !mine:
 			return errRunGone
 		case live:
-			*until, *gen = asked.Add(s.sendWindow()), current
+			*checked, *gen = asked, current
 			return nil
 		case !time.Now().Before(deadline):
 			return errNodeStale

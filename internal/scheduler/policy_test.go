@@ -205,7 +205,8 @@ func TestScheduler_ReplaceWhileWaiting(t *testing.T) {
 // TestScheduler_CatchUpNewestWaits: a catch_up schedule runs the newest of
 // the occurrences it owes too, after the one before it, though that one
 // runs with trigger schedule: it waits for the run in flight instead of
-// being skipped as an overlap.
+// being skipped as an overlap. Caught up, an occurrence on time meets the
+// overlap policy.
 func TestScheduler_CatchUpNewestWaits(t *testing.T) {
 	t.Parallel()
 	sec := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
@@ -235,15 +236,21 @@ func TestScheduler_CatchUpNewestWaits(t *testing.T) {
 		step(37000)
 		gate.awaitStarted(t, 1)
 		finish()
+		// Caught up: an occurrence on time whose run before it is in flight
+		// meets the overlap policy (skip), as any schedule's does.
+		step(40000)
+		gate.awaitStarted(t, 1)
+		step(50000)
+		finish()
 		if err := h.s.Flush(h.ctx); err != nil {
 			t.Fatal(err)
 		}
 		runs := h.runs(s.ID)
-		if got := scheduledOffsets(runs); !equalDurations(got, []time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second}) {
-			t.Fatalf("catch_up ran %v, want the owed 10s 20s 30s", got)
+		if got := scheduledOffsets(runs); !equalDurations(got, []time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second, 40 * time.Second}) {
+			t.Fatalf("catch_up ran %v, want the owed 10s 20s 30s, then 40s", got)
 		}
-		if m := scheduleMetrics(t, h.db, s.ID); m.SkippedOverlap != 0 || m.Missed != 1 {
-			t.Fatalf("catch_up: %d skipped as overlapping, %d missed; want 0 and 1 (0 s, beyond catch_up_max)", m.SkippedOverlap, m.Missed)
+		if m := scheduleMetrics(t, h.db, s.ID); m.SkippedOverlap != 1 || m.Missed != 1 {
+			t.Fatalf("catch_up: %d skipped as overlapping, %d missed; want 1 (50 s, on time, beside 40 s) and 1 (0 s, beyond catch_up_max)", m.SkippedOverlap, m.Missed)
 		}
 	})
 }

@@ -194,6 +194,7 @@ type Scheduler struct {
 	// generation, which moves on after a break in the heartbeats (fence).
 	mono0   time.Time
 	hbStart atomic.Int64
+	hbWall  atomic.Int64 // the same instant's wall clock, unix ns
 	liveGen atomic.Int64
 	takeC   chan struct{} // size 1: claimed runs wait to be taken
 	// claimsDone is closed when the loop has stopped claiming for good.

@@ -223,14 +223,29 @@ type lostTakes struct {
 	tried  time.Time // the last release, which runs at most once a second
 }
 
+// maxLostTakes bounds the tokens kept: during a database outage every take
+// fails, about one a second; past the bound the oldest is forgotten.
+const maxLostTakes = 64
+
 func (l *lostTakes) add(token int64, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.tokens == nil {
 		l.tokens = map[int64]time.Time{}
 	}
+	if len(l.tokens) >= maxLostTakes {
+		var oldest int64
+		for t, a := range l.tokens {
+			if oldest == 0 || a.Before(l.tokens[oldest]) {
+				oldest = t
+			}
+		}
+		delete(l.tokens, oldest)
+	}
 	l.tokens[token] = at
-	l.tried = time.Time{} // at the next take
+	if len(l.tokens) == 1 {
+		l.tried = time.Time{} // the first: released at the next take
+	}
 }
 
 // due returns the tokens to release now, and forgets those older than

@@ -452,40 +452,37 @@ func TestCluster_HeartbeatBesideALockedLease(t *testing.T) {
 
 // The store's PostgreSQL sessions end a transaction left idle longer than
 // Config.IdleInTransaction, so a node frozen mid-transaction frees its
-// locks: the setting is added to both forms of connection string, unless
-// they set it already.
+// locks; a URL that sets the setting itself keeps its own value.
 func TestStore_IdleInTransactionTimeout(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct{ in, want string }{
-		{"postgres://u@h/db", "postgres://u@h/db?idle_in_transaction_session_timeout=1500"},
-		{"postgresql://u@h1:5432,h2:5433/db?target_session_attrs=read-write", "postgresql://u@h1:5432,h2:5433/db?target_session_attrs=read-write&idle_in_transaction_session_timeout=1500"},
-		{"host=h dbname=db", "host=h dbname=db idle_in_transaction_session_timeout=1500"},
-		{"postgres://u@h/db?idle_in_transaction_session_timeout=9", "postgres://u@h/db?idle_in_transaction_session_timeout=9"},
-	} {
-		if got := store.WithSessionTimeout(c.in, 1500*time.Millisecond); got != c.want {
-			t.Errorf("%q: %q, want %q", c.in, got, c.want)
-		}
-	}
-	if got := store.WithSessionTimeout("postgres://u@h/db", 0); got != "postgres://u@h/db" {
-		t.Errorf("no timeout: %q", got)
-	}
 	_, dsn := storetest.OpenShared(t, "node-a", storetest.NewClock(t0))
-	raw, err := sql.Open("pgx", store.WithSessionTimeout(dsn, 300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
 	ctx := context.Background()
-	tx, err := raw.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
+	setting := func(db *store.DB) (*sql.Tx, string) {
+		t.Helper()
+		tx, err := db.Writer().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v string
+		if err := tx.QueryRowContext(ctx, "SELECT current_setting('idle_in_transaction_session_timeout')").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return tx, v
 	}
+	db := storetest.OpenDSN(t, "postgres", dsn, store.Config{Shared: true, NodeID: "node-b", IdleInTransaction: 300 * time.Millisecond})
+	tx, v := setting(db)
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "SELECT 1 FROM leases FOR SHARE"); err != nil {
-		t.Fatal(err)
+	if v != "300ms" {
+		t.Fatalf("idle_in_transaction_session_timeout %q on the store's session, want 300ms", v)
 	}
 	time.Sleep(time.Second)
 	if _, err := tx.ExecContext(ctx, "SELECT 1"); err == nil {
 		t.Fatal("a transaction idle for 1 s outlived an idle_in_transaction_session_timeout of 300 ms")
+	}
+	own := storetest.OpenDSN(t, "postgres", dsn+"&idle_in_transaction_session_timeout=7000", store.Config{Shared: true, NodeID: "node-c", IdleInTransaction: 300 * time.Millisecond})
+	tx2, v := setting(own)
+	defer tx2.Rollback()
+	if v != "7s" {
+		t.Fatalf("idle_in_transaction_session_timeout %q with the URL's own 7000, want 7s", v)
 	}
 }

@@ -136,7 +136,10 @@ func (d dialect) unavailable(err error) string {
 // under a statement: the socket closed or failed, or pgx found the
 // connection closed, rather than an answer of the server.
 func connectionLost(err error) bool {
-	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false // the caller gave up: the connection may be fine
+	}
+	var oe *net.OpError
 	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, driver.ErrBadConn) ||
-		errors.As(err, &ne) || strings.Contains(err.Error(), "conn closed")
+		errors.As(err, &oe) || strings.HasSuffix(err.Error(), "conn closed")
 }

@@ -16,9 +16,6 @@ func (db *DB) LastWriteAt() time.Time { return fromMs(db.writes.okAt.Load()) }
 // Writer returns the store's writer pool (SQLite: its one connection).
 func (db *DB) Writer() *sql.DB { return db.w }
 
-// WithSessionTimeout is withSessionTimeout, for the test of the setting.
-var WithSessionTimeout = withSessionTimeout
-
 // Unavailable is the dialect's reading of err as the database being
 // unavailable ("" when it is not), for driver ("sqlite" or "postgres").
 func Unavailable(driver string, err error) string {

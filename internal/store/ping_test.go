@@ -40,7 +40,7 @@ func TestPing_MessageHidesDriverText(t *testing.T) {
 	var logs syncBuffer
 	db := &DB{clock: apicron.SystemClock{}, logger: slog.New(slog.NewTextHandler(&logs, nil)), release: func() {}}
 	t.Cleanup(func() { db.Close() })
-	if err := db.openPostgres(t.Context(), "postgres://"+user+":pw@"+addr+"/"+dbname+"?sslmode=disable&connect_timeout=5"); err == nil {
+	if err := db.openPostgres(t.Context(), "postgres://"+user+":pw@"+addr+"/"+dbname+"?sslmode=disable&connect_timeout=5", 0); err == nil {
 		t.Fatal("connected to a closed port")
 	}
 	for range 2 {

@@ -6,24 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 )
 
-func (db *DB) openPostgres(ctx context.Context, url string) error {
+func (db *DB) openPostgres(ctx context.Context, url string, idle time.Duration) error {
 	db.d = postgresDialect()
-	p, err := sql.Open("pgx", url)
+	p, err := openPostgresPool(url, idle)
 	if err != nil {
 		return fmt.Errorf("open postgres: %w", err)
 	}
 	p.SetMaxOpenConns(postgresConns)
 	p.SetMaxIdleConns(postgresConns)
 	db.w, db.r = p, p
-	if db.ping, err = sql.Open("pgx", url); err != nil {
+	if db.ping, err = openPostgresPool(url, idle); err != nil {
 		return fmt.Errorf("open postgres: %w", err)
 	}
 	pingOnOwn(db.ping)
@@ -34,24 +33,25 @@ func (db *DB) openPostgres(ctx context.Context, url string) error {
 	return nil
 }
 
-// withSessionTimeout adds idle_in_transaction_session_timeout (d, in
-// milliseconds) to a PostgreSQL connection string, as a run-time parameter
-// pgx sends at connect, unless d is zero or the string sets it already. It
-// takes both forms: a URL (a query parameter) and key=value pairs.
-func withSessionTimeout(dsn string, d time.Duration) string {
-	const key = "idle_in_transaction_session_timeout"
-	if d <= 0 || strings.Contains(dsn, key) {
-		return dsn
+// idleInTransaction is the server setting Config.IdleInTransaction sets.
+const idleInTransaction = "idle_in_transaction_session_timeout"
+
+// openPostgresPool opens a pool on url whose sessions end a transaction
+// left idle for longer than idle (none when zero, or when the URL sets the
+// setting itself). It is set by a SET once each connection is made, not as
+// a startup parameter, which a pooler such as PgBouncer would refuse.
+func openPostgresPool(url string, idle time.Duration) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, err
 	}
-	v := strconv.FormatInt(max(d.Milliseconds(), 1), 10)
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return dsn + " " + key + "=" + v
+	if _, set := cfg.RuntimeParams[idleInTransaction]; idle > 0 && !set {
+		stmt := "SET " + idleInTransaction + " = " + strconv.FormatInt(max(idle.Milliseconds(), 1), 10)
+		cfg.AfterConnect = func(ctx context.Context, pc *pgconn.PgConn) error {
+			return pc.Exec(ctx, stmt).Close()
+		}
 	}
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + key + "=" + v
+	return stdlib.OpenDB(*cfg), nil
 }
 
 // Notification channels (PostgreSQL LISTEN/NOTIFY).

@@ -47,8 +47,9 @@ type Config struct {
 	// (2 MiB): every write invalidates their cache anyway.
 	SQLiteCacheMiB int
 	// IdleInTransaction, on PostgreSQL, is the server's
-	// idle_in_transaction_session_timeout for this store's sessions (zero:
-	// the server's own, unless the URL sets it): a node frozen in the middle
+	// idle_in_transaction_session_timeout for this store's sessions, set once
+	// each connection is made (zero, or a URL that sets it: the server's or
+	// the URL's): a node frozen in the middle
 	// of a transaction (a stopped VM, SIGSTOP) has it ended by the server, so
 	// the rows it locked (schedules, the lease) are free again for the other
 	// nodes. apicron serve sets it to LEASE_TTL.
@@ -122,7 +123,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		err = db.openSQLite(ctx, cfg.DSN, cfg.SQLiteCacheMiB)
 	case "postgres":
 		db.shared = cfg.Shared
-		err = db.openPostgres(ctx, withSessionTimeout(cfg.DSN, cfg.IdleInTransaction))
+		err = db.openPostgres(ctx, cfg.DSN, cfg.IdleInTransaction)
 	default:
 		return nil, fmt.Errorf("unknown database driver %q", cfg.Driver)
 	}

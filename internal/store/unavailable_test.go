@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -31,7 +32,13 @@ func TestUnavailable_ConnectionLost(t *testing.T) {
 			t.Errorf("sqlite, %v: %q, want nothing", err, got)
 		}
 	}
-	if got := store.Unavailable("postgres", errors.New("duplicate key value violates unique constraint")); got != "" {
-		t.Errorf("an ordinary error read as unavailable: %q", got)
+	for _, err := range []error{
+		errors.New("duplicate key value violates unique constraint"),
+		fmt.Errorf("timeout: %w", context.DeadlineExceeded),
+		fmt.Errorf("write: %w", context.Canceled),
+	} {
+		if got := store.Unavailable("postgres", err); got != "" {
+			t.Errorf("%v read as unavailable: %q", err, got)
+		}
 	}
 }
