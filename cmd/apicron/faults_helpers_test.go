@@ -73,15 +73,24 @@ func openReadOnly(t *testing.T, path string) *sql.DB {
 // sinkOccurrence is one occurrence as a target sees it.
 type sinkOccurrence struct{ schedule, scheduledAt string }
 
-// arrivals counts the requests a target received per occurrence.
+// arrivals counts the requests a target received per occurrence, and logs
+// each for the history checker (requireCleanStop runs it).
 type arrivals struct {
-	mu sync.Mutex
-	m  map[sinkOccurrence]int
+	mu  sync.Mutex
+	m   map[sinkOccurrence]int
+	log *histcheck.Log
 }
 
-func newArrivals() *arrivals { return &arrivals{m: map[sinkOccurrence]int{}} }
+func newArrivals() *arrivals {
+	return &arrivals{m: map[sinkOccurrence]int{}, log: histcheck.NewLog(nil)}
+}
 
 func (a *arrivals) add(r *http.Request) {
+	req, err := histcheck.FromHTTP(r, time.Now())
+	if err != nil {
+		req = histcheck.Request{ReceivedAt: req.ReceivedAt} // not a run's request: counted, not checked
+	}
+	_ = a.log.Add(req) // a failed write stays in log.Err, which requireHistory reports
 	a.mu.Lock()
 	a.m[sinkOccurrence{r.Header.Get("X-Apicron-Schedule-Id"), r.Header.Get("X-Apicron-Scheduled-At")}]++
 	a.mu.Unlock()
@@ -398,8 +407,9 @@ func readGrid(t *testing.T, db *sql.DB, rebind func(string) string, afterLast in
 
 // requireCleanStop is what a fault test checks once apicron has stopped
 // cleanly: the database is sound (requireSound), no run is left RUNNING,
-// and every request the target received is a run of its occurrence with
-// status want ("" for any), none sent twice. It returns the database's
+// every request the target received is a run of its occurrence with
+// status want ("" for any), none sent twice, and the history checker finds
+// the whole history sound. It returns the database's
 // facts and how many requests were sent.
 func requireCleanStop(t *testing.T, db *sql.DB, rebind func(string) string, seen *arrivals, when, want string) (dbFacts, int) {
 	t.Helper()
@@ -413,6 +423,11 @@ func requireCleanStop(t *testing.T, db *sql.DB, rebind func(string) string, seen
 	if lost > 0 || twice > 0 {
 		t.Errorf("%s: %d of %d requests sent have no %s run; %d sent twice", when, lost, total, cmp.Or(want, "recorded"), twice)
 	}
+	driver := "pgx"
+	if db.QueryRow("SELECT sqlite_version()").Scan(new(string)) == nil {
+		driver = "sqlite"
+	}
+	requireHistory(t, db, driver, seen.log)
 	return f, total
 }
 

@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/apicron/apicron/internal/histcheck"
 )
 
 // TestReliability_SIGTERM stops the real binary with SIGTERM while requests
@@ -179,15 +177,14 @@ func TestReliability_KillLoop(t *testing.T) {
 	t.Logf("seed %d", seed)
 
 	seen := newArrivals()
-	sinkLog := histcheck.NewLog(nil)
-	sink := httptest.NewServer(histcheck.Record(sinkLog, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.add(r)
 		select {
 		case <-time.After(randDuration(0, 300*time.Millisecond)):
 			_, _ = w.Write([]byte(`{"ok":true}`))
 		case <-r.Context().Done():
 		}
-	})))
+	}))
 	defer sink.Close()
 
 	bin := buildBinary(t)
@@ -272,7 +269,6 @@ func TestReliability_KillLoop(t *testing.T) {
 	// coalesced after a kill (missed) or skipped because its previous run
 	// was still in flight.
 	grid := checkGrid(t, ro, noRebind, 0)
-	requireHistory(t, ro, "sqlite", sinkLog)
 
 	sort.Slice(restartTimes, func(i, j int) bool { return restartTimes[i] < restartTimes[j] })
 	t.Logf("%d SIGKILLs in %v (down %v in all); runs %d %v; occurrences at the target %d; runs left RUNNING by the kills %d (per kill %v), all INTERRUPTED before the API answered; missed (coalesced) %d, skipped (overlap) %d, unaccounted %d; duplicates %d; restart to listening median %v, max %v",
