@@ -212,13 +212,15 @@ func (db *DB) claimChunk(ctx context.Context, tx *tx, now, until time.Time, ids 
 		}
 		policy, most := d.s.Overlap()
 		overlaps := plan.Fire && running[id] >= most
-		// A catch_up schedule owes an occurrence that misfired, later than
-		// DefaultSkipGrace (the newest of a catch-up included, which runs
-		// with trigger schedule): it waits for the run before it rather than
-		// be skipped as an overlap. One claimed on time, or a little late,
-		// meets the overlap policy as any schedule's does.
+		// A catch_up schedule owes an occurrence whose time had passed when
+		// it was claimed (the newest of a catch-up included, which runs with
+		// trigger schedule and may be claimed only a fraction of a second
+		// late, once the run before it ends): it waits for the run in flight
+		// rather than be skipped as an overlap. One claimed ahead of its
+		// time, as claims are (ClaimLead), meets the overlap policy as any
+		// schedule's does.
 		owed := plan.Trigger == apicron.TriggerCatchUp ||
-			(d.s.MisfirePolicy == apicron.MisfireCatchUp && now.Sub(d.s.FireAt(plan.ScheduledAt)) > apicron.DefaultSkipGrace)
+			(d.s.MisfirePolicy == apicron.MisfireCatchUp && d.s.FireAt(plan.ScheduledAt).Before(now))
 		if overlaps && (policy == apicron.OverlapBufferOne || owed) {
 			// It waits for the run in flight: nothing advances, and the
 			// schedule is looked at again (at once, locally, when the run ends).
