@@ -141,10 +141,8 @@ func TestReliability_RollingRestart(t *testing.T) {
 	}
 
 	// No occurrence twice, in the database or at the target.
-	var dupes int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM (SELECT schedule_id, scheduled_at FROM runs GROUP BY 1, 2 HAVING COUNT(*) > 1) d`).Scan(&dupes); err != nil {
-		t.Fatal(err)
-	}
+	facts := checkDatabase(t, db, -1, pgRebind)
+	dupes, running := facts.duplicates, facts.byStatus["RUNNING"]
 	if dupes != 0 {
 		t.Errorf("%d duplicate (schedule_id, scheduled_at) in runs", dupes)
 	}
@@ -159,10 +157,6 @@ func TestReliability_RollingRestart(t *testing.T) {
 		}
 	}
 	mu.Unlock()
-	var running int
-	if err := db.QueryRow("SELECT COUNT(*) FROM runs WHERE status = 'RUNNING'").Scan(&running); err != nil {
-		t.Fatal(err)
-	}
 	if running != 0 {
 		t.Errorf("%d runs left RUNNING", running)
 	}
@@ -191,20 +185,6 @@ func TestReliability_RollingRestart(t *testing.T) {
 	}
 	grid := checkGrid(t, db, pgRebind, 1)
 	requireHistory(t, db, "pgx", sinkLog)
-	byStatus := map[string]int{}
-	rows, err = db.Query("SELECT status, COUNT(*) FROM runs GROUP BY 1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var st string
-		var c int
-		if err := rows.Scan(&st, &c); err != nil {
-			t.Fatal(err)
-		}
-		byStatus[st] = c
-	}
-	rows.Close()
 	perNode := map[string]int{}
 	rows, err = db.Query("SELECT node_id, COUNT(*) FROM runs GROUP BY 1")
 	if err != nil {
@@ -224,5 +204,5 @@ func TestReliability_RollingRestart(t *testing.T) {
 			r.node, r.wasLeader, r.exit.Seconds(), r.healthy.Seconds(), r.nextLeaderTook.Seconds())
 	}
 	t.Logf("rolling restart of 3 nodes, %d schedules at 1 s: %d requests, %d occurrences on the grid, %d runs, %d missed, %d skipped; runs by status %v, per node %v; 0 RUNNING left: %v; duplicates in db %d, at the target %d; longest gap on a schedule %d ms",
-		n, requests.Load(), grid.occurrences, grid.runs, grid.missed, grid.skipped, byStatus, perNode, running == 0, dupes, twice, worstGap)
+		n, requests.Load(), grid.occurrences, grid.runs, grid.missed, grid.skipped, facts.byStatus, perNode, running == 0, dupes, twice, worstGap)
 }
