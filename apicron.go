@@ -156,8 +156,17 @@ type Engine interface {
 	// Finish records results, their attempts and the counters, in one transaction.
 	// A run that is no longer RUNNING (interrupted meanwhile) is left as it is.
 	Finish(ctx context.Context, results []RunResult) error
-	// InterruptRunning marks every RUNNING run INTERRUPTED and returns how many it marked.
+	// InterruptRunning, at shutdown, marks the RUNNING runs INTERRUPTED and
+	// returns how many it marked. Those of schedules with retry_interrupted
+	// are kept to run again: on a shared database any node takes them, on
+	// one of a single process the next start does (ResumeRunning).
 	InterruptRunning(ctx context.Context, now time.Time, reason string) (int64, error)
+	// ResumeRunning, at start, marks the runs a previous process left
+	// RUNNING INTERRUPTED, but those of schedules with retry_interrupted,
+	// which go back to the queue; it returns how many it marked, and the
+	// jobs this process is to run again (none on a shared database, whose
+	// nodes take them).
+	ResumeRunning(ctx context.Context, now time.Time, reason string) (int64, []*Job, error)
 	// ActiveSchedules calls fn with the id of every ACTIVE schedule and when
 	// it is next due: its next occurrence's fire time (Schedule.FireAt), or,
 	// for a PAUSED one with a paused_until, when it resumes.

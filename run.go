@@ -101,6 +101,12 @@ type Run struct {
 	// rate limit or a HOST_MAX_CONCURRENCY slot, before the first attempt
 	// and before each retry; zero when they did not wait.
 	Waited time.Duration
+	// Reruns is how many times the run was given back to be run again
+	// because its node stopped mid-request (the schedule's
+	// retry_interrupted), and RerunReason why the last time; 0 and empty
+	// for a run sent once.
+	Reruns      int
+	RerunReason string
 }
 
 // Timings break a request's latency down, in milliseconds; nil when a phase did not happen.
@@ -249,6 +255,15 @@ type Job struct {
 	// Headers are empty. The executor sends nothing and records the run
 	// FAILED with error type other and this message.
 	DecryptError string
+	// RetryInterrupted is the schedule's retry_interrupted when claimed:
+	// the store keeps the job with its run, to run it again should its
+	// node stop mid-request.
+	RetryInterrupted bool
+	// Reruns is Run.Reruns when the job was taken, RerunReason its
+	// RerunReason: a job run again after its node stopped. The engine
+	// does not run it again once RetryDeadline has come.
+	Reruns      int
+	RerunReason string
 }
 
 // FireAt is when the job's request is due: ScheduledAt plus its jitter.

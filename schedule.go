@@ -47,6 +47,11 @@ const StoppedNoOccurrences = "no_more_occurrences"
 // StoppedRanOnce is the stopped reason of a ONCE schedule that has fired.
 const StoppedRanOnce = "ran_once"
 
+// MaxInterruptedReruns bounds how many times a run of a schedule with
+// retry_interrupted is run again after its node stopped mid-request: a
+// request that brings its node down each time is not sent for ever.
+const MaxInterruptedReruns = 3
+
 // StoppedOnceSkipped is the stopped reason of a ONCE schedule whose
 // occurrence found a run of it in flight (a manual one) and was skipped.
 const StoppedOnceSkipped = "once_skipped_overlap"
@@ -128,6 +133,13 @@ type Schedule struct {
 	// AutoPauseAfter pauses the schedule after that many consecutive
 	// failures (nil: never).
 	AutoPauseAfter *int
+	// RetryInterrupted runs an occurrence again, with the same
+	// Idempotency-Key, when its node stopped mid-request (killed, cut off
+	// from the database, or shut down past its grace), at most
+	// MaxInterruptedReruns times and before the next occurrence is due:
+	// at-least-once. False (the default): such a run is recorded
+	// INTERRUPTED and never sent again (at-most-once).
+	RetryInterrupted bool
 	// PauseReason and PausedUntil are a PAUSED schedule's: why, and when it
 	// resumes by itself (nil: when told to).
 	PauseReason   string
@@ -173,8 +185,9 @@ type ScheduleUpdate struct {
 	// Assertions: set to a nil pointer to return to the target's.
 	Assertions **[]Assertion
 	// Alert: set to a nil pointer to follow the default rule.
-	Alert          **AlertRule
-	AutoPauseAfter **int
+	Alert            **AlertRule
+	AutoPauseAfter   **int
+	RetryInterrupted *bool
 }
 
 // Validate checks the fields a client sets. Whether the target exists is the store's to check.
@@ -672,6 +685,9 @@ func (u ScheduleUpdate) applyBounds(s *Schedule, now time.Time) {
 	}
 	if u.AutoPauseAfter != nil {
 		s.AutoPauseAfter = *u.AutoPauseAfter
+	}
+	if u.RetryInterrupted != nil {
+		s.RetryInterrupted = *u.RetryInterrupted
 	}
 	if u.Assertions != nil {
 		s.Assertions = *u.Assertions

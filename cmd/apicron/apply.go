@@ -419,7 +419,7 @@ var notifierReset = map[string]any{"signing_secrets": []any{}, "url": noSend, "e
 
 var scheduleReset = map[string]any{
 	"jitter_seconds": 0, "overlap_policy": string(apicron.OverlapSkip), "misfire_policy": string(apicron.MisfireCoalesce),
-	"interval_seconds": noSend, "duration_seconds": noSend, "cron_expression": noSend, "run_at": noSend, "timezone": noSend,
+	"retry_interrupted": false, "interval_seconds": noSend, "duration_seconds": noSend, "cron_expression": noSend, "run_at": noSend, "timezone": noSend,
 }
 
 // apply carries the plan out, step by step, printing each.

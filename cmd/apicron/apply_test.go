@@ -280,6 +280,9 @@ func TestExampleApplyFile(t *testing.T) {
 			t.Errorf("schedule %q names the target %q, which the file lacks", s.Name, s.Target)
 		}
 	}
+	if r := f.Schedules[0].RetryInterrupted; r == nil || !*r {
+		t.Errorf("nightly-invoices: retry_interrupted %v, want true", r)
+	}
 	if f.Targets[0].Headers["X-Api-Key"] != "k" {
 		t.Errorf("${BILLING_API_KEY} became %q", f.Targets[0].Headers["X-Api-Key"])
 	}

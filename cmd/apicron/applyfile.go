@@ -419,6 +419,7 @@ func normSchedule(s scheduleSpec) scheduleSpec {
 	if s.MisfirePolicy != nil && *s.MisfirePolicy == string(apicron.MisfireCoalesce) {
 		s.MisfirePolicy = nil
 	}
+	dropDefault(&s.RetryInterrupted, false)
 	if a := s.Alert; a != nil {
 		c := *a
 		c.Notifiers = slices.Clone(a.Notifiers)
@@ -458,7 +459,7 @@ func scheduleSpecOf(s apiclient.Schedule, targetName, notifierName map[int64]str
 	}
 	o.MaxRuns, o.JitterSeconds, o.MisfireGrace = s.MaxRuns, &s.JitterSeconds, s.MisfireGrace
 	o.OverlapPolicy, o.MaxParallel, o.MisfirePolicy, o.CatchUpMax = &s.OverlapPolicy, s.MaxParallel, &s.MisfirePolicy, s.CatchUpMax
-	o.Assertions, o.AutoPauseAfter = s.Assertions, s.AutoPauseAfter
+	o.Assertions, o.AutoPauseAfter, o.RetryInterrupted = s.Assertions, s.AutoPauseAfter, &s.RetryInterrupted
 	if a := s.Alert; a != nil {
 		spec := &alertSpec{Notifiers: []string{}, FailureThreshold: &a.FailureThreshold, SuccessThreshold: &a.SuccessThreshold,
 			RealertMinutes: &a.RealertMinutes, OnAutoPause: &a.OnAutoPause, OnWindowEnd: &a.OnWindowEnd}

@@ -525,6 +525,9 @@ func (e *Executor) send(ctx context.Context, p *plan, n int, start time.Time, id
 	header["X-Apicron-Schedule-Id"] = vals[1:2:2]
 	header["X-Apicron-Scheduled-At"] = vals[2:3:3]
 	header["X-Apicron-Attempt"] = vals[3:4:4]
+	if job.Reruns > 0 { // run again after its node stopped mid-request (retry_interrupted)
+		header["X-Apicron-Rerun"] = []string{strconv.Itoa(job.Reruns)}
+	}
 	if _, ok := header["Traceparent"]; !ok { // a target's own wins, as for Idempotency-Key
 		vals[4] = formatTraceparent(ids.trace, ids.span, flags)
 		header["Traceparent"] = vals[4:5:5]

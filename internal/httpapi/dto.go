@@ -196,6 +196,7 @@ type Schedule struct {
 	KeepRuns         *int         `json:"keep_runs" doc:"How many finished runs the schedule keeps, its newest; null applies the service's RUN_KEEP_PER_SCHEDULE"`
 	Alert            *AlertRule   `json:"alert" doc:"The schedule's alert rule; null: the default rule (GET /alerts/default), if any"`
 	AutoPauseAfter   *int         `json:"auto_pause_after" doc:"Pause the schedule after this many consecutive failures; null: never"`
+	RetryInterrupted bool         `json:"retry_interrupted" doc:"Run an occurrence again, with the same Idempotency-Key, when its node stopped mid-request (at-least-once); false: recorded INTERRUPTED, never sent again (at-most-once)"`
 	AlertState       *AlertState  `json:"alert_state,omitempty" doc:"Its streaks and alert status; GET /schedules/{id} only"`
 	Backfill         *Backfill    `json:"backfill,omitempty" doc:"Its latest backfill and its progress; GET /schedules/{id} only (GET /schedules/{id}/backfills lists them all)"`
 	CreatedAt        string       `json:"created_at" format:"date-time"`
@@ -230,8 +231,9 @@ type ScheduleOptions struct {
 	CatchUpMax    *int         `json:"catch_up_max,omitempty" nullable:"true" minimum:"1" maximum:"1000" doc:"With misfire_policy catch_up: at most this many missed occurrences run, the newest (default 10)"`
 	Assertions    *[]Assertion `json:"assertions,omitempty" nullable:"true" maxItems:"20" doc:"Success checks for this schedule's runs, replacing its target's (as the target's assertions; [] for none); null or absent: the target's"`
 	// Alert is the schedule's alert rule; null in an update returns to the default rule.
-	Alert          *AlertRuleBody `json:"alert,omitempty" doc:"When to tell whom about this schedule's failures: {\"notifier_ids\": [1], \"failure_threshold\": 3, \"success_threshold\": 1, \"realert_minutes\": 60}. Absent or null: the default rule (PUT /alerts/default), if any; {\"notifier_ids\": []}: no alerts"`
-	AutoPauseAfter *int           `json:"auto_pause_after,omitempty" nullable:"true" minimum:"1" maximum:"10000" example:"15" doc:"Pause the schedule after this many consecutive failures, with a pause_reason naming the last error (and an auto_paused alert); null or absent: never. A resume starts the count again"`
+	Alert            *AlertRuleBody `json:"alert,omitempty" doc:"When to tell whom about this schedule's failures: {\"notifier_ids\": [1], \"failure_threshold\": 3, \"success_threshold\": 1, \"realert_minutes\": 60}. Absent or null: the default rule (PUT /alerts/default), if any; {\"notifier_ids\": []}: no alerts"`
+	AutoPauseAfter   *int           `json:"auto_pause_after,omitempty" nullable:"true" minimum:"1" maximum:"10000" example:"15" doc:"Pause the schedule after this many consecutive failures, with a pause_reason naming the last error (and an auto_paused alert); null or absent: never. A resume starts the count again"`
+	RetryInterrupted *bool          `json:"retry_interrupted,omitempty" example:"true" doc:"At-least-once: an occurrence whose node stopped mid-request (killed, cut off from the database, shut down past SHUTDOWN_GRACE) is run again, with the same Idempotency-Key and an X-Apicron-Rerun header, at most 3 times and only before the next occurrence is due; the run records reruns and rerun_reason. Default false: such a run is recorded INTERRUPTED and never sent again (at-most-once)"`
 }
 
 // ScheduleUpdate is the body of PUT and PATCH /schedules/{id}: any subset of
@@ -258,37 +260,38 @@ func jobID(scheduleID int64) string {
 
 func newSchedule(s *apicron.Schedule) Schedule {
 	out := Schedule{
-		ID:              s.ID,
-		JobID:           jobID(s.ID),
-		Name:            s.Name,
-		TargetID:        s.TargetID,
-		ScheduleType:    string(s.Type),
-		DurationSeconds: s.DurationSeconds,
-		CronExpression:  nullString(s.CronExpression),
-		Timezone:        s.Timezone,
-		KeepRuns:        s.KeepRuns,
-		Status:          string(s.Status),
-		StoppedReason:   nullString(s.StoppedReason),
-		RunAt:           nullTime(s.RunAt),
-		StartAt:         nullTime(s.StartAt),
-		EndAt:           nullTime(s.EndAt),
-		MaxRuns:         s.MaxRuns,
-		RunCount:        s.RunCount,
-		JitterSeconds:   s.JitterSeconds,
-		MisfireGrace:    s.MisfireGraceSeconds,
-		OverlapPolicy:   string(s.OverlapPolicy),
-		MaxParallel:     s.MaxParallel,
-		MisfirePolicy:   string(s.MisfirePolicy),
-		CatchUpMax:      s.CatchUpMax,
-		Assertions:      scheduleAssertionsOut(s.Assertions),
-		Alert:           newAlertRule(s.Alert),
-		AutoPauseAfter:  s.AutoPauseAfter,
-		PauseReason:     nullString(s.PauseReason),
-		PausedUntil:     nullTime(s.PausedUntil),
-		NextRunAt:       nullTime(s.NextRunAt),
-		EndsAt:          nullTime(s.EndsAt),
-		CreatedAt:       formatTime(s.CreatedAt),
-		UpdatedAt:       formatTime(s.UpdatedAt),
+		ID:               s.ID,
+		JobID:            jobID(s.ID),
+		Name:             s.Name,
+		TargetID:         s.TargetID,
+		ScheduleType:     string(s.Type),
+		DurationSeconds:  s.DurationSeconds,
+		CronExpression:   nullString(s.CronExpression),
+		Timezone:         s.Timezone,
+		KeepRuns:         s.KeepRuns,
+		Status:           string(s.Status),
+		StoppedReason:    nullString(s.StoppedReason),
+		RunAt:            nullTime(s.RunAt),
+		StartAt:          nullTime(s.StartAt),
+		EndAt:            nullTime(s.EndAt),
+		MaxRuns:          s.MaxRuns,
+		RunCount:         s.RunCount,
+		JitterSeconds:    s.JitterSeconds,
+		MisfireGrace:     s.MisfireGraceSeconds,
+		OverlapPolicy:    string(s.OverlapPolicy),
+		MaxParallel:      s.MaxParallel,
+		MisfirePolicy:    string(s.MisfirePolicy),
+		CatchUpMax:       s.CatchUpMax,
+		Assertions:       scheduleAssertionsOut(s.Assertions),
+		Alert:            newAlertRule(s.Alert),
+		AutoPauseAfter:   s.AutoPauseAfter,
+		RetryInterrupted: s.RetryInterrupted,
+		PauseReason:      nullString(s.PauseReason),
+		PausedUntil:      nullTime(s.PausedUntil),
+		NextRunAt:        nullTime(s.NextRunAt),
+		EndsAt:           nullTime(s.EndsAt),
+		CreatedAt:        formatTime(s.CreatedAt),
+		UpdatedAt:        formatTime(s.UpdatedAt),
 	}
 	if s.Type == apicron.Interval || s.Type == apicron.Window {
 		out.IntervalSeconds = &s.IntervalSeconds
@@ -359,6 +362,8 @@ type Run struct {
 	Trigger      string   `json:"trigger" enum:"schedule,manual,backfill,catch_up" doc:"What started the run: the schedule's timetable, POST /schedules/{id}/trigger, a backfill, or the catch_up misfire policy"`
 	JitterMs     int64    `json:"jitter_ms" doc:"How long after scheduled_at the run was due (the schedule's jitter_seconds)"`
 	WaitedMs     int64    `json:"waited_ms" example:"1500" doc:"How long the run's requests waited for their host: the target's rate_limit or a HOST_MAX_CONCURRENCY slot, before the first attempt and before each retry; 0 when they did not wait. Part of lateness_ms"`
+	Reruns       int      `json:"reruns" example:"0" doc:"How many times the run was sent again because its node stopped mid-request (the schedule's retry_interrupted); 0 for a run sent once"`
+	RerunReason  *string  `json:"rerun_reason,omitempty" example:"the node running it stopped (no heartbeat for 5s)" doc:"Why the run was last sent again; absent when reruns is 0. GET /runs/{id} only"`
 }
 
 // RunDetail is a run as GET /runs/{id} returns it: a Run with what was
@@ -425,6 +430,8 @@ func newRun(r *apicron.Run) Run {
 		Trigger:      string(r.Trigger),
 		JitterMs:     r.Jitter.Milliseconds(),
 		WaitedMs:     r.Waited.Milliseconds(),
+		Reruns:       r.Reruns,
+		RerunReason:  nullString(r.RerunReason),
 	}
 }
 

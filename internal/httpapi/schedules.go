@@ -88,6 +88,9 @@ func (s *Server) newScheduleFrom(b ScheduleCreate) (*apicron.Schedule, error) {
 		sc.Alert = t.Alert.rule()
 	}
 	sc.AutoPauseAfter = t.AutoPauseAfter
+	if t.RetryInterrupted != nil {
+		sc.RetryInterrupted = *t.RetryInterrupted
+	}
 	if (sc.Type == apicron.Interval || sc.Type == apicron.Window) && b.IntervalSeconds == nil {
 		return nil, apicron.Invalid("interval_seconds", "is required for %s schedules", sc.Type)
 	}
@@ -225,6 +228,7 @@ func (s *Server) updateSchedule(ctx context.Context, in *updateScheduleInput) (*
 	if t.AutoPauseAfter != nil || nulls["auto_pause_after"] {
 		upd.AutoPauseAfter = &t.AutoPauseAfter
 	}
+	upd.RetryInterrupted = t.RetryInterrupted
 	sc, err := s.store.UpdateSchedule(ctx, in.ID, upd)
 	if err != nil {
 		return nil, s.apiError(ctx, "update schedule", err)

@@ -95,6 +95,10 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 				return // shutting down (INTERRUPTED at the next start) or replaced (INTERRUPTED already)
 			}
 		}
+		if job.Reruns > 0 && !job.RetryDeadline.IsZero() && !s.cfg.Clock.Now().Before(job.RetryDeadline) {
+			s.notRerun(job)
+			return
+		}
 		// waited is how long the run waits for its host: a slot, then its
 		// turn under the rate limit (both node-local). The turn comes
 		// before a slot of MaxConcurrent, so a run waiting for it holds none.
@@ -173,6 +177,19 @@ func (s *Scheduler) unsent(job *apicron.Job, why error) {
 	s.addResult(job, apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: now, FinishedAt: now,
 		Outcome: apicron.Outcome{Status: apicron.Interrupted, ErrorType: apicron.ErrInterrupted,
 			ErrorMessage: "not sent: this node could not confirm the run was still its own (" + why.Error() + ")"}})
+}
+
+// notRerun records a run given back to run again (retry_interrupted) that
+// came to be taken only once its schedule's next occurrence was due: that
+// occurrence does the work, and the run is INTERRUPTED as it would have been
+// without retry_interrupted, saying why it did not run again.
+func (s *Scheduler) notRerun(job *apicron.Job) {
+	now := s.cfg.Clock.Now()
+	s.logger.Warn("run not run again: its schedule's next occurrence is due", "run_id", job.RunID, "schedule_id", job.ScheduleID,
+		"next", job.RetryDeadline)
+	s.addResult(job, apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: now, FinishedAt: now,
+		Outcome: apicron.Outcome{Status: apicron.Interrupted, ErrorType: apicron.ErrInterrupted,
+			ErrorMessage: job.RerunReason + "; not run again: the next occurrence was due at " + job.RetryDeadline.UTC().Format(time.RFC3339Nano)}})
 }
 
 // Submit implements apicron.Dispatcher: a run inserted outside a claim (a

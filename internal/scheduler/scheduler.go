@@ -162,6 +162,7 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	loaded  bool
+	rerun   []*apicron.Job // runs Load gave back to run again (retry_interrupted), dispatched when Run starts
 	q       *queue
 	changed map[int64]struct{} // schedules to re-read from the store
 	wake    chan struct{}      // size 1: a change or a new earliest time
@@ -261,13 +262,19 @@ func (s *Scheduler) RequestsInFlight() int64 { return s.running.Load() }
 // the queue with every ACTIVE schedule. Run calls it; tests call it directly.
 func (s *Scheduler) Load(ctx context.Context) error {
 	now := s.cfg.Clock.Now()
-	n, err := s.cfg.Store.InterruptRunning(ctx, now, "apicron stopped before the run finished")
+	n, again, err := s.cfg.Store.ResumeRunning(ctx, now, "apicron stopped before the run finished")
 	if err != nil {
 		return err
 	}
 	if n > 0 {
 		s.logger.Warn("runs left RUNNING by the previous process marked INTERRUPTED", "runs", n)
 	}
+	if len(again) > 0 {
+		s.logger.Warn("runs left RUNNING by the previous process run again (retry_interrupted)", "runs", len(again))
+	}
+	s.mu.Lock()
+	s.rerun = append(s.rerun, again...)
+	s.mu.Unlock()
 	if err := s.resync(ctx); err != nil {
 		return err
 	}
@@ -307,6 +314,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	if s.cluster != nil {
 		cluster.Go(func() { s.runCluster(ctx) })
+	}
+	s.mu.Lock()
+	rerun := s.rerun
+	s.rerun = nil
+	s.mu.Unlock()
+	for _, j := range rerun {
+		s.dispatch(j)
 	}
 
 	s.loop(ctx)

@@ -88,7 +88,7 @@ var claimReadSQL = newLockedBatchSQL(func(n int) string {
 		s.status, s.stopped_reason, s.anchor_at, s.next_run_at, s.ends_at, s.remaining_ms, s.version, s.created_at, s.updated_at,
 		s.cron_expression, s.timezone, s.run_at, s.start_at, s.end_at, s.max_runs, s.run_count, s.jitter_seconds,
 		s.misfire_grace_seconds, s.pause_reason, s.paused_until, s.overlap_policy, s.max_parallel, s.misfire_policy, s.catch_up_max,
-		s.assertions, s.alert, s.auto_pause_after, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects,
+		s.assertions, s.alert, s.auto_pause_after, s.retry_interrupted, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, t.max_retries, t.secret_headers, t.allow_insecure_redirects,
 		t.assertions, t.signing_secrets, t.retry_on, t.retry_backoff_ms, t.retry_max_backoff_ms, t.oauth2, t.client_cert, t.rate_per_second, t.rate_burst FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
@@ -407,6 +407,7 @@ func (db *DB) jobOf(d *due) (*apicron.Job, error) {
 	}
 	j.ScheduleID, j.ScheduleName, j.TargetID = d.s.ID, d.s.Name, d.s.TargetID
 	j.Replaceable = d.s.OverlapPolicy == apicron.OverlapReplace
+	j.RetryInterrupted = d.s.RetryInterrupted
 	if j.RetryOn, err = decodeRetryOn(d.retryOn); err != nil {
 		return nil, fmt.Errorf("decode retry_on of target %d: %w", d.s.TargetID, err)
 	}
@@ -578,7 +579,7 @@ func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []
 	for _, i := range fire {
 		j := out[i].Job
 		var queuedJob sql.NullString
-		if db.queued() {
+		if db.queued() || j.RetryInterrupted { // kept to be taken, or run again should its node stop
 			jj, err := db.toJobJSON(j)
 			if err != nil {
 				return err

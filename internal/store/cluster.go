@@ -153,54 +153,18 @@ func (db *DB) TakeRuns(ctx context.Context, limit int, fresh time.Duration) ([]*
 			SELECT id FROM runs WHERE status = 'RUNNING' AND node_id = '' AND (? <= 0 OR EXISTS (
 				SELECT 1 FROM nodes WHERE node_id = ? AND heartbeat_at >= `+dbNowSQL+` - ?))
 			ORDER BY scheduled_at LIMIT ? FOR UPDATE SKIP LOCKED)
-			RETURNING id, schedule_id, target_id, scheduled_at, missed, job, run_trigger, jitter_ms`,
+			RETURNING `+takenColumns,
 			db.nodeID, token, fresh.Milliseconds(), db.nodeID, fresh.Milliseconds(), limit)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var (
-				j         apicron.Job
-				scheduled int64
-				raw       sql.NullString
-				jj        jobJSON
-				trigger   string
-				jitter    int64
-			)
-			if err := rows.Scan(&j.RunID, &j.ScheduleID, &j.TargetID, &scheduled, &j.Missed, &raw, &trigger, &jitter); err != nil {
+			j, err := db.scanTaken(rows)
+			if err != nil {
 				return err
 			}
-			if err := json.Unmarshal([]byte(raw.String), &jj); err != nil {
-				return fmt.Errorf("decode job of run %d: %w", j.RunID, err)
-			}
-			j.ScheduledAt = fromMs(scheduled)
-			j.Trigger, j.Jitter = apicron.Trigger(trigger), time.Duration(jitter)*time.Millisecond
-			j.ScheduleName, j.Method, j.URL, j.BodyTemplate = jj.ScheduleName, jj.Method, jj.URL, jj.BodyTemplate
-			j.Headers, j.DecryptError = db.jobHeaders(&jj)
-			j.Timeout, j.MaxRetries = time.Duration(jj.TimeoutMs)*time.Millisecond, jj.MaxRetries
-			j.AllowInsecureRedirects, j.SecretHeaders, j.Replaceable = jj.AllowInsecureRedirects, jj.SecretHeaders, jj.Replaceable
-			j.Assertions, j.RetryOn = jj.Assertions, jj.RetryOn
-			j.BackoffBase, j.BackoffCap = time.Duration(jj.BackoffBaseMs)*time.Millisecond, time.Duration(jj.BackoffCapMs)*time.Millisecond
-			if j.SigningSecrets = jj.SigningSecrets; jj.SealedSigning != "" {
-				if err := json.Unmarshal([]byte(jj.SealedSigning), &j.SigningSecrets); err != nil || !db.secrets.openSigning(j.SigningSecrets) {
-					j.SigningSecrets = nil
-					msg := "the signing secret cannot be decrypted: SECRET_KEY missing on this node, or not the claiming node's"
-					if j.DecryptError != "" {
-						msg = j.DecryptError + "; " + msg
-					}
-					j.DecryptError = msg
-				}
-			}
-			if err := db.secrets.decodeJobAuth(&j, jj.OAuth2, jj.ClientCert, "SECRET_KEY missing on this node, or not the claiming node's"); err != nil {
-				return fmt.Errorf("job of run %d: %w", j.RunID, err)
-			}
-			j.RetryDeadline = fromMs(jj.RetryDeadline)
-			if r := jj.RateLimit; r != nil {
-				j.RateLimit = &apicron.RateLimit{PerSecond: r.PerSecond, Burst: r.Burst}
-				j.RateLimit.Normalize()
-			}
-			jobs = append(jobs, &j)
+			jobs = append(jobs, j)
 		}
 		return rows.Err()
 	})
@@ -209,6 +173,57 @@ func (db *DB) TakeRuns(ctx context.Context, limit int, fresh time.Duration) ([]*
 		return nil, err
 	}
 	return jobs, nil
+}
+
+// takenColumns are the columns of a run scanTaken reads: its job as it
+// waits in runs.job, and the occurrence's own.
+const takenColumns = "id, schedule_id, target_id, scheduled_at, missed, job, run_trigger, jitter_ms, reruns, rerun_reason"
+
+// scanTaken reads a taken run's job (takenColumns).
+func (db *DB) scanTaken(rows *sql.Rows) (*apicron.Job, error) {
+	var (
+		j         apicron.Job
+		scheduled int64
+		raw       sql.NullString
+		jj        jobJSON
+		trigger   string
+		jitter    int64
+		reason    sql.NullString
+	)
+	if err := rows.Scan(&j.RunID, &j.ScheduleID, &j.TargetID, &scheduled, &j.Missed, &raw, &trigger, &jitter, &j.Reruns, &reason); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(raw.String), &jj); err != nil {
+		return nil, fmt.Errorf("decode job of run %d: %w", j.RunID, err)
+	}
+	j.ScheduledAt = fromMs(scheduled)
+	j.Trigger, j.Jitter = apicron.Trigger(trigger), time.Duration(jitter)*time.Millisecond
+	j.ScheduleName, j.Method, j.URL, j.BodyTemplate = jj.ScheduleName, jj.Method, jj.URL, jj.BodyTemplate
+	j.Headers, j.DecryptError = db.jobHeaders(&jj)
+	j.Timeout, j.MaxRetries = time.Duration(jj.TimeoutMs)*time.Millisecond, jj.MaxRetries
+	j.AllowInsecureRedirects, j.SecretHeaders, j.Replaceable = jj.AllowInsecureRedirects, jj.SecretHeaders, jj.Replaceable
+	j.Assertions, j.RetryOn = jj.Assertions, jj.RetryOn
+	j.BackoffBase, j.BackoffCap = time.Duration(jj.BackoffBaseMs)*time.Millisecond, time.Duration(jj.BackoffCapMs)*time.Millisecond
+	if j.SigningSecrets = jj.SigningSecrets; jj.SealedSigning != "" {
+		if err := json.Unmarshal([]byte(jj.SealedSigning), &j.SigningSecrets); err != nil || !db.secrets.openSigning(j.SigningSecrets) {
+			j.SigningSecrets = nil
+			msg := "the signing secret cannot be decrypted: SECRET_KEY missing on this node, or not the claiming node's"
+			if j.DecryptError != "" {
+				msg = j.DecryptError + "; " + msg
+			}
+			j.DecryptError = msg
+		}
+	}
+	if err := db.secrets.decodeJobAuth(&j, jj.OAuth2, jj.ClientCert, "SECRET_KEY missing on this node, or not the claiming node's"); err != nil {
+		return nil, fmt.Errorf("job of run %d: %w", j.RunID, err)
+	}
+	j.RetryDeadline = fromMs(jj.RetryDeadline)
+	if r := jj.RateLimit; r != nil {
+		j.RateLimit = &apicron.RateLimit{PerSecond: r.PerSecond, Burst: r.Burst}
+		j.RateLimit.Normalize()
+	}
+	j.RerunReason = reason.String
+	return &j, nil
 }
 
 // lostTakeWindow is how long the runs of a failed take are given back:
@@ -436,14 +451,16 @@ func (db *DB) Resign(ctx context.Context) error {
 // of their time (their claimer stopped and no other node was there). A dead
 // node's results, should it come back, are then fenced off by Finish.
 func (db *DB) ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duration) (int64, error) {
-	dead, err := db.interrupt(ctx, now, "the node running it stopped (no heartbeat for "+ttl.String()+")",
-		`SELECT id, schedule_id FROM runs WHERE status = 'RUNNING' AND node_id <> '' AND node_id NOT IN (
+	dead, _, err := db.interrupt(ctx, now, "the node running it stopped (no heartbeat for "+ttl.String()+")", requeueRerunnable,
+		`status = 'RUNNING' AND node_id <> '' AND node_id NOT IN (
 			SELECT node_id FROM nodes WHERE heartbeat_at >= `+dbNowSQL+` - ?)`, ttl.Milliseconds())
 	if err != nil {
 		return dead, err
 	}
-	untaken, err := db.interrupt(ctx, now, "no node took the run within "+ttl.String()+" of its time",
-		`SELECT id, schedule_id FROM runs WHERE status = 'RUNNING' AND node_id = '' AND scheduled_at < `+dbNowSQL+` - ?`,
+	// A run given back to be run again (reruns > 0) waits for a node as
+	// long as it must: the reaper runs on a live node, which takes it.
+	untaken, _, err := db.interrupt(ctx, now, "no node took the run within "+ttl.String()+" of its time", interruptRerunnable,
+		`status = 'RUNNING' AND node_id = '' AND reruns = 0 AND scheduled_at < `+dbNowSQL+` - ?`,
 		ttl.Milliseconds())
 	return dead + untaken, err
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/apicron/apicron"
@@ -213,23 +214,63 @@ func insertAttempts(ctx context.Context, tx *tx, args []any) error {
 	})
 }
 
-// InterruptRunning implements apicron.Engine: on SQLite every RUNNING run
-// (one process owns the database), on PostgreSQL this node's. It goes through
-// Finish's path, so the counters count interrupted runs like the others.
+// InterruptRunning implements apicron.Engine, at shutdown: on SQLite every
+// RUNNING run (one process owns the database), on PostgreSQL this node's.
+// It goes through Finish's path, so the counters count interrupted runs
+// like the others. A run whose schedule says retry_interrupted (and may
+// still run again, rerunnable) is not marked: on PostgreSQL it goes back to
+// the queue for any node to take now; on SQLite it stays RUNNING, for the
+// next start to run it again (ResumeRunning).
 func (db *DB) InterruptRunning(ctx context.Context, now time.Time, reason string) (int64, error) {
-	q := "SELECT id, schedule_id FROM runs WHERE status = 'RUNNING'"
-	var args []any
 	if db.queued() {
-		q, args = q+" AND node_id = ?", []any{db.nodeID}
+		n, _, err := db.interrupt(ctx, now, reason, requeueRerunnable, "status = 'RUNNING' AND node_id = ?", db.nodeID)
+		return n, err
 	}
-	return db.interrupt(ctx, now, reason, q, args...)
+	n, _, err := db.interrupt(ctx, now, reason, keepRerunnable, "status = 'RUNNING'")
+	return n, err
 }
 
-// interrupt marks the runs that query selects (id, schedule_id) INTERRUPTED.
-func (db *DB) interrupt(ctx context.Context, now time.Time, reason, query string, args ...any) (int64, error) {
-	var n int64
+// ResumeRunning implements apicron.Engine, at start: it marks the runs a
+// previous process left RUNNING INTERRUPTED (on SQLite every one, on
+// PostgreSQL this node's), but those of schedules with retry_interrupted,
+// which go back to the queue to be run again. On PostgreSQL any node takes
+// them; on SQLite it returns their jobs, this process's to run.
+func (db *DB) ResumeRunning(ctx context.Context, now time.Time, reason string) (int64, []*apicron.Job, error) {
+	if db.queued() {
+		n, _, err := db.interrupt(ctx, now, reason, requeueRerunnable, "status = 'RUNNING' AND node_id = ?", db.nodeID)
+		return n, nil, err
+	}
+	return db.interrupt(ctx, now, reason, takeRerunnable, "status = 'RUNNING'")
+}
+
+// rerunnable is what interrupt does with the runs of schedules that say
+// retry_interrupted.
+type rerunnable int
+
+const (
+	interruptRerunnable rerunnable = iota // INTERRUPTED like the others: the run was never sent
+	requeueRerunnable                     // back to the queue (node_id ''), for any node to take
+	keepRerunnable                        // left RUNNING as they are, for the next start
+	takeRerunnable                        // back to the queue and taken by this process at once
+)
+
+// rerunnableSQL selects, among runs, those that may run again: their
+// schedule says retry_interrupted, their job is kept, and they ran again
+// fewer than MaxInterruptedReruns times.
+var rerunnableSQL = fmt.Sprintf(`job IS NOT NULL AND reruns < %d AND schedule_id IN (SELECT id FROM schedules WHERE retry_interrupted = TRUE)`,
+	apicron.MaxInterruptedReruns)
+
+// interrupt marks the runs where selects INTERRUPTED, with reason, but the
+// rerunnable ones, which it handles as what says. With takeRerunnable it
+// returns their jobs, taken by this node.
+func (db *DB) interrupt(ctx context.Context, now time.Time, reason string, what rerunnable, where string, args ...any) (int64, []*apicron.Job, error) {
+	var (
+		n    int64
+		jobs []*apicron.Job
+	)
 	err := db.engineWrite(ctx, func(tx *tx) error {
-		rows, err := tx.query(ctx, query+tx.d.forUpdate, args...)
+		jobs = nil
+		rows, err := tx.query(ctx, "SELECT id, schedule_id FROM runs WHERE "+where+tx.d.forUpdate, args...)
 		if err != nil {
 			return err
 		}
@@ -247,8 +288,83 @@ func (db *DB) interrupt(ctx context.Context, now time.Time, reason, query string
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		if what != interruptRerunnable && len(results) > 0 {
+			again, err := db.rerun(ctx, tx, results, reason, what)
+			if err != nil {
+				return err
+			}
+			if len(again) > 0 {
+				results = slices.DeleteFunc(results, func(r apicron.RunResult) bool { return again[r.RunID] })
+			}
+			if what == takeRerunnable && len(again) > 0 {
+				if jobs, err = db.takeRerun(ctx, tx, again); err != nil {
+					return err
+				}
+			}
+		}
 		n = int64(len(results))
 		return finishTx(ctx, tx, results, "")
 	})
-	return n, err
+	return n, jobs, err
+}
+
+// rerun finds the rerunnable runs among runs and, but with keepRerunnable,
+// gives them back to the queue, counting the rerun and its reason.
+func (db *DB) rerun(ctx context.Context, tx *tx, runs []apicron.RunResult, reason string, what rerunnable) (map[int64]bool, error) {
+	again := map[int64]bool{}
+	err := forPieces(len(runs), func(lo, hi int) error {
+		ids := make([]any, 0, hi-lo+1)
+		for _, r := range runs[lo:hi] {
+			ids = append(ids, r.RunID)
+		}
+		q := "SELECT id FROM runs WHERE id IN (" + placeholders(hi-lo) + ") AND " + rerunnableSQL
+		if what != keepRerunnable {
+			q = "UPDATE runs SET node_id = '', take_token = 0, reruns = reruns + 1, rerun_reason = ? WHERE id IN (" +
+				placeholders(hi-lo) + ") AND " + rerunnableSQL + " RETURNING id"
+			ids = append([]any{reason}, ids...)
+		}
+		rows, err := tx.query(ctx, q, ids...)
+		if err != nil {
+			return fmt.Errorf("give interrupted runs back to the queue: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			again[id] = true
+		}
+		return rows.Err()
+	})
+	return again, err
+}
+
+// takeRerun assigns the runs given back to the queue to this node and
+// returns their jobs (SQLite, at start).
+func (db *DB) takeRerun(ctx context.Context, tx *tx, again map[int64]bool) ([]*apicron.Job, error) {
+	ids := make([]int64, 0, len(again))
+	for id := range again {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var jobs []*apicron.Job
+	err := forPieces(len(ids), func(lo, hi int) error {
+		rows, err := tx.query(ctx, "UPDATE runs SET node_id = ? WHERE id IN ("+placeholders(hi-lo)+") RETURNING "+takenColumns,
+			append([]any{db.nodeID}, int64Args(ids[lo:hi])...)...)
+		if err != nil {
+			return fmt.Errorf("take interrupted runs to run again: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			j, err := db.scanTaken(rows)
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, j)
+		}
+		return rows.Err()
+	})
+	slices.SortFunc(jobs, func(a, b *apicron.Job) int { return a.ScheduledAt.Compare(b.ScheduledAt) })
+	return jobs, err
 }

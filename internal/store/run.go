@@ -14,10 +14,10 @@ import (
 )
 
 const runColumns = `id, schedule_id, target_id, status, scheduled_at, started_at, finished_at, missed, latency_ms,
-	status_code, response_size, error_type, error_message, run_trigger, jitter_ms, waited_ms`
+	status_code, response_size, error_type, error_message, run_trigger, jitter_ms, waited_ms, reruns`
 
 const runDetailColumns = runColumns + `, dns_ms, connect_ms, tls_ms, first_byte_ms, request_method, request_url,
-	response_body, response_headers, node_id, attempt_in_run, failed_assertion, request_headers`
+	response_body, response_headers, node_id, attempt_in_run, failed_assertion, request_headers, rerun_reason`
 
 func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 	var (
@@ -32,11 +32,12 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 		trigger                  string
 		jitter, waited           int64
 		failed                   string
+		rerunReason              sql.NullString
 	)
 	dest := []any{&r.ID, &r.ScheduleID, &r.TargetID, &status, &scheduled, &started, &finished, &r.Missed, &latency,
-		&code, &size, &r.ErrorType, &r.ErrorMessage, &trigger, &jitter, &waited}
+		&code, &size, &r.ErrorType, &r.ErrorMessage, &trigger, &jitter, &waited, &r.Reruns}
 	if detail {
-		dest = append(dest, &dns, &connect, &tls, &first, &r.Request.Method, &r.Request.URL, &body, &headers, &r.NodeID, &inRun, &failed, &sent)
+		dest = append(dest, &dns, &connect, &tls, &first, &r.Request.Method, &r.Request.URL, &body, &headers, &r.NodeID, &inRun, &failed, &sent, &rerunReason)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
@@ -47,6 +48,7 @@ func scanRun(row scanner, detail bool) (*apicron.Run, error) {
 	r.ScheduledAt, r.StartedAt, r.FinishedAt = fromMs(scheduled), fromMs(started), timePtr(finished)
 	r.LatencyMs, r.StatusCode, r.ResponseSize = floatPtr(latency), intPtr(code), int64Ptr(size)
 	if detail {
+		r.RerunReason = rerunReason.String
 		r.Timings = apicron.Timings{DNSMs: floatPtr(dns), ConnectMs: floatPtr(connect), TLSMs: floatPtr(tls), FirstByteMs: floatPtr(first)}
 		r.ResponseBody = body.String
 		if failed != "" {

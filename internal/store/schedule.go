@@ -18,7 +18,7 @@ import (
 const scheduleColumns = `id, name, target_id, schedule_type, interval_seconds, duration_seconds, status, stopped_reason,
 	anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, cron_expression, timezone,
 	run_at, start_at, end_at, max_runs, run_count, jitter_seconds, misfire_grace_seconds, pause_reason, paused_until,
-	overlap_policy, max_parallel, misfire_policy, catch_up_max, assertions, alert, auto_pause_after`
+	overlap_policy, max_parallel, misfire_policy, catch_up_max, assertions, alert, auto_pause_after, retry_interrupted`
 
 // scheduleFullColumns are the columns scanFullSchedule reads: every field.
 const scheduleFullColumns = scheduleColumns + ", keep_runs"
@@ -49,7 +49,7 @@ func scanSchedule(row scanner) (*apicron.Schedule, error) {
 	err := row.Scan(&s.ID, &s.Name, &s.TargetID, &typ, &s.IntervalSeconds, &duration, &status, &s.StoppedReason,
 		&anchor, &next, &ends, &remaining, &s.Version, &createdAt, &updatedAt, &s.CronExpression, &s.Timezone,
 		&runAt, &startAt, &endAt, &maxRuns, &s.RunCount, &s.JitterSeconds, &grace, &s.PauseReason, &until,
-		&overlap, &parallel, &misfire, &catchUp, &assertions, &alert, &autoPause)
+		&overlap, &parallel, &misfire, &catchUp, &assertions, &alert, &autoPause, &s.RetryInterrupted)
 	if err != nil {
 		return nil, err
 	}
@@ -146,15 +146,16 @@ func (db *DB) CreateSchedule(ctx context.Context, s *apicron.Schedule) error {
 		err := tx.queryRow(ctx, `INSERT INTO schedules (name, target_id, schedule_type, interval_seconds, duration_seconds, status,
 			stopped_reason, anchor_at, next_run_at, ends_at, remaining_ms, version, created_at, updated_at, keep_runs,
 			cron_expression, timezone, run_at, start_at, end_at, max_runs, run_count, jitter_seconds, misfire_grace_seconds,
-			pause_reason, paused_until, overlap_policy, max_parallel, misfire_policy, catch_up_max, assertions, alert, auto_pause_after)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			pause_reason, paused_until, overlap_policy, max_parallel, misfire_policy, catch_up_max, assertions, alert, auto_pause_after,
+			retry_interrupted)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 			s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
 			s.Version, ms(tx.now), ms(tx.now), nullInt(s.KeepRuns), s.CronExpression, s.Timezone,
 			nullMs(s.RunAt), nullMs(s.StartAt), nullMs(s.EndAt), nullInt(s.MaxRuns), s.RunCount, s.JitterSeconds,
 			nullInt(s.MisfireGraceSeconds), s.PauseReason, nullMs(s.PausedUntil), string(s.OverlapPolicy), nullInt(s.MaxParallel),
 			string(s.MisfirePolicy), nullInt(s.CatchUpMax), scheduleAssertions(s), encodeAlertRule(s.Alert),
-			nullInt(s.AutoPauseAfter)).Scan(&s.ID)
+			nullInt(s.AutoPauseAfter), s.RetryInterrupted).Scan(&s.ID)
 		if err != nil {
 			return fmt.Errorf("insert schedule: %w", err)
 		}
@@ -185,13 +186,13 @@ func saveSchedule(ctx context.Context, tx *tx, s *apicron.Schedule) error {
 		remaining_ms = ?, version = ?, updated_at = ?, cron_expression = ?, timezone = ?, run_at = ?, start_at = ?,
 		end_at = ?, max_runs = ?, run_count = ?, jitter_seconds = ?, misfire_grace_seconds = ?, pause_reason = ?,
 		paused_until = ?, overlap_policy = ?, max_parallel = ?, misfire_policy = ?, catch_up_max = ?, assertions = ?,
-		alert = ?, auto_pause_after = ? WHERE id = ?`,
+		alert = ?, auto_pause_after = ?, retry_interrupted = ? WHERE id = ?`,
 		s.Name, s.TargetID, string(s.Type), s.IntervalSeconds, nullInt(s.DurationSeconds), string(s.Status),
 		s.StoppedReason, ms(s.AnchorAt), nullMs(s.NextRunAt), nullMs(s.EndsAt), nullInt64(s.RemainingMs),
 		s.Version, ms(tx.now), s.CronExpression, s.Timezone, nullMs(s.RunAt), nullMs(s.StartAt), nullMs(s.EndAt),
 		nullInt(s.MaxRuns), s.RunCount, s.JitterSeconds, nullInt(s.MisfireGraceSeconds), s.PauseReason,
 		nullMs(s.PausedUntil), string(s.OverlapPolicy), nullInt(s.MaxParallel), string(s.MisfirePolicy), nullInt(s.CatchUpMax),
-		scheduleAssertions(s), encodeAlertRule(s.Alert), nullInt(s.AutoPauseAfter), s.ID)
+		scheduleAssertions(s), encodeAlertRule(s.Alert), nullInt(s.AutoPauseAfter), s.RetryInterrupted, s.ID)
 	if err != nil {
 		return fmt.Errorf("update schedule %d: %w", s.ID, err)
 	}

@@ -140,7 +140,7 @@ func TestScheduleForm_PoliciesAndAssertions(t *testing.T) {
 	}
 	v := url.Values{"name": {"sync"}, "target_id": {fmt.Sprint(tg.ID)}, "schedule_type": {"INTERVAL"}, "interval_seconds": {"60"},
 		"timezone": {"UTC"}, "overlap_policy": {"allow"}, "max_parallel": {"3"}, "misfire_policy": {"catch_up"}, "catch_up_max": {"5"},
-		"keep_runs": {"100"}, "assertions": {`[{"type": "json_path", "path": "$.ok", "equals": true}]`}}
+		"keep_runs": {"100"}, "assertions": {`[{"type": "json_path", "path": "$.ok", "equals": true}]`}, "retry_interrupted": {"on"}}
 	code, loc, body := e.post(t, "/ui/schedules", v)
 	if code != http.StatusSeeOther {
 		t.Fatalf("create: %d %s", code, body)
@@ -153,11 +153,15 @@ func TestScheduleForm_PoliciesAndAssertions(t *testing.T) {
 	if s.MaxParallel == nil || *s.MaxParallel != 3 || s.CatchUpMax == nil || *s.CatchUpMax != 5 || s.KeepRuns == nil || *s.KeepRuns != 100 {
 		t.Fatalf("stored max_parallel %v catch_up_max %v keep_runs %v", s.MaxParallel, s.CatchUpMax, s.KeepRuns)
 	}
+	if !s.RetryInterrupted {
+		t.Fatal("retry_interrupted not stored")
+	}
 	if s.Assertions == nil || len(*s.Assertions) != 1 || (*s.Assertions)[0].Type != "json_path" {
 		t.Fatalf("stored assertions %v", s.Assertions)
 	}
 	_, page := e.get(t, fmt.Sprintf("/ui/schedules/%d/edit", s.ID))
-	for _, want := range []string{`id="max_parallel" name="max_parallel" inputmode="numeric" value="3"`, `id="keep_runs" name="keep_runs" inputmode="numeric" value="100"`, "$.ok"} {
+	for _, want := range []string{`id="max_parallel" name="max_parallel" inputmode="numeric" value="3"`, `id="keep_runs" name="keep_runs" inputmode="numeric" value="100"`, "$.ok",
+		`name="retry_interrupted" checked`} {
 		if !strings.Contains(html.UnescapeString(page), want) {
 			t.Fatalf("the edit form lacks %s (after %s)", want, loc)
 		}
@@ -171,11 +175,12 @@ func TestScheduleForm_PoliciesAndAssertions(t *testing.T) {
 	v.Set("assertions", "")
 	v.Set("overlap_policy", "skip")
 	v.Set("keep_runs", "")
+	v.Del("retry_interrupted") // unticked
 	if code, _, body := e.post(t, path, v); code != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", code, body)
 	}
 	got, _ := e.db.FindScheduleByID(ctx, s.ID)
-	if got.MaxParallel != nil || got.KeepRuns != nil || got.Assertions != nil || got.CatchUpMax == nil || *got.CatchUpMax != 5 {
+	if got.MaxParallel != nil || got.KeepRuns != nil || got.Assertions != nil || got.CatchUpMax == nil || *got.CatchUpMax != 5 || got.RetryInterrupted {
 		t.Fatalf("after save: max_parallel %v keep_runs %v assertions %v catch_up_max %v", got.MaxParallel, got.KeepRuns, got.Assertions, got.CatchUpMax)
 	}
 }

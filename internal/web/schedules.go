@@ -328,6 +328,7 @@ type scheduleForm struct {
 	FailureThreshold, SuccessThreshold string
 	Realert                            string
 	OnAutoPause, OnWindowEnd           bool
+	RetryInterrupted                   bool
 }
 
 // newScheduleForm fills the form from s (nil: a new schedule in zone).
@@ -341,7 +342,7 @@ func newScheduleForm(s *apicron.Schedule, zone string) scheduleForm {
 		RunAt: localValue(s.RunAt, s.Timezone), StartAt: localValue(s.StartAt, s.Timezone), EndAt: localValue(s.EndAt, s.Timezone),
 		MaxRuns: itoa(s.MaxRuns), AutoPause: itoa(s.AutoPauseAfter), MisfireGrace: itoa(s.MisfireGraceSeconds),
 		Overlap: string(s.OverlapPolicy), Misfire: string(s.MisfirePolicy),
-		MaxParallel: itoa(s.MaxParallel), CatchUpMax: itoa(s.CatchUpMax), KeepRuns: itoa(s.KeepRuns)}
+		MaxParallel: itoa(s.MaxParallel), CatchUpMax: itoa(s.CatchUpMax), KeepRuns: itoa(s.KeepRuns), RetryInterrupted: s.RetryInterrupted}
 	if s.Assertions != nil {
 		f.Assertions = assertionsJSON(*s.Assertions)
 	}
@@ -378,14 +379,16 @@ func readScheduleForm(r *http.Request, id int64) scheduleForm {
 		MaxParallel: v.Get("max_parallel"), CatchUpMax: v.Get("catch_up_max"), KeepRuns: v.Get("keep_runs"), Assertions: v.Get("assertions"),
 		OwnAlert: v.Get("own_alert") == "on", Notifiers: v["alert_notifier"], FailureThreshold: v.Get("failure_threshold"),
 		SuccessThreshold: v.Get("success_threshold"), Realert: v.Get("realert_minutes"),
-		OnAutoPause: v.Get("on_auto_pause") == "on", OnWindowEnd: v.Get("on_window_end") == "on"}
+		OnAutoPause: v.Get("on_auto_pause") == "on", OnWindowEnd: v.Get("on_window_end") == "on",
+		RetryInterrupted: v.Get("retry_interrupted") == "on"}
 }
 
 // schedule converts the form as the API's newScheduleFrom converts a
 // create body; the caller validates.
 func (f scheduleForm) schedule(defaultZone string) (*apicron.Schedule, error) {
 	s := &apicron.Schedule{Name: strings.TrimSpace(f.Name), Type: apicron.ScheduleType(f.Type), Timezone: f.Timezone,
-		CronExpression: strings.TrimSpace(f.Cron), OverlapPolicy: apicron.OverlapPolicy(f.Overlap), MisfirePolicy: apicron.MisfirePolicy(f.Misfire)}
+		CronExpression: strings.TrimSpace(f.Cron), OverlapPolicy: apicron.OverlapPolicy(f.Overlap), MisfirePolicy: apicron.MisfirePolicy(f.Misfire),
+		RetryInterrupted: f.RetryInterrupted}
 	if s.Timezone == "" {
 		s.Timezone = defaultZone
 	}
@@ -497,7 +500,7 @@ func scheduleUpdate(s, cur *apicron.Schedule, f scheduleForm) apicron.ScheduleUp
 	upd := apicron.ScheduleUpdate{Name: &s.Name, TargetID: &s.TargetID, Type: &s.Type, Timezone: &s.Timezone,
 		MaxRuns: &s.MaxRuns, JitterSeconds: &s.JitterSeconds, OverlapPolicy: &s.OverlapPolicy, MisfirePolicy: &s.MisfirePolicy,
 		Alert: &s.Alert, AutoPauseAfter: &s.AutoPauseAfter, MaxParallel: &s.MaxParallel, CatchUpMax: &s.CatchUpMax,
-		KeepRuns: &s.KeepRuns, Assertions: &s.Assertions}
+		KeepRuns: &s.KeepRuns, Assertions: &s.Assertions, RetryInterrupted: &s.RetryInterrupted}
 	// The times and the grace are updated only when the form changed them:
 	// the form shows a time on the schedule's wall clock (where an hour of
 	// autumn reads twice, so reading it back could move it by an hour), and
