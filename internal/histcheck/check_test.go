@@ -2,9 +2,11 @@ package histcheck_test
 
 import (
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/apicron/apicron"
 	"github.com/apicron/apicron/internal/histcheck"
 	"github.com/apicron/apicron/internal/storetest"
 )
@@ -223,4 +225,41 @@ func TestOptionsTargets(t *testing.T) {
 	if !rep.OK() {
 		t.Fatalf("a run of a target the sink does not serve is held to the sink:\n%s", rep)
 	}
+}
+
+// TestRerunSound: a run of a schedule with retry_interrupted, sent, cut
+// off by a stop and sent again at the next start (X-Apicron-Rerun 1), is
+// one occurrence sent as it must be; the same attempt of one sending
+// arriving twice is a duplicate, and a rerun the run does not record is an
+// unrecorded attempt.
+func TestRerunSound(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		h := newHistory(t, driver)
+		again := h.schedule(&apicron.Schedule{Name: "again", Type: apicron.Interval, IntervalSeconds: 3600, RetryInterrupted: true})
+		job := h.claim(200*time.Second, again)
+		h.exec.Execute(t.Context(), job) // sent, then the process stops before its result is written
+		_, jobs, err := h.db.ResumeRunning(t.Context(), h.clock.Now(), "stopped")
+		if err != nil || len(jobs) != 1 || jobs[0].Reruns != 1 {
+			t.Fatalf("resume: %+v %v", jobs, err)
+		}
+		h.send(jobs[0])
+		reqs := h.log.Requests()
+		var mine []histcheck.Request
+		for _, r := range reqs {
+			if r.RunID == job.RunID {
+				mine = append(mine, r)
+			}
+		}
+		if len(mine) != 2 || mine[0].Rerun != 0 || mine[1].Rerun != 1 || mine[1].Attempt != 1 {
+			t.Fatalf("requests of the run: %+v", mine)
+		}
+		if rep := h.check(reqs); !rep.OK() {
+			t.Fatalf("a run sent again is reported broken:\n%s", rep)
+		}
+		requireOnly(t, h.check(append(slices.Clone(reqs), mine[0])), histcheck.DuplicateSend, 1)
+		requireOnly(t, h.check(append(slices.Clone(reqs), mine[1])), histcheck.DuplicateSend, 1)
+		later := mine[1]
+		later.Rerun = 2
+		requireOnly(t, h.check(append(slices.Clone(reqs), later)), histcheck.UnrecordedAttempt, 1)
+	})
 }

@@ -20,6 +20,9 @@ const (
 	HeaderScheduleID  = "X-Apicron-Schedule-Id"
 	HeaderScheduledAt = "X-Apicron-Scheduled-At"
 	HeaderAttempt     = "X-Apicron-Attempt"
+	// HeaderRerun is on a request of a run sent again after its node
+	// stopped mid-request (retry_interrupted): how many times it was.
+	HeaderRerun = "X-Apicron-Rerun"
 )
 
 // Request is one request a sink received, as its apicron headers name it.
@@ -29,7 +32,10 @@ type Request struct {
 	ScheduleID  int64     `json:"schedule_id"`
 	ScheduledAt time.Time `json:"scheduled_at"`
 	Attempt     int       `json:"attempt"`
-	RunID       int64     `json:"run_id"`
+	// Rerun is the run's reruns when the request left: 0, or how many
+	// times the run was sent again after its node stopped (retry_interrupted).
+	Rerun int   `json:"rerun,omitempty"`
+	RunID int64 `json:"run_id"`
 	// Node is the apicron node that sent it, when the sink can tell (one
 	// sink per node, say); empty otherwise.
 	Node       string    `json:"node,omitempty"`
@@ -63,6 +69,13 @@ func FromHTTP(r *http.Request, at time.Time) (Request, error) {
 		return req, err
 	}
 	req.Attempt = int(n)
+	if r.Header.Get(HeaderRerun) != "" {
+		n, err := headerInt(r, HeaderRerun)
+		if err != nil {
+			return req, err
+		}
+		req.Rerun = int(n)
+	}
 	v := r.Header.Get(HeaderScheduledAt)
 	if req.ScheduledAt, err = time.Parse(time.RFC3339Nano, v); err != nil {
 		return req, fmt.Errorf("%s %q: %w", HeaderScheduledAt, v, err)

@@ -34,6 +34,9 @@ type runRow struct {
 	scheduledAt          int64
 	trigger              apicron.Trigger
 	attemptInRun         bool
+	// reruns is how many times the run was sent again after its node
+	// stopped (retry_interrupted): its recorded attempts are the last time's.
+	reruns int
 	// own is the run's own columns as its only attempt (attempt_in_run).
 	own      attemptRow
 	attempts []attemptRow // from the attempts table, in number order
@@ -183,12 +186,12 @@ func (s *snapshot) readSchedules(q *querier) error {
 
 func (s *snapshot) readRuns(q *querier) error {
 	return q.each(`SELECT id, schedule_id, target_id, status, scheduled_at, run_trigger, attempt_in_run,
-		status_code, latency_ms, error_type FROM runs ORDER BY schedule_id, scheduled_at`, func(rows *sql.Rows) error {
+		status_code, latency_ms, error_type, reruns FROM runs ORDER BY schedule_id, scheduled_at`, func(rows *sql.Rows) error {
 		r := &runRow{}
 		var status, trigger string
 		var inRun int64
 		if err := rows.Scan(&r.id, &r.schedule, &r.target, &status, &r.scheduledAt, &trigger, &inRun,
-			&r.own.statusCode, &r.own.latency, &r.own.errorType); err != nil {
+			&r.own.statusCode, &r.own.latency, &r.own.errorType, &r.reruns); err != nil {
 			return err
 		}
 		r.status, r.trigger, r.attemptInRun = apicron.RunStatus(status), apicron.Trigger(trigger), inRun == 1

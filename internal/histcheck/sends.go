@@ -47,11 +47,27 @@ func classify(a attemptRow) sendClass {
 	return uncertain
 }
 
-// arrival is what the log says of one run: the requests of each attempt.
+// arrival is what the log says of one run: the requests of each attempt,
+// of its last sending (attempts) and of those before it, cut short when its
+// node stopped and run again (retry_interrupted; earlier, by rerun).
 type arrival struct {
 	run      int64
 	occ      occurrence
 	attempts map[int][]*Request
+	earlier  map[int]map[int][]*Request
+}
+
+// sending returns the requests of the run's sending rerun (0: the first).
+func (a *arrival) sending(rerun int, last bool) map[int][]*Request {
+	if last {
+		return a.attempts
+	}
+	m := a.earlier[rerun]
+	if m == nil {
+		m = map[int][]*Request{}
+		a.earlier[rerun] = m
+	}
+	return m
 }
 
 // checkRequests holds the log to the runs (invariants 1 and 2) and the
@@ -77,10 +93,19 @@ func (c *checker) checkRequests() {
 		}
 		a := byRun[r.RunID]
 		if a == nil {
-			a = &arrival{run: r.RunID, occ: o, attempts: map[int][]*Request{}}
+			a = &arrival{run: r.RunID, occ: o, attempts: map[int][]*Request{}, earlier: map[int]map[int][]*Request{}}
 			byRun[r.RunID] = a
 		}
-		a.attempts[r.Attempt] = append(a.attempts[r.Attempt], r)
+		last := true
+		if run := c.snap.runs[r.RunID]; run != nil {
+			if r.Rerun > run.reruns {
+				c.violate(UnrecordedAttempt, o.schedule, o.at, r.RunID, "attempt %d arrived as rerun %d; the run records %d reruns",
+					r.Attempt, r.Rerun, run.reruns)
+			}
+			last = r.Rerun == run.reruns
+		}
+		m := a.sending(r.Rerun, last)
+		m[r.Attempt] = append(m[r.Attempt], r)
 	}
 	c.checkOnce(byOcc, byRun)
 	for _, id := range slices.Sorted(maps.Keys(byRun)) {
@@ -104,10 +129,18 @@ func (c *checker) checkOnce(byOcc map[occurrence][]int64, byRun map[int64]*arriv
 	}
 	for _, id := range slices.Sorted(maps.Keys(byRun)) {
 		a := byRun[id]
-		for _, n := range slices.Sorted(maps.Keys(a.attempts)) {
-			if reqs := a.attempts[n]; len(reqs) > 1 {
-				c.violate(DuplicateSend, a.occ.schedule, a.occ.at, id, "attempt %d arrived %d times%s", n, len(reqs), nodesOf(reqs))
-			}
+		c.checkAttemptsOnce(a, a.attempts, "")
+		for _, k := range slices.Sorted(maps.Keys(a.earlier)) {
+			c.checkAttemptsOnce(a, a.earlier[k], fmt.Sprintf(" of rerun %d", k))
+		}
+	}
+}
+
+// checkAttemptsOnce holds one sending of a run to each attempt arriving once.
+func (c *checker) checkAttemptsOnce(a *arrival, attempts map[int][]*Request, which string) {
+	for _, n := range slices.Sorted(maps.Keys(attempts)) {
+		if reqs := attempts[n]; len(reqs) > 1 {
+			c.violate(DuplicateSend, a.occ.schedule, a.occ.at, a.run, "attempt %d%s arrived %d times%s", n, which, len(reqs), nodesOf(reqs))
 		}
 	}
 }
@@ -211,6 +244,11 @@ func countOf(a *arrival) int {
 	n := 0
 	for _, reqs := range a.attempts {
 		n += len(reqs)
+	}
+	for _, m := range a.earlier {
+		for _, reqs := range m {
+			n += len(reqs)
+		}
 	}
 	return n
 }
