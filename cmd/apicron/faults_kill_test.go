@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/apicron/apicron/internal/histcheck"
 )
 
 // TestReliability_SIGTERM stops the real binary with SIGTERM while requests
@@ -42,7 +44,8 @@ func TestReliability_SIGTERM(t *testing.T) {
 			t.Parallel()
 			var arrived, cancelled, completed int64
 			var mu sync.Mutex
-			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sinkLog := histcheck.NewLog(nil)
+			slow := httptest.NewServer(histcheck.Record(sinkLog, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				mu.Lock()
 				arrived++
 				mu.Unlock()
@@ -57,15 +60,15 @@ func TestReliability_SIGTERM(t *testing.T) {
 					cancelled++
 					mu.Unlock()
 				}
-			}))
+			})))
 			t.Cleanup(slow.Close)
 			var lastHit time.Time
-			fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fast := httptest.NewServer(histcheck.Record(sinkLog, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				mu.Lock()
 				lastHit = time.Now()
 				mu.Unlock()
 				_, _ = w.Write([]byte("ok"))
-			}))
+			})))
 			t.Cleanup(fast.Close)
 
 			db := t.TempDir() + "/term.db"
@@ -137,6 +140,7 @@ func TestReliability_SIGTERM(t *testing.T) {
 			t.Logf("grace %v, handler %v: exit status 0 after %v; runs in flight %v; target saw %d completed, %d cancelled; runs by status %v",
 				c.grace, c.handler, took.Round(time.Millisecond), got, completed, cancelled, f.byStatus)
 			mu.Unlock()
+			requireHistory(t, ro, "sqlite", sinkLog)
 		})
 	}
 }

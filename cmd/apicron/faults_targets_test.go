@@ -16,11 +16,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/apicron/apicron/internal/histcheck"
 )
 
-// rawTarget is a TCP server that reads a request's head and then does
-// whatever misbehave does with the connection, which it closes afterwards.
-func rawTarget(t *testing.T, misbehave func(c net.Conn)) string {
+// rawTarget is a TCP server that reads a request's head, logs it for the
+// history checker, and then does whatever misbehave does with the
+// connection, which it closes afterwards.
+func rawTarget(t *testing.T, sinkLog *histcheck.Log, misbehave func(c net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -41,21 +44,25 @@ func rawTarget(t *testing.T, misbehave func(c net.Conn)) string {
 				defer wg.Done()
 				defer c.Close()
 				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if line == "\r\n" {
-						break
-					}
+				req, err := http.ReadRequest(bufio.NewReader(c)) // the head; misbehave answers before any body
+				if err != nil {
+					return
 				}
+				logRequest(sinkLog, req)
 				misbehave(c)
 			}()
 		}
 	}()
 	return "http://" + ln.Addr().String() + "/"
+}
+
+// logRequest logs r for the history checker, as histcheck.Record does.
+func logRequest(sinkLog *histcheck.Log, r *http.Request) {
+	req, err := histcheck.FromHTTP(r, time.Now())
+	if err != nil {
+		req = histcheck.Request{ReceivedAt: req.ReceivedAt} // not a run's request: counted, not checked
+	}
+	_ = sinkLog.Add(req) // a failed write stays in sinkLog.Err, which requireHistory reports
 }
 
 // trickle writes one byte of s every gap until it is written or the peer goes.
@@ -83,8 +90,9 @@ func TestReliability_MisbehavingTargets(t *testing.T) {
 	var stopOnce sync.Once
 	halt := func() { stopOnce.Do(func() { close(stop) }) }
 	defer halt()
+	sinkLog := histcheck.NewLog(nil)
 	serve := func(h http.HandlerFunc) string {
-		ts := httptest.NewServer(h)
+		ts := httptest.NewServer(histcheck.Record(sinkLog, h))
 		t.Cleanup(ts.Close)
 		t.Cleanup(halt) // runs first: handlers waiting on stop return
 		return ts.URL
@@ -125,24 +133,31 @@ func TestReliability_MisbehavingTargets(t *testing.T) {
 			}
 		}
 	})
+	// The redirect loop logs only each request's first hop: Go's client
+	// repeats the X-Apicron-* headers on every redirect it follows.
 	var loop string
-	loop = serve(func(w http.ResponseWriter, r *http.Request) {
+	loopSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/again") {
+			logRequest(sinkLog, r)
+		}
 		http.Redirect(w, r, loop+"/again", http.StatusFound)
-	})
-	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	}))
+	t.Cleanup(loopSrv.Close)
+	loop = loopSrv.URL
+	tlsSrv := httptest.NewUnstartedServer(histcheck.Record(sinkLog, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })))
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes apicron refuses
 	tlsSrv.StartTLS()
 	t.Cleanup(tlsSrv.Close)
 
-	trickleHead := rawTarget(t, func(c net.Conn) {
+	trickleHead := rawTarget(t, sinkLog, func(c net.Conn) {
 		trickle(c, "HTTP/1.1 200 OK\r\nX-Slow: "+strings.Repeat("z", 100)+"\r\n\r\n", 100*time.Millisecond)
 	})
-	resetMidBody := rawTarget(t, func(c net.Conn) {
+	resetMidBody := rawTarget(t, sinkLog, func(c net.Conn) {
 		_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n"))
 		_, _ = c.Write(chunk)
 		_ = c.(*net.TCPConn).SetLinger(0) // close with a RST
 	})
-	closeEarly := rawTarget(t, func(c net.Conn) {})
+	closeEarly := rawTarget(t, sinkLog, func(c net.Conn) {})
 	// Responses with thousands of headers, built once: the target must not
 	// be what slows the rounds down.
 	withHeaders := func(n int, value string) string {
@@ -155,9 +170,9 @@ func TestReliability_MisbehavingTargets(t *testing.T) {
 		return b.String()
 	}
 	many, tooMany := withHeaders(3000, "value"), withHeaders(20000, "a value that takes some room")
-	manyHeaders := rawTarget(t, func(c net.Conn) { _, _ = io.WriteString(c, many) })
-	tooManyHeaders := rawTarget(t, func(c net.Conn) { _, _ = io.WriteString(c, tooMany) })
-	notHTTP := rawTarget(t, func(c net.Conn) {
+	manyHeaders := rawTarget(t, sinkLog, func(c net.Conn) { _, _ = io.WriteString(c, many) })
+	tooManyHeaders := rawTarget(t, sinkLog, func(c net.Conn) { _, _ = io.WriteString(c, tooMany) })
+	notHTTP := rawTarget(t, sinkLog, func(c net.Conn) {
 		_, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n\x00\x01\x02 this is not HTTP\r\n\r\n"))
 	})
 
@@ -212,6 +227,7 @@ func TestReliability_MisbehavingTargets(t *testing.T) {
 	defer ro.Close()
 	f := checkDatabase(t, ro, 1<<62, noRebind)
 	requireSound(t, "after the misbehaving targets", f)
+	requireHistory(t, ro, "sqlite", sinkLog)
 	rows, err := ro.Query(`SELECT schedule_id, status, error_type, error_message FROM runs`)
 	if err != nil {
 		t.Fatal(err)
