@@ -209,7 +209,7 @@ func (p *privatePostgres) stop(mode string, pid int) (time.Time, error) {
 	var exited time.Time
 	deadline := time.Now().Add(50 * time.Second)
 	for pid > 0 && exited.IsZero() {
-		if syscall.Kill(pid, 0) != nil {
+		if !processAlive(pid) {
 			exited = time.Now()
 			break
 		}
@@ -223,6 +223,22 @@ func (p *privatePostgres) stop(mode string, pid int) (time.Time, error) {
 		return exited, fmt.Errorf("pg_ctl stop -m %s: %v\n%s", mode, err, out.String())
 	}
 	return exited, nil
+}
+
+// processAlive says whether pid runs: it exists and is not a zombie (one
+// that exited and waits for its parent to reap it, which kill(pid, 0)
+// still finds).
+func processAlive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return !os.IsNotExist(err)
+	}
+	// pid (comm) state ...: the state follows the last ')'.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 // destroy stops the server if it runs (pg_ctl, then its PID) and removes
