@@ -28,6 +28,9 @@ type EngineHealth struct {
 	WriteFaults []string
 	// LeaseEpoch is the dispatcher lease's epoch while this node leads, else 0.
 	LeaseEpoch int64
+	// LeaseTTLDisagreement names the live nodes of a shared database that
+	// run with another LEASE_TTL than this node's; empty when all agree.
+	LeaseTTLDisagreement string
 }
 
 // WriterStats counts what the store's writer did since it opened, for

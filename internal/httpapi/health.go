@@ -51,6 +51,7 @@ type EngineHealth struct {
 	PendingResults int    `json:"pending_results" doc:"Results waiting to be written"`
 	DatabaseWrites string `json:"database_writes" doc:"ok, or the writes the engine needs that fail or wait on the database, and why"`
 	LeaseEpoch     *int64 `json:"lease_epoch,omitempty" doc:"The dispatcher lease's epoch, while this node leads"`
+	LeaseTTL       string `json:"lease_ttl,omitempty" example:"node-2 runs with LEASE_TTL 10s; this node with 5s: fencing needs the same LEASE_TTL on every node" doc:"On a shared database, the live nodes that run with a LEASE_TTL other than this node's (a misconfiguration that weakens the fencing of paused nodes; the status stays ok); absent when all agree"`
 }
 
 type healthOutput struct {
@@ -83,6 +84,7 @@ func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error)
 		if eh.Role == apicron.RoleLeader {
 			h.Engine.LeaseEpoch = &eh.LeaseEpoch
 		}
+		h.Engine.LeaseTTL = eh.LeaseTTLDisagreement
 		if err != nil {
 			s.logger.WarnContext(ctx, "health: check failed", "err", err)
 			h.Status = "unavailable"

@@ -35,6 +35,9 @@ type Cluster interface {
 	ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duration) (int64, error)
 	// Listen calls fn for each notification until ctx ends.
 	Listen(ctx context.Context, fn func(channel, payload string))
+	// LeaseTTLDisagreement names the live nodes whose LEASE_TTL is not
+	// this node's, as the last heartbeat found them; empty when all agree.
+	LeaseTTLDisagreement() string
 }
 
 // Notification channels the engine listens on.
@@ -90,6 +93,7 @@ func (s *Scheduler) runCluster(ctx context.Context) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var lastRenewed time.Time
+	ttlDisagreement := ""
 	for {
 		s.writes.start(opHeartbeat)
 		hbStart := time.Now()
@@ -97,6 +101,14 @@ func (s *Scheduler) runCluster(ctx context.Context) {
 		s.writes.end(ctx, s.logger, opHeartbeat, err, "heartbeat")
 		if err == nil {
 			s.heartbeatOK(hbStart)
+			if d := c.LeaseTTLDisagreement(); d != ttlDisagreement {
+				if d != "" {
+					s.logger.Error("nodes disagree on LEASE_TTL", "nodes", d)
+				} else {
+					s.logger.Info("every live node runs with this node's LEASE_TTL", "lease_ttl", s.cfg.LeaseTTL)
+				}
+				ttlDisagreement = d
+			}
 		}
 		now := time.Now()
 		switch {

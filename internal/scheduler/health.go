@@ -28,6 +28,7 @@ func (s *Scheduler) Health(context.Context) (apicron.EngineHealth, error) {
 		if s.leader.Load() {
 			h.Role, h.LeaseEpoch = apicron.RoleLeader, s.epoch.Load()
 		}
+		h.LeaseTTLDisagreement = s.cluster.LeaseTTLDisagreement()
 	}
 	h.WriteFaults = s.writes.report(time.Now())
 	if len(h.WriteFaults) == 0 {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -383,6 +384,17 @@ func (db *DB) checkLease(ctx context.Context, tx *tx, mine int64) error {
 	return nil
 }
 
+// LeaseTTLDisagreement names, as this node's last heartbeat found them,
+// the live nodes that run with a LEASE_TTL other than this node's; empty
+// when they all agree (or before a heartbeat). Fencing a paused node's
+// sends and the reaper's wait both assume every node has the same one.
+func (db *DB) LeaseTTLDisagreement() string {
+	if p := db.leaseTTLs.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
 // LeaseEpoch is the dispatcher lease's epoch this node last saw itself
 // hold, -1 when it last saw another node hold it, 0 before any heartbeat:
 // the epoch its claims record on their runs (runs.lease_epoch).
@@ -400,14 +412,39 @@ func (db *DB) LeaseEpoch() int64 { return db.leaseEpoch.Load() }
 // dead to the reaper. The lease's upsert then waits at most leaseLockWait
 // for that lock, and fails rather than hold the heartbeats back.
 func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (holder string, epoch int64, err error) {
+	var others []string
 	err = db.write(ctx, func(tx *tx) error {
-		_, err := tx.exec(ctx, `INSERT INTO nodes (node_id, started_at, heartbeat_at) VALUES (?, `+dbNowSQL+`, `+dbNowSQL+`)
-			ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, db.nodeID)
-		return err
+		others = others[:0]
+		_, err := tx.exec(ctx, `INSERT INTO nodes (node_id, started_at, heartbeat_at, lease_ttl_ms) VALUES (?, `+dbNowSQL+`, `+dbNowSQL+`, ?)
+			ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_ttl_ms = excluded.lease_ttl_ms`,
+			db.nodeID, ttl.Milliseconds())
+		if err != nil {
+			return err
+		}
+		rows, err := tx.query(ctx, `SELECT node_id, lease_ttl_ms FROM nodes WHERE heartbeat_at >= `+dbNowSQL+` - ?
+			AND lease_ttl_ms > 0 AND lease_ttl_ms <> ? ORDER BY node_id LIMIT 5`, ttl.Milliseconds(), ttl.Milliseconds())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var node string
+			var ms int64
+			if err := rows.Scan(&node, &ms); err != nil {
+				return err
+			}
+			others = append(others, fmt.Sprintf("%s runs with LEASE_TTL %v", node, time.Duration(ms)*time.Millisecond))
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		return "", 0, err
 	}
+	disagree := ""
+	if len(others) > 0 {
+		disagree = strings.Join(others, ", ") + "; this node with " + ttl.String() + ": fencing needs the same LEASE_TTL on every node"
+	}
+	db.leaseTTLs.Store(&disagree)
 	err = db.write(ctx, func(tx *tx) error {
 		if _, err := tx.exec(ctx, "SELECT set_config('lock_timeout', ?, true)", strconv.FormatInt(leaseLockWait.Milliseconds(), 10)); err != nil {
 			return err

@@ -486,3 +486,44 @@ func TestStore_IdleInTransactionTimeout(t *testing.T) {
 		t.Fatalf("idle_in_transaction_session_timeout %q with the URL's own 7000, want 7s", v)
 	}
 }
+
+// Heartbeats record each node's LEASE_TTL; a node that finds a live node
+// with another one names it, and the disagreement ends once they agree or
+// the other node's heartbeat is older than the TTL.
+func TestCluster_LeaseTTLDisagreement(t *testing.T) {
+	t.Parallel()
+	nodes, dsn := openNodes(t, storetest.NewClock(t0), 3)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	ctx := context.Background()
+	beat := func(n *store.DB, ttl time.Duration) {
+		t.Helper()
+		if _, _, err := n.Heartbeat(ctx, ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := a.LeaseTTLDisagreement(); d != "" {
+		t.Fatalf("before a heartbeat: %q", d)
+	}
+	beat(a, 5*time.Second)
+	beat(b, 5*time.Second)
+	beat(a, 5*time.Second)
+	if d := a.LeaseTTLDisagreement(); d != "" {
+		t.Fatalf("same TTL: %q", d)
+	}
+	beat(c, 10*time.Second)
+	beat(a, 5*time.Second)
+	want := "node-c runs with LEASE_TTL 10s; this node with 5s: fencing needs the same LEASE_TTL on every node"
+	if d := a.LeaseTTLDisagreement(); d != want {
+		t.Fatalf("node-a: %q, want %q", d, want)
+	}
+	beat(c, 10*time.Second)
+	if d := c.LeaseTTLDisagreement(); d != "node-a runs with LEASE_TTL 5s, node-b runs with LEASE_TTL 5s; this node with 10s: fencing needs the same LEASE_TTL on every node" {
+		t.Fatalf("node-c: %q", d)
+	}
+	// node-c stopped a minute ago: no longer live, no longer a disagreement.
+	rawExec(t, "postgres", dsn, "UPDATE nodes SET heartbeat_at = heartbeat_at - 60000 WHERE node_id = 'node-c'")
+	beat(a, 5*time.Second)
+	if d := a.LeaseTTLDisagreement(); d != "" {
+		t.Fatalf("node-c gone: %q", d)
+	}
+}

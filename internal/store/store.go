@@ -93,7 +93,10 @@ type DB struct {
 	// Heartbeat saw itself hold it; -1 when it saw another node hold it (or
 	// resigned), 0 before any heartbeat. Claims are fenced by it (checkLease).
 	leaseEpoch atomic.Int64
-	lostTakes  lostTakes // takes that failed, whose runs may be this node's
+	// leaseTTLs is what the last heartbeat found of other nodes' LEASE_TTL
+	// (LeaseTTLDisagreement).
+	leaseTTLs atomic.Pointer[string]
+	lostTakes lostTakes // takes that failed, whose runs may be this node's
 }
 
 var (
