@@ -264,6 +264,12 @@ type Job struct {
 	// does not run it again once RetryDeadline has come.
 	Reruns      int
 	RerunReason string
+	// TakeToken is the token of the take that gave this node the run, on a
+	// shared database (0 otherwise). The run's fence and its result match
+	// it: once the run is given back (reaped, or re-queued to run again)
+	// and taken anew, by another node or by this one, this sending's
+	// retries are not sent and its result is not recorded.
+	TakeToken int64
 }
 
 // FireAt is when the job's request is due: ScheduledAt plus its jitter.
@@ -291,6 +297,9 @@ type RunResult struct {
 	// Waited is Run.Waited: the engine's waits before the first attempt,
 	// the executor's (Job.Pace) before the retries.
 	Waited time.Duration
+	// TakeToken is the job's (Job.TakeToken): nonzero, the result is
+	// recorded only while the run still carries that take's token.
+	TakeToken int64
 }
 
 // RunFilter selects runs. Zero fields do not filter. A list is newest

@@ -29,8 +29,8 @@ type Cluster interface {
 	// this node, only while its heartbeat is younger than fresh.
 	TakeRuns(ctx context.Context, limit int, fresh time.Duration) ([]*apicron.Job, error)
 	// ConfirmRun reports whether a run is still RUNNING and this node's
-	// (mine), and whether this node's heartbeat is younger than fresh (live).
-	ConfirmRun(ctx context.Context, id int64, fresh time.Duration) (mine, live bool, err error)
+	// (mine; with a token, still carrying that take's), and whether this node's heartbeat is younger than fresh (live).
+	ConfirmRun(ctx context.Context, id, token int64, fresh time.Duration) (mine, live bool, err error)
 	// ReapDeadNodes marks INTERRUPTED the runs of nodes silent for longer than ttl.
 	ReapDeadNodes(ctx context.Context, now time.Time, ttl time.Duration) (int64, error)
 	// Listen calls fn for each notification until ctx ends.
@@ -257,7 +257,7 @@ func (s *Scheduler) fence(job *apicron.Job, takenAt time.Time, gen int64) func(c
 		if since(checked) < s.sendWindow() || s.alive(gen) {
 			return nil
 		}
-		err := s.confirm(ctx, job.RunID, &checked, &gen)
+		err := s.confirm(ctx, job, &checked, &gen)
 		if err != nil && s.execCtx.Err() == nil {
 			s.logger.Warn("request not sent: this node may no longer send the run", "run_id", job.RunID, "schedule_id", job.ScheduleID,
 				"taken", time.Since(takenAt).Round(time.Millisecond), "reason", err.Error())
@@ -266,13 +266,13 @@ func (s *Scheduler) fence(job *apicron.Job, takenAt time.Time, gen int64) func(c
 	}
 }
 
-// confirm asks the database whether this node may still send run id, as
+// confirm asks the database whether this node may still send job's run, as
 // fence does once its window has passed, and on success opens a new window
 // (checked) and takes the run into the current liveness generation (gen).
-func (s *Scheduler) confirm(ctx context.Context, id int64, checked *time.Time, gen *int64) error {
+func (s *Scheduler) confirm(ctx context.Context, job *apicron.Job, checked *time.Time, gen *int64) error {
 	for deadline := time.Now().Add(s.cfg.LeaseTTL / 2); ; {
 		asked, current := time.Now(), s.liveGen.Load()
-		mine, live, err := s.cluster.ConfirmRun(ctx, id, s.cfg.LeaseTTL/2)
+		mine, live, err := s.cluster.ConfirmRun(ctx, job.RunID, job.TakeToken, s.cfg.LeaseTTL/2)
 		switch {
 		case err != nil:
 			return fmt.Errorf("confirm the run is still this node's: %w", err)

@@ -95,7 +95,7 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 				return // shutting down (INTERRUPTED at the next start) or replaced (INTERRUPTED already)
 			}
 		}
-		if job.Reruns > 0 && !job.RetryDeadline.IsZero() && !s.cfg.Clock.Now().Before(job.RetryDeadline) {
+		if s.rerunTooLate(job) {
 			s.notRerun(job)
 			return
 		}
@@ -139,6 +139,14 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 			}
 			return
 		}
+		if s.rerunTooLate(job) { // checked again: the waits for its host, its turn and a slot may have passed the deadline
+			<-s.sem
+			if s.takeStarved.CompareAndSwap(true, false) {
+				s.nudgeTake()
+			}
+			s.notRerun(job)
+			return
+		}
 		if job.Fence != nil {
 			if err := job.Fence(ctx); err != nil {
 				<-s.sem
@@ -177,6 +185,12 @@ func (s *Scheduler) unsent(job *apicron.Job, why error) {
 	s.addResult(job, apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: now, FinishedAt: now,
 		Outcome: apicron.Outcome{Status: apicron.Interrupted, ErrorType: apicron.ErrInterrupted,
 			ErrorMessage: "not sent: this node could not confirm the run was still its own (" + why.Error() + ")"}})
+}
+
+// rerunTooLate reports whether job runs again (retry_interrupted) and its
+// schedule's next occurrence is due: it must not be sent (notRerun).
+func (s *Scheduler) rerunTooLate(job *apicron.Job) bool {
+	return job.Reruns > 0 && !job.RetryDeadline.IsZero() && !s.cfg.Clock.Now().Before(job.RetryDeadline)
 }
 
 // notRerun records a run given back to run again (retry_interrupted) that

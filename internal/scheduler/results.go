@@ -9,6 +9,7 @@ import (
 
 // addResult counts job's result r and queues it to be written.
 func (s *Scheduler) addResult(job *apicron.Job, r apicron.RunResult) {
+	r.TakeToken = job.TakeToken
 	s.cfg.Metrics.RunFinished(job, r) // by value: a pointer would move r to the heap
 	s.resMu.Lock()
 	s.results = append(s.results, r)

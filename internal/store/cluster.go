@@ -47,6 +47,10 @@ type jobJSON struct {
 	// claimed before it existed were).
 	AllowInsecureRedirects bool  `json:"allow_insecure_redirects,omitempty"`
 	RetryDeadline          int64 `json:"retry_deadline"`
+	// RetryInterrupted is the schedule's retry_interrupted when the run was
+	// claimed (omitted when false): a run claimed without it is not run
+	// again should the flag be turned on while it is in flight.
+	RetryInterrupted bool `json:"retry_interrupted,omitempty"`
 	// SecretHeaders names the target's own secret headers, whose values
 	// the executor never quotes.
 	SecretHeaders []string `json:"secret_headers,omitempty"`
@@ -79,8 +83,8 @@ type rateLimitJSON struct {
 func (db *DB) toJobJSON(j *apicron.Job) (jobJSON, error) {
 	jj := jobJSON{ScheduleName: j.ScheduleName, Method: j.Method, URL: j.URL, Headers: j.Headers,
 		DecryptError: j.DecryptError, BodyTemplate: j.BodyTemplate, TimeoutMs: j.Timeout.Milliseconds(),
-		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline), AllowInsecureRedirects: j.AllowInsecureRedirects,
-		SecretHeaders: j.SecretHeaders, Replaceable: j.Replaceable, Assertions: j.Assertions, SigningSecrets: j.SigningSecrets,
+		MaxRetries: j.MaxRetries, RetryDeadline: ms(j.RetryDeadline), RetryInterrupted: j.RetryInterrupted,
+		AllowInsecureRedirects: j.AllowInsecureRedirects, SecretHeaders: j.SecretHeaders, Replaceable: j.Replaceable, Assertions: j.Assertions, SigningSecrets: j.SigningSecrets,
 		RetryOn: j.RetryOn, BackoffBaseMs: j.BackoffBase.Milliseconds(), BackoffCapMs: j.BackoffCap.Milliseconds()}
 	var err error
 	if jj.OAuth2, err = db.secrets.encodeOAuth2(j.OAuth2); err != nil {
@@ -178,7 +182,7 @@ func (db *DB) TakeRuns(ctx context.Context, limit int, fresh time.Duration) ([]*
 
 // takenColumns are the columns of a run scanTaken reads: its job as it
 // waits in runs.job, and the occurrence's own.
-const takenColumns = "id, schedule_id, target_id, scheduled_at, missed, job, run_trigger, jitter_ms, reruns, rerun_reason"
+const takenColumns = "id, schedule_id, target_id, scheduled_at, missed, job, run_trigger, jitter_ms, reruns, rerun_reason, take_token"
 
 // scanTaken reads a taken run's job (takenColumns).
 func (db *DB) scanTaken(rows *sql.Rows) (*apicron.Job, error) {
@@ -191,7 +195,7 @@ func (db *DB) scanTaken(rows *sql.Rows) (*apicron.Job, error) {
 		jitter    int64
 		reason    sql.NullString
 	)
-	if err := rows.Scan(&j.RunID, &j.ScheduleID, &j.TargetID, &scheduled, &j.Missed, &raw, &trigger, &jitter, &j.Reruns, &reason); err != nil {
+	if err := rows.Scan(&j.RunID, &j.ScheduleID, &j.TargetID, &scheduled, &j.Missed, &raw, &trigger, &jitter, &j.Reruns, &reason, &j.TakeToken); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(raw.String), &jj); err != nil {
@@ -218,7 +222,7 @@ func (db *DB) scanTaken(rows *sql.Rows) (*apicron.Job, error) {
 	if err := db.secrets.decodeJobAuth(&j, jj.OAuth2, jj.ClientCert, "SECRET_KEY missing on this node, or not the claiming node's"); err != nil {
 		return nil, fmt.Errorf("job of run %d: %w", j.RunID, err)
 	}
-	j.RetryDeadline = fromMs(jj.RetryDeadline)
+	j.RetryDeadline, j.RetryInterrupted = fromMs(jj.RetryDeadline), jj.RetryInterrupted
 	if r := jj.RateLimit; r != nil {
 		j.RateLimit = &apicron.RateLimit{PerSecond: r.PerSecond, Burst: r.Burst}
 		j.RateLimit.Normalize()
@@ -331,16 +335,18 @@ func (db *DB) releaseLostTakes(ctx context.Context) {
 	}
 }
 
-// ConfirmRun reports whether run id is still this node's to send: RUNNING
-// and assigned to this node (mine), and this node's heartbeat younger than
+// ConfirmRun reports whether run id is still this node's to send: RUNNING,
+// assigned to this node and, token not 0, still carrying that take's token
+// (mine: a run given back and taken again is another sending's), and this node's heartbeat younger than
 // fresh by the database's clock (live). A run that is not mine was reaped
 // or finished meanwhile: its request must not be sent. Mine but not live,
 // the node cannot tell yet whether the reaper will take it. live is false
 // for a run that is not mine.
-func (db *DB) ConfirmRun(ctx context.Context, id int64, fresh time.Duration) (mine, live bool, err error) {
+func (db *DB) ConfirmRun(ctx context.Context, id, token int64, fresh time.Duration) (mine, live bool, err error) {
 	err = db.read(ctx, func(tx *tx) error {
 		err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM nodes WHERE node_id = ? AND heartbeat_at >= `+dbNowSQL+` - ?)
-			FROM runs WHERE id = ? AND status = 'RUNNING' AND node_id = ?`, db.nodeID, fresh.Milliseconds(), id, db.nodeID).Scan(&live)
+			FROM runs WHERE id = ? AND status = 'RUNNING' AND node_id = ? AND (CAST(? AS BIGINT) = 0 OR take_token = ?)`,
+			db.nodeID, fresh.Milliseconds(), id, db.nodeID, token, token).Scan(&live)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

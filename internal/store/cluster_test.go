@@ -378,7 +378,7 @@ func TestCluster_TakeAndConfirmFencedByHeartbeat(t *testing.T) {
 	ofB := jobs[0].RunID
 	confirm := func(n *store.DB, id int64, wantMine, wantLive bool, when string) {
 		t.Helper()
-		mine, live, err := n.ConfirmRun(ctx, id, ttl/2)
+		mine, live, err := n.ConfirmRun(ctx, id, 0, ttl/2)
 		if err != nil || mine != wantMine || live != wantLive {
 			t.Fatalf("%s: %s ConfirmRun(%d) = mine %v, live %v (err %v); want %v, %v", when, n.NodeID(), id, mine, live, err, wantMine, wantLive)
 		}

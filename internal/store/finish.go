@@ -110,11 +110,12 @@ func finishedAt(tx *tx, r *apicron.RunResult) int64 {
 // is no path to them.
 var updateRunsSQL = newBatchSQL(func(n int) string {
 	return `WITH v (column1, column2, column3, column4, column5, column6, column7, column8, column9, column10, column11, column12,
-		column13, column14, column15, column16, column17, column18, column19, column20) AS MATERIALIZED (VALUES ` +
+		column13, column14, column15, column16, column17, column18, column19, column20, column21) AS MATERIALIZED (VALUES ` +
 		repeatRows(`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION),
 			CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION),
 			CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS TEXT),
-			CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT))`, n) + `)
+			CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT),
+			CAST(? AS BIGINT))`, n) + `)
 		UPDATE runs SET status = v.column2, started_at = COALESCE(v.column3, runs.started_at), finished_at = v.column4,
 		latency_ms = v.column5, status_code = v.column6, response_size = v.column7, error_type = v.column8,
 		error_message = v.column9, dns_ms = v.column10, connect_ms = v.column11, tls_ms = v.column12, first_byte_ms = v.column13,
@@ -122,12 +123,13 @@ var updateRunsSQL = newBatchSQL(func(n int) string {
 		response_body = v.column16, response_headers = v.column17, attempt_in_run = v.column18, waited_ms = v.column19,
 		request_headers = v.column20, job = NULL
 		FROM v WHERE runs.id IN (` + placeholders(n) + `) AND runs.id = v.column1 AND runs.status || '' = 'RUNNING' AND (? = '' OR runs.node_id = ?)
+			AND (v.column21 = 0 OR runs.take_token = v.column21)
 		RETURNING runs.id, runs.scheduled_at + runs.jitter_ms`
 })
 
 // updateRuns writes a piece of a result batch (a power of two long).
 func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner string, done map[int64]int64) error {
-	args := make([]any, 0, len(results)*21+2)
+	args := make([]any, 0, len(results)*22+2)
 	for i := range results {
 		r := &results[i]
 		if _, ok := statusColumn[r.Status]; !ok {
@@ -160,7 +162,7 @@ func updateRuns(ctx context.Context, tx *tx, results []apicron.RunResult, owner 
 		args = append(args, r.RunID, string(r.Status), started, finishedAt(tx, r), nullFloat(r.LatencyMs), nullInt(r.StatusCode),
 			nullInt64(r.ResponseSize), r.ErrorType, r.ErrorMessage, nullFloat(r.Timings.DNSMs), nullFloat(r.Timings.ConnectMs),
 			nullFloat(r.Timings.TLSMs), nullFloat(r.Timings.FirstByteMs), r.Request.Method, r.Request.URL, body, headers,
-			boolInt(attemptInRun(r)), r.Waited.Milliseconds(), sent)
+			boolInt(attemptInRun(r)), r.Waited.Milliseconds(), sent, r.TakeToken)
 	}
 	for i := range results {
 		args = append(args, results[i].RunID)
@@ -254,15 +256,48 @@ const (
 	takeRerunnable                        // back to the queue and taken by this process at once
 )
 
-// rerunnableSQL selects, among runs, those that may run again: their
-// schedule says retry_interrupted, their job is kept, and they ran again
-// fewer than MaxInterruptedReruns times.
-var rerunnableSQL = fmt.Sprintf(`job IS NOT NULL AND reruns < %d AND schedule_id IN (SELECT id FROM schedules WHERE retry_interrupted = TRUE)`,
-	apicron.MaxInterruptedReruns)
+// interrupted is a RUNNING run interrupt found, with what decides whether
+// it may run again.
+type interrupted struct {
+	result apicron.RunResult
+	job    sql.NullString
+	reruns int
+	flag   bool // its schedule's retry_interrupted now
+}
 
-// interrupt marks the runs where selects INTERRUPTED, with reason, but the
-// rerunnable ones, which it handles as what says. With takeRerunnable it
-// returns their jobs, taken by this node.
+// rerunJob is the part of a kept job (jobJSON) that decides whether its run
+// may run again.
+type rerunJob struct {
+	RetryInterrupted bool  `json:"retry_interrupted"`
+	RetryDeadline    int64 `json:"retry_deadline"`
+}
+
+// mayRunAgain decides whether an interrupted run may be sent again: its job
+// was kept because its schedule said retry_interrupted when the run was
+// claimed (a run claimed without it is not run again once the flag is
+// turned on), the schedule still says so (turning it off stops the reruns
+// of runs in flight), the run ran again fewer than MaxInterruptedReruns
+// times, and the schedule's next occurrence (the job's RetryDeadline) is not
+// due yet at now. The second result, when it is due, says so for the run's
+// message: that occurrence does the work, and a rerun given back now would
+// count as in flight beside it and skip it as an overlap.
+func mayRunAgain(r *interrupted, now time.Time) (bool, string) {
+	if !r.flag || !r.job.Valid || r.reruns >= apicron.MaxInterruptedReruns {
+		return false, ""
+	}
+	var j rerunJob
+	if err := json.Unmarshal([]byte(r.job.String), &j); err != nil || !j.RetryInterrupted {
+		return false, "" // unreadable: INTERRUPTED, never a take that fails on it again and again
+	}
+	if j.RetryDeadline > 0 && !now.Before(fromMs(j.RetryDeadline)) {
+		return false, "; not run again: the next occurrence was due at " + fromMs(j.RetryDeadline).Format(time.RFC3339Nano)
+	}
+	return true, ""
+}
+
+// interrupt marks the runs where selects INTERRUPTED, with reason, but
+// those that may run again (mayRunAgain), which it handles as what says.
+// With takeRerunnable it returns their jobs, taken by this node.
 func (db *DB) interrupt(ctx context.Context, now time.Time, reason string, what rerunnable, where string, args ...any) (int64, []*apicron.Job, error) {
 	var (
 		n    int64
@@ -270,33 +305,47 @@ func (db *DB) interrupt(ctx context.Context, now time.Time, reason string, what 
 	)
 	err := db.engineWrite(ctx, func(tx *tx) error {
 		jobs = nil
-		rows, err := tx.query(ctx, "SELECT id, schedule_id FROM runs WHERE "+where+tx.d.forUpdate, args...)
+		rows, err := tx.query(ctx, `SELECT id, schedule_id, job, reruns,
+			COALESCE((SELECT retry_interrupted FROM schedules WHERE schedules.id = runs.schedule_id), FALSE)
+			FROM runs WHERE `+where+tx.d.forUpdate, args...)
 		if err != nil {
 			return err
 		}
-		var results []apicron.RunResult
+		var found []interrupted
 		for rows.Next() {
-			r := apicron.RunResult{FinishedAt: apicron.TruncMillis(now),
-				Outcome: apicron.Outcome{Status: apicron.Interrupted, ErrorType: apicron.ErrInterrupted, ErrorMessage: reason}}
-			if err := rows.Scan(&r.RunID, &r.ScheduleID); err != nil {
+			r := interrupted{result: apicron.RunResult{FinishedAt: apicron.TruncMillis(now),
+				Outcome: apicron.Outcome{Status: apicron.Interrupted, ErrorType: apicron.ErrInterrupted, ErrorMessage: reason}}}
+			if err := rows.Scan(&r.result.RunID, &r.result.ScheduleID, &r.job, &r.reruns, &r.flag); err != nil {
 				rows.Close()
 				return err
 			}
-			results = append(results, r)
+			found = append(found, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if what != interruptRerunnable && len(results) > 0 {
-			again, err := db.rerun(ctx, tx, results, reason, what)
-			if err != nil {
+		var (
+			results []apicron.RunResult
+			again   []int64
+		)
+		for i := range found {
+			r := &found[i]
+			if what != interruptRerunnable {
+				ok, why := mayRunAgain(r, now)
+				if ok {
+					again = append(again, r.result.RunID)
+					continue
+				}
+				r.result.ErrorMessage += why
+			}
+			results = append(results, r.result)
+		}
+		if len(again) > 0 {
+			if err := db.rerun(ctx, tx, again, reason, what); err != nil {
 				return err
 			}
-			if len(again) > 0 {
-				results = slices.DeleteFunc(results, func(r apicron.RunResult) bool { return again[r.RunID] })
-			}
-			if what == takeRerunnable && len(again) > 0 {
+			if what == takeRerunnable {
 				if jobs, err = db.takeRerun(ctx, tx, again); err != nil {
 					return err
 				}
@@ -308,46 +357,30 @@ func (db *DB) interrupt(ctx context.Context, now time.Time, reason string, what 
 	return n, jobs, err
 }
 
-// rerun finds the rerunnable runs among runs and, but with keepRerunnable,
-// gives them back to the queue, counting the rerun and its reason.
-func (db *DB) rerun(ctx context.Context, tx *tx, runs []apicron.RunResult, reason string, what rerunnable) (map[int64]bool, error) {
-	again := map[int64]bool{}
+// rerun, but with keepRerunnable, gives runs back to the queue, counting the
+// rerun and its reason; on a shared database every node is woken to take
+// them.
+func (db *DB) rerun(ctx context.Context, tx *tx, runs []int64, reason string, what rerunnable) error {
+	if what == keepRerunnable {
+		return nil
+	}
 	err := forPieces(len(runs), func(lo, hi int) error {
-		ids := make([]any, 0, hi-lo+1)
-		for _, r := range runs[lo:hi] {
-			ids = append(ids, r.RunID)
-		}
-		q := "SELECT id FROM runs WHERE id IN (" + placeholders(hi-lo) + ") AND " + rerunnableSQL
-		if what != keepRerunnable {
-			q = "UPDATE runs SET node_id = '', take_token = 0, reruns = reruns + 1, rerun_reason = ? WHERE id IN (" +
-				placeholders(hi-lo) + ") AND " + rerunnableSQL + " RETURNING id"
-			ids = append([]any{reason}, ids...)
-		}
-		rows, err := tx.query(ctx, q, ids...)
-		if err != nil {
+		if _, err := tx.exec(ctx, "UPDATE runs SET node_id = '', take_token = 0, reruns = reruns + 1, rerun_reason = ? WHERE id IN ("+
+			placeholders(hi-lo)+")", append([]any{reason}, int64Args(runs[lo:hi])...)...); err != nil {
 			return fmt.Errorf("give interrupted runs back to the queue: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			again[id] = true
-		}
-		return rows.Err()
+		return nil
 	})
-	return again, err
+	if err != nil || what != requeueRerunnable || !db.queued() {
+		return err
+	}
+	return tx.notify(ctx, ChannelRuns, "")
 }
 
 // takeRerun assigns the runs given back to the queue to this node and
 // returns their jobs (SQLite, at start).
-func (db *DB) takeRerun(ctx context.Context, tx *tx, again map[int64]bool) ([]*apicron.Job, error) {
-	ids := make([]int64, 0, len(again))
-	for id := range again {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+func (db *DB) takeRerun(ctx context.Context, tx *tx, again []int64) ([]*apicron.Job, error) {
+	ids := slices.Sorted(slices.Values(again))
 	var jobs []*apicron.Job
 	err := forPieces(len(ids), func(lo, hi int) error {
 		rows, err := tx.query(ctx, "UPDATE runs SET node_id = ? WHERE id IN ("+placeholders(hi-lo)+") RETURNING "+takenColumns,

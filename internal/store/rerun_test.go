@@ -25,7 +25,9 @@ func mustRerun(t *testing.T, db *store.DB, id int64, reruns int, reason string) 
 // as a job to run again (on SQLite, whose one process runs it), with the
 // job it was claimed with; at most MaxInterruptedReruns times, then it is
 // INTERRUPTED too. At shutdown such a run is left RUNNING for the next
-// start, counting nothing. Turning retry_interrupted off stops the reruns.
+// start, counting nothing. Turning retry_interrupted off stops the reruns;
+// turning it on leaves a run claimed without it at-most-once; and none runs
+// again once its schedule's next occurrence is due.
 func TestStore_ResumeRunningRetriesInterrupted(t *testing.T) {
 	ctx := context.Background()
 	clock := storetest.NewClock(t0)
@@ -78,8 +80,35 @@ func TestStore_ResumeRunningRetriesInterrupted(t *testing.T) {
 		t.Fatalf("turned off: %d interrupted, %d jobs (err %v), want 1 and 0", n, len(jobs), err)
 	}
 	mustRunStatus(t, db, next.RunID, apicron.Interrupted, "stopped")
+
+	// Turned on while a run claimed without it is in flight: that run was
+	// claimed at-most-once, and stays so.
+	before := mustClaim(t, db, t0.Add(3*time.Minute), again.ID).Job
+	on := true
+	if _, err := db.UpdateSchedule(ctx, again.ID, apicron.ScheduleUpdate{RetryInterrupted: &on}); err != nil {
+		t.Fatal(err)
+	}
+	if n, jobs, err := db.ResumeRunning(ctx, t0.Add(3*time.Minute+time.Second), "stopped"); err != nil || n != 1 || len(jobs) != 0 {
+		t.Fatalf("turned on in flight: %d interrupted, %d jobs (err %v), want 1 and 0", n, len(jobs), err)
+	}
+	mustRunStatus(t, db, before.RunID, apicron.Interrupted, "stopped")
+	mustRerun(t, db, before.RunID, 0, "")
+
+	// Started again once the next occurrence is due: that occurrence does
+	// the work, the run is INTERRUPTED saying so and counts no rerun.
+	late := mustClaim(t, db, t0.Add(4*time.Minute), again.ID).Job
+	if !late.RetryDeadline.Equal(t0.Add(5 * time.Minute)) {
+		t.Fatalf("retry deadline %v, want the next occurrence %v", late.RetryDeadline, t0.Add(5*time.Minute))
+	}
+	if n, jobs, err := db.ResumeRunning(ctx, late.RetryDeadline, "stopped"); err != nil || n != 1 || len(jobs) != 0 {
+		t.Fatalf("past the next occurrence: %d interrupted, %d jobs (err %v), want 1 and 0", n, len(jobs), err)
+	}
+	mustRunStatus(t, db, late.RunID, apicron.Interrupted,
+		"stopped; not run again: the next occurrence was due at "+late.RetryDeadline.UTC().Format(time.RFC3339Nano))
+	mustRerun(t, db, late.RunID, 0, "")
+
 	m, _ := db.SystemMetrics(ctx, t0)
-	if m.RunsByStatus[apicron.Interrupted] != 3 || m.RunningRuns != 0 {
+	if m.RunsByStatus[apicron.Interrupted] != 5 || m.RunningRuns != 0 {
 		t.Fatalf("metrics: %+v", m)
 	}
 }
@@ -87,7 +116,9 @@ func TestStore_ResumeRunningRetriesInterrupted(t *testing.T) {
 // On a shared database the reaper gives a dead node's run of a
 // retry_interrupted schedule back to the queue, not INTERRUPTED: another
 // node takes it, with its job and its rerun counted, and the dead node,
-// should it come back, cannot record over it. A node shutting down gives
+// should it come back, cannot record over it, nor send or record it under
+// its old take once it has taken the run again. A run claimed before its
+// schedule said retry_interrupted is INTERRUPTED. A node shutting down gives
 // such runs back too, and one starting again gives back those it left.
 func TestCluster_ReaperRequeuesRetryInterrupted(t *testing.T) {
 	t.Parallel()
@@ -115,6 +146,12 @@ func TestCluster_ReaperRequeuesRetryInterrupted(t *testing.T) {
 	byID := map[int64]*apicron.Job{}
 	for _, j := range taken {
 		byID[j.ScheduleID] = j
+	}
+	// plain says retry_interrupted only from now on: its run in flight was
+	// claimed without it, and stays at-most-once.
+	on := true
+	if _, err := a.UpdateSchedule(ctx, plain.ID, apicron.ScheduleUpdate{RetryInterrupted: &on}); err != nil {
+		t.Fatal(err)
 	}
 	rawExec(t, "postgres", dsn, "UPDATE nodes SET heartbeat_at = heartbeat_at - 60000 WHERE node_id = 'node-b'")
 
@@ -144,7 +181,7 @@ func TestCluster_ReaperRequeuesRetryInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustRunStatus(t, a, requeued, apicron.Running, "")
-	if mine, _, err := b.ConfirmRun(ctx, requeued, 0); err != nil || mine {
+	if mine, _, err := b.ConfirmRun(ctx, requeued, 0, 0); err != nil || mine {
 		t.Fatalf("node-b confirms the run it lost: %v %v", mine, err)
 	}
 
@@ -156,9 +193,26 @@ func TestCluster_ReaperRequeuesRetryInterrupted(t *testing.T) {
 	if _, _, err := b.Heartbeat(ctx, ttl); err != nil {
 		t.Fatal(err)
 	}
-	if jobs, err := b.TakeRuns(ctx, 10, 0); err != nil || len(jobs) != 1 || jobs[0].Reruns != 2 {
+	if jobs, err = b.TakeRuns(ctx, 10, 0); err != nil || len(jobs) != 1 || jobs[0].Reruns != 2 {
 		t.Fatalf("node-b took %+v (err %v)", jobs, err)
 	}
+	// node-b took back the run it had lost to the reaper, under a new take:
+	// the sending of its first take may neither send nor record it.
+	lost := byID[again.ID].TakeToken
+	if lost == 0 || jobs[0].TakeToken == 0 || jobs[0].TakeToken == lost {
+		t.Fatalf("take tokens: first %d, now %d", lost, jobs[0].TakeToken)
+	}
+	if mine, _, err := b.ConfirmRun(ctx, requeued, lost, 0); err != nil || mine {
+		t.Fatalf("node-b confirms the run for its first take: %v %v", mine, err)
+	}
+	if mine, _, err := b.ConfirmRun(ctx, requeued, jobs[0].TakeToken, 0); err != nil || !mine {
+		t.Fatalf("node-b does not confirm the run for its new take: %v %v", mine, err)
+	}
+	if err := b.Finish(ctx, []apicron.RunResult{{RunID: requeued, ScheduleID: again.ID, StartedAt: at, FinishedAt: at,
+		TakeToken: lost, Outcome: apicron.Outcome{Status: apicron.Success, LatencyMs: &lat}}}); err != nil {
+		t.Fatal(err)
+	}
+	mustRunStatus(t, a, requeued, apicron.Running, "")
 	// node-b restarts with it: given back again, no job returned (any node takes it).
 	n, again2, err := b.ResumeRunning(ctx, clock.Now(), "restarted")
 	if err != nil || n != 0 || len(again2) != 0 {
