@@ -261,5 +261,10 @@ func TestRerunSound(t *testing.T) {
 		later := mine[1]
 		later.Rerun = 2
 		requireOnly(t, h.check(append(slices.Clone(reqs), later)), histcheck.UnrecordedAttempt, 1)
+		// A run recorded as sent again beyond the bound, and its request.
+		h.tamper("UPDATE runs SET reruns = ? WHERE id = ?", apicron.MaxInterruptedReruns+1, job.RunID)
+		beyond := mine[1]
+		beyond.Rerun = apicron.MaxInterruptedReruns + 1
+		requireOnly(t, h.check(append(h.without(job.RunID), mine[0], beyond)), histcheck.DuplicateSend, 1)
 	})
 }

@@ -96,6 +96,10 @@ func (c *checker) checkRequests() {
 			a = &arrival{run: r.RunID, occ: o, attempts: map[int][]*Request{}, earlier: map[int]map[int][]*Request{}}
 			byRun[r.RunID] = a
 		}
+		if r.Rerun > apicron.MaxInterruptedReruns {
+			c.violate(DuplicateSend, o.schedule, o.at, r.RunID, "attempt %d arrived as rerun %d; no run is sent again more than %d times",
+				r.Attempt, r.Rerun, apicron.MaxInterruptedReruns)
+		}
 		last := true
 		if run := c.snap.runs[r.RunID]; run != nil {
 			if r.Rerun > run.reruns {
