@@ -133,26 +133,17 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 			return // shutting down: the run is marked INTERRUPTED; or replaced
 		}
 		if ctx.Err() != nil { // both were ready, and select chose the slot
-			<-s.sem
-			if s.takeStarved.CompareAndSwap(true, false) {
-				s.nudgeTake()
-			}
+			s.releaseSlot()
 			return
 		}
 		if s.rerunTooLate(job) { // checked again: the waits for its host, its turn and a slot may have passed the deadline
-			<-s.sem
-			if s.takeStarved.CompareAndSwap(true, false) {
-				s.nudgeTake()
-			}
+			s.releaseSlot()
 			s.notRerun(job)
 			return
 		}
 		if job.Fence != nil {
 			if err := job.Fence(ctx); err != nil {
-				<-s.sem
-				if s.takeStarved.CompareAndSwap(true, false) {
-					s.nudgeTake()
-				}
+				s.releaseSlot()
 				s.unsent(job, err)
 				return
 			}
@@ -160,10 +151,7 @@ func (s *Scheduler) dispatch(job *apicron.Job) {
 		s.running.Add(1)
 		res := s.cfg.Executor.Execute(ctx, job)
 		s.running.Add(-1)
-		<-s.sem
-		if s.takeStarved.CompareAndSwap(true, false) {
-			s.nudgeTake()
-		}
+		s.releaseSlot()
 		if s.execCtx.Err() != nil {
 			return // cut off by shutdown: INTERRUPTED, not whatever the cut produced
 		}
@@ -185,6 +173,15 @@ func (s *Scheduler) unsent(job *apicron.Job, why error) {
 	s.addResult(job, apicron.RunResult{RunID: job.RunID, ScheduleID: job.ScheduleID, StartedAt: now, FinishedAt: now,
 		Outcome: apicron.Outcome{Status: apicron.Interrupted, ErrorType: apicron.ErrInterrupted,
 			ErrorMessage: "not sent: this node could not confirm the run was still its own (" + why.Error() + ")"}})
+}
+
+// releaseSlot gives back a slot of MaxConcurrent, and wakes the take loop
+// if it found none free.
+func (s *Scheduler) releaseSlot() {
+	<-s.sem
+	if s.takeStarved.CompareAndSwap(true, false) {
+		s.nudgeTake()
+	}
 }
 
 // rerunTooLate reports whether job runs again (retry_interrupted) and its

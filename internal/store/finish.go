@@ -265,13 +265,6 @@ type interrupted struct {
 	flag   bool // its schedule's retry_interrupted now
 }
 
-// rerunJob is the part of a kept job (jobJSON) that decides whether its run
-// may run again.
-type rerunJob struct {
-	RetryInterrupted bool  `json:"retry_interrupted"`
-	RetryDeadline    int64 `json:"retry_deadline"`
-}
-
 // mayRunAgain decides whether an interrupted run may be sent again: its job
 // was kept because its schedule said retry_interrupted when the run was
 // claimed (a run claimed without it is not run again once the flag is
@@ -285,7 +278,7 @@ func mayRunAgain(r *interrupted, now time.Time) (bool, string) {
 	if !r.flag || !r.job.Valid || r.reruns >= apicron.MaxInterruptedReruns {
 		return false, ""
 	}
-	var j rerunJob
+	var j jobJSON
 	if err := json.Unmarshal([]byte(r.job.String), &j); err != nil || !j.RetryInterrupted {
 		return false, "" // unreadable: INTERRUPTED, never a take that fails on it again and again
 	}
