@@ -16,8 +16,9 @@ import (
 // PostgreSQL), lets the domain plan decide for each, and writes the
 // decisions: the run rows and the advanced next_run_at go in the same
 // transaction, so a crash neither loses a schedule's place nor fires an
-// occurrence twice, and the UNIQUE (schedule_id, scheduled_at) key refuses a
-// duplicate whatever happens above it. A batch costs a handful of statements,
+// occurrence twice, and the runs' unique key on (schedule_id, scheduled_at)
+// (on SQLite runs_occurrence, which orders it by time) refuses a duplicate
+// whatever happens above it. A batch costs a handful of statements,
 // not a handful per schedule.
 func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, inflight func(id int64) int) ([]apicron.ClaimResult, error) {
 	now, until = apicron.TruncMillis(now), apicron.TruncMillis(until)
@@ -567,7 +568,7 @@ func (db *DB) insertRuns(ctx context.Context, tx *tx, now time.Time, out []apicr
 var insertRunsSQL = newBatchSQL(func(n int) string {
 	return `INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id, job,
 		run_trigger, jitter_ms, lease_epoch) VALUES ` +
-		repeatRows("(?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + " ON CONFLICT (schedule_id, scheduled_at) DO NOTHING RETURNING id, schedule_id"
+		repeatRows("(?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + " ON CONFLICT DO NOTHING RETURNING id, schedule_id"
 })
 
 func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []apicron.ClaimResult, fire []int, epoch int64) error {

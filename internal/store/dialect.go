@@ -44,10 +44,18 @@ type dialect struct {
 	// connection before it) to whoever starts apicron, when it means the
 	// database cannot be written; other errors it returns as they are.
 	notWritable func(ctx context.Context, db *DB, err error) error
+	// runIndex says a schedule's runs are read through run_index and the
+	// tail of runs_occurrence (SQLite, runindex.go); PostgreSQL reads them
+	// from its UNIQUE (schedule_id, scheduled_at) key.
+	runIndex bool
+	// keysOffToMigrate turns foreign keys off while migrations run and
+	// checks them before each commits (SQLite, whose table rebuilds drop a
+	// table that others refer to).
+	keysOffToMigrate bool
 }
 
 func sqliteDialect() dialect {
-	return dialect{name: "sqlite", writeProbe: sqliteWriteProbe,
+	return dialect{name: "sqlite", writeProbe: sqliteWriteProbe, runIndex: true, keysOffToMigrate: true,
 		notWritable: func(_ context.Context, db *DB, err error) error { return sqliteNotWritable(db.dsn, err) }}
 }
 

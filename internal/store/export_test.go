@@ -24,3 +24,7 @@ func Unavailable(driver string, err error) string {
 	}
 	return sqliteDialect().unavailable(err)
 }
+
+// SetIndexRunsAfterRead makes IndexRuns call fn between its read of the
+// tail and its writes, where runs written meanwhile must still be indexed.
+func (db *DB) SetIndexRunsAfterRead(fn func()) { db.indexAfterRead = fn }

@@ -30,25 +30,12 @@ func (db *DB) Ledger(ctx context.Context, id int64, since, until, now time.Time)
 		if s, err = findSchedule(ctx, tx, id, false); err != nil {
 			return err
 		}
-		rows, err := tx.query(ctx, "SELECT "+runColumns+" FROM runs WHERE schedule_id = ? AND scheduled_at >= ? AND scheduled_at < ? ORDER BY scheduled_at LIMIT ?",
-			id, ms(since), ms(until), maxLedgerRuns)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			r, err := scanRun(rows, false)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			runs = append(runs, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		q, args := tx.d.scheduleRuns(runColumns, id, []string{"{at} >= ?", "{at} < ?"}, []any{ms(since), ms(until)}, "ASC", maxLedgerRuns, 0)
+		if runs, err = queryRuns(ctx, tx, q, args...); err != nil {
 			return err
 		}
 		// Misses overlapping the range: they start before its end and end after its start.
-		rows, err = tx.query(ctx, `SELECT from_at, until_at, count, reason, run_id, lateness_ms, at, cause FROM misses
+		rows, err := tx.query(ctx, `SELECT from_at, until_at, count, reason, run_id, lateness_ms, at, cause FROM misses
 			WHERE schedule_id = ? AND from_at < ? AND until_at > ? ORDER BY from_at LIMIT ?`, id, ms(until), ms(since), maxLedgerRuns)
 		if err != nil {
 			return err

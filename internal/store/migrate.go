@@ -71,6 +71,20 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err := db.adoptOldLogoutsNumber(ctx); err != nil {
 		return err
 	}
+	if db.d.keysOffToMigrate {
+		// A migration that rebuilds a table (SQLite alters little in place)
+		// drops the old one: with foreign keys on, that would delete the
+		// rows referring to it (attempts, ON DELETE CASCADE). SQLite's
+		// procedure: keys off outside the transaction (the writer is one
+		// connection), checked before each commit, on again after.
+		if _, err := db.w.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+			return err
+		}
+		defer func() {
+			// A failure here shows again in the next statement on the connection.
+			_, _ = db.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+		}()
+	}
 	for _, m := range files {
 		err = db.write(ctx, func(tx *tx) error {
 			if db.d.migrationLock != "" {
@@ -89,6 +103,11 @@ func (db *DB) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, m.body); err != nil {
 				return fmt.Errorf("apply %s: %w", m.name, err)
 			}
+			if db.d.keysOffToMigrate {
+				if err := foreignKeysHold(ctx, tx); err != nil {
+					return fmt.Errorf("apply %s: %w", m.name, err)
+				}
+			}
 			_, err := tx.exec(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", m.version, ms(tx.now))
 			return err
 		})
@@ -97,6 +116,28 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// foreignKeysHold fails when a row refers to one that is not there, as
+// SQLite would have refused with its foreign keys on.
+func foreignKeysHold(ctx context.Context, tx *tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var (
+			table, parent string
+			rowid         sql.NullInt64
+			fk            int64
+		)
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key check: %s row %d refers to a missing row of %s", table, rowid.Int64, parent)
+	}
+	return rows.Err()
 }
 
 // adoptOldLogoutsNumber renumbers the record of one migration that an

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -32,8 +33,7 @@ type keepCandidate struct {
 // schedule's counters minus runs_gone (the finished runs known deleted at
 // its last check) bound what it keeps, so a pass costs one read of the
 // capped schedules' counters plus, for each schedule that ran past its cap
-// since, a walk of its newest cap runs on the (schedule_id, scheduled_at)
-// index. Each deletion is a transaction of its own, of at most limit runs.
+// since, a walk of its newest cap runs on its index (scheduleRuns). Each deletion is a transaction of its own, of at most limit runs.
 func (db *DB) PruneKeptRuns(ctx context.Context, keepDefault, limit int) (int64, error) {
 	if limit <= 0 || keepDefault < 0 {
 		return 0, nil
@@ -102,6 +102,9 @@ func (db *DB) keepCandidates(ctx context.Context, keepDefault int) ([]keepCandid
 	return out, err
 }
 
+// finishedRun are the conditions of a run that retention may delete.
+var finishedRun = []string{"status <> 'RUNNING'", "finished_at IS NOT NULL"}
+
 // keepBoundary returns the scheduled_at of the oldest finished run c keeps
 // (its keep-th newest) when older finished runs are to go; otherwise nil
 // and the number of finished runs it has, at most its cap. It only reads,
@@ -113,19 +116,17 @@ func (db *DB) keepBoundary(ctx context.Context, c keepCandidate) (*int64, int64,
 	)
 	err := db.read(ctx, func(tx *tx) error {
 		var at int64
-		err := tx.queryRow(ctx, `SELECT scheduled_at FROM runs
-			WHERE schedule_id = ? AND status <> 'RUNNING' AND finished_at IS NOT NULL
-			ORDER BY scheduled_at DESC LIMIT 1 OFFSET ?`, c.id, c.keep-1).Scan(&at)
+		q, args := tx.d.scheduleRuns("scheduled_at", c.id, finishedRun, nil, "DESC", 1, int(c.keep-1))
+		err := tx.queryRow(ctx, q, args...).Scan(&at)
 		if errors.Is(err, sql.ErrNoRows) {
-			return tx.queryRow(ctx, `SELECT COUNT(*) FROM runs
-				WHERE schedule_id = ? AND status <> 'RUNNING' AND finished_at IS NOT NULL`, c.id).Scan(&kept)
+			q, args := tx.d.scheduleRuns("id", c.id, finishedRun, nil, "", 0, 0)
+			return tx.queryRow(ctx, "SELECT COUNT(*) FROM ("+q+") AS kept", args...).Scan(&kept)
 		} else if err != nil {
 			return err
 		}
 		var older int
-		err = tx.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM runs
-			WHERE schedule_id = ? AND scheduled_at < ? AND status <> 'RUNNING' AND finished_at IS NOT NULL LIMIT 1) AS older`,
-			c.id, at).Scan(&older)
+		q, args = tx.d.scheduleRuns("id", c.id, append(slices.Clip(finishedRun), "{at} < ?"), []any{at}, "", 1, 0)
+		err = tx.queryRow(ctx, "SELECT COUNT(*) FROM ("+q+") AS older", args...).Scan(&older)
 		if err != nil {
 			return err
 		}
@@ -162,22 +163,27 @@ func (db *DB) deleteBeyondKeep(ctx context.Context, c keepCandidate, keepDefault
 		if current != c.keep {
 			return nil
 		}
-		// The batch is a range of the (schedule_id, scheduled_at) index, up
-		// to its batch-th finished run, so the delete reads only that range
-		// (PostgreSQL may plan "id IN (SELECT ... LIMIT ?)" as a scan of
-		// the whole table).
+		// The batch is a range of the schedule's index, up to its batch-th
+		// finished run, so the delete reads only that range (PostgreSQL may
+		// plan "id IN (SELECT ... LIMIT ?)" as a scan of the whole table, so
+		// it deletes the range of its (schedule_id, scheduled_at) key).
 		upper := boundary
 		var at int64
-		err = tx.queryRow(ctx, `SELECT scheduled_at FROM runs
-			WHERE schedule_id = ? AND scheduled_at < ? AND status <> 'RUNNING' AND finished_at IS NOT NULL
-			ORDER BY scheduled_at LIMIT 1 OFFSET ?`, c.id, boundary, batch-1).Scan(&at)
+		before := append(slices.Clip(finishedRun), "{at} < ?")
+		q, args := tx.d.scheduleRuns("scheduled_at", c.id, before, []any{boundary}, "ASC", 1, int(batch-1))
+		err = tx.queryRow(ctx, q, args...).Scan(&at)
 		if err == nil {
 			upper = at + 1
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		res, err := tx.exec(ctx, `DELETE FROM runs
-			WHERE schedule_id = ? AND scheduled_at < ? AND status <> 'RUNNING' AND finished_at IS NOT NULL`, c.id, upper)
+		del, delArgs := `DELETE FROM runs
+			WHERE schedule_id = ? AND scheduled_at < ? AND status <> 'RUNNING' AND finished_at IS NOT NULL`, []any{c.id, upper}
+		if tx.d.runIndex {
+			q, args := tx.d.scheduleRuns("id", c.id, before, []any{upper}, "", 0, 0)
+			del, delArgs = "DELETE FROM runs WHERE id IN ("+q+")", args
+		}
+		res, err := tx.exec(ctx, del, delArgs...)
 		if err != nil {
 			return fmt.Errorf("prune runs of schedule %d: %w", c.id, err)
 		}

@@ -120,8 +120,7 @@ func (db *DB) FindRunByID(ctx context.Context, id int64) (*apicron.Run, error) {
 // the list's order from an index, never sorted, so it costs the runs it
 // steps over, not all the runs the filter selects: by id (the primary key,
 // runs_status or runs_target) and BeforeID starts it at the cursor; or, for
-// one schedule, by scheduled_at through the UNIQUE (schedule_id,
-// scheduled_at) key, which every run already has, from BeforeScheduledAt.
+// one schedule, by scheduled_at from BeforeScheduledAt (findScheduleRuns).
 //
 // The count, bounded by f.CountLimit, also finds the lowest and the highest
 // id it counted: when it counted every run the filter selects, a page in id
@@ -132,41 +131,34 @@ func (db *DB) FindRunByID(ctx context.Context, id int64) (*apicron.Run, error) {
 // after the page would be.)
 func (db *DB) FindRuns(ctx context.Context, f apicron.RunFilter) ([]*apicron.Run, int, error) {
 	limit, offset := clampPage(f.Limit, f.Offset)
-	bySchedule := f.ScheduleID != nil
+	if f.ScheduleID != nil {
+		return db.findScheduleRuns(ctx, f, limit, offset)
+	}
 	var (
-		where, pageWhere []string
-		args             []any
+		where []string
+		args  []any
 	)
-	filter := func(cond, pageCond string, arg any) {
-		where, pageWhere, args = append(where, cond), append(pageWhere, pageCond), append(args, arg)
-	}
-	if bySchedule {
-		filter("schedule_id = ?", "schedule_id = ?", *f.ScheduleID)
-	}
+	filter := func(cond string, arg any) { where, args = append(where, cond), append(args, arg) }
 	if f.TargetID != nil {
-		filter("target_id = ?", "target_id = ?", *f.TargetID)
+		filter("target_id = ?", *f.TargetID)
 	}
 	if f.Status != nil {
-		filter("status = ?", "status = ?", string(*f.Status))
+		filter("status = ?", string(*f.Status))
 	}
 	if f.Trigger != nil {
-		filter("run_trigger = ?", "run_trigger = ?", string(*f.Trigger))
+		filter("run_trigger = ?", string(*f.Trigger))
 	}
 	// In id order the page tests the time range on each run it reads
 	// (+scheduled_at is no indexed column), rather than reading the range
 	// from runs_scheduled_at and sorting it: SQLite, which keeps no
 	// statistics, chose that, and sorted a month of a million runs for each
-	// page (a second, more with an offset). One schedule's page reads the
-	// range from its key, in order.
-	at := "+scheduled_at"
-	if bySchedule {
-		at = "scheduled_at"
-	}
+	// page (a second, more with an offset).
+	pageWhere := slices.Clone(where)
 	if f.Since != nil {
-		filter("scheduled_at >= ?", at+" >= ?", ms(*f.Since))
+		where, pageWhere, args = append(where, "scheduled_at >= ?"), append(pageWhere, "+scheduled_at >= ?"), append(args, ms(*f.Since))
 	}
 	if f.Until != nil {
-		filter("scheduled_at < ?", at+" < ?", ms(*f.Until))
+		where, pageWhere, args = append(where, "scheduled_at < ?"), append(pageWhere, "+scheduled_at < ?"), append(args, ms(*f.Until))
 	}
 	count := "SELECT COUNT(*), NULL, NULL FROM runs" + whereClause(where)
 	countArgs := args
@@ -187,37 +179,86 @@ func (db *DB) FindRuns(ctx context.Context, f apicron.RunFilter) ([]*apicron.Run
 			return nil
 		}
 		pageArgs := slices.Clone(args)
-		order := " ORDER BY id DESC"
-		switch {
-		case bySchedule:
-			order = " ORDER BY scheduled_at DESC"
-			if f.BeforeScheduledAt != nil {
-				pageWhere, pageArgs = append(pageWhere, "scheduled_at < ?"), append(pageArgs, ms(*f.BeforeScheduledAt))
-			}
-		default:
-			if f.BeforeID > 0 {
-				pageWhere, pageArgs = append(pageWhere, "id < ?"), append(pageArgs, f.BeforeID)
-			}
-			if total < f.CountLimit { // counted them all
-				pageWhere, pageArgs = append(pageWhere, "id >= ?", "id <= ?"), append(pageArgs, lo.Int64, hi.Int64)
-			}
+		if f.BeforeID > 0 {
+			pageWhere, pageArgs = append(pageWhere, "id < ?"), append(pageArgs, f.BeforeID)
 		}
-		rows, err := tx.query(ctx, "SELECT "+runColumns+" FROM runs"+whereClause(pageWhere)+order+" LIMIT ? OFFSET ?",
+		if total < f.CountLimit { // counted them all
+			pageWhere, pageArgs = append(pageWhere, "id >= ?", "id <= ?"), append(pageArgs, lo.Int64, hi.Int64)
+		}
+		var err error
+		list, err = queryRuns(ctx, tx, "SELECT "+runColumns+" FROM runs"+whereClause(pageWhere)+" ORDER BY id DESC LIMIT ? OFFSET ?",
 			append(pageArgs, limit, offset)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scanRun(rows, false)
-			if err != nil {
-				return err
-			}
-			list = append(list, r)
-		}
-		return rows.Err()
+		return err
 	})
 	return list, total, err
+}
+
+// findScheduleRuns is FindRuns for one schedule: by scheduled_at, from
+// BeforeScheduledAt, read in order from the schedule's index
+// (scheduleRuns), so a page costs the runs it steps over.
+func (db *DB) findScheduleRuns(ctx context.Context, f apicron.RunFilter, limit, offset int) ([]*apicron.Run, int, error) {
+	var (
+		cond []string
+		args []any
+	)
+	filter := func(c string, arg any) { cond, args = append(cond, c), append(args, arg) }
+	if f.TargetID != nil {
+		filter("target_id = ?", *f.TargetID)
+	}
+	if f.Status != nil {
+		filter("status = ?", string(*f.Status))
+	}
+	if f.Trigger != nil {
+		filter("run_trigger = ?", string(*f.Trigger))
+	}
+	if f.Since != nil {
+		filter("{at} >= ?", ms(*f.Since))
+	}
+	if f.Until != nil {
+		filter("{at} < ?", ms(*f.Until))
+	}
+	id := *f.ScheduleID
+	counted, countArgs := db.d.scheduleRuns("id", id, cond, args, "", f.CountLimit, 0)
+	count := "SELECT COUNT(*) FROM (" + counted + ") AS counted"
+	pageCond, pageArgs := slices.Clip(cond), slices.Clip(args)
+	if f.BeforeScheduledAt != nil {
+		pageCond, pageArgs = append(pageCond, "{at} < ?"), append(pageArgs, ms(*f.BeforeScheduledAt))
+	}
+	page, pageArgs := db.d.scheduleRuns(runColumns, id, pageCond, pageArgs, "DESC", limit, offset)
+	var (
+		list  []*apicron.Run
+		total int
+	)
+	err := db.read(ctx, func(tx *tx) error {
+		if err := tx.queryRow(ctx, count, countArgs...).Scan(&total); err != nil {
+			return err
+		}
+		if total == 0 && f.CountLimit > 0 {
+			return nil
+		}
+		var err error
+		list, err = queryRuns(ctx, tx, page, pageArgs...)
+		return err
+	})
+	return list, total, err
+}
+
+// queryRuns reads the runs a query of runColumns returns.
+func queryRuns(ctx context.Context, tx *tx, q string, args ...any) ([]*apicron.Run, error) {
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []*apicron.Run
+	for rows.Next() {
+		r, err := scanRun(rows, false)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, r)
+	}
+	return list, rows.Err()
 }
 
 // whereClause joins conditions into a WHERE clause, "" for none.

@@ -439,9 +439,9 @@ func asciiLower(s string) string {
 }
 
 // RecentOutcomes implements apicron.Store: one UNION ALL of a bounded
-// subquery per schedule, each the end of its (schedule_id, scheduled_at)
-// key, so a page of 50 schedules reads at most 50 x n index entries and
-// rows, however many runs are stored.
+// subquery per schedule, each the end of its index (scheduleRuns), so a
+// page of 50 schedules reads at most 50 x n index entries and rows (and on
+// SQLite a seek per slot of the tail), however many runs are stored.
 func (db *DB) RecentOutcomes(ctx context.Context, ids []int64, n int) (map[int64][]apicron.RunStatus, error) {
 	n = min(max(n, 1), apicron.MaxRecentOutcomes)
 	if len(ids) > apicron.MaxRecentOutcomeSchedules {
@@ -454,8 +454,8 @@ func (db *DB) RecentOutcomes(ctx context.Context, ids []int64, n int) (map[int64
 	parts := make([]string, 0, len(ids))
 	args := make([]any, 0, 2*len(ids))
 	for _, id := range ids {
-		parts = append(parts, "SELECT * FROM (SELECT schedule_id, scheduled_at, status FROM runs WHERE schedule_id = ? ORDER BY scheduled_at DESC LIMIT ?) r")
-		args = append(args, id, n)
+		q, a := db.d.scheduleRuns("schedule_id, scheduled_at, status", id, nil, nil, "DESC", n, 0)
+		parts, args = append(parts, "SELECT * FROM ("+q+") r"), append(args, a...)
 	}
 	q := strings.Join(parts, " UNION ALL ") + " ORDER BY 1, 2 DESC"
 	err := db.read(ctx, func(tx *tx) error {

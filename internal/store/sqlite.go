@@ -18,13 +18,13 @@ import (
 )
 
 // DefaultSQLiteCacheMiB is the writer's page cache without
-// Config.SQLiteCacheMiB. Each schedule that fires often keeps one page of
-// the runs' (schedule_id, scheduled_at) index hot, the last one, where its
-// next run goes: 10,000 schedules at 1 s write to 10,000 places of it every
-// second, 40 MiB of 4 KiB pages, beside the schedules and their counters.
-// SQLite's own default, 2 MiB, held a twentieth of that: claims read their
-// pages back from the file, 68 to 77 MiB/s after 90 s at 10,000 runs/s
-// against 27 with 64 MiB (docs/benchmarks.md).
+// Config.SQLiteCacheMiB. The writer keeps the schedules, their counters and
+// the newest runs hot, and every runIndexEvery it writes each schedule's
+// last page of run_index (10,000 schedules: 40 MiB of 4 KiB pages). SQLite's
+// own default, 2 MiB, held a twentieth of that: claims read their pages back
+// from the file, 68 to 77 MiB/s after 90 s at 10,000 runs/s against 27 with
+// 64 MiB (docs/benchmarks.md, measured when those pages were written by
+// every claim).
 const DefaultSQLiteCacheMiB = 64
 
 func (db *DB) openSQLite(ctx context.Context, path string, cacheMiB int) error {

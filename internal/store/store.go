@@ -68,8 +68,13 @@ type DB struct {
 	probe    *sql.DB // where Ping's write probe writes (probeWrites)
 	ckpt     *sql.DB // SQLite: the connection that checkpoints the WAL
 	stopCkpt func()
-	d        dialect
-	clock    apicron.Clock
+	// stopIndex stops indexLoop (SQLite); indexMu keeps IndexRuns one at a time.
+	stopIndex func()
+	indexMu   sync.Mutex
+	// indexAfterRead is a test's hook between IndexRuns' read and writes.
+	indexAfterRead func()
+	d              dialect
+	clock          apicron.Clock
 	// openedAt is when this process opened the store: an occurrence due
 	// before it and claimed late came due while apicron was not running.
 	openedAt time.Time
@@ -151,12 +156,28 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if db.d.runIndex {
+		// What the last process left in the tail is indexed before anything
+		// claims, and upto starts at this clock's time.
+		if _, err := db.IndexRuns(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("index runs by schedule: %w", err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); db.indexLoop(ctx) }()
+		db.stopIndex = func() { cancel(); <-done }
+	}
 	return db, nil
 }
 
 // Close closes the connections and releases the lock.
 func (db *DB) Close() error {
 	var errs []error
+	if db.stopIndex != nil {
+		db.stopIndex()
+		db.stopIndex = nil
+	}
 	if db.stopCkpt != nil {
 		db.stopCkpt()
 		db.stopCkpt = nil

@@ -201,7 +201,7 @@ func (h *Handler) showSchedule(w http.ResponseWriter, r *http.Request) {
 	for _, o := range s.Upcoming(h.clock.Now(), upcomingCount) {
 		d.Upcoming = append(d.Upcoming, upcoming{At: o.At, FireAt: s.FireAt(o.At), DST: o.DST})
 	}
-	// The latest runs, by the schedule's (schedule_id, scheduled_at) key:
+	// The latest runs, read in order from the schedule's index of runs:
 	// the table shows 20 of them, the chart and the bar all.
 	runs, _, err := h.store.FindRuns(ctx, apicron.RunFilter{ScheduleID: &id, Limit: scheduleChartRuns, CountLimit: 1})
 	if err != nil {
