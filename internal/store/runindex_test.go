@@ -230,42 +230,14 @@ func TestMigrate_RunsTimeKey(t *testing.T) {
 	t.Parallel()
 	const driver = "sqlite"
 	dsn := storetest.NewDSN(t, driver)
-	raw, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	exec := func(q string) {
-		t.Helper()
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%.80s: %v", q, err)
-		}
-	}
-	exec("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-	files, err := filepath.Glob(filepath.Join("migrations", "sqlite", "*.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(files)
-	for _, f := range files {
-		version, _ := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
-		if version >= 30 {
-			break
-		}
-		body, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(body))
-		exec(fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, 0)", version))
-	}
+	exec := migrateRawBelow(t, dsn, 30)
 	at := t0.UnixMilli()
 	exec(fmt.Sprintf(`INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, finished_at) VALUES
 		(1, 1, 'SUCCESS', %d, %d, %d), (2, 1, 'FAILED', %d, %d, %d), (1, 1, 'SUCCESS', %d, %d, %d)`,
 		at, at, at, at, at, at, at+1000, at+1000, at+1000))
 	exec(fmt.Sprintf("INSERT INTO attempts (run_id, attempt_number, status, started_at, finished_at) VALUES (1, 1, 'SUCCESS', %d, %d), (2, 1, 'FAILED', %d, %d)", at, at, at, at))
 	exec("DELETE FROM runs WHERE id = 3")
-	raw.Close()
+	exec("")
 
 	clock := storetest.NewClock(t0.Add(time.Hour))
 	db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock})
@@ -292,4 +264,46 @@ func TestMigrate_RunsTimeKey(t *testing.T) {
 	if got := rawQuery(t, driver, dsn, "SELECT COUNT(*) FROM run_index WHERE run IN (1, 2)"); got != "0" {
 		t.Fatalf("%s run_index rows of the pruned runs are left", got)
 	}
+}
+
+// migrateRawBelow applies SQLite's migrations numbered below version to the
+// file at dsn by hand, as a build of that time left it, and returns a
+// function that runs one statement on it. The connection is closed when the
+// test ends, or earlier: the returned function with "" closes it.
+func migrateRawBelow(t *testing.T, dsn string, version int) func(q string) {
+	t.Helper()
+	raw, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	exec := func(q string) {
+		t.Helper()
+		if q == "" {
+			raw.Close()
+			return
+		}
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%.80s: %v", q, err)
+		}
+	}
+	exec("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+	files, err := filepath.Glob(filepath.Join("migrations", "sqlite", "*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		v, _ := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
+		if v >= version {
+			break
+		}
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(string(body))
+		exec(fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, 0)", v))
+	}
+	return exec
 }
