@@ -93,8 +93,8 @@ type Store interface {
 
 	// RecentOutcomes returns the statuses of the latest n runs (at most
 	// MaxRecentOutcomes) of each of the given schedules, newest first, by
-	// scheduled_at: one query, each schedule's read from its end of the
-	// (schedule_id, scheduled_at) key. A schedule without runs is missing.
+	// scheduled_at: one query, each schedule's read from the end of its
+	// index of runs. A schedule without runs is missing.
 	RecentOutcomes(ctx context.Context, ids []int64, n int) (map[int64][]RunStatus, error)
 
 	// SystemMetrics reads the service-wide counters as of now.

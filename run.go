@@ -304,9 +304,9 @@ type RunResult struct {
 
 // RunFilter selects runs. Zero fields do not filter. A list is newest
 // first: by id, or, with ScheduleID, by scheduled_at (the schedule's own
-// order, which its UNIQUE (schedule_id, scheduled_at) key keeps: a page of
-// one schedule's runs reads that key and needs no index of its own, which
-// every claim would write).
+// order: a page of one schedule's runs reads the schedule's index of runs,
+// the (schedule_id, scheduled_at) key on PostgreSQL, run_index and the
+// tail's slots on SQLite; see docs/architecture.md).
 type RunFilter struct {
 	ScheduleID *int64
 	TargetID   *int64

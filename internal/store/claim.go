@@ -565,11 +565,26 @@ func (db *DB) insertRuns(ctx context.Context, tx *tx, now time.Time, out []apicr
 	return forPieces(len(fire), func(lo, hi int) error { return db.insertRunsPiece(ctx, tx, now, out, fire[lo:hi], epoch) })
 }
 
-var insertRunsSQL = newBatchSQL(func(n int) string {
-	return `INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id, job,
+// insertRunsSQL inserts RUNNING runs, each unless its schedule has a run
+// at that time: the conflict is named (the dialect's runKey), so any other
+// (a clash of ids) is an error, not an occurrence dropped in silence. By
+// runKey.
+var insertRunsSQL = map[string]*batchSQL{postgresRunKey: newInsertRunsSQL(postgresRunKey), sqliteRunKey: newInsertRunsSQL(sqliteRunKey)}
+
+func newInsertRunsSQL(key string) *batchSQL {
+	return newBatchSQL(func(n int) string {
+		return `INSERT INTO runs (schedule_id, target_id, status, scheduled_at, started_at, missed, request_method, node_id, job,
 		run_trigger, jitter_ms, lease_epoch) VALUES ` +
-		repeatRows("(?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + " ON CONFLICT DO NOTHING RETURNING id, schedule_id"
-})
+			repeatRows("(?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + " ON CONFLICT " + key + " DO NOTHING RETURNING id, schedule_id"
+	})
+}
+
+// The columns of the runs' unique key: PostgreSQL's UNIQUE (schedule_id,
+// scheduled_at), SQLite's runs_occurrence (migration 0030).
+const (
+	postgresRunKey = "(schedule_id, scheduled_at)"
+	sqliteRunKey   = "(scheduled_at / 100, schedule_id, scheduled_at)"
+)
 
 func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []apicron.ClaimResult, fire []int, epoch int64) error {
 	owner := db.nodeID
@@ -594,7 +609,7 @@ func (db *DB) insertRunsPiece(ctx context.Context, tx *tx, now time.Time, out []
 		args = append(args, j.ScheduleID, j.TargetID, ms(j.ScheduledAt), ms(maxTime(now, j.FireAt())), j.Missed, j.Method, owner, queuedJob,
 			string(j.Trigger), j.Jitter.Milliseconds(), epoch)
 	}
-	rows, err := tx.queryBatch(ctx, insertRunsSQL.sql(len(fire)), args...)
+	rows, err := tx.queryBatch(ctx, insertRunsSQL[db.d.runKey].sql(len(fire)), args...)
 	if err != nil {
 		return fmt.Errorf("insert runs: %w", err)
 	}

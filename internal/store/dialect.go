@@ -52,17 +52,20 @@ type dialect struct {
 	// checks them before each commits (SQLite, whose table rebuilds drop a
 	// table that others refer to).
 	keysOffToMigrate bool
+	// runKey is the columns of the runs' unique key, one run per schedule
+	// and scheduled_at, as an ON CONFLICT names them.
+	runKey string
 }
 
 func sqliteDialect() dialect {
-	return dialect{name: "sqlite", writeProbe: sqliteWriteProbe, runIndex: true, keysOffToMigrate: true,
+	return dialect{name: "sqlite", writeProbe: sqliteWriteProbe, runIndex: true, keysOffToMigrate: true, runKey: sqliteRunKey,
 		notWritable: func(_ context.Context, db *DB, err error) error { return sqliteNotWritable(db.dsn, err) }}
 }
 
 func postgresDialect() dialect {
 	return dialect{name: "postgres", forUpdate: " FOR UPDATE", rebinds: &sync.Map{},
 		readOnlyTx: &sql.TxOptions{ReadOnly: true}, notify: true, migrationLock: "SELECT pg_advisory_xact_lock(7283001)",
-		writeProbe: postgresWriteProbe, notWritable: postgresNotWritable}
+		writeProbe: postgresWriteProbe, notWritable: postgresNotWritable, runKey: postgresRunKey}
 }
 
 func (d dialect) rebind(q string) string {

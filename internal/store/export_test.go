@@ -28,3 +28,9 @@ func Unavailable(driver string, err error) string {
 // SetIndexRunsAfterRead makes IndexRuns call fn between its read of the
 // tail and its writes, where runs written meanwhile must still be indexed.
 func (db *DB) SetIndexRunsAfterRead(fn func()) { db.indexAfterRead = fn }
+
+// ScheduleRunsQuery is the query the store reads one schedule's runs with
+// (scheduleRuns), for a test to look at its plan.
+func (db *DB) ScheduleRunsQuery(cols string, id int64, cond []string, args []any, order string, limit, offset int) (string, []any) {
+	return db.d.scheduleRuns(cols, id, cond, args, order, limit, offset)
+}

@@ -75,17 +75,21 @@ func (db *DB) migrate(ctx context.Context) error {
 		// A migration that rebuilds a table (SQLite alters little in place)
 		// drops the old one: with foreign keys on, that would delete the
 		// rows referring to it (attempts, ON DELETE CASCADE). SQLite's
-		// procedure: keys off outside the transaction (the writer is one
-		// connection), checked before each commit, on again after.
-		if _, err := db.w.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
-			return err
-		}
+		// procedure: keys off outside the transaction, checked before each
+		// commit, on again after. The writer is one connection, but the pool
+		// may replace it (a new one opens with the keys on): they are turned
+		// off before each migration, and each transaction makes sure.
 		defer func() {
 			// A failure here shows again in the next statement on the connection.
 			_, _ = db.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
 		}()
 	}
 	for _, m := range files {
+		if db.d.keysOffToMigrate {
+			if _, err := db.w.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+				return err
+			}
+		}
 		err = db.write(ctx, func(tx *tx) error {
 			if db.d.migrationLock != "" {
 				// Several nodes may start at once; one migrates, the others wait.
@@ -99,6 +103,15 @@ func (db *DB) migrate(ctx context.Context) error {
 			}
 			if n > 0 {
 				return nil
+			}
+			if db.d.keysOffToMigrate {
+				var on int
+				if err := tx.queryRow(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil {
+					return err
+				}
+				if on != 0 {
+					return fmt.Errorf("apply %s: foreign keys are on in its transaction; nothing was changed", m.name)
+				}
 			}
 			if _, err := tx.ExecContext(ctx, m.body); err != nil {
 				return fmt.Errorf("apply %s: %w", m.name, err)

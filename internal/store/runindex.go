@@ -84,9 +84,14 @@ func (d dialect) scheduleRuns(cols string, id int64, cond []string, args []any, 
 		return q, a
 	}
 	window := strconv.FormatInt(runIndexWindow.Milliseconds(), 10)
-	side, sideArgs := member("run_index JOIN runs ON runs.id = run_index.run",
+	// Both parts are held to their keys: with a filter on status or target,
+	// SQLite planned the tail through runs_status or runs_target, reading
+	// every run of that status in the table and sorting them (1 million
+	// runs: 160-340 ms a page instead of under 1 ms). CROSS JOIN keeps
+	// run_index the outer table.
+	side, sideArgs := member("run_index CROSS JOIN runs ON runs.id = run_index.run",
 		"run_index.schedule = ? AND (run_index.at < "+uptoSQL+" OR run_index.at >= "+uptoSQL+" + "+window+")", "run_index.at")
-	tail, tailArgs := member("runs", "scheduled_at / 100 IN ("+tailSlotsSQL+") AND schedule_id = ? AND scheduled_at >= "+uptoSQL+
+	tail, tailArgs := member("runs INDEXED BY runs_occurrence", "scheduled_at / 100 IN ("+tailSlotsSQL+") AND schedule_id = ? AND scheduled_at >= "+uptoSQL+
 		" AND scheduled_at < "+uptoSQL+" + "+window, "scheduled_at")
 	if limit > 0 {
 		// Each part gives at most what the page can use.
@@ -245,4 +250,28 @@ func (db *DB) indexLoop(ctx context.Context) {
 			failing = false
 		}
 	}
+}
+
+// recentRunsSQL is RecentOutcomes' query on SQLite: the newest n runs of
+// each of ids (schedule_id, scheduled_at, status), ordered by schedule and
+// newest first, with possibly more than n of a schedule from the tail (the
+// caller keeps n). The tail is read once for all ids and the side is a
+// short part per schedule: the statement built from scheduleRuns for each
+// schedule was long enough that preparing it took 40% of the call.
+func recentRunsSQL(ids []int64, n int) (string, []any) {
+	window := strconv.FormatInt(runIndexWindow.Milliseconds(), 10)
+	var b strings.Builder
+	b.WriteString("WITH RECURSIVE st AS MATERIALIZED (SELECT upto FROM run_index_state WHERE id = 1), ")
+	b.WriteString("slot(x) AS (SELECT upto / 100 FROM st UNION ALL SELECT x + 1 FROM slot WHERE x < ")
+	b.WriteString("(SELECT MIN((SELECT MAX(scheduled_at) FROM runs), upto + " + strconv.FormatInt(runIndexWindow.Milliseconds()-1, 10) + ") FROM st) / 100) ")
+	b.WriteString("SELECT schedule_id, scheduled_at, status FROM runs INDEXED BY runs_occurrence WHERE scheduled_at / 100 IN (SELECT x FROM slot) ")
+	b.WriteString("AND schedule_id IN (" + placeholders(len(ids)) + ") AND scheduled_at >= (SELECT upto FROM st) AND scheduled_at < (SELECT upto FROM st) + " + window)
+	args := make([]any, 0, 3*len(ids))
+	args = append(args, int64Args(ids)...)
+	for _, id := range ids {
+		b.WriteString(" UNION ALL SELECT * FROM (SELECT schedule, at, status FROM run_index CROSS JOIN runs ON runs.id = run_index.run WHERE schedule = ? AND (at < (SELECT upto FROM st) OR at >= (SELECT upto FROM st) + " + window + ") ORDER BY at DESC LIMIT ?)")
+		args = append(args, id, n)
+	}
+	b.WriteString(" ORDER BY 1, 2 DESC")
+	return b.String(), args
 }

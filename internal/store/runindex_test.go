@@ -307,3 +307,78 @@ func migrateRawBelow(t *testing.T, dsn string, version int) func(q string) {
 	}
 	return exec
 }
+
+// A schedule's runs filtered by status or target are read from the
+// schedule's keys on SQLite, never through runs_status or runs_target: those
+// lead to every run of that status or target in the table, sorted after.
+func TestStore_ScheduleRunsPlan(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, "sqlite", storetest.NewClock(t0))
+	for _, c := range []struct {
+		name  string
+		cond  []string
+		args  []any
+		order string
+		limit int
+	}{
+		{"status page", []string{"status = ?"}, []any{"SUCCESS"}, "DESC", 50},
+		{"target page", []string{"target_id = ?"}, []any{1}, "DESC", 50},
+		{"status count", []string{"status = ?", "{at} >= ?"}, []any{"FAILED", 0}, "", 1000},
+	} {
+		q, args := db.ScheduleRunsQuery("id, scheduled_at", 1, c.cond, c.args, c.order, c.limit, 0)
+		rows, err := db.Readers().Query("EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		all := strings.Join(plan, "\n")
+		if strings.Contains(all, "runs_status") || strings.Contains(all, "runs_target") || !strings.Contains(all, "runs_occurrence") ||
+			!strings.Contains(all, "run_index USING PRIMARY KEY") {
+			t.Errorf("%s: plan\n%s", c.name, all)
+		}
+	}
+}
+
+// A claim names the conflict it leaves alone, one run per schedule and
+// time: a run whose id clashes with a stored one (PostgreSQL's identity
+// sequence set back, as an import can leave it) fails the claim, which
+// changes nothing, instead of dropping the occurrence in silence. (SQLite's
+// AUTOINCREMENT never gives an id in use.)
+func TestClaim_IDClashIsAnError(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, driver string) {
+		if driver != "postgres" {
+			t.Skip("SQLite never gives a run an id in use")
+		}
+		ctx := context.Background()
+		dsn := storetest.NewDSN(t, driver)
+		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: storetest.NewClock(t0)})
+		tg := mustCreateTarget(t, db)
+		s := mustCreateSchedule(t, db, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
+		first := mustRunAt(t, db, s, t0)
+		rawExec(t, driver, dsn, fmt.Sprintf("SELECT setval(pg_get_serial_sequence('runs', 'id'), %d, false)", first))
+		before, err := db.FindScheduleByID(ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := t0.Add(time.Second)
+		if res, err := db.Claim(ctx, at, at, []int64{s.ID}, nil); err == nil {
+			t.Fatalf("a claim whose run's id is taken = %+v, want an error", res)
+		}
+		after, err := db.FindScheduleByID(ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !after.NextRunAt.Equal(*before.NextRunAt) || after.RunCount != before.RunCount {
+			t.Fatalf("the failed claim moved the schedule: next %s -> %s, runs %d -> %d", before.NextRunAt, after.NextRunAt, before.RunCount, after.RunCount)
+		}
+	})
+}

@@ -439,9 +439,10 @@ func asciiLower(s string) string {
 }
 
 // RecentOutcomes implements apicron.Store: one UNION ALL of a bounded
-// subquery per schedule, each the end of its index (scheduleRuns), so a
-// page of 50 schedules reads at most 50 x n index entries and rows (and on
-// SQLite a seek per slot of the tail), however many runs are stored.
+// subquery per schedule, each the end of its index (scheduleRuns; on SQLite
+// recentRunsSQL, with the tail read once for all), so a page of 50
+// schedules reads at most 50 x n index entries and rows (and on SQLite a
+// seek per slot of the tail and schedule), however many runs are stored.
 func (db *DB) RecentOutcomes(ctx context.Context, ids []int64, n int) (map[int64][]apicron.RunStatus, error) {
 	n = min(max(n, 1), apicron.MaxRecentOutcomes)
 	if len(ids) > apicron.MaxRecentOutcomeSchedules {
@@ -451,30 +452,41 @@ func (db *DB) RecentOutcomes(ctx context.Context, ids []int64, n int) (map[int64
 	if len(ids) == 0 {
 		return out, nil
 	}
-	parts := make([]string, 0, len(ids))
-	args := make([]any, 0, 2*len(ids))
-	for _, id := range ids {
-		q, a := db.d.scheduleRuns("schedule_id, scheduled_at, status", id, nil, nil, "DESC", n, 0)
-		parts, args = append(parts, "SELECT * FROM ("+q+") r"), append(args, a...)
-	}
-	q := strings.Join(parts, " UNION ALL ") + " ORDER BY 1, 2 DESC"
 	err := db.read(ctx, func(tx *tx) error {
-		rows, err := tx.query(ctx, q, args...)
-		if err != nil {
-			return err
+		if db.d.runIndex {
+			q, args := recentRunsSQL(ids, n)
+			return recentOutcomesRead(ctx, tx, q, args, n, out)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				id, at int64
-				st     string
-			)
-			if err := rows.Scan(&id, &at, &st); err != nil {
-				return err
-			}
-			out[id] = append(out[id], apicron.RunStatus(st))
+		parts := make([]string, 0, len(ids))
+		args := make([]any, 0, 2*len(ids))
+		for _, id := range ids {
+			q, a := db.d.scheduleRuns("schedule_id, scheduled_at, status", id, nil, nil, "DESC", n, 0)
+			parts, args = append(parts, "SELECT * FROM ("+q+") r"), append(args, a...)
 		}
-		return rows.Err()
+		return recentOutcomesRead(ctx, tx, strings.Join(parts, " UNION ALL ")+" ORDER BY 1, 2 DESC", args, n, out)
 	})
 	return out, err
+}
+
+// recentOutcomesRead appends to out the statuses q reads, in its order, at
+// most n of a schedule.
+func recentOutcomesRead(ctx context.Context, tx *tx, q string, args []any, n int, out map[int64][]apicron.RunStatus) error {
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id, at int64
+			st     string
+		)
+		if err := rows.Scan(&id, &at, &st); err != nil {
+			return err
+		}
+		if len(out[id]) < n {
+			out[id] = append(out[id], apicron.RunStatus(st))
+		}
+	}
+	return rows.Err()
 }

@@ -90,6 +90,24 @@ func TestStore_RecentOutcomes(t *testing.T) {
 		if got, err := db.RecentOutcomes(ctx, nil, 50); err != nil || len(got) != 0 {
 			t.Errorf("no ids: %v, %v", got, err)
 		}
+
+		// As many schedules as one call takes: each one's runs, the last
+		// schedules' too.
+		ids := []int64{a.ID, b.ID, idle.ID}
+		var last *apicron.Schedule
+		for i := len(ids); i < apicron.MaxRecentOutcomeSchedules; i++ {
+			last = mustCreateSchedule(t, db, &apicron.Schedule{Name: fmt.Sprint("many", i), TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
+			ids = append(ids, last.ID)
+		}
+		mustRunAt(t, db, last, t0)
+		mustRunAt(t, db, last, t0.Add(time.Second))
+		got, err = db.RecentOutcomes(ctx, ids, 50)
+		if err != nil {
+			t.Fatalf("RecentOutcomes of %d schedules: %v", len(ids), err)
+		}
+		if len(got) != 3 || len(got[a.ID]) != 4 || len(got[b.ID]) != 1 || len(got[last.ID]) != 2 {
+			t.Fatalf("outcomes of %d schedules = %v", len(ids), got)
+		}
 	})
 }
 
