@@ -134,20 +134,7 @@ func (db *DB) FindRuns(ctx context.Context, f apicron.RunFilter) ([]*apicron.Run
 	if f.ScheduleID != nil {
 		return db.findScheduleRuns(ctx, f, limit, offset)
 	}
-	var (
-		where []string
-		args  []any
-	)
-	filter := func(cond string, arg any) { where, args = append(where, cond), append(args, arg) }
-	if f.TargetID != nil {
-		filter("target_id = ?", *f.TargetID)
-	}
-	if f.Status != nil {
-		filter("status = ?", string(*f.Status))
-	}
-	if f.Trigger != nil {
-		filter("run_trigger = ?", string(*f.Trigger))
-	}
+	where, args := runColumnFilters(f)
 	// In id order the page tests the time range on each run it reads
 	// (+scheduled_at is no indexed column), rather than reading the range
 	// from runs_scheduled_at and sorting it: SQLite, which keeps no
@@ -193,14 +180,9 @@ func (db *DB) FindRuns(ctx context.Context, f apicron.RunFilter) ([]*apicron.Run
 	return list, total, err
 }
 
-// findScheduleRuns is FindRuns for one schedule: by scheduled_at, from
-// BeforeScheduledAt, read in order from the schedule's index
-// (scheduleRuns), so a page costs the runs it steps over.
-func (db *DB) findScheduleRuns(ctx context.Context, f apicron.RunFilter, limit, offset int) ([]*apicron.Run, int, error) {
-	var (
-		cond []string
-		args []any
-	)
+// runColumnFilters is the conditions of f on the run's target, status and
+// trigger, with their arguments.
+func runColumnFilters(f apicron.RunFilter) (cond []string, args []any) {
 	filter := func(c string, arg any) { cond, args = append(cond, c), append(args, arg) }
 	if f.TargetID != nil {
 		filter("target_id = ?", *f.TargetID)
@@ -211,6 +193,15 @@ func (db *DB) findScheduleRuns(ctx context.Context, f apicron.RunFilter, limit, 
 	if f.Trigger != nil {
 		filter("run_trigger = ?", string(*f.Trigger))
 	}
+	return cond, args
+}
+
+// findScheduleRuns is FindRuns for one schedule: by scheduled_at, from
+// BeforeScheduledAt, read in order from the schedule's index
+// (scheduleRuns), so a page costs the runs it steps over.
+func (db *DB) findScheduleRuns(ctx context.Context, f apicron.RunFilter, limit, offset int) ([]*apicron.Run, int, error) {
+	cond, args := runColumnFilters(f)
+	filter := func(c string, arg any) { cond, args = append(cond, c), append(args, arg) }
 	if f.Since != nil {
 		filter("{at} >= ?", ms(*f.Since))
 	}
