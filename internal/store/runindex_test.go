@@ -342,7 +342,8 @@ func TestStore_ScheduleRunsPlan(t *testing.T) {
 		rows.Close()
 		all := strings.Join(plan, "\n")
 		if strings.Contains(all, "runs_status") || strings.Contains(all, "runs_target") || !strings.Contains(all, "runs_occurrence") ||
-			!strings.Contains(all, "run_index USING PRIMARY KEY") {
+			!strings.Contains(all, "run_index USING PRIMARY KEY") || !strings.Contains(all, "SEARCH runs USING INTEGER PRIMARY KEY") ||
+			strings.Contains(all, "SCAN runs") {
 			t.Errorf("%s: plan\n%s", c.name, all)
 		}
 	}

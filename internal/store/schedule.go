@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -441,13 +442,16 @@ func asciiLower(s string) string {
 // RecentOutcomes implements apicron.Store: one UNION ALL of a bounded
 // subquery per schedule, each the end of its index (scheduleRuns; on SQLite
 // recentRunsSQL, with the tail read once for all), so a page of 50
-// schedules reads at most 50 x n index entries and rows (and on SQLite a
-// seek per slot of the tail and schedule), however many runs are stored.
+// schedules reads at most 50 x n index entries and rows, and on SQLite the
+// tail's runs of those schedules too (a seek per slot and schedule; about
+// 35 runs of a schedule that fires every second), however many runs are
+// stored. An id given twice counts once.
 func (db *DB) RecentOutcomes(ctx context.Context, ids []int64, n int) (map[int64][]apicron.RunStatus, error) {
 	n = min(max(n, 1), apicron.MaxRecentOutcomes)
 	if len(ids) > apicron.MaxRecentOutcomeSchedules {
 		ids = ids[:apicron.MaxRecentOutcomeSchedules]
 	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	out := make(map[int64][]apicron.RunStatus, len(ids))
 	if len(ids) == 0 {
 		return out, nil

@@ -62,31 +62,58 @@ func TestStore_FindSchedulesByNameAndType(t *testing.T) {
 }
 
 // RecentOutcomes returns each schedule's latest runs, newest first, at
-// most n, and nothing for a schedule without runs.
+// most n, and nothing for a schedule without runs; on SQLite the same from
+// the tail (the runs not yet indexed) and from run_index after a pass.
 func TestStore_RecentOutcomes(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		db := storetest.Open(t, driver, storetest.NewClock(t0))
+		dsn := storetest.NewDSN(t, driver)
+		clock := storetest.NewClock(t0)
+		db := storetest.OpenDSN(t, driver, dsn, store.Config{Clock: clock})
 		tg := mustCreateTarget(t, db)
 		a := mustCreateSchedule(t, db, &apicron.Schedule{Name: "a", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
 		b := mustCreateSchedule(t, db, &apicron.Schedule{Name: "b", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
 		idle := mustCreateSchedule(t, db, &apicron.Schedule{Name: "idle", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
 		for i := range 4 {
-			mustRunAt(t, db, a, t0.Add(time.Duration(i)*time.Second))
+			at := t0.Add(time.Duration(i) * time.Second)
+			res := mustClaim(t, db, at, a.ID)
+			status := apicron.Success
+			if i%2 == 1 {
+				status = apicron.Failed
+			}
+			finish(t, db, res.Job, status, 10, at.Add(time.Millisecond))
 		}
 		mustRunAt(t, db, b, t0)
-		got, err := db.RecentOutcomes(ctx, []int64{a.ID, b.ID, idle.ID}, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got[a.ID]) != 3 || len(got[b.ID]) != 1 || got[idle.ID] != nil {
-			t.Fatalf("outcomes = %v", got)
-		}
-		for _, st := range got[a.ID] {
-			if st != apicron.Success {
-				t.Errorf("status %s, want SUCCESS", st)
+		// Newest first: a's runs at 3 s (FAILED), 2 s (SUCCESS), 1 s (FAILED).
+		want := map[int64][]apicron.RunStatus{a.ID: {apicron.Failed, apicron.Success, apicron.Failed}, b.ID: {apicron.Success}}
+		check := func(where string) {
+			t.Helper()
+			got, err := db.RecentOutcomes(ctx, []int64{a.ID, b.ID, idle.ID, a.ID}, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s: outcomes = %v, want %v", where, got, want)
 			}
 		}
+		indexed := func() string {
+			if driver != "sqlite" {
+				return "-"
+			}
+			return rawQuery(t, driver, dsn, "SELECT COUNT(*) FROM run_index")
+		}
+		if n := indexed(); n != "0" && n != "-" {
+			t.Fatalf("%s runs indexed before a pass, want them all in the tail", n)
+		}
+		check("in the tail")
+		clock.Set(t0.Add(time.Minute))
+		if _, err := db.IndexRuns(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := indexed(); n != "5" && n != "-" {
+			t.Fatalf("%s runs indexed after a pass, want 5", n)
+		}
+		check("indexed")
 		if got, err := db.RecentOutcomes(ctx, nil, 50); err != nil || len(got) != 0 {
 			t.Errorf("no ids: %v, %v", got, err)
 		}
@@ -99,9 +126,9 @@ func TestStore_RecentOutcomes(t *testing.T) {
 			last = mustCreateSchedule(t, db, &apicron.Schedule{Name: fmt.Sprint("many", i), TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 1})
 			ids = append(ids, last.ID)
 		}
-		mustRunAt(t, db, last, t0)
-		mustRunAt(t, db, last, t0.Add(time.Second))
-		got, err = db.RecentOutcomes(ctx, ids, 50)
+		mustRunAt(t, db, last, clock.Now())
+		mustRunAt(t, db, last, clock.Now().Add(time.Second))
+		got, err := db.RecentOutcomes(ctx, ids, 50)
 		if err != nil {
 			t.Fatalf("RecentOutcomes of %d schedules: %v", len(ids), err)
 		}
