@@ -52,11 +52,23 @@ const (
 // uptoSQL is the tail's start, read in the statement's own snapshot.
 const uptoSQL = "(SELECT upto FROM run_index_state WHERE id = 1)"
 
-// tailSlotsSQL lists the slots (scheduled_at / 100) of the tail up to the
-// newest run: a read seeks each in runs_occurrence with its schedule.
-var tailSlotsSQL = "WITH RECURSIVE slot(x) AS (SELECT " + uptoSQL + " / 100 UNION ALL SELECT x + 1 FROM slot WHERE x < " +
-	"(SELECT MIN((SELECT MAX(scheduled_at) FROM runs), upto + " + strconv.FormatInt(runIndexWindow.Milliseconds()-1, 10) + ") FROM run_index_state WHERE id = 1) / 100) " +
-	"SELECT x FROM slot"
+// slotCTE is the recursive CTE slot(x) of the tail's slots (scheduled_at /
+// 100) from upto (an expression of the tail's start) up to the newest run:
+// a read seeks each in runs_occurrence with its schedule.
+func slotCTE(upto string) string {
+	return "slot(x) AS (SELECT " + upto + " / 100 UNION ALL SELECT x + 1 FROM slot WHERE x < " +
+		"MIN((SELECT MAX(scheduled_at) FROM runs), " + upto + " + " + strconv.FormatInt(runIndexWindow.Milliseconds()-1, 10) + ") / 100)"
+}
+
+// inTail is the condition that the time at (a column) lies in the tail that
+// starts at upto; outsideTail is its complement, run_index's part.
+func inTail(at, upto string) string {
+	return at + " >= " + upto + " AND " + at + " < " + upto + " + " + strconv.FormatInt(runIndexWindow.Milliseconds(), 10)
+}
+
+func outsideTail(at, upto string) string {
+	return "(" + at + " < " + upto + " OR " + at + " >= " + upto + " + " + strconv.FormatInt(runIndexWindow.Milliseconds(), 10) + ")"
+}
 
 // scheduleRuns builds a query over one schedule's runs: cols of runs (with
 // scheduled_at when order is set), the conditions cond (joined by AND; "{at}"
@@ -83,16 +95,15 @@ func (d dialect) scheduleRuns(cols string, id int64, cond []string, args []any, 
 		}
 		return q, a
 	}
-	window := strconv.FormatInt(runIndexWindow.Milliseconds(), 10)
 	// Both parts are held to their keys: with a filter on status or target,
 	// SQLite planned the tail through runs_status or runs_target, reading
 	// every run of that status in the table and sorting them (1 million
 	// runs: 160-340 ms a page instead of under 1 ms). CROSS JOIN keeps
 	// run_index the outer table.
 	side, sideArgs := member("run_index CROSS JOIN runs ON runs.id = run_index.run",
-		"run_index.schedule = ? AND (run_index.at < "+uptoSQL+" OR run_index.at >= "+uptoSQL+" + "+window+")", "run_index.at")
-	tail, tailArgs := member("runs INDEXED BY runs_occurrence", "scheduled_at / 100 IN ("+tailSlotsSQL+") AND schedule_id = ? AND scheduled_at >= "+uptoSQL+
-		" AND scheduled_at < "+uptoSQL+" + "+window, "scheduled_at")
+		"run_index.schedule = ? AND "+outsideTail("run_index.at", uptoSQL), "run_index.at")
+	tail, tailArgs := member("runs INDEXED BY runs_occurrence", "scheduled_at / 100 IN (WITH RECURSIVE "+slotCTE(uptoSQL)+
+		" SELECT x FROM slot) AND schedule_id = ? AND "+inTail("scheduled_at", uptoSQL), "scheduled_at")
 	if limit > 0 {
 		// Each part gives at most what the page can use.
 		side, sideArgs = side+" LIMIT ?", append(sideArgs, limit+offset)
@@ -259,17 +270,17 @@ func (db *DB) indexLoop(ctx context.Context) {
 // short part per schedule: the statement built from scheduleRuns for each
 // schedule was long enough that preparing it took 40% of the call.
 func recentRunsSQL(ids []int64, n int) (string, []any) {
-	window := strconv.FormatInt(runIndexWindow.Milliseconds(), 10)
+	const upto = "(SELECT upto FROM st)"
 	var b strings.Builder
-	b.WriteString("WITH RECURSIVE st AS MATERIALIZED (SELECT upto FROM run_index_state WHERE id = 1), ")
-	b.WriteString("slot(x) AS (SELECT upto / 100 FROM st UNION ALL SELECT x + 1 FROM slot WHERE x < ")
-	b.WriteString("(SELECT MIN((SELECT MAX(scheduled_at) FROM runs), upto + " + strconv.FormatInt(runIndexWindow.Milliseconds()-1, 10) + ") FROM st) / 100) ")
+	b.WriteString("WITH RECURSIVE st AS MATERIALIZED (SELECT upto FROM run_index_state WHERE id = 1), " + slotCTE(upto) + " ")
 	b.WriteString("SELECT schedule_id, scheduled_at, status FROM runs INDEXED BY runs_occurrence WHERE scheduled_at / 100 IN (SELECT x FROM slot) ")
-	b.WriteString("AND schedule_id IN (" + placeholders(len(ids)) + ") AND scheduled_at >= (SELECT upto FROM st) AND scheduled_at < (SELECT upto FROM st) + " + window)
+	b.WriteString("AND schedule_id IN (" + placeholders(len(ids)) + ") AND " + inTail("scheduled_at", upto))
 	args := make([]any, 0, 3*len(ids))
 	args = append(args, int64Args(ids)...)
+	side := " UNION ALL SELECT * FROM (SELECT schedule, at, status FROM run_index CROSS JOIN runs ON runs.id = run_index.run WHERE schedule = ? AND " +
+		outsideTail("at", upto) + " ORDER BY at DESC LIMIT ?)"
 	for _, id := range ids {
-		b.WriteString(" UNION ALL SELECT * FROM (SELECT schedule, at, status FROM run_index CROSS JOIN runs ON runs.id = run_index.run WHERE schedule = ? AND (at < (SELECT upto FROM st) OR at >= (SELECT upto FROM st) + " + window + ") ORDER BY at DESC LIMIT ?)")
+		b.WriteString(side)
 		args = append(args, id, n)
 	}
 	b.WriteString(" ORDER BY 1, 2 DESC")
