@@ -50,6 +50,53 @@ func (l lockedBatchSQL) sql(d dialect, n int) string {
 	return l.locked.sql(n)
 }
 
+// dialectBatchSQL is a batched statement whose text depends on the
+// dialect: build reads what it needs of d (forUpdate, listKeys), and the
+// texts are cached for each combination of the two.
+type dialectBatchSQL struct {
+	build func(d dialect, n int) string
+	once  [4]sync.Once
+	texts [4]*batchSQL
+}
+
+func newDialectBatchSQL(build func(d dialect, n int) string) *dialectBatchSQL {
+	return &dialectBatchSQL{build: build}
+}
+
+// sql returns the statement for d, for n rows.
+func (b *dialectBatchSQL) sql(d dialect, n int) string {
+	i := 0
+	if d.forUpdate != "" {
+		i |= 1
+	}
+	if d.listKeys {
+		i |= 2
+	}
+	b.once[i].Do(func() { b.texts[i] = newBatchSQL(func(n int) string { return b.build(d, n) }) })
+	return b.texts[i].sql(n)
+}
+
+// listedKeys is the condition "IN (?, ...)" of n placeholders that a
+// batched join adds on a dialect that lists its rows' keys (listKeys),
+// else "". Their arguments follow the statement's own (keyedArgs).
+func listedKeys(d dialect, n int) string {
+	if !d.listKeys {
+		return ""
+	}
+	return "IN (" + placeholders(n) + ")"
+}
+
+// keyedArgs returns args with keys appended where d lists them.
+func keyedArgs(d dialect, args []any, keys []int64) []any {
+	if !d.listKeys {
+		return args
+	}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	return args
+}
+
 // sql returns the statement for n rows; n must be a power of two <= maxBatchRows.
 func (b *batchSQL) sql(n int) string {
 	i := log2(n)

@@ -93,9 +93,15 @@ var claimReadSQL = newLockedBatchSQL(func(n int) string {
 		t.assertions, t.signing_secrets, t.retry_on, t.retry_backoff_ms, t.retry_max_backoff_ms, t.oauth2, t.client_cert, t.rate_per_second, t.rate_burst FROM schedules s JOIN targets t ON t.id = s.target_id WHERE s.id IN (` + placeholders(n) + `) ORDER BY s.id`
 }, " FOR UPDATE OF s")
 
-// runningSQL finds which of n schedules have a run in flight.
+// runningSQL counts the runs in flight of each of n schedules, one
+// schedule at a time, so that each count is a lookup of runs_running by
+// schedule_id. Asked for all n at once, PostgreSQL read every RUNNING entry
+// of runs_status instead (its statistics count a few RUNNING runs; the
+// index holds an entry, mostly dead, for every run since the last vacuum):
+// 1,000 to 9,000 pages, 4.7 ms a claim on average at 5,000 runs/s.
 var runningSQL = newBatchSQL(func(n int) string {
-	return "SELECT schedule_id, COUNT(*) FROM runs WHERE status = 'RUNNING' AND schedule_id IN (" + placeholders(n) + ") GROUP BY schedule_id"
+	return "SELECT v.column1, (SELECT COUNT(*) FROM runs WHERE status = 'RUNNING' AND schedule_id = v.column1) FROM (VALUES " +
+		repeatRows("(CAST(? AS BIGINT))", n) + ") AS v"
 })
 
 // readDue reads schedules ids with their targets, locked on PostgreSQL.
@@ -467,7 +473,9 @@ func runningSchedules(ctx context.Context, tx *tx, ids []int64) (map[int64]int, 
 			if err := rows.Scan(&id, &n); err != nil {
 				return err
 			}
-			running[id] = n
+			if n > 0 {
+				running[id] = n
+			}
 		}
 		return rows.Err()
 	})
@@ -538,9 +546,13 @@ func joinIDs(ids []int64) string {
 	return string(b)
 }
 
-var advanceSQL = newBatchSQL(func(n int) string {
-	return "UPDATE schedules SET next_run_at = v.column2, run_count = run_count + v.column3 FROM (VALUES " +
+var advanceSQL = newDialectBatchSQL(func(d dialect, n int) string {
+	q := "UPDATE schedules SET next_run_at = v.column2, run_count = run_count + v.column3 FROM (VALUES " +
 		repeatRows("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))", n) + ") AS v WHERE schedules.id = v.column1"
+	if keys := listedKeys(d, n); keys != "" {
+		q += " AND schedules.id " + keys
+	}
+	return q
 })
 
 // advanceSchedules sets next_run_at and adds to run_count for (id, next,
@@ -548,7 +560,15 @@ var advanceSQL = newBatchSQL(func(n int) string {
 // grows linearly with the batch.
 func advanceSchedules(ctx context.Context, tx *tx, triples []any) error {
 	return forPieces(len(triples)/3, func(lo, hi int) error {
-		if _, err := tx.execBatch(ctx, advanceSQL.sql(hi-lo), triples[3*lo:3*hi]...); err != nil {
+		args := triples[3*lo : 3*hi]
+		if tx.d.listKeys {
+			ids := make([]int64, 0, hi-lo)
+			for i := 0; i < len(args); i += 3 {
+				ids = append(ids, args[i].(int64))
+			}
+			args = keyedArgs(tx.d, slices.Clip(args), ids) // a copy: triples' later pieces stay as they are
+		}
+		if _, err := tx.execBatch(ctx, advanceSQL.sql(tx.d, hi-lo), args...); err != nil {
 			return fmt.Errorf("advance next_run_at: %w", err)
 		}
 		return nil

@@ -56,7 +56,7 @@ func applyClaimStats(ctx context.Context, tx *tx, stats map[int64]*claimStats) e
 			c := of(scope)
 			args = append(args, scope, c.skipped, c.missed)
 		}
-		if _, err := tx.execBatch(ctx, claimStatsSQL.sql(hi-lo), args...); err != nil {
+		if _, err := tx.execBatch(ctx, claimStatsSQL.sql(tx.d, hi-lo), keyedArgs(tx.d, args, chunk)...); err != nil {
 			return fmt.Errorf("count skips and misses: %w", err)
 		}
 		return nil
@@ -67,10 +67,14 @@ var claimStatsLockSQL = newBatchSQL(func(n int) string {
 	return "SELECT scope FROM run_stats WHERE scope IN (" + placeholders(n) + ") ORDER BY scope FOR UPDATE"
 })
 
-var claimStatsSQL = newBatchSQL(func(n int) string {
-	return `UPDATE run_stats SET skipped_overlap = skipped_overlap + v.column2, missed = missed + v.column3
+var claimStatsSQL = newDialectBatchSQL(func(d dialect, n int) string {
+	q := `UPDATE run_stats SET skipped_overlap = skipped_overlap + v.column2, missed = missed + v.column3
 		FROM (VALUES ` + repeatRows("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))", n) + `) AS v
 		WHERE run_stats.scope = v.column1`
+	if keys := listedKeys(d, n); keys != "" {
+		q += " AND run_stats.scope " + keys
+	}
+	return q
 })
 
 // statusColumn is the run_stats counter of each final status.
@@ -250,7 +254,7 @@ func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta, resu
 	read := make(map[int64]statsRow, len(scopes))
 	err := forPieces(len(scopes), func(lo, hi int) error {
 		chunk := scopes[lo:hi]
-		rows, err := tx.queryBatch(ctx, statsReadSQL.sql(tx.d, len(chunk)), int64Args(chunk)...)
+		rows, err := tx.queryBatch(ctx, statsReadSQL.sql(tx.d, len(chunk)), keyedArgs(tx.d, int64Args(chunk), chunk)...)
 		if err != nil {
 			return err
 		}
@@ -291,7 +295,7 @@ func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta, resu
 				c[apicron.ConnectionError], c[apicron.Interrupted], d.latSum, d.latCount, h.Encode(), d.lastAt, string(d.lastStatus),
 				nullableFloat(latMin), nullableFloat(latMax), failures, successes, nullableInt(since))
 		}
-		if _, err := tx.execBatch(ctx, statsUpdateSQL.sql(hi-lo), args...); err != nil {
+		if _, err := tx.execBatch(ctx, statsUpdateSQL.sql(tx.d, hi-lo), keyedArgs(tx.d, args, found[lo:hi])...); err != nil {
 			return fmt.Errorf("update counters: %w", err)
 		}
 		return nil
@@ -360,19 +364,27 @@ func nullableFloat(v sql.NullFloat64) any {
 
 // statsReadSQL reads what applyDeltas merges of run_stats rows (and locks
 // the rows on PostgreSQL).
-var statsReadSQL = newLockedBatchSQL(func(n int) string {
+var statsReadSQL = newDialectBatchSQL(func(d dialect, n int) string {
 	// With each row, what alerting needs: the schedule's rule (else the
 	// default; none for scope 0), its auto-pause threshold and status. Only
 	// run_stats rows are locked; the schedule is read, as a claim may hold it.
-	return `SELECT r.scope, r.histogram, r.latency_min_ms, r.latency_max_ms, r.consecutive_failures, r.consecutive_successes,
+	join := "s.id = r.scope"
+	if keys := listedKeys(d, n); keys != "" {
+		join += " AND s.id " + keys
+	}
+	q := `SELECT r.scope, r.histogram, r.latency_min_ms, r.latency_max_ms, r.consecutive_failures, r.consecutive_successes,
 		r.failing_since, r.alert_state, r.alerted_at, CASE WHEN s.id IS NULL THEN NULL ELSE COALESCE(s.alert, d.value) END,
 		s.auto_pause_after, s.status, s.version
-		FROM run_stats r LEFT JOIN schedules s ON s.id = r.scope LEFT JOIN settings d ON d.name = 'alert_default'
+		FROM run_stats r LEFT JOIN schedules s ON ` + join + ` LEFT JOIN settings d ON d.name = 'alert_default'
 		WHERE r.scope IN (` + placeholders(n) + ") ORDER BY r.scope"
-}, " FOR UPDATE OF r")
+	if d.forUpdate != "" {
+		q += " FOR UPDATE OF r"
+	}
+	return q
+})
 
-var statsUpdateSQL = newBatchSQL(func(n int) string {
-	return `UPDATE run_stats SET runs_success = runs_success + v.column2, runs_failed = runs_failed + v.column3,
+var statsUpdateSQL = newDialectBatchSQL(func(d dialect, n int) string {
+	q := `UPDATE run_stats SET runs_success = runs_success + v.column2, runs_failed = runs_failed + v.column3,
 			runs_timeout = runs_timeout + v.column4, runs_dns_error = runs_dns_error + v.column5,
 			runs_connection_error = runs_connection_error + v.column6, runs_interrupted = runs_interrupted + v.column7,
 			latency_sum_ms = latency_sum_ms + v.column8, latency_count = latency_count + v.column9, histogram = v.column10,
@@ -384,4 +396,8 @@ var statsUpdateSQL = newBatchSQL(func(n int) string {
 				CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS TEXT),
 				CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION),
 				CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, n) + ") AS v WHERE run_stats.scope = v.column1"
+	if keys := listedKeys(d, n); keys != "" {
+		q += " AND run_stats.scope " + keys
+	}
+	return q
 })

@@ -55,6 +55,12 @@ type dialect struct {
 	// runKey is the columns of the runs' unique key, one run per schedule
 	// and scheduled_at, as an ON CONFLICT names them.
 	runKey string
+	// listKeys says a batched join with VALUES also lists its rows' keys
+	// (listedKeys): PostgreSQL planned UPDATE ... FROM (VALUES ...) and
+	// joins on schedule ids as a sequential scan of the whole table and a
+	// hash join, which grows with the table, not the batch. SQLite looks
+	// each row of VALUES up by its rowid already.
+	listKeys bool
 }
 
 func sqliteDialect() dialect {
@@ -65,7 +71,7 @@ func sqliteDialect() dialect {
 func postgresDialect() dialect {
 	return dialect{name: "postgres", forUpdate: " FOR UPDATE", rebinds: &sync.Map{},
 		readOnlyTx: &sql.TxOptions{ReadOnly: true}, notify: true, migrationLock: "SELECT pg_advisory_xact_lock(7283001)",
-		writeProbe: postgresWriteProbe, notWritable: postgresNotWritable, runKey: postgresRunKey}
+		writeProbe: postgresWriteProbe, notWritable: postgresNotWritable, runKey: postgresRunKey, listKeys: true}
 }
 
 func (d dialect) rebind(q string) string {

@@ -34,3 +34,27 @@ func (db *DB) SetIndexRunsAfterRead(fn func()) { db.indexAfterRead = fn }
 func (db *DB) ScheduleRunsQuery(cols string, id int64, cond []string, args []any, order string, limit, offset int) (string, []any) {
 	return db.d.scheduleRuns(cols, id, cond, args, order, limit, offset)
 }
+
+// KeyedJoin is a batched join of the claim or of a result write, as the
+// store runs it on its dialect, for a test to look at its plan.
+type KeyedJoin struct {
+	Name, SQL string
+	Args      []any
+}
+
+// KeyedJoins are the claim's advance of next_run_at and the result
+// write's read and update of run_stats for the schedules keys (a power of
+// two of them), with arguments of the shape the store gives them.
+func (db *DB) KeyedJoins(keys []int64) []KeyedJoin {
+	n := len(keys)
+	var advance, update []any
+	for _, k := range keys {
+		advance = append(advance, k, int64(1), int64(1))
+		update = append(update, k, 1, 0, 0, 0, 0, 0, 1.0, 1, "", int64(1), "SUCCESS", 1.0, 1.0, 0, 1, nil)
+	}
+	return []KeyedJoin{
+		{"advance", db.d.rebind(advanceSQL.sql(db.d, n)), keyedArgs(db.d, advance, keys)},
+		{"counters read", db.d.rebind(statsReadSQL.sql(db.d, n)), keyedArgs(db.d, int64Args(keys), keys)},
+		{"counters update", db.d.rebind(statsUpdateSQL.sql(db.d, n)), keyedArgs(db.d, update, keys)},
+	}
+}
