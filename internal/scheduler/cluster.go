@@ -38,6 +38,9 @@ type Cluster interface {
 	// LeaseTTLDisagreement names the live nodes whose LEASE_TTL is not
 	// this node's, as the last heartbeat found them; empty when all agree.
 	LeaseTTLDisagreement() string
+	// LiveNodeCount is how many nodes the last heartbeat found alive, this
+	// one included (at least 1).
+	LiveNodeCount() int
 }
 
 // Notification channels the engine listens on.
@@ -47,9 +50,18 @@ const (
 	channelCancel    = "apicron_cancel"
 )
 
-// takeBatch is the most runs a node takes at once, so that runs claimed
-// together spread over the nodes instead of all going to the fastest.
+// takeBatch is the fewest runs a node takes at once. A node takes at most
+// its share of its slots (MaxConcurrent over the live nodes), so that runs
+// claimed together spread over the nodes instead of all going to the
+// fastest; a node alone takes as many as it has slots free. Each take is a
+// transaction: at 5,000 runs/s, takes of 16 runs for a node alone were 335
+// commits a second and a quarter of PostgreSQL's statement time.
 const takeBatch = 16
+
+// takeLimit is the most runs this node takes at once (takeBatch).
+func (s *Scheduler) takeLimit() int {
+	return max(takeBatch, s.cfg.MaxConcurrent/s.cluster.LiveNodeCount())
+}
 
 // isLeader reports whether this node may claim. Without a cluster it always may.
 func (s *Scheduler) isLeader() bool {
@@ -332,7 +344,7 @@ func (s *Scheduler) take(ctx context.Context) {
 		// Runs waiting for a slot or a rate limit turn of their host count
 		// as taken: a node with a saturated host leaves that host's runs to
 		// the other nodes.
-		free := min(s.cfg.MaxConcurrent-int(s.running.Load())-int(s.hostWaiting.Load()), takeBatch)
+		free := min(s.cfg.MaxConcurrent-int(s.running.Load())-int(s.hostWaiting.Load()), s.takeLimit())
 		if free <= 0 {
 			s.takeStarved.Store(true)
 			return

@@ -1,9 +1,11 @@
 package scheduler_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -276,5 +278,71 @@ func TestScheduler_ClusterOverlapPolicies(t *testing.T) {
 	}
 	if m := replaced.most.Load(); m > 2 {
 		t.Errorf("replace: %d requests in flight at once, want at most 2 (the new one may start before the old one's cancel lands)", m)
+	}
+}
+
+// takeRecorder is the real shared store that records the limit of every
+// take that returned runs.
+type takeRecorder struct {
+	*store.DB
+	mu     sync.Mutex
+	limits []int
+}
+
+func (r *takeRecorder) TakeRuns(ctx context.Context, limit int, fresh time.Duration) ([]*apicron.Job, error) {
+	jobs, err := r.DB.TakeRuns(ctx, limit, fresh)
+	if len(jobs) > 0 {
+		r.mu.Lock()
+		r.limits = append(r.limits, limit)
+		r.mu.Unlock()
+	}
+	return jobs, err
+}
+
+// taken returns the limits recorded since the last call, and forgets them.
+func (r *takeRecorder) taken() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.limits
+	r.limits = nil
+	return l
+}
+
+// TestScheduler_ClusterTakeShare: a node alone takes as many claimed runs
+// at once as it has slots free; with a second node alive it takes at most
+// its share of its slots (MaxConcurrent over the live nodes, at least 16),
+// so that runs claimed together spread over the nodes.
+func TestScheduler_ClusterTakeShare(t *testing.T) {
+	t.Parallel()
+	dbA, dsn := storetest.OpenShared(t, "a", apicron.SystemClock{})
+	target := newCountingTarget(t)
+	rec := &takeRecorder{DB: dbA}
+	a := scheduler.New(scheduler.Config{Store: rec, Executor: httpExecutor{node: "a"}, LeaseTTL: time.Second,
+		ShutdownGrace: 5 * time.Second, MaxConcurrent: 100})
+	runA := startRun(t, a)
+	defer runA.stop()
+	for range 3 {
+		s := mustSchedule(t, dbA, target.URL, &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 1})
+		a.Changed(s.ID)
+	}
+	var alone []int
+	eventually(t, "a to take runs alone", func() bool { alone = append(alone, rec.taken()...); return len(alone) >= 2 })
+	for _, l := range alone {
+		if l <= 50 || l > 100 {
+			t.Fatalf("a alone took with limits %v; want each the slots it had free, over 50", alone)
+		}
+	}
+
+	dbB := storetest.OpenDSN(t, "postgres", dsn, store.Config{Shared: true, NodeID: "b"})
+	b := startNode(t, "b", dbB, dbB)
+	defer b.run.stop()
+	eventually(t, "a to see b alive", func() bool { return dbA.LiveNodeCount() == 2 })
+	rec.taken()
+	var shared []int
+	eventually(t, "a to take runs beside b", func() bool { shared = append(shared, rec.taken()...); return len(shared) >= 2 })
+	for _, l := range shared {
+		if l < 16 || l > 50 {
+			t.Fatalf("a beside b took with limits %v; want at most its share, 50", shared)
+		}
 	}
 }

@@ -401,6 +401,12 @@ func (db *DB) LeaseTTLDisagreement() string {
 	return ""
 }
 
+// LiveNodeCount is how many nodes this node's last heartbeat found alive
+// (a heartbeat within the lease), itself included: at least 1.
+func (db *DB) LiveNodeCount() int {
+	return int(max(db.liveNodes.Load(), 1))
+}
+
 // LeaseEpoch is the dispatcher lease's epoch this node last saw itself
 // hold, -1 when it last saw another node hold it, 0 before any heartbeat:
 // the epoch its claims record on their runs (runs.lease_epoch).
@@ -418,13 +424,19 @@ func (db *DB) LeaseEpoch() int64 { return db.leaseEpoch.Load() }
 // dead to the reaper. The lease's upsert then waits at most leaseLockWait
 // for that lock, and fails rather than hold the heartbeats back.
 func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (holder string, epoch int64, err error) {
-	var others []string
+	var (
+		others []string
+		live   int64
+	)
 	err = db.write(ctx, func(tx *tx) error {
 		others = others[:0]
 		_, err := tx.exec(ctx, `INSERT INTO nodes (node_id, started_at, heartbeat_at, lease_ttl_ms) VALUES (?, `+dbNowSQL+`, `+dbNowSQL+`, ?)
 			ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_ttl_ms = excluded.lease_ttl_ms`,
 			db.nodeID, ttl.Milliseconds())
 		if err != nil {
+			return err
+		}
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM nodes WHERE heartbeat_at >= "+dbNowSQL+" - ?", ttl.Milliseconds()).Scan(&live); err != nil {
 			return err
 		}
 		rows, err := tx.query(ctx, `SELECT node_id, lease_ttl_ms FROM nodes WHERE heartbeat_at >= `+dbNowSQL+` - ?
@@ -451,6 +463,7 @@ func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (holder string, 
 		disagree = strings.Join(others, ", ") + "; this node with " + ttl.String() + ": fencing needs the same LEASE_TTL on every node"
 	}
 	db.leaseTTLs.Store(&disagree)
+	db.liveNodes.Store(live)
 	err = db.write(ctx, func(tx *tx) error {
 		if _, err := tx.exec(ctx, "SELECT set_config('lock_timeout', ?, true)", strconv.FormatInt(leaseLockWait.Milliseconds(), 10)); err != nil {
 			return err

@@ -286,14 +286,26 @@ func TestCluster_LiveNodes(t *testing.T) {
 				t.Fatalf("LiveNodes(%s) = %d, %v; want %d", ttl, got, err, n)
 			}
 		}
+		// LiveNodeCount is what a node's own last heartbeat found, itself included.
+		counted := func(db *store.DB, n int) {
+			t.Helper()
+			if got := db.LiveNodeCount(); got != n {
+				t.Fatalf("LiveNodeCount = %d; want %d", got, n)
+			}
+		}
 		want(time.Hour, 0)
+		counted(a, 1) // before any heartbeat
 		mustHeartbeat(t, a, time.Hour, "node-a", 1)
 		want(time.Hour, 1)
+		counted(a, 1)
 		mustHeartbeat(t, b, time.Hour, "node-a", 1)
 		want(time.Hour, 2)
+		counted(b, 2)
+		counted(a, 1)           // a has not beaten since b came
 		time.Sleep(time.Second) // both heartbeats are now older than 500 ms
-		mustHeartbeat(t, b, time.Hour, "node-a", 1)
+		mustHeartbeat(t, b, 500*time.Millisecond, "node-a", 1)
 		want(500*time.Millisecond, 1)
+		counted(b, 1)
 	})
 }
 

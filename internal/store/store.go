@@ -101,6 +101,9 @@ type DB struct {
 	// leaseTTLs is what the last heartbeat found of other nodes' LEASE_TTL
 	// (LeaseTTLDisagreement).
 	leaseTTLs atomic.Pointer[string]
+	// liveNodes is how many nodes the last heartbeat found alive, this
+	// one included; 0 before the first.
+	liveNodes atomic.Int64
 	lostTakes lostTakes // takes that failed, whose runs may be this node's
 }
 
