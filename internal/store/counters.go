@@ -369,6 +369,8 @@ var statsReadSQL = newDialectBatchSQL(func(d dialect, n int) string {
 	// default; none for scope 0), its auto-pause threshold and status. Only
 	// run_stats rows are locked; the schedule is read, as a claim may hold it.
 	join := "s.id = r.scope"
+	// The listed keys come before the WHERE's list in the text, their
+	// arguments after it (keyedArgs): both are the same scopes.
 	if keys := listedKeys(d, n); keys != "" {
 		join += " AND s.id " + keys
 	}

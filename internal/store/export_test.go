@@ -42,19 +42,22 @@ type KeyedJoin struct {
 	Args      []any
 }
 
-// KeyedJoins are the claim's advance of next_run_at and the result
-// write's read and update of run_stats for the schedules keys (a power of
+// KeyedJoins are the claim's advance of next_run_at and count of skips and
+// misses, and the result write's read and update of run_stats, for the
+// schedules keys (a power of
 // two of them), with arguments of the shape the store gives them.
 func (db *DB) KeyedJoins(keys []int64) []KeyedJoin {
 	n := len(keys)
-	var advance, update []any
+	var advance, update, skips []any
 	for _, k := range keys {
 		advance = append(advance, k, int64(1), int64(1))
+		skips = append(skips, k, int64(1), int64(0))
 		update = append(update, k, 1, 0, 0, 0, 0, 0, 1.0, 1, "", int64(1), "SUCCESS", 1.0, 1.0, 0, 1, nil)
 	}
 	return []KeyedJoin{
 		{"advance", db.d.rebind(advanceSQL.sql(db.d, n)), keyedArgs(db.d, advance, keys)},
 		{"counters read", db.d.rebind(statsReadSQL.sql(db.d, n)), keyedArgs(db.d, int64Args(keys), keys)},
 		{"counters update", db.d.rebind(statsUpdateSQL.sql(db.d, n)), keyedArgs(db.d, update, keys)},
+		{"skips and misses", db.d.rebind(claimStatsSQL.sql(db.d, n)), keyedArgs(db.d, skips, keys)},
 	}
 }
