@@ -50,8 +50,9 @@ const (
 	channelCancel    = "apicron_cancel"
 )
 
-// takeBatch is the fewest runs a node takes at once. A node takes at most
-// its share of its slots (MaxConcurrent over the live nodes), so that runs
+// takeBatch is the lowest cap on the runs a node takes at once (never more
+// than its free slots). The cap is its share of its slots (MaxConcurrent
+// over the live nodes), so that runs
 // claimed together spread over the nodes instead of all going to the
 // fastest; a node alone takes as many as it has slots free. Each take is a
 // transaction: at 5,000 runs/s, takes of 16 runs for a node alone were 335

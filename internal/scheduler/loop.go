@@ -172,6 +172,7 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.cfg.FinalWriteTimeout, cancel) })
 	defer stop()
 	s.writes.start(opClaim)
+	claimedAt, gen := time.Now(), s.liveGen.Load() // as a take's (take): the monotonic clock, which a pause does not stop
 	results, err := s.cfg.Store.Claim(cctx, now, until, ids, inflight)
 	if errors.Is(err, apicron.ErrLeaseLost) {
 		// The database answered: this node just does not lead any more.
@@ -214,7 +215,14 @@ func (s *Scheduler) claim(ctx context.Context, now, until time.Time, ids []int64
 	if s.cluster != nil {
 		// The runs wait in the database for whichever node takes them; the
 		// claim's NOTIFY wakes every node, this one included, so they race
-		// fairly.
+		// fairly. A node alone among the live ones took its runs in the
+		// claim itself (their TakeToken set): it sends them as taken ones.
+		for _, r := range results {
+			if r.Job != nil && r.Job.TakeToken != 0 {
+				r.Job.Fence = s.fence(r.Job, claimedAt, gen)
+				s.dispatch(r.Job)
+			}
+		}
 		return
 	}
 	for _, r := range results {

@@ -203,7 +203,7 @@ func (db *DB) backfillBatch(ctx context.Context, tx *tx, now time.Time, d *due, 
 	}
 	var jobs []*apicron.Job
 	for i := range out { // one at a time: the insert's RETURNING maps runs by schedule
-		if err := db.insertRuns(ctx, tx, now, out[i:i+1], []int{0}, 0); err != nil {
+		if err := db.insertRuns(ctx, tx, now, out[i:i+1], []int{0}, 0, 0); err != nil {
 			return nil, err
 		}
 		if out[i].Job == nil {

@@ -407,6 +407,23 @@ func (db *DB) LiveNodeCount() int {
 	return int(max(db.liveNodes.Load(), 1))
 }
 
+// claimsOwnRuns reports whether the runs this node claims now are its own
+// at once, taken in the claim itself (claimTake): it is the only live node
+// its last heartbeat counted, and its own heartbeat is younger than half
+// that heartbeat's lease ttl by the database's clock, as a take requires
+// (TakeRuns with fresh LEASE_TTL/2). Otherwise they wait in the database
+// for whichever node takes them.
+func (db *DB) claimsOwnRuns(ctx context.Context, tx *tx) (bool, error) {
+	ttl := db.heartbeatTTL.Load()
+	if !db.queued() || ttl <= 0 || db.LiveNodeCount() != 1 {
+		return false, nil
+	}
+	var fresh bool
+	err := tx.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM nodes WHERE node_id = ? AND heartbeat_at >= "+dbNowSQL+" - ?)",
+		db.nodeID, ttl/2).Scan(&fresh)
+	return fresh, err
+}
+
 // LeaseEpoch is the dispatcher lease's epoch this node last saw itself
 // hold, -1 when it last saw another node hold it, 0 before any heartbeat:
 // the epoch its claims record on their runs (runs.lease_epoch).
@@ -464,6 +481,7 @@ func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (holder string, 
 	}
 	db.leaseTTLs.Store(&disagree)
 	db.liveNodes.Store(live)
+	db.heartbeatTTL.Store(ttl.Milliseconds())
 	err = db.write(ctx, func(tx *tx) error {
 		if _, err := tx.exec(ctx, "SELECT set_config('lock_timeout', ?, true)", strconv.FormatInt(leaseLockWait.Milliseconds(), 10)); err != nil {
 			return err

@@ -36,6 +36,20 @@ func mustHeartbeat(t *testing.T, db *store.DB, ttl time.Duration, holder string,
 	}
 }
 
+// heartbeatAll beats every node's heartbeat, twice, so that each counts
+// the others alive (LiveNodeCount), as it does from its next heartbeat on:
+// the first node's runs then wait for any node to take them.
+func heartbeatAll(t *testing.T, nodes []*store.DB, ttl time.Duration) {
+	t.Helper()
+	for range 2 {
+		for _, n := range nodes {
+			if _, _, err := n.Heartbeat(context.Background(), ttl); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // The dispatcher lease: the first heartbeat takes it at epoch 1, its
 // holder renews it at the same epoch, no other node takes it before it
 // expires, another takes it after at a higher epoch, and Resign frees it at
@@ -199,11 +213,7 @@ func TestCluster_ReapAndFence(t *testing.T) {
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	ctx := context.Background()
 	const ttl = 10 * time.Second
-	for _, n := range nodes {
-		if _, _, err := n.Heartbeat(ctx, ttl); err != nil {
-			t.Fatal(err)
-		}
-	}
+	heartbeatAll(t, nodes, ttl)
 	runs := mustClaimQueued(t, a, clock, 3)
 	take := func(n *store.DB) int64 {
 		t.Helper()
@@ -377,11 +387,7 @@ func TestCluster_TakeAndConfirmFencedByHeartbeat(t *testing.T) {
 	a, b := nodes[0], nodes[1]
 	ctx := context.Background()
 	const ttl = 10 * time.Second
-	for _, n := range nodes {
-		if _, _, err := n.Heartbeat(ctx, ttl); err != nil {
-			t.Fatal(err)
-		}
-	}
+	heartbeatAll(t, nodes, ttl)
 	runs := mustClaimQueued(t, a, clock, 2)
 	jobs, err := b.TakeRuns(ctx, 1, ttl/2)
 	if err != nil || len(jobs) != 1 {
@@ -537,5 +543,85 @@ func TestCluster_LeaseTTLDisagreement(t *testing.T) {
 	beat(a, 5*time.Second)
 	if d := a.LeaseTTLDisagreement(); d != "" {
 		t.Fatalf("node-c gone: %q", d)
+	}
+}
+
+// A node alone among the live ones (its last heartbeat counted no other)
+// takes the runs it claims in the claim itself: they are its own at once,
+// marked with a take token, no other node can take them, and its result
+// is recorded. Once its heartbeat counts another node, or its own
+// heartbeat is older than half the lease, its claimed runs wait for any
+// node to take them.
+func TestCluster_ClaimAloneTakesItsRuns(t *testing.T) {
+	t.Parallel()
+	clock := storetest.NewClock(t0)
+	nodes, _ := openNodes(t, clock, 2)
+	a, b := nodes[0], nodes[1]
+	ctx := context.Background()
+	tg := mustCreateTarget(t, a)
+	s := mustCreateSchedule(t, a, &apicron.Schedule{Name: "s", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 3600})
+	claim := func() *apicron.Job {
+		t.Helper()
+		clock.Add(time.Hour)
+		res, err := a.Claim(ctx, clock.Now(), clock.Now(), []int64{s.ID}, nil)
+		if err != nil || len(res) != 1 || res[0].Job == nil {
+			t.Fatalf("claim: %+v, %v", res, err)
+		}
+		return res[0].Job
+	}
+	lat := 1.0
+	finish := func(n *store.DB, j *apicron.Job) {
+		t.Helper()
+		if err := n.Finish(ctx, []apicron.RunResult{{RunID: j.RunID, ScheduleID: s.ID, StartedAt: clock.Now(), FinishedAt: clock.Now(),
+			TakeToken: j.TakeToken, Outcome: apicron.Outcome{Status: apicron.Success, LatencyMs: &lat}}}); err != nil {
+			t.Fatal(err)
+		}
+		mustRunStatus(t, a, j.RunID, apicron.Success, "")
+	}
+	owner := func(j *apicron.Job) string {
+		t.Helper()
+		r, err := a.FindRunByID(ctx, j.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.NodeID
+	}
+
+	mustHeartbeat(t, a, time.Hour, "node-a", 1)
+	j := claim()
+	if j.TakeToken == 0 || owner(j) != "node-a" {
+		t.Fatalf("alone: take token %d, run on %q; want a token and node-a", j.TakeToken, owner(j))
+	}
+	if jobs, err := b.TakeRuns(ctx, 10, 0); err != nil || len(jobs) != 0 {
+		t.Fatalf("b took %d runs of a's claim (err %v)", len(jobs), err)
+	}
+	finish(a, j)
+
+	mustHeartbeat(t, b, time.Hour, "node-a", 1)
+	mustHeartbeat(t, a, time.Hour, "node-a", 1) // now counts b
+	j = claim()
+	if j.TakeToken != 0 || owner(j) != "" {
+		t.Fatalf("beside b: take token %d, run on %q; want it queued", j.TakeToken, owner(j))
+	}
+	jobs, err := b.TakeRuns(ctx, 10, 0)
+	if err != nil || len(jobs) != 1 || jobs[0].RunID != j.RunID {
+		t.Fatalf("b took %d runs (err %v), want the queued one", len(jobs), err)
+	}
+	finish(b, jobs[0])
+
+	// Alone again (b's heartbeat older than a's ttl), then a's own
+	// heartbeat older than half of it.
+	time.Sleep(500 * time.Millisecond)
+	mustHeartbeat(t, a, 400*time.Millisecond, "node-a", 1)
+	if a.LiveNodeCount() != 1 {
+		t.Fatalf("a counts %d live nodes, want 1", a.LiveNodeCount())
+	}
+	if j = claim(); j.TakeToken == 0 {
+		t.Fatal("alone again: the run was queued")
+	}
+	finish(a, j)
+	time.Sleep(300 * time.Millisecond)
+	if j = claim(); j.TakeToken != 0 || owner(j) != "" {
+		t.Fatalf("with a heartbeat 300 ms old (ttl 400 ms): take token %d, run on %q; want it queued", j.TakeToken, owner(j))
 	}
 }

@@ -127,11 +127,7 @@ func TestCluster_ReaperRequeuesRetryInterrupted(t *testing.T) {
 	a, b := nodes[0], nodes[1]
 	ctx := context.Background()
 	const ttl = 10 * time.Second
-	for _, n := range nodes {
-		if _, _, err := n.Heartbeat(ctx, ttl); err != nil {
-			t.Fatal(err)
-		}
-	}
+	heartbeatAll(t, nodes, ttl)
 	tg := mustCreateTarget(t, a)
 	plain := mustCreateSchedule(t, a, &apicron.Schedule{Name: "plain", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 3600})
 	again := mustCreateSchedule(t, a, &apicron.Schedule{Name: "again", TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 3600,

@@ -104,7 +104,10 @@ type DB struct {
 	// liveNodes is how many nodes the last heartbeat found alive, this
 	// one included; 0 before the first.
 	liveNodes atomic.Int64
-	lostTakes lostTakes // takes that failed, whose runs may be this node's
+	// heartbeatTTL is the lease's ttl of this node's last heartbeat, in
+	// milliseconds; 0 before the first.
+	heartbeatTTL atomic.Int64
+	lostTakes    lostTakes // takes that failed, whose runs may be this node's
 }
 
 var (

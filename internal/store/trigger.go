@@ -78,7 +78,7 @@ func (db *DB) TriggerRun(ctx context.Context, id int64, force bool) (*apicron.Jo
 		for i := range manualTries {
 			j.ScheduledAt = tx.now.Add(time.Duration(i) * time.Millisecond)
 			out[0].Job = j
-			if err := db.insertRuns(ctx, tx, tx.now, out, []int{0}, 0); err != nil {
+			if err := db.insertRuns(ctx, tx, tx.now, out, []int{0}, 0, 0); err != nil {
 				return err
 			}
 			if out[0].Job != nil {
