@@ -60,12 +60,13 @@ func TestScheduler_ClusterFollowerRunsClaims(t *testing.T) {
 	dbB := storetest.OpenDSN(t, "postgres", dsn, store.Config{Shared: true, NodeID: "b"})
 	target := newCountingTarget(t)
 
-	a := startNode(t, "a", dbA, idleTaker{dbA})
+	// A lease of 5 s: a counts b alive for 5 s after each of b's heartbeats
+	// (every second); a alone would take its runs in the claim.
+	a := startNodeTTL(t, "a", dbA, idleTaker{dbA}, 5*time.Second)
 	eventually(t, "a to lead", func() bool { r, _ := a.role(t); return r == apicron.RoleLeader })
 	engB := newAnnouncingStore(dbB)
-	b := startNode(t, "b", dbB, engB)
+	b := startNodeTTL(t, "b", dbB, engB, 5*time.Second)
 	waitFor(t, engB.listening, "b's listener")
-	// Until a's heartbeat counts b, a alone would take its runs in the claim.
 	eventually(t, "a to see b alive", func() bool { return dbA.LiveNodeCount() == 2 })
 	for range 3 {
 		s := mustSchedule(t, dbA, target.URL, &apicron.Schedule{Type: apicron.Interval, IntervalSeconds: 1})
@@ -289,6 +290,7 @@ type takeRecorder struct {
 	*store.DB
 	mu     sync.Mutex
 	limits []int
+	jobs   int
 }
 
 func (r *takeRecorder) TakeRuns(ctx context.Context, limit int, fresh time.Duration) ([]*apicron.Job, error) {
@@ -296,18 +298,20 @@ func (r *takeRecorder) TakeRuns(ctx context.Context, limit int, fresh time.Durat
 	if len(jobs) > 0 {
 		r.mu.Lock()
 		r.limits = append(r.limits, limit)
+		r.jobs += len(jobs)
 		r.mu.Unlock()
 	}
 	return jobs, err
 }
 
-// taken returns the limits recorded since the last call, and forgets them.
-func (r *takeRecorder) taken() []int {
+// taken returns the limits recorded since the last call and how many runs
+// those takes returned, and forgets them.
+func (r *takeRecorder) taken() ([]int, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	l := r.limits
-	r.limits = nil
-	return l
+	l, n := r.limits, r.jobs
+	r.limits, r.jobs = nil, 0
+	return l, n
 }
 
 // TestScheduler_ClusterTakeShare: a node alone takes the runs it claims
@@ -320,7 +324,7 @@ func TestScheduler_ClusterTakeShare(t *testing.T) {
 	dbA, dsn := storetest.OpenShared(t, "a", apicron.SystemClock{})
 	target := newCountingTarget(t)
 	rec := &takeRecorder{DB: dbA}
-	a := scheduler.New(scheduler.Config{Store: rec, Executor: httpExecutor{node: "a"}, LeaseTTL: time.Second,
+	a := scheduler.New(scheduler.Config{Store: rec, Executor: httpExecutor{node: "a"}, LeaseTTL: 5 * time.Second,
 		ShutdownGrace: 5 * time.Second, MaxConcurrent: 100})
 	runA := startRun(t, a)
 	defer runA.stop()
@@ -329,17 +333,24 @@ func TestScheduler_ClusterTakeShare(t *testing.T) {
 		a.Changed(s.ID)
 	}
 	eventually(t, "a to send runs alone", func() bool { return target.requests("a") >= 6 })
-	if alone := rec.taken(); len(alone) > 0 {
-		t.Fatalf("a alone took runs %d times (limits %v); want them taken in the claims", len(alone), alone)
+	// (A claim is queued if a's own heartbeat is older than 2.5 s, as
+	// under load one may be: most runs, not all, are taken in the claims.)
+	if limits, n := rec.taken(); 2*n >= target.requests("a") {
+		t.Fatalf("a alone took %d runs in %d takes (limits %v) of the %d it sent; want most taken in the claims",
+			n, len(limits), limits, target.requests("a"))
 	}
 
 	dbB := storetest.OpenDSN(t, "postgres", dsn, store.Config{Shared: true, NodeID: "b"})
-	b := startNode(t, "b", dbB, dbB)
+	b := startNodeTTL(t, "b", dbB, dbB, 5*time.Second)
 	defer b.run.stop()
 	eventually(t, "a to see b alive", func() bool { return dbA.LiveNodeCount() == 2 })
 	rec.taken()
 	var shared []int
-	eventually(t, "a to take runs beside b", func() bool { shared = append(shared, rec.taken()...); return len(shared) >= 2 })
+	eventually(t, "a to take runs beside b", func() bool {
+		l, _ := rec.taken()
+		shared = append(shared, l...)
+		return len(shared) >= 2
+	})
 	for _, l := range shared {
 		if l < 16 || l > 50 {
 			t.Fatalf("a beside b took with limits %v; want at most its share, 50", shared)

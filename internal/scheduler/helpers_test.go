@@ -559,7 +559,14 @@ type node struct {
 // startNode runs an engine as node id on eng, a store of the shared database.
 func startNode(t *testing.T, id string, db *store.DB, eng apicron.Engine) *node {
 	t.Helper()
-	s := scheduler.New(scheduler.Config{Store: eng, Executor: httpExecutor{node: id}, LeaseTTL: time.Second,
+	return startNodeTTL(t, id, db, eng, time.Second)
+}
+
+// startNodeTTL is startNode with a LeaseTTL of ttl: heartbeats every ttl/5,
+// and a node counted alive for ttl after its last.
+func startNodeTTL(t *testing.T, id string, db *store.DB, eng apicron.Engine, ttl time.Duration) *node {
+	t.Helper()
+	s := scheduler.New(scheduler.Config{Store: eng, Executor: httpExecutor{node: id}, LeaseTTL: ttl,
 		ShutdownGrace: 5 * time.Second})
 	return &node{id: id, db: db, s: s, run: startRun(t, s)}
 }

@@ -33,12 +33,11 @@ func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, infl
 	mine := db.leaseEpoch.Load()
 	var (
 		out []apicron.ClaimResult
-		// tokens are the take tokens of this claim's attempts (claimTake):
-		// an attempt that failed may still have committed, its runs this
-		// node's with no one to send them, so all but a committed one are
-		// given back to the queue later, as a failed take's are.
-		tokens []int64
-		token  int64
+		// token marks the runs this node takes in the claim (claimsOwnRuns).
+		// A claim that fails may still have committed (its answer lost with
+		// the connection), its runs this node's with no one to send them:
+		// they are given back to the queue, as a failed take's are.
+		token int64
 	)
 	err := db.engineWrite(ctx, func(tx *tx) error {
 		out = make([]apicron.ClaimResult, 0, len(ids))
@@ -49,7 +48,6 @@ func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, infl
 			return fmt.Errorf("claim: %w", err)
 		} else if own {
 			token = rand.Int64N(math.MaxInt64) + 1
-			tokens = append(tokens, token)
 		}
 		err := forPieces(len(ids), func(lo, hi int) error {
 			res, err := db.claimChunk(ctx, tx, now, until, ids[lo:hi], inflight, max(mine, 0), token, stats, &toReplace)
@@ -73,12 +71,10 @@ func (db *DB) Claim(ctx context.Context, now, until time.Time, ids []int64, infl
 		}
 		return nil
 	})
-	for _, t := range tokens {
-		if err != nil || t != token {
-			db.lostTakes.add(t, time.Now())
-		}
-	}
 	if err != nil {
+		if token != 0 {
+			db.lostTakes.add(token, time.Now())
+		}
 		return nil, err
 	}
 	return out, nil
@@ -605,7 +601,7 @@ func advanceSchedules(ctx context.Context, tx *tx, triples []any) error {
 // waits, with its job, for any node to take it; otherwise this process runs it.
 // epoch is the lease the claim holds (runs.lease_epoch); 0 outside a claim
 // on a shared database.
-// With token set (claimTake) the runs are this node's at once, marked with
+// With token set (claimsOwnRuns) the runs are this node's at once, marked with
 // that take token; otherwise, on a shared database, no node's.
 func (db *DB) insertRuns(ctx context.Context, tx *tx, now time.Time, out []apicron.ClaimResult, fire []int, epoch, token int64) error {
 	return forPieces(len(fire), func(lo, hi int) error { return db.insertRunsPiece(ctx, tx, now, out, fire[lo:hi], epoch, token) })

@@ -408,7 +408,7 @@ func (db *DB) LiveNodeCount() int {
 }
 
 // claimsOwnRuns reports whether the runs this node claims now are its own
-// at once, taken in the claim itself (claimTake): it is the only live node
+// at once, taken in the claim itself (Claim): it is the only live node
 // its last heartbeat counted, and its own heartbeat is younger than half
 // that heartbeat's lease ttl by the database's clock, as a take requires
 // (TakeRuns with fresh LEASE_TTL/2). Otherwise they wait in the database

@@ -555,7 +555,7 @@ func TestCluster_LeaseTTLDisagreement(t *testing.T) {
 func TestCluster_ClaimAloneTakesItsRuns(t *testing.T) {
 	t.Parallel()
 	clock := storetest.NewClock(t0)
-	nodes, _ := openNodes(t, clock, 2)
+	nodes, dsn := openNodes(t, clock, 2)
 	a, b := nodes[0], nodes[1]
 	ctx := context.Background()
 	tg := mustCreateTarget(t, a)
@@ -610,9 +610,10 @@ func TestCluster_ClaimAloneTakesItsRuns(t *testing.T) {
 	finish(b, jobs[0])
 
 	// Alone again (b's heartbeat older than a's ttl), then a's own
-	// heartbeat older than half of it.
-	time.Sleep(500 * time.Millisecond)
-	mustHeartbeat(t, a, 400*time.Millisecond, "node-a", 1)
+	// heartbeat older than half of it: the heartbeats are aged in the
+	// database, whose clock they are read by.
+	rawExec(t, "postgres", dsn, "UPDATE nodes SET heartbeat_at = heartbeat_at - 7200000 WHERE node_id = 'node-b'")
+	mustHeartbeat(t, a, time.Hour, "node-a", 1)
 	if a.LiveNodeCount() != 1 {
 		t.Fatalf("a counts %d live nodes, want 1", a.LiveNodeCount())
 	}
@@ -620,8 +621,8 @@ func TestCluster_ClaimAloneTakesItsRuns(t *testing.T) {
 		t.Fatal("alone again: the run was queued")
 	}
 	finish(a, j)
-	time.Sleep(300 * time.Millisecond)
+	rawExec(t, "postgres", dsn, "UPDATE nodes SET heartbeat_at = heartbeat_at - 1860000 WHERE node_id = 'node-a'")
 	if j = claim(); j.TakeToken != 0 || owner(j) != "" {
-		t.Fatalf("with a heartbeat 300 ms old (ttl 400 ms): take token %d, run on %q; want it queued", j.TakeToken, owner(j))
+		t.Fatalf("with a heartbeat 31 min old (ttl 1 h): take token %d, run on %q; want it queued", j.TakeToken, owner(j))
 	}
 }

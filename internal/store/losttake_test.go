@@ -178,3 +178,54 @@ func TestCluster_LostTakeGivenBack(t *testing.T) {
 		}
 	}
 }
+
+// A leader alone takes the runs it claims in the claim itself. A claim
+// whose commit succeeded but whose answer was lost leaves its runs this
+// node's with no one to send them; its next take gives them back to the
+// queue (by the claim's token) and takes them again, so each is sent once.
+func TestCluster_LostClaimGivenBack(t *testing.T) {
+	t.Parallel()
+	clock := storetest.NewClock(t0)
+	_, dsn := storetest.OpenShared(t, "node-x", clock)
+	proxy, proxied := newCommitCutter(t, dsn)
+	a := storetest.OpenDSN(t, "postgres", proxied, store.Config{Shared: true, NodeID: "node-a", Clock: clock})
+	ctx := context.Background()
+	mustHeartbeat(t, a, time.Hour, "node-a", 1) // alone: its claims take their runs
+	tg := mustCreateTarget(t, a)
+	var ids []int64
+	for i := range 5 {
+		s := mustCreateSchedule(t, a, &apicron.Schedule{Name: "s" + string(rune('a'+i)), TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 3600})
+		ids = append(ids, s.ID)
+	}
+	assigned := func(node string) string {
+		return rawQuery(t, "postgres", dsn, "SELECT COUNT(*) FROM runs WHERE status = 'RUNNING' AND node_id = '"+node+"'")
+	}
+
+	proxy.armed.Store(true)
+	if res, err := a.Claim(ctx, clock.Now(), clock.Now(), ids, nil); err == nil {
+		t.Fatalf("a claim whose answer was cut returned %d results and no error", len(res))
+	}
+	select {
+	case <-proxy.cut:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no commit was cut")
+	}
+	if got := assigned("node-a"); got != "5" {
+		t.Fatalf("%s runs assigned to node-a after the cut commit, want 5: the fault was not provoked", got)
+	}
+	jobs, err := a.TakeRuns(ctx, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 5 {
+		t.Fatalf("the take after the lost claim returned %d runs, want its 5", len(jobs))
+	}
+	for _, j := range jobs {
+		if j.TakeToken == 0 || !slices.Contains(ids, j.ScheduleID) {
+			t.Fatalf("taken: run %d of schedule %d, token %d", j.RunID, j.ScheduleID, j.TakeToken)
+		}
+	}
+	if got := rawQuery(t, "postgres", dsn, "SELECT COUNT(*) FROM runs"); got != "5" {
+		t.Fatalf("%s runs, want the claim's 5", got)
+	}
+}
