@@ -52,11 +52,12 @@ const (
 
 // takeBatch is the lowest cap on the runs a node takes at once (never more
 // than its free slots). The cap is its share of its slots (MaxConcurrent
-// over the live nodes), so that runs
-// claimed together spread over the nodes instead of all going to the
-// fastest; a node alone takes as many as it has slots free. Each take is a
-// transaction: at 5,000 runs/s, takes of 16 runs for a node alone were 335
-// commits a second and a quarter of PostgreSQL's statement time.
+// over the live nodes), so that the runs of a large claim spread over the
+// nodes instead of all going to the fastest (a claim of fewer runs than a
+// share goes to whichever takes first); a node alone takes as many as it
+// has slots free. Each take is a transaction: at 5,000 runs/s, takes of 16
+// runs for a node alone were 335 commits a second and a quarter of
+// PostgreSQL's statement time.
 const takeBatch = 16
 
 // takeLimit is the most runs this node takes at once (takeBatch).
