@@ -76,14 +76,15 @@ func (b *dialectBatchSQL) sql(d dialect, n int) string {
 	return b.texts[i].sql(n)
 }
 
-// listedKeys is the condition "IN (?, ...)" of n placeholders that a
-// batched join adds on a dialect that lists its rows' keys (listKeys),
-// else "". Their arguments follow the statement's own (keyedArgs).
-func listedKeys(d dialect, n int) string {
+// listedKeys is the condition " AND column IN (?, ...)" of n placeholders
+// that a batched join adds on a dialect that lists its rows' keys
+// (listKeys), else "". Their arguments follow the statement's own
+// (keyedArgs).
+func listedKeys(d dialect, column string, n int) string {
 	if !d.listKeys {
 		return ""
 	}
-	return "IN (" + placeholders(n) + ")"
+	return " AND " + column + " IN (" + placeholders(n) + ")"
 }
 
 // keyedArgs returns args with keys appended where d lists them.

@@ -567,12 +567,9 @@ func joinIDs(ids []int64) string {
 }
 
 var advanceSQL = newDialectBatchSQL(func(d dialect, n int) string {
-	q := "UPDATE schedules SET next_run_at = v.column2, run_count = run_count + v.column3 FROM (VALUES " +
-		repeatRows("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))", n) + ") AS v WHERE schedules.id = v.column1"
-	if keys := listedKeys(d, n); keys != "" {
-		q += " AND schedules.id " + keys
-	}
-	return q
+	return "UPDATE schedules SET next_run_at = v.column2, run_count = run_count + v.column3 FROM (VALUES " +
+		repeatRows("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))", n) + ") AS v WHERE schedules.id = v.column1" +
+		listedKeys(d, "schedules.id", n)
 })
 
 // advanceSchedules sets next_run_at and adds to run_count for (id, next,

@@ -131,6 +131,14 @@ func (db *DB) jobHeaders(jj *jobJSON) (map[string]string, string) {
 // compare times from one clock, so the nodes' clocks may disagree.
 const dbNowSQL = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
 
+// heartbeatFreshSQL selects a row when node ? (the first argument) beat
+// its heartbeat within ? milliseconds by the database's clock: for EXISTS.
+// liveNodesSQL counts the nodes that beat within ? milliseconds.
+const (
+	heartbeatFreshSQL = "SELECT 1 FROM nodes WHERE node_id = ? AND heartbeat_at >= " + dbNowSQL + " - ?"
+	liveNodesSQL      = "SELECT COUNT(*) FROM nodes WHERE heartbeat_at >= " + dbNowSQL + " - ?"
+)
+
 // TakeRuns gives this node up to limit claimed runs that no node has taken,
 // earliest first. SKIP LOCKED lets every node take at once without waiting
 // on each other or taking the same run.
@@ -155,8 +163,7 @@ func (db *DB) TakeRuns(ctx context.Context, limit int, fresh time.Duration) ([]*
 	var jobs []*apicron.Job
 	err := db.write(ctx, func(tx *tx) error {
 		rows, err := tx.query(ctx, `UPDATE runs SET node_id = ?, take_token = ? WHERE id IN (
-			SELECT id FROM runs WHERE status = 'RUNNING' AND node_id = '' AND (? <= 0 OR EXISTS (
-				SELECT 1 FROM nodes WHERE node_id = ? AND heartbeat_at >= `+dbNowSQL+` - ?))
+			SELECT id FROM runs WHERE status = 'RUNNING' AND node_id = '' AND (? <= 0 OR EXISTS (`+heartbeatFreshSQL+`))
 			ORDER BY scheduled_at LIMIT ? FOR UPDATE SKIP LOCKED)
 			RETURNING `+takenColumns,
 			db.nodeID, token, fresh.Milliseconds(), db.nodeID, fresh.Milliseconds(), limit)
@@ -344,7 +351,7 @@ func (db *DB) releaseLostTakes(ctx context.Context) {
 // for a run that is not mine.
 func (db *DB) ConfirmRun(ctx context.Context, id, token int64, fresh time.Duration) (mine, live bool, err error) {
 	err = db.read(ctx, func(tx *tx) error {
-		err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM nodes WHERE node_id = ? AND heartbeat_at >= `+dbNowSQL+` - ?)
+		err := tx.queryRow(ctx, `SELECT EXISTS (`+heartbeatFreshSQL+`)
 			FROM runs WHERE id = ? AND status = 'RUNNING' AND node_id = ? AND (CAST(? AS BIGINT) = 0 OR take_token = ?)`,
 			db.nodeID, fresh.Milliseconds(), id, db.nodeID, token, token).Scan(&live)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -419,8 +426,7 @@ func (db *DB) claimsOwnRuns(ctx context.Context, tx *tx) (bool, error) {
 		return false, nil
 	}
 	var fresh bool
-	err := tx.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM nodes WHERE node_id = ? AND heartbeat_at >= "+dbNowSQL+" - ?)",
-		db.nodeID, ttl/2).Scan(&fresh)
+	err := tx.queryRow(ctx, "SELECT EXISTS ("+heartbeatFreshSQL+")", db.nodeID, ttl/2).Scan(&fresh)
 	return fresh, err
 }
 
@@ -453,7 +459,7 @@ func (db *DB) Heartbeat(ctx context.Context, ttl time.Duration) (holder string, 
 		if err != nil {
 			return err
 		}
-		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM nodes WHERE heartbeat_at >= "+dbNowSQL+" - ?", ttl.Milliseconds()).Scan(&live); err != nil {
+		if err := tx.queryRow(ctx, liveNodesSQL, ttl.Milliseconds()).Scan(&live); err != nil {
 			return err
 		}
 		rows, err := tx.query(ctx, `SELECT node_id, lease_ttl_ms FROM nodes WHERE heartbeat_at >= `+dbNowSQL+` - ?
@@ -548,7 +554,7 @@ func (db *DB) LiveNodes(ctx context.Context, ttl time.Duration) (int, error) {
 	}
 	var n int
 	err := db.read(ctx, func(tx *tx) error {
-		return tx.queryRow(ctx, "SELECT COUNT(*) FROM nodes WHERE heartbeat_at >= "+dbNowSQL+" - ?", ttl.Milliseconds()).Scan(&n)
+		return tx.queryRow(ctx, liveNodesSQL, ttl.Milliseconds()).Scan(&n)
 	})
 	return n, err
 }

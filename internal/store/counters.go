@@ -68,13 +68,9 @@ var claimStatsLockSQL = newBatchSQL(func(n int) string {
 })
 
 var claimStatsSQL = newDialectBatchSQL(func(d dialect, n int) string {
-	q := `UPDATE run_stats SET skipped_overlap = skipped_overlap + v.column2, missed = missed + v.column3
+	return `UPDATE run_stats SET skipped_overlap = skipped_overlap + v.column2, missed = missed + v.column3
 		FROM (VALUES ` + repeatRows("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))", n) + `) AS v
-		WHERE run_stats.scope = v.column1`
-	if keys := listedKeys(d, n); keys != "" {
-		q += " AND run_stats.scope " + keys
-	}
-	return q
+		WHERE run_stats.scope = v.column1` + listedKeys(d, "run_stats.scope", n)
 })
 
 // statusColumn is the run_stats counter of each final status.
@@ -368,16 +364,12 @@ var statsReadSQL = newDialectBatchSQL(func(d dialect, n int) string {
 	// With each row, what alerting needs: the schedule's rule (else the
 	// default; none for scope 0), its auto-pause threshold and status. Only
 	// run_stats rows are locked; the schedule is read, as a claim may hold it.
-	join := "s.id = r.scope"
 	// The listed keys come before the WHERE's list in the text, their
 	// arguments after it (keyedArgs): both are the same scopes.
-	if keys := listedKeys(d, n); keys != "" {
-		join += " AND s.id " + keys
-	}
 	q := `SELECT r.scope, r.histogram, r.latency_min_ms, r.latency_max_ms, r.consecutive_failures, r.consecutive_successes,
 		r.failing_since, r.alert_state, r.alerted_at, CASE WHEN s.id IS NULL THEN NULL ELSE COALESCE(s.alert, d.value) END,
 		s.auto_pause_after, s.status, s.version
-		FROM run_stats r LEFT JOIN schedules s ON ` + join + ` LEFT JOIN settings d ON d.name = 'alert_default'
+		FROM run_stats r LEFT JOIN schedules s ON s.id = r.scope` + listedKeys(d, "s.id", n) + ` LEFT JOIN settings d ON d.name = 'alert_default'
 		WHERE r.scope IN (` + placeholders(n) + ") ORDER BY r.scope"
 	if d.forUpdate != "" {
 		q += " FOR UPDATE OF r"
@@ -386,7 +378,7 @@ var statsReadSQL = newDialectBatchSQL(func(d dialect, n int) string {
 })
 
 var statsUpdateSQL = newDialectBatchSQL(func(d dialect, n int) string {
-	q := `UPDATE run_stats SET runs_success = runs_success + v.column2, runs_failed = runs_failed + v.column3,
+	return `UPDATE run_stats SET runs_success = runs_success + v.column2, runs_failed = runs_failed + v.column3,
 			runs_timeout = runs_timeout + v.column4, runs_dns_error = runs_dns_error + v.column5,
 			runs_connection_error = runs_connection_error + v.column6, runs_interrupted = runs_interrupted + v.column7,
 			latency_sum_ms = latency_sum_ms + v.column8, latency_count = latency_count + v.column9, histogram = v.column10,
@@ -397,9 +389,6 @@ var statsUpdateSQL = newDialectBatchSQL(func(d dialect, n int) string {
 			FROM (VALUES ` + repeatRows(`(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT),
 				CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS TEXT),
 				CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION),
-				CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, n) + ") AS v WHERE run_stats.scope = v.column1"
-	if keys := listedKeys(d, n); keys != "" {
-		q += " AND run_stats.scope " + keys
-	}
-	return q
+				CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, n) + ") AS v WHERE run_stats.scope = v.column1" +
+		listedKeys(d, "run_stats.scope", n)
 })

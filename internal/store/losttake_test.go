@@ -48,6 +48,22 @@ func newCommitCutter(t *testing.T, dsn string) (*commitCutter, string) {
 	return p, u.String()
 }
 
+// waitCut waits for the armed proxy to cut a commit's answer.
+func (p *commitCutter) waitCut(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.cut:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no commit was cut")
+	}
+}
+
+// runningOn counts the RUNNING runs assigned to node, read on dsn directly.
+func runningOn(t *testing.T, dsn, node string) string {
+	t.Helper()
+	return rawQuery(t, "postgres", dsn, "SELECT COUNT(*) FROM runs WHERE status = 'RUNNING' AND node_id = '"+node+"'")
+}
+
 func (p *commitCutter) serve() {
 	for {
 		c, err := p.ln.Accept()
@@ -131,20 +147,13 @@ func TestCluster_LostTakeGivenBack(t *testing.T) {
 	b := storetest.OpenDSN(t, "postgres", proxied, store.Config{Shared: true, NodeID: "node-b", Clock: clock})
 	ctx := context.Background()
 	runs := mustClaimQueued(t, leader, clock, 5)
-	assigned := func(node string) string {
-		return rawQuery(t, "postgres", dsn, "SELECT COUNT(*) FROM runs WHERE status = 'RUNNING' AND node_id = '"+node+"'")
-	}
 
 	proxy.armed.Store(true)
 	if jobs, err := b.TakeRuns(ctx, 10, 0); err == nil {
 		t.Fatalf("a take whose answer was cut returned %d runs and no error", len(jobs))
 	}
-	select {
-	case <-proxy.cut:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no commit was cut")
-	}
-	if got := assigned("node-b"); got != "5" {
+	proxy.waitCut(t)
+	if got := runningOn(t, dsn, "node-b"); got != "5" {
 		t.Fatalf("%s runs assigned to node-b after the cut commit, want 5: the fault was not provoked", got)
 	}
 
@@ -169,7 +178,7 @@ func TestCluster_LostTakeGivenBack(t *testing.T) {
 	if jobs, err := b.TakeRuns(ctx, 10, 0); err != nil || len(jobs) != 0 {
 		t.Fatalf("node-b's next take returned %d runs (err %v), want none", len(jobs), err)
 	}
-	if got := assigned("node-b"); got != "5" {
+	if got := runningOn(t, dsn, "node-b"); got != "5" {
 		t.Fatalf("%s runs assigned to node-b, want its 5: a release touched runs a later take holds", got)
 	}
 	for _, id := range runs {
@@ -197,20 +206,13 @@ func TestCluster_LostClaimGivenBack(t *testing.T) {
 		s := mustCreateSchedule(t, a, &apicron.Schedule{Name: "s" + string(rune('a'+i)), TargetID: tg.ID, Type: apicron.Interval, IntervalSeconds: 3600})
 		ids = append(ids, s.ID)
 	}
-	assigned := func(node string) string {
-		return rawQuery(t, "postgres", dsn, "SELECT COUNT(*) FROM runs WHERE status = 'RUNNING' AND node_id = '"+node+"'")
-	}
 
 	proxy.armed.Store(true)
 	if res, err := a.Claim(ctx, clock.Now(), clock.Now(), ids, nil); err == nil {
 		t.Fatalf("a claim whose answer was cut returned %d results and no error", len(res))
 	}
-	select {
-	case <-proxy.cut:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no commit was cut")
-	}
-	if got := assigned("node-a"); got != "5" {
+	proxy.waitCut(t)
+	if got := runningOn(t, dsn, "node-a"); got != "5" {
 		t.Fatalf("%s runs assigned to node-a after the cut commit, want 5: the fault was not provoked", got)
 	}
 	jobs, err := a.TakeRuns(ctx, 10, 0)
