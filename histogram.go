@@ -118,25 +118,29 @@ func (h *Histogram) Percentile(q float64, lo, hi *float64) float64 {
 
 // Encode writes the non-empty buckets as "index:count" pairs.
 func (h *Histogram) Encode() string {
-	var b strings.Builder
+	b := make([]byte, 0, 128)
 	for i, n := range h {
 		if n == 0 {
 			continue
 		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
+		if len(b) > 0 {
+			b = append(b, ',')
 		}
-		b.WriteString(strconv.Itoa(i))
-		b.WriteByte(':')
-		b.WriteString(strconv.FormatInt(n, 10))
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, n, 10)
 	}
-	return b.String()
+	return string(b)
 }
 
 // DecodeHistogram reads what Encode wrote; malformed pairs are skipped.
+// It is read and written back at every result batch of a schedule, so it
+// walks the text instead of splitting it into a slice of pairs.
 func DecodeHistogram(s string) Histogram {
 	var h Histogram
-	for _, pair := range strings.Split(s, ",") {
+	for s != "" {
+		var pair string
+		pair, s, _ = strings.Cut(s, ",")
 		i, n, ok := strings.Cut(pair, ":")
 		if !ok {
 			continue

@@ -61,3 +61,30 @@ func TestHistogram_Range(t *testing.T) {
 		t.Fatalf("range [%v, %v], want [4.5..5, +Inf]", lo, hi)
 	}
 }
+
+// Encode and DecodeHistogram round-trip every bucket, and a malformed pair
+// (no colon, not a number, an index out of range) is skipped, not the rest.
+func TestHistogram_EncodeDecode(t *testing.T) {
+	var h apicron.Histogram
+	for i := range apicron.HistBuckets {
+		if i%3 != 1 {
+			h[i] = int64(i)*1_000_003 + 1
+		}
+	}
+	if got := apicron.DecodeHistogram(h.Encode()); got != h {
+		t.Fatalf("round trip changed the counts:\n got %v\nwant %v", got, h)
+	}
+	var empty apicron.Histogram
+	if s := empty.Encode(); s != "" {
+		t.Fatalf("an empty histogram encodes as %q", s)
+	}
+	if got := apicron.DecodeHistogram(""); got != empty {
+		t.Fatalf("decoding an empty text: %v", got)
+	}
+	got := apicron.DecodeHistogram("3:4,,x,5:y,7:2,200:9,-1:3,7:1,")
+	var want apicron.Histogram
+	want[3], want[7] = 4, 3
+	if got != want {
+		t.Fatalf("malformed text: got %v, want %v", got, want)
+	}
+}

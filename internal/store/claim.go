@@ -134,10 +134,8 @@ func readDue(ctx context.Context, tx *tx, ids []int64) (map[int64]*due, error) {
 	found := make(map[int64]*due, len(ids))
 	for rows.Next() {
 		d := &due{}
-		s, err := scanSchedule(rowFunc(func(dest ...any) error {
-			return rows.Scan(append(dest, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries, &d.secret,
-				&d.job.AllowInsecureRedirects, &d.assertions, &d.signing, &d.retryOn, &d.backoff, &d.backoffCap, &d.oauth2, &d.cert, &d.perSecond, &d.burst)...)
-		}))
+		s, err := scanSchedule(rows, &d.job.URL, &d.job.Method, &d.headers, &d.job.BodyTemplate, &d.timeout, &d.retries, &d.secret,
+			&d.job.AllowInsecureRedirects, &d.assertions, &d.signing, &d.retryOn, &d.backoff, &d.backoffCap, &d.oauth2, &d.cert, &d.perSecond, &d.burst)
 		if err != nil {
 			return nil, err
 		}

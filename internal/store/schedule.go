@@ -32,38 +32,46 @@ func scheduleAssertions(s *apicron.Schedule) sql.NullString {
 	return sql.NullString{String: encodeAssertions(*s.Assertions), Valid: true}
 }
 
-func scanSchedule(row scanner) (*apicron.Schedule, error) {
-	var (
-		s                     apicron.Schedule
-		typ, status           string
-		duration              sql.NullInt64
-		anchor                int64
-		next, ends, remaining sql.NullInt64
-		createdAt, updatedAt  int64
-		runAt, startAt, endAt sql.NullInt64
-		maxRuns, grace, until sql.NullInt64
-		overlap, misfire      string
-		parallel, catchUp     sql.NullInt64
-		assertions, alert     sql.NullString
-		autoPause             sql.NullInt64
-	)
-	err := row.Scan(&s.ID, &s.Name, &s.TargetID, &typ, &s.IntervalSeconds, &duration, &status, &s.StoppedReason,
-		&anchor, &next, &ends, &remaining, &s.Version, &createdAt, &updatedAt, &s.CronExpression, &s.Timezone,
-		&runAt, &startAt, &endAt, &maxRuns, &s.RunCount, &s.JitterSeconds, &grace, &s.PauseReason, &until,
-		&overlap, &parallel, &misfire, &catchUp, &assertions, &alert, &autoPause, &s.RetryInterrupted)
-	if err != nil {
+// scheduleCols is what scanSchedule reads into before it fills a
+// Schedule: one allocation per row, where the same fields as locals were
+// one each (a claim scans every due schedule). The Schedule is allocated
+// apart, so that it does not keep these alive.
+type scheduleCols struct {
+	typ, status           string
+	duration              sql.NullInt64
+	anchor                int64
+	next, ends, remaining sql.NullInt64
+	createdAt, updatedAt  int64
+	runAt, startAt, endAt sql.NullInt64
+	maxRuns, grace, until sql.NullInt64
+	overlap, misfire      string
+	parallel, catchUp     sql.NullInt64
+	assertions, alert     sql.NullString
+	autoPause             sql.NullInt64
+}
+
+// scanSchedule reads scheduleColumns, then into extra the columns that
+// follow them.
+func scanSchedule(row scanner, extra ...any) (*apicron.Schedule, error) {
+	c, s := new(scheduleCols), new(apicron.Schedule)
+	dest := append(make([]any, 0, 34+len(extra)), &s.ID, &s.Name, &s.TargetID, &c.typ, &s.IntervalSeconds, &c.duration, &c.status,
+		&s.StoppedReason, &c.anchor, &c.next, &c.ends, &c.remaining, &s.Version, &c.createdAt, &c.updatedAt, &s.CronExpression,
+		&s.Timezone, &c.runAt, &c.startAt, &c.endAt, &c.maxRuns, &s.RunCount, &s.JitterSeconds, &c.grace, &s.PauseReason, &c.until,
+		&c.overlap, &c.parallel, &c.misfire, &c.catchUp, &c.assertions, &c.alert, &c.autoPause, &s.RetryInterrupted)
+	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
-	if s.Alert, err = decodeAlertRule(alert); err != nil {
+	var err error
+	if s.Alert, err = decodeAlertRule(c.alert); err != nil {
 		return nil, fmt.Errorf("decode alert rule of schedule %d: %w", s.ID, err)
 	}
-	s.AutoPauseAfter = intPtr(autoPause)
-	s.RunAt, s.StartAt, s.EndAt, s.PausedUntil = timePtr(runAt), timePtr(startAt), timePtr(endAt), timePtr(until)
-	s.MaxRuns, s.MisfireGraceSeconds = intPtr(maxRuns), intPtr(grace)
-	s.OverlapPolicy, s.MaxParallel = apicron.OverlapPolicy(overlap), intPtr(parallel)
-	s.MisfirePolicy, s.CatchUpMax = apicron.MisfirePolicy(misfire), intPtr(catchUp)
-	if assertions.Valid {
-		list, err := decodeAssertions(assertions.String)
+	s.AutoPauseAfter = intPtr(c.autoPause)
+	s.RunAt, s.StartAt, s.EndAt, s.PausedUntil = timePtr(c.runAt), timePtr(c.startAt), timePtr(c.endAt), timePtr(c.until)
+	s.MaxRuns, s.MisfireGraceSeconds = intPtr(c.maxRuns), intPtr(c.grace)
+	s.OverlapPolicy, s.MaxParallel = apicron.OverlapPolicy(c.overlap), intPtr(c.parallel)
+	s.MisfirePolicy, s.CatchUpMax = apicron.MisfirePolicy(c.misfire), intPtr(c.catchUp)
+	if c.assertions.Valid {
+		list, err := decodeAssertions(c.assertions.String)
 		if err != nil {
 			return nil, fmt.Errorf("decode assertions of schedule %d: %w", s.ID, err)
 		}
@@ -72,18 +80,18 @@ func scanSchedule(row scanner) (*apicron.Schedule, error) {
 		}
 		s.Assertions = &list
 	}
-	s.Type, s.Status = apicron.ScheduleType(typ), apicron.ScheduleStatus(status)
-	s.DurationSeconds = intPtr(duration)
-	s.AnchorAt = fromMs(anchor)
-	s.NextRunAt, s.EndsAt, s.RemainingMs = timePtr(next), timePtr(ends), int64Ptr(remaining)
-	s.CreatedAt, s.UpdatedAt = fromMs(createdAt), fromMs(updatedAt)
-	return &s, nil
+	s.Type, s.Status = apicron.ScheduleType(c.typ), apicron.ScheduleStatus(c.status)
+	s.DurationSeconds = intPtr(c.duration)
+	s.AnchorAt = fromMs(c.anchor)
+	s.NextRunAt, s.EndsAt, s.RemainingMs = timePtr(c.next), timePtr(c.ends), int64Ptr(c.remaining)
+	s.CreatedAt, s.UpdatedAt = fromMs(c.createdAt), fromMs(c.updatedAt)
+	return s, nil
 }
 
 // scanFullSchedule reads scheduleFullColumns.
 func scanFullSchedule(row scanner) (*apicron.Schedule, error) {
 	var keep sql.NullInt64
-	s, err := scanSchedule(rowFunc(func(dest ...any) error { return row.Scan(append(dest, &keep)...) }))
+	s, err := scanSchedule(row, &keep)
 	if err != nil {
 		return nil, err
 	}
