@@ -54,11 +54,12 @@ func (s *Scheduler) flushLoop(ctx context.Context) {
 func (s *Scheduler) Flush(ctx context.Context) error {
 	s.resMu.Lock()
 	batch := s.results
-	s.results = nil
-	s.resMu.Unlock()
 	if len(batch) == 0 {
+		s.resMu.Unlock()
 		return nil
 	}
+	s.results, s.spare = s.spare, nil
+	s.resMu.Unlock()
 	s.writes.start(opFlush)
 	err := s.cfg.Store.Finish(ctx, batch)
 	s.writes.end(ctx, s.logger, opFlush, err, "write run results; keeping them to retry", "results", len(batch))
@@ -70,6 +71,12 @@ func (s *Scheduler) Flush(ctx context.Context) error {
 	}
 	s.cfg.Metrics.WriteBatch(opLabels[opFlush], len(batch))
 	s.written.Add(int64(len(batch)))
+	if cap(batch) <= 4*s.cfg.FlushBatch { // a backlog's batch is not kept
+		clear(batch) // what the results point to is not kept either
+		s.resMu.Lock()
+		s.spare = batch[:0]
+		s.resMu.Unlock()
+	}
 	return nil
 }
 

@@ -208,6 +208,10 @@ type Scheduler struct {
 
 	resMu   sync.Mutex
 	results []apicron.RunResult
+	// spare is the last batch written, emptied, for the next to fill:
+	// results are appended into it instead of into a slice grown from
+	// nothing at every flush.
+	spare   []apicron.RunResult
 	flushC  chan struct{} // size 1: FlushBatch reached
 	written atomic.Int64  // results written, so shutdown can say how many it wrote
 
