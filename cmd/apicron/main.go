@@ -20,6 +20,7 @@ import (
 	"time"
 	_ "time/tzdata" // SCHEDULER_TIMEZONE works on machines without a zoneinfo database
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/apicron/apicron"
@@ -80,7 +81,12 @@ func runSettings(ctx context.Context, args []string, c *cli) error {
 		fmt.Fprintln(stdout, "apicron", version)
 		return nil
 	case "serve":
-		return serve(ctx, cfg, version, newLogger(cfg, stderr))
+		logger := newLogger(cfg, stderr)
+		// The process's environment, which the runtime read GOGC and
+		// GOMEMLIMIT from, whatever getenv says of the settings.
+		gc := tuneGC(os.Getenv, memlimit.FromCgroup, logger.With("component", "runtime"))
+		logger.Info("garbage collector", gc.attrs()...)
+		return serve(ctx, cfg, version, logger)
 	case "openapi":
 		// The document the server would serve, with no database and no listener.
 		doc, err := httpapi.OpenAPIJSON(cfg.AppTitle, version, len(cfg.APITokens)+len(cfg.APIReadTokens) > 0)
