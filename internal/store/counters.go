@@ -91,38 +91,26 @@ var statusColumn = map[apicron.RunStatus]string{
 type statsDelta struct {
 	counts         [len(minuteStatuses)]int64 // by minuteStatuses
 	latSum         float64
-	latCount       int64
-	latMin, latMax float64   // of the latencies counted, when latCount > 0
+	latMin, latMax float64   // of the latencies counted, when there are any
 	lats           []float64 // the latencies counted
 	lastAt         int64
 	lastStatus     apicron.RunStatus
 	streak         streak
 }
 
-// statusIndex is st's place in minuteStatuses, -1 for a status that is not final.
-func statusIndex(st apicron.RunStatus) int {
-	for i, s := range minuteStatuses {
-		if s == st {
-			return i
-		}
-	}
-	return -1
-}
-
 func (d *statsDelta) add(r *apicron.RunResult, finished int64) {
-	if i := statusIndex(r.Status); i >= 0 {
+	if i := slices.Index(minuteStatuses[:], r.Status); i >= 0 {
 		d.counts[i]++
 	}
 	if r.LatencyMs != nil {
 		l := *r.LatencyMs
-		if d.latCount == 0 || l < d.latMin {
+		if len(d.lats) == 0 || l < d.latMin {
 			d.latMin = l
 		}
-		if d.latCount == 0 || l > d.latMax {
+		if len(d.lats) == 0 || l > d.latMax {
 			d.latMax = l
 		}
 		d.latSum += l
-		d.latCount++
 		d.lats = append(d.lats, l)
 	}
 	if finished >= d.lastAt {
@@ -174,7 +162,7 @@ func (c *resultCounts) add(r *apicron.RunResult, finished, due int64) {
 		c.minutes[finished/60000*60000] = m
 	}
 	m.runs++
-	if i := statusIndex(r.Status); i >= 0 {
+	if i := slices.Index(minuteStatuses[:], r.Status); i >= 0 {
 		m.counts[i]++
 	}
 	if r.LatencyMs != nil {
@@ -301,7 +289,7 @@ func applyDeltas(ctx context.Context, tx *tx, deltas map[int64]*statsDelta, resu
 			}
 			c := d.counts
 			failures, successes, since := row.alert.next(&d.streak)
-			args = append(args, scope, c[0], c[1], c[2], c[3], c[4], c[5], d.latSum, d.latCount, h.Encode(), d.lastAt, string(d.lastStatus),
+			args = append(args, scope, c[0], c[1], c[2], c[3], c[4], c[5], d.latSum, len(d.lats), h.Encode(), d.lastAt, string(d.lastStatus),
 				nullableFloat(latMin), nullableFloat(latMax), failures, successes, nullableInt(since))
 		}
 		if _, err := tx.execBatch(ctx, statsUpdateSQL.sql(tx.d, hi-lo), keyedArgs(tx.d, args, found[lo:hi])...); err != nil {
@@ -338,7 +326,7 @@ func nullableInt(v sql.NullInt64) any {
 // the range still holds every latency counted; a greatest latency it cannot
 // prove (its last bucket has no upper edge) stays unknown.
 func latencyRange(lo, hi sql.NullFloat64, old *apicron.Histogram, d *statsDelta) (sql.NullFloat64, sql.NullFloat64) {
-	if d.latCount == 0 {
+	if len(d.lats) == 0 {
 		return lo, hi
 	}
 	unbounded := false
